@@ -1,0 +1,65 @@
+# vigil: build, generate, test, bench, run, lint. Run as root on Linux.
+GO ?= go
+BIN := bin/vigil
+# Compiler flags for the BPF object (read by bpf2go through the environment).
+# -mcpu=v3: 32-bit jumps and ALU ops (Linux 5.1+); -g keeps BTF for CO-RE.
+BPF2GO_CFLAGS := -O2 -g -Wall -Werror -mcpu=v3
+export BPF2GO_CFLAGS
+# Debian packages needed to regenerate the BPF object (not to build or test).
+GEN_DEPS := clang llvm libbpf-dev bpftool
+
+.PHONY: all build generate gen-deps vmlinux test test-short bench bench-go fuzz run lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/vigil
+
+# Regenerate the BPF object and its Go bindings from bpf/c and bpf/include.
+generate: gen-deps
+	$(GO) generate ./bpf/
+
+gen-deps:
+	@missing=""; for c in clang llvm-strip bpftool; do command -v $$c >/dev/null || missing=1; done; \
+	[ -f /usr/include/bpf/bpf_helpers.h ] || missing=1; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(GEN_DEPS); \
+	fi
+
+# Refresh bpf/include/vmlinux.h from the running kernel's BTF (CO-RE makes
+# the result portable; only needed for new kernel types).
+vmlinux: gen-deps
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/include/vmlinux.h
+
+# The whole test suite. Live tests load BPF programs into this kernel and
+# need root; under CI=true they fail instead of skipping when they cannot.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+# Whole-system ratios: syscall loops with and without `vigil events`.
+bench: build bench-go
+	bench/run.sh $(BIN)
+
+# Go micro-benchmarks (decoder and friends).
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./bpf/... ./engine/...
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./bpf/
+
+# Stream events with built-in defaults (the rules engine is issue 3).
+run: build
+	./$(BIN) events --format text
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfel\.go$$')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

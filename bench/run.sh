@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Measures the CPU time per operation of open+close, fork+exec and connect
+# loops with and without `vigil events` running, in one interleaved run, and
+# reports the medians, their ratio and vigil's own CPU time per operation.
+#
+# Usage: bench/run.sh [path/to/vigil]      (default: $VIGIL, else ./bin/vigil)
+# Environment: BENCH_ROUNDS (rounds of baseline+vigil, default 5), BENCH_OPS
+# (default "open exec connect"), BENCH_N_OPEN, BENCH_N_EXEC, BENCH_N_CONNECT
+# (iterations per run), BENCH_READY_TIMEOUT, BENCH_SETTLE, BENCH_OUT (below).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+vigil=${1:-${VIGIL:-./bin/vigil}}
+rounds=${BENCH_ROUNDS:-5}
+read -r -a ops <<<"${BENCH_OPS:-open exec connect}"
+# Sized so one run of each loop takes about 2-3 s on a 2-core EPYC VM and the
+# whole benchmark about 2 minutes.
+declare -A n=(
+	[open]=${BENCH_N_OPEN:-1000000}
+	[exec]=${BENCH_N_EXEC:-4000}
+	[connect]=${BENCH_N_CONNECT:-100000}
+)
+declare -A target=([open]=1.60 [exec]=1.05 [connect]=1.10)
+ready_timeout=${BENCH_READY_TIMEOUT:-30} # seconds to wait for vigil's "ready"
+settle=${BENCH_SETTLE:-1}                # seconds to let vigil finish starting up
+out=${BENCH_OUT:-$root/bench/results.json}
+clk_tck=$(getconf CLK_TCK)
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+for op in "${ops[@]}"; do
+	[[ -v "n[$op]" ]] || die "unknown op $op in BENCH_OPS (want open, exec, connect)"
+done
+if [[ $vigil != */* ]]; then
+	vigil=$(command -v -- "$vigil") || die "vigil binary $vigil not found in PATH"
+fi
+[[ -x $vigil ]] || die "vigil binary $vigil not found or not executable (build it first, or set VIGIL)"
+vigil=$(realpath -- "$vigil")
+
+work=$(mktemp -d)
+vigil_pid=
+stop_vigil() {
+	[[ -n $vigil_pid ]] || return 0
+	kill -TERM "$vigil_pid" 2>/dev/null || true
+	for _ in {1..100}; do
+		kill -0 "$vigil_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$vigil_pid" 2>/dev/null || true
+	wait "$vigil_pid" 2>/dev/null || true
+	vigil_pid=
+}
+trap 'stop_vigil; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+# vigil_failed reports why vigil is unusable, with the end of its stderr.
+vigil_failed() {
+	echo "bench: $1; last lines of its stderr:" >&2
+	tail -n 20 "$work/vigil.log" | sed 's/^/  /' >&2
+	exit 1
+}
+
+start_vigil() {
+	"$vigil" events --format json >/dev/null 2>"$work/vigil.log" &
+	vigil_pid=$!
+	local tries=$((ready_timeout * 10)) status=0
+	until grep -qw ready "$work/vigil.log"; do
+		if ! kill -0 "$vigil_pid" 2>/dev/null; then
+			wait "$vigil_pid" || status=$?
+			vigil_pid=
+			vigil_failed "vigil exited with status $status before it was ready"
+		fi
+		if ((tries-- <= 0)); then
+			stop_vigil
+			vigil_failed "vigil was not ready after ${ready_timeout}s"
+		fi
+		sleep 0.1
+	done
+	sleep "$settle"
+}
+
+# cpu_ticks prints the user+system clock ticks used so far by process $1.
+cpu_ticks() {
+	local stat
+	stat=$(<"/proc/$1/stat") || return 1
+	# Fields after "pid (comm) ": state is [0], utime [11], stime [12].
+	local -a f
+	read -r -a f <<<"${stat##*) }"
+	echo $((f[11] + f[12]))
+}
+
+json_num() {
+	sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p" <<<"$2"
+}
+
+median() {
+	tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '
+		{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "bench: building bench/loop" >&2
+(cd "$root" && go build -o "$work/loop" ./bench/loop)
+
+declare -A base=() with=() daemon_ticks=() daemon_ops=()
+for op in "${ops[@]}"; do
+	daemon_ticks[$op]=0
+	daemon_ops[$op]=0
+done
+
+# run_phase runs every op once, with vigil running if $2 is "vigil".
+run_phase() {
+	local round=$1 mode=$2 op line cpu warm t0=0 t1=0
+	[[ $mode == vigil ]] && start_vigil
+	for op in "${ops[@]}"; do
+		warm=$((n[$op] / 10))
+		if [[ $mode == vigil ]]; then
+			t0=$(cpu_ticks "$vigil_pid") || vigil_failed "vigil died before the $op loop"
+		fi
+		line=$("$work/loop" -op "$op" -n "${n[$op]}" -warmup "$warm")
+		if [[ $mode == vigil ]]; then
+			t1=$(cpu_ticks "$vigil_pid") || vigil_failed "vigil died during the $op loop"
+			daemon_ticks[$op]=$((daemon_ticks[$op] + t1 - t0))
+			daemon_ops[$op]=$((daemon_ops[$op] + n[$op] + warm))
+		fi
+		cpu=$(json_num cpu_ns_per_op "$line")
+		[[ -n $cpu ]] || die "unexpected output from loop: $line"
+		if [[ $mode == vigil ]]; then with[$op]+="$cpu "; else base[$op]+="$cpu "; fi
+		printf 'bench: round %d/%d %-8s %-7s %12s ns/op\n' "$round" "$rounds" "$mode" "$op" "$cpu" >&2
+	done
+	[[ $mode == vigil ]] && stop_vigil
+	return 0
+}
+
+# Alternate which phase goes first so slow drift of the machine's load
+# affects both sides alike; vigil goes first so a broken vigil fails fast.
+for ((r = 1; r <= rounds; r++)); do
+	if ((r % 2)); then
+		run_phase "$r" vigil
+		run_phase "$r" baseline
+	else
+		run_phase "$r" baseline
+		run_phase "$r" vigil
+	fi
+done
+
+printf '\nvigil overhead: %d rounds, median CPU time per operation (user+sys, ns)\n' "$rounds"
+printf '%-8s %8s %12s %12s %8s %8s %-5s %13s\n' op n baseline "with vigil" ratio target "" "vigil ns/op"
+entries=()
+for op in "${ops[@]}"; do
+	b=$(median "${base[$op]}")
+	w=$(median "${with[$op]}")
+	ratio=$(awk -v b="$b" -v w="$w" 'BEGIN { printf "%.3f", w / b }')
+	verdict=$(awk -v r="$ratio" -v t="${target[$op]}" 'BEGIN { print (r <= t) ? "ok" : "OVER" }')
+	dns=$(awk -v t="${daemon_ticks[$op]}" -v hz="$clk_tck" -v n="${daemon_ops[$op]}" \
+		'BEGIN { printf "%.1f", t * 1e9 / hz / n }')
+	printf '%-8s %8d %12s %12s %7sx %7sx %-5s %13s\n' \
+		"$op" "${n[$op]}" "$b" "$w" "$ratio" "${target[$op]}" "$verdict" "$dns"
+	base_list=$(tr -s ' ' ',' <<<"${base[$op]% }")
+	with_list=$(tr -s ' ' ',' <<<"${with[$op]% }")
+	entries+=("$(printf '    {"op": "%s", "n": %d, "baseline_cpu_ns_per_op": %s, "vigil_cpu_ns_per_op": %s, "ratio": %s, "target_ratio": %s, "within_target": %s, "vigil_daemon_cpu_ns_per_op": %s, "baseline_rounds": [%s], "vigil_rounds": [%s]}' \
+		"$op" "${n[$op]}" "$b" "$w" "$ratio" "${target[$op]}" \
+		"$([[ $verdict == ok ]] && echo true || echo false)" "$dns" "$base_list" "$with_list")")
+done
+echo "(vigil ns/op: CPU time of the vigil process while the loop ran, per operation, ${clk_tck} Hz ticks)"
+
+{
+	printf '{\n'
+	printf '  "date": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	printf '  "kernel": "%s",\n' "$(uname -r)"
+	printf '  "cpus": %d,\n' "$(nproc)"
+	printf '  "rounds": %d,\n' "$rounds"
+	printf '  "results": [\n'
+	for i in "${!entries[@]}"; do
+		sep=,
+		((i == ${#entries[@]} - 1)) && sep=
+		printf '%s%s\n' "${entries[$i]}" "$sep"
+	done
+	printf '  ]\n}\n'
+} >"$out"
+echo "bench: results written to $out" >&2

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Maps and helpers shared by every hook family. */
+#ifndef VIGIL_COMMON_H
+#define VIGIL_COMMON_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "vigil.h"
+
+#define REC_SIZE 20480 /* > 16383 (offset mask) + 4095 (largest copy) */
+#define REC_MASK 16383
+#define PATH_MASK (VG_PATH_MAX - 1)
+
+/* The one ring buffer every record goes through. User space sets the size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} vg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_config);
+} vg_cfg SEC(".maps");
+
+/* Ring buffer reserve failures, per CPU, indexed by enum vg_type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VG_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} vg_drops SEC(".maps");
+
+/* Per-CPU scratch: records are built here, then copied to the ring buffer
+ * at their real size, so a short record does not take the space of the
+ * largest one. path is where path walks write, right to left. */
+struct heap {
+	__u8 rec[REC_SIZE];
+	char path[VG_PATH_MAX * 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heap);
+} vg_heap SEC(".maps");
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline struct heap *heap_get(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&vg_heap, &zero);
+}
+
+static __always_inline struct vg_config *config_get(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&vg_cfg, &zero);
+}
+
+/*
+ * The kernel-side filter: is an event of this type from the current
+ * process wanted at all? It runs first, before anything is read or copied.
+ * Rule-derived filters (path prefixes, names) belong next to it.
+ */
+static __always_inline bool prefilter(struct vg_config *cfg, enum vg_type type, __u32 tgid)
+{
+	if (!(cfg->type_mask & (1U << type)))
+		return false;
+	if (tgid == cfg->self_tgid)
+		return false;
+	if (cfg->target_tgid && tgid != cfg->target_tgid)
+		return false;
+	return true;
+}
+
+static __always_inline __u64 cgroup_id_of(struct vg_config *cfg, struct task_struct *task)
+{
+	int ssid = cfg->cgroup_v1_subsys;
+	if (ssid < 0)
+		return bpf_get_current_cgroup_id();
+	/* A v1 hierarchy: the id of the task's cgroup in that subsystem. */
+	struct cgroup_subsys_state *css = BPF_CORE_READ(task, cgroups, subsys[ssid & 15]);
+	return BPF_CORE_READ(css, cgroup, kn, id);
+}
+
+static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, struct task_struct *task,
+				     enum vg_type type, __u64 pid_tgid)
+{
+	h->type = type;
+	h->flags = 0;
+	h->ktime = bpf_ktime_get_boot_ns();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	__u64 ug = bpf_get_current_uid_gid();
+	h->uid = (__u32)ug;
+	h->gid = ug >> 32;
+	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->cgroup_id = cgroup_id_of(cfg, task);
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Send a record built in the heap. Wakeups are batched: the reader is woken
+ * only when wakeup_bytes are waiting, and polls on a short timer otherwise. */
+static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	((struct vg_hdr *)rec)->size = size;
+	if (bpf_ringbuf_output(&vg_events, rec, size & REC_MASK, flags)) {
+		__u32 key = type;
+		__u64 *n = bpf_map_lookup_elem(&vg_drops, &key);
+		if (n)
+			*n += 1;
+	}
+}
+
+/* ---- path walks ---- */
+
+struct pwalk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct dentry *root_dentry;
+	struct vfsmount *root_mnt;
+	__u32 pos;   /* start of the path in heap->path; moves left */
+	__u32 flags; /* PW_* */
+};
+
+enum {
+	PW_TRUNC = 1,  /* the path did not fit; the kept part is its end */
+	PW_PSEUDO = 2, /* a pseudo file (memfd, anon): named like simple_dname() */
+};
+
+static long pwalk_step(__u32 i, void *vctx)
+{
+	struct pwalk *w = vctx;
+	/* Plain locals: inside BPF_CORE_READ, w->x would become a CO-RE
+	 * relocation against struct pwalk, which the kernel does not have. */
+	struct dentry *d = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+
+	if (d == w->root_dentry && vfsmnt == w->root_mnt)
+		return 1; /* the task's root: paths are as the task sees them */
+	if (d == BPF_CORE_READ(vfsmnt, mnt_root)) {
+		struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (parent == mnt)
+			return 1; /* the root of a mount namespace, or an internal mount */
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = parent;
+		w->vfsmnt = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	struct dentry *up = BPF_CORE_READ(d, d_parent);
+	bool pseudo = up == d;
+	/* A dentry that is its own parent but not a mount's root is a pseudo
+	 * file (memfd, anon inode): d_path names it "/<name>". Above a leaf
+	 * it would be a disconnected tree; stop there. */
+	if (pseudo && w->pos != VG_PATH_MAX)
+		return 1;
+
+	struct heap *h = heap_get();
+	if (!h)
+		return 1;
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	__u32 pos = w->pos;
+	if (len > 255 || len + 1 > pos) {
+		w->flags |= PW_TRUNC;
+		return 1;
+	}
+	pos -= len;
+	bpf_probe_read_kernel(&h->path[pos & PATH_MASK], len & 255, name);
+	pos -= 1;
+	h->path[pos & PATH_MASK] = '/';
+	w->pos = pos;
+	w->dentry = up;
+	if (pseudo) {
+		w->flags |= PW_PSEUDO;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Write the absolute path of (dentry, mnt), relative to the task's root, to
+ * the end of heap->path (bytes [pos, VG_PATH_MAX)). Returns pos and sets
+ * *flags (PW_*).
+ * bpf_d_path is not available to tracepoints, so this is the walk d_path
+ * does, bounded to 64 components.
+ */
+static __always_inline __u32 path_walk(struct heap *h, struct dentry *dentry, struct vfsmount *vfsmnt,
+				       struct task_struct *task, __u32 *flags)
+{
+	struct pwalk w = {
+		.dentry = dentry,
+		.vfsmnt = vfsmnt,
+		.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
+		.root_dentry = BPF_CORE_READ(task, fs, root.dentry),
+		.root_mnt = BPF_CORE_READ(task, fs, root.mnt),
+		.pos = VG_PATH_MAX,
+	};
+	bpf_loop(64, pwalk_step, &w, 0);
+	if (w.pos == VG_PATH_MAX) {
+		w.pos--;
+		h->path[w.pos & PATH_MASK] = '/';
+	}
+	*flags = w.flags;
+	return w.pos;
+}
+
+/* Copy the walked path at pos to the record at off; returns its length. */
+static __always_inline __u32 path_copy(struct heap *h, __u32 off, __u32 pos)
+{
+	__u32 len = (VG_PATH_MAX - pos) & PATH_MASK;
+	bpf_probe_read_kernel(&h->rec[off & REC_MASK], len, &h->path[pos & PATH_MASK]);
+	return len;
+}
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
+{
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+#endif

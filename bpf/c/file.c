@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* File opens: open, openat, openat2, creat, at syscall exit. */
+#include "common.h"
+
+#define AT_FDCWD -100
+
+/*
+ * Only the exit tracepoints are used: the arguments are still in the task's
+ * saved user registers (bpf_task_pt_regs), and the path is certainly paged in
+ * once the kernel has read it. One program per syscall instead of an
+ * enter/exit pair halves the cost and needs no map to pair them.
+ */
+static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
+{
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_OPEN, pid_tgid >> 32))
+		return 0;
+	struct heap *h = heap_get();
+	if (!h)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	int dfd = AT_FDCWD;
+	const char *upath;
+	__u32 oflags = 0, mode = 0;
+	switch (sc) {
+	case VG_SYS_OPEN:
+		upath = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		oflags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		mode = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		break;
+	case VG_SYS_CREAT:
+		upath = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		oflags = 0x241; /* O_CREAT|O_WRONLY|O_TRUNC, as creat(2) defines it */
+		mode = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		break;
+	case VG_SYS_OPENAT2: {
+		dfd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		upath = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		struct open_how how = {};
+		bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_CORE_SYSCALL(regs));
+		oflags = how.flags;
+		mode = how.mode;
+		break;
+	}
+	default:
+		dfd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		upath = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		oflags = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	}
+
+	struct vg_open *e = (struct vg_open *)h->rec;
+	fill_hdr(&e->hdr, cfg, task, VG_OPEN, pid_tgid);
+	e->ret = ret;
+	e->oflags = oflags;
+	e->mode = mode;
+	e->dfd = dfd;
+	e->syscall = sc;
+	__u16 flags = 0;
+	__u32 off = sizeof(*e);
+
+	long n = bpf_probe_read_user_str(&h->rec[off], VG_PATH_MAX, upath);
+	if (n <= 0) {
+		flags |= VG_OPEN_RAW_FAULT;
+		n = 0;
+	} else {
+		n--; /* the NUL */
+		if (n == VG_PATH_MAX - 1)
+			flags |= VG_OPEN_RAW_TRUNC;
+	}
+	e->raw_len = n;
+	char first = h->rec[off & REC_MASK];
+	off += n & PATH_MASK;
+
+	e->base_len = 0;
+	if (n > 0 && first != '/') {
+		/* A relative path: send the directory it is relative to. */
+		struct dentry *dir = NULL;
+		struct vfsmount *mnt = NULL;
+		if (dfd == AT_FDCWD) {
+			dir = BPF_CORE_READ(task, fs, pwd.dentry);
+			mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+		} else {
+			struct file *f = fd_file(task, dfd);
+			if (f) {
+				dir = BPF_CORE_READ(f, f_path.dentry);
+				mnt = BPF_CORE_READ(f, f_path.mnt);
+			}
+		}
+		if (dir && mnt) {
+			__u32 pw = 0;
+			__u32 pos = path_walk(h, dir, mnt, task, &pw);
+			if (pw & PW_TRUNC)
+				flags |= VG_OPEN_BASE_TRUNC;
+			e->base_len = path_copy(h, off, pos);
+			off += e->base_len;
+		} else {
+			flags |= VG_OPEN_BASE_FAULT;
+		}
+	}
+	e->hdr.flags = flags;
+	submit(cfg, e, off, VG_OPEN);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int tp_open(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_SYS_OPEN); }
+
+SEC("tp/syscalls/sys_exit_openat")
+int tp_openat(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_SYS_OPENAT); }
+
+SEC("tp/syscalls/sys_exit_openat2")
+int tp_openat2(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_SYS_OPENAT2); }
+
+SEC("tp/syscalls/sys_exit_creat")
+int tp_creat(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_SYS_CREAT); }

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Process lifecycle: exec, fork, exit (BTF-enabled scheduler tracepoints). */
+#include "common.h"
+
+#define TMPFS_MAGIC 0x01021994
+#define HUGETLBFS_MAGIC 0x958458f6
+
+static __always_inline __u32 tty_nr(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	__u32 major = BPF_CORE_READ(tty, driver, major);
+	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	/* new_encode_dev(), what /proc/PID/stat prints */
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
+}
+
+/* A memfd's dentry is named "memfd:<name>" on the internal shmem (or
+ * hugetlbfs) mount. */
+static __always_inline bool is_memfd(struct dentry *d)
+{
+	unsigned long magic = BPF_CORE_READ(d, d_sb, s_magic);
+	if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)
+		return false;
+	char pfx[6] = {};
+	bpf_probe_read_kernel(pfx, sizeof(pfx), BPF_CORE_READ(d, d_name.name));
+	return pfx[0] == 'm' && pfx[1] == 'e' && pfx[2] == 'm' && pfx[3] == 'f' && pfx[4] == 'd' && pfx[5] == ':';
+}
+
+/* d_unlinked(): what makes /proc/PID/exe end in " (deleted)" for a file
+ * that was removed (pseudo files get it from simple_dname()). */
+static __always_inline bool is_unlinked(struct dentry *d)
+{
+	return BPF_CORE_READ(d, d_hash.pprev) == NULL && BPF_CORE_READ(d, d_parent) != d;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_EXEC, pid_tgid >> 32))
+		return 0;
+	struct heap *h = heap_get();
+	if (!h)
+		return 0;
+	struct vg_exec *e = (struct vg_exec *)h->rec;
+	fill_hdr(&e->hdr, cfg, task, VG_EXEC, pid_tgid);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->tty = tty_nr(task);
+	e->start_ns = BPF_CORE_READ(task, start_boottime);
+
+	__u16 flags = 0;
+	__u32 off = sizeof(*e);
+	__u32 pw = 0;
+
+	/* exe: mm->exe_file, exactly what /proc/PID/exe resolves */
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct dentry *exe_dentry = BPF_CORE_READ(exe, f_path.dentry);
+	__u32 pos = path_walk(h, exe_dentry, BPF_CORE_READ(exe, f_path.mnt), task, &pw);
+	if (pw & PW_TRUNC)
+		flags |= VG_EXEC_EXE_TRUNC;
+	if (is_memfd(exe_dentry))
+		flags |= VG_EXEC_EXE_MEMFD;
+	if ((pw & PW_PSEUDO) || is_unlinked(exe_dentry))
+		flags |= VG_EXEC_EXE_DELETED;
+	e->exe_len = path_copy(h, off, pos);
+	off += e->exe_len;
+
+	/* cwd */
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	pos = path_walk(h, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), task, &pw);
+	if (pw & PW_TRUNC)
+		flags |= VG_EXEC_CWD_TRUNC;
+	e->cwd_len = path_copy(h, off, pos);
+	off += e->cwd_len;
+
+	/* argv: the new image's stack, just written by the kernel, so resident */
+	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+	unsigned long alen = arg_end - arg_start;
+	if (alen > VG_ARGS_MAX) {
+		alen = VG_ARGS_MAX;
+		flags |= VG_EXEC_ARGS_TRUNC;
+	}
+	if (bpf_probe_read_user(&h->rec[off & REC_MASK], alen & PATH_MASK, (void *)arg_start)) {
+		alen = 0;
+		flags |= VG_EXEC_ARGS_FAULT;
+	}
+	e->args_len = alen;
+	off += alen;
+
+	e->hdr.flags = flags;
+	submit(cfg, e, off, VG_EXEC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	/* Threads share the process's table entry: only new processes count. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_FORK, pid_tgid >> 32))
+		return 0;
+	struct heap *h = heap_get();
+	if (!h)
+		return 0;
+	struct vg_fork *e = (struct vg_fork *)h->rec;
+	fill_hdr(&e->hdr, cfg, parent, VG_FORK, pid_tgid);
+	e->child_pid = BPF_CORE_READ(child, tgid);
+	e->_pad = 0;
+	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
+	submit(cfg, e, sizeof(*e), VG_FORK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_exit, struct task_struct *task)
+{
+	/* Only the last thread's exit ends the process: do_exit has already
+	 * decremented signal->live when the tracepoint fires. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_EXIT, pid_tgid >> 32))
+		return 0;
+	struct heap *h = heap_get();
+	if (!h)
+		return 0;
+	struct vg_exit *e = (struct vg_exit *)h->rec;
+	fill_hdr(&e->hdr, cfg, task, VG_EXIT, pid_tgid);
+	e->status = BPF_CORE_READ(task, exit_code);
+	e->_pad = 0;
+	submit(cfg, e, sizeof(*e), VG_EXIT);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one BPF object vigil loads. The hook families live in their own
+ * files; they are compiled as one unit so that every program shares the
+ * same maps (one ring buffer, one configuration, one set of counters).
+ */
+#include "process.c"
+#include "file.c"
+#include "net.c"
+
+/* Keep the record types in BTF so bpf2go can generate their Go structs. */
+const struct vg_exec *_vg_exec __attribute__((unused));
+const struct vg_fork *_vg_fork __attribute__((unused));
+const struct vg_exit *_vg_exit __attribute__((unused));
+const struct vg_open *_vg_open __attribute__((unused));
+const struct vg_connect *_vg_connect __attribute__((unused));
+const struct vg_config *_vg_config __attribute__((unused));
+const enum vg_type *_vg_type __attribute__((unused));
+const enum vg_exec_flags *_vg_exec_flags __attribute__((unused));
+const enum vg_open_flags *_vg_open_flags __attribute__((unused));
+const enum vg_connect_flags *_vg_connect_flags __attribute__((unused));
+const enum vg_open_syscall *_vg_open_syscall __attribute__((unused));

@@ -1,0 +1,244 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Record layout (see include/vigil.h). These offsets are checked against
+// the bpf2go-generated structs in decode_test.go; the decoder is written by
+// hand because binary.Read costs ~35x more per record.
+const (
+	hdrSize     = 64
+	execSize    = hdrSize + 24
+	forkSize    = hdrSize + 16
+	exitSize    = hdrSize + 8
+	openSize    = hdrSize + 32
+	connectSize = hdrSize + 64
+)
+
+// Decode errors. Callers count them by kind and skip the record.
+var (
+	ErrShort       = errors.New("bpf: record shorter than its fixed part")
+	ErrUnknownType = errors.New("bpf: unknown record type")
+	ErrBadSize     = errors.New("bpf: record size field disagrees with its length")
+	ErrBadTail     = errors.New("bpf: record tail lengths exceed the record")
+)
+
+// Record is one kernel record, decoded but not yet enriched. The reader
+// reuses one Record; Decode overwrites every field the type uses.
+type Record struct {
+	Type     uint8
+	Flags    uint16
+	Ktime    uint64
+	PID, TID uint32
+	UID, GID uint32
+	EUID     uint32
+	CgroupID uint64
+	Comm     string
+
+	// exec
+	PPID, TTY uint32
+	StartNs   uint64
+	Exe, Cwd  string
+	Argv      []string
+
+	// fork
+	ChildPID     uint32
+	ChildStartNs uint64
+
+	// exit
+	Status uint32
+
+	// open
+	Ret     int64
+	OFlags  uint32
+	Mode    uint32
+	Dfd     int32
+	RawPath string
+	Base    string
+	Syscall uint16
+
+	// connect
+	Fd           int32
+	Family       uint16
+	SockType     uint16
+	Protocol     uint16
+	SockFamily   uint16
+	DPort, SPort uint16
+	DAddr, SAddr [16]byte
+	UnixPath     string
+}
+
+// Decoder turns raw records into Records. It keeps a small intern table
+// for command names, which repeat in almost every record.
+type Decoder struct {
+	comms map[[16]byte]string
+}
+
+// NewDecoder returns a Decoder.
+func NewDecoder() *Decoder {
+	return &Decoder{comms: make(map[[16]byte]string)}
+}
+
+const maxInternedComms = 4096
+
+var le = binary.LittleEndian
+
+// Decode decodes raw into r. On error r holds no meaningful data.
+func (d *Decoder) Decode(raw []byte, r *Record) error {
+	if len(raw) < hdrSize {
+		return ErrShort
+	}
+	r.Type = raw[0]
+	r.Flags = le.Uint16(raw[2:])
+	size := le.Uint32(raw[4:])
+	r.Ktime = le.Uint64(raw[8:])
+	r.PID = le.Uint32(raw[16:])
+	r.TID = le.Uint32(raw[20:])
+	r.UID = le.Uint32(raw[24:])
+	r.GID = le.Uint32(raw[28:])
+	r.EUID = le.Uint32(raw[32:])
+	r.CgroupID = le.Uint64(raw[40:])
+	r.Comm = d.comm(raw[48:64])
+
+	// The ring buffer rounds records up to 8 bytes; the size field is exact.
+	if int(size) > len(raw) || int(size) < hdrSize {
+		return ErrBadSize
+	}
+	raw = raw[:size]
+
+	switch r.Type {
+	case vgExec:
+		return d.exec(raw, r)
+	case vgFork:
+		if len(raw) < forkSize {
+			return ErrShort
+		}
+		r.ChildPID = le.Uint32(raw[64:])
+		r.ChildStartNs = le.Uint64(raw[72:])
+	case vgExit:
+		if len(raw) < exitSize {
+			return ErrShort
+		}
+		r.Status = le.Uint32(raw[64:])
+	case vgOpen:
+		return d.open(raw, r)
+	case vgConnect:
+		return d.connect(raw, r)
+	default:
+		return fmt.Errorf("%w %d", ErrUnknownType, r.Type)
+	}
+	return nil
+}
+
+const (
+	vgExec    = uint8(vigilVgTypeVG_EXEC)
+	vgFork    = uint8(vigilVgTypeVG_FORK)
+	vgExit    = uint8(vigilVgTypeVG_EXIT)
+	vgOpen    = uint8(vigilVgTypeVG_OPEN)
+	vgConnect = uint8(vigilVgTypeVG_CONNECT)
+)
+
+func (d *Decoder) exec(raw []byte, r *Record) error {
+	if len(raw) < execSize {
+		return ErrShort
+	}
+	r.PPID = le.Uint32(raw[64:])
+	r.TTY = le.Uint32(raw[68:])
+	r.StartNs = le.Uint64(raw[72:])
+	exeLen := int(le.Uint16(raw[80:]))
+	cwdLen := int(le.Uint16(raw[82:]))
+	argsLen := int(le.Uint16(raw[84:]))
+	tail := raw[execSize:]
+	if exeLen+cwdLen+argsLen > len(tail) {
+		return ErrBadTail
+	}
+	r.Exe = string(tail[:exeLen])
+	r.Cwd = string(tail[exeLen : exeLen+cwdLen])
+	r.Argv = splitArgs(tail[exeLen+cwdLen:exeLen+cwdLen+argsLen], r.Argv[:0])
+	return nil
+}
+
+// splitArgs splits NUL-separated arguments; the last may lack its NUL when
+// the kernel truncated the list. It makes one string for all arguments and
+// slices it, so an exec costs two allocations, not one per argument.
+func splitArgs(b []byte, argv []string) []string {
+	if len(b) == 0 {
+		return argv
+	}
+	if b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	all := string(b)
+	start := 0
+	for i := 0; i < len(all); i++ {
+		if all[i] == 0 {
+			argv = append(argv, all[start:i])
+			start = i + 1
+		}
+	}
+	return append(argv, all[start:])
+}
+
+func (d *Decoder) open(raw []byte, r *Record) error {
+	if len(raw) < openSize {
+		return ErrShort
+	}
+	r.Ret = int64(le.Uint64(raw[64:]))
+	r.OFlags = le.Uint32(raw[72:])
+	r.Mode = le.Uint32(raw[76:])
+	r.Dfd = int32(le.Uint32(raw[80:]))
+	rawLen := int(le.Uint16(raw[84:]))
+	baseLen := int(le.Uint16(raw[86:]))
+	r.Syscall = le.Uint16(raw[88:])
+	tail := raw[openSize:]
+	if rawLen+baseLen > len(tail) {
+		return ErrBadTail
+	}
+	r.RawPath = string(tail[:rawLen])
+	r.Base = string(tail[rawLen : rawLen+baseLen])
+	return nil
+}
+
+func (d *Decoder) connect(raw []byte, r *Record) error {
+	if len(raw) < connectSize {
+		return ErrShort
+	}
+	r.Ret = int64(le.Uint64(raw[64:]))
+	r.Fd = int32(le.Uint32(raw[72:]))
+	r.Family = le.Uint16(raw[76:])
+	r.SockType = le.Uint16(raw[78:])
+	r.Protocol = le.Uint16(raw[80:])
+	r.SockFamily = le.Uint16(raw[82:])
+	r.DPort = le.Uint16(raw[84:])
+	r.SPort = le.Uint16(raw[86:])
+	copy(r.DAddr[:], raw[88:104])
+	copy(r.SAddr[:], raw[104:120])
+	pathLen := int(le.Uint16(raw[120:]))
+	tail := raw[connectSize:]
+	if pathLen > len(tail) {
+		return ErrBadTail
+	}
+	r.UnixPath = string(tail[:pathLen])
+	return nil
+}
+
+func (d *Decoder) comm(b []byte) string {
+	var key [16]byte
+	copy(key[:], b)
+	if s, ok := d.comms[key]; ok {
+		return s
+	}
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	s := string(b[:n])
+	if len(d.comms) >= maxInternedComms {
+		clear(d.comms)
+	}
+	d.comms[key] = s
+	return s
+}

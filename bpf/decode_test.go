@@ -1,0 +1,245 @@
+package bpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"unsafe"
+)
+
+var update = flag.Bool("update", false, "rewrite the fuzz seed corpus in testdata/")
+
+// The hand-written decoder must agree with the layout clang gave the C
+// structs, which bpf2go mirrors in the generated Go types.
+func TestLayoutMatchesGenerated(t *testing.T) {
+	sizes := []struct {
+		name string
+		got  uintptr
+		want int
+	}{
+		{"vg_hdr", unsafe.Sizeof(vigilVgHdr{}), hdrSize},
+		{"vg_exec", unsafe.Sizeof(vigilVgExec{}), execSize},
+		{"vg_fork", unsafe.Sizeof(vigilVgFork{}), forkSize},
+		{"vg_exit", unsafe.Sizeof(vigilVgExit{}), exitSize},
+		{"vg_open", unsafe.Sizeof(vigilVgOpen{}), openSize},
+		{"vg_connect", unsafe.Sizeof(vigilVgConnect{}), connectSize},
+	}
+	for _, s := range sizes {
+		if int(s.got) != s.want {
+			t.Errorf("sizeof(%s) = %d, decoder assumes %d", s.name, s.got, s.want)
+		}
+	}
+}
+
+func pack(t testing.TB, fixed any, tail ...[]byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := binary.Write(&b, binary.LittleEndian, fixed); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range tail {
+		b.Write(x)
+	}
+	out := b.Bytes()
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)))
+	// the ring buffer pads records to 8 bytes
+	for len(out)%8 != 0 {
+		out = append(out, 0xAA)
+	}
+	return out
+}
+
+func hdr(typ vigilVgType, comm string) vigilVgHdr {
+	h := vigilVgHdr{Type: uint8(typ), Flags: 3, Ktime: 123456789, Pid: 4242, Tid: 4243, Uid: 1000, Gid: 1001, Euid: 0, CgroupId: 77}
+	for i := 0; i < len(comm) && i < 16; i++ {
+		h.Comm[i] = int8(comm[i])
+	}
+	return h
+}
+
+func sampleRecords(t testing.TB) map[string][]byte {
+	exe, cwd, args := []byte("/usr/bin/cat"), []byte("/tmp/x"), []byte("cat\x00-n\x00/etc/hosts\x00")
+	open := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_OPEN, "cat"), Ret: -2, Oflags: 0x241, Mode: 0o644, Dfd: -100, RawLen: 5, BaseLen: 4, Syscall: 2}
+	conn := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_CONNECT, "curl"), Ret: -111, Fd: 3, Family: 10, SockType: 1, Protocol: 6, SockFamily: 10, Dport: 8080, Sport: 40000}
+	conn.Daddr[15] = 1
+	conn.Saddr[15] = 1
+	unix := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_CONNECT, "nc"), Fd: 4, Family: 1, SockType: 1, SockFamily: 1, PathLen: 9}
+	return map[string][]byte{
+		"exec":    pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}, exe, cwd, args),
+		"fork":    pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234}),
+		"exit":    pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
+		"open":    pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
+		"connect": pack(t, conn),
+		"unix":    pack(t, unix, []byte("/run/x.sk")),
+	}
+}
+
+func TestDecodeRoundTrip(t *testing.T) {
+	recs := sampleRecords(t)
+	d := NewDecoder()
+	var r Record
+
+	if err := d.Decode(recs["exec"], &r); err != nil {
+		t.Fatal(err)
+	}
+	want := Record{Type: vgExec, Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
+		PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"}}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("exec:\n got %+v\nwant %+v", r, want)
+	}
+
+	r = Record{}
+	if err := d.Decode(recs["open"], &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != vgOpen || r.Ret != -2 || r.OFlags != 0x241 || r.Mode != 0o644 || r.Dfd != -100 || r.RawPath != "a/../" || r.Base != "/tmp" || r.Syscall != 2 || r.Comm != "cat" {
+		t.Errorf("open: %+v", r)
+	}
+
+	r = Record{}
+	if err := d.Decode(recs["connect"], &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Ret != -111 || r.Fd != 3 || r.Family != 10 || r.SockType != 1 || r.Protocol != 6 || r.DPort != 8080 || r.SPort != 40000 || r.DAddr[15] != 1 || r.SAddr[15] != 1 || r.UnixPath != "" {
+		t.Errorf("connect: %+v", r)
+	}
+	r = Record{}
+	if err := d.Decode(recs["unix"], &r); err != nil || r.UnixPath != "/run/x.sk" || r.Family != 1 {
+		t.Errorf("unix: %v %+v", err, r)
+	}
+	r = Record{}
+	if err := d.Decode(recs["fork"], &r); err != nil || r.ChildPID != 5000 || r.ChildStartNs != 1234 || r.Comm != "bash" {
+		t.Errorf("fork: %v %+v", err, r)
+	}
+	r = Record{}
+	if err := d.Decode(recs["exit"], &r); err != nil || r.Status != 256 {
+		t.Errorf("exit: %v %+v", err, r)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	recs := sampleRecords(t)
+	d := NewDecoder()
+	var r Record
+	unknown := bytes.Clone(recs["exit"])
+	unknown[0] = 99
+	badSize := bytes.Clone(recs["exit"])
+	binary.LittleEndian.PutUint32(badSize[4:], 1<<20)
+	badTail := bytes.Clone(recs["exec"])
+	binary.LittleEndian.PutUint16(badTail[84:], 60000)
+	shortFixed := bytes.Clone(recs["open"][:hdrSize+8])
+	binary.LittleEndian.PutUint32(shortFixed[4:], uint32(len(shortFixed)))
+	cases := []struct {
+		name string
+		raw  []byte
+		want error
+	}{
+		{"empty", nil, ErrShort},
+		{"half header", recs["exec"][:30], ErrShort},
+		{"unknown type", unknown, ErrUnknownType},
+		{"size beyond record", badSize, ErrBadSize},
+		{"tail beyond record", badTail, ErrBadTail},
+		{"fixed part cut", shortFixed, ErrShort},
+	}
+	for _, c := range cases {
+		if err := d.Decode(c.raw, &r); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+func TestSplitArgs(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"a\x00", []string{"a"}},
+		{"a\x00b\x00", []string{"a", "b"}},
+		{"a\x00\x00b\x00", []string{"a", "", "b"}},
+		{"a\x00trunc", []string{"a", "trunc"}},
+	}
+	for _, c := range cases {
+		if got := splitArgs([]byte(c.in), nil); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("splitArgs(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// The seed corpus lives in testdata/fuzz/FuzzDecode; -update rewrites it
+// from sampleRecords.
+func TestWriteSeedCorpus(t *testing.T) {
+	if !*update {
+		return
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range sampleRecords(t) {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	d := NewDecoder()
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var r Record
+		if err := d.Decode(raw, &r); err != nil {
+			return
+		}
+		tail := len(r.Exe) + len(r.Cwd) + len(r.RawPath) + len(r.Base) + len(r.UnixPath)
+		if tail > len(raw) {
+			t.Fatalf("decoded %d bytes of strings from a %d byte record", tail, len(raw))
+		}
+		if r.Type < vgExec || r.Type > vgConnect {
+			t.Fatalf("accepted type %d", r.Type)
+		}
+	})
+}
+
+func BenchmarkDecodeOpen(b *testing.B) {
+	raw := sampleRecords(b)["open"]
+	d := NewDecoder()
+	var r Record
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Decode(raw, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeExec(b *testing.B) {
+	raw := sampleRecords(b)["exec"]
+	d := NewDecoder()
+	var r Record
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Decode(raw, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The reason the decoder is hand-written.
+func BenchmarkBinaryReadOpen(b *testing.B) {
+	raw := sampleRecords(b)["open"]
+	var v vigilVgOpen
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := binary.Read(bytes.NewReader(raw), binary.LittleEndian, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every record the kernel side sends to user space, and the configuration
+ * user space writes for the kernel side. The Go structs are generated from
+ * these (bpf2go -type), and the hand-written decoder in decode.go is tested
+ * against the generated layout, so this file is the single definition.
+ *
+ * A record is a fixed part (struct vg_<type>, starting with struct vg_hdr)
+ * followed by a variable tail of strings whose lengths are in the fixed part.
+ * Strings in the tail are not NUL terminated.
+ */
+#ifndef VIGIL_H
+#define VIGIL_H
+
+#define VG_COMM_LEN 16
+#define VG_PATH_MAX 4096 /* path buffer; a path is at most VG_PATH_MAX-1 bytes */
+#define VG_ARGS_MAX 4095 /* bytes of argv kept, NUL separated */
+#define VG_UNIX_PATH_MAX 108
+
+/* Record tags; engine/event.Type uses the same numbers. */
+enum vg_type {
+	VG_EXEC = 1,
+	VG_FORK = 2,
+	VG_EXIT = 3,
+	VG_OPEN = 4,
+	VG_CONNECT = 5,
+	VG_TYPE_MAX = 6,
+};
+
+/* Header of every record: who did it, when. */
+struct vg_hdr {
+	__u8 type;	 /* enum vg_type */
+	__u8 _pad0;
+	__u16 flags;	 /* per type, VG_<TYPE>_* */
+	__u32 size;	 /* bytes of the whole record, tail included */
+	__u64 ktime;	 /* CLOCK_BOOTTIME ns */
+	__u32 pid;	 /* thread group id */
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 _pad1;
+	__u64 cgroup_id; /* cgroup v2 id, or a v1 hierarchy's (see vg_config) */
+	char comm[VG_COMM_LEN];
+};
+
+enum vg_exec_flags {
+	VG_EXEC_ARGS_TRUNC = 1 << 0,
+	VG_EXEC_ARGS_FAULT = 1 << 1, /* argv could not be read */
+	VG_EXEC_EXE_TRUNC = 1 << 2,
+	VG_EXEC_CWD_TRUNC = 1 << 3,
+	VG_EXEC_EXE_MEMFD = 1 << 4,
+	VG_EXEC_EXE_DELETED = 1 << 5, /* /proc/PID/exe would add " (deleted)" */
+};
+
+/* sched_process_exec. Tail: exe, cwd, argv (NUL separated). */
+struct vg_exec {
+	struct vg_hdr hdr;
+	__u32 ppid;
+	__u32 tty; /* tty_nr as in /proc/PID/stat */
+	__u64 start_ns; /* task start, CLOCK_BOOTTIME ns */
+	__u16 exe_len;
+	__u16 cwd_len;
+	__u16 args_len;
+	__u16 _pad;
+};
+
+/* sched_process_fork of a new process (threads are not reported). The
+ * header describes the parent. */
+struct vg_fork {
+	struct vg_hdr hdr;
+	__u32 child_pid;
+	__u32 _pad;
+	__u64 child_start_ns;
+};
+
+/* sched_process_exit of the last thread of a process. */
+struct vg_exit {
+	struct vg_hdr hdr;
+	__u32 status; /* wait(2) status */
+	__u32 _pad;
+};
+
+enum vg_open_flags {
+	VG_OPEN_RAW_TRUNC = 1 << 0,
+	VG_OPEN_RAW_FAULT = 1 << 1, /* the path could not be read from user memory */
+	VG_OPEN_BASE_TRUNC = 1 << 2,
+	VG_OPEN_BASE_FAULT = 1 << 3, /* the directory of a relative path is unknown */
+};
+
+/* open, openat, openat2, creat. Tail: raw path, then base: the directory a
+ * relative raw path is relative to (cwd or the dirfd's path), empty for
+ * absolute paths. */
+struct vg_open {
+	struct vg_hdr hdr;
+	__s64 ret;
+	__u32 oflags;
+	__u32 mode;
+	__s32 dfd;
+	__u16 raw_len;
+	__u16 base_len;
+	__u16 syscall; /* enum vg_open_syscall */
+	__u16 _pad[3];
+};
+
+enum vg_open_syscall {
+	VG_SYS_OPEN = 1,
+	VG_SYS_OPENAT = 2,
+	VG_SYS_OPENAT2 = 3,
+	VG_SYS_CREAT = 4,
+};
+
+enum vg_connect_flags {
+	VG_CONNECT_ADDR_FAULT = 1 << 0, /* the sockaddr could not be read */
+	VG_CONNECT_NOT_SOCKET = 1 << 1, /* the fd is not a socket */
+};
+
+/* connect. Addresses in network byte order, ports in host order. Tail: the
+ * unix socket path (sun_path bytes as passed, abstract names start with NUL). */
+struct vg_connect {
+	struct vg_hdr hdr;
+	__s64 ret;
+	__s32 fd;
+	__u16 family;	  /* sa_family passed to connect */
+	__u16 sock_type;  /* SOCK_STREAM, ... */
+	__u16 protocol;	  /* IPPROTO_* */
+	__u16 sock_family; /* the socket's own family */
+	__u16 dport;
+	__u16 sport;
+	__u8 daddr[16];
+	__u8 saddr[16];
+	__u16 path_len;
+	__u16 _pad[3];
+};
+
+/* Written by user space into vg_cfg[0]; read by every program (map vg_cfg). This is
+ * the place for kernel-side filters: cheap checks that run before anything
+ * is copied. */
+struct vg_config {
+	__u32 self_tgid;   /* never report this process (vigil) */
+	__u32 target_tgid; /* if non-zero, report only this process */
+	__u32 type_mask;   /* bit (1 << enum vg_type) set: the type is reported */
+	__s32 cgroup_v1_subsys; /* < 0: cgroup v2 ids; else this v1 subsystem's ids */
+	__u64 wakeup_bytes; /* wake the reader once this much data is waiting */
+};
+
+#endif

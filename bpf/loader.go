@@ -1,0 +1,212 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// DefaultRingSize is the ring buffer size used when Options.RingSize is 0.
+const DefaultRingSize = 8 << 20
+
+// Options configure the kernel side.
+type Options struct {
+	// RingSize is the ring buffer size in bytes: a power of two and a
+	// multiple of the page size. 0 means DefaultRingSize.
+	RingSize int
+	// Types are the event types reported. fork and exit are always on,
+	// because the process table needs them. Empty means every type.
+	Types []event.Type
+	// SelfPID is the process whose events are never reported: vigil
+	// itself. 0 means os.Getpid(); -1 reports every process.
+	SelfPID int
+	// TargetPID, when non-zero, restricts events to that process.
+	TargetPID uint32
+	// CgroupV1Subsys < 0 (the default, via NewOptions) reports cgroup v2
+	// ids; otherwise the ids of this cgroup v1 subsystem's hierarchy.
+	CgroupV1Subsys int
+	// WakeupBytes wakes the reader once this much data waits in the ring.
+	// 0 means a quarter of the ring, at most 256 KiB.
+	WakeupBytes uint64
+}
+
+// DefaultOptions returns the options `vigil run` uses without a config.
+func DefaultOptions() Options {
+	return Options{CgroupV1Subsys: -1}
+}
+
+// Probes is the loaded and attached kernel side.
+type Probes struct {
+	objs  vigilObjects
+	links []link.Link
+	cfg   vigilVgConfig
+}
+
+// alwaysOn are the types the process table depends on.
+var alwaysOn = []event.Type{event.TypeFork, event.TypeExit}
+
+func (o Options) config() (vigilVgConfig, error) {
+	var c vigilVgConfig
+	switch {
+	case o.SelfPID == 0:
+		c.SelfTgid = uint32(os.Getpid())
+	case o.SelfPID > 0:
+		c.SelfTgid = uint32(o.SelfPID)
+	}
+	c.TargetTgid = o.TargetPID
+	types := o.Types
+	if len(types) == 0 {
+		types = event.Types()
+	}
+	for _, t := range append(types, alwaysOn...) {
+		if t == event.TypeNone || t >= event.Type(vigilVgTypeVG_TYPE_MAX) {
+			return c, fmt.Errorf("event type %d has no kernel probe", t)
+		}
+		c.TypeMask |= 1 << t
+	}
+	c.CgroupV1Subsys = int32(o.CgroupV1Subsys)
+	c.WakeupBytes = o.WakeupBytes
+	if c.WakeupBytes == 0 {
+		c.WakeupBytes = min(uint64(o.ringSize())/4, 256<<10)
+	}
+	return c, nil
+}
+
+func (o Options) ringSize() int {
+	if o.RingSize == 0 {
+		return DefaultRingSize
+	}
+	return o.RingSize
+}
+
+func validRingSize(n int) error {
+	page := os.Getpagesize()
+	if n < page || n&(n-1) != 0 {
+		return fmt.Errorf("ring buffer size %d: must be a power of two and at least the page size (%d)", n, page)
+	}
+	return nil
+}
+
+// Load loads the BPF object into the kernel, writes its configuration and
+// attaches every program. Close detaches everything.
+func Load(o Options) (*Probes, error) {
+	if err := validRingSize(o.ringSize()); err != nil {
+		return nil, err
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := loadVigil()
+	if err != nil {
+		return nil, fmt.Errorf("parse bpf object: %w", err)
+	}
+	spec.Maps["vg_events"].MaxEntries = uint32(o.ringSize())
+
+	p := &Probes{cfg: cfg}
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("load bpf programs: %+v", verr)
+		}
+		return nil, fmt.Errorf("load bpf programs: %w", err)
+	}
+	if err := p.writeConfig(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := p.attach(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Probes) attach() error {
+	btfs := []struct {
+		prog *ebpf.Program
+		name string
+	}{
+		{p.objs.TpExec, "sched_process_exec"},
+		{p.objs.TpFork, "sched_process_fork"},
+		{p.objs.TpExit, "sched_process_exit"},
+	}
+	for _, b := range btfs {
+		l, err := link.AttachTracing(link.TracingOptions{Program: b.prog})
+		if err != nil {
+			return fmt.Errorf("attach tp_btf/%s: %w", b.name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	tps := []struct {
+		prog *ebpf.Program
+		name string
+	}{
+		{p.objs.TpOpen, "sys_exit_open"},
+		{p.objs.TpOpenat, "sys_exit_openat"},
+		{p.objs.TpOpenat2, "sys_exit_openat2"},
+		{p.objs.TpCreat, "sys_exit_creat"},
+		{p.objs.TpConnect, "sys_exit_connect"},
+	}
+	for _, t := range tps {
+		l, err := link.Tracepoint("syscalls", t.name, t.prog, nil)
+		if err != nil {
+			return fmt.Errorf("attach tracepoint syscalls/%s: %w", t.name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	return nil
+}
+
+func (p *Probes) writeConfig() error {
+	if err := p.objs.VgCfg.Update(uint32(0), &p.cfg, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("write kernel config: %w", err)
+	}
+	return nil
+}
+
+// SetTypes changes the reported event types in place, without detaching:
+// the kernel stops copying events of the other types at once.
+func (p *Probes) SetTypes(types []event.Type) error {
+	o := Options{Types: types}
+	c, err := o.config()
+	if err != nil {
+		return err
+	}
+	p.cfg.TypeMask = c.TypeMask
+	return p.writeConfig()
+}
+
+// Drops returns the ring buffer reserve failures per event type, summed
+// over CPUs: records the kernel produced and could not queue.
+func (p *Probes) Drops() (map[event.Type]uint64, error) {
+	out := make(map[event.Type]uint64)
+	var percpu []uint64
+	for _, t := range event.Types() {
+		if err := p.objs.VgDrops.Lookup(uint32(t), &percpu); err != nil {
+			return nil, fmt.Errorf("read drop counters: %w", err)
+		}
+		var sum uint64
+		for _, n := range percpu {
+			sum += n
+		}
+		out[t] = sum
+	}
+	return out, nil
+}
+
+// Close detaches every program and frees the maps.
+func (p *Probes) Close() error {
+	var errs []error
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	errs = append(errs, p.objs.Close())
+	return errors.Join(errs...)
+}

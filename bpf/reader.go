@@ -1,0 +1,188 @@
+package bpf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/bpf/cgroup"
+	"github.com/vigil-project/vigil/bpf/process"
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// DefaultPoll is how often the reader looks at the ring buffer when the
+// kernel has not woken it: the bound on delivery latency at low rates.
+const DefaultPoll = 4 * time.Millisecond
+
+// ReaderOptions configure a Reader.
+type ReaderOptions struct {
+	// Types are the event types delivered to the callback; empty means
+	// exec, open and connect. fork and exit always feed the process table.
+	Types []event.Type
+	// Poll is the longest the reader sleeps with data waiting; 0 means DefaultPoll.
+	Poll time.Duration
+	// Procs is the process table; nil means a new one with default options.
+	Procs *process.Table
+	// Users maps uids to names; nil means /etc/passwd.
+	Users *process.Users
+}
+
+// Reader reads records from the ring buffer, decodes them and turns them
+// into events. One goroutine (Run) owns it.
+type Reader struct {
+	rd      *ringbuf.Reader
+	dec     *Decoder
+	procs   *process.Table
+	users   *process.Users
+	clock   clock
+	poll    time.Duration
+	deliver event.TypeSet
+	stats   readerCounters
+}
+
+type readerCounters struct {
+	records   atomic.Uint64
+	events    [6]atomic.Uint64 // by event.Type
+	decodeErr atomic.Uint64
+	latency   latencyHist
+}
+
+// ReaderStats are the reader's counters.
+type ReaderStats struct {
+	Records      uint64                // records read from the ring buffer
+	Events       map[event.Type]uint64 // records decoded, by type
+	DecodeErrors uint64                // records counted and skipped: unknown, truncated, garbled
+	Latency      LatencySummary        // kernel to reader, sampled
+}
+
+// DefaultDeliver are the event types a reader delivers by default.
+var DefaultDeliver = []event.Type{event.TypeExec, event.TypeOpen, event.TypeConnect}
+
+// NewReader starts reading the probes' ring buffer. The process table is
+// seeded from /proc before the first record is read.
+func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
+	rd, err := ringbuf.NewReader(p.objs.VgEvents)
+	if err != nil {
+		return nil, fmt.Errorf("open ring buffer reader: %w", err)
+	}
+	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: o.Poll}
+	if r.poll <= 0 {
+		r.poll = DefaultPoll
+	}
+	if r.users == nil {
+		r.users = process.NewUsers("/etc/passwd")
+	}
+	if r.clock, err = newClock(); err != nil {
+		rd.Close()
+		return nil, err
+	}
+	if r.procs == nil {
+		hier, err := cgroup.DetectHost()
+		var containers func(uint64) event.Container
+		if err == nil {
+			containers = cgroup.NewResolver(hier.Mount).Container
+		}
+		r.procs = process.New(process.Options{Containers: containers, BootTime: r.clock.boot})
+		if _, err := r.procs.Seed(); err != nil {
+			rd.Close()
+			return nil, fmt.Errorf("seed process table: %w", err)
+		}
+	}
+	types := o.Types
+	if len(types) == 0 {
+		types = DefaultDeliver
+	}
+	for _, t := range types {
+		r.deliver |= 1 << t
+	}
+	return r, nil
+}
+
+// Procs returns the reader's process table.
+func (r *Reader) Procs() *process.Table { return r.procs }
+
+// Run reads until ctx is done or Close is called, calling emit for every
+// delivered event from this goroutine. Events are new values each time and
+// may be kept.
+func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
+	stop := context.AfterFunc(ctx, func() { r.rd.Close() })
+	defer stop()
+	var rec ringbuf.Record
+	var dr Record
+	r.rd.SetDeadline(time.Now().Add(r.poll))
+	for {
+		err := r.rd.ReadInto(&rec)
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// Batched wakeups: look again after the poll interval.
+			r.rd.SetDeadline(time.Now().Add(r.poll))
+			continue
+		case errors.Is(err, os.ErrClosed):
+			return nil
+		default:
+			return fmt.Errorf("read ring buffer: %w", err)
+		}
+		n := r.stats.records.Add(1)
+		if err := r.dec.Decode(rec.RawSample, &dr); err != nil {
+			r.stats.decodeErr.Add(1)
+			continue
+		}
+		if n%latencySampleEvery == 0 {
+			r.stats.latency.observe(r.clock.sinceBoot(dr.Ktime))
+		}
+		if ev := r.handle(&dr); ev != nil {
+			r.stats.events[ev.Type].Add(1)
+			if r.deliver.Has(ev.Type) {
+				emit(ev)
+			}
+		}
+	}
+}
+
+// Close stops Run.
+func (r *Reader) Close() error { return r.rd.Close() }
+
+// Stats returns a snapshot of the counters; safe from any goroutine.
+func (r *Reader) Stats() ReaderStats {
+	s := ReaderStats{
+		Records:      r.stats.records.Load(),
+		DecodeErrors: r.stats.decodeErr.Load(),
+		Events:       make(map[event.Type]uint64),
+		Latency:      r.stats.latency.summary(),
+	}
+	for _, t := range event.Types() {
+		s.Events[t] = r.stats.events[t].Load()
+	}
+	return s
+}
+
+// clock converts the kernel's CLOCK_BOOTTIME nanoseconds to wall time.
+type clock struct {
+	boot time.Time // wall-clock time at boot
+}
+
+func newClock() (clock, error) {
+	var ts unix.Timespec
+	now := time.Now()
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return clock{}, fmt.Errorf("read CLOCK_BOOTTIME: %w", err)
+	}
+	return clock{boot: now.Add(-time.Duration(ts.Nano()))}, nil
+}
+
+func (c clock) wall(bootNs uint64) time.Time { return c.boot.Add(time.Duration(bootNs)) }
+
+func (c clock) sinceBoot(bootNs uint64) time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano() - int64(bootNs))
+}

@@ -1,0 +1,192 @@
+package event
+
+import (
+	"net/netip"
+	"path"
+	"strings"
+	"time"
+)
+
+// Type is the kind of an event.
+type Type uint8
+
+// Event types. The numbers match the record tags of the kernel side
+// (bpf/include/vigil.h); keep them in sync.
+const (
+	TypeNone Type = iota
+	TypeExec
+	TypeFork
+	TypeExit
+	TypeOpen
+	TypeConnect
+	numTypes
+)
+
+var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect"}
+
+func (t Type) String() string {
+	if t < numTypes {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// ParseType returns the Type named s ("exec", "open", ...).
+func ParseType(s string) (Type, bool) {
+	for i, n := range typeNames {
+		if n != "" && n == s {
+			return Type(i), true
+		}
+	}
+	return TypeNone, false
+}
+
+// Types lists every event type with a name, in tag order.
+func Types() []Type {
+	return []Type{TypeExec, TypeFork, TypeExit, TypeOpen, TypeConnect}
+}
+
+// Event is one decoded, enriched kernel event. Proc is never nil once the
+// event has left the bpf package; Parent is nil when the parent is unknown.
+// Process values are immutable snapshots and may be shared between events.
+type Event struct {
+	Type   Type
+	Time   time.Time
+	Res    int64  // syscall result: fd, 0, or -errno; exit code for exit
+	Source string // "tracepoint"
+
+	TID  uint32 // thread that caused the event
+	UID  uint32 // credentials at the time of the event
+	GID  uint32
+	EUID uint32
+
+	Proc   *Process
+	Parent *Process
+	User   User
+
+	File File // open
+	Net  Net  // connect
+}
+
+// Failed reports whether the syscall returned an error.
+func (e *Event) Failed() bool { return e.Res < 0 }
+
+// User is the user of the event's thread.
+type User struct {
+	UID  uint32
+	Name string // from the host's passwd database; "" when unknown
+}
+
+// Process is what is known of a process (thread group) at some point of its
+// life: it is replaced, never modified, on exec.
+type Process struct {
+	PID       uint32
+	PPID      uint32
+	Name      string   // comm, at most 15 bytes
+	Exe       string   // absolute path, as /proc/PID/exe shows it
+	Argv      []string // argv[0] included
+	ArgsTrunc bool     // the kernel cut argv short
+	Cmdline   string   // Name followed by Argv[1:], space separated (Falco's proc.cmdline)
+	Cwd       string
+	TTY       uint32 // tty_nr as in /proc/PID/stat; 0 without a controlling terminal
+	UID       uint32
+	GID       uint32
+	EUID      uint32
+	Start     time.Time
+	ExeMemfd  bool // the executable is a memfd (fileless execution)
+	CgroupID  uint64
+	Container Container
+	Ancestors []string // names of the ancestors, nearest first, as they were when this image started
+}
+
+// Args returns argv without argv[0] (Falco's proc.args).
+func (p *Process) Args() []string {
+	if len(p.Argv) <= 1 {
+		return nil
+	}
+	return p.Argv[1:]
+}
+
+// MakeCmdline builds the Cmdline value for a name and argv.
+func MakeCmdline(name string, argv []string) string {
+	if len(argv) <= 1 {
+		return name
+	}
+	var b strings.Builder
+	b.WriteString(name)
+	for _, a := range argv[1:] {
+		b.WriteByte(' ')
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+// Container describes the container a process runs in. ID is empty for
+// processes of the host.
+type Container struct {
+	ID      string // short id: 12 hex characters for hex ids, the whole name otherwise
+	FullID  string
+	Runtime string // docker, containerd, cri, cri-o, podman, lxc
+	Name    string // filled in by a metadata lookup (later); may be empty
+	Image   string
+	PodNS   string
+	PodName string
+}
+
+// File is the file of an open event.
+type File struct {
+	Path    string // absolute and lexically normalised
+	RawPath string // as passed to the syscall
+	Flags   uint32 // open flags (O_*)
+	Mode    uint32 // mode argument (permission bits for O_CREAT)
+}
+
+// Open flag bits used by the derived fields (values of x86-64 and arm64).
+const (
+	oAccMode = 0x3
+	oWronly  = 0x1
+	oRdwr    = 0x2
+	oCreat   = 0x40
+	oTrunc   = 0x200
+	oTmpfile = 0x410000
+)
+
+// Name is the last element of Path.
+func (f *File) Name() string {
+	if f.Path == "" {
+		return ""
+	}
+	return path.Base(f.Path)
+}
+
+// Dir is Path without its last element.
+func (f *File) Dir() string {
+	if f.Path == "" {
+		return ""
+	}
+	return path.Dir(f.Path)
+}
+
+// Read reports whether the file was opened for reading.
+func (f *File) Read() bool { acc := f.Flags & oAccMode; return acc == 0 || acc == oRdwr }
+
+// Write reports whether the file was opened for writing.
+func (f *File) Write() bool { acc := f.Flags & oAccMode; return acc == oWronly || acc == oRdwr }
+
+// Create reports whether the open may create the file (O_CREAT or O_TMPFILE).
+func (f *File) Create() bool { return f.Flags&oCreat != 0 || f.Flags&oTmpfile == oTmpfile }
+
+// Trunc reports whether the open truncates the file.
+func (f *File) Trunc() bool { return f.Flags&oTrunc != 0 }
+
+// Net is the socket address of a connect event.
+type Net struct {
+	Family   string // "ipv4", "ipv6", "unix", or "af_N" for other families
+	Proto    string // "tcp", "udp", "icmp", "icmpv6", "sctp", "raw" or ""
+	SockType string // "stream", "dgram", "seqpacket", "raw"
+	DIP      netip.Addr
+	DPort    uint16
+	SIP      netip.Addr
+	SPort    uint16
+	Path     string // unix socket path; abstract names start with "@"
+}

@@ -1,0 +1,221 @@
+package event
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends e as one JSON object whose keys are the field names
+// of the rule language ({"evt.type":"open","proc.name":"cat",...}), with the
+// fields that apply to e's type, in table order. Strings are escaped so
+// that no byte from the kernel (newlines, escape sequences, invalid UTF-8)
+// reaches the output raw.
+func AppendJSON(b []byte, e *Event) []byte {
+	b = append(b, '{')
+	first := true
+	for i := range Fields {
+		f := &Fields[i]
+		if !f.Types.Has(e.Type) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = AppendJSONString(b, f.Name)
+		b = append(b, ':')
+		b = appendJSONValue(b, f, e)
+	}
+	return append(b, '}')
+}
+
+func appendJSONValue(b []byte, f *Field, e *Event) []byte {
+	switch f.Kind {
+	case KindString:
+		return AppendJSONString(b, f.Str(e))
+	case KindInt:
+		return strconv.AppendInt(b, f.Int(e), 10)
+	case KindUint:
+		return strconv.AppendUint(b, f.Uint(e), 10)
+	case KindBool:
+		return strconv.AppendBool(b, f.Bool(e))
+	case KindTime:
+		t := f.Time(e)
+		if t.IsZero() {
+			return append(b, `null`...)
+		}
+		b = append(b, '"')
+		b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	case KindStrings:
+		b = append(b, '[')
+		for i, s := range f.Strs(e) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, s)
+		}
+		return append(b, ']')
+	case KindIP:
+		ip := f.IP(e)
+		if !ip.IsValid() {
+			return append(b, `""`...)
+		}
+		b = append(b, '"')
+		b = ip.AppendTo(b)
+		return append(b, '"')
+	}
+	return append(b, `null`...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string. Control characters and DEL
+// are \u-escaped, invalid UTF-8 becomes U+FFFD, and U+2028/U+2029 are
+// escaped for consumers that embed JSON in JavaScript.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// AppendText appends e as one human-readable line (no newline): time,
+// type, then key=value pairs of the most useful fields for the type.
+// Values with spaces, quotes or anything unprintable are quoted Go-style,
+// so a line can never be split or coloured by what a process passed in.
+func AppendText(b []byte, e *Event) []byte {
+	b = e.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	b = append(b, ' ')
+	b = append(b, e.Type.String()...)
+	kv := func(k, v string) {
+		b = append(b, ' ')
+		b = append(b, k...)
+		b = append(b, '=')
+		b = appendTextValue(b, v)
+	}
+	p := e.Proc
+	kv("pid", strconv.FormatUint(uint64(p.PID), 10))
+	kv("ppid", strconv.FormatUint(uint64(p.PPID), 10))
+	kv("uid", strconv.FormatUint(uint64(e.UID), 10))
+	kv("proc", p.Name)
+	kv("exe", p.Exe)
+	if p.Container.ID != "" {
+		kv("container", p.Container.ID)
+	}
+	switch e.Type {
+	case TypeExec:
+		kv("cmdline", p.Cmdline)
+		kv("cwd", p.Cwd)
+		kv("parent", parentOf(e).Name)
+		if p.ExeMemfd {
+			kv("memfd", "true")
+		}
+	case TypeOpen:
+		kv("file", e.File.Path)
+		kv("flags", OpenFlagsString(e.File.Flags))
+	case TypeConnect:
+		if e.Net.Path != "" {
+			kv("dest", e.Net.Path)
+		} else {
+			kv("dest", addrPort(e.Net.DIP.String(), e.Net.DPort))
+		}
+		kv("proto", e.Net.Proto)
+		if e.Net.SPort != 0 {
+			kv("src", addrPort(e.Net.SIP.String(), e.Net.SPort))
+		}
+	}
+	if e.Type != TypeExec {
+		b = append(b, " res="...)
+		b = strconv.AppendInt(b, e.Res, 10)
+	}
+	return b
+}
+
+func addrPort(ip string, port uint16) string {
+	if strings.Contains(ip, ":") {
+		ip = "[" + ip + "]"
+	}
+	return ip + ":" + strconv.Itoa(int(port))
+}
+
+func appendTextValue(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c == '"' || c == '\\' || c >= 0x7f {
+			return strconv.AppendQuote(b, v)
+		}
+	}
+	if v == "" {
+		return append(b, `""`...)
+	}
+	return append(b, v...)
+}
+
+var openFlagNames = []struct {
+	bit  uint32
+	name string
+}{
+	{0x40, "O_CREAT"}, {0x80, "O_EXCL"}, {0x100, "O_NOCTTY"}, {0x200, "O_TRUNC"},
+	{0x400, "O_APPEND"}, {0x800, "O_NONBLOCK"}, {0x1000, "O_DSYNC"}, {0x4000, "O_DIRECT"},
+	{0x10000, "O_DIRECTORY"}, {0x20000, "O_NOFOLLOW"}, {0x40000, "O_NOATIME"}, {0x80000, "O_CLOEXEC"},
+	{0x200000, "O_PATH"}, {0x410000, "O_TMPFILE"},
+}
+
+// OpenFlagsString renders open flags as O_RDONLY|O_CLOEXEC (x86-64 values).
+func OpenFlagsString(f uint32) string {
+	var s strings.Builder
+	s.WriteString([...]string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"}[f&3])
+	for _, n := range openFlagNames {
+		if f&n.bit == n.bit {
+			if n.bit == 0x10000 && f&0x410000 == 0x410000 {
+				continue // part of O_TMPFILE
+			}
+			s.WriteByte('|')
+			s.WriteString(n.name)
+		}
+	}
+	return s.String()
+}
