@@ -19,8 +19,10 @@ type Options struct {
 	// RingSize is the ring buffer size in bytes: a power of two and a
 	// multiple of the page size. 0 means DefaultRingSize.
 	RingSize int
-	// Types are the event types reported. fork and exit are always on,
-	// because the process table needs them. Empty means every type.
+	// Types are the event types reported. exec, fork and exit are always
+	// on in the kernel, because the process table needs them (they are
+	// rare next to opens); the reader still delivers only what is asked
+	// for. Empty means every type.
 	Types []event.Type
 	// SelfPID is the process whose events are never reported: vigil
 	// itself. 0 means os.Getpid(); -1 reports every process.
@@ -48,7 +50,7 @@ type Probes struct {
 }
 
 // alwaysOn are the types the process table depends on.
-var alwaysOn = []event.Type{event.TypeFork, event.TypeExit}
+var alwaysOn = []event.Type{event.TypeExec, event.TypeFork, event.TypeExit}
 
 func (o Options) config() (vigilVgConfig, error) {
 	var c vigilVgConfig

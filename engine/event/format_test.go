@@ -1,0 +1,189 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleOpen() *Event {
+	parent := &Process{PID: 1, Name: "systemd", Exe: "/usr/lib/systemd/systemd", Cmdline: "systemd"}
+	return &Event{
+		Type: TypeOpen, Time: time.Date(2026, 11, 22, 4, 0, 0, 123456789, time.UTC), Res: 3, Source: "tracepoint",
+		TID: 101, UID: 1000, GID: 1000, EUID: 1000,
+		Proc: &Process{PID: 100, PPID: 1, Name: "cat", Exe: "/usr/bin/cat", Argv: []string{"cat", "/etc/hosts"},
+			Cmdline: "cat /etc/hosts", Cwd: "/root", Start: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
+			Ancestors: []string{"systemd"}, Container: Container{ID: "0123456789ab", FullID: strings.Repeat("0123456789abcdef", 4), Runtime: "docker"}},
+		Parent: parent,
+		User:   User{UID: 1000, Name: "alice"},
+		File:   File{Path: "/etc/hosts", RawPath: "/etc/hosts", Flags: 0x80000},
+	}
+}
+
+func TestAppendJSON(t *testing.T) {
+	var got map[string]any
+	b := AppendJSON(nil, sampleOpen())
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	want := map[string]any{
+		"evt.type": "open", "evt.time": "2026-11-22T04:00:00.123456789Z", "evt.res": 3.0, "evt.failed": false, "evt.source": "tracepoint",
+		"proc.pid": 100.0, "proc.tid": 101.0, "proc.ppid": 1.0, "proc.name": "cat", "proc.exe": "/usr/bin/cat",
+		"proc.args": []any{"/etc/hosts"}, "proc.args_truncated": false, "proc.cmdline": "cat /etc/hosts", "proc.cwd": "/root",
+		"proc.tty": 0.0, "proc.uid": 1000.0, "proc.gid": 1000.0, "proc.euid": 1000.0, "proc.start": "2026-11-22T03:00:00Z",
+		"proc.exe_memfd": false, "proc.pname": "systemd", "proc.pexe": "/usr/lib/systemd/systemd", "proc.pcmdline": "systemd",
+		"proc.ancestors": []any{"systemd"}, "user.uid": 1000.0, "user.name": "alice",
+		"file.path": "/etc/hosts", "file.rawpath": "/etc/hosts", "file.name": "hosts", "file.dir": "/etc", "file.flags": float64(0x80000),
+		"file.mode": 0.0, "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
+		"container.id": "0123456789ab", "container.full_id": strings.Repeat("0123456789abcdef", 4), "container.runtime": "docker",
+		"container.name": "", "container.image": "", "k8s.ns": "", "k8s.pod": "",
+	}
+	if !reflect.DeepEqual(got, want) {
+		for k, v := range want {
+			if !reflect.DeepEqual(got[k], v) {
+				t.Errorf("%s = %#v, want %#v", k, got[k], v)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("unexpected key %s", k)
+			}
+		}
+	}
+	// Keys follow the field table's order.
+	if !bytes.HasPrefix(b, []byte(`{"evt.type":"open","evt.time":`)) {
+		t.Errorf("key order: %.60s", b)
+	}
+}
+
+func TestAppendJSONConnect(t *testing.T) {
+	e := sampleOpen()
+	e.Type = TypeConnect
+	e.Res = -111
+	e.Net = Net{Family: "ipv6", Proto: "tcp", SockType: "stream", DIP: netip.MustParseAddr("::1"), DPort: 443}
+	var got map[string]any
+	if err := json.Unmarshal(AppendJSON(nil, e), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["net.dip"] != "::1" || got["net.dport"] != 443.0 || got["net.sip"] != "" || got["evt.failed"] != true || got["evt.res"] != -111.0 {
+		t.Errorf("connect JSON: %v", got)
+	}
+	if _, ok := got["file.path"]; ok {
+		t.Error("connect event carries file fields")
+	}
+}
+
+// Whatever a process puts in a path or argument, the JSON stays one valid
+// line and decodes back to the same text (invalid UTF-8 as U+FFFD).
+func TestJSONHostileStrings(t *testing.T) {
+	hostile := []string{
+		"a\nb", "x\r\n{\"rule\":\"forged\"}", "\x1b[31mred\x1b[0m", "nul\x00byte", "bad\xff\xfeutf8", "q\"uote\\back",
+		"\u2028line sep\u2029", "del\x7f", "tab\there",
+	}
+	for _, s := range hostile {
+		e := sampleOpen()
+		e.File.RawPath = s
+		e.Proc.Argv = []string{"cat", s}
+		b := AppendJSON(nil, e)
+		if bytes.ContainsAny(b, "\n\r\x1b\x00\x7f") || !json.Valid(b) {
+			t.Errorf("%q: raw control bytes or invalid JSON: %s", s, b)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := string([]rune(s)) // one U+FFFD per invalid byte
+		if got["file.rawpath"] != want || got["proc.args"].([]any)[0] != want {
+			t.Errorf("%q round-tripped to %q", s, got["file.rawpath"])
+		}
+	}
+}
+
+func TestAppendText(t *testing.T) {
+	e := sampleOpen()
+	got := string(AppendText(nil, e))
+	want := `2026-11-22T04:00:00.123456Z open pid=100 ppid=1 uid=1000 proc=cat exe=/usr/bin/cat container=0123456789ab file=/etc/hosts flags=O_RDONLY|O_CLOEXEC res=3`
+	if got != want {
+		t.Errorf("text:\n got %s\nwant %s", got, want)
+	}
+	e.File.Path = "/tmp/evil\n2026-01-01 exec pid=1"
+	got = string(AppendText(nil, e))
+	if strings.ContainsAny(got, "\n") || !strings.Contains(got, `file="/tmp/evil\n2026-01-01 exec pid=1"`) {
+		t.Errorf("hostile path not quoted: %s", got)
+	}
+}
+
+func TestOpenFlagsString(t *testing.T) {
+	cases := map[uint32]string{
+		0:        "O_RDONLY",
+		0x241:    "O_WRONLY|O_CREAT|O_TRUNC",
+		0x80042:  "O_RDWR|O_CREAT|O_CLOEXEC",
+		0x410002: "O_RDWR|O_TMPFILE",
+		0x10000:  "O_RDONLY|O_DIRECTORY",
+	}
+	for in, want := range cases {
+		if got := OpenFlagsString(in); got != want {
+			t.Errorf("OpenFlagsString(%#x) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFileDerived(t *testing.T) {
+	cases := []struct {
+		flags                      uint32
+		read, write, create, trunc bool
+	}{
+		{0, true, false, false, false},
+		{0x1, false, true, false, false},
+		{0x2, true, true, false, false},
+		{0x241, false, true, true, true},
+		{0x410002, true, true, true, false},
+	}
+	for _, c := range cases {
+		f := File{Flags: c.flags}
+		if f.Read() != c.read || f.Write() != c.write || f.Create() != c.create || f.Trunc() != c.trunc {
+			t.Errorf("flags %#x: read=%v write=%v create=%v trunc=%v", c.flags, f.Read(), f.Write(), f.Create(), f.Trunc())
+		}
+	}
+}
+
+func TestFieldTable(t *testing.T) {
+	seen := map[string]bool{}
+	e := sampleOpen()
+	for _, f := range Fields {
+		if seen[f.Name] {
+			t.Errorf("duplicate field %s", f.Name)
+		}
+		seen[f.Name] = true
+		if f.Desc == "" || f.Types == 0 {
+			t.Errorf("%s: missing description or types", f.Name)
+		}
+		var set int
+		for _, ok := range []bool{f.Str != nil, f.Int != nil, f.Uint != nil, f.Bool != nil, f.Time != nil, f.Strs != nil, f.IP != nil} {
+			if ok {
+				set++
+			}
+		}
+		if set != 1 {
+			t.Errorf("%s: %d accessors set", f.Name, set)
+		}
+		appendJSONValue(nil, &f, e) // every accessor works on a full event
+	}
+	e.Parent = nil
+	if f, _ := FieldByName("proc.pname"); f.Str(e) != "" {
+		t.Error("proc.pname without a parent")
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	e := sampleOpen()
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], e)
+	}
+}
