@@ -49,13 +49,13 @@ type Field struct {
 	Falco string  // the name a Falco user knows it by, when it differs
 	Types TypeSet // the event types that carry it
 
-	Str   func(*Event) string
-	Int   func(*Event) int64
-	Uint  func(*Event) uint64
-	Bool  func(*Event) bool
-	Time  func(*Event) time.Time
-	Strs  func(*Event) []string
-	IP    func(*Event) netip.Addr
+	Str  func(*Event) string
+	Int  func(*Event) int64
+	Uint func(*Event) uint64
+	Bool func(*Event) bool
+	Time func(*Event) time.Time
+	Strs func(*Event) []string
+	IP   func(*Event) netip.Addr
 }
 
 var (
