@@ -1,5 +1,5 @@
 # vigil: build, generate, test, bench, run, lint. Run as root on Linux.
-GO ?= go
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/vigil
 # Compiler flags for the BPF object (read by bpf2go through the environment).
 # -mcpu=v3: 32-bit jumps and ALU ops (Linux 5.1+); -g keeps BTF for CO-RE.

@@ -63,7 +63,7 @@ func (r *Reader) handle(d *Record) *event.Event {
 // table nor /proc knows it, from what the record itself says.
 func (r *Reader) proc(d *Record) *event.Process {
 	if p := r.procs.Lookup(d.PID); p != nil {
-		return p
+		return r.procs.Moved(p, d.CgroupID)
 	}
 	return &event.Process{PID: d.PID, Name: d.Comm, Cmdline: d.Comm, UID: d.UID, GID: d.GID, EUID: d.EUID, CgroupID: d.CgroupID}
 }

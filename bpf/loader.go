@@ -6,8 +6,10 @@ import (
 	"os"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/vigil-project/vigil/bpf/cgroup"
 	"github.com/vigil-project/vigil/engine/event"
 )
 
@@ -29,9 +31,10 @@ type Options struct {
 	SelfPID int
 	// TargetPID, when non-zero, restricts events to that process.
 	TargetPID uint32
-	// CgroupV1Subsys < 0 (the default, via NewOptions) reports cgroup v2
-	// ids; otherwise the ids of this cgroup v1 subsystem's hierarchy.
-	CgroupV1Subsys int
+	// Cgroup is the hierarchy whose cgroup ids records carry (and the
+	// reader resolves to container ids). The zero value means
+	// cgroup.DetectHost: cgroup v2 when it is mounted, else a v1 hierarchy.
+	Cgroup cgroup.Hierarchy
 	// WakeupBytes wakes the reader once this much data waits in the ring.
 	// 0 means a quarter of the ring, at most 256 KiB.
 	WakeupBytes uint64
@@ -39,14 +42,15 @@ type Options struct {
 
 // DefaultOptions returns the options `vigil run` uses without a config.
 func DefaultOptions() Options {
-	return Options{CgroupV1Subsys: -1}
+	return Options{}
 }
 
 // Probes is the loaded and attached kernel side.
 type Probes struct {
-	objs  vigilObjects
-	links []link.Link
-	cfg   vigilVgConfig
+	objs   vigilObjects
+	links  []link.Link
+	cfg    vigilVgConfig
+	cgroup cgroup.Hierarchy
 }
 
 // alwaysOn are the types the process table depends on.
@@ -71,7 +75,7 @@ func (o Options) config() (vigilVgConfig, error) {
 		}
 		c.TypeMask |= 1 << t
 	}
-	c.CgroupV1Subsys = int32(o.CgroupV1Subsys)
+	c.CgroupV1Subsys = -1
 	c.WakeupBytes = o.WakeupBytes
 	if c.WakeupBytes == 0 {
 		c.WakeupBytes = min(uint64(o.ringSize())/4, 256<<10)
@@ -104,13 +108,24 @@ func Load(o Options) (*Probes, error) {
 	if err != nil {
 		return nil, err
 	}
+	hier := o.Cgroup
+	if hier.Mount == "" {
+		if hier, err = cgroup.DetectHost(); err != nil {
+			return nil, fmt.Errorf("find the cgroup hierarchy: %w", err)
+		}
+	}
+	if hier.Version == 1 {
+		if cfg.CgroupV1Subsys, err = subsysID(hier.Subsys); err != nil {
+			return nil, err
+		}
+	}
 	spec, err := loadVigil()
 	if err != nil {
 		return nil, fmt.Errorf("parse bpf object: %w", err)
 	}
 	spec.Maps["vg_events"].MaxEntries = uint32(o.ringSize())
 
-	p := &Probes{cfg: cfg}
+	p := &Probes{cfg: cfg, cgroup: hier}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
@@ -211,4 +226,31 @@ func (p *Probes) Close() error {
 	p.links = nil
 	errs = append(errs, p.objs.Close())
 	return errors.Join(errs...)
+}
+
+// subsysID is the kernel's id of a cgroup v1 subsystem (enum
+// cgroup_subsys_id), taken from kernel BTF: the line order of /proc/cgroups
+// stops matching it when controllers lack v1 support (Linux 6.12+).
+func subsysID(name string) (int32, error) {
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return 0, fmt.Errorf("load kernel BTF: %w", err)
+	}
+	var ids *btf.Enum
+	if err := kernel.TypeByName("cgroup_subsys_id", &ids); err != nil {
+		return 0, fmt.Errorf("find enum cgroup_subsys_id in kernel BTF: %w", err)
+	}
+	want := name + "_cgrp_id"
+	if name == "blkio" { // the v1 name of the io controller
+		want = "io_cgrp_id"
+	}
+	for _, v := range ids.Values {
+		if v.Name == want {
+			if v.Value > 15 {
+				return 0, fmt.Errorf("cgroup subsystem %s has id %d, beyond what the probes index", name, v.Value)
+			}
+			return int32(v.Value), nil
+		}
+	}
+	return 0, fmt.Errorf("cgroup v1 subsystem %q: no %s in the kernel's enum cgroup_subsys_id", name, want)
 }

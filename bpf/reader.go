@@ -83,11 +83,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 		return nil, err
 	}
 	if r.procs == nil {
-		hier, err := cgroup.DetectHost()
-		var containers func(uint64) event.Container
-		if err == nil {
-			containers = cgroup.NewResolver(hier.Mount).Container
-		}
+		containers := cgroup.NewResolver(p.cgroup.Mount).Container
 		r.procs = process.New(process.Options{Containers: containers, BootTime: r.clock.boot})
 		if _, err := r.procs.Seed(); err != nil {
 			rd.Close()

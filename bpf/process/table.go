@@ -1,0 +1,266 @@
+package process
+
+import (
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+const (
+	// DefaultMaxEntries is the default hard cap of the table: pid_max on
+	// a default kernel configuration.
+	DefaultMaxEntries = 32768
+	// exitedKeep is how many exited processes stay in the table, because
+	// their children's later events may still name them as parent.
+	exitedKeep = 1024
+	// maxAncestors caps Process.Ancestors.
+	maxAncestors = 16
+)
+
+// Options configure a Table.
+type Options struct {
+	// MaxEntries is the hard cap on entries; 0 means DefaultMaxEntries.
+	MaxEntries int
+	// Procfs is where procfs is mounted; "" means /proc.
+	Procfs string
+	// Containers maps a cgroup id to its container. It may be nil, and is
+	// called from the goroutine that mutates the table.
+	Containers func(cgroupID uint64) event.Container
+	// BootTime is the wall-clock time of boot, to place /proc start times.
+	// Zero means now minus CLOCK_BOOTTIME, the clock /proc counts from.
+	BootTime time.Time
+}
+
+// Table maps a pid (thread-group id) to the newest snapshot of its process.
+// Snapshots are never modified once stored: events hold them and travel to
+// other goroutines, so exec, fork and seeding store new ones.
+//
+// Only one goroutine may call the methods that read or change entries (the
+// event reader); Stats may be called from any goroutine.
+type Table struct {
+	procfs     string
+	max        int
+	containers func(uint64) event.Container
+	boot       time.Time
+
+	procs map[uint32]*event.Process
+	// exited is a FIFO ring of exited processes waiting to be removed. The
+	// snapshot is kept to tell the exited process from a newer one that
+	// reused its pid.
+	exited     []exitedProc
+	head, nExt int
+
+	entries                              atomic.Int64
+	evictions, misses, procReads, reaped atomic.Uint64
+}
+
+type exitedProc struct {
+	pid  uint32
+	proc *event.Process
+}
+
+// Stats are the table's counters.
+type Stats struct {
+	Entries   int    // processes in the table
+	Evictions uint64 // live entries dropped because the table was full
+	Misses    uint64 // Lookup calls for unknown pids
+	ProcReads uint64 // misses found in procfs
+	Reaped    uint64 // exited processes removed
+}
+
+// New returns an empty table.
+func New(o Options) *Table {
+	t := &Table{
+		procfs:     o.Procfs,
+		max:        o.MaxEntries,
+		containers: o.Containers,
+		boot:       o.BootTime,
+		procs:      make(map[uint32]*event.Process),
+		exited:     make([]exitedProc, exitedKeep),
+	}
+	if t.procfs == "" {
+		t.procfs = "/proc"
+	}
+	if t.max <= 0 {
+		t.max = DefaultMaxEntries
+	}
+	if t.boot.IsZero() {
+		t.boot = bootTime()
+	}
+	return t
+}
+
+// bootTime returns the wall-clock time of boot.
+func bootTime() time.Time {
+	const clockBoottime = 7
+	var ts syscall.Timespec
+	now := time.Now()
+	// CLOCK_BOOTTIME exists since Linux 2.6.39; there is no error to expect.
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockBoottime, uintptr(unsafe.Pointer(&ts)), 0)
+	return now.Add(-time.Duration(ts.Nano())).Round(0)
+}
+
+// Get returns the process pid, or nil if it is unknown.
+func (t *Table) Get(pid uint32) *event.Process { return t.procs[pid] }
+
+// Parent returns p's parent, or nil if it is unknown.
+func (t *Table) Parent(p *event.Process) *event.Process { return t.procs[p.PPID] }
+
+// Lookup returns the process pid, reading it from procfs and storing it if
+// the table does not know it.
+func (t *Table) Lookup(pid uint32) *event.Process {
+	if p := t.procs[pid]; p != nil {
+		return p
+	}
+	t.misses.Add(1)
+	p, err := t.read(pid)
+	if err != nil {
+		return nil
+	}
+	t.procReads.Add(1)
+	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Ancestors = lineage(t.procs[p.PPID])
+	t.store(p)
+	return p
+}
+
+// Exec stores p, a process that has just executed a new image, as decoded
+// from the kernel's record, after filling in Cmdline, Ancestors and
+// Container. The table owns p from then on: the caller must not modify it.
+func (t *Table) Exec(p *event.Process) *event.Process {
+	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Ancestors = lineage(t.procs[p.PPID])
+	p.Container = t.container(p.CgroupID, t.procs[p.PID])
+	t.store(p)
+	return p
+}
+
+// Fork stores and returns the snapshot of a new process child of parent,
+// which until it executes something is a copy of its parent.
+func (t *Table) Fork(parent, child uint32, start time.Time, cgroupID uint64) *event.Process {
+	var c event.Process
+	if par := t.Lookup(parent); par != nil {
+		c = *par
+		c.Ancestors = lineage(par)
+		c.Container = t.container(cgroupID, par)
+	} else {
+		c.Container = t.container(cgroupID, nil)
+	}
+	c.PID, c.PPID, c.Start, c.CgroupID = child, parent, start, cgroupID
+	p := &c
+	t.store(p)
+	return p
+}
+
+// Exit records that pid is gone. The entry stays until exitedKeep later
+// exits have happened (or the table is full), because events of its
+// children may still name it as their parent.
+func (t *Table) Exit(pid uint32) {
+	p := t.procs[pid]
+	if p == nil {
+		return
+	}
+	if t.nExt == len(t.exited) {
+		t.reapOldest()
+	}
+	t.exited[(t.head+t.nExt)%len(t.exited)] = exitedProc{pid, p}
+	t.nExt++
+}
+
+// Stats returns the counters. It is safe to call from any goroutine.
+func (t *Table) Stats() Stats {
+	return Stats{
+		Entries:   int(t.entries.Load()),
+		Evictions: t.evictions.Load(),
+		Misses:    t.misses.Load(),
+		ProcReads: t.procReads.Load(),
+		Reaped:    t.reaped.Load(),
+	}
+}
+
+// reapOldest removes the oldest exited process, unless its pid now belongs
+// to a newer process. It reports whether an entry was removed.
+func (t *Table) reapOldest() bool {
+	e := t.exited[t.head]
+	t.exited[t.head] = exitedProc{}
+	t.head = (t.head + 1) % len(t.exited)
+	t.nExt--
+	if t.procs[e.pid] != e.proc {
+		return false
+	}
+	delete(t.procs, e.pid)
+	t.reaped.Add(1)
+	t.entries.Store(int64(len(t.procs)))
+	return true
+}
+
+// store makes p the snapshot of p.PID, keeping the table within its cap:
+// exited processes go first, then arbitrary live ones.
+func (t *Table) store(p *event.Process) {
+	if _, ok := t.procs[p.PID]; !ok {
+		for len(t.procs) >= t.max && t.nExt > 0 {
+			t.reapOldest()
+		}
+		for pid := range t.procs {
+			if len(t.procs) < t.max {
+				break
+			}
+			delete(t.procs, pid)
+			t.evictions.Add(1)
+		}
+	}
+	t.procs[p.PID] = p
+	t.entries.Store(int64(len(t.procs)))
+}
+
+// container returns the container of a process in cgroup id, given the
+// snapshot it derives from (its parent's, or its own before an exec).
+func (t *Table) container(id uint64, prev *event.Process) event.Container {
+	if prev != nil && (prev.CgroupID == id || t.containers == nil) {
+		return prev.Container
+	}
+	if t.containers == nil {
+		return event.Container{}
+	}
+	c := t.containers(id)
+	if c.ID == "" && prev != nil && prev.CgroupID == 0 {
+		// prev was read from procfs, which names cgroups by path, not id.
+		// An id the resolver cannot place (yet) is no reason to drop the
+		// container that procfs showed.
+		return prev.Container
+	}
+	return c
+}
+
+// lineage returns the Ancestors of a child of parent.
+func lineage(parent *event.Process) []string {
+	if parent == nil || parent.Name == "" {
+		return nil
+	}
+	n := min(len(parent.Ancestors), maxAncestors-1)
+	a := make([]string, 0, n+1)
+	a = append(a, parent.Name)
+	return append(a, parent.Ancestors[:n]...)
+}
+
+// Moved returns the snapshot of p's process as seen in cgroup id: p itself
+// when that is p's cgroup, else a new snapshot with the container of the
+// new cgroup, stored if p was current. Runtimes move a process into the
+// container's cgroup after it started, and seeded processes (CgroupID 0)
+// learn their id from their first event.
+func (t *Table) Moved(p *event.Process, cgroupID uint64) *event.Process {
+	if p.CgroupID == cgroupID {
+		return p
+	}
+	c := *p
+	c.CgroupID = cgroupID
+	c.Container = t.container(cgroupID, p)
+	np := &c
+	if t.procs[p.PID] == p {
+		t.store(np)
+	}
+	return np
+}

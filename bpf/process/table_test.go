@@ -1,0 +1,217 @@
+package process
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// newTable returns a table over an empty procfs, with a container resolver
+// that knows cgroup ids 7 and 8 and counts its calls.
+func newTable(t testing.TB, max int) (*Table, *int) {
+	calls := new(int)
+	return New(Options{
+		MaxEntries: max,
+		Procfs:     t.TempDir(),
+		BootTime:   boot,
+		Containers: func(id uint64) event.Container {
+			*calls++
+			switch id {
+			case 7, 8:
+				return event.Container{ID: fmt.Sprint("c", id), FullID: fmt.Sprint("c", id), Runtime: "docker"}
+			}
+			return event.Container{}
+		},
+	}), calls
+}
+
+func execRec(pid, ppid uint32, name string, cgroupID uint64, argv ...string) *event.Process {
+	return &event.Process{PID: pid, PPID: ppid, Name: name, Exe: "/bin/" + name, Argv: append([]string{name}, argv...),
+		Cwd: "/", Start: boot.Add(time.Duration(pid) * time.Second), CgroupID: cgroupID}
+}
+
+func clone(p *event.Process) event.Process {
+	c := *p
+	c.Argv = append([]string(nil), p.Argv...)
+	c.Ancestors = append([]string(nil), p.Ancestors...)
+	return c
+}
+
+func TestExecFork(t *testing.T) {
+	tab, calls := newTable(t, 0)
+	initp := tab.Exec(execRec(1, 0, "init", 1))
+	if initp.Cmdline != "init" || initp.Ancestors != nil || initp.Container.ID != "" {
+		t.Fatalf("init: %+v", initp)
+	}
+	initCopy := clone(initp)
+
+	// fork + exec of a shell, then a container runtime's child.
+	child := tab.Fork(1, 10, boot.Add(time.Minute), 1)
+	want := clone(initp)
+	want.PID, want.PPID, want.Start, want.Ancestors = 10, 1, boot.Add(time.Minute), []string{"init"}
+	if !reflect.DeepEqual(clone(child), want) {
+		t.Errorf("fork:\n got %+v\nwant %+v", child, want)
+	}
+	forked := clone(child)
+	sh := tab.Exec(execRec(10, 1, "sh", 1, "-c", "echo hi"))
+	if sh.Cmdline != "sh -c echo hi" || !reflect.DeepEqual(sh.Ancestors, []string{"init"}) || tab.Get(10) != sh {
+		t.Errorf("exec: %+v", sh)
+	}
+	if !reflect.DeepEqual(clone(child), forked) || !reflect.DeepEqual(clone(initp), initCopy) {
+		t.Error("a stored snapshot changed")
+	}
+	if tab.Parent(sh) != initp || tab.Parent(initp) != nil {
+		t.Error("Parent")
+	}
+
+	// Moving into cgroup 7 (a container) at fork changes the container;
+	// staying in the parent's cgroup does not ask the resolver again.
+	n := *calls
+	ctr := tab.Fork(10, 11, boot, 7)
+	if ctr.Container.ID != "c7" || *calls != n+1 {
+		t.Errorf("fork into a container: %+v, %d resolver calls", ctr.Container, *calls-n)
+	}
+	n = *calls
+	run := tab.Exec(execRec(11, 10, "nginx", 7))
+	grand := tab.Fork(11, 12, boot, 7)
+	if run.Container.ID != "c7" || grand.Container.ID != "c7" || *calls != n {
+		t.Errorf("container lost: %+v %+v, %d resolver calls", run.Container, grand.Container, *calls-n)
+	}
+	if !reflect.DeepEqual(grand.Ancestors, []string{"nginx", "sh", "init"}) {
+		t.Errorf("ancestors %q", grand.Ancestors)
+	}
+
+	// An unknown parent, not in procfs either.
+	orphan := tab.Fork(999, 1000, boot, 8)
+	if want := (event.Process{PID: 1000, PPID: 999, Start: boot, CgroupID: 8, Container: orphan.Container}); !reflect.DeepEqual(*orphan, want) ||
+		orphan.Container.ID != "c8" {
+		t.Errorf("orphan: %+v", orphan)
+	}
+	if e := tab.Exec(execRec(1001, 999, "x", 0)); e.Ancestors != nil {
+		t.Errorf("exec with unknown parent: ancestors %q", e.Ancestors)
+	}
+}
+
+// A process seeded from procfs has no cgroup id; the container procfs
+// showed must survive a fork into an id the resolver cannot place.
+func TestForkKeepsProcfsContainer(t *testing.T) {
+	tab, _ := newTable(t, 0)
+	seeded := &event.Process{PID: 5, Name: "app", Container: event.Container{ID: "abc", FullID: "abc", Runtime: "lxc"}}
+	tab.store(seeded)
+	if c := tab.Fork(5, 6, boot, 99).Container; c != seeded.Container {
+		t.Errorf("fork of a seeded process: %+v", c)
+	}
+	if c := tab.Fork(5, 7, boot, 8).Container; c.ID != "c8" {
+		t.Errorf("fork into a known container: %+v", c)
+	}
+	if c := tab.Fork(6, 8, boot, 1).Container; c.ID != "" {
+		t.Errorf("fork out of the container: %+v", c)
+	}
+}
+
+func TestAncestorsCap(t *testing.T) {
+	tab, _ := newTable(t, 0)
+	tab.Exec(execRec(1, 0, "p1", 1))
+	for pid := uint32(2); pid <= 40; pid++ {
+		tab.Fork(pid-1, pid, boot, 1)
+		p := tab.Exec(execRec(pid, pid-1, fmt.Sprint("p", pid), 1))
+		if want := min(int(pid-1), maxAncestors); len(p.Ancestors) != want || p.Ancestors[0] != fmt.Sprint("p", pid-1) {
+			t.Fatalf("pid %d: ancestors %q", pid, p.Ancestors)
+		}
+	}
+}
+
+func TestExit(t *testing.T) {
+	tab, _ := newTable(t, 0)
+	tab.Exec(execRec(1, 0, "init", 1))
+	for pid := uint32(2); pid < 2+exitedKeep+10; pid++ {
+		tab.Fork(1, pid, boot, 1)
+	}
+	// pid 2 exits, and before it is reaped pid 2 is reused: the new
+	// process must outlive the old one's exit.
+	tab.Exit(2)
+	tab.Exit(3)
+	tab.Exit(424242) // unknown: nothing to reap
+	if tab.Get(2) == nil {
+		t.Fatal("exited process removed at once")
+	}
+	reused := tab.Fork(1, 2, boot.Add(time.Hour), 1)
+	for pid := uint32(4); pid < 4+exitedKeep; pid++ {
+		tab.Exit(pid)
+	}
+	if tab.Get(2) != reused {
+		t.Error("reused pid 2 was removed by the old process's exit")
+	}
+	if tab.Get(3) != nil || tab.Get(4) == nil {
+		t.Error("FIFO order: 3 should be reaped, 4 kept")
+	}
+	if s := tab.Stats(); s.Reaped != 1 || s.Entries != exitedKeep+10 {
+		t.Errorf("Stats = %+v", s)
+	}
+}
+
+func TestCap(t *testing.T) {
+	const max = 8
+	tab, _ := newTable(t, max)
+	tab.Exec(execRec(1, 0, "init", 1))
+	for pid := uint32(2); pid < 50; pid++ {
+		tab.Fork(1, pid, boot, 1)
+		if s := tab.Stats(); s.Entries > max || len(tab.procs) > max {
+			t.Fatalf("table grew to %d entries (cap %d)", len(tab.procs), max)
+		}
+	}
+	s := tab.Stats()
+	if s.Evictions != 49-max || s.Entries != max {
+		t.Errorf("Stats = %+v", s)
+	}
+
+	// Exited processes make room before any live one is evicted.
+	var live []uint32
+	for pid := range tab.procs {
+		live = append(live, pid)
+	}
+	tab.Exit(live[0])
+	tab.Exit(live[1])
+	tab.Fork(1, 100, boot, 1)
+	tab.Fork(1, 101, boot, 1)
+	if s2 := tab.Stats(); s2.Evictions != s.Evictions || s2.Reaped != 2 || tab.Get(live[2]) == nil {
+		t.Errorf("exited entries not reaped first: %+v", s2)
+	}
+	// Replacing an entry does not need room.
+	tab.Exec(execRec(100, 1, "x", 1))
+	if s3 := tab.Stats(); s3.Evictions != s.Evictions || s3.Entries != max {
+		t.Errorf("exec of a known pid evicted: %+v", s3)
+	}
+}
+
+func BenchmarkTable(b *testing.B) {
+	tab, _ := newTable(b, 0)
+	tab.Exec(execRec(1, 0, "init", 1))
+	for pid := uint32(2); pid < 30002; pid++ {
+		tab.Fork(1, pid, boot, 1)
+	}
+	// Exec's figures include the caller's allocation of the record.
+	b.Run("Exec", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			tab.Exec(&event.Process{PID: uint32(2 + i%30000), PPID: 1, Name: "sh", Argv: []string{"sh", "-c", "true"}, CgroupID: 1})
+		}
+	})
+	b.Run("Fork", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			tab.Fork(1, uint32(2+i%30000), boot, 1)
+		}
+	})
+	b.Run("Get", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			if tab.Get(uint32(2+i%30000)) == nil {
+				b.Fatal("miss")
+			}
+		}
+	})
+}
