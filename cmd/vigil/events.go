@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +31,7 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 		pid      uint32
 		ringSize int
 		stats    bool
+		profile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "events",
@@ -52,6 +55,17 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 			default:
 				return fmt.Errorf("--format %q: want json or text", format)
 			}
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return streamEvents(ctx, log, stdout, streamOptions{types: ts, pid: pid, ringSize: ringSize, stats: stats, appendEvent: appendEvent})
@@ -63,6 +77,8 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters (records, drops, latency) to stderr on exit")
+	f.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
+	f.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -113,7 +129,7 @@ func streamEvents(ctx context.Context, log *slog.Logger, stdout io.Writer, o str
 	done := make(chan error, 1)
 	go func() { done <- writeEvents(stdout, queue, o.appendEvent) }()
 
-	log.Info("probes attached; ready", "types", o.types, "ring_size", o.ringSize, "processes", reader.Procs().Stats().Entries)
+	log.Info("probes attached; ready", "types", typeNames(o.types), "ring_size", o.ringSize, "processes", reader.Procs().Stats().Entries)
 	runErr := reader.Run(ctx, func(ev *event.Event) {
 		select {
 		case queue <- ev:
@@ -136,6 +152,14 @@ func streamEvents(ctx context.Context, log *slog.Logger, stdout io.Writer, o str
 		return runErr
 	}
 	return writeErr
+}
+
+func typeNames(ts []event.Type) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.String()
+	}
+	return strings.Join(names, ",")
 }
 
 func sum(m map[event.Type]uint64) uint64 {

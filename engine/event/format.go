@@ -24,12 +24,28 @@ func AppendJSON(b []byte, e *Event) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = AppendJSONString(b, f.Name)
-		b = append(b, ':')
+		b = append(b, jsonKeys[i]...)
 		b = appendJSONValue(b, f, e)
 	}
 	return append(b, '}')
 }
+
+// jsonKeys are the field names quoted once, with their colon.
+var jsonKeys = func() []string {
+	keys := make([]string, len(Fields))
+	for i, f := range Fields {
+		keys[i] = string(AppendJSONString(nil, f.Name)) + ":"
+	}
+	return keys
+}()
+
+// jsonSafe marks the ASCII bytes a JSON string may hold as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != 0x7f
+	}
+	return t
+}()
 
 func appendJSONValue(b []byte, f *Field, e *Event) []byte {
 	switch f.Kind {
@@ -81,7 +97,7 @@ func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
