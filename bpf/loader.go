@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -38,7 +39,15 @@ type Options struct {
 	// WakeupBytes wakes the reader once this much data waits in the ring.
 	// 0 means a quarter of the ring, at most 256 KiB.
 	WakeupBytes uint64
+	// WakeupInterval is the least time between two wakeups of the reader
+	// by the kernel, and how long the reader keeps polling after one: the
+	// bound on delivery latency. 0 means DefaultWakeupInterval.
+	WakeupInterval time.Duration
 }
+
+// DefaultWakeupInterval batches wakeups to at most 500 a second while
+// keeping delivery within a few milliseconds.
+const DefaultWakeupInterval = 2 * time.Millisecond
 
 // DefaultOptions returns the options `vigil run` uses without a config.
 func DefaultOptions() Options {
@@ -79,6 +88,10 @@ func (o Options) config() (vigilVgConfig, error) {
 	c.WakeupBytes = o.WakeupBytes
 	if c.WakeupBytes == 0 {
 		c.WakeupBytes = min(uint64(o.ringSize())/4, 256<<10)
+	}
+	c.WakeupNs = uint64(o.WakeupInterval)
+	if c.WakeupNs == 0 {
+		c.WakeupNs = uint64(DefaultWakeupInterval)
 	}
 	return c, nil
 }
@@ -197,6 +210,11 @@ func (p *Probes) SetTypes(types []event.Type) error {
 	}
 	p.cfg.TypeMask = c.TypeMask
 	return p.writeConfig()
+}
+
+// wakeupInterval is the kernel's least time between wakeups.
+func (p *Probes) wakeupInterval() time.Duration {
+	return time.Duration(p.cfg.WakeupNs)
 }
 
 // Drops returns the ring buffer reserve failures per event type, summed

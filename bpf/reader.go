@@ -16,17 +16,16 @@ import (
 	"github.com/vigil-project/vigil/engine/event"
 )
 
-// DefaultPoll is how often the reader looks at the ring buffer when the
-// kernel has not woken it: the bound on delivery latency at low rates.
-const DefaultPoll = 4 * time.Millisecond
+// idlePoll is how long the reader sleeps when the ring has been empty for
+// a whole short poll: the kernel wakes it for the next record anyway, so
+// this is only a safety net.
+const idlePoll = 250 * time.Millisecond
 
 // ReaderOptions configure a Reader.
 type ReaderOptions struct {
 	// Types are the event types delivered to the callback; empty means
 	// exec, open and connect. fork and exit always feed the process table.
 	Types []event.Type
-	// Poll is the longest the reader sleeps with data waiting; 0 means DefaultPoll.
-	Poll time.Duration
 	// Procs is the process table; nil means a new one with default options.
 	Procs *process.Table
 	// Users maps uids to names; nil means /etc/passwd.
@@ -41,7 +40,7 @@ type Reader struct {
 	procs   *process.Table
 	users   *process.Users
 	clock   clock
-	poll    time.Duration
+	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
 	stats   readerCounters
 }
@@ -71,10 +70,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: o.Poll}
-	if r.poll <= 0 {
-		r.poll = DefaultPoll
-	}
+	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval()}
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}
@@ -111,14 +107,27 @@ func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
 	defer stop()
 	var rec ringbuf.Record
 	var dr Record
+	// The kernel wakes the reader at most once per poll interval; records
+	// that follow a wakeup within the interval are found by polling again
+	// after it. Only a poll that finds nothing lets the reader sleep long:
+	// the kernel then wakes it for the next record.
+	busy := true
 	r.rd.SetDeadline(time.Now().Add(r.poll))
 	for {
 		err := r.rd.ReadInto(&rec)
 		switch {
 		case err == nil:
+			if !busy {
+				busy = true
+				r.rd.SetDeadline(time.Now().Add(r.poll))
+			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// Batched wakeups: look again after the poll interval.
-			r.rd.SetDeadline(time.Now().Add(r.poll))
+			wait := r.poll
+			if !busy {
+				wait = idlePoll
+			}
+			busy = false
+			r.rd.SetDeadline(time.Now().Add(wait))
 			continue
 		case errors.Is(err, os.ErrClosed):
 			return nil

@@ -26,6 +26,7 @@ type vigilVgConfig struct {
 	TypeMask       uint32
 	CgroupV1Subsys int32
 	WakeupBytes    uint64
+	WakeupNs       uint64
 }
 
 type vigilVgConnect struct {
@@ -176,6 +177,7 @@ const (
 	vigilVarVgOpenFlags    = "_vg_open_flags"
 	vigilVarVgOpenSyscall  = "_vg_open_syscall"
 	vigilVarVgType         = "_vg_type"
+	vigilVarVgLastWakeup   = "vg_last_wakeup"
 )
 
 // loadVigil returns the embedded CollectionSpec for vigil.
@@ -255,6 +257,7 @@ type vigilVariableSpecs struct {
 	VgOpenFlags    *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
 	VgOpenSyscall  *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
 	VgType         *ebpf.VariableSpec `ebpf:"_vg_type"`
+	VgLastWakeup   *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 }
 
 // vigilObjects contains all objects after they have been loaded into the kernel.
@@ -307,6 +310,7 @@ type vigilVariables struct {
 	VgOpenFlags    *ebpf.Variable `ebpf:"_vg_open_flags"`
 	VgOpenSyscall  *ebpf.Variable `ebpf:"_vg_open_syscall"`
 	VgType         *ebpf.Variable `ebpf:"_vg_type"`
+	VgLastWakeup   *ebpf.Variable `ebpf:"vg_last_wakeup"`
 }
 
 // vigilPrograms contains all programs after they have been loaded into the kernel.

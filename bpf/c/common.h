@@ -106,13 +106,25 @@ static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, st
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Send a record built in the heap. Wakeups are batched: the reader is woken
- * only when wakeup_bytes are waiting, and polls on a short timer otherwise. */
+/* When the reader was last woken (CLOCK_BOOTTIME ns). Updated without
+ * synchronisation: a lost race costs one extra wakeup, nothing more. */
+__u64 vg_last_wakeup = 0;
+
+/*
+ * Send a record built in the heap. Wakeups are batched: the reader is woken
+ * when wakeup_bytes are waiting, or when its last wakeup is wakeup_ns old
+ * (the first event after a quiet spell); otherwise it finds the record on
+ * its own short poll, which lasts at least wakeup_ns after each wakeup.
+ */
 static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type)
 {
+	__u64 now = ((struct vg_hdr *)rec)->ktime;
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+	if (now - vg_last_wakeup >= cfg->wakeup_ns ||
+	    bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes) {
 		flags = BPF_RB_FORCE_WAKEUP;
+		vg_last_wakeup = now;
+	}
 	((struct vg_hdr *)rec)->size = size;
 	if (bpf_ringbuf_output(&vg_events, rec, size & REC_MASK, flags)) {
 		__u32 key = type;

@@ -142,6 +142,7 @@ struct vg_config {
 	__u32 type_mask;   /* bit (1 << enum vg_type) set: the type is reported */
 	__s32 cgroup_v1_subsys; /* < 0: cgroup v2 ids; else this v1 subsystem's ids */
 	__u64 wakeup_bytes; /* wake the reader once this much data is waiting */
+	__u64 wakeup_ns;    /* ...or when the last forced wakeup is this old */
 };
 
 #endif
