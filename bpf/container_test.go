@@ -3,7 +3,6 @@ package bpf
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,24 +48,11 @@ func TestContainerFromCgroup(t *testing.T) {
 			o := DefaultOptions()
 			o.Cgroup = tc.hier
 			c := startCollector(t, o)
-			marker := filepath.Join(tempDir(t), "in-container")
-			os.WriteFile(marker, nil, 0o600)
-			cmd := helper(t, "wait-open", marker)
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, marker, proceed := startWaiter(t)
 			if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
-				cmd.Process.Kill()
 				t.Fatalf("move into %s: %v", dir, err)
 			}
-			fmt.Fprintln(stdin)
-			if err := cmd.Wait(); err != nil {
-				t.Fatal(err)
-			}
+			proceed()
 			ev := c.waitFor(t, "open inside the container cgroup", openOf(cmd.Process.Pid, marker))
 			want := cgroup.Parse("/" + tc.layout(id))
 			if want.ID != id[:12] {

@@ -204,3 +204,30 @@ func runHelperCmd(t *testing.T, action, arg string) (helperResult, int) {
 func unsafePointer(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
 
 func netipAddrPort(s string) (netip.AddrPort, error) { return netip.ParseAddrPort(s) }
+
+// startWaiter starts a helper that opens a new marker file when told to:
+// the test can act on the process (load probes, move it to a cgroup) in
+// between. proceed tells it to open and waits for it to exit.
+func startWaiter(t *testing.T) (cmd *exec.Cmd, marker string, proceed func()) {
+	t.Helper()
+	marker = filepath.Join(tempDir(t), "marker")
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = helper(t, "wait-open", marker)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, marker, func() {
+		t.Helper()
+		fmt.Fprintln(stdin)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("waiting helper: %v", err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -254,23 +253,9 @@ func TestConnect(t *testing.T) {
 // line from /proc.
 func TestProcessBeforeStart(t *testing.T) {
 	needRoot(t)
-	marker := filepath.Join(tempDir(t), "marker")
-	if err := os.WriteFile(marker, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := helper(t, "wait-open", marker)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, marker, proceed := startWaiter(t)
 	c := startCollector(t, DefaultOptions())
-	fmt.Fprintln(stdin)
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	proceed()
 	ev := c.waitFor(t, "open by the pre-existing process", openOf(cmd.Process.Pid, marker))
 	self := realpath(t, os.Args[0])
 	if ev.Proc.PPID != uint32(os.Getpid()) || ev.Proc.Exe != self || ev.Proc.Argv[len(ev.Proc.Argv)-1] != marker {

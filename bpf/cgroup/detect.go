@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/vigil-project/vigil/bpf/mountinfo"
 )
 
 // ErrNoHierarchy means neither a cgroup2 mount nor a mounted v1 controller
@@ -32,7 +33,7 @@ type Hierarchy struct {
 // matches the kernel's ids unless the kernel hides a controller that has no
 // v1 support (Linux 6.12+, e.g. cpuset with CONFIG_CPUSETS_V1=n), which
 // shifts every later line; the kernel side should cross-check the id.
-func Detect(mountinfo, cgroups string) (Hierarchy, error) {
+func Detect(mi, cgroups string) (Hierarchy, error) {
 	var subsys []string
 	for line := range strings.Lines(cgroups) {
 		if strings.HasPrefix(line, "#") {
@@ -43,21 +44,21 @@ func Detect(mountinfo, cgroups string) (Hierarchy, error) {
 		}
 	}
 
-	var v2 []mount
+	var v2 []mountinfo.Mount
 	type v1mount struct {
-		mount
+		mountinfo.Mount
 		ctrls []string
 	}
 	var v1 []v1mount
-	for line := range strings.Lines(mountinfo) {
-		m, ok := parseMount(line)
+	for line := range strings.Lines(mi) {
+		m, ok := mountinfo.ParseLine(line)
 		switch {
 		case !ok:
-		case m.fstype == "cgroup2":
+		case m.FSType == "cgroup2":
 			v2 = append(v2, m)
-		case m.fstype == "cgroup":
+		case m.FSType == "cgroup":
 			var ctrls []string
-			for o := range strings.SplitSeq(m.super, ",") {
+			for o := range strings.SplitSeq(m.Super, ",") {
 				if slices.Contains(subsys, o) {
 					ctrls = append(ctrls, o)
 				}
@@ -70,18 +71,18 @@ func Detect(mountinfo, cgroups string) (Hierarchy, error) {
 
 	// A mount of a sub-tree (root other than "/") sees only part of the
 	// hierarchy, and its paths lack the prefix that names the container.
-	whole := func(m mount) bool { return m.root == "/" }
+	whole := func(m mountinfo.Mount) bool { return m.Root == "/" }
 	if i := slices.IndexFunc(v2, whole); i >= 0 {
-		return Hierarchy{Version: 2, Mount: v2[i].point, SubsysID: -1}, nil
+		return Hierarchy{Version: 2, Mount: v2[i].Point, SubsysID: -1}, nil
 	}
 	if len(v2) > 0 {
-		return Hierarchy{Version: 2, Mount: v2[0].point, SubsysID: -1}, nil
+		return Hierarchy{Version: 2, Mount: v2[0].Point, SubsysID: -1}, nil
 	}
 	slices.SortStableFunc(v1, func(a, b v1mount) int {
 		switch {
-		case whole(a.mount) && !whole(b.mount):
+		case whole(a.Mount) && !whole(b.Mount):
 			return -1
-		case !whole(a.mount) && whole(b.mount):
+		case !whole(a.Mount) && whole(b.Mount):
 			return 1
 		}
 		return 0
@@ -90,12 +91,12 @@ func Detect(mountinfo, cgroups string) (Hierarchy, error) {
 	for _, want := range [...]string{"memory", "cpu", "pids"} {
 		for _, m := range v1 {
 			if slices.Contains(m.ctrls, want) {
-				return v1Hierarchy(m.point, want, subsys), nil
+				return v1Hierarchy(m.Point, want, subsys), nil
 			}
 		}
 	}
 	if len(v1) > 0 {
-		return v1Hierarchy(v1[0].point, v1[0].ctrls[0], subsys), nil
+		return v1Hierarchy(v1[0].Point, v1[0].ctrls[0], subsys), nil
 	}
 	return Hierarchy{}, ErrNoHierarchy
 }
@@ -119,44 +120,4 @@ func DetectHost() (Hierarchy, error) {
 		return Hierarchy{}, fmt.Errorf("detect cgroup hierarchy: %w", err)
 	}
 	return h, nil
-}
-
-type mount struct {
-	root, point, fstype, super string
-}
-
-// parseMount parses one line of /proc/PID/mountinfo:
-// "id parent maj:min root point opts [optional...] - fstype source super".
-func parseMount(line string) (mount, bool) {
-	f := strings.Fields(line)
-	sep := slices.Index(f, "-")
-	if sep < 6 || sep+3 >= len(f) {
-		return mount{}, false
-	}
-	return mount{
-		root:   unescape(f[3]),
-		point:  unescape(f[4]),
-		fstype: f[sep+1],
-		super:  f[sep+3],
-	}, true
-}
-
-// unescape undoes the kernel's \ooo escaping of space, tab, newline and
-// backslash in mountinfo paths.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/vigil-project/vigil/bpf/mountinfo"
 	"github.com/vigil-project/vigil/engine/event"
 )
 
@@ -143,13 +144,13 @@ func TestResolverLive(t *testing.T) {
 	must(t, err)
 	var v2, v1 string
 	for line := range strings.Lines(string(mi)) {
-		m, ok := parseMount(line)
+		m, ok := mountinfo.ParseLine(line)
 		switch {
-		case !ok || m.root != "/":
-		case m.fstype == "cgroup2" && v2 == "":
-			v2 = m.point
-		case m.fstype == "cgroup" && slices.Contains(strings.Split(m.super, ","), "memory") && v1 == "":
-			v1 = m.point
+		case !ok || m.Root != "/":
+		case m.FSType == "cgroup2" && v2 == "":
+			v2 = m.Point
+		case m.FSType == "cgroup" && slices.Contains(strings.Split(m.Super, ","), "memory") && v1 == "":
+			v1 = m.Point
 		}
 	}
 	t.Run("v2", func(t *testing.T) {

@@ -1,71 +1,12 @@
 package features
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/bpf/mountinfo"
 )
-
-func TestParseMountinfo(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    []mount
-		wantErr bool
-	}{
-		{
-			name: "hybrid cgroup host",
-			in: "25 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n" +
-				"40 35 0:35 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw\n" +
-				"41 35 0:36 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n",
-			want: []mount{
-				{root: "/", point: "/sys", fstype: "sysfs"},
-				{root: "/", point: "/sys/fs/cgroup/unified", fstype: "cgroup2"},
-				{root: "/", point: "/sys/fs/cgroup/cpu", fstype: "cgroup"},
-			},
-		},
-		{
-			name: "no optional fields, escaped space and backslash",
-			in:   `50 25 0:40 /sub\040dir /mnt/a\134b rw - tracefs none rw` + "\n",
-			want: []mount{{root: "/sub dir", point: `/mnt/a\b`, fstype: "tracefs"}},
-		},
-		{
-			name: "several optional fields",
-			in:   "60 25 0:41 / /x rw shared:1 master:2 propagate_from:3 - tmpfs tmpfs rw\n",
-			want: []mount{{root: "/", point: "/x", fstype: "tmpfs"}},
-		},
-		{name: "empty"},
-		{name: "no separator", in: "60 25 0:41 / /x rw shared:1 tmpfs tmpfs rw\n", wantErr: true},
-		{name: "nothing after separator", in: "60 25 0:41 / /x rw -\n", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseMountinfo(strings.NewReader(tt.in))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestUnescapeOctal(t *testing.T) {
-	for in, want := range map[string]string{
-		"/plain":        "/plain",
-		`/a\040b`:       "/a b",
-		`/tab\011`:      "/tab\t",
-		`/trailing\04`:  `/trailing\04`,
-		`/notoctal\09x`: `/notoctal\09x`,
-	} {
-		if got := unescapeOctal(in); got != want {
-			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 func TestEnsureFS(t *testing.T) {
 	requireRoot(t)
@@ -78,13 +19,13 @@ func TestEnsureFS(t *testing.T) {
 	if !isFS(securityDir, unix.SECURITYFS_MAGIC) {
 		t.Errorf("%s is not securityfs after EnsureFS", securityDir)
 	}
-	mounts, err := readMountinfo()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tracefs := false
 	for _, m := range mounts {
-		tracefs = tracefs || m.fstype == "tracefs"
+		tracefs = tracefs || m.FSType == "tracefs"
 	}
 	if !tracefs {
 		t.Error("no tracefs mount after EnsureFS")
