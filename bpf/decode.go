@@ -16,6 +16,8 @@ const (
 	exitSize    = hdrSize + 8
 	openSize    = hdrSize + 32
 	connectSize = hdrSize + 64
+
+	argsMax = 4095 // VG_ARGS_MAX: bytes of argv the kernel keeps
 )
 
 // Decode errors. Callers count them by kind and skip the record.

@@ -268,3 +268,61 @@ func TestProcessBeforeStart(t *testing.T) {
 		t.Errorf("pcmdline = %q, want %q", ev.Parent.Cmdline, event.MakeCmdline(selfComm(t), os.Args))
 	}
 }
+
+// fork, exec and exit of a process tree: a shell that runs a child and
+// exits 3.
+func TestLifecycle(t *testing.T) {
+	c := live(t)
+	cmd := exec.Command("/bin/sh", "-c", "/bin/true x; exit 3")
+	if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 3 {
+		t.Fatalf("sh: %v", err)
+	}
+	sh := uint32(cmd.Process.Pid)
+	fork := c.waitFor(t, "fork by sh", func(e *event.Event) bool { return e.Type == event.TypeFork && e.Proc.PID == sh })
+	child := uint32(fork.Res)
+	if child == 0 || fork.Proc.Name != "sh" {
+		t.Fatalf("fork event: res=%d proc=%+v", fork.Res, fork.Proc)
+	}
+	ex := c.waitFor(t, "exec of /bin/true by the child", execOf(int(child)))
+	if ex.Proc.PPID != sh || !slices.Equal(ex.Proc.Argv, []string{"/bin/true", "x"}) || ex.Proc.ArgsTrunc || ex.Proc.Exe != realpath(t, "/bin/true") {
+		t.Errorf("child exec: %+v", ex.Proc)
+	}
+	if len(ex.Proc.Ancestors) < 2 || ex.Proc.Ancestors[0] != "sh" || ex.Proc.Ancestors[1] != selfComm(t) {
+		t.Errorf("child ancestors = %q, want [sh %s ...]", ex.Proc.Ancestors, selfComm(t))
+	}
+	if ex.Parent == nil || ex.Parent.PID != sh || ex.Parent.Cmdline != "sh -c /bin/true x; exit 3" {
+		t.Errorf("child's parent = %+v", ex.Parent)
+	}
+	exitOf := func(pid uint32) func(*event.Event) bool {
+		return func(e *event.Event) bool { return e.Type == event.TypeExit && e.Proc.PID == pid }
+	}
+	if e := c.waitFor(t, "exit of the child", exitOf(child)); e.Res != 0 || e.Proc.Name != "true" {
+		t.Errorf("child exit: res=%d name=%q", e.Res, e.Proc.Name)
+	}
+	if e := c.waitFor(t, "exit of sh", exitOf(sh)); e.Res != 3 {
+		t.Errorf("sh exit: res=%d", e.Res)
+	}
+}
+
+// argv beyond 4095 bytes is cut and flagged.
+func TestExecArgsTruncated(t *testing.T) {
+	c := live(t)
+	long := strings.Repeat("a", 3000)
+	cmd := exec.Command("/bin/true", long, long)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	ev := c.waitFor(t, "exec with long argv", execOf(cmd.Process.Pid))
+	p := ev.Proc
+	if !p.ArgsTrunc || len(p.Argv) != 3 || p.Argv[1] != long || len(p.Argv[2]) != argsMax-len("/bin/true")-1-len(long)-1 {
+		t.Errorf("truncated argv: trunc=%v argc=%d lens=%v", p.ArgsTrunc, len(p.Argv), argLens(p.Argv))
+	}
+}
+
+func argLens(argv []string) []int {
+	var n []int
+	for _, a := range argv {
+		n = append(n, len(a))
+	}
+	return n
+}
