@@ -53,6 +53,8 @@ func runHelper(action, arg string) int {
 		res.Local, res.Errno, err = helperConnect(arg)
 	case "memfd-exec":
 		err = helperMemfdExec()
+	case "openpaths":
+		err = helperOpenPaths(arg)
 	default:
 		err = fmt.Errorf("unknown helper action %q", action)
 	}
@@ -230,4 +232,32 @@ func startWaiter(t *testing.T) (cmd *exec.Cmd, marker string, proceed func()) {
 			t.Fatalf("waiting helper: %v", err)
 		}
 	}
+}
+
+type openReq struct {
+	Path  string `json:"path"`
+	Flags int    `json:"flags"`
+	Dir   string `json:"chdir,omitempty"`
+}
+
+// helperOpenPaths opens each path of a JSON list with its flags (after an
+// optional chdir), then connects to 127.0.0.1:1 so the test knows, when
+// that connect arrives, that every open before it has been seen or dropped.
+func helperOpenPaths(arg string) error {
+	var reqs []openReq
+	if err := json.Unmarshal([]byte(arg), &reqs); err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		if r.Dir != "" {
+			if err := os.Chdir(r.Dir); err != nil {
+				return err
+			}
+		}
+		if fd, err := unix.Open(r.Path, r.Flags, 0o600); err == nil {
+			unix.Close(fd)
+		}
+	}
+	_, _, err := helperConnect("127.0.0.1:1")
+	return err
 }

@@ -220,19 +220,7 @@ func (p *Probes) wakeupInterval() time.Duration {
 // Drops returns the ring buffer reserve failures per event type, summed
 // over CPUs: records the kernel produced and could not queue.
 func (p *Probes) Drops() (map[event.Type]uint64, error) {
-	out := make(map[event.Type]uint64)
-	var percpu []uint64
-	for _, t := range event.Types() {
-		if err := p.objs.VgDrops.Lookup(uint32(t), &percpu); err != nil {
-			return nil, fmt.Errorf("read drop counters: %w", err)
-		}
-		var sum uint64
-		for _, n := range percpu {
-			sum += n
-		}
-		out[t] = sum
-	}
-	return out, nil
+	return sumPerCPU(p.objs.VgDrops)
 }
 
 // Close detaches every program and frees the maps.

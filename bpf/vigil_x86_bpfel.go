@@ -17,6 +17,7 @@ type vigilHeap struct {
 	_    structs.HostLayout
 	Rec  [20480]uint8
 	Path [8192]int8
+	Key  vigilVgPathKey
 }
 
 type vigilVgConfig struct {
@@ -27,6 +28,8 @@ type vigilVgConfig struct {
 	CgroupV1Subsys int32
 	WakeupBytes    uint64
 	WakeupNs       uint64
+	OpenFilter     uint32
+	Pad            uint32
 }
 
 type vigilVgConnect struct {
@@ -139,6 +142,12 @@ const (
 	vigilVgOpenSyscallVG_SYS_CREAT   vigilVgOpenSyscall = 4
 )
 
+type vigilVgPathKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
+}
+
 type vigilVgType uint32
 
 const (
@@ -157,7 +166,9 @@ const (
 	vigilMapVgCfg          = "vg_cfg"
 	vigilMapVgDrops        = "vg_drops"
 	vigilMapVgEvents       = "vg_events"
+	vigilMapVgFiltered     = "vg_filtered"
 	vigilMapVgHeap         = "vg_heap"
+	vigilMapVgOpenPaths    = "vg_open_paths"
 	vigilProgTpConnect     = "tp_connect"
 	vigilProgTpCreat       = "tp_creat"
 	vigilProgTpExec        = "tp_exec"
@@ -176,6 +187,7 @@ const (
 	vigilVarVgOpen         = "_vg_open"
 	vigilVarVgOpenFlags    = "_vg_open_flags"
 	vigilVarVgOpenSyscall  = "_vg_open_syscall"
+	vigilVarVgPathKey      = "_vg_path_key"
 	vigilVarVgType         = "_vg_type"
 	vigilVarVgLastWakeup   = "vg_last_wakeup"
 )
@@ -236,10 +248,12 @@ type vigilProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilMapSpecs struct {
-	VgCfg    *ebpf.MapSpec `ebpf:"vg_cfg"`
-	VgDrops  *ebpf.MapSpec `ebpf:"vg_drops"`
-	VgEvents *ebpf.MapSpec `ebpf:"vg_events"`
-	VgHeap   *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
+	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
+	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
+	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
+	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
 }
 
 // vigilVariableSpecs contains global variables before they are loaded into the kernel.
@@ -256,6 +270,7 @@ type vigilVariableSpecs struct {
 	VgOpen         *ebpf.VariableSpec `ebpf:"_vg_open"`
 	VgOpenFlags    *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
 	VgOpenSyscall  *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
+	VgPathKey      *ebpf.VariableSpec `ebpf:"_vg_path_key"`
 	VgType         *ebpf.VariableSpec `ebpf:"_vg_type"`
 	VgLastWakeup   *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 }
@@ -280,10 +295,12 @@ func (o *vigilObjects) Close() error {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilMaps struct {
-	VgCfg    *ebpf.Map `ebpf:"vg_cfg"`
-	VgDrops  *ebpf.Map `ebpf:"vg_drops"`
-	VgEvents *ebpf.Map `ebpf:"vg_events"`
-	VgHeap   *ebpf.Map `ebpf:"vg_heap"`
+	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
+	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
+	VgEvents    *ebpf.Map `ebpf:"vg_events"`
+	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
+	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
+	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
 }
 
 func (m *vigilMaps) Close() error {
@@ -291,7 +308,9 @@ func (m *vigilMaps) Close() error {
 		m.VgCfg,
 		m.VgDrops,
 		m.VgEvents,
+		m.VgFiltered,
 		m.VgHeap,
+		m.VgOpenPaths,
 	)
 }
 
@@ -309,6 +328,7 @@ type vigilVariables struct {
 	VgOpen         *ebpf.Variable `ebpf:"_vg_open"`
 	VgOpenFlags    *ebpf.Variable `ebpf:"_vg_open_flags"`
 	VgOpenSyscall  *ebpf.Variable `ebpf:"_vg_open_syscall"`
+	VgPathKey      *ebpf.Variable `ebpf:"_vg_path_key"`
 	VgType         *ebpf.Variable `ebpf:"_vg_type"`
 	VgLastWakeup   *ebpf.Variable `ebpf:"vg_last_wakeup"`
 }

@@ -35,12 +35,30 @@ struct {
 	__type(value, __u64);
 } vg_drops SEC(".maps");
 
+/* Events the kernel-side filters dropped, per CPU, by enum vg_type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VG_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} vg_filtered SEC(".maps");
+
+/* Paths some rule may match on open (see struct vg_path_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 8192);
+	__type(key, struct vg_path_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vg_open_paths SEC(".maps");
+
 /* Per-CPU scratch: records are built here, then copied to the ring buffer
  * at their real size, so a short record does not take the space of the
  * largest one. path is where path walks write, right to left. */
 struct heap {
 	__u8 rec[REC_SIZE];
 	char path[VG_PATH_MAX * 2];
+	struct vg_path_key key;
 };
 
 struct {
@@ -78,6 +96,14 @@ static __always_inline bool prefilter(struct vg_config *cfg, enum vg_type type, 
 	if (cfg->target_tgid && tgid != cfg->target_tgid)
 		return false;
 	return true;
+}
+
+static __always_inline void count_filtered(enum vg_type type)
+{
+	__u32 key = type;
+	__u64 *n = bpf_map_lookup_elem(&vg_filtered, &key);
+	if (n)
+		*n += 1;
 }
 
 static __always_inline __u64 cgroup_id_of(struct vg_config *cfg, struct task_struct *task)

@@ -3,6 +3,34 @@
 #include "common.h"
 
 #define AT_FDCWD -100
+#define FILTER_MASK (VG_FILTER_PATH_MAX - 1)
+
+/*
+ * Whether some rule may match an open of path p (n bytes, NUL at p[n]) with
+ * these flags. Rules match file.path, the lexically cleaned path; the raw
+ * path is compared instead only when cleaning would not change it: no
+ * "//", no "/." (this also passes dotfiles, harmlessly), no trailing "/".
+ */
+static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
+{
+	struct vg_path_key *k = &h->key;
+	k->prefixlen = (n + 1) * 8;
+	__u32 *need = bpf_map_lookup_elem(&vg_open_paths, k);
+	if (need && (*need == 0 || (oflags & *need)))
+		return true;
+	if (n > 1 && k->data[(n - 1) & FILTER_MASK] == '/')
+		return true;
+	for (__u32 i = 0; i < VG_FILTER_PATH_MAX - 1; i++) {
+		if (i >= n)
+			break;
+		if (k->data[i] == '/') {
+			__u8 next = k->data[i + 1];
+			if (next == '/' || next == '.')
+				return true;
+		}
+	}
+	return false;
+}
 
 /*
  * Only the exit tracepoints are used: the arguments are still in the task's
@@ -73,6 +101,14 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 	}
 	e->raw_len = n;
 	char first = h->rec[off & REC_MASK];
+
+	if (cfg->open_filter && first == '/' && n < VG_FILTER_PATH_MAX - 1) {
+		bpf_probe_read_kernel(h->key.data, (n + 1) & FILTER_MASK, &h->rec[off & REC_MASK]);
+		if (!open_wanted(h, n, oflags)) {
+			count_filtered(VG_OPEN);
+			return 0;
+		}
+	}
 	off += n & PATH_MASK;
 
 	e->base_len = 0;

@@ -20,3 +20,4 @@ const enum vg_exec_flags *_vg_exec_flags __attribute__((unused));
 const enum vg_open_flags *_vg_open_flags __attribute__((unused));
 const enum vg_connect_flags *_vg_connect_flags __attribute__((unused));
 const enum vg_open_syscall *_vg_open_syscall __attribute__((unused));
+const struct vg_path_key *_vg_path_key __attribute__((unused));

@@ -16,6 +16,7 @@
 #define VG_PATH_MAX 4096 /* path buffer; a path is at most VG_PATH_MAX-1 bytes */
 #define VG_ARGS_MAX 4095 /* bytes of argv kept, NUL separated */
 #define VG_UNIX_PATH_MAX 108
+#define VG_FILTER_PATH_MAX 256 /* longest path (with its NUL) the open filter matches */
 
 /* Record tags; engine/event.Type uses the same numbers. */
 enum vg_type {
@@ -143,6 +144,17 @@ struct vg_config {
 	__s32 cgroup_v1_subsys; /* < 0: cgroup v2 ids; else this v1 subsystem's ids */
 	__u64 wakeup_bytes; /* wake the reader once this much data is waiting */
 	__u64 wakeup_ns;    /* ...or when the last forced wakeup is this old */
+	__u32 open_filter;  /* 1: drop opens of clean absolute paths outside vg_open_paths */
+	__u32 _pad;
+};
+
+/* Key of vg_open_paths, an LPM trie over path bytes. A prefix entry is the
+ * bytes of the prefix; an exact entry includes the path's NUL, so only
+ * that path matches it. The value is a mask of open flags of which the
+ * open must have one (0: any open). */
+struct vg_path_key {
+	__u32 prefixlen; /* bits */
+	__u8 data[VG_FILTER_PATH_MAX];
 };
 
 #endif

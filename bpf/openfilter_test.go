@@ -1,0 +1,116 @@
+package bpf
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+func TestTrieValues(t *testing.T) {
+	const w = unix.O_WRONLY | unix.O_RDWR
+	got := trieValues([]PathRule{
+		{Path: "/etc/", AnyFlags: w},
+		{Path: "/etc/shadow", Exact: true},
+		{Path: "/etc/ssh/", AnyFlags: unix.O_CREAT},
+		{Path: "/var/log/", AnyFlags: unix.O_TRUNC},
+		{Path: "/var/log/", AnyFlags: unix.O_APPEND},
+	})
+	want := map[PathRule]uint32{
+		{Path: "/etc/"}:                   w,
+		{Path: "/etc/shadow", Exact: true}: 0,               // any open of it
+		{Path: "/etc/ssh/"}:               w | unix.O_CREAT, // covered by /etc/ too
+		{Path: "/var/log/"}:               unix.O_TRUNC | unix.O_APPEND,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("trie values:\n got %v\nwant %v (keys %v)", got, want, sortedRules(got))
+	}
+}
+
+// Opens that no entry wants are dropped in the kernel, but only when the
+// raw path is absolute and clean; everything else reaches user space.
+func TestOpenFilterLive(t *testing.T) {
+	needRoot(t)
+	c := startCollector(t, DefaultOptions())
+	d := tempDir(t)
+	for _, sub := range []string{"keep", "w", "other"} {
+		os.MkdirAll(filepath.Join(d, sub), 0o755)
+	}
+	before, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.probes.SetOpenFilter(OpenFilter{Paths: []PathRule{
+		{Path: d + "/keep/"},
+		{Path: d + "/exact.txt", Exact: true},
+		{Path: d + "/w/", AnyFlags: unix.O_WRONLY | unix.O_RDWR},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rd, wr = unix.O_RDONLY, unix.O_WRONLY | unix.O_CREAT
+	cases := []struct {
+		req  openReq
+		want bool
+	}{
+		{openReq{Path: d + "/keep/a", Flags: wr}, true},
+		{openReq{Path: d + "/keep", Flags: rd}, false}, // the prefix is "keep/"
+		{openReq{Path: d + "/exact.txt", Flags: wr}, true},
+		{openReq{Path: d + "/exact.txt2", Flags: wr}, false},
+		{openReq{Path: d + "/w/x", Flags: rd}, false}, // needs a write flag
+		{openReq{Path: d + "/w/x", Flags: wr}, true},
+		{openReq{Path: d + "/other/x", Flags: wr}, false},
+		{openReq{Path: d + "/other/../exact.txt", Flags: rd}, true}, // unclean: user space decides
+		{openReq{Path: d + "//other/y", Flags: wr}, true},
+		{openReq{Path: d + "/other/.hidden", Flags: wr}, true},
+		{openReq{Path: d + "/other/", Flags: rd | unix.O_DIRECTORY}, true},
+		{openReq{Path: "other/z", Flags: wr, Dir: d}, true}, // relative
+	}
+	var reqs []openReq
+	for _, c := range cases {
+		reqs = append(reqs, c.req)
+	}
+	arg, _ := json.Marshal(reqs)
+	_, pid := runHelperCmd(t, "openpaths", string(arg))
+	c.waitFor(t, "the helper's closing connect", func(e *event.Event) bool {
+		return e.Type == event.TypeConnect && e.Proc.PID == uint32(pid)
+	})
+	type key struct {
+		path  string
+		write bool
+	}
+	seen := map[key]bool{}
+	for _, e := range c.all(func(e *event.Event) bool { return e.Type == event.TypeOpen && e.Proc.PID == uint32(pid) }) {
+		seen[key{e.File.RawPath, e.File.Write()}] = true
+	}
+	dropped := uint64(0)
+	for _, tc := range cases {
+		if got := seen[key{tc.req.Path, tc.req.Flags&unix.O_ACCMODE != 0}]; got != tc.want {
+			t.Errorf("open %q flags %#x: delivered=%v, want %v", tc.req.Path, tc.req.Flags, got, tc.want)
+		}
+		if !tc.want {
+			dropped++
+		}
+	}
+	after, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other processes' opens are filtered too, so at least ours.
+	if n := after[event.TypeOpen] - before[event.TypeOpen]; n < dropped {
+		t.Errorf("filtered counter rose by %d, want at least %d", n, dropped)
+	}
+
+	// Switching the filter off lets everything through again.
+	if err := c.probes.SetOpenFilter(AllOpens); err != nil {
+		t.Fatal(err)
+	}
+	arg, _ = json.Marshal([]openReq{{Path: d + "/other/x", Flags: wr}})
+	_, pid = runHelperCmd(t, "openpaths", string(arg))
+	c.waitFor(t, "open with the filter off", openOf(pid, d+"/other/x"))
+}

@@ -1,0 +1,82 @@
+package event
+
+import (
+	"strconv"
+	"time"
+)
+
+// Alert is a rule's verdict on an event: what sinks deliver.
+type Alert struct {
+	Time     time.Time // the event's time
+	Rule     string
+	Priority string // Falco's spelling: Emergency ... Debug
+	Level    int    // 0 (Emergency) to 7 (Debug): lower is more severe
+	Source   string // "syscall", as Falco names its kernel event source
+	Output   string // the rule's output template, rendered and escaped
+	Fields   []string
+	Tags     []string
+	Hostname string
+	Action   string // "alert" (enforcement adds deny/kill)
+	Event    *Event
+}
+
+// AppendAlertJSON appends a as one JSON object compatible with Falco's JSON
+// output (time, rule, priority, source, output, output_fields, tags,
+// hostname), so falcosidekick and SIEM parsers read it unchanged, followed
+// by vigil's own keys: action and the full event (every field it has,
+// whatever the output names).
+func AppendAlertJSON(b []byte, a *Alert) []byte {
+	b = append(b, `{"time":"`...)
+	b = a.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","rule":`...)
+	b = AppendJSONString(b, a.Rule)
+	b = append(b, `,"priority":`...)
+	b = AppendJSONString(b, a.Priority)
+	b = append(b, `,"source":`...)
+	b = AppendJSONString(b, a.Source)
+	b = append(b, `,"output":`...)
+	b = AppendJSONString(b, a.Output)
+	b = append(b, `,"output_fields":{`...)
+	for i, name := range a.Fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, name)
+		b = append(b, ':')
+		if f, ok := FieldByName(name); ok {
+			b = appendJSONValue(b, f, a.Event)
+		} else {
+			b = append(b, "null"...)
+		}
+	}
+	b = append(b, `},"tags":[`...)
+	for i, t := range a.Tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, t)
+	}
+	b = append(b, `],"hostname":`...)
+	b = AppendJSONString(b, a.Hostname)
+	b = append(b, `,"action":`...)
+	b = AppendJSONString(b, a.Action)
+	b = append(b, `,"event":`...)
+	b = AppendJSON(b, a.Event)
+	return append(b, '}')
+}
+
+// AppendAlertText appends a as one line: time, priority, rule, output.
+func AppendAlertText(b []byte, a *Alert) []byte {
+	b = a.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	b = append(b, ' ')
+	b = append(b, a.Priority...)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, a.Rule)
+	b = append(b, ' ')
+	b = append(b, a.Output...)
+	if a.Action != "" && a.Action != "alert" {
+		b = append(b, " action="...)
+		b = append(b, a.Action...)
+	}
+	return b
+}
