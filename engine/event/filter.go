@@ -1,0 +1,92 @@
+package event
+
+import "strings"
+
+// PathRule is one entry of the kernel's open filter: a path prefix, or an
+// exact path, and the open flags of which an open must have one (0: any).
+type PathRule struct {
+	Path     string
+	Exact    bool
+	AnyFlags uint32
+}
+
+// FilterPathMax is the longest path the kernel's open filter holds; opens
+// of longer paths always reach user space.
+const FilterPathMax = 254
+
+// OpenFilter says which opens user space wants; the engine derives it from
+// the rules and the kernel applies it. With All set every open is copied.
+// Otherwise an open of a clean absolute path that matches no rule is
+// dropped in the kernel.
+type OpenFilter struct {
+	All   bool
+	Paths []PathRule
+}
+
+// TrieValues computes what each distinct entry holds in the kernel's LPM
+// trie. The trie answers with the longest matching entry only, so an entry
+// also carries the flags of every shorter prefix that covers it: an open is
+// wanted if any covering rule wants it, and "any of A" or "any of B" is
+// "any of A|B" (0, any open, absorbs the rest).
+func (f OpenFilter) TrieValues() map[PathRule]uint32 {
+	vals := map[PathRule]uint32{}
+	for _, r := range f.Paths {
+		key := PathRule{Path: r.Path, Exact: r.Exact}
+		need, seen := vals[key]
+		vals[key] = mergeFlags(need, seen, r.AnyFlags)
+	}
+	out := make(map[PathRule]uint32, len(vals))
+	for key := range vals {
+		var need uint32
+		seen := false
+		for other, flags := range vals {
+			if other == key || (!other.Exact && strings.HasPrefix(key.Path, other.Path)) {
+				need = mergeFlags(need, seen, flags)
+				seen = true
+			}
+		}
+		out[key] = need
+	}
+	return out
+}
+
+func mergeFlags(cur uint32, seen bool, add uint32) uint32 {
+	if !seen {
+		return add
+	}
+	if cur == 0 || add == 0 {
+		return 0
+	}
+	return cur | add
+}
+
+// Wants is the kernel's decision (bpf/c/file.c, open_wanted) in Go: the
+// model the soundness tests check rules against. vals is TrieValues().
+func (f OpenFilter) Wants(vals map[PathRule]uint32, raw string, flags uint32) bool {
+	if f.All || len(raw) == 0 || raw[0] != '/' || len(raw) > FilterPathMax {
+		return true
+	}
+	// Longest matching entry: the exact path, else the longest prefix.
+	need, found := vals[PathRule{Path: raw, Exact: true}]
+	if !found {
+		best := -1
+		for k, v := range vals {
+			if !k.Exact && len(k.Path) > best && strings.HasPrefix(raw, k.Path) {
+				best, need, found = len(k.Path), v, true
+			}
+		}
+	}
+	if found && (need == 0 || flags&need != 0) {
+		return true
+	}
+	return !CleanForFilter(raw)
+}
+
+// CleanForFilter reports whether the kernel may judge raw as it is: it has
+// no "//", no "/." and no trailing "/", so cleaning it would not change it.
+func CleanForFilter(raw string) bool {
+	if len(raw) > 1 && raw[len(raw)-1] == '/' {
+		return false
+	}
+	return !strings.Contains(raw, "//") && !strings.Contains(raw, "/.")
+}
