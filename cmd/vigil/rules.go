@@ -1,0 +1,287 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-project/vigil/engine"
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/ruletest"
+	"github.com/vigil-project/vigil/rules"
+	"github.com/vigil-project/vigil/rules/builtin"
+)
+
+// builtinName is the rules path that stands for the embedded rule set.
+const builtinName = "builtin"
+
+// ruleSources expands rule paths into sources, in order: "builtin" is the
+// embedded set, a directory gives its *.yaml and *.yml files sorted by name.
+func ruleSources(paths []string) ([]rules.Source, error) {
+	if len(paths) == 0 {
+		paths = []string{builtinName}
+	}
+	var out []rules.Source
+	for _, p := range paths {
+		if p == builtinName {
+			srcs, err := fsSources(builtin.FS, ".", "builtin/")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, srcs...)
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+		if !st.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("rules: %w", err)
+			}
+			out = append(out, rules.Source{Name: p, Data: data})
+			continue
+		}
+		srcs, err := fsSources(os.DirFS(p), ".", strings.TrimSuffix(p, "/")+"/")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, srcs...)
+	}
+	return out, nil
+}
+
+func fsSources(fsys fs.FS, dir, prefix string) ([]rules.Source, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	var out []rules.Source
+	for _, e := range entries { // ReadDir sorts by name
+		if e.IsDir() || (!strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".yml")) {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+		out = append(out, rules.Source{Name: prefix + e.Name(), Data: data})
+	}
+	return out, nil
+}
+
+// compileRules loads and compiles rule paths (the built-in set if none).
+func compileRules(paths []string) (*engine.Ruleset, error) {
+	srcs, err := ruleSources(paths)
+	if err != nil {
+		return nil, err
+	}
+	set, err := rules.LoadSources(srcs...)
+	if err != nil {
+		return nil, err
+	}
+	c, err := engine.NewCompiler(engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return c.Compile(set)
+}
+
+func rulesCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "rules", Short: "Validate, list fields of, and test rules (no root needed)"}
+	cmd.AddCommand(rulesValidateCmd(stdout), rulesFieldsCmd(stdout), rulesTestCmd(stdout))
+	return cmd
+}
+
+func rulesValidateCmd(stdout io.Writer) *cobra.Command {
+	var explain bool
+	cmd := &cobra.Command{
+		Use:   "validate [PATH|builtin]...",
+		Short: "Check rule files; print every error with file:line:col",
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			rs, err := compileRules(paths)
+			if err != nil {
+				return err
+			}
+			enabled := 0
+			for _, r := range rs.Rules {
+				if r.Enabled {
+					enabled++
+				}
+			}
+			fmt.Fprintf(stdout, "ok: %d rules (%d enabled)\n", len(rs.Rules), enabled)
+			if explain {
+				explainRuleset(stdout, rs)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&explain, "explain", false, "show the rule index and the kernel prefilter derived from the rules")
+	return cmd
+}
+
+func explainRuleset(w io.Writer, rs *engine.Ruleset) {
+	pf := rs.Prefilter()
+	fmt.Fprintln(w, "\nrules per event type:")
+	for _, t := range event.Types() {
+		fmt.Fprintf(w, "  %-8s %d\n", t, rs.Candidates(t))
+	}
+	fmt.Fprintf(w, "\nkernel: event types traced for rules: %s (exec, fork and exit are always traced for the process table)\n", typeNames(pf.Types))
+	if pf.Open.All {
+		fmt.Fprintln(w, "kernel: every open is copied to user space")
+	} else {
+		fmt.Fprintf(w, "kernel: opens of clean absolute paths outside %d prefixes/paths are dropped before they are copied\n", len(pf.Open.Paths))
+	}
+	for _, n := range pf.Notes {
+		fmt.Fprintln(w, "  "+n)
+	}
+}
+
+func rulesFieldsCmd(stdout io.Writer) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "fields",
+		Short: "List every field rules can use, with type and description",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch format {
+			case "json":
+				type field struct {
+					Name   string   `json:"name"`
+					Type   string   `json:"type"`
+					Events []string `json:"events"`
+					Desc   string   `json:"desc"`
+					Falco  string   `json:"falco,omitempty"`
+				}
+				var out []field
+				for _, f := range event.Fields {
+					out = append(out, field{f.Name, celTypeName(f.Kind), typeNamesOf(f.Types), f.Desc, f.Falco})
+				}
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			case "text":
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "FIELD\tTYPE\tEVENTS\tFALCO\tDESCRIPTION")
+				for _, f := range event.Fields {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, celTypeName(f.Kind), strings.Join(typeNamesOf(f.Types), ","), f.Falco, f.Desc)
+				}
+				return tw.Flush()
+			}
+			return fmt.Errorf("--format %q: want text or json", format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	return cmd
+}
+
+// celTypeName is the type rule authors see (all numbers are CEL ints).
+func celTypeName(k event.Kind) string {
+	switch k {
+	case event.KindInt, event.KindUint:
+		return "int"
+	case event.KindIP:
+		return "string (IP)"
+	}
+	return k.String()
+}
+
+func typeNamesOf(s event.TypeSet) []string {
+	if s == event.AllTypes {
+		return []string{"all"}
+	}
+	var out []string
+	for _, t := range event.Types() {
+		if s.Has(t) {
+			out = append(out, t.String())
+		}
+	}
+	return out
+}
+
+func rulesTestCmd(stdout io.Writer) *cobra.Command {
+	var rulePaths []string
+	cmd := &cobra.Command{
+		Use:   "test [TESTFILE|DIR]...",
+		Short: "Run rule test cases (the built-in rules' own tests when no path is given)",
+		Long: "Run rule test files against the rules given with --rules (the built-in set by default).\n" +
+			"With no test path, run the built-in tests and require every built-in rule to have a\n" +
+			"case where it fires and one where it must not.",
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			rs, err := compileRules(rulePaths)
+			if err != nil {
+				return err
+			}
+			var srcs []rules.Source
+			if len(paths) == 0 {
+				if srcs, err = fsSources(builtin.Tests, "tests", "builtin/tests/"); err != nil {
+					return err
+				}
+			} else if srcs, err = ruleSources(paths); err != nil {
+				return err
+			}
+			var cases []ruletest.Case
+			var perr []error
+			for _, s := range srcs {
+				cs, err := ruletest.Parse(s)
+				if err != nil {
+					perr = append(perr, err)
+				}
+				cases = append(cases, cs...)
+			}
+			if len(perr) > 0 {
+				return errors.Join(perr...)
+			}
+			failed := 0
+			for _, r := range ruletest.Run(rs, cases) {
+				if len(r.Failures) == 0 {
+					continue
+				}
+				failed++
+				fmt.Fprintf(stdout, "FAIL %s: %s\n", r.Case.Pos, r.Case.Name)
+				for _, f := range r.Failures {
+					fmt.Fprintf(stdout, "    %s\n", f)
+				}
+				fmt.Fprintf(stdout, "    fired: %s\n", orNone(r.Fired))
+			}
+			var uncovered []string
+			if len(paths) == 0 {
+				noFire, noMiss := ruletest.Uncovered(rs, cases)
+				for _, n := range noFire {
+					uncovered = append(uncovered, fmt.Sprintf("rule %q has no case where it fires", n))
+				}
+				for _, n := range noMiss {
+					uncovered = append(uncovered, fmt.Sprintf("rule %q has no case where it must not fire", n))
+				}
+				slices.Sort(uncovered)
+				for _, u := range uncovered {
+					fmt.Fprintln(stdout, "UNCOVERED "+u)
+				}
+			}
+			fmt.Fprintf(stdout, "%d cases, %d failed\n", len(cases), failed)
+			if failed > 0 || len(uncovered) > 0 {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&rulePaths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
+	return cmd
+}
+
+func orNone(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, ", ")
+}

@@ -1,0 +1,498 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/ast"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/rules"
+)
+
+// DefaultCostLimit is the largest estimated cost of one condition
+// (cel-go's cost units: roughly one per operation, one per byte compared).
+// A regular expression over every argument of a long command line is
+// about 10^5; the limit rejects conditions that could take milliseconds.
+const DefaultCostLimit = 1_000_000
+
+// Options configure a Compiler.
+type Options struct {
+	Hostname  string // reported in alerts; os.Hostname() when empty
+	CostLimit uint64 // 0 means DefaultCostLimit
+}
+
+// Compiler compiles rule sets. The base CEL environment is built once.
+type Compiler struct {
+	base      *cel.Env
+	hostname  string
+	costLimit uint64
+}
+
+// NewCompiler returns a Compiler.
+func NewCompiler(o Options) (*Compiler, error) {
+	env, err := newBaseEnv()
+	if err != nil {
+		return nil, err
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	if o.CostLimit == 0 {
+		o.CostLimit = DefaultCostLimit
+	}
+	return &Compiler{base: env, hostname: o.Hostname, costLimit: o.CostLimit}, nil
+}
+
+// Rule is a compiled rule.
+type Rule struct {
+	Name     string
+	Priority rules.Priority
+	Tags     []string
+	Action   rules.Action
+	Enabled  bool
+	Types    event.TypeSet // the event types it can match
+
+	src        *rules.Rule
+	cond       *cel.Ast // checked, before inlining: what the analyses read
+	prg        cel.Program
+	exceptions []exception
+	output     []outputPart
+	outFields  []string
+	cost       uint64
+}
+
+type exception struct {
+	name string
+	prg  cel.Program
+}
+
+// Ruleset is a compiled rule set: immutable, safe to share between
+// goroutines; each goroutine evaluates with its own Matcher.
+type Ruleset struct {
+	Rules    []*Rule // every rule, enabled or not, in definition order
+	byType   [maxTypes][]*Rule
+	hostname string
+	an       *analyzer
+}
+
+const maxTypes = 8
+
+// compilation is the state of one Compile call.
+type compilation struct {
+	c      *Compiler
+	set    *rules.Set
+	env    *cel.Env
+	errs   rules.Errors
+	lists  map[string]*rules.List
+	macros map[string]*macro
+	inline []*cel.InlineVariable
+}
+
+type macro struct {
+	src     *rules.Macro
+	ast     *cel.Ast // checked, not inlined
+	inlined *cel.Ast
+	deps    []string // macros it names
+	state   int      // 0 new, 1 visiting, 2 done (cycle detection)
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// fieldRoots are the first components of field names; a list or macro
+// cannot take one of them as its name.
+var fieldRoots = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range event.Fields {
+		m[f.Name[:strings.IndexByte(f.Name, '.')]] = true
+	}
+	return m
+}()
+
+// Compile type-checks and compiles every list, macro and rule of set. It
+// returns every error (a rules.Errors, each with file:line:col) or a
+// Ruleset that is ready to evaluate.
+func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
+	k := &compilation{c: c, set: set, lists: map[string]*rules.List{}, macros: map[string]*macro{}}
+	var decls []cel.EnvOption
+	for _, l := range set.Lists {
+		if k.checkName("list", l.Name, l.Pos) {
+			k.lists[l.Name] = l
+			decls = append(decls, cel.Variable(l.Name, cel.ListType(cel.StringType)))
+		}
+	}
+	for _, m := range set.Macros {
+		if k.checkName("macro", m.Name, m.Pos) {
+			k.macros[m.Name] = &macro{src: m}
+			decls = append(decls, cel.Variable(m.Name, cel.BoolType))
+		}
+	}
+	env, err := c.base.Extend(decls...)
+	if err != nil {
+		return nil, fmt.Errorf("declare lists and macros: %w", err)
+	}
+	k.env = env
+	for _, l := range set.Lists {
+		if k.lists[l.Name] == l {
+			k.inline = append(k.inline, cel.NewInlineVariable(l.Name, k.listLiteral(l)))
+		}
+	}
+	for _, m := range set.Macros {
+		if mm := k.macros[m.Name]; mm != nil && mm.src == m {
+			mm.ast = k.checkBool(m.Condition, fmt.Sprintf("macro %q", m.Name))
+			if mm.ast != nil {
+				mm.deps = k.namedMacros(mm.ast)
+			}
+		}
+	}
+	for _, m := range set.Macros {
+		if mm := k.macros[m.Name]; mm != nil && mm.src == m {
+			k.resolveMacro(mm, nil)
+		}
+	}
+
+	rs := &Ruleset{hostname: c.hostname}
+	rs.an = &analyzer{lists: k.lists, macros: k.macros, types: map[string]typeResult{}}
+	for _, r := range set.Rules {
+		if cr := k.compileRule(r, rs.an); cr != nil {
+			rs.Rules = append(rs.Rules, cr)
+		}
+	}
+	if len(k.errs) > 0 {
+		slices.SortStableFunc(k.errs, func(a, b *rules.Error) int { return comparePos(a.Pos, b.Pos) })
+		return nil, k.errs
+	}
+	for _, r := range rs.Rules {
+		if !r.Enabled {
+			continue
+		}
+		for _, t := range event.Types() {
+			if r.Types.Has(t) {
+				rs.byType[t] = append(rs.byType[t], r)
+			}
+		}
+	}
+	return rs, nil
+}
+
+func comparePos(a, b rules.Pos) int {
+	if a.File != b.File {
+		return strings.Compare(a.File, b.File)
+	}
+	if a.Line != b.Line {
+		return a.Line - b.Line
+	}
+	return a.Col - b.Col
+}
+
+func (k *compilation) errorf(pos rules.Pos, item, code, format string, args ...any) {
+	k.errs = append(k.errs, rules.NewError(k.set, pos, item, code, format, args...))
+}
+
+func (k *compilation) checkName(kind, name string, pos rules.Pos) bool {
+	item := fmt.Sprintf("%s %q", kind, name)
+	switch {
+	case !identRE.MatchString(name):
+		k.errorf(pos, item, "LOAD_BAD_NAME", "a %s name must be a CEL identifier (letters, digits, _)", kind)
+	case fieldRoots[name]:
+		k.errorf(pos, item, "LOAD_BAD_NAME", "%q is the start of field names (%s.*); choose another name", name, name)
+	case kind == "macro" && k.lists[name] != nil:
+		k.errorf(pos, item, "LOAD_DUPLICATE", "a list is already named %q (at %s)", name, k.lists[name].Pos)
+	default:
+		return true
+	}
+	return false
+}
+
+// listLiteral is the CEL list literal of a list's items.
+func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, it := range l.Items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(it))
+	}
+	b.WriteByte(']')
+	a, iss := k.c.base.Compile(b.String())
+	if iss.Err() != nil {
+		// Quoted Go strings are valid CEL strings; this cannot happen for
+		// valid UTF-8 items.
+		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), "LOAD_BAD_LIST", "items do not form a CEL list: %v", iss.Err())
+		return nil
+	}
+	return a
+}
+
+// checkBool compiles text and checks that it is a boolean condition,
+// reporting errors at their place in the rule files.
+func (k *compilation) checkBool(t rules.Text, item string) *cel.Ast {
+	a, iss := k.env.Compile(t.S)
+	if iss != nil && iss.Err() != nil {
+		for _, e := range iss.Errors() {
+			loc := e.Location
+			off := offsetOf(t.S, loc.Line(), loc.Column())
+			// CEL places an undeclared a.b.c at its last dot; point at a.
+			if m := undeclaredRE.FindStringSubmatch(e.Message); m != nil {
+				if i := strings.LastIndexByte(m[1], '.'); i >= 0 && off >= i && strings.HasPrefix(t.S[off-i:], m[1]) {
+					off -= i
+				}
+			}
+			k.errorf(t.Pos(off), item, "LOAD_CONDITION", "%s", k.explain(e.Message))
+		}
+		return nil
+	}
+	if !a.OutputType().IsExactType(cel.BoolType) {
+		k.errorf(t.Pos(0), item, "LOAD_NOT_BOOL", "condition is of type %s, not bool", a.OutputType())
+		return nil
+	}
+	return a
+}
+
+// offsetOf turns CEL's (1-based line, 0-based column) into a byte offset.
+func offsetOf(s string, line, col int) int {
+	off := 0
+	for l := 1; l < line; l++ {
+		i := strings.IndexByte(s[off:], '\n')
+		if i < 0 {
+			break
+		}
+		off += i + 1
+	}
+	// CEL counts columns in code points.
+	for n := 0; n < col && off < len(s); n++ {
+		_, size := decodeRune(s[off:])
+		off += size
+	}
+	return min(off, len(s))
+}
+
+var undeclaredRE = regexp.MustCompile(`undeclared reference to '([^']*)'`)
+
+// explain rewrites a CEL message for rule authors: names the missing field,
+// list or macro and suggests the closest known name.
+func (k *compilation) explain(msg string) string {
+	if m := undeclaredRE.FindStringSubmatch(msg); m != nil {
+		s := fmt.Sprintf("undefined field, list or macro %q", m[1])
+		if near := k.closest(m[1]); near != "" {
+			s += fmt.Sprintf(" (did you mean %s?)", near)
+		}
+		return s
+	}
+	return strings.TrimSuffix(msg, " (in container '')")
+}
+
+func (k *compilation) closest(name string) string {
+	best, bestD := "", 3
+	try := func(cand string) {
+		if d := editDistance(name, cand); d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	for _, f := range event.Fields {
+		try(f.Name)
+	}
+	for n := range k.lists {
+		try(n)
+	}
+	for n := range k.macros {
+		try(n)
+	}
+	return best
+}
+
+// namedMacros lists the macros an expression names.
+func (k *compilation) namedMacros(a *cel.Ast) []string {
+	var out []string
+	refs := a.NativeRep().ReferenceMap()
+	visit(a.NativeRep().Expr(), func(e ast.Expr) {
+		if e.Kind() != ast.IdentKind {
+			return
+		}
+		name := e.AsIdent()
+		if r := refs[e.ID()]; r != nil && r.Name != "" {
+			name = r.Name
+		}
+		if k.macros[name] != nil && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	})
+	return out
+}
+
+// resolveMacro inlines a macro's dependencies into it, depth first,
+// reporting cycles.
+func (k *compilation) resolveMacro(m *macro, path []string) {
+	switch m.state {
+	case 2:
+		return
+	case 1:
+		cycle := append(path[slices.Index(path, m.src.Name):], m.src.Name)
+		k.errorf(m.src.Pos, fmt.Sprintf("macro %q", m.src.Name), "LOAD_CYCLE", "macros refer to each other in a cycle: %s", strings.Join(cycle, " -> "))
+		m.state = 2
+		return
+	}
+	m.state = 1
+	path = append(path, m.src.Name)
+	for _, d := range m.deps {
+		k.resolveMacro(k.macros[d], path)
+	}
+	m.state = 2
+	if m.ast == nil {
+		return
+	}
+	for _, d := range m.deps {
+		if k.macros[d].inlined == nil {
+			return // a dependency failed; its error is reported
+		}
+	}
+	m.inlined = k.inlineAll(m.ast, m.src.Condition, fmt.Sprintf("macro %q", m.src.Name))
+}
+
+// inlineAll replaces every list and (already inlined) macro named in a by
+// its definition, then folds constants.
+func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string) *cel.Ast {
+	vars := slices.Clone(k.inline)
+	for name, m := range k.macros {
+		if m.inlined != nil {
+			vars = append(vars, cel.NewInlineVariable(name, m.inlined))
+		}
+	}
+	fold, err := cel.NewConstantFoldingOptimizer()
+	if err != nil {
+		k.errorf(t.Pos(0), item, "LOAD_INTERNAL", "constant folding: %v", err)
+		return nil
+	}
+	opt, err := cel.NewStaticOptimizer(cel.NewInliningOptimizer(vars...), fold)
+	if err != nil {
+		k.errorf(t.Pos(0), item, "LOAD_INTERNAL", "optimizer: %v", err)
+		return nil
+	}
+	out, iss := opt.Optimize(k.env, a)
+	if iss != nil && iss.Err() != nil {
+		k.errorf(t.Pos(0), item, "LOAD_INTERNAL", "inline lists and macros: %v", iss.Err())
+		return nil
+	}
+	return out
+}
+
+func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
+	item := fmt.Sprintf("rule %q", r.Name)
+	n := len(k.errs)
+	cr := &Rule{Name: r.Name, Priority: r.Priority, Tags: r.Tags, Action: r.Action, Enabled: r.Enabled, src: r}
+	cr.cond = k.checkBool(r.Condition, item)
+	if cr.cond != nil && k.depsOK(cr.cond) {
+		native := cr.cond.NativeRep()
+		bad := unknownTypes(native.Expr(), native.ReferenceMap(), k.lists)
+		for id, name := range bad {
+			loc := native.SourceInfo().GetStartLocation(id)
+			k.errorf(r.Condition.Pos(offsetOf(r.Condition.S, loc.Line(), loc.Column())), item, "LOAD_BAD_EVTTYPE",
+				"evt.type is compared with %q, which is not an event type (%s)", name, typeList(event.AllTypes))
+		}
+		types, constrained := an.eventTypes(native.Expr(), native.ReferenceMap())
+		switch {
+		case len(bad) > 0:
+		case !constrained:
+			k.errorf(r.Condition.Pos(0), item, "LOAD_NO_EVTTYPE",
+				"the condition does not restrict evt.type, so it would be evaluated for every event type (%s); add evt.type == \"...\" or evt.type in [...]", typeList(event.AllTypes))
+		case types == 0:
+			k.errorf(r.Condition.Pos(0), item, "LOAD_NO_EVTTYPE", "the condition can match no event type")
+		default:
+			cr.Types = types
+		}
+		cr.prg, cr.cost = k.program(cr.cond, r.Condition, item)
+	}
+	for _, e := range r.Exceptions {
+		eitem := fmt.Sprintf("%s exception %q", item, e.Name)
+		if a := k.checkBool(e.Condition, eitem); a != nil && k.depsOK(a) {
+			prg, _ := k.program(a, e.Condition, eitem)
+			cr.exceptions = append(cr.exceptions, exception{name: e.Name, prg: prg})
+		}
+	}
+	cr.output, cr.outFields = k.parseOutput(r.Output, item)
+	if len(k.errs) > n {
+		return nil
+	}
+	return cr
+}
+
+// depsOK reports whether every macro a names compiled.
+func (k *compilation) depsOK(a *cel.Ast) bool {
+	for _, d := range k.namedMacros(a) {
+		if k.macros[d].inlined == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// program inlines, checks the cost budget and plans a condition.
+func (k *compilation) program(a *cel.Ast, t rules.Text, item string) (cel.Program, uint64) {
+	in := k.inlineAll(a, t, item)
+	if in == nil {
+		return nil, 0
+	}
+	est, err := k.env.EstimateCost(in, estimator{})
+	if err != nil {
+		k.errorf(t.Pos(0), item, "LOAD_COST", "estimate cost: %v", err)
+		return nil, 0
+	}
+	if est.Max > k.c.costLimit {
+		k.errorf(t.Pos(0), item, "LOAD_COST", "the condition may cost up to %d, over the budget of %d (regular expressions or comprehensions over long lists?)", est.Max, k.c.costLimit)
+		return nil, 0
+	}
+	prg, err := k.env.Program(in, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		k.errorf(t.Pos(0), item, "LOAD_CONDITION", "plan: %v", err)
+		return nil, 0
+	}
+	return prg, est.Max
+}
+
+func typeList(s event.TypeSet) string {
+	var names []string
+	for _, t := range event.Types() {
+		if s.Has(t) {
+			names = append(names, t.String())
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// visit calls f on every node of e, depth first.
+func visit(e ast.Expr, f func(ast.Expr)) {
+	f(e)
+	switch e.Kind() {
+	case ast.CallKind:
+		c := e.AsCall()
+		if c.IsMemberFunction() {
+			visit(c.Target(), f)
+		}
+		for _, a := range c.Args() {
+			visit(a, f)
+		}
+	case ast.ListKind:
+		for _, el := range e.AsList().Elements() {
+			visit(el, f)
+		}
+	case ast.SelectKind:
+		visit(e.AsSelect().Operand(), f)
+	case ast.ComprehensionKind:
+		c := e.AsComprehension()
+		for _, x := range []ast.Expr{c.IterRange(), c.AccuInit(), c.LoopCondition(), c.LoopStep(), c.Result()} {
+			visit(x, f)
+		}
+	case ast.MapKind:
+		for _, en := range e.AsMap().Entries() {
+			me := en.AsMapEntry()
+			visit(me.Key(), f)
+			visit(me.Value(), f)
+		}
+	}
+}

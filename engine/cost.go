@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"cel.dev/cel-go/common/cost"
+	"cel.dev/cel-go/common/types"
+)
+
+// estimator bounds the sizes of field values for cel-go's cost estimate:
+// the kernel keeps at most 4095 bytes of a path or of argv, and argv has at
+// most 2048 arguments in those bytes.
+type estimator struct{}
+
+func (estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	switch {
+	case len(n.Path()) == 0:
+		return nil
+	case n.Type().IsExactType(types.StringType):
+		s := cost.RangedSizeEstimate(0, 4096)
+		return &s
+	case n.Type().Kind() == types.ListKind:
+		s := cost.RangedSizeEstimate(0, 2048)
+		return &s
+	}
+	return nil
+}
+
+// EstimateCallCost prices vigil's functions: linear in the string, times
+// the list for the *Any forms.
+func (estimator) EstimateCallCost(fn, overload string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	switch overload {
+	case "string_glob_string", "string_equalsIgnoreCase_string", "string_under_string", "string_inCidr_string", "basename_string", "dirname_string":
+		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 1+4096/100)}
+	case "string_underAny_list", "string_inCidrs_list", "string_startsWithAny_list", "string_endsWithAny_list", "string_containsAny_list":
+		n := uint64(2048)
+		if len(args) == 1 {
+			if sz := args[0].ComputedSize(); sz != nil {
+				n = sz.Max
+			}
+		}
+		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, n*(1+4096/100))}
+	}
+	return nil
+}

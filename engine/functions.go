@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"net/netip"
+	"path"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
+)
+
+// library holds the functions rule authors need that CEL lacks. Each is
+// documented with an example in docs/rules.md. None allocates.
+type library struct{}
+
+func (library) LibraryName() string { return "vigil" }
+
+func (library) ProgramOptions() []cel.ProgramOption { return nil }
+
+func (library) CompileOptions() []cel.EnvOption {
+	str, list := cel.StringType, cel.ListType(cel.StringType)
+	strFn := func(name, id string, f func(string, string) bool) cel.EnvOption {
+		return cel.Function(name, cel.MemberOverload(id, []*cel.Type{str, str}, cel.BoolType,
+			cel.BinaryBinding(func(a, b ref.Val) ref.Val { return types.Bool(f(string(a.(types.String)), string(b.(types.String)))) })))
+	}
+	listFn := func(name, id string, f func(string, string) bool) cel.EnvOption {
+		return cel.Function(name, cel.MemberOverload(id, []*cel.Type{str, list}, cel.BoolType,
+			cel.BinaryBinding(func(a, b ref.Val) ref.Val { return anyOf(string(a.(types.String)), b, f) })))
+	}
+	return []cel.EnvOption{
+		strFn("glob", "string_glob_string", func(s, p string) bool { return glob(p, s) }),
+		strFn("equalsIgnoreCase", "string_equalsIgnoreCase_string", strings.EqualFold),
+		strFn("under", "string_under_string", underDir),
+		strFn("inCidr", "string_inCidr_string", inCidr),
+		listFn("underAny", "string_underAny_list", underDir),
+		listFn("inCidrs", "string_inCidrs_list", inCidr),
+		listFn("startsWithAny", "string_startsWithAny_list", strings.HasPrefix),
+		listFn("endsWithAny", "string_endsWithAny_list", strings.HasSuffix),
+		listFn("containsAny", "string_containsAny_list", strings.Contains),
+		cel.Function("basename", cel.Overload("basename_string", []*cel.Type{str}, str,
+			cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(basename(string(a.(types.String)))) }))),
+		cel.Function("dirname", cel.Overload("dirname_string", []*cel.Type{str}, str,
+			cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(dirname(string(a.(types.String)))) }))),
+	}
+}
+
+// anyOf reports whether f(s, item) holds for some item of the list l.
+func anyOf(s string, l ref.Val, f func(string, string) bool) ref.Val {
+	lister := l.(traits.Lister)
+	it := lister.Iterator()
+	for it.HasNext() == types.True {
+		if item, ok := it.Next().(types.String); ok && f(s, string(item)) {
+			return types.True
+		}
+	}
+	return types.False
+}
+
+// underDir reports whether p is dir or below it. A trailing slash on dir is
+// ignored; "/" contains every absolute path.
+func underDir(p, dir string) bool {
+	dir = strings.TrimRight(dir, "/")
+	if !strings.HasPrefix(p, dir) {
+		return false
+	}
+	return len(p) == len(dir) || p[len(dir)] == '/'
+}
+
+// inCidr reports whether ip is in the prefix cidr ("10.0.0.0/8", "fd00::/8",
+// or a single address). IPv4-mapped IPv6 addresses match IPv4 prefixes.
+func inCidr(ip, cidr string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		b, err := netip.ParseAddr(cidr)
+		if err != nil {
+			return false
+		}
+		p = netip.PrefixFrom(b, b.BitLen())
+	}
+	if p.Addr().Is4() {
+		a = a.Unmap()
+	}
+	return p.Contains(a)
+}
+
+func basename(p string) string {
+	if p == "" {
+		return ""
+	}
+	return path.Base(p)
+}
+
+func dirname(p string) string {
+	if p == "" {
+		return ""
+	}
+	return path.Dir(p)
+}
+
+// glob matches s against pattern: * is any sequence (also across /), ? is
+// one byte, [abc], [a-z] and [!x] are classes, \ quotes the next byte. It
+// backtracks only to the last *, so it is linear in practice and never
+// allocates.
+func glob(pattern, s string) bool {
+	px, sx := 0, 0
+	starP, starS := -1, 0
+	for sx < len(s) {
+		if px < len(pattern) {
+			switch c := pattern[px]; c {
+			case '*':
+				starP, starS = px, sx
+				px++
+				continue
+			case '?':
+				px++
+				sx++
+				continue
+			case '[':
+				if n, ok := matchClass(pattern[px:], s[sx]); n > 0 {
+					if ok {
+						px += n
+						sx++
+						continue
+					}
+					break
+				}
+				if s[sx] == '[' {
+					px++
+					sx++
+					continue
+				}
+			case '\\':
+				if px+1 < len(pattern) && pattern[px+1] == s[sx] {
+					px += 2
+					sx++
+					continue
+				}
+			default:
+				if c == s[sx] {
+					px++
+					sx++
+					continue
+				}
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		starS++
+		px, sx = starP+1, starS
+	}
+	for px < len(pattern) && pattern[px] == '*' {
+		px++
+	}
+	return px == len(pattern)
+}
+
+// matchClass matches c against the class at the start of p ("[...]").
+// It returns the class's length (0 if p has no closing bracket) and
+// whether c is in it.
+func matchClass(p string, c byte) (int, bool) {
+	i := 1
+	negate := i < len(p) && (p[i] == '!' || p[i] == '^')
+	if negate {
+		i++
+	}
+	in := false
+	for first := true; i < len(p); first = false {
+		if p[i] == ']' && !first {
+			return i + 1, in != negate
+		}
+		lo := p[i]
+		if i+2 < len(p) && p[i+1] == '-' && p[i+2] != ']' {
+			if lo <= c && c <= p[i+2] {
+				in = true
+			}
+			i += 3
+			continue
+		}
+		if lo == c {
+			in = true
+		}
+		i++
+	}
+	return 0, false
+}

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"cel.dev/cel-go/common/types"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// Source is the alert source Falco consumers expect for kernel events.
+const Source = "syscall"
+
+// Matcher evaluates events against rule sets from one goroutine: it owns
+// the activation that converts each event's fields once.
+type Matcher struct {
+	act *activation
+	// Counters, read by their owner (the goroutine that calls Match).
+	Events, Evaluations, Errors uint64
+}
+
+// NewMatcher returns a Matcher.
+func NewMatcher() *Matcher { return &Matcher{act: newActivation()} }
+
+// Match evaluates the enabled rules indexed for ev's type, appends an
+// alert for each rule whose condition holds and no exception of which does,
+// and returns the extended slice.
+func (m *Matcher) Match(rs *Ruleset, ev *event.Event, out []*event.Alert) []*event.Alert {
+	cands := rs.byType[ev.Type]
+	if len(cands) == 0 {
+		return out
+	}
+	m.Events++
+	m.act.reset(ev)
+	for _, r := range cands {
+		m.Evaluations++
+		v, _, err := r.prg.Eval(m.act)
+		if err != nil {
+			m.Errors++
+			continue
+		}
+		if v != types.True || m.excepted(r) {
+			continue
+		}
+		out = append(out, rs.alert(r, ev))
+	}
+	m.act.ev = nil
+	return out
+}
+
+func (m *Matcher) excepted(r *Rule) bool {
+	for _, e := range r.exceptions {
+		v, _, err := e.prg.Eval(m.act)
+		if err != nil {
+			m.Errors++
+			continue
+		}
+		if v == types.True {
+			return true
+		}
+	}
+	return false
+}
+
+func (rs *Ruleset) alert(r *Rule, ev *event.Event) *event.Alert {
+	action := "alert"
+	if r.Action != "" && r.Action != "alert" {
+		// Enforcement is not built yet: deny and kill rules only alert.
+		action = "would " + string(r.Action)
+	}
+	return &event.Alert{
+		Time:     ev.Time,
+		Rule:     r.Name,
+		Priority: r.Priority.String(),
+		Level:    int(r.Priority),
+		Source:   Source,
+		Output:   render(r.output, ev),
+		Fields:   r.outFields,
+		Tags:     r.Tags,
+		Hostname: rs.hostname,
+		Action:   action,
+		Event:    ev,
+	}
+}
+
+// Candidates is the number of enabled rules indexed for type t.
+func (rs *Ruleset) Candidates(t event.Type) int { return len(rs.byType[t]) }
+
+// Types is the set of event types some enabled rule can match.
+func (rs *Ruleset) Types() []event.Type {
+	var out []event.Type
+	for _, t := range event.Types() {
+		if len(rs.byType[t]) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}

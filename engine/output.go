@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/rules"
+)
+
+// outputPart is literal text, or a field whose value is inserted.
+type outputPart struct {
+	lit   string
+	field *event.Field
+}
+
+// parseOutput splits a template at Falco-style %field tokens. A % that does
+// not start a field name (%% or a space after it) is literal. Unknown
+// fields are errors at their place in the rule file.
+func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []string) {
+	s := t.S
+	var parts []outputPart
+	var names []string
+	lit := strings.Builder{}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '\n' || c == '\r' {
+			lit.WriteByte(' ') // folded YAML: one line per alert
+			i++
+			continue
+		}
+		if c != '%' {
+			lit.WriteByte(c)
+			i++
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '%' {
+			lit.WriteByte('%')
+			i += 2
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isFieldByte(s[j]) {
+			j++
+		}
+		for j > i+1 && s[j-1] == '.' { // "%proc.name." ends a sentence
+			j--
+		}
+		name := s[i+1 : j]
+		if name == "" {
+			lit.WriteByte('%')
+			i++
+			continue
+		}
+		f, ok := event.FieldByName(name)
+		if !ok {
+			msg := fmt.Sprintf("output names unknown field %%%s", name)
+			if near := k.closest(name); near != "" {
+				msg += fmt.Sprintf(" (did you mean %%%s?)", near)
+			}
+			k.errorf(t.Pos(i), item, "LOAD_OUTPUT", "%s", msg)
+			i = j
+			continue
+		}
+		if lit.Len() > 0 {
+			parts = append(parts, outputPart{lit: lit.String()})
+			lit.Reset()
+		}
+		parts = append(parts, outputPart{field: f})
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+		i = j
+	}
+	if lit.Len() > 0 {
+		parts = append(parts, outputPart{lit: strings.TrimRight(lit.String(), " ")})
+	}
+	return parts, names
+}
+
+func isFieldByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.'
+}
+
+// render fills a template for ev. Field values are escaped: nothing a
+// process controls (paths, arguments, names) can add a line, a terminal
+// escape sequence or invalid UTF-8 to an alert.
+func render(parts []outputPart, ev *event.Event) string {
+	var b []byte
+	for _, p := range parts {
+		if p.field == nil {
+			b = append(b, p.lit...)
+			continue
+		}
+		b = appendFieldText(b, p.field, ev)
+	}
+	return string(b)
+}
+
+func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
+	switch f.Kind {
+	case event.KindString:
+		return appendEscaped(b, f.Str(ev))
+	case event.KindInt:
+		return strconv.AppendInt(b, f.Int(ev), 10)
+	case event.KindUint:
+		return strconv.AppendUint(b, f.Uint(ev), 10)
+	case event.KindBool:
+		return strconv.AppendBool(b, f.Bool(ev))
+	case event.KindTime:
+		return f.Time(ev).UTC().AppendFormat(b, time.RFC3339Nano)
+	case event.KindStrings:
+		for i, s := range f.Strs(ev) {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendEscaped(b, s)
+		}
+		return b
+	case event.KindIP:
+		if ip := f.IP(ev); ip.IsValid() {
+			return ip.AppendTo(b)
+		}
+	}
+	return b
+}
+
+// appendEscaped writes s with C0 and C1 control characters, DEL, U+2028/9
+// and invalid UTF-8 bytes written as \xNN or \uNNNN, and backslash doubled
+// so an escape cannot be faked.
+func appendEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c == '\\' {
+			b = append(b, '\\', '\\')
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b = append(b, '\\', 'x', hexDigit(c>>4), hexDigit(c&0xf))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r < 0x20 || r == 0x7f:
+			b = append(b, '\\', 'x', hexDigit(byte(r)>>4), hexDigit(byte(r)&0xf))
+		case r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029:
+			b = fmt.Appendf(b, `\u%04x`, r)
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return b
+}
+
+func hexDigit(n byte) byte { return "0123456789abcdef"[n] }

@@ -1,0 +1,326 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// Open flag bits the analysis maps file.* booleans to (x86-64 values).
+const (
+	oWrite   = 0x1 | 0x2 // O_WRONLY | O_RDWR
+	oCreat   = 0x40 | 0x400000
+	oTrunc   = 0x200
+	maxPaths = 512 // beyond this an intersection keeps one side (a superset)
+)
+
+// pathSet over-approximates the opens a condition can be true for: an open
+// is in it if some entry's path (prefix, or exact) matches file.path and
+// its flags have one of the entry's AnyFlags (0: any). The entry {"", prefix,
+// 0} stands for every open.
+type pathSet []event.PathRule
+
+var anyOpen = pathSet{{}}
+
+func (s pathSet) isAll() bool {
+	for _, r := range s {
+		if r.Path == "" && !r.Exact && r.AnyFlags == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// openPaths computes the path set of a boolean expression for open events.
+// It is sound (never smaller than the truth) by construction: every form
+// it does not understand is anyOpen, negation is anyOpen, && keeps what
+// both sides allow or one side when that is simpler, || joins.
+func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pathSet {
+	if set, c := an.eventTypes(e, refs); c && !set.Has(event.TypeOpen) {
+		return nil // cannot be true for an open
+	}
+	switch e.Kind() {
+	case ast.LiteralKind:
+		if b, ok := e.AsLiteral().(types.Bool); ok && !bool(b) {
+			return nil
+		}
+		return anyOpen
+	case ast.IdentKind, ast.SelectKind:
+		name := nameOf(e, refs)
+		if m := an.macros[name]; m != nil && m.ast != nil {
+			if s, ok := an.paths[name]; ok {
+				return s
+			}
+			an.paths[name] = anyOpen // cycles are reported elsewhere
+			s := an.openPaths(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap())
+			an.paths[name] = s
+			return s
+		}
+		switch name {
+		case "file.write":
+			return pathSet{{AnyFlags: oWrite}}
+		case "file.create":
+			return pathSet{{AnyFlags: oCreat}}
+		case "file.trunc":
+			return pathSet{{AnyFlags: oTrunc}}
+		}
+		return anyOpen
+	case ast.CallKind:
+	default:
+		return anyOpen
+	}
+	call := e.AsCall()
+	args := call.Args()
+	switch fn := call.FunctionName(); fn {
+	case operators.LogicalAnd:
+		return intersect(an.openPaths(args[0], refs), an.openPaths(args[1], refs))
+	case operators.LogicalOr:
+		a, b := an.openPaths(args[0], refs), an.openPaths(args[1], refs)
+		if a.isAll() || b.isAll() {
+			return anyOpen
+		}
+		return append(append(pathSet{}, a...), b...)
+	case operators.Equals:
+		for i := range 2 {
+			if s, ok := stringLit(args[1-i]); ok {
+				switch nameOf(args[i], refs) {
+				case "file.path":
+					return pathSet{{Path: s, Exact: true}}
+				case "file.dir":
+					return dirPrefix(s)
+				}
+			}
+		}
+	case operators.In:
+		if l, ok := an.stringList(args[1], refs); ok {
+			var out pathSet
+			switch nameOf(args[0], refs) {
+			case "file.path":
+				for _, s := range l {
+					out = append(out, event.PathRule{Path: s, Exact: true})
+				}
+				return out
+			case "file.dir":
+				for _, s := range l {
+					out = append(out, dirPrefix(s)...)
+				}
+				return out
+			}
+		}
+	default:
+		if call.IsMemberFunction() {
+			return an.memberPaths(fn, call.Target(), args, refs)
+		}
+	}
+	return anyOpen
+}
+
+// memberPaths handles file.path.startsWith("/etc/") and its relatives.
+func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, refs map[int64]*ast.ReferenceInfo) pathSet {
+	field := nameOf(target, refs)
+	if (field != "file.path" && field != "file.dir") || len(args) != 1 {
+		return anyOpen
+	}
+	var items []string
+	if s, ok := stringLit(args[0]); ok {
+		items = []string{s}
+	} else if l, ok := an.stringList(args[0], refs); ok {
+		items = l
+	} else {
+		return anyOpen
+	}
+	var out pathSet
+	for _, s := range items {
+		switch fn {
+		case "startsWith", "startsWithAny":
+			// file.dir starting with p means file.path does too.
+			out = append(out, event.PathRule{Path: s})
+		case "under", "underAny":
+			d := strings.TrimRight(s, "/")
+			if field == "file.path" && d != "" {
+				out = append(out, event.PathRule{Path: d, Exact: true})
+			}
+			out = append(out, event.PathRule{Path: d + "/"})
+		case "glob":
+			if field != "file.path" {
+				return anyOpen
+			}
+			lit := s
+			if i := strings.IndexAny(s, `*?[\`); i >= 0 {
+				out = append(out, event.PathRule{Path: s[:i]})
+				continue
+			}
+			out = append(out, event.PathRule{Path: lit, Exact: true})
+		default:
+			return anyOpen
+		}
+	}
+	return out
+}
+
+// dirPrefix is the set of paths whose file.dir is d: d + "/" + a name.
+func dirPrefix(d string) pathSet {
+	if d == "/" {
+		return pathSet{{Path: "/"}}
+	}
+	return pathSet{{Path: d + "/"}}
+}
+
+func intersect(a, b pathSet) pathSet {
+	if a.isAll() {
+		return b
+	}
+	if b.isAll() {
+		return a
+	}
+	if len(a)*len(b) > maxPaths {
+		if len(a) < len(b) {
+			return a
+		}
+		return b
+	}
+	var out pathSet
+	for _, x := range a {
+		for _, y := range b {
+			if m, ok := meet(x, y); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// meet is an entry containing every open both x and y contain (possibly
+// more: of two flag masks it keeps one).
+func meet(x, y event.PathRule) (event.PathRule, bool) {
+	m := event.PathRule{AnyFlags: x.AnyFlags}
+	if m.AnyFlags == 0 {
+		m.AnyFlags = y.AnyFlags
+	}
+	switch {
+	case x.Exact && y.Exact:
+		if x.Path != y.Path {
+			return m, false
+		}
+		m.Path, m.Exact = x.Path, true
+	case x.Exact:
+		if !strings.HasPrefix(x.Path, y.Path) {
+			return m, false
+		}
+		m.Path, m.Exact = x.Path, true
+	case y.Exact:
+		if !strings.HasPrefix(y.Path, x.Path) {
+			return m, false
+		}
+		m.Path, m.Exact = y.Path, true
+	case strings.HasPrefix(x.Path, y.Path):
+		m.Path = x.Path
+	case strings.HasPrefix(y.Path, x.Path):
+		m.Path = y.Path
+	default:
+		return m, false
+	}
+	return m, true
+}
+
+// Prefilter is what the kernel may skip for this rule set.
+type Prefilter struct {
+	Types []event.Type     // event types some enabled rule can match
+	Open  event.OpenFilter // which opens some rule can match
+	// Notes say, per enabled open rule, what it lets through, so users see
+	// which rule keeps the filter wide.
+	Notes []string
+}
+
+// Prefilter derives the kernel-side filters from the enabled rules.
+func (rs *Ruleset) Prefilter() Prefilter {
+	p := Prefilter{Types: rs.Types()}
+	rs.an.paths = map[string]pathSet{}
+	var all pathSet
+	wide := false
+	for _, r := range rs.byType[event.TypeOpen] {
+		s := rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())
+		switch {
+		case s.isAll():
+			wide = true
+			p.Notes = append(p.Notes, fmt.Sprintf("rule %q constrains no path or open flag the kernel can check: every open is copied", r.Name))
+		case tooLong(s):
+			wide = true
+			p.Notes = append(p.Notes, fmt.Sprintf("rule %q names a path longer than %d bytes: every open is copied", r.Name, event.FilterPathMax))
+		default:
+			p.Notes = append(p.Notes, fmt.Sprintf("rule %q: %s", r.Name, describe(s)))
+		}
+		all = append(all, s...)
+	}
+	if wide {
+		p.Open = event.OpenFilter{All: true}
+	} else {
+		p.Open = event.OpenFilter{Paths: dedupe(all)}
+	}
+	return p
+}
+
+func tooLong(s pathSet) bool {
+	for _, r := range s {
+		if len(r.Path) > event.FilterPathMax {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(s pathSet) []event.PathRule {
+	seen := map[event.PathRule]bool{}
+	var out []event.PathRule
+	for _, r := range s {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func describe(s pathSet) string {
+	var parts []string
+	for _, r := range dedupe(s) {
+		d := r.Path + "*"
+		if r.Exact {
+			d = r.Path
+		}
+		if r.AnyFlags != 0 {
+			d += fmt.Sprintf(" (flags any of %s)", flagBits(r.AnyFlags))
+		}
+		parts = append(parts, d)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// flagBits names the bits of a flag mask (not a flags value: O_RDONLY is
+// no bit).
+func flagBits(mask uint32) string {
+	var names []string
+	for bit := uint32(1); bit != 0; bit <<= 1 {
+		if mask&bit == 0 {
+			continue
+		}
+		switch bit {
+		case 0x1:
+			names = append(names, "O_WRONLY")
+		case 0x2:
+			names = append(names, "O_RDWR")
+		case 0x400000:
+			names = append(names, "O_TMPFILE")
+		default:
+			names = append(names, strings.TrimPrefix(event.OpenFlagsString(bit), "O_RDONLY|"))
+		}
+	}
+	return strings.Join(names, "|")
+}

@@ -1,0 +1,232 @@
+package engine
+
+import (
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/rules"
+	"github.com/vigil-project/vigil/rules/builtin"
+)
+
+func builtinRuleset(t testing.TB) *Ruleset {
+	t.Helper()
+	entries, err := fs.ReadDir(builtin.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srcs []rules.Source
+	for _, e := range entries {
+		data, err := fs.ReadFile(builtin.FS, e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, rules.Source{Name: "builtin/" + e.Name(), Data: data})
+	}
+	set, err := rules.LoadSources(srcs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCompiler(Options{Hostname: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.Compile(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// literals collects every string the rules mention: list items and string
+// constants in conditions and exceptions.
+func literals(rs *Ruleset) []string {
+	seen := map[string]bool{}
+	for _, l := range rs.an.lists {
+		for _, it := range l.Items {
+			seen[it] = true
+		}
+	}
+	add := func(e ast.Expr) {
+		visit(e, func(x ast.Expr) {
+			if x.Kind() == ast.LiteralKind {
+				if s, ok := x.AsLiteral().(types.String); ok {
+					seen[string(s)] = true
+				}
+			}
+		})
+	}
+	for _, m := range rs.an.macros {
+		if m.ast != nil {
+			add(m.ast.NativeRep().Expr())
+		}
+	}
+	for _, r := range rs.Rules {
+		add(r.cond.NativeRep().Expr())
+	}
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// pathVariants are paths at, below, beside and above a path a rule names.
+func pathVariants(p string) []string {
+	if strings.ContainsAny(p, "*?[") {
+		// A glob: also the path its wildcards could stand for.
+		filled := strings.NewReplacer("*", "1", "?", "1", "[", "", "]", "").Replace(p)
+		return append(pathVariants(p[:strings.IndexAny(p, "*?[")]), filled, filled+"/x")
+	}
+	if i := strings.IndexAny(p, "*?["); i >= 0 {
+		p = p[:i]
+	}
+	clean := path.Clean(p)
+	d := path.Dir(clean)
+	return []string{clean, clean + "x", clean + "/x", clean + "/.x", clean + "/a/b.conf", d, d + "/other", path.Join(d, "x", path.Base(clean)),
+		clean + ".bak", "/home/u" + clean, "/root" + clean, "/proc/1/root" + clean}
+}
+
+// The kernel never drops an open that some built-in rule matches.
+func TestPrefilterSoundBuiltin(t *testing.T) {
+	rs := builtinRuleset(t)
+	pf := rs.Prefilter()
+	vals := pf.Open.TrieValues()
+	lits := literals(rs)
+	var paths, words []string
+	for _, s := range lits {
+		if strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") || strings.Contains(s, "/") {
+			for _, v := range pathVariants(s) {
+				if strings.HasPrefix(v, "/") {
+					paths = append(paths, v)
+				}
+			}
+			if !strings.HasPrefix(s, "/") {
+				paths = append(paths, "/root/"+s, "/home/u/"+s, "/tmp/"+s)
+			}
+		} else {
+			words = append(words, s)
+		}
+	}
+	paths = append(paths, "/", "/tmp/x", "/usr/lib/x.so", "/etc/hosts")
+	words = append(words, "", "cat", "bash", "python3", "nginx", "sshd")
+	flagSet := []uint32{0, 0x1 | 0x40 | 0x200, 0x2, 0x1 | 0x400, 0x2 | 0x40 | 0x80, 0x410002, 0x80000, 0x1}
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(l []string) string { return l[rng.IntN(len(l))] }
+	m := NewMatcher()
+	matchedRules := map[string]int{}
+	var alerts []*event.Alert
+	checked, matched := 0, 0
+	try := func(fields map[string]any) {
+		e, err := event.FromFields(fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts = m.Match(rs, e, alerts[:0])
+		checked++
+		if len(alerts) == 0 {
+			return
+		}
+		matched++
+		for _, a := range alerts {
+			matchedRules[a.Rule]++
+		}
+		if !pf.Open.Wants(vals, e.File.RawPath, e.File.Flags) {
+			t.Errorf("the kernel would drop an open that rule %q matches: path=%q flags=%s proc=%q",
+				alerts[0].Rule, e.File.Path, event.OpenFlagsString(e.File.Flags), e.Proc.Name)
+		}
+	}
+	// Every path with every flag set, with a process name from the rules.
+	for _, p := range paths {
+		for _, fl := range flagSet {
+			try(map[string]any{"evt.type": "open", "file.path": p, "file.flags": int(fl), "proc.name": pick(words), "proc.pname": pick(words)})
+		}
+	}
+	// Every literal path prefix followed by every word, opened for writing.
+	for _, l := range lits {
+		if !strings.HasPrefix(l, "/") {
+			continue
+		}
+		for _, w := range words {
+			p := strings.TrimSuffix(l, "/") + "/1/" + w
+			try(map[string]any{"evt.type": "open", "file.path": p, "file.flags": 0x241, "proc.name": "sh", "container.id": "0123456789ab"})
+		}
+	}
+	// Random combinations of everything the rules mention; paths also
+	// end in a word the rules mention (/proc/1/mem), and the raw path is
+	// sometimes a ../ detour to the same file.
+	results := []int{0, 3, -2, -13, -26}
+	for range 150000 {
+		p := pick(paths)
+		switch rng.IntN(4) {
+		case 1:
+			p = strings.TrimSuffix(p, "/") + "/" + pick(words)
+		case 2:
+			p = strings.TrimSuffix(p, "/") + "/1/" + pick(words)
+		}
+		raw := p
+		if rng.IntN(4) == 0 {
+			raw = "/tmp/a/../../" + strings.TrimPrefix(p, "/")
+		}
+		try(map[string]any{
+			"evt.type": "open", "file.path": p, "file.rawpath": raw, "evt.res": results[rng.IntN(len(results))],
+			"file.flags": int(flagSet[rng.IntN(len(flagSet))]),
+			"proc.name": pick(words), "proc.pname": pick(words), "proc.exe": "/usr/bin/" + pick(words),
+			"container.id": []string{"", "0123456789ab"}[rng.IntN(2)], "proc.uid": rng.IntN(2) * 1000,
+			"proc.ancestors": []any{pick(words), pick(words)}, "proc.args": []any{pick(words), pick(paths)},
+		})
+	}
+	t.Logf("%d opens checked, %d matched some rule; open filter: all=%v, %d entries", checked, matched, pf.Open.All, len(pf.Open.Paths))
+	var unmatched []string
+	for _, r := range rs.byType[event.TypeOpen] {
+		if matchedRules[r.Name] == 0 {
+			unmatched = append(unmatched, r.Name)
+		}
+	}
+	if len(unmatched) > 0 {
+		t.Errorf("the generated opens never matched these open rules, so their soundness is untested: %q", unmatched)
+	}
+}
+
+// Sound on hand-written conditions whose shapes the analysis knows.
+func TestPrefilterShapes(t *testing.T) {
+	cases := []struct {
+		cond string
+		want string // describe() of the rule's set, or "all"
+	}{
+		{`evt.type == "open" && file.path == "/etc/shadow"`, "/etc/shadow"},
+		{`evt.type == "open" && file.path in ["/a", "/b"]`, "/a, /b"},
+		{`evt.type == "open" && file.path.startsWith("/etc/") && file.write`, "/etc/* (flags any of O_WRONLY|O_RDWR)"},
+		{`evt.type == "open" && file.path.under("/etc/ssh")`, "/etc/ssh, /etc/ssh/*"},
+		{`evt.type == "open" && file.dir == "/tmp"`, "/tmp/*"},
+		{`evt.type == "open" && file.path.glob("/etc/cron.*/x")`, "/etc/cron.*"},
+		{`evt.type == "open" && (file.path == "/a" || file.path.startsWith("/b/"))`, "/a, /b/*"},
+		{`evt.type == "open" && file.path.startsWith("/etc/") && file.path.startsWith("/etc/ssh/")`, "/etc/ssh/*"},
+		{`evt.type == "open" && file.path.startsWith("/etc/") && file.path.startsWith("/usr/")`, ""},
+		{`evt.type == "open" && !(file.path == "/a")`, "all"},
+		{`evt.type == "open" && file.name == "id_rsa"`, "all"},
+		{`evt.type == "open" && file.path.contains("/.ssh/")`, "all"},
+		{`(evt.type == "exec" && proc.name == "x") || (evt.type == "open" && file.path == "/x")`, "/x"},
+		{`evt.type in ["open", "exec"] && file.trunc`, "* (flags any of O_TRUNC)"},
+	}
+	for _, c := range cases {
+		rs := mustCompile(t, "- rule: R\n  desc: d\n  condition: '"+c.cond+"'\n  output: o\n  priority: info\n")
+		pf := rs.Prefilter()
+		got := "all"
+		if !pf.Open.All {
+			got = describe(pf.Open.Paths)
+		}
+		if got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.cond, got, c.want)
+		}
+	}
+}

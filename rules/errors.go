@@ -1,0 +1,88 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error codes. They are stable: tools may match on them.
+const (
+	CodeYAML          = "LOAD_YAML"               // not valid YAML
+	CodeBadType       = "LOAD_BAD_TYPE"           // a value of the wrong type (a list where a string belongs, ...)
+	CodeBadItem       = "LOAD_BAD_ITEM"           // an item with none or several of rule, macro, list, required_engine_version
+	CodeUnknownKey    = "LOAD_UNKNOWN_KEY"        // a key the item kind does not have
+	CodeMissingKey    = "LOAD_MISSING_KEY"        // a required key is missing
+	CodeEmpty         = "LOAD_EMPTY"              // an empty name or condition
+	CodeDuplicate     = "LOAD_DUPLICATE"          // a name or key defined twice
+	CodeUndefined     = "LOAD_UNDEFINED_OVERRIDE" // an override of a name not defined before it
+	CodeBadOverride   = "LOAD_BAD_OVERRIDE"       // an override mapping that does not match the item
+	CodeBadPriority   = "LOAD_BAD_PRIORITY"       // an unknown priority
+	CodeBadAction     = "LOAD_BAD_ACTION"         // an unknown action
+	CodeEngineVersion = "LOAD_ENGINE_VERSION"     // required_engine_version not semver, or newer than EngineVersion
+)
+
+// Error is one problem in a rules file, at a position.
+type Error struct {
+	Pos  Pos
+	Item string // what it is about: rule "Foo", macro "bar", list "x", or ""
+	Code string
+	Msg  string
+	Line string // the source line at Pos, for the snippet
+}
+
+// Error renders the error with the source line and a caret under the column:
+//
+//	rules.yaml:12:5: rule "Foo": unknown key "condtion" (LOAD_UNKNOWN_KEY)
+//	    condtion: evt.type == "exec"
+//	    ^
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Pos.String())
+	b.WriteString(": ")
+	if e.Item != "" {
+		b.WriteString(e.Item)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%s (%s)", e.Msg, e.Code)
+	if e.Line == "" {
+		return b.String()
+	}
+	b.WriteByte('\n')
+	b.WriteString(e.Line)
+	b.WriteByte('\n')
+	// Keep the line's tabs so that the caret lines up however tabs render.
+	n := 0
+	for _, r := range e.Line {
+		if n >= e.Pos.Col-1 {
+			break
+		}
+		if r == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+		n++
+	}
+	for ; n < e.Pos.Col-1; n++ {
+		b.WriteByte(' ')
+	}
+	b.WriteByte('^')
+	return b.String()
+}
+
+// Errors is every error found, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// NewError returns an error at pos in set's files, with its source line,
+// for errors found after loading (by the engine, say).
+func NewError(set *Set, pos Pos, item, code, format string, args ...any) *Error {
+	return &Error{Pos: pos, Item: item, Code: code, Msg: fmt.Sprintf(format, args...), Line: set.SourceLine(pos)}
+}

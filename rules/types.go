@@ -1,0 +1,125 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// EngineVersion is the rule format version this package implements; a file
+// whose required_engine_version is greater is rejected.
+const EngineVersion = "0.1.0"
+
+// List is a named list of strings that conditions refer to by name.
+type List struct {
+	Name  string
+	Items []string
+	Pos   Pos
+}
+
+// Macro is a named condition that other conditions refer to by name.
+type Macro struct {
+	Name      string
+	Condition Text
+	Pos       Pos
+}
+
+// Exception is a named condition under which a rule does not fire.
+type Exception struct {
+	Name      string
+	Condition Text
+	Pos       Pos
+}
+
+// Rule is a condition that raises an alert (or acts) when an event matches.
+type Rule struct {
+	Name       string
+	Desc       string
+	Condition  Text
+	Output     Text
+	Priority   Priority
+	Tags       []string
+	Enabled    bool
+	Action     Action
+	Exceptions []Exception
+	Pos        Pos
+}
+
+// Priority is a rule's severity, Falco's syslog-like levels: lower is more
+// severe.
+type Priority int
+
+// Priorities, most severe first.
+const (
+	PriorityEmergency Priority = iota
+	PriorityAlert
+	PriorityCritical
+	PriorityError
+	PriorityWarning
+	PriorityNotice
+	PriorityInformational
+	PriorityDebug
+)
+
+// String returns Falco's spelling, as alerts carry it.
+func (p Priority) String() string {
+	names := [...]string{"Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"}
+	if p < 0 || int(p) >= len(names) {
+		return fmt.Sprintf("Priority(%d)", int(p))
+	}
+	return names[p]
+}
+
+// ParsePriority parses a priority name in any case; "info" is accepted
+// for Informational, as Falco does.
+func ParsePriority(s string) (Priority, bool) {
+	if strings.EqualFold(s, "info") {
+		return PriorityInformational, true
+	}
+	for p := PriorityEmergency; p <= PriorityDebug; p++ {
+		if strings.EqualFold(s, p.String()) {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// Action is what happens when a rule matches.
+type Action string
+
+// Actions. Deny and kill need an enforcing hook (see `vigil check`).
+const (
+	ActionAlert Action = "alert"
+	ActionDeny  Action = "deny"
+	ActionKill  Action = "kill"
+)
+
+func parseAction(s string) (Action, bool) {
+	for _, a := range []Action{ActionAlert, ActionDeny, ActionKill} {
+		if strings.EqualFold(s, string(a)) {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// Set is the result of loading: every list, macro and rule in definition
+// order, with overrides applied.
+type Set struct {
+	Lists  []*List
+	Macros []*Macro
+	Rules  []*Rule
+
+	files map[string]*source
+}
+
+// SourceLine returns line p.Line of file p.File as it was loaded, without
+// its line ending, or "" if there is no such line.
+func (s *Set) SourceLine(p Pos) string {
+	if s == nil {
+		return ""
+	}
+	if f := s.files[p.File]; f != nil {
+		return f.line(p.Line)
+	}
+	return ""
+}
