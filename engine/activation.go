@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"unsafe"
+
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -17,34 +19,68 @@ var fieldIndex = func() map[string]int {
 	return m
 }()
 
-// activation resolves field names for one event at a time. A field is
-// converted to a CEL value the first time a rule reads it and then shared
-// by every rule that reads it for the same event, so the cost per event is
-// one conversion per distinct field used, and evaluating a rule allocates
-// nothing.
+// activation resolves names for one event at a time. A field is converted
+// to a CEL value the first time a rule reads it, and a macro evaluated the
+// first time a rule names it; both are then shared by every rule for the
+// same event. So the cost per event is one conversion per distinct field
+// and one evaluation per distinct macro used, and evaluating a rule
+// allocates nothing.
 type activation struct {
-	ev   *event.Event
-	vals []ref.Val
+	rs    *Ruleset
+	ev    *event.Event
+	vals  []ref.Val
+	slots [256]slotCache
 }
 
-func newActivation() *activation {
-	return &activation{vals: make([]ref.Val, len(event.Fields))}
+// slotCache remembers the slot of a name by the address of its bytes:
+// cel-go resolves an attribute with the same string every time, so a
+// pointer compare replaces a map lookup. Equal address and length mean
+// the same (immutable) bytes.
+type slotCache struct {
+	ptr  *byte
+	n    int
+	slot int
 }
 
-func (a *activation) reset(ev *event.Event) {
-	a.ev = ev
-	clear(a.vals)
+func newActivation() *activation { return &activation{} }
+
+func (a *activation) reset(rs *Ruleset, ev *event.Event) {
+	if a.rs != rs {
+		a.slots = [256]slotCache{}
+	}
+	a.rs, a.ev = rs, ev
+	if n := len(event.Fields) + len(rs.macros); cap(a.vals) < n {
+		a.vals = make([]ref.Val, n)
+	} else {
+		a.vals = a.vals[:n]
+		clear(a.vals)
+	}
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
-	i, ok := fieldIndex[name]
-	if !ok {
-		return nil, false
+	p := unsafe.StringData(name)
+	c := &a.slots[(uintptr(unsafe.Pointer(p))>>3)&255]
+	i := c.slot
+	if c.ptr != p || c.n != len(name) || p == nil {
+		var ok bool
+		if i, ok = a.rs.names[name]; !ok {
+			return nil, false
+		}
+		*c = slotCache{ptr: p, n: len(name), slot: i}
 	}
 	if v := a.vals[i]; v != nil {
 		return v, true
 	}
-	v := fieldValue(&event.Fields[i], a.ev)
+	var v ref.Val
+	if i < len(event.Fields) {
+		v = fieldValue(&event.Fields[i], a.ev)
+	} else {
+		out, _, err := a.rs.macros[i-len(event.Fields)].Eval(a)
+		if err != nil {
+			out = types.WrapErr(err)
+		}
+		v = out
+	}
 	a.vals[i] = v
 	return v, true
 }

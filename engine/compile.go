@@ -65,6 +65,8 @@ type Rule struct {
 	output     []outputPart
 	outFields  []string
 	cost       uint64
+	gate       *gate    // for open events; nil admits every open
+	names      nameGate // for exec events; nil admits every name
 }
 
 type exception struct {
@@ -79,6 +81,10 @@ type Ruleset struct {
 	byType   [maxTypes][]*Rule
 	hostname string
 	an       *analyzer
+	// names maps every variable to its activation slot: fields first
+	// (the index of event.Fields), then macros.
+	names  map[string]int
+	macros []cel.Program
 }
 
 const maxTypes = 8
@@ -96,10 +102,12 @@ type compilation struct {
 
 type macro struct {
 	src     *rules.Macro
-	ast     *cel.Ast // checked, not inlined
-	inlined *cel.Ast
-	deps    []string // macros it names
-	state   int      // 0 new, 1 visiting, 2 done (cycle detection)
+	ast     *cel.Ast    // checked, not inlined
+	inlined *cel.Ast    // lists and macros inlined: for cost estimates
+	prg     cel.Program // lists inlined; macros it names stay variables
+	index   int         // its slot in the activation
+	deps    []string    // macros it names
+	state   int         // 0 new, 1 visiting, 2 done (cycle detection)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -156,7 +164,17 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		}
 	}
 
-	rs := &Ruleset{hostname: c.hostname}
+	rs := &Ruleset{hostname: c.hostname, names: make(map[string]int, len(fieldIndex)+len(k.macros))}
+	for name, i := range fieldIndex {
+		rs.names[name] = i
+	}
+	for _, m := range set.Macros {
+		if mm := k.macros[m.Name]; mm != nil && mm.src == m && mm.prg != nil {
+			mm.index = len(event.Fields) + len(rs.macros)
+			rs.names[m.Name] = mm.index
+			rs.macros = append(rs.macros, mm.prg)
+		}
+	}
 	rs.an = &analyzer{lists: k.lists, macros: k.macros, types: map[string]typeResult{}}
 	for _, r := range set.Rules {
 		if cr := k.compileRule(r, rs.an); cr != nil {
@@ -167,9 +185,18 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		slices.SortStableFunc(k.errs, func(a, b *rules.Error) int { return comparePos(a.Pos, b.Pos) })
 		return nil, k.errs
 	}
+	rs.an.paths = map[string]pathSet{}
+	rs.an.names = map[string]nameResult{}
 	for _, r := range rs.Rules {
 		if !r.Enabled {
 			continue
+		}
+		expr, refs := r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
+		if r.Types.Has(event.TypeOpen) {
+			r.gate = newGate(rs.an.openPaths(expr, refs))
+		}
+		if r.Types.Has(event.TypeExec) {
+			r.names = newNameGate(rs.an.execNames(expr, refs))
 		}
 		for _, t := range event.Types() {
 			if r.Types.Has(t) {
@@ -352,15 +379,19 @@ func (k *compilation) resolveMacro(m *macro, path []string) {
 			return // a dependency failed; its error is reported
 		}
 	}
-	m.inlined = k.inlineAll(m.ast, m.src.Condition, fmt.Sprintf("macro %q", m.src.Name))
+	item := fmt.Sprintf("macro %q", m.src.Name)
+	m.inlined = k.inlineAll(m.ast, m.src.Condition, item, true)
+	if m.inlined != nil {
+		m.prg, _ = k.program(m.ast, m.inlined, m.src.Condition, item)
+	}
 }
 
-// inlineAll replaces every list and (already inlined) macro named in a by
-// its definition, then folds constants.
-func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string) *cel.Ast {
+// inlineAll replaces every list, and with macros every (already inlined)
+// macro, named in a by its definition, then folds constants.
+func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string, macros bool) *cel.Ast {
 	vars := slices.Clone(k.inline)
 	for name, m := range k.macros {
-		if m.inlined != nil {
+		if macros && m.inlined != nil {
 			vars = append(vars, cel.NewInlineVariable(name, m.inlined))
 		}
 	}
@@ -406,13 +437,17 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 		default:
 			cr.Types = types
 		}
-		cr.prg, cr.cost = k.program(cr.cond, r.Condition, item)
+		if full := k.inlineAll(cr.cond, r.Condition, item, true); full != nil {
+			cr.prg, cr.cost = k.program(cr.cond, full, r.Condition, item)
+		}
 	}
 	for _, e := range r.Exceptions {
 		eitem := fmt.Sprintf("%s exception %q", item, e.Name)
 		if a := k.checkBool(e.Condition, eitem); a != nil && k.depsOK(a) {
-			prg, _ := k.program(a, e.Condition, eitem)
-			cr.exceptions = append(cr.exceptions, exception{name: e.Name, prg: prg})
+			if full := k.inlineAll(a, e.Condition, eitem, true); full != nil {
+				prg, _ := k.program(a, full, e.Condition, eitem)
+				cr.exceptions = append(cr.exceptions, exception{name: e.Name, prg: prg})
+			}
 		}
 	}
 	cr.output, cr.outFields = k.parseOutput(r.Output, item)
@@ -432,13 +467,12 @@ func (k *compilation) depsOK(a *cel.Ast) bool {
 	return true
 }
 
-// program inlines, checks the cost budget and plans a condition.
-func (k *compilation) program(a *cel.Ast, t rules.Text, item string) (cel.Program, uint64) {
-	in := k.inlineAll(a, t, item)
-	if in == nil {
-		return nil, 0
-	}
-	est, err := k.env.EstimateCost(in, estimator{})
+// program checks the cost budget on the fully inlined condition and plans
+// a with its lists inlined. Macros stay variables: the activation
+// evaluates each at most once per event and shares the result between the
+// rules that name it.
+func (k *compilation) program(a, full *cel.Ast, t rules.Text, item string) (cel.Program, uint64) {
+	est, err := k.env.EstimateCost(full, estimator{})
 	if err != nil {
 		k.errorf(t.Pos(0), item, "LOAD_COST", "estimate cost: %v", err)
 		return nil, 0
@@ -447,7 +481,11 @@ func (k *compilation) program(a *cel.Ast, t rules.Text, item string) (cel.Progra
 		k.errorf(t.Pos(0), item, "LOAD_COST", "the condition may cost up to %d, over the budget of %d (regular expressions or comprehensions over long lists?)", est.Max, k.c.costLimit)
 		return nil, 0
 	}
-	prg, err := k.env.Program(in, cel.EvalOptions(cel.OptOptimize))
+	in := k.inlineAll(a, t, item, false)
+	if in == nil {
+		return nil, 0
+	}
+	prg, err := k.env.Program(in, cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(specialize))
 	if err != nil {
 		k.errorf(t.Pos(0), item, "LOAD_CONDITION", "plan: %v", err)
 		return nil, 0

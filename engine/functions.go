@@ -75,13 +75,9 @@ func inCidr(ip, cidr string) bool {
 	if err != nil {
 		return false
 	}
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		b, err := netip.ParseAddr(cidr)
-		if err != nil {
-			return false
-		}
-		p = netip.PrefixFrom(b, b.BitLen())
+	p, ok := parsePrefix(cidr)
+	if !ok {
+		return false
 	}
 	if p.Addr().Is4() {
 		a = a.Unmap()

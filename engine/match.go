@@ -29,8 +29,17 @@ func (m *Matcher) Match(rs *Ruleset, ev *event.Event, out []*event.Alert) []*eve
 		return out
 	}
 	m.Events++
-	m.act.reset(ev)
+	m.act.reset(rs, ev)
+	open, exec := ev.Type == event.TypeOpen, ev.Type == event.TypeExec
 	for _, r := range cands {
+		if open && r.gate != nil && !r.gate.admits(ev.File.Path, ev.File.Flags) {
+			continue
+		}
+		if exec && r.names != nil {
+			if _, ok := r.names[ev.Proc.Name]; !ok {
+				continue
+			}
+		}
 		m.Evaluations++
 		v, _, err := r.prg.Eval(m.act)
 		if err != nil {
