@@ -62,17 +62,17 @@ func TestUnderInCidr(t *testing.T) {
 // The functions through CEL, as rule authors write them.
 func TestFunctionsInRules(t *testing.T) {
 	conds := map[string]bool{
-		`file.path.glob("/etc/*.conf")`:                            true,
+		`file.path.glob("/etc/*.conf")`:                                   true,
 		`basename(file.path) == "a.conf" && dirname(file.path) == "/etc"`: true,
-		`proc.name.equalsIgnoreCase("CAT")`:                        true,
-		`proc.name.upperAscii() == "CAT"`:                          true,
-		`file.path.startsWithAny(["/usr", "/etc/"])`:               true,
-		`file.path.endsWithAny([".conf"])`:                         true,
-		`file.path.containsAny(["a.c"])`:                           true,
-		`file.path.under("/etc")`:                                  true,
-		`file.path.underAny(["/usr", "/var"])`:                     false,
-		`"10.0.0.1".inCidr("10.0.0.0/8")`:                          true,
-		`"10.0.0.1".inCidrs(["192.168.0.0/16", "fd00::/8"])`:       false,
+		`proc.name.equalsIgnoreCase("CAT")`:                               true,
+		`proc.name.upperAscii() == "CAT"`:                                 true,
+		`file.path.startsWithAny(["/usr", "/etc/"])`:                      true,
+		`file.path.endsWithAny([".conf"])`:                                true,
+		`file.path.containsAny(["a.c"])`:                                  true,
+		`file.path.under("/etc")`:                                         true,
+		`file.path.underAny(["/usr", "/var"])`:                            false,
+		`"10.0.0.1".inCidr("10.0.0.0/8")`:                                 true,
+		`"10.0.0.1".inCidrs(["192.168.0.0/16", "fd00::/8"])`:              false,
 	}
 	for cond, want := range conds {
 		rs := mustCompile(t, "- rule: R\n  desc: d\n  condition: 'evt.type == \"open\" && ("+cond+")'\n  output: o\n  priority: info\n")

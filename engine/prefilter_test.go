@@ -180,7 +180,7 @@ func TestPrefilterSoundBuiltin(t *testing.T) {
 		try(map[string]any{
 			"evt.type": "open", "file.path": p, "file.rawpath": raw, "evt.res": results[rng.IntN(len(results))],
 			"file.flags": int(flagSet[rng.IntN(len(flagSet))]),
-			"proc.name": pick(words), "proc.pname": pick(words), "proc.exe": "/usr/bin/" + pick(words),
+			"proc.name":  pick(words), "proc.pname": pick(words), "proc.exe": "/usr/bin/" + pick(words),
 			"container.id": []string{"", "0123456789ab"}[rng.IntN(2)], "proc.uid": rng.IntN(2) * 1000,
 			"proc.ancestors": []any{pick(words), pick(words)}, "proc.args": []any{pick(words), pick(paths)},
 		})

@@ -87,4 +87,3 @@ func parseTypes(s string) ([]event.Type, error) {
 	}
 	return out, nil
 }
-
