@@ -33,16 +33,21 @@ vmlinux: gen-deps
 
 # The whole test suite. Live tests load BPF programs into this kernel and
 # need root; under CI=true they fail instead of skipping when they cannot.
-test:
+# Last, the noise check: ordinary work under `vigil run` raises no alert.
+test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	scripts/noise-check.sh $(BIN)
 
 test-short:
 	$(GO) test -short ./...
 
-# Whole-system ratios: syscall loops with and without `vigil events`.
+# Whole-system ratios: syscall loops with and without `vigil events`
+# (every event streamed), then an open loop with and without `vigil run`
+# (built-in rules; the loop's file is one no rule cares about).
 bench: build bench-go
 	bench/run.sh $(BIN)
+	BENCH_MODE=run BENCH_OPS=open BENCH_OUT=bench/results-run.json bench/run.sh $(BIN)
 
 # Go micro-benchmarks (decoder and friends).
 bench-go:
@@ -51,10 +56,11 @@ bench-go:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./bpf/
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./rules/
 
-# Stream events with built-in defaults (the rules engine is issue 3).
+# The main job with built-in defaults: built-in rules, alerts on stdout.
 run: build
-	./$(BIN) events --format text
+	./$(BIN) run
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfel\.go$$')); \

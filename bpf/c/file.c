@@ -80,6 +80,19 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 		mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
 	}
 
+	/* Judge the open before building anything: most opens a rule set does
+	 * not care about end here. The path is read into the filter key; it
+	 * is read again, whole, only for opens that are kept. */
+	if (cfg->open_filter) {
+		long kn = bpf_probe_read_user_str(h->key.data, VG_FILTER_PATH_MAX, upath);
+		/* kn counts the NUL; a path that filled the key may be longer */
+		if (kn > 1 && kn < VG_FILTER_PATH_MAX && h->key.data[0] == '/' &&
+		    !open_wanted(h, kn - 1, oflags)) {
+			count_filtered(VG_OPEN);
+			return 0;
+		}
+	}
+
 	struct vg_open *e = (struct vg_open *)h->rec;
 	fill_hdr(&e->hdr, cfg, task, VG_OPEN, pid_tgid);
 	e->ret = ret;
@@ -101,14 +114,6 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 	}
 	e->raw_len = n;
 	char first = h->rec[off & REC_MASK];
-
-	if (cfg->open_filter && first == '/' && n < VG_FILTER_PATH_MAX - 1) {
-		bpf_probe_read_kernel(h->key.data, (n + 1) & FILTER_MASK, &h->rec[off & REC_MASK]);
-		if (!open_wanted(h, n, oflags)) {
-			count_filtered(VG_OPEN);
-			return 0;
-		}
-	}
 	off += n & PATH_MASK;
 
 	e->base_len = 0;

@@ -64,14 +64,14 @@ func Parse(src rules.Source) ([]Case, error) {
 		case rc.Case == "":
 			err = fmt.Errorf("a case needs a name (case:)")
 		case (rc.Event == nil) == (rc.EventJSON == ""):
-			err = fmt.Errorf("case %q: give exactly one of event and event_json", rc.Case)
+			err = fmt.Errorf("give exactly one of event and event_json")
 		case rc.Event != nil:
 			c.Event, err = event.FromFields(rc.Event)
 		default:
 			c.Event, err = event.DecodeJSON([]byte(rc.EventJSON))
 		}
 		if err == nil && len(rc.Fire)+len(rc.NoFire) == 0 {
-			err = fmt.Errorf("case %q: expects nothing (fire, no_fire)", rc.Case)
+			err = fmt.Errorf("expects nothing (fire, no_fire)")
 		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: case %q: %v", pos, rc.Case, err))

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startRun runs `vigil run --format json` in-process and returns a channel
+// of the alerts it prints, decoded.
+func startRun(t *testing.T, args ...string) <-chan map[string]any {
+	t.Helper()
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, append([]string{"run", "--format", "json"}, args...), pw, &stderr)
+		pw.Close()
+	}()
+	alerts := make(chan map[string]any, 1024)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var a map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+				t.Errorf("alert is not JSON: %s", sc.Bytes())
+				continue
+			}
+			alerts <- a
+		}
+		close(alerts)
+	}()
+	waitUntil(t, "ready", func() bool {
+		select {
+		case code := <-exit:
+			t.Fatalf("vigil run exited %d:\n%s", code, stderr.String())
+		default:
+		}
+		return strings.Contains(stderr.String(), "ready")
+	})
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-exit:
+			if code != 0 {
+				t.Errorf("vigil run exit %d:\n%s", code, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("vigil run did not stop")
+		}
+	})
+	return alerts
+}
+
+// waitAlert returns the first alert of rule for process pid.
+func waitAlert(t *testing.T, alerts <-chan map[string]any, rule string, pid int) map[string]any {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case a, ok := <-alerts:
+			if !ok {
+				t.Fatalf("alert stream ended before %q", rule)
+			}
+			ev, _ := a["event"].(map[string]any)
+			if a["rule"] == rule && ev["proc.pid"] == float64(pid) {
+				return a
+			}
+		case <-deadline:
+			t.Fatalf("no alert %q for pid %d within 15s", rule, pid)
+		}
+	}
+}
+
+func copyExe(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dst) })
+}
+
+// Real behaviours judged by the built-in rules, live.
+func TestRunBuiltinAlerts(t *testing.T) {
+	needRoot(t)
+	alerts := startRun(t)
+	dir, _ := filepath.EvalSymlinks(t.TempDir())
+
+	// A program named like a web server reads /etc/shadow.
+	nginx := filepath.Join(dir, "nginx")
+	copyExe(t, "/bin/cat", nginx)
+	cmd := exec.Command(nginx, "/etc/shadow")
+	cmd.Stdout = io.Discard
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	a := waitAlert(t, alerts, "Read sensitive file by untrusted program", cmd.Process.Pid)
+	fields := a["output_fields"].(map[string]any)
+	ev := a["event"].(map[string]any)
+	if a["priority"] == "" || a["source"] != "syscall" || a["action"] != "alert" || fields["file.path"] != "/etc/shadow" ||
+		fields["proc.name"] != "nginx" || ev["proc.exe"] != nginx || ev["proc.ppid"] != float64(os.Getpid()) {
+		t.Errorf("alert: %v", a)
+	}
+	if !strings.Contains(a["output"].(string), "/etc/shadow") {
+		t.Errorf("output %q does not name the file", a["output"])
+	}
+
+	// A binary executed from /dev/shm.
+	shm := fmt.Sprintf("/dev/shm/vigil-test-%d", os.Getpid())
+	copyExe(t, "/bin/true", shm)
+	cmd = exec.Command(shm)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	a = waitAlert(t, alerts, "Execution from /dev/shm", cmd.Process.Pid)
+	if ev := a["event"].(map[string]any); ev["proc.exe"] != shm {
+		t.Errorf("exec from /dev/shm: %v", a)
+	}
+
+	// A shell writes a new file below /etc.
+	etc := fmt.Sprintf("/etc/vigil-test-%d", os.Getpid())
+	t.Cleanup(func() { os.Remove(etc) })
+	cmd = exec.Command("/bin/sh", "-c", "echo x > "+etc)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	a = waitAlert(t, alerts, "Write below etc", cmd.Process.Pid)
+	if ev := a["event"].(map[string]any); ev["file.path"] != etc || ev["file.write"] != true {
+		t.Errorf("write below etc: %v", a)
+	}
+}

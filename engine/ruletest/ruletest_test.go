@@ -1,0 +1,82 @@
+package ruletest
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/vigil-project/vigil/engine"
+	"github.com/vigil-project/vigil/rules"
+	"github.com/vigil-project/vigil/rules/builtin"
+)
+
+func sources(t *testing.T, fsys fs.FS, dir, prefix string) []rules.Source {
+	t.Helper()
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rules.Source
+	for _, e := range entries {
+		data, err := fs.ReadFile(fsys, dir+"/"+e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rules.Source{Name: prefix + e.Name(), Data: data})
+	}
+	return out
+}
+
+// Every built-in rule fires where its tests say and stays quiet where they
+// say, and each has both kinds of case.
+func TestBuiltinRules(t *testing.T) {
+	set, err := rules.LoadSources(sources(t, builtin.FS, ".", "builtin/")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := engine.NewCompiler(engine.Options{Hostname: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.Compile(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []Case
+	for _, src := range sources(t, builtin.Tests, "tests", "builtin/tests/") {
+		cs, err := Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, cs...)
+	}
+	for _, r := range Run(rs, cases) {
+		if len(r.Failures) > 0 {
+			t.Errorf("%s: %s: %s (fired: %s)", r.Case.Pos, r.Case.Name, strings.Join(r.Failures, "; "), strings.Join(r.Fired, ", "))
+		}
+	}
+	noFire, noMiss := Uncovered(rs, cases)
+	for _, n := range noFire {
+		t.Errorf("rule %q has no case where it fires", n)
+	}
+	for _, n := range noMiss {
+		t.Errorf("rule %q has no case where it must not fire", n)
+	}
+	t.Logf("%d rules, %d cases", len(rs.Rules), len(cases))
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{"- case: x\n  event: {evt.type: open}\n  fire: [R]\n  bogus: 1\n", `t.yaml:1:3: line 4: unknown key "bogus" (want case, event, event_json, fire, no_fire)`},
+		{"- case: x\n  event: {evt.type: open, file.name: a}\n  fire: [R]\n", `t.yaml:1:3: case "x": file.name is derived from file.path; set file.path instead`},
+		{"- case: x\n  event: {evt.type: open}\n", `t.yaml:1:3: case "x": expects nothing (fire, no_fire)`},
+		{"- event: {evt.type: open}\n  fire: [R]\n", `t.yaml:1:3: case "": a case needs a name (case:)`},
+		{"case: x\n", `t.yaml:1:1: a test file is a list of cases`},
+	}
+	for _, c := range cases {
+		_, err := Parse(rules.Source{Name: "t.yaml", Data: []byte(c.src)})
+		if err == nil || err.Error() != c.want {
+			t.Errorf("Parse(%q):\n got %v\nwant %s", c.src, err, c.want)
+		}
+	}
+}
