@@ -2,6 +2,7 @@ package ruletest
 
 import (
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ func sources(t *testing.T, fsys fs.FS, dir, prefix string) []rules.Source {
 	}
 	var out []rules.Source
 	for _, e := range entries {
-		data, err := fs.ReadFile(fsys, dir+"/"+e.Name())
+		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
