@@ -65,8 +65,6 @@ type Rule struct {
 	output     []outputPart
 	outFields  []string
 	cost       uint64
-	gate       *gate    // for open events; nil admits every open
-	names      nameGate // for exec events; nil admits every name
 }
 
 type exception struct {
@@ -79,6 +77,7 @@ type exception struct {
 type Ruleset struct {
 	Rules    []*Rule // every rule, enabled or not, in definition order
 	byType   [maxTypes][]*Rule
+	index    [maxTypes]*typeIndex // finer index for opens and execs
 	hostname string
 	an       *analyzer
 	// names maps every variable to its activation slot: fields first
@@ -185,18 +184,9 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		slices.SortStableFunc(k.errs, func(a, b *rules.Error) int { return comparePos(a.Pos, b.Pos) })
 		return nil, k.errs
 	}
-	rs.an.paths = map[string]pathSet{}
-	rs.an.names = map[string]nameResult{}
 	for _, r := range rs.Rules {
 		if !r.Enabled {
 			continue
-		}
-		expr, refs := r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
-		if r.Types.Has(event.TypeOpen) {
-			r.gate = newGate(rs.an.openPaths(expr, refs))
-		}
-		if r.Types.Has(event.TypeExec) {
-			r.names = newNameGate(rs.an.execNames(expr, refs))
 		}
 		for _, t := range event.Types() {
 			if r.Types.Has(t) {
@@ -204,6 +194,19 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 			}
 		}
 	}
+	rs.an.paths = map[string]pathSet{}
+	rs.an.names = map[string]nameResult{}
+	var sets []pathSet
+	for _, r := range rs.byType[event.TypeOpen] {
+		sets = append(sets, rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()))
+	}
+	rs.index[event.TypeOpen] = newOpenIndex(rs.byType[event.TypeOpen], sets)
+	var names []nameResult
+	for _, r := range rs.byType[event.TypeExec] {
+		n, all := rs.an.execNames(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())
+		names = append(names, nameResult{n, all})
+	}
+	rs.index[event.TypeExec] = newExecIndex(rs.byType[event.TypeExec], names)
 	return rs, nil
 }
 

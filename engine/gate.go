@@ -11,56 +11,111 @@ import (
 	"github.com/vigil-project/vigil/engine/event"
 )
 
-// gate is a rule's path-and-flags index for open events: the same sound
-// over-approximation the kernel filter uses (prefilter.go), checked before
-// the condition runs, so an open meets only the rules that name its path.
-type gate struct {
-	exact    map[string]uint32 // path -> any-of flags (0: any)
-	prefixes []event.PathRule
+// typeIndex narrows the rules indexed for one event type further, by what
+// their conditions require (the same sound over-approximations the kernel
+// filter uses): for opens, the paths and flags; for execs, proc.name. An
+// event meets the rules that constrain nothing here plus those whose
+// constraint admits it, found with one or two map lookups.
+type typeIndex struct {
+	rules   []*Rule // the type's enabled rules, in definition order
+	ungated []int
+	// opens
+	exact map[string][]pathHit // exact paths
+	byTop map[string][]pathHit // prefixes by their first path component
+	other []pathHit            // prefixes shorter than a first component ("/", "/et")
+	// execs
+	byName map[string][]int
 }
 
-func newGate(s pathSet) *gate {
-	if s.isAll() {
-		return nil
+type pathHit struct {
+	rule   int
+	prefix string
+	flags  uint32 // any of (0: any)
+}
+
+func (h pathHit) admits(flags uint32) bool { return h.flags == 0 || flags&h.flags != 0 }
+
+// topComponent is "etc" for "/etc/x" and "/etc/", ok false for "/etc" or "/".
+func topComponent(p string) (string, bool) {
+	if len(p) < 2 || p[0] != '/' {
+		return "", false
 	}
-	g := &gate{exact: map[string]uint32{}}
-	for _, r := range s {
-		if r.Exact {
-			need, seen := g.exact[r.Path]
-			g.exact[r.Path] = mergeAnyOf(need, seen, r.AnyFlags)
+	i := strings.IndexByte(p[1:], '/')
+	if i < 0 {
+		return "", false
+	}
+	return p[1 : 1+i], true
+}
+
+func newOpenIndex(rules []*Rule, sets []pathSet) *typeIndex {
+	ix := &typeIndex{rules: rules, exact: map[string][]pathHit{}, byTop: map[string][]pathHit{}}
+	for i, s := range sets {
+		if s.isAll() {
+			ix.ungated = append(ix.ungated, i)
 			continue
 		}
-		g.prefixes = append(g.prefixes, r)
-	}
-	return g
-}
-
-func mergeAnyOf(cur uint32, seen bool, add uint32) uint32 {
-	if !seen {
-		return add
-	}
-	if cur == 0 || add == 0 {
-		return 0
-	}
-	return cur | add
-}
-
-// admits reports whether the rule may match an open of path with flags.
-func (g *gate) admits(path string, flags uint32) bool {
-	if need, ok := g.exact[path]; ok && (need == 0 || flags&need != 0) {
-		return true
-	}
-	for _, p := range g.prefixes {
-		if (p.AnyFlags == 0 || flags&p.AnyFlags != 0) && strings.HasPrefix(path, p.Path) {
-			return true
+		for _, r := range s {
+			h := pathHit{rule: i, prefix: r.Path, flags: r.AnyFlags}
+			switch top, ok := topComponent(r.Path); {
+			case r.Exact:
+				ix.exact[r.Path] = append(ix.exact[r.Path], h)
+			case ok:
+				ix.byTop[top] = append(ix.byTop[top], h)
+			default:
+				ix.other = append(ix.other, h)
+			}
 		}
 	}
-	return false
+	return ix
 }
 
-// nameGate is a rule's index on proc.name for exec events: the names its
-// condition can be true for (nil: any name).
-type nameGate map[string]struct{}
+func newExecIndex(rules []*Rule, names []nameResult) *typeIndex {
+	ix := &typeIndex{rules: rules, byName: map[string][]int{}}
+	for i, n := range names {
+		if n.all {
+			ix.ungated = append(ix.ungated, i)
+			continue
+		}
+		for _, name := range n.names {
+			ix.byName[name] = append(ix.byName[name], i)
+		}
+	}
+	return ix
+}
+
+// markOpen sets mark[i] for every rule that may match an open of path.
+func (ix *typeIndex) markOpen(path string, flags uint32, mark []bool) {
+	for _, i := range ix.ungated {
+		mark[i] = true
+	}
+	for _, h := range ix.exact[path] {
+		if h.admits(flags) {
+			mark[h.rule] = true
+		}
+	}
+	if top, ok := topComponent(path); ok {
+		for _, h := range ix.byTop[top] {
+			if !mark[h.rule] && h.admits(flags) && strings.HasPrefix(path, h.prefix) {
+				mark[h.rule] = true
+			}
+		}
+	}
+	for _, h := range ix.other {
+		if !mark[h.rule] && h.admits(flags) && strings.HasPrefix(path, h.prefix) {
+			mark[h.rule] = true
+		}
+	}
+}
+
+// markExec sets mark[i] for every rule that may match an exec of name.
+func (ix *typeIndex) markExec(name string, mark []bool) {
+	for _, i := range ix.ungated {
+		mark[i] = true
+	}
+	for _, i := range ix.byName[name] {
+		mark[i] = true
+	}
+}
 
 // execNames over-approximates the proc.name values an expression can be
 // true for on exec events; all is true when it does not constrain them.
@@ -137,15 +192,4 @@ func (an *analyzer) execNames(e ast.Expr, refs map[int64]*ast.ReferenceInfo) (na
 type nameResult struct {
 	names []string
 	all   bool
-}
-
-func newNameGate(names []string, all bool) nameGate {
-	if all {
-		return nil
-	}
-	g := nameGate{}
-	for _, n := range names {
-		g[n] = struct{}{}
-	}
-	return g
 }

@@ -12,7 +12,8 @@ const Source = "syscall"
 // Matcher evaluates events against rule sets from one goroutine: it owns
 // the activation that converts each event's fields once.
 type Matcher struct {
-	act *activation
+	act  *activation
+	mark []bool
 	// Counters, read by their owner (the goroutine that calls Match).
 	Events, Evaluations, Errors uint64
 }
@@ -30,15 +31,22 @@ func (m *Matcher) Match(rs *Ruleset, ev *event.Event, out []*event.Alert) []*eve
 	}
 	m.Events++
 	m.act.reset(rs, ev)
-	open, exec := ev.Type == event.TypeOpen, ev.Type == event.TypeExec
-	for _, r := range cands {
-		if open && r.gate != nil && !r.gate.admits(ev.File.Path, ev.File.Flags) {
-			continue
+	var mark []bool
+	if ix := rs.index[ev.Type]; ix != nil {
+		if cap(m.mark) < len(cands) {
+			m.mark = make([]bool, len(cands))
 		}
-		if exec && r.names != nil {
-			if _, ok := r.names[ev.Proc.Name]; !ok {
-				continue
-			}
+		mark = m.mark[:len(cands)]
+		clear(mark)
+		if ev.Type == event.TypeOpen {
+			ix.markOpen(ev.File.Path, ev.File.Flags, mark)
+		} else {
+			ix.markExec(ev.Proc.Name, mark)
+		}
+	}
+	for i, r := range cands {
+		if mark != nil && !mark[i] {
+			continue
 		}
 		m.Evaluations++
 		v, _, err := r.prg.Eval(m.act)
