@@ -28,7 +28,12 @@ func (estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 // the list for the *Any forms.
 func (estimator) EstimateCallCost(fn, overload string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
 	switch overload {
-	case "string_glob_string", "string_equalsIgnoreCase_string", "string_under_string", "string_inCidr_string", "basename_string", "dirname_string":
+	case "basename_string", "dirname_string":
+		// Paths are at most 4095 bytes, so are their parts: without the
+		// bound, a regex over basename(x) would cost "unbounded".
+		size := cost.RangedSizeEstimate(0, 4096)
+		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 1+4096/100), ResultSize: &size}
+	case "string_glob_string", "string_equalsIgnoreCase_string", "string_under_string", "string_inCidr_string":
 		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 1+4096/100)}
 	case "string_underAny_list", "string_inCidrs_list", "string_startsWithAny_list", "string_endsWithAny_list", "string_containsAny_list":
 		n := uint64(2048)
