@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
@@ -297,7 +298,7 @@ func offsetOf(s string, line, col int) int {
 	}
 	// CEL counts columns in code points.
 	for n := 0; n < col && off < len(s); n++ {
-		_, size := decodeRune(s[off:])
+		_, size := utf8.DecodeRuneInString(s[off:])
 		off += size
 	}
 	return min(off, len(s))
@@ -319,22 +320,18 @@ func (k *compilation) explain(msg string) string {
 }
 
 func (k *compilation) closest(name string) string {
-	best, bestD := "", 3
-	try := func(cand string) {
-		if d := editDistance(name, cand); d < bestD {
-			best, bestD = cand, d
-		}
-	}
+	cands := make([]string, 0, len(event.Fields)+len(k.lists)+len(k.macros))
 	for _, f := range event.Fields {
-		try(f.Name)
+		cands = append(cands, f.Name)
 	}
 	for n := range k.lists {
-		try(n)
+		cands = append(cands, n)
 	}
 	for n := range k.macros {
-		try(n)
+		cands = append(cands, n)
 	}
-	return best
+	slices.Sort(cands) // deterministic among equally close names
+	return rules.Suggest(name, cands)
 }
 
 // namedMacros lists the macros an expression names.

@@ -243,7 +243,7 @@ func (r *reader) item(n *yaml.Node) (*item, bool) {
 		if len(m.Content) > 0 {
 			k := deref(m.Content[0])
 			pos = r.pos(m.Content[0])
-			if s := suggest(k.Value, ids); s != "" && k.Kind == yaml.ScalarNode {
+			if s := Suggest(k.Value, ids); s != "" && k.Kind == yaml.ScalarNode {
 				msg += fmt.Sprintf("; did you mean %q instead of %q?", s, k.Value)
 			}
 		}
@@ -296,7 +296,7 @@ func (r *reader) item(n *yaml.Node) (*item, bool) {
 		meant := map[string]bool{}
 		for i := 0; i < len(m.Content); i += 2 {
 			if k := deref(m.Content[i]); !slices.Contains(known, k.Value) {
-				meant[suggest(k.Value, known)] = true
+				meant[Suggest(k.Value, known)] = true
 			}
 		}
 		var missing []string
@@ -342,7 +342,7 @@ func (r *reader) fields(m *yaml.Node, label, prefix, code string, known []string
 		seen[f.key] = f.pos
 		if !slices.Contains(known, f.key) {
 			msg := fmt.Sprintf("%sunknown key %q", prefix, f.key)
-			switch s := suggest(f.key, known); {
+			switch s := Suggest(f.key, known); {
 			case f.key == "append" && slices.Contains(known, "override"):
 				msg += "; to append, name the key in override, as in \"override: {condition: append}\""
 			case s != "":
@@ -652,7 +652,7 @@ func describe(n *yaml.Node) string {
 
 // hint suggests the closest of valid to s, or lists them all.
 func hint(s string, valid []string) string {
-	if c := suggest(strings.ToLower(s), valid); c != "" {
+	if c := Suggest(strings.ToLower(s), valid); c != "" {
 		return fmt.Sprintf("did you mean %q?", c)
 	}
 	return "use one of " + strings.Join(valid, ", ")
@@ -665,9 +665,10 @@ func joinAnd(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
-// suggest returns the candidate closest to s, if one is close enough to
+// Suggest returns the candidate closest to s, if one is close enough to
 // be what was meant: a typo or two, or a prefix ("description" for desc).
-func suggest(s string, candidates []string) string {
+// The engine uses it for field, list and macro names.
+func Suggest(s string, candidates []string) string {
 	if len(s) > 64 {
 		return ""
 	}

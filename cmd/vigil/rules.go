@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
@@ -78,6 +79,12 @@ func fsSources(fsys fs.FS, dir, prefix string) ([]rules.Source, error) {
 		out = append(out, rules.Source{Name: prefix + e.Name(), Data: data})
 	}
 	return out, nil
+}
+
+// addRulesFlag declares --rules: repeatable; when given, it replaces the
+// built-in set unless "builtin" is among the paths.
+func addRulesFlag(f *pflag.FlagSet, paths *[]string) {
+	f.StringArrayVar(paths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
 }
 
 // compileRules loads and compiles rule paths (the built-in set if none).
@@ -275,7 +282,7 @@ func rulesTestCmd(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&rulePaths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
+	addRulesFlag(cmd.Flags(), &rulePaths)
 	return cmd
 }
 

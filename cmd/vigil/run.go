@@ -69,7 +69,7 @@ func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Comman
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&rulePaths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
+	addRulesFlag(f, &rulePaths)
 	f.StringVar(&format, "format", "text", "alert format: text or json (Falco-compatible)")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters to stderr on exit")
@@ -133,7 +133,7 @@ func replayCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&rulePaths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
+	addRulesFlag(f, &rulePaths)
 	f.StringVar(&format, "format", "text", "alert format: text or json")
 	return cmd
 }
