@@ -195,7 +195,7 @@ func FuzzParseStat(f *testing.F) {
 func TestSeedLive(t *testing.T) {
 	path, err := exec.LookPath("sleep")
 	if err != nil {
-		t.Skip("no sleep binary:", err)
+		t.Fatal("no sleep binary:", err)
 	}
 	exe, err := filepath.EvalSymlinks(path)
 	must(t, err)
