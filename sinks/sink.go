@@ -1,0 +1,76 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// Sink is one destination of alerts.
+//
+// Send and Close are called from a single goroutine: the sink's worker in
+// the fan-out. Send delivers a batch in order, retrying as the sink sees
+// fit (within ctx), and returns an error only for alerts it gave up on,
+// which the fan-out counts as failed. A sink with an on-disk spool returns
+// nil once the alerts are safely spooled.
+type Sink interface {
+	Send(ctx context.Context, batch []*event.Alert) error
+	// Close flushes what the sink holds and releases its resources; ctx
+	// bounds how long it may take.
+	Close(ctx context.Context) error
+}
+
+// Counters a sink may report beyond what the fan-out counts itself.
+type Counters struct {
+	Retried uint64 // attempts beyond the first
+	Spooled uint64 // alerts currently waiting in an on-disk spool
+}
+
+// Reporter is implemented by sinks that have Counters.
+type Reporter interface {
+	Counters() Counters
+}
+
+// Format is how a sink renders an alert.
+type Format string
+
+// Formats.
+const (
+	FormatJSON Format = "json" // Falco-compatible JSON (event.AppendAlertJSON)
+	FormatText Format = "text" // one line (event.AppendAlertText)
+)
+
+// Encoder returns the appender for a format.
+func (f Format) Encoder() (func([]byte, *event.Alert) []byte, error) {
+	switch f {
+	case FormatJSON, "":
+		return event.AppendAlertJSON, nil
+	case FormatText:
+		return event.AppendAlertText, nil
+	}
+	return nil, fmt.Errorf("format %q: want json or text", f)
+}
+
+// Priority levels by Falco's names (0 Emergency ... 7 Debug), for
+// min_priority filters and the syslog severity mapping.
+var priorityLevels = map[string]int{
+	"emergency": 0, "alert": 1, "critical": 2, "error": 3,
+	"warning": 4, "notice": 5, "informational": 6, "info": 6, "debug": 7,
+}
+
+// ParsePriority returns the level of a priority name (any case).
+func ParsePriority(s string) (int, bool) {
+	l, ok := priorityLevels[lower(s)]
+	return l, ok
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
