@@ -27,7 +27,8 @@ type Counters struct {
 	Spooled uint64 // alerts currently waiting in an on-disk spool
 }
 
-// Reporter is implemented by sinks that have Counters.
+// Reporter is implemented by sinks that have Counters. Counters may be
+// called from any goroutine while Send runs.
 type Reporter interface {
 	Counters() Counters
 }
