@@ -28,6 +28,9 @@ type pipelineConfig struct {
 	ready []any
 }
 
+// discard is the render of pipelines whose process publishes elsewhere.
+func discard[T any]([]byte, T) []byte { return nil }
+
 // pipeline runs the probes and the reader until ctx ends. process runs on
 // the reader goroutine for every delivered event and emits items (events,
 // alerts) into a bounded queue that a writer goroutine renders to stdout.
@@ -61,6 +64,9 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 	queue := make(chan T, outQueue)
 	var dropped, emitted atomic.Uint64
 	done := make(chan error, 1)
+	if render == nil {
+		render = discard[T]
+	}
 	go func() { done <- writeQueue(stdout, queue, render) }()
 	emit := func(item T) {
 		emitted.Add(1)

@@ -2,18 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/sinks"
 )
 
 func alertRenderer(format string) (func([]byte, *event.Alert) []byte, error) {
@@ -28,23 +31,33 @@ func alertRenderer(format string) (func([]byte, *event.Alert) []byte, error) {
 
 func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
-		rulePaths []string
-		format    string
-		ringSize  int
-		stats     bool
+		rulePaths  []string
+		format     string
+		ringSize   int
+		stats      bool
+		configPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Judge live kernel events with the rules and print alerts (built-in rules by default)",
+		Short: "Judge live kernel events with the rules and deliver alerts (built-in rules, stdout by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger()
 			if err != nil {
 				return err
 			}
-			render, err := alertRenderer(format)
-			if err != nil {
-				return err
+			cfg := &config{}
+			if configPath != "" {
+				if cfg, err = loadConfig(configPath); err != nil {
+					return err
+				}
+			}
+			if len(cfg.Sinks) == 0 {
+				// No sinks configured: stdout in --format.
+				if _, err := alertRenderer(format); err != nil {
+					return err
+				}
+				cfg.Sinks = []sinkConfig{{Type: "stdout", Format: format, pos: "--format"}}
 			}
 			rs, err := compileRules(rulePaths)
 			if err != nil {
@@ -56,24 +69,57 @@ func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Comman
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			fan, files, err := buildSinks(ctx, log, cfg, configPath, stdout)
+			if err != nil {
+				return err
+			}
+			defer closeSinks(log, fan)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					for _, f := range files {
+						if err := f.Reopen(); err != nil {
+							log.Error("reopen alert file", "err", err)
+						}
+					}
+				}
+			}()
 			m := engine.NewMatcher()
 			var alerts []*event.Alert
-			cfg := pipelineConfig{types: pf.Types, ringSize: ringSize, stats: stats, openFilter: &pf.Open,
-				ready: []any{"rules", len(rs.Rules), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All}}
-			return pipeline(ctx, log, stdout, cfg, func(ev *event.Event, emit func(*event.Alert)) {
+			pc := pipelineConfig{types: pf.Types, ringSize: ringSize, stats: stats, openFilter: &pf.Open,
+				ready: []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All}}
+			return pipeline(ctx, log, stdout, pc, func(ev *event.Event, _ func(*event.Alert)) {
 				alerts = m.Match(rs, ev, alerts[:0])
 				for _, a := range alerts {
-					emit(a)
+					fan.Publish(a)
 				}
-			}, render)
+			}, nil)
 		},
 	}
 	f := cmd.Flags()
 	addRulesFlag(f, &rulePaths)
-	f.StringVar(&format, "format", "text", "alert format: text or json (Falco-compatible)")
+	f.StringVar(&format, "format", "text", "alert format on stdout when the config names no sink: text or json (Falco-compatible)")
+	f.StringVar(&configPath, "config", "", "configuration file (sinks:)")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters to stderr on exit")
 	return cmd
+}
+
+// sinkCloseTimeout bounds how long queued alerts may take to go out on exit.
+const sinkCloseTimeout = 10 * time.Second
+
+func closeSinks(log *slog.Logger, fan *sinks.Fanout) {
+	ctx, cancel := context.WithTimeout(context.Background(), sinkCloseTimeout)
+	defer cancel()
+	if err := fan.Close(ctx); err != nil {
+		log.Error("close sinks", "err", err)
+	}
+	for _, s := range fan.Stats() {
+		log.Info("sink", "sink", s.Name, "sent", s.Sent, "failed", s.Failed, "dropped", s.Dropped, "unsent", s.Unsent,
+			"retried", s.Retried, "spooled", s.Spooled)
+	}
 }
 
 func replayCmd(stdout, stderr io.Writer) *cobra.Command {

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-project/vigil/sinks"
+	"github.com/vigil-project/vigil/sinks/stream"
+)
+
+// The configuration file of `vigil run --config`. This issue adds sinks;
+// the daemon issue adds the rest of the file.
+type config struct {
+	Sinks []sinkConfig
+}
+
+// sinkConfig is one item of sinks: the keys every sink takes, and the
+// node of its type-specific keys.
+type sinkConfig struct {
+	Type        string   `yaml:"type"`
+	MinPriority string   `yaml:"min_priority"`
+	Rules       []string `yaml:"rules"`
+	Tags        []string `yaml:"tags"`
+	Format      string   `yaml:"format"`
+	QueueSize   int      `yaml:"queue_size"`
+
+	node *yaml.Node // the type-specific keys
+	pos  string     // file:line:col of the item
+}
+
+var commonSinkKeys = []string{"type", "min_priority", "rules", "tags", "format", "queue_size"}
+
+// sinkTypes lists the type-specific options of each sink type (nil: none).
+var sinkTypes = map[string]any{
+	"stdout": nil,
+	"file":   &fileSinkConfig{},
+}
+
+type fileSinkConfig struct {
+	Path string `yaml:"path"`
+}
+
+// configError is an error at a place in the config file.
+func configError(file string, n *yaml.Node, format string, args ...any) error {
+	return fmt.Errorf("%s:%d:%d: %s", file, n.Line, n.Column, fmt.Sprintf(format, args...))
+}
+
+// loadConfig reads and checks a config file. Strings may use ${ENV}.
+func loadConfig(path string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg := &config{}
+	if len(doc.Content) == 0 {
+		return cfg, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, configError(path, root, "the config is a mapping of keys (sinks: ...)")
+	}
+	expandEnv(root)
+	for i := 0; i < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "sinks":
+			if v.Kind != yaml.SequenceNode {
+				return nil, configError(path, v, "sinks: want a list of sinks")
+			}
+			for _, item := range v.Content {
+				sc, err := decodeSink(path, item)
+				if err != nil {
+					return nil, err
+				}
+				cfg.Sinks = append(cfg.Sinks, sc)
+			}
+		default:
+			return nil, configError(path, k, "unknown key %q (known: sinks)", k.Value)
+		}
+	}
+	return cfg, nil
+}
+
+// expandEnv replaces ${NAME} in every scalar with the environment's value.
+func expandEnv(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		n.Value = os.Expand(n.Value, os.Getenv)
+	}
+	for _, c := range n.Content {
+		expandEnv(c)
+	}
+}
+
+func decodeSink(file string, n *yaml.Node) (sinkConfig, error) {
+	sc := sinkConfig{pos: fmt.Sprintf("%s:%d:%d", file, n.Line, n.Column)}
+	if n.Kind != yaml.MappingNode {
+		return sc, configError(file, n, "a sink is a mapping (type: ...)")
+	}
+	common := &yaml.Node{Kind: yaml.MappingNode}
+	specific := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	for i := 0; i < len(n.Content); i += 2 {
+		target := specific
+		if slices.Contains(commonSinkKeys, n.Content[i].Value) {
+			target = common
+		}
+		target.Content = append(target.Content, n.Content[i], n.Content[i+1])
+	}
+	if err := decodeStrict(file, common, &sc); err != nil {
+		return sc, err
+	}
+	opts, known := sinkTypes[sc.Type]
+	if !known {
+		return sc, configError(file, n, "sink type %q: want one of %s", sc.Type, strings.Join(slices.Sorted(mapKeys(sinkTypes)), ", "))
+	}
+	if opts == nil && len(specific.Content) > 0 {
+		return sc, configError(file, specific.Content[0], "unknown key %q for a %s sink (known: %s)", specific.Content[0].Value, sc.Type, strings.Join(commonSinkKeys, ", "))
+	}
+	if opts != nil {
+		if err := checkKeys(file, specific, reflect.TypeOf(opts).Elem(), commonSinkKeys); err != nil {
+			return sc, err
+		}
+	}
+	sc.node = specific
+	if sc.MinPriority != "" {
+		if _, ok := sinks.ParsePriority(sc.MinPriority); !ok {
+			return sc, configError(file, n, "min_priority %q: want emergency, alert, critical, error, warning, notice, informational or debug", sc.MinPriority)
+		}
+	}
+	return sc, nil
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// decodeStrict decodes n into v after checking that every key is one of
+// v's yaml fields; errors carry file:line:col.
+func decodeStrict(file string, n *yaml.Node, v any) error {
+	if err := checkKeys(file, n, reflect.TypeOf(v).Elem(), nil); err != nil {
+		return err
+	}
+	if err := n.Decode(v); err != nil {
+		return fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+	}
+	return nil
+}
+
+// checkKeys reports the first key of mapping n that struct t lacks,
+// recursing into nested structs; extra are keys allowed besides.
+func checkKeys(file string, n *yaml.Node, t reflect.Type, extra []string) error {
+	if n.Kind != yaml.MappingNode {
+		return configError(file, n, "want a mapping")
+	}
+	known := map[string]reflect.Type{}
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		known[tag] = f.Type
+		names = append(names, tag)
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := known[k.Value]
+		if !ok {
+			if slices.Contains(extra, k.Value) {
+				continue
+			}
+			return configError(file, k, "unknown key %q (known: %s)", k.Value, strings.Join(append(names, extra...), ", "))
+		}
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.String() != "time.Duration" {
+			if err := checkKeys(file, v, ft, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// buildSinks creates the configured sinks and starts the fan-out.
+func buildSinks(ctx context.Context, log *slog.Logger, cfg *config, file string, stdout io.Writer) (*sinks.Fanout, []*stream.Sink, error) {
+	scs := cfg.Sinks
+	var outs []sinks.Output
+	var files []*stream.Sink
+	closeAll := func() {
+		for _, o := range outs {
+			o.Sink.Close(ctx)
+		}
+	}
+	for i, sc := range scs {
+		s, err := newSink(sc, stdout)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("%s: %s sink: %w", sc.pos, sc.Type, err)
+		}
+		if fs, ok := s.(*stream.Sink); ok && sc.Type == "file" {
+			files = append(files, fs)
+		}
+		level := 7
+		if sc.MinPriority != "" {
+			level, _ = sinks.ParsePriority(sc.MinPriority)
+		}
+		outs = append(outs, sinks.Output{
+			Name: fmt.Sprintf("%s#%d", sc.Type, i+1), Sink: s, QueueSize: sc.QueueSize,
+			Filter: sinks.Filter{MinLevel: level, Rules: sc.Rules, Tags: sc.Tags},
+		})
+	}
+	return sinks.NewFanout(log, outs...), files, nil
+}
+
+func newSink(sc sinkConfig, stdout io.Writer) (sinks.Sink, error) {
+	format := sinks.Format(sc.Format)
+	switch sc.Type {
+	case "stdout":
+		if format == "" {
+			format = sinks.FormatText
+		}
+		return stream.NewWriter(stdout, format)
+	case "file":
+		var fc fileSinkConfig
+		if err := sc.node.Decode(&fc); err != nil {
+			return nil, err
+		}
+		if fc.Path == "" {
+			return nil, fmt.Errorf("path is required")
+		}
+		return stream.Open(fc.Path, format)
+	}
+	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
+}
