@@ -21,7 +21,7 @@ func TestConfigErrors(t *testing.T) {
 		{"sinks:\n  - type: file\n    pth: /x\n", `:3:5: unknown key "pth" (known: path, type, min_priority, rules, tags, format, queue_size)`},
 		{"sinks:\n  - type: kafka\n", `:2:5: sink type "kafka": want one of`},
 		{"sinks:\n  - type: stdout\n    min_priority: loud\n", `:2:5: min_priority "loud": want emergency, alert, critical, error, warning, notice, informational or debug`},
-		{"sinks:\n  - type: stdout\n    queue_size: many\n", `line 3: cannot unmarshal !!str `+"`many`"+` into int`},
+		{"sinks:\n  - type: stdout\n    queue_size: many\n", `line 3: cannot unmarshal !!str ` + "`many`" + ` into int`},
 		{"sinks: stdout\n", `:1:8: sinks: want a list of sinks`},
 	}
 	for _, c := range cases {
