@@ -7,8 +7,10 @@ BPF2GO_CFLAGS := -O2 -g -Wall -Werror -mcpu=v3
 export BPF2GO_CFLAGS
 # Debian packages needed to regenerate the BPF object (not to build or test).
 GEN_DEPS := clang llvm libbpf-dev bpftool
+# Debian packages the tests run for real: rsyslog (the syslog sink's peer).
+TEST_DEPS := rsyslog
 
-.PHONY: all build generate gen-deps vmlinux test test-short bench bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps vmlinux test test-short bench bench-go fuzz run lint clean
 
 all: build
 
@@ -26,6 +28,10 @@ gen-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(GEN_DEPS); \
 	fi
 
+test-deps:
+	@command -v rsyslogd >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_DEPS); }
+
 # Refresh bpf/include/vmlinux.h from the running kernel's BTF (CO-RE makes
 # the result portable; only needed for new kernel types).
 vmlinux: gen-deps
@@ -34,7 +40,7 @@ vmlinux: gen-deps
 # The whole test suite. Live tests load BPF programs into this kernel and
 # need root; under CI=true they fail instead of skipping when they cannot.
 # Last, the noise check: ordinary work under `vigil run` raises no alert.
-test: build
+test: build test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	scripts/noise-check.sh $(BIN)
