@@ -13,7 +13,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-project/vigil/sinks"
+	natssink "github.com/vigil-project/vigil/sinks/nats"
 	"github.com/vigil-project/vigil/sinks/stream"
+	"github.com/vigil-project/vigil/sinks/syslog"
+	"github.com/vigil-project/vigil/sinks/webhook"
 )
 
 // The configuration file of `vigil run --config`. This issue adds sinks;
@@ -40,8 +43,11 @@ var commonSinkKeys = []string{"type", "min_priority", "rules", "tags", "format",
 
 // sinkTypes lists the type-specific options of each sink type (nil: none).
 var sinkTypes = map[string]any{
-	"stdout": nil,
-	"file":   &fileSinkConfig{},
+	"stdout":  nil,
+	"file":    &fileSinkConfig{},
+	"syslog":  &syslog.Config{},
+	"webhook": &webhook.Config{},
+	"nats":    &natssink.Config{},
 }
 
 type fileSinkConfig struct {
@@ -133,6 +139,14 @@ func decodeSink(file string, n *yaml.Node) (sinkConfig, error) {
 		}
 	}
 	sc.node = specific
+	switch {
+	case (sc.Type == "stdout" || sc.Type == "file") && sc.Format != "" && sc.Format != "json" && sc.Format != "text":
+		return sc, configError(file, n, "format %q: a %s sink writes json or text", sc.Format, sc.Type)
+	case (sc.Type == "webhook" || sc.Type == "nats") && sc.Format != "" && sc.Format != "json":
+		return sc, configError(file, n, "format %q: a %s sink sends the alert's JSON (omit format)", sc.Format, sc.Type)
+	case sc.Type == "syslog" && sc.Format != "" && sc.Format != "rfc5424" && sc.Format != "rfc3164":
+		return sc, configError(file, n, "format %q: a syslog sink writes rfc5424 or rfc3164 (with the alert's JSON as message)", sc.Format)
+	}
 	if sc.MinPriority != "" {
 		if _, ok := sinks.ParsePriority(sc.MinPriority); !ok {
 			return sc, configError(file, n, "min_priority %q: want emergency, alert, critical, error, warning, notice, informational or debug", sc.MinPriority)
@@ -171,15 +185,23 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, extra []string) error 
 	}
 	known := map[string]reflect.Type{}
 	var names []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
-		if tag == "" || tag == "-" {
-			continue
+	var collect func(t reflect.Type)
+	collect = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			parts := strings.Split(f.Tag.Get("yaml"), ",")
+			if slices.Contains(parts[1:], "inline") {
+				collect(f.Type) // its keys belong to this mapping
+				continue
+			}
+			if parts[0] == "" || parts[0] == "-" {
+				continue
+			}
+			known[parts[0]] = f.Type
+			names = append(names, parts[0])
 		}
-		known[tag] = f.Type
-		names = append(names, tag)
 	}
+	collect(t)
 	for i := 0; i < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		ft, ok := known[k.Value]
@@ -203,6 +225,9 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, extra []string) error 
 
 // buildSinks creates the configured sinks and starts the fan-out.
 func buildSinks(ctx context.Context, log *slog.Logger, cfg *config, file string, stdout io.Writer) (*sinks.Fanout, []*stream.Sink, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	scs := cfg.Sinks
 	var outs []sinks.Output
 	var files []*stream.Sink
@@ -212,7 +237,7 @@ func buildSinks(ctx context.Context, log *slog.Logger, cfg *config, file string,
 		}
 	}
 	for i, sc := range scs {
-		s, err := newSink(sc, stdout)
+		s, err := newSink(sc, stdout, log)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("%s: %s sink: %w", sc.pos, sc.Type, err)
@@ -232,8 +257,14 @@ func buildSinks(ctx context.Context, log *slog.Logger, cfg *config, file string,
 	return sinks.NewFanout(log, outs...), files, nil
 }
 
-func newSink(sc sinkConfig, stdout io.Writer) (sinks.Sink, error) {
+func newSink(sc sinkConfig, stdout io.Writer, log *slog.Logger) (sinks.Sink, error) {
 	format := sinks.Format(sc.Format)
+	decode := func(v interface{ Validate() error }) error {
+		if err := sc.node.Decode(v); err != nil {
+			return err
+		}
+		return v.Validate()
+	}
 	switch sc.Type {
 	case "stdout":
 		if format == "" {
@@ -249,6 +280,30 @@ func newSink(sc sinkConfig, stdout io.Writer) (sinks.Sink, error) {
 			return nil, fmt.Errorf("path is required")
 		}
 		return stream.Open(fc.Path, format)
+	case "syslog":
+		var c syslog.Config
+		if sc.Format != "" {
+			c.Format = sc.Format // rfc5424 | rfc3164
+		}
+		if err := decode(&c); err != nil {
+			return nil, err
+		}
+		return syslog.New(c)
+	case "webhook":
+		var c webhook.Config
+		if err := decode(&c); err != nil {
+			return nil, err
+		}
+		return webhook.New(c)
+	case "nats":
+		var c natssink.Config
+		if err := sc.node.Decode(&c); err != nil {
+			return nil, err
+		}
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		return natssink.New(c, natssink.WithLogger(log))
 	}
 	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
 }

@@ -3,12 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -23,6 +31,9 @@ func TestConfigErrors(t *testing.T) {
 		{"sinks:\n  - type: stdout\n    min_priority: loud\n", `:2:5: min_priority "loud": want emergency, alert, critical, error, warning, notice, informational or debug`},
 		{"sinks:\n  - type: stdout\n    queue_size: many\n", `line 3: cannot unmarshal !!str ` + "`many`" + ` into int`},
 		{"sinks: stdout\n", `:1:8: sinks: want a list of sinks`},
+		{"sinks:\n  - type: webhook\n    url: http://x\n    format: text\n", `:2:5: format "text": a webhook sink sends the alert's JSON (omit format)`},
+		{"sinks:\n  - type: syslog\n    format: json\n", `:2:5: format "json": a syslog sink writes rfc5424 or rfc3164`},
+		{"sinks:\n  - type: nats\n    url: nats://x:4222\n    tls: {cafile: x}\n", `:4:11: unknown key "cafile" (known: ca, cert, key, insecure_skip_verify)`},
 	}
 	for _, c := range cases {
 		p := filepath.Join(t.TempDir(), "vigil.yaml")
@@ -72,5 +83,92 @@ func TestConfigSinks(t *testing.T) {
 	b, _ := os.ReadFile(out)
 	if strings.Count(string(b), "\n") != 1 || !strings.Contains(string(b), `"rule":"crit"`) {
 		t.Errorf("file sink (min error): %s", b)
+	}
+}
+
+// Every sink type built from YAML delivers to a real peer.
+func TestConfigAllSinkTypes(t *testing.T) {
+	dir := t.TempDir()
+	hits := make(chan string, 4)
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hits <- r.Header.Get("Authorization") + " " + string(b)
+	}))
+	defer web.Close()
+	sock := filepath.Join(dir, "log.sock")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	srv.ReadyForConnections(10 * time.Second)
+	defer srv.Shutdown()
+	nc, err := natsgo.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("vigil.alerts.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+
+	t.Setenv("WEBHOOK_TOKEN", "s3cret")
+	p := filepath.Join(dir, "vigil.yaml")
+	os.WriteFile(p, []byte(fmt.Sprintf(`sinks:
+  - type: file
+    path: %s/alerts.jsonl
+  - type: syslog
+    network: unixgram
+    address: %s
+    facility: local3
+  - type: webhook
+    url: %s
+    headers: {Authorization: "Bearer ${WEBHOOK_TOKEN}"}
+  - type: nats
+    url: %s
+    subject: "vigil.alerts.{priority}.{rule}"
+`, dir, sock, web.URL, srv.ClientURL())), 0o644)
+	cfg, err := loadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fan, _, err := buildSinks(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, p, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := event.FromFields(map[string]any{"evt.type": "open", "file.path": "/etc/shadow"})
+	fan.Publish(&event.Alert{Rule: "Read shadow", Priority: "Critical", Level: 2, Source: "syscall", Hostname: "h", Action: "alert", Event: e})
+
+	if h := <-hits; !strings.HasPrefix(h, `Bearer s3cret {"time"`) {
+		t.Errorf("webhook got %q", h)
+	}
+	buf := make([]byte, 65536)
+	ln.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := ln.Read(buf)
+	// local3 (19) * 8 + critical (2) = 154
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "<154>") || !strings.Contains(string(buf[:n]), `"rule":"Read shadow"`) {
+		t.Errorf("syslog got %q, %v", buf[:n], err)
+	}
+	m, err := sub.NextMsg(10 * time.Second)
+	if err != nil || m.Subject != "vigil.alerts.critical.read_shadow" {
+		t.Errorf("nats: %v %v", m, err)
+	}
+	if err := fan.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "alerts.jsonl")); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("file: %q", b)
+	}
+	for _, s := range fan.Stats() {
+		if s.Sent != 1 || s.Failed+s.Dropped != 0 {
+			t.Errorf("%s: %+v", s.Name, s)
+		}
 	}
 }
