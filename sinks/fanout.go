@@ -19,6 +19,10 @@ const DefaultQueueSize = 4096
 // maxBatch bounds how many queued alerts a worker hands to Send at once.
 const maxBatch = 256
 
+// IdleInterval is how long a worker waits without alerts before it lets an
+// Idler sink work (replay its spool on a quiet host).
+const IdleInterval = time.Second
+
 // Filter selects the alerts a sink receives.
 type Filter struct {
 	MinLevel int      // deliver alerts of this level or more severe (0 Emergency .. 7 Debug)
@@ -122,7 +126,27 @@ func (f *Fanout) work(o *output) {
 	defer f.wg.Done()
 	defer close(o.done)
 	batch := make([]*event.Alert, 0, maxBatch)
-	for a := range o.q {
+	idler, _ := o.Sink.(Idler)
+	idle := time.NewTimer(IdleInterval)
+	defer idle.Stop()
+	for {
+		var a *event.Alert
+		select {
+		case next, ok := <-o.q:
+			if !ok {
+				return
+			}
+			a = next
+		case <-idle.C:
+			if idler != nil && f.stop.Err() == nil {
+				if err := idler.Idle(f.stop); err != nil {
+					o.log.Debug("idle work failed", "err", err)
+				}
+			}
+			idle.Reset(IdleInterval)
+			continue
+		}
+		idle.Reset(IdleInterval)
 		batch = append(batch[:0], a)
 	fill:
 		for len(batch) < maxBatch {

@@ -33,6 +33,13 @@ type Reporter interface {
 	Counters() Counters
 }
 
+// Idler is implemented by sinks that have work to do between alerts, such
+// as replaying a spool once the endpoint is back: the fan-out calls Idle
+// on the sink's worker after IdleInterval without alerts.
+type Idler interface {
+	Idle(ctx context.Context) error
+}
+
 // Format is how a sink renders an alert.
 type Format string
 

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/sinks"
@@ -71,5 +74,44 @@ func TestFileReopen(t *testing.T) {
 	}
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v", st.Mode())
+	}
+}
+
+// Text is coloured on a terminal (a real pseudo-terminal here), never on
+// a pipe or file, and JSON never.
+func TestColourOnlyOnTerminal(t *testing.T) {
+	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open /dev/ptmx: %v", err)
+	}
+	defer ptm.Close()
+	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pts.Close()
+	term, _ := NewWriter(pts, sinks.FormatText)
+	termJSON, _ := NewWriter(pts, sinks.FormatJSON)
+	pr, pw, _ := os.Pipe()
+	defer pr.Close()
+	pipe, _ := NewWriter(pw, sinks.FormatText)
+	if !term.color || termJSON.color || pipe.color {
+		t.Fatalf("colour: terminal text %v, terminal json %v, pipe %v", term.color, termJSON.color, pipe.color)
+	}
+	a := hostile()
+	a.Level = 2
+	term.Send(context.Background(), []*event.Alert{a})
+	buf := make([]byte, 4096)
+	ptm.SetReadDeadline(time.Now().Add(5 * time.Second))
+	k, err := ptm.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:k]), "\x1b[31m") || !strings.Contains(string(buf[:k]), "\x1b[0m") {
+		t.Errorf("terminal got %q, %v", buf[:k], err)
 	}
 }

@@ -562,3 +562,13 @@ func (d *drops) error() error {
 	}
 	return &DropError{Dropped: d.n, Err: d.err}
 }
+
+// Idle replays the spool when the endpoint is back, so spooled alerts go
+// out on a quiet host too, not only when the next alert comes (the
+// fan-out calls it after a second without alerts).
+func (s *Sink) Idle(ctx context.Context) error {
+	if s.sp == nil || s.sp.Len() == 0 {
+		return nil
+	}
+	return s.Send(ctx, nil)
+}
