@@ -2,7 +2,6 @@ package nats
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/vigil-project/vigil/sinks"
 )
 
 // Defaults of Config.
@@ -257,13 +258,9 @@ func connOptions(a Auth, t TLS) ([]nats.Option, error) {
 func (t TLS) config() (*tls.Config, error) {
 	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify}
 	if t.CA != "" {
-		pem, err := os.ReadFile(t.CA)
+		pool, err := sinks.CertPool(t.CA)
 		if err != nil {
 			return nil, fmt.Errorf("tls ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca %s: no PEM certificate in it", t.CA)
 		}
 		conf.RootCAs = pool
 	}

@@ -3,7 +3,6 @@ package syslog
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -101,13 +100,9 @@ func tlsConfig(c *Config) (*tls.Config, error) {
 		cfg.ServerName, _, _ = net.SplitHostPort(c.Address)
 	}
 	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
+		pool, err := sinks.CertPool(c.CA)
 		if err != nil {
 			return nil, fmt.Errorf("ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca %s: no PEM certificate in the file", c.CA)
 		}
 		cfg.RootCAs = pool
 	}

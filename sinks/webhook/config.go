@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vigil-project/vigil/sinks"
 )
 
 // Defaults and limits.
@@ -262,13 +263,9 @@ func (t TLSConfig) tlsConfig() (*tls.Config, error) {
 		InsecureSkipVerify: t.InsecureSkipVerify,
 	}
 	if t.CA != "" {
-		pem, err := os.ReadFile(t.CA)
+		pool, err := sinks.CertPool(t.CA)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca: no PEM certificate in %s", t.CA)
 		}
 		conf.RootCAs = pool
 	}
