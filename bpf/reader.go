@@ -30,6 +30,8 @@ type ReaderOptions struct {
 	Procs *process.Table
 	// Users maps uids to names; nil means /etc/passwd.
 	Users *process.Users
+	// MaxProcs caps the process table NewReader makes (0: the default).
+	MaxProcs int
 }
 
 // Reader reads records from the ring buffer, decodes them and turns them
@@ -80,7 +82,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	}
 	if r.procs == nil {
 		containers := cgroup.NewResolver(p.cgroup.Mount).Container
-		r.procs = process.New(process.Options{Containers: containers, BootTime: r.clock.boot})
+		r.procs = process.New(process.Options{MaxEntries: o.MaxProcs, Containers: containers, BootTime: r.clock.boot})
 		if _, err := r.procs.Seed(); err != nil {
 			rd.Close()
 			return nil, fmt.Errorf("seed process table: %w", err)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-project/vigil/sinks"
@@ -19,10 +20,29 @@ import (
 	"github.com/vigil-project/vigil/sinks/webhook"
 )
 
-// The configuration file of `vigil run --config`. This issue adds sinks;
-// the daemon issue adds the rest of the file.
+// The configuration file of `vigil run --config`. Every key is optional;
+// deploy/systemd/vigil.yaml is a complete commented example.
 type config struct {
-	Sinks []sinkConfig
+	Rules        []string      `yaml:"rules"` // files, directories, or "builtin"
+	Sinks        []sinkConfig  `yaml:"-"`
+	Metrics      metricsConfig `yaml:"metrics"`
+	Events       []string      `yaml:"events"` // event types traced; empty: all the rules use
+	RingbufSize  int           `yaml:"ringbuf_size"`
+	ProcessTable procTabConfig `yaml:"process_table"`
+	Log          logConfig     `yaml:"log"`
+}
+
+type metricsConfig struct {
+	Address string `yaml:"address"` // "" disables the HTTP endpoint
+}
+
+type procTabConfig struct {
+	MaxEntries int `yaml:"max_entries"`
+}
+
+type logConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
 }
 
 // sinkConfig is one item of sinks: the keys every sink takes, and the
@@ -75,28 +95,64 @@ func loadConfig(path string) (*config, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, configError(path, root, "the config is a mapping of keys (sinks: ...)")
+		return nil, configError(path, root, "the config is a mapping of keys (rules:, sinks:, ...)")
 	}
 	expandEnv(root)
+	rest := &yaml.Node{Kind: yaml.MappingNode, Line: root.Line, Column: root.Column}
 	for i := 0; i < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		switch k.Value {
-		case "sinks":
-			if v.Kind != yaml.SequenceNode {
-				return nil, configError(path, v, "sinks: want a list of sinks")
+		if k.Value != "sinks" {
+			rest.Content = append(rest.Content, k, v)
+			continue
+		}
+		if v.Kind != yaml.SequenceNode {
+			return nil, configError(path, v, "sinks: want a list of sinks")
+		}
+		for _, item := range v.Content {
+			sc, err := decodeSink(path, item)
+			if err != nil {
+				return nil, err
 			}
-			for _, item := range v.Content {
-				sc, err := decodeSink(path, item)
-				if err != nil {
-					return nil, err
-				}
-				cfg.Sinks = append(cfg.Sinks, sc)
-			}
-		default:
-			return nil, configError(path, k, "unknown key %q (known: sinks)", k.Value)
+			cfg.Sinks = append(cfg.Sinks, sc)
 		}
 	}
-	return cfg, nil
+	if err := checkKeys(path, rest, reflect.TypeOf(*cfg), []string{"sinks"}); err != nil {
+		return nil, err
+	}
+	if err := rest.Decode(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+	}
+	return cfg, cfg.validate(path, root)
+}
+
+// validate checks values that YAML types do not: event names, sizes,
+// log settings. Errors point at the config's top.
+func (c *config) validate(path string, root *yaml.Node) error {
+	at := func(key string) *yaml.Node {
+		for i := 0; i < len(root.Content); i += 2 {
+			if root.Content[i].Value == key {
+				return root.Content[i+1]
+			}
+		}
+		return root
+	}
+	if _, err := parseTypes(strings.Join(c.Events, ",")); len(c.Events) > 0 && err != nil {
+		return configError(path, at("events"), "events: %v", strings.TrimPrefix(err.Error(), "--type: "))
+	}
+	if n := c.RingbufSize; n != 0 && (n < os.Getpagesize() || n&(n-1) != 0) {
+		return configError(path, at("ringbuf_size"), "ringbuf_size %d: want a power of two of at least %d", n, os.Getpagesize())
+	}
+	if c.ProcessTable.MaxEntries < 0 {
+		return configError(path, at("process_table"), "process_table.max_entries: want a positive number")
+	}
+	var lvl slog.Level
+	if c.Log.Level != "" && lvl.UnmarshalText([]byte(c.Log.Level)) != nil {
+		return configError(path, at("log"), "log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "" && c.Log.Format != "text" && c.Log.Format != "json" {
+		return configError(path, at("log"), "log.format %q: want text or json", c.Log.Format)
+	}
+	return nil
 }
 
 // expandEnv replaces ${NAME} in every scalar with the environment's value.
@@ -306,4 +362,65 @@ func newSink(sc sinkConfig, stdout io.Writer, log *slog.Logger) (sinks.Sink, err
 		return natssink.New(c, natssink.WithLogger(log))
 	}
 	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
+}
+
+func configCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Check configuration files (no root needed)"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a config file and every rules file it names; errors with file:line:col",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cfg, err := loadConfig(args[0])
+			if err != nil {
+				return err
+			}
+			for _, sc := range cfg.Sinks {
+				if err := validateSink(sc); err != nil {
+					return fmt.Errorf("%s: %s sink: %w", sc.pos, sc.Type, err)
+				}
+			}
+			rs, err := compileRules(cfg.Rules)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "ok: %d sinks, %d rules\n", len(cfg.Sinks), len(rs.Rules))
+			return nil
+		},
+	})
+	return cmd
+}
+
+// validateSink checks a sink's options without opening anything.
+func validateSink(sc sinkConfig) error {
+	switch sc.Type {
+	case "file":
+		var fc fileSinkConfig
+		if err := sc.node.Decode(&fc); err != nil {
+			return err
+		}
+		if fc.Path == "" {
+			return fmt.Errorf("path is required")
+		}
+	case "syslog":
+		var c syslog.Config
+		c.Format = sc.Format
+		if err := sc.node.Decode(&c); err != nil {
+			return err
+		}
+		return c.Validate()
+	case "webhook":
+		var c webhook.Config
+		if err := sc.node.Decode(&c); err != nil {
+			return err
+		}
+		return c.Validate()
+	case "nats":
+		var c natssink.Config
+		if err := sc.node.Decode(&c); err != nil {
+			return err
+		}
+		return c.Validate()
+	}
+	return nil
 }

@@ -24,7 +24,11 @@ import (
 func TestConfigErrors(t *testing.T) {
 	t.Setenv("VIGIL_TEST_DIR", "/var/log/vigil")
 	cases := []struct{ src, want string }{
-		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: sinks)`},
+		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, metrics, events, ringbuf_size, process_table, log, sinks)`},
+		{"events: [exec, opne]\n", `:1:9: events: unknown event type "opne"`},
+		{"ringbuf_size: 1000\n", `:1:15: ringbuf_size 1000: want a power of two of at least 4096`},
+		{"log: {level: loud}\n", `:1:6: log.level "loud": want debug, info, warn or error`},
+		{"metrics: {adress: x}\n", `:1:11: unknown key "adress" (known: address)`},
 		{"sinks:\n  - type: stdout\n    colour: true\n", `:3:5: unknown key "colour" for a stdout sink (known: type, min_priority, rules, tags, format, queue_size)`},
 		{"sinks:\n  - type: file\n    pth: /x\n", `:3:5: unknown key "pth" (known: path, type, min_priority, rules, tags, format, queue_size)`},
 		{"sinks:\n  - type: kafka\n", `:2:5: sink type "kafka": want one of`},

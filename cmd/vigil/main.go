@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
 	}
-	root.AddCommand(eventsCmd(stdout, stderr, logger), checkCmd(stdout), rulesCmd(stdout), runCmd(stdout, logger), replayCmd(stdout, stderr), alertsCmd(stdout, logger))
+	root.AddCommand(eventsCmd(stdout, stderr, logger), checkCmd(stdout), rulesCmd(stdout), runCmd(stdout, stderr, logger), configCmd(stdout), replayCmd(stdout, stderr), alertsCmd(stdout, logger))
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

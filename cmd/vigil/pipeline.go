@@ -24,6 +24,10 @@ type pipelineConfig struct {
 	ringSize   int
 	stats      bool
 	openFilter *event.OpenFilter // nil: every open
+	maxProcs   int
+	// onProbes runs once the probes are attached and the reader ready,
+	// on the caller's goroutine; reloads use the probes it is given.
+	onProbes func(*bpf.Probes)
 	// ready is logged with the "ready" line.
 	ready []any
 }
@@ -56,7 +60,7 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 			return err
 		}
 	}
-	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types})
+	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types, MaxProcs: cfg.maxProcs})
 	if err != nil {
 		return err
 	}
@@ -77,6 +81,9 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 		}
 	}
 
+	if cfg.onProbes != nil {
+		cfg.onProbes(probes)
+	}
 	log.Info("probes attached; ready", append([]any{"types", typeNames(cfg.types), "ring_size", cfg.ringSize,
 		"processes", reader.Procs().Stats().Entries}, cfg.ready...)...)
 	runErr := reader.Run(ctx, func(ev *event.Event) { process(ev, emit) })

@@ -3,11 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/sinks"
+	"github.com/vigil-project/vigil/sinks/stream"
 )
 
 func alertRenderer(format string) (func([]byte, *event.Alert) []byte, error) {
@@ -29,29 +34,32 @@ func alertRenderer(format string) (func([]byte, *event.Alert) []byte, error) {
 	return nil, fmt.Errorf("--format %q: want text or json", format)
 }
 
-func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Command {
+func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		rulePaths  []string
 		format     string
 		ringSize   int
 		stats      bool
 		configPath string
+		lockFile   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Judge live kernel events with the rules and deliver alerts (built-in rules, stdout by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := logger()
-			if err != nil {
-				return err
-			}
 			cfg := &config{}
+			var err error
 			if configPath != "" {
 				if cfg, err = loadConfig(configPath); err != nil {
 					return err
 				}
 			}
+			log, err := logger()
+			if err != nil {
+				return err
+			}
+			log = configLogger(log, stderr, cfg.Log)
 			if len(cfg.Sinks) == 0 {
 				// No sinks configured: stdout in --format.
 				if _, err := alertRenderer(format); err != nil {
@@ -59,14 +67,28 @@ func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Comman
 				}
 				cfg.Sinks = []sinkConfig{{Type: "stdout", Format: format, pos: "--format"}}
 			}
+			if len(rulePaths) == 0 {
+				rulePaths = cfg.Rules
+			}
+			if cmd.Flags().Changed("ring-size") || cfg.RingbufSize == 0 {
+				cfg.RingbufSize = ringSize
+			}
 			rs, err := compileRules(rulePaths)
 			if err != nil {
 				return err
 			}
-			pf := rs.Prefilter()
+			d := &daemon{log: log, rulePaths: rulePaths, events: cfg.Events}
+			d.rules.Store(rs)
+			pf := d.prefilter(rs)
 			if len(pf.Types) == 0 {
-				return fmt.Errorf("no enabled rule: nothing to watch")
+				return fmt.Errorf("no enabled rule uses a traced event type: nothing to watch")
 			}
+			release, err := lock(lockFile)
+			if err != nil {
+				return err
+			}
+			defer release()
+
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			fan, files, err := buildSinks(ctx, log, cfg, configPath, stdout)
@@ -74,24 +96,23 @@ func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Comman
 				return err
 			}
 			defer closeSinks(log, fan)
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			go func() {
-				for range hup {
-					for _, f := range files {
-						if err := f.Reopen(); err != nil {
-							log.Error("reopen alert file", "err", err)
-						}
-					}
-				}
-			}()
 			m := engine.NewMatcher()
 			var alerts []*event.Alert
-			pc := pipelineConfig{types: pf.Types, ringSize: ringSize, stats: stats, openFilter: &pf.Open,
-				ready: []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All}}
+			pc := pipelineConfig{
+				// Every type is delivered: a reload may start using a type;
+				// the kernel mask decides what is copied.
+				types: event.Types(), ringSize: cfg.RingbufSize, stats: stats, openFilter: &pf.Open,
+				maxProcs: cfg.ProcessTable.MaxEntries,
+				ready:    []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All},
+				onProbes: func(p *bpf.Probes) {
+					if err := p.SetTypes(pf.Types); err != nil {
+						log.Error("set kernel event types", "err", err)
+					}
+					go d.handleSignals(ctx, p, files)
+				},
+			}
 			return pipeline(ctx, log, stdout, pc, func(ev *event.Event, _ func(*event.Alert)) {
-				alerts = m.Match(rs, ev, alerts[:0])
+				alerts = m.Match(d.rules.Load(), ev, alerts[:0])
 				for _, a := range alerts {
 					fan.Publish(a)
 				}
@@ -101,10 +122,94 @@ func runCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Comman
 	f := cmd.Flags()
 	addRulesFlag(f, &rulePaths)
 	f.StringVar(&format, "format", "text", "alert format on stdout when the config names no sink: text or json (Falco-compatible)")
-	f.StringVar(&configPath, "config", "", "configuration file (sinks:)")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters to stderr on exit")
+	f.StringVar(&configPath, "config", "", "configuration file (rules, sinks, metrics, ...)")
+	f.StringVar(&lockFile, "lock-file", defaultLockFile, "the host-wide lock that keeps a second vigil from starting")
+	f.MarkHidden("lock-file")
 	return cmd
+}
+
+// daemon is the state `vigil run` changes while it runs: the rule set,
+// swapped whole on reload.
+type daemon struct {
+	log                      *slog.Logger
+	rulePaths                []string
+	events                   []string // config: the event types traced at most
+	rules                    atomic.Pointer[engine.Ruleset]
+	reloadsOK, reloadsFailed atomic.Uint64
+}
+
+// prefilter is the rule set's kernel filter, limited to the configured
+// event types.
+func (d *daemon) prefilter(rs *engine.Ruleset) engine.Prefilter {
+	pf := rs.Prefilter()
+	if len(d.events) > 0 {
+		allowed, _ := parseTypes(strings.Join(d.events, ","))
+		pf.Types = slices.DeleteFunc(pf.Types, func(t event.Type) bool { return !slices.Contains(allowed, t) })
+	}
+	return pf
+}
+
+// handleSignals reopens file sinks and reloads the rules on SIGHUP.
+func (d *daemon) handleSignals(ctx context.Context, p *bpf.Probes, files []*stream.Sink) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		for _, f := range files {
+			if err := f.Reopen(); err != nil {
+				d.log.Error("reopen alert file", "err", err)
+			}
+		}
+		d.reload(p)
+	}
+}
+
+// reload compiles the rules again and swaps them in only if they compile.
+// The kernel filters are first widened to what either set needs, then the
+// set is swapped, then they are narrowed: an event arriving meanwhile is
+// judged by the old set or the new one, never dropped by neither.
+func (d *daemon) reload(p *bpf.Probes) {
+	next, err := compileRules(d.rulePaths)
+	if err != nil {
+		d.reloadsFailed.Add(1)
+		d.log.Error("reload failed; the running rules stay", "err", err)
+		return
+	}
+	oldPF, newPF := d.prefilter(d.rules.Load()), d.prefilter(next)
+	union := event.OpenFilter{All: oldPF.Open.All || newPF.Open.All, Paths: append(slices.Clone(oldPF.Open.Paths), newPF.Open.Paths...)}
+	types := append(slices.Clone(oldPF.Types), newPF.Types...)
+	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union)); err != nil {
+		d.reloadsFailed.Add(1)
+		d.log.Error("reload: widen kernel filters", "err", err)
+		return
+	}
+	d.rules.Store(next)
+	if err := errors.Join(p.SetTypes(newPF.Types), p.SetOpenFilter(newPF.Open)); err != nil {
+		d.log.Error("reload: narrow kernel filters (they stay wider)", "err", err)
+	}
+	d.reloadsOK.Add(1)
+	d.log.Info("rules reloaded", "rules", len(next.Rules), "types", typeNames(newPF.Types), "open_filter_paths", len(newPF.Open.Paths))
+}
+
+// configLogger applies the config's log settings.
+func configLogger(log *slog.Logger, stderr io.Writer, c logConfig) *slog.Logger {
+	if c.Level == "" && c.Format == "" {
+		return log
+	}
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
 // sinkCloseTimeout bounds how long queued alerts may take to go out on exit.

@@ -18,12 +18,20 @@ import (
 // of the alerts it prints, decoded.
 func startRun(t *testing.T, args ...string) <-chan map[string]any {
 	t.Helper()
+	alerts, _ := startRunLog(t, args...)
+	return alerts
+}
+
+// startRunLog is startRun that also returns vigil's stderr (its log).
+func startRunLog(t *testing.T, args ...string) (<-chan map[string]any, *syncBuffer) {
+	t.Helper()
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	stderr := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
+	lockFile := filepath.Join(t.TempDir(), "vigil.lock")
 	go func() {
-		exit <- run(ctx, append([]string{"run", "--format", "json"}, args...), pw, &stderr)
+		exit <- run(ctx, append([]string{"run", "--format", "json", "--lock-file", lockFile}, args...), pw, stderr)
 		pw.Close()
 	}()
 	alerts := make(chan map[string]any, 1024)
@@ -59,7 +67,7 @@ func startRun(t *testing.T, args ...string) <-chan map[string]any {
 			t.Error("vigil run did not stop")
 		}
 	})
-	return alerts
+	return alerts, stderr
 }
 
 // waitAlert returns the first alert of rule for process pid.
@@ -143,3 +151,5 @@ func TestRunBuiltinAlerts(t *testing.T) {
 		t.Errorf("write below etc: %v", a)
 	}
 }
+
+var execCommand = exec.Command

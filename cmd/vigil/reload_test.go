@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func markerRule(name, path string) string {
+	return fmt.Sprintf("- rule: %s\n  desc: d\n  condition: evt.type == \"open\" && file.path == \"%s\"\n  output: %s %%file.path\n  priority: warning\n", name, path, name)
+}
+
+// openAs opens path from a child process (vigil's own process is never
+// reported) and returns its pid.
+func openAs(t *testing.T, path string) int {
+	t.Helper()
+	cmd := execCommand("/bin/cat", path)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// Editing the rules file and sending SIGHUP changes which alerts fire; a
+// broken edit keeps the running rules.
+func TestReloadOnSIGHUP(t *testing.T) {
+	needRoot(t)
+	dir, _ := filepath.EvalSymlinks(t.TempDir())
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, nil, 0o644)
+	os.WriteFile(b, nil, 0o644)
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte(markerRule("Marker A", a)), 0o644)
+	alerts, stderr := startRunLog(t, "--rules", rules)
+
+	waitAlert(t, alerts, "Marker A", openAs(t, a))
+
+	os.WriteFile(rules, []byte(markerRule("Marker B", b)), 0o644)
+	unix.Kill(os.Getpid(), syscall.SIGHUP)
+	waitUntil(t, "rules reloaded", func() bool { return strings.Contains(stderr.String(), "rules reloaded") })
+	openAs(t, a) // no rule names a any more
+	// b's alert comes after anything a's open raised (one ring, in order).
+	waitAlert(t, alerts, "Marker B", openAs(t, b))
+	select {
+	case got := <-alerts:
+		t.Errorf("unexpected alert after the reload: %v", got)
+	default:
+	}
+
+	os.WriteFile(rules, []byte("- rule: [broken\n"), 0o644)
+	unix.Kill(os.Getpid(), syscall.SIGHUP)
+	waitUntil(t, "reload failed", func() bool { return strings.Contains(stderr.String(), "reload failed; the running rules stay") })
+	waitAlert(t, alerts, "Marker B", openAs(t, b))
+}
+
+// A second vigil run on the same host refuses to start.
+func TestSecondInstanceRefused(t *testing.T) {
+	needRoot(t)
+	lockFile := filepath.Join(t.TempDir(), "vigil.lock")
+	release, err := lock(lockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	code, _, errs := runCLI(t, "run", "--lock-file", lockFile)
+	want := fmt.Sprintf("vigil: another vigil is already running on this host (pid %d, lock %s); stop it first", os.Getpid(), lockFile)
+	if code != 1 || strings.TrimSpace(errs) != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
+	}
+}
+
+func TestConfigValidateCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vigil.yaml")
+	os.WriteFile(p, []byte("rules: [builtin]\nsinks:\n  - type: webhook\n    url: ftp://x\n"), 0o644)
+	code, _, errs := runCLI(t, "config", "validate", p)
+	if code != 1 || !strings.Contains(errs, p+":3:5: webhook sink:") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	os.WriteFile(p, []byte("rules: [builtin]\nsinks:\n  - type: stdout\nmetrics: {address: 127.0.0.1:9090}\n"), 0o644)
+	if code, out, errs := runCLI(t, "config", "validate", p); code != 0 || !strings.HasPrefix(out, "ok: 1 sinks, ") {
+		t.Errorf("exit %d: %s%s", code, out, errs)
+	}
+}
