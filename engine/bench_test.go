@@ -61,5 +61,5 @@ func BenchmarkBuiltinMix(b *testing.B) {
 		alerts = m.Match(rs, evs[i%len(evs)], alerts[:0])
 		i++
 	}
-	b.ReportMetric(float64(m.Evaluations)/float64(i), "rules/event")
+	b.ReportMetric(float64(m.Evaluations.Load())/float64(i), "rules/event")
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync/atomic"
+
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
@@ -14,8 +16,9 @@ const Source = "syscall"
 type Matcher struct {
 	act  *activation
 	mark []bool
-	// Counters, read by their owner (the goroutine that calls Match).
-	Events, Evaluations, Errors uint64
+	// Counters: written by the goroutine that calls Match, readable from
+	// any (metrics).
+	Events, Evaluations, Errors atomic.Uint64
 }
 
 // NewMatcher returns a Matcher.
@@ -29,7 +32,7 @@ func (m *Matcher) Match(rs *Ruleset, ev *event.Event, out []*event.Alert) []*eve
 	if len(cands) == 0 {
 		return out
 	}
-	m.Events++
+	m.Events.Add(1)
 	m.act.reset(rs, ev)
 	var mark []bool
 	if ix := rs.index[ev.Type]; ix != nil {
@@ -48,10 +51,10 @@ func (m *Matcher) Match(rs *Ruleset, ev *event.Event, out []*event.Alert) []*eve
 		if mark != nil && !mark[i] {
 			continue
 		}
-		m.Evaluations++
+		m.Evaluations.Add(1)
 		v, _, err := r.prg.Eval(m.act)
 		if err != nil {
-			m.Errors++
+			m.Errors.Add(1)
 			continue
 		}
 		if v != types.True || m.excepted(r) {
@@ -67,7 +70,7 @@ func (m *Matcher) excepted(r *Rule) bool {
 	for _, e := range r.exceptions {
 		v, _, err := e.prg.Eval(m.act)
 		if err != nil {
-			m.Errors++
+			m.Errors.Add(1)
 			continue
 		}
 		if v == types.True {

@@ -27,7 +27,7 @@ type pipelineConfig struct {
 	maxProcs   int
 	// onProbes runs once the probes are attached and the reader ready,
 	// on the caller's goroutine; reloads use the probes it is given.
-	onProbes func(*bpf.Probes)
+	onProbes func(*bpf.Probes, *bpf.Reader)
 	// ready is logged with the "ready" line.
 	ready []any
 }
@@ -82,7 +82,7 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 	}
 
 	if cfg.onProbes != nil {
-		cfg.onProbes(probes)
+		cfg.onProbes(probes, reader)
 	}
 	log.Info("probes attached; ready", append([]any{"types", typeNames(cfg.types), "ring_size", cfg.ringSize,
 		"processes", reader.Procs().Stats().Entries}, cfg.ready...)...)

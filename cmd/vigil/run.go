@@ -97,6 +97,12 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 			}
 			defer closeSinks(log, fan)
 			m := engine.NewMatcher()
+			mx := newMetrics(m, fan, d)
+			if cfg.Metrics.Address != "" {
+				if err := mx.serve(ctx, log, cfg.Metrics.Address); err != nil {
+					return fmt.Errorf("metrics: %w", err)
+				}
+			}
 			var alerts []*event.Alert
 			pc := pipelineConfig{
 				// Every type is delivered: a reload may start using a type;
@@ -104,16 +110,20 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 				types: event.Types(), ringSize: cfg.RingbufSize, stats: stats, openFilter: &pf.Open,
 				maxProcs: cfg.ProcessTable.MaxEntries,
 				ready:    []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All},
-				onProbes: func(p *bpf.Probes) {
+				onProbes: func(p *bpf.Probes, r *bpf.Reader) {
 					if err := p.SetTypes(pf.Types); err != nil {
 						log.Error("set kernel event types", "err", err)
 					}
+					mx.probes.Store(p)
+					mx.reader.Store(r)
+					mx.ready.Store(true)
 					go d.handleSignals(ctx, p, files)
 				},
 			}
 			return pipeline(ctx, log, stdout, pc, func(ev *event.Event, _ func(*event.Alert)) {
 				alerts = m.Match(d.rules.Load(), ev, alerts[:0])
 				for _, a := range alerts {
+					mx.alerts.WithLabelValues(a.Rule, a.Priority).Inc()
 					fan.Publish(a)
 				}
 			}, nil)

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-project/vigil/bpf"
+	"github.com/vigil-project/vigil/engine"
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/sinks"
+)
+
+// metrics exposes the counters the pipeline already keeps. Nearly all are
+// read at scrape time; only alerts are counted as they happen.
+type metrics struct {
+	reg    *prometheus.Registry
+	alerts *prometheus.CounterVec
+	ready  atomic.Bool
+
+	probes  atomic.Pointer[bpf.Probes]
+	reader  atomic.Pointer[bpf.Reader]
+	matcher *engine.Matcher
+	fan     *sinks.Fanout
+	d       *daemon
+}
+
+func newMetrics(m *engine.Matcher, fan *sinks.Fanout, d *daemon) *metrics {
+	x := &metrics{
+		reg:     prometheus.NewRegistry(),
+		matcher: m, fan: fan, d: d,
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alerts_total", Help: "Alerts raised, by rule and priority.",
+		}, []string{"rule", "priority"}),
+	}
+	x.reg.MustRegister(x.alerts, x, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return x
+}
+
+var (
+	descEvents     = prometheus.NewDesc("vigil_events_total", "Kernel events decoded, by type.", []string{"type"}, nil)
+	descRecords    = prometheus.NewDesc("vigil_records_total", "Records read from the ring buffer.", nil, nil)
+	descDecodeErr  = prometheus.NewDesc("vigil_decode_errors_total", "Records that could not be decoded (counted and skipped).", nil, nil)
+	descDrops      = prometheus.NewDesc("vigil_kernel_drops_total", "Events lost because the ring buffer was full, by type.", []string{"type"}, nil)
+	descFiltered   = prometheus.NewDesc("vigil_kernel_filtered_total", "Events the kernel-side filters dropped as no rule can match them, by type.", []string{"type"}, nil)
+	descProcs      = prometheus.NewDesc("vigil_process_table_entries", "Processes in the process table.", nil, nil)
+	descEvictions  = prometheus.NewDesc("vigil_process_table_evictions_total", "Live processes evicted from the full process table.", nil, nil)
+	descEvaluated  = prometheus.NewDesc("vigil_rule_evaluations_total", "Rule conditions evaluated.", nil, nil)
+	descEvalErrors = prometheus.NewDesc("vigil_rule_evaluation_errors_total", "Rule evaluations that failed (counted as no match).", nil, nil)
+	descJudged     = prometheus.NewDesc("vigil_events_judged_total", "Events that met at least one rule.", nil, nil)
+	descReloads    = prometheus.NewDesc("vigil_reloads_total", "Rule reloads, by result.", []string{"result"}, nil)
+	descSinkSent   = prometheus.NewDesc("vigil_sink_sent_total", "Alerts a sink took.", []string{"sink"}, nil)
+	descSinkFailed = prometheus.NewDesc("vigil_sink_failed_total", "Alerts a sink gave up on.", []string{"sink"}, nil)
+	descSinkDrop   = prometheus.NewDesc("vigil_sink_dropped_total", "Alerts dropped because a sink's queue was full.", []string{"sink"}, nil)
+	descSinkRetry  = prometheus.NewDesc("vigil_sink_retried_total", "Delivery attempts beyond the first.", []string{"sink"}, nil)
+	descSinkQueue  = prometheus.NewDesc("vigil_sink_queue_depth", "Alerts waiting in a sink's queue.", []string{"sink"}, nil)
+	descSinkSpool  = prometheus.NewDesc("vigil_sink_spooled", "Alerts waiting in a sink's on-disk spool.", []string{"sink"}, nil)
+	descSinkTime   = prometheus.NewDesc("vigil_sink_send_seconds_total", "Time spent delivering.", []string{"sink"}, nil)
+	descBuild      = prometheus.NewDesc("vigil_build_info", "Build information.", []string{"version", "goversion"}, nil)
+)
+
+func (x *metrics) Describe(ch chan<- *prometheus.Desc) {
+	prometheus.DescribeByCollect(x, ch)
+}
+
+func (x *metrics) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	if r := x.reader.Load(); r != nil {
+		s := r.Stats()
+		for _, t := range event.Types() {
+			counter(descEvents, s.Events[t], t.String())
+		}
+		counter(descRecords, s.Records)
+		counter(descDecodeErr, s.DecodeErrors)
+		ps := r.Procs().Stats()
+		gauge(descProcs, float64(ps.Entries))
+		counter(descEvictions, ps.Evictions)
+	}
+	if p := x.probes.Load(); p != nil {
+		if drops, err := p.Drops(); err == nil {
+			for t, n := range drops {
+				counter(descDrops, n, t.String())
+			}
+		}
+		if f, err := p.Filtered(); err == nil {
+			for t, n := range f {
+				counter(descFiltered, n, t.String())
+			}
+		}
+	}
+	counter(descEvaluated, x.matcher.Evaluations.Load())
+	counter(descEvalErrors, x.matcher.Errors.Load())
+	counter(descJudged, x.matcher.Events.Load())
+	counter(descReloads, x.d.reloadsOK.Load(), "success")
+	counter(descReloads, x.d.reloadsFailed.Load(), "failure")
+	for _, s := range x.fan.Stats() {
+		counter(descSinkSent, s.Sent, s.Name)
+		counter(descSinkFailed, s.Failed+s.Unsent, s.Name)
+		counter(descSinkDrop, s.Dropped, s.Name)
+		counter(descSinkRetry, s.Retried, s.Name)
+		gauge(descSinkQueue, float64(s.QueueDepth), s.Name)
+		gauge(descSinkSpool, float64(s.Spooled), s.Name)
+		ch <- prometheus.MustNewConstMetric(descSinkTime, prometheus.CounterValue, s.SendLatency.Seconds(), s.Name)
+	}
+	version := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
+	}
+	gauge(descBuild, 1, version, runtime.Version())
+}
+
+// serve runs /metrics, /healthz (alive) and /readyz (probes attached and
+// rules loaded) on addr until ctx ends.
+func (x *metrics) serve(ctx context.Context, log *slog.Logger, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(x.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !x.ready.Load() {
+			http.Error(w, "not ready: probes not attached yet", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	log.Info("metrics listening", "address", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	return nil
+}
