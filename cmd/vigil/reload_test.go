@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -85,5 +87,43 @@ func TestConfigValidateCommand(t *testing.T) {
 	os.WriteFile(p, []byte("rules: [builtin]\nsinks:\n  - type: stdout\nmetrics: {address: 127.0.0.1:9090}\n"), 0o644)
 	if code, out, errs := runCLI(t, "config", "validate", p); code != 0 || !strings.HasPrefix(out, "ok: 1 sinks, ") {
 		t.Errorf("exit %d: %s%s", code, out, errs)
+	}
+}
+
+// With a one-page ring flooded, vigil says it is losing events: an alert
+// counts them, and rule alerts raised meanwhile carry coverage_degraded.
+func TestLossAlert(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Fatal("perl is needed to flood opens quickly")
+	}
+	dir, _ := filepath.EvalSymlinks(t.TempDir())
+	x := filepath.Join(dir, "x")
+	os.WriteFile(x, nil, 0o644)
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte(markerRule("Marker X", x)), 0o644)
+	alerts := startRun(t, "--rules", rules, "--ring-size", "4096")
+	flood := exec.Command("perl", "-e", `for (1..50000) { open(my $f, "<", $ARGV[0]); close $f }`, x)
+	if err := flood.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var lost map[string]any
+	degraded := false
+	deadline := time.After(20 * time.Second)
+	for lost == nil || !degraded {
+		select {
+		case a := <-alerts:
+			switch a["rule"] {
+			case lossRule:
+				lost = a
+			case "Marker X":
+				degraded = degraded || a["coverage_degraded"] == true
+			}
+		case <-deadline:
+			t.Fatalf("loss alert %v, a degraded Marker X alert %v", lost != nil, degraded)
+		}
+	}
+	if lost["priority"] != "Error" || lost["source"] != "internal" || !strings.Contains(lost["output"].(string), "in the kernel (ring buffer full)") {
+		t.Errorf("loss alert: %v", lost)
 	}
 }

@@ -118,11 +118,13 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 					mx.reader.Store(r)
 					mx.ready.Store(true)
 					go d.handleSignals(ctx, p, files)
+					go d.watchLoss(ctx, p, fan)
 				},
 			}
 			return pipeline(ctx, log, stdout, pc, func(ev *event.Event, _ func(*event.Alert)) {
 				alerts = m.Match(d.rules.Load(), ev, alerts[:0])
 				for _, a := range alerts {
+					a.Degraded = d.degraded(mx.probes.Load())
 					mx.alerts.WithLabelValues(a.Rule, a.Priority).Inc()
 					fan.Publish(a)
 				}
@@ -148,6 +150,83 @@ type daemon struct {
 	events                   []string // config: the event types traced at most
 	rules                    atomic.Pointer[engine.Ruleset]
 	reloadsOK, reloadsFailed atomic.Uint64
+	// degradedUntil (unix ns): alerts raised before then say coverage
+	// was degraded, because events were being lost.
+	degradedUntil atomic.Int64
+	// seenDrops is the kernel drop count at watchLoss's last look.
+	seenDrops atomic.Uint64
+	// For the reader goroutine: when it last read the drop counters.
+	lastDropCheck time.Time
+}
+
+// Loss watching: how often, and how long after a loss alerts carry the
+// degraded flag.
+const (
+	lossInterval = time.Second
+	degradedHold = 10 * time.Second
+	lossRule     = "vigil: events lost"
+)
+
+// degraded reports whether an alert raised now may have missed events:
+// a loss was seen lately, or the kernel has dropped events since the
+// watcher last looked (checked at most every 10 ms; alerts are rare, so
+// the map reads cost nothing on the event path). Reader goroutine only.
+func (d *daemon) degraded(p *bpf.Probes) bool {
+	now := time.Now()
+	if now.UnixNano() < d.degradedUntil.Load() {
+		return true
+	}
+	if p == nil || now.Sub(d.lastDropCheck) < 10*time.Millisecond {
+		return false
+	}
+	d.lastDropCheck = now
+	drops, err := p.Drops()
+	if err != nil || sum(drops) <= d.seenDrops.Load() {
+		return false
+	}
+	d.degradedUntil.Store(now.Add(degradedHold).UnixNano())
+	return true
+}
+
+// watchLoss looks at the loss counters every lossInterval; when events
+// were lost in the kernel (ring buffer full) or alerts in a sink's queue,
+// it marks coverage degraded and raises an alert saying how many.
+func (d *daemon) watchLoss(ctx context.Context, p *bpf.Probes, fan *sinks.Fanout) {
+	host, _ := os.Hostname()
+	tick := time.NewTicker(lossInterval)
+	defer tick.Stop()
+	var lastKernel, lastSinks uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		drops, err := p.Drops()
+		if err != nil {
+			continue
+		}
+		kernel, queues := sum(drops), uint64(0)
+		for _, s := range fan.Stats() {
+			queues += s.Dropped
+		}
+		dk, dq := kernel-lastKernel, queues-lastSinks
+		lastKernel, lastSinks = kernel, queues
+		d.seenDrops.Store(kernel)
+		if dk+dq == 0 {
+			continue
+		}
+		now := time.Now()
+		d.degradedUntil.Store(now.Add(degradedHold).UnixNano())
+		d.log.Warn("events lost; coverage degraded", "kernel", dk, "sink_queues", dq)
+		fan.Publish(&event.Alert{
+			Time: now, Rule: lossRule, Priority: "Error", Level: 3, Source: "internal",
+			Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full), %d alerts in full sink queues; rules may have missed matches",
+				lossInterval, dk, dq),
+			Tags: []string{"vigil", "coverage"}, Hostname: host, Action: "alert", Degraded: true,
+			Event: &event.Event{Time: now, Proc: &event.Process{}},
+		})
+	}
 }
 
 // prefilter is the rule set's kernel filter, limited to the configured

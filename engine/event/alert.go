@@ -17,6 +17,9 @@ type Alert struct {
 	Tags     []string
 	Hostname string
 	Action   string // "alert" (enforcement adds deny/kill)
+	// Degraded is set while vigil is losing events (ring buffer or queues
+	// full): other matching events may have gone unseen.
+	Degraded bool
 	Event    *Event
 }
 
@@ -60,6 +63,11 @@ func AppendAlertJSON(b []byte, a *Alert) []byte {
 	b = AppendJSONString(b, a.Hostname)
 	b = append(b, `,"action":`...)
 	b = AppendJSONString(b, a.Action)
+	b = append(b, `,"coverage_degraded":`...)
+	b = strconv.AppendBool(b, a.Degraded)
+	if a.Event == nil {
+		return append(b, '}')
+	}
 	b = append(b, `,"event":`...)
 	b = AppendJSON(b, a.Event)
 	return append(b, '}')
@@ -77,6 +85,9 @@ func AppendAlertText(b []byte, a *Alert) []byte {
 	if a.Action != "" && a.Action != "alert" {
 		b = append(b, " action="...)
 		b = append(b, a.Action...)
+	}
+	if a.Degraded {
+		b = append(b, " coverage=degraded"...)
 	}
 	return b
 }
