@@ -10,7 +10,7 @@ GEN_DEPS := clang llvm libbpf-dev bpftool
 # Debian packages the tests run for real: rsyslog (the syslog sink's peer).
 TEST_DEPS := rsyslog
 
-.PHONY: all build generate gen-deps test-deps vmlinux test test-short bench bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test test-short bench bench-go fuzz run lint clean
 
 all: build
 
@@ -49,11 +49,19 @@ test-short:
 	$(GO) test -short ./...
 
 # Whole-system ratios: syscall loops with and without `vigil events`
-# (every event streamed), then an open loop with and without `vigil run`
-# (built-in rules; the loop's file is one no rule cares about).
-bench: build bench-go
+# (every event streamed), the same loops with and without `vigil run`
+# (built-in rules; the open loop's file is one no rule cares about),
+# redis-benchmark with and without vigil run, and vigil's RSS after 5 busy
+# minutes (BENCH_RSS_SECONDS).
+bench: build bench-go bench-deps
 	bench/run.sh $(BIN)
-	BENCH_MODE=run BENCH_OPS=open BENCH_OUT=bench/results-run.json bench/run.sh $(BIN)
+	BENCH_MODE=run BENCH_OUT=bench/results-run.json bench/run.sh $(BIN)
+	bench/redis.sh $(BIN)
+	bench/rss.sh $(BIN)
+
+bench-deps:
+	@command -v redis-benchmark >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools; }
 
 # Go micro-benchmarks (decoder and friends).
 bench-go:

@@ -31,7 +31,7 @@ events)
 	;;
 run)
 	vigil_args=(run --format json --stats)
-	declare -A target=([open]=1.35 [exec]=1.05 [connect]=1.10)
+	declare -A target=([open]=1.35 [exec]=1.03 [connect]=1.05)
 	;;
 *)
 	echo "bench: BENCH_MODE=$mode: want events or run" >&2
