@@ -127,3 +127,24 @@ func TestLossAlert(t *testing.T) {
 		t.Errorf("loss alert: %v", lost)
 	}
 }
+
+// Saving a rules file (an editor's rename over it) reloads without a signal.
+func TestReloadOnFileChange(t *testing.T) {
+	needRoot(t)
+	dir, _ := filepath.EvalSymlinks(t.TempDir())
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, nil, 0o644)
+	os.WriteFile(b, nil, 0o644)
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte(markerRule("Marker A", a)), 0o644)
+	alerts, stderr := startRunLog(t, "--rules", rules)
+	waitAlert(t, alerts, "Marker A", openAs(t, a))
+
+	tmp := rules + ".tmp"
+	os.WriteFile(tmp, []byte(markerRule("Marker B", b)), 0o644)
+	if err := os.Rename(tmp, rules); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "rules reloaded", func() bool { return strings.Contains(stderr.String(), "rules reloaded") })
+	waitAlert(t, alerts, "Marker B", openAs(t, b))
+}

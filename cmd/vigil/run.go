@@ -240,20 +240,27 @@ func (d *daemon) prefilter(rs *engine.Ruleset) engine.Prefilter {
 	return pf
 }
 
-// handleSignals reopens file sinks and reloads the rules on SIGHUP.
+// handleSignals reopens file sinks and reloads the rules on SIGHUP, and
+// reloads them when a rules file changes. Reloads run one at a time, here.
 func (d *daemon) handleSignals(ctx context.Context, p *bpf.Probes, files []*stream.Sink) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	changed := make(chan struct{}, 1)
+	if err := watchRules(ctx, d.rulePaths, changed); err != nil {
+		d.log.Warn("rules files are not watched; reload with SIGHUP", "err", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-changed:
+			d.log.Info("a rules file changed")
 		case <-hup:
-		}
-		for _, f := range files {
-			if err := f.Reopen(); err != nil {
-				d.log.Error("reopen alert file", "err", err)
+			for _, f := range files {
+				if err := f.Reopen(); err != nil {
+					d.log.Error("reopen alert file", "err", err)
+				}
 			}
 		}
 		d.reload(p)
