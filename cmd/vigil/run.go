@@ -91,6 +91,11 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// Subscribe to SIGHUP now: unsubscribed, it would end vigil
+			// while the probes load (logrotate does not wait).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			fan, files, err := buildSinks(ctx, log, cfg, configPath, stdout)
 			if err != nil {
 				return err
@@ -117,7 +122,7 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 					mx.probes.Store(p)
 					mx.reader.Store(r)
 					mx.ready.Store(true)
-					go d.handleSignals(ctx, p, files)
+					go d.handleSignals(ctx, hup, p, files)
 					go d.watchLoss(ctx, p, fan)
 				},
 			}
@@ -242,10 +247,7 @@ func (d *daemon) prefilter(rs *engine.Ruleset) engine.Prefilter {
 
 // handleSignals reopens file sinks and reloads the rules on SIGHUP, and
 // reloads them when a rules file changes. Reloads run one at a time, here.
-func (d *daemon) handleSignals(ctx context.Context, p *bpf.Probes, files []*stream.Sink) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (d *daemon) handleSignals(ctx context.Context, hup <-chan os.Signal, p *bpf.Probes, files []*stream.Sink) {
 	changed := make(chan struct{}, 1)
 	if err := watchRules(ctx, d.rulePaths, changed); err != nil {
 		d.log.Warn("rules files are not watched; reload with SIGHUP", "err", err)
