@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine/event"
@@ -47,17 +48,11 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 			default:
 				return fmt.Errorf("--format %q: want json or text", format)
 			}
-			if profile != "" {
-				f, err := os.Create(profile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startProfile(profile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg := pipelineConfig{types: ts, pid: pid, ringSize: ringSize, stats: stats}
@@ -70,8 +65,7 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters (records, drops, latency) to stderr on exit")
-	f.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
-	f.MarkHidden("cpuprofile")
+	addProfileFlag(f, &profile)
 	return cmd
 }
 
@@ -86,4 +80,26 @@ func parseTypes(s string) ([]event.Type, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// addProfileFlag declares the hidden --cpuprofile flag.
+func addProfileFlag(f *pflag.FlagSet, path *string) {
+	f.StringVar(path, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
+	f.MarkHidden("cpuprofile")
+}
+
+// startProfile starts a CPU profile into path ("" does nothing).
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -42,14 +42,19 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 		stats      bool
 		configPath string
 		lockFile   string
+		profile    string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Judge live kernel events with the rules and deliver alerts (built-in rules, stdout by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			stopProfile, err := startProfile(profile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			cfg := &config{}
-			var err error
 			if configPath != "" {
 				if cfg, err = loadConfig(configPath); err != nil {
 					return err
@@ -144,6 +149,7 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 	f.StringVar(&configPath, "config", "", "configuration file (rules, sinks, metrics, ...)")
 	f.StringVar(&lockFile, "lock-file", defaultLockFile, "the host-wide lock that keeps a second vigil from starting")
 	f.MarkHidden("lock-file")
+	addProfileFlag(f, &profile)
 	return cmd
 }
 
