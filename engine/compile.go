@@ -66,6 +66,7 @@ type Rule struct {
 	output     []outputPart
 	outFields  []string
 	cost       uint64
+	paths      pathSet // for open rules: what the condition requires of opens
 }
 
 type exception struct {
@@ -199,7 +200,8 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 	rs.an.names = map[string]nameResult{}
 	var sets []pathSet
 	for _, r := range rs.byType[event.TypeOpen] {
-		sets = append(sets, rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()))
+		r.paths = rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())
+		sets = append(sets, r.paths)
 	}
 	rs.index[event.TypeOpen] = newOpenIndex(rs.byType[event.TypeOpen], sets)
 	var names []nameResult

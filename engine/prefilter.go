@@ -241,11 +241,10 @@ type Prefilter struct {
 // Prefilter derives the kernel-side filters from the enabled rules.
 func (rs *Ruleset) Prefilter() Prefilter {
 	p := Prefilter{Types: rs.Types()}
-	rs.an.paths = map[string]pathSet{}
 	var all pathSet
 	wide := false
 	for _, r := range rs.byType[event.TypeOpen] {
-		s := rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())
+		s := r.paths // computed once, at compile time
 		switch {
 		case s.isAll():
 			wide = true

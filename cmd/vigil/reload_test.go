@@ -33,16 +33,24 @@ func openAs(t *testing.T, path string) int {
 	return cmd.Process.Pid
 }
 
+// reloadSetup makes files a and b and a rules file naming a, for the
+// reload tests.
+func reloadSetup(t *testing.T) (a, b, rules string) {
+	t.Helper()
+	dir, _ := filepath.EvalSymlinks(t.TempDir())
+	a, b = filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, nil, 0o644)
+	os.WriteFile(b, nil, 0o644)
+	rules = filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte(markerRule("Marker A", a)), 0o644)
+	return a, b, rules
+}
+
 // Editing the rules file and sending SIGHUP changes which alerts fire; a
 // broken edit keeps the running rules.
 func TestReloadOnSIGHUP(t *testing.T) {
 	needRoot(t)
-	dir, _ := filepath.EvalSymlinks(t.TempDir())
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	os.WriteFile(a, nil, 0o644)
-	os.WriteFile(b, nil, 0o644)
-	rules := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(rules, []byte(markerRule("Marker A", a)), 0o644)
+	a, b, rules := reloadSetup(t)
 	alerts, stderr := startRunLog(t, "--rules", rules)
 
 	waitAlert(t, alerts, "Marker A", openAs(t, a))
@@ -136,12 +144,7 @@ func TestLossAlert(t *testing.T) {
 // Saving a rules file (an editor's rename over it) reloads without a signal.
 func TestReloadOnFileChange(t *testing.T) {
 	needRoot(t)
-	dir, _ := filepath.EvalSymlinks(t.TempDir())
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	os.WriteFile(a, nil, 0o644)
-	os.WriteFile(b, nil, 0o644)
-	rules := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(rules, []byte(markerRule("Marker A", a)), 0o644)
+	a, b, rules := reloadSetup(t)
 	alerts, stderr := startRunLog(t, "--rules", rules)
 	waitAlert(t, alerts, "Marker A", openAs(t, a))
 
