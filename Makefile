@@ -7,8 +7,11 @@ BPF2GO_CFLAGS := -O2 -g -Wall -Werror -mcpu=v3
 export BPF2GO_CFLAGS
 # Debian packages needed to regenerate the BPF object (not to build or test).
 GEN_DEPS := clang llvm libbpf-dev bpftool
-# Debian packages the tests run for real: rsyslog (the syslog sink's peer).
-TEST_DEPS := rsyslog
+# Debian packages the tests run for real: rsyslog (the syslog sink's peer);
+# containerd, runc and dockerd (real containers for the metadata tests);
+# busybox-static (the test image's rootfs).
+TEST_DEPS := rsyslog containerd runc docker.io busybox-static
+TEST_BINS := rsyslogd containerd runc dockerd busybox
 
 .PHONY: all build generate gen-deps test-deps bench-deps vmlinux test test-short bench bench-go fuzz run lint clean
 
@@ -29,7 +32,8 @@ gen-deps:
 	fi
 
 test-deps:
-	@command -v rsyslogd >/dev/null || { apt-get update -qq && \
+	@missing=""; for c in $(TEST_BINS); do command -v $$c >/dev/null || missing=1; done; \
+	[ -z "$$missing" ] || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_DEPS); }
 
 # Refresh bpf/include/vmlinux.h from the running kernel's BTF (CO-RE makes

@@ -102,6 +102,12 @@ func fieldValue(f *event.Field, ev *event.Event) ref.Val {
 		return types.Timestamp{Time: f.Time(ev)}
 	case event.KindStrings:
 		return types.NewStringList(types.DefaultTypeAdapter, f.Strs(ev))
+	case event.KindMap:
+		m := f.Map(ev)
+		if m == nil {
+			m = map[string]string{}
+		}
+		return types.NewStringStringMap(types.DefaultTypeAdapter, m)
 	case event.KindIP:
 		ip := f.IP(ev)
 		if !ip.IsValid() {

@@ -22,6 +22,8 @@ func celType(k event.Kind) *cel.Type {
 		return cel.TimestampType
 	case event.KindStrings:
 		return cel.ListType(cel.StringType)
+	case event.KindMap:
+		return cel.MapType(cel.StringType, cel.StringType)
 	}
 	return cel.StringType
 }

@@ -125,6 +125,16 @@ func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
 		if ip := f.IP(ev); ip.IsValid() {
 			return ip.AppendTo(b)
 		}
+	case event.KindMap:
+		m := f.Map(ev)
+		for i, k := range event.SortedKeys(m) {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendEscaped(b, k)
+			b = append(b, '=')
+			b = appendEscaped(b, m[k])
+		}
 	}
 	return b
 }

@@ -127,10 +127,14 @@ type Container struct {
 	ID      string // short id: 12 hex characters for hex ids, the whole name otherwise
 	FullID  string
 	Runtime string // docker, containerd, cri, cri-o, podman, lxc
-	Name    string // filled in by a metadata lookup (later); may be empty
+	Name    string // from the runtime (Known); may be empty
 	Image   string
+	Labels  map[string]string // never modified once set
 	PodNS   string
 	PodName string
+	// Known is set once the runtime's answer (possibly "no such
+	// container") has been applied to Name, Image, Labels and the pod.
+	Known bool
 }
 
 // File is the file of an open event.

@@ -17,10 +17,11 @@ const (
 	KindTime
 	KindStrings
 	KindIP
+	KindMap // map from string to string
 )
 
 func (k Kind) String() string {
-	return [...]string{"string", "int", "uint", "bool", "timestamp", "list(string)", "ip"}[k]
+	return [...]string{"string", "int", "uint", "bool", "timestamp", "list(string)", "ip", "map(string, string)"}[k]
 }
 
 // TypeSet is a set of event types.
@@ -56,6 +57,7 @@ type Field struct {
 	Time func(*Event) time.Time
 	Strs func(*Event) []string
 	IP   func(*Event) netip.Addr
+	Map  func(*Event) map[string]string
 }
 
 var (
@@ -119,10 +121,11 @@ var Fields = []Field{
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host", Str: func(e *Event) string { return e.Proc.Container.ID }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id", Str: func(e *Event) string { return e.Proc.Container.FullID }},
 	{Name: "container.runtime", Kind: KindString, Types: procTypes, Desc: "runtime guessed from the cgroup path: docker, containerd, cri, cri-o, podman, lxc", Falco: "container.type", Str: func(e *Event) string { return e.Proc.Container.Runtime }},
-	{Name: "container.name", Kind: KindString, Types: procTypes, Desc: "container name from the runtime (not yet looked up)", Str: func(e *Event) string { return e.Proc.Container.Name }},
-	{Name: "container.image", Kind: KindString, Types: procTypes, Desc: "container image from the runtime (not yet looked up)", Str: func(e *Event) string { return e.Proc.Container.Image }},
-	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (not yet looked up)", Falco: "k8s.ns.name", Str: func(e *Event) string { return e.Proc.Container.PodNS }},
-	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (not yet looked up)", Falco: "k8s.pod.name", Str: func(e *Event) string { return e.Proc.Container.PodName }},
+	{Name: "container.name", Kind: KindString, Types: procTypes, Desc: "container name from the runtime (empty until the runtime lookup answers)", Str: func(e *Event) string { return e.Proc.Container.Name }},
+	{Name: "container.image", Kind: KindString, Types: procTypes, Desc: "container image from the runtime, as the user named it (empty until the runtime lookup answers)", Str: func(e *Event) string { return e.Proc.Container.Image }},
+	{Name: "container.labels", Kind: KindMap, Types: procTypes, Desc: "container labels from the runtime (empty until the runtime lookup answers); container.labels[?\"app\"].orValue(\"\") reads one safely", Falco: "container.label", Map: func(e *Event) map[string]string { return e.Proc.Container.Labels }},
+	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (from the runtime lookup)", Falco: "k8s.ns.name", Str: func(e *Event) string { return e.Proc.Container.PodNS }},
+	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)", Falco: "k8s.pod.name", Str: func(e *Event) string { return e.Proc.Container.PodName }},
 }
 
 var noProcess Process

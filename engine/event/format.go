@@ -1,6 +1,7 @@
 package event
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,17 @@ func appendJSONValue(b []byte, f *Field, e *Event) []byte {
 		b = append(b, '"')
 		b = ip.AppendTo(b)
 		return append(b, '"')
+	case KindMap:
+		b = append(b, '{')
+		for i, k := range SortedKeys(f.Map(e)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, k)
+			b = append(b, ':')
+			b = AppendJSONString(b, f.Map(e)[k])
+		}
+		return append(b, '}')
 	}
 	return append(b, `null`...)
 }
@@ -161,6 +173,15 @@ func AppendText(b []byte, e *Event) []byte {
 	kv("exe", p.Exe)
 	if p.Container.ID != "" {
 		kv("container", p.Container.ID)
+		if p.Container.Name != "" {
+			kv("container_name", p.Container.Name)
+		}
+		if p.Container.Image != "" {
+			kv("image", p.Container.Image)
+		}
+		if p.Container.PodName != "" {
+			kv("pod", p.Container.PodNS+"/"+p.Container.PodName)
+		}
 	}
 	switch e.Type {
 	case TypeExec:
@@ -234,4 +255,14 @@ func OpenFlagsString(f uint32) string {
 		}
 	}
 	return s.String()
+}
+
+// SortedKeys returns the keys of m in increasing order.
+func SortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

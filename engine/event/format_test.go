@@ -17,7 +17,8 @@ func sampleOpen() *Event {
 		TID: 101, UID: 1000, GID: 1000, EUID: 1000,
 		Proc: &Process{PID: 100, PPID: 1, Name: "cat", Exe: "/usr/bin/cat", Argv: []string{"cat", "/etc/hosts"},
 			Cmdline: "cat /etc/hosts", Cwd: "/root", Start: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
-			Ancestors: []string{"systemd"}, Container: Container{ID: "0123456789ab", FullID: strings.Repeat("0123456789abcdef", 4), Runtime: "docker"}},
+			Ancestors: []string{"systemd"}, Container: Container{ID: "0123456789ab", FullID: strings.Repeat("0123456789abcdef", 4), Runtime: "docker",
+				Name: "web-1", Image: "nginx:1.27", Labels: map[string]string{"tier": "front", "app": "web"}, Known: true}},
 		Parent: parent,
 		User:   User{UID: 1000, Name: "alice"},
 		File:   File{Path: "/etc/hosts", RawPath: "/etc/hosts", Flags: 0x80000},
@@ -40,7 +41,8 @@ func TestAppendJSON(t *testing.T) {
 		"file.path": "/etc/hosts", "file.rawpath": "/etc/hosts", "file.name": "hosts", "file.dir": "/etc", "file.flags": float64(0x80000),
 		"file.mode": 0.0, "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
 		"container.id": "0123456789ab", "container.full_id": strings.Repeat("0123456789abcdef", 4), "container.runtime": "docker",
-		"container.name": "", "container.image": "", "k8s.ns": "", "k8s.pod": "",
+		"container.name": "web-1", "container.image": "nginx:1.27", "container.labels": map[string]any{"app": "web", "tier": "front"},
+		"k8s.ns": "", "k8s.pod": "",
 	}
 	if !reflect.DeepEqual(got, want) {
 		for k, v := range want {
@@ -106,7 +108,7 @@ func TestJSONHostileStrings(t *testing.T) {
 func TestAppendText(t *testing.T) {
 	e := sampleOpen()
 	got := string(AppendText(nil, e))
-	want := `2026-11-22T04:00:00.123456Z open pid=100 ppid=1 uid=1000 proc=cat exe=/usr/bin/cat container=0123456789ab file=/etc/hosts flags=O_RDONLY|O_CLOEXEC res=3`
+	want := `2026-11-22T04:00:00.123456Z open pid=100 ppid=1 uid=1000 proc=cat exe=/usr/bin/cat container=0123456789ab container_name=web-1 image=nginx:1.27 file=/etc/hosts flags=O_RDONLY|O_CLOEXEC res=3`
 	if got != want {
 		t.Errorf("text:\n got %s\nwant %s", got, want)
 	}
@@ -163,7 +165,7 @@ func TestFieldTable(t *testing.T) {
 			t.Errorf("%s: missing description or types", f.Name)
 		}
 		var set int
-		for _, ok := range []bool{f.Str != nil, f.Int != nil, f.Uint != nil, f.Bool != nil, f.Time != nil, f.Strs != nil, f.IP != nil} {
+		for _, ok := range []bool{f.Str != nil, f.Int != nil, f.Uint != nil, f.Bool != nil, f.Time != nil, f.Strs != nil, f.IP != nil, f.Map != nil} {
 			if ok {
 				set++
 			}

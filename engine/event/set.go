@@ -165,6 +165,22 @@ func set(e *Event, f *Field, v any) error {
 			return err
 		}
 		p.Ancestors = l // proc.args is handled by FromFields
+	case KindMap:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("want an object of strings, got %T", v)
+		}
+		m := make(map[string]string, len(obj))
+		for k, x := range obj {
+			s, err := toString(x)
+			if err != nil {
+				return fmt.Errorf("key %q: %w", k, err)
+			}
+			m[k] = s
+		}
+		if len(m) > 0 {
+			p.Container.Labels = m
+		}
 	case KindIP:
 		s, err := toString(v)
 		if err != nil {
