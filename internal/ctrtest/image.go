@@ -95,10 +95,11 @@ func digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-// WriteImage writes the test image to path as an archive that both
+// WriteImage writes the test image, named ref (fully qualified, for
+// containerd) and dockerRef (for docker), to path as an archive that both
 // `ctr images import` (OCI layout: index.json) and `docker load`
 // (manifest.json) accept. cmd is the image's default command.
-func WriteImage(path string, cmd []string) error {
+func WriteImage(path, ref, dockerRef string, cmd []string) error {
 	layer, err := rootfsLayer()
 	if err != nil {
 		return err
@@ -125,14 +126,14 @@ func WriteImage(path string, cmd []string) error {
 		"schemaVersion": 2,
 		"manifests": []descriptor{{
 			MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: digest(manifest), Size: len(manifest),
-			Annotations: map[string]string{"io.containerd.image.name": Ref, "org.opencontainers.image.ref.name": "test"},
+			Annotations: map[string]string{"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": "test"},
 		}},
 	})
 	if err != nil {
 		return err
 	}
 	blob := func(b []byte) string { return "blobs/sha256/" + digest(b)[len("sha256:"):] }
-	docker, err := json.Marshal([]map[string]any{{"Config": blob(cfg), "RepoTags": []string{DockerRef}, "Layers": []string{blob(layer)}}})
+	docker, err := json.Marshal([]map[string]any{{"Config": blob(cfg), "RepoTags": []string{dockerRef}, "Layers": []string{blob(layer)}}})
 	if err != nil {
 		return err
 	}
