@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestContainerFromCgroup(t *testing.T) {
 			if want.ID != id[:12] {
 				t.Fatalf("test layout %q does not parse as a container: %+v", tc.layout(id), want)
 			}
-			if got := ev.Proc.Container; got != want {
+			if got := ev.Proc.Container; !reflect.DeepEqual(got, want) {
 				t.Errorf("container = %+v, want %+v", got, want)
 			}
 			// Its parent, the test process, is on the host.

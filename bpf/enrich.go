@@ -55,6 +55,11 @@ func (r *Reader) handle(d *Record) *event.Event {
 	default:
 		return nil
 	}
+	if c := ev.Proc.Container; r.meta != nil && c.FullID != "" && !c.Known {
+		if c, ok := r.meta(c); ok {
+			ev.Proc = r.procs.WithContainer(ev.Proc, c)
+		}
+	}
 	ev.Parent = r.procs.Parent(ev.Proc)
 	return ev
 }

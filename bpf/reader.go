@@ -32,6 +32,11 @@ type ReaderOptions struct {
 	Users *process.Users
 	// MaxProcs caps the process table NewReader makes (0: the default).
 	MaxProcs int
+	// Containers, when set, returns a container with the runtime's
+	// metadata applied (and Known set) and true, or false when the answer
+	// is not there yet. It must not block: it is called from the reader's
+	// goroutine for events of processes whose container is not Known.
+	Containers func(event.Container) (event.Container, bool)
 }
 
 // Reader reads records from the ring buffer, decodes them and turns them
@@ -44,6 +49,7 @@ type Reader struct {
 	clock   clock
 	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
+	meta    func(event.Container) (event.Container, bool)
 	stats   readerCounters
 }
 
@@ -72,7 +78,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval()}
+	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers}
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}

@@ -110,6 +110,7 @@ type Stats struct {
 	Hits      uint64 // Get answered from the cache
 	Misses    uint64 // Get found no answer yet (the event went out without metadata)
 	Lookups   uint64 // runtime requests made
+	Found     uint64 // requests answered with metadata
 	Errors    uint64 // requests that failed (runtime down, timeout, bad answer)
 	NotFound  uint64 // requests answered "no such container"
 	QueueFull uint64 // lookups not queued because the queue was full (retried later)
@@ -125,7 +126,7 @@ type Cache struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 
-	hits, misses, lookups, errs, notFound, queueFull, prefetch atomic.Uint64
+	hits, misses, lookups, found, errs, notFound, queueFull, prefetch atomic.Uint64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -267,7 +268,7 @@ func (c *Cache) Stats() Stats {
 	n := len(c.entries)
 	c.mu.Unlock()
 	return Stats{
-		Entries: n, Hits: c.hits.Load(), Misses: c.misses.Load(), Lookups: c.lookups.Load(),
+		Entries: n, Hits: c.hits.Load(), Misses: c.misses.Load(), Lookups: c.lookups.Load(), Found: c.found.Load(),
 		Errors: c.errs.Load(), NotFound: c.notFound.Load(), QueueFull: c.queueFull.Load(), Prefetch: c.prefetch.Load(),
 	}
 }
@@ -286,6 +287,12 @@ func (c *Cache) work(ctx context.Context) {
 // lookup asks the sources of j in turn and records the answer.
 func (c *Cache) lookup(ctx context.Context, j job) {
 	srcs := c.o.Sources[j.runtime]
+	if j.prefetch > 0 && len(srcs) > 1 {
+		// A create event comes before the preferred source may know the
+		// container (CRI registers it after containerd announces it): a
+		// fallback's poorer answer must not win the race.
+		srcs = srcs[:1]
+	}
 	var meta Meta
 	var err error = ErrNotFound
 	for _, s := range srcs {
@@ -294,6 +301,7 @@ func (c *Cache) lookup(ctx context.Context, j job) {
 		meta, err = s.Lookup(lctx, j.id)
 		cancel()
 		if err == nil {
+			c.found.Add(1)
 			break
 		}
 		if errors.Is(err, ErrNotFound) {

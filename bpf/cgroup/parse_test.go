@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/vigil-project/vigil/engine/event"
@@ -83,7 +84,7 @@ func TestParse(t *testing.T) {
 		{"/lxc.payload.web1/system.slice/cron.service", event.Container{ID: "web1", FullID: "web1", Runtime: "lxc"}},
 		{"/lxc.payload/web1", event.Container{ID: "web1", FullID: "web1", Runtime: "lxc"}},
 	} {
-		if got := Parse(tt.path); got != tt.want {
+		if got := Parse(tt.path); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Parse(%q) = %+v, want %+v", tt.path, got, tt.want)
 		}
 	}

@@ -1,12 +1,19 @@
 package cgroup
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -39,9 +46,12 @@ type Resolver struct {
 	// must not trigger more scans. false: not looked for yet.
 	neg      map[uint64]bool
 	lastScan time.Time
+	// mountFD is the mount's directory, for open_by_handle_at: -1 before
+	// the first use, -2 once handles proved unusable (then scans only).
+	mountFD int
 
-	hits, misses, scans, resets atomic.Uint64
-	entries                     atomic.Int64
+	hits, misses, scans, resets, handles atomic.Uint64
+	entries                              atomic.Int64
 }
 
 // ResolverStats are the Resolver's counters.
@@ -51,6 +61,7 @@ type ResolverStats struct {
 	Misses  uint64 // lookups not in the cache
 	Scans   uint64 // walks of the hierarchy
 	Resets  uint64 // caches cleared because they were full
+	Handles uint64 // ids placed by open_by_handle_at, without a walk
 }
 
 // NewResolver returns a Resolver for the cgroup filesystem mounted at mount
@@ -63,7 +74,70 @@ func NewResolver(mount string) *Resolver {
 		now:      time.Now,
 		paths:    make(map[uint64]string),
 		neg:      make(map[uint64]bool),
+		mountFD:  -1,
 	}
+}
+
+// fileidKernfs is the file handle type of kernfs (cgroupfs), whose 8
+// bytes are the node id: the cgroup id.
+const fileidKernfs = 0xfe
+
+// byHandle finds the path of cgroup id at once: open_by_handle_at(2) with
+// the id as a kernfs file handle (what the kernel's cgroup id is), then
+// the path of the opened directory. It needs CAP_DAC_READ_SEARCH; without
+// it, or on kernels that refuse, the Resolver falls back to walking.
+func (r *Resolver) byHandle(id uint64) (string, error) {
+	if r.mountFD == -2 {
+		return "", errors.ErrUnsupported
+	}
+	if r.mountFD == -1 {
+		var st unix.Statfs_t
+		if err := unix.Statfs(r.mount, &st); err != nil || (st.Type != unix.CGROUP2_SUPER_MAGIC && st.Type != unix.CGROUP_SUPER_MAGIC) {
+			r.mountFD = -2 // not a cgroup filesystem (tests walk plain directories)
+			return "", errors.ErrUnsupported
+		}
+		fd, err := unix.Open(r.mount, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			r.mountFD = -2
+			return "", err
+		}
+		r.mountFD = fd
+	}
+	var b [8]byte
+	binary.NativeEndian.PutUint64(b[:], id)
+	fd, err := unix.OpenByHandleAt(r.mountFD, unix.NewFileHandle(fileidKernfs, b[:]), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+			unix.Close(r.mountFD)
+			r.mountFD = -2
+		}
+		return "", err
+	}
+	defer unix.Close(fd)
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return "", err
+	}
+	rel, ok := strings.CutPrefix(p, r.mount)
+	if !ok || (rel != "" && rel[0] != '/') {
+		return "", fmt.Errorf("cgroup %d: path %q outside %s", id, p, r.mount)
+	}
+	if rel == "" {
+		rel = "/"
+	}
+	r.handles.Add(1)
+	return rel, nil
+}
+
+// store records the path of id.
+func (r *Resolver) store(id uint64, rel string) {
+	if _, known := r.paths[id]; !known && len(r.paths) >= r.max {
+		clear(r.paths)
+		r.resets.Add(1)
+	}
+	r.paths[id] = rel
+	delete(r.neg, id)
+	r.entries.Store(int64(len(r.paths)))
 }
 
 // Path returns the path of cgroup id relative to the mount, "/" for the
@@ -75,6 +149,13 @@ func (r *Resolver) Path(id uint64) (string, bool) {
 	}
 	r.misses.Add(1)
 	if r.neg[id] {
+		return "", false
+	}
+	if p, err := r.byHandle(id); err == nil {
+		r.store(id, p)
+		return p, true
+	} else if errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) {
+		r.addNeg(id, true) // removed already
 		return "", false
 	}
 	now := r.now()
@@ -91,13 +172,16 @@ func (r *Resolver) Path(id uint64) (string, bool) {
 }
 
 // Container returns the container of cgroup id, or the zero Container for
-// the host and for ids that cannot be resolved.
-func (r *Resolver) Container(id uint64) event.Container {
+// the host and for ids that cannot be resolved, and whether the answer is
+// final: false when the id was not found but the hierarchy has not been
+// walked since it was first seen (scans are rate-limited), so that asking
+// again later may find it.
+func (r *Resolver) Container(id uint64) (event.Container, bool) {
 	p, ok := r.Path(id)
 	if !ok {
-		return event.Container{}
+		return event.Container{}, r.neg[id]
 	}
-	return Parse(p)
+	return Parse(p), true
 }
 
 // Stats returns the counters. It is safe to call from any goroutine.
@@ -108,6 +192,7 @@ func (r *Resolver) Stats() ResolverStats {
 		Misses:  r.misses.Load(),
 		Scans:   r.scans.Load(),
 		Resets:  r.resets.Load(),
+		Handles: r.handles.Load(),
 	}
 }
 

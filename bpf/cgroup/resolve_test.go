@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -74,8 +75,8 @@ func TestResolverTree(t *testing.T) {
 		if p, ok := r.Path(id); !ok || p != tt.path {
 			t.Errorf("Path(%s) = %q, %v; want %q", tt.dir, p, ok, tt.path)
 		}
-		if c := r.Container(id); c != tt.c {
-			t.Errorf("Container(%s) = %+v, want %+v", tt.dir, c, tt.c)
+		if c, final := r.Container(id); !reflect.DeepEqual(c, tt.c) || !final {
+			t.Errorf("Container(%s) = %+v, %v; want %+v, final", tt.dir, c, final, tt.c)
 		}
 	}
 	if s := r.Stats(); s.Scans != 1 || s.Misses != 1 || s.Hits != 7 || s.Entries != 4 {
@@ -92,12 +93,15 @@ func TestResolverTree(t *testing.T) {
 			t.Fatal("found before the scan interval passed")
 		}
 	}
+	if c, final := r.Container(id); c.ID != "" || final {
+		t.Errorf("before the interval: Container = %+v, final %v; want not final", c, final)
+	}
 	if s := r.Stats(); s.Scans != 1 {
 		t.Errorf("scanned within the interval: %+v", s)
 	}
 	clock.step(scanInterval)
-	if c := r.Container(id); c.FullID != hexB || c.Runtime != "docker" {
-		t.Errorf("Container after the interval = %+v", c)
+	if c, final := r.Container(id); c.FullID != hexB || c.Runtime != "docker" || !final {
+		t.Errorf("Container after the interval = %+v, %v", c, final)
 	}
 
 	// An id that a later scan does not find never appears (cgroups exist
@@ -203,12 +207,25 @@ func testLive(t *testing.T, mount string) {
 		if p, ok := r.Path(id); !ok || p != "/"+tt.dir {
 			t.Errorf("Path(%d) = %q, %v; want /%s", id, p, ok, tt.dir)
 		}
-		if c := r.Container(id); c != tt.c {
+		if c, _ := r.Container(id); !reflect.DeepEqual(c, tt.c) {
 			t.Errorf("Container(/%s) = %+v, want %+v", tt.dir, c, tt.c)
 		}
 	}
 	if p, ok := r.Path(inode(t, mount)); !ok || p != "/" {
 		t.Errorf("root: Path = %q, %v", p, ok)
+	}
+	// A cgroup made just now (as a runtime does before the container's
+	// first exec) is placed at once by its file handle, without a walk,
+	// whatever the scan interval says.
+	before := r.Stats()
+	late := filepath.Join(mount, slice, "late-"+idA[:6])
+	must(t, os.Mkdir(late, 0o755))
+	t.Cleanup(func() { must(t, os.Remove(late)) })
+	if p, ok := r.Path(inode(t, late)); !ok || p != "/"+slice+"/late-"+idA[:6] {
+		t.Errorf("new cgroup: Path = %q, %v", p, ok)
+	}
+	if s := r.Stats(); s.Scans != before.Scans || s.Handles != before.Handles+1 {
+		t.Errorf("new cgroup: stats %+v, before %+v", s, before)
 	}
 	// Our own process's cgroup, as the kernel names it.
 	self, err := os.ReadFile("/proc/self/cgroup")

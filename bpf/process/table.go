@@ -26,9 +26,11 @@ type Options struct {
 	MaxEntries int
 	// Procfs is where procfs is mounted; "" means /proc.
 	Procfs string
-	// Containers maps a cgroup id to its container. It may be nil, and is
-	// called from the goroutine that mutates the table.
-	Containers func(cgroupID uint64) event.Container
+	// Containers maps a cgroup id to its container, and says whether that
+	// answer is final (false: not resolvable yet, ask again on a later
+	// event). It may be nil, and is called from the goroutine that mutates
+	// the table.
+	Containers func(cgroupID uint64) (event.Container, bool)
 	// BootTime is the wall-clock time of boot, to place /proc start times.
 	// Zero means now minus CLOCK_BOOTTIME, the clock /proc counts from.
 	BootTime time.Time
@@ -43,8 +45,11 @@ type Options struct {
 type Table struct {
 	procfs     string
 	max        int
-	containers func(uint64) event.Container
+	containers func(uint64) (event.Container, bool)
 	boot       time.Time
+	// retry holds the cgroup ids whose container was not final yet: the
+	// processes in them ask again on their next event.
+	retry map[uint64]struct{}
 
 	procs map[uint32]*event.Process
 	// exited is a FIFO ring of exited processes waiting to be removed. The
@@ -79,6 +84,7 @@ func New(o Options) *Table {
 		containers: o.Containers,
 		boot:       o.BootTime,
 		procs:      make(map[uint32]*event.Process),
+		retry:      make(map[uint64]struct{}),
 		exited:     make([]exitedProc, exitedKeep),
 	}
 	if t.procfs == "" {
@@ -219,21 +225,38 @@ func (t *Table) store(p *event.Process) {
 // container returns the container of a process in cgroup id, given the
 // snapshot it derives from (its parent's, or its own before an exec).
 func (t *Table) container(id uint64, prev *event.Process) event.Container {
-	if prev != nil && (prev.CgroupID == id || t.containers == nil) {
-		return prev.Container
-	}
 	if t.containers == nil {
+		if prev != nil {
+			return prev.Container
+		}
 		return event.Container{}
 	}
-	c := t.containers(id)
-	if c.ID == "" && prev != nil && prev.CgroupID == 0 {
-		// prev was read from procfs, which names cgroups by path, not id.
-		// An id the resolver cannot place (yet) is no reason to drop the
-		// container that procfs showed.
+	if prev != nil && prev.CgroupID == id {
+		if _, again := t.retry[id]; !again {
+			return prev.Container
+		}
+	}
+	c, final := t.containers(id)
+	if final {
+		delete(t.retry, id)
+	} else {
+		if len(t.retry) >= maxRetry {
+			clear(t.retry)
+		}
+		t.retry[id] = struct{}{}
+	}
+	if c.ID == "" && prev != nil && (prev.CgroupID == 0 || prev.CgroupID == id) {
+		// prev was read from procfs, which names cgroups by path, not id:
+		// an id the resolver cannot place (yet) is no reason to drop the
+		// container that procfs showed. Or prev is this cgroup's own
+		// earlier answer.
 		return prev.Container
 	}
 	return c
 }
+
+// maxRetry bounds Table.retry.
+const maxRetry = 4096
 
 // lineage returns the Ancestors of a child of parent.
 func lineage(parent *event.Process) []string {
@@ -252,15 +275,35 @@ func lineage(parent *event.Process) []string {
 // container's cgroup after it started, and seeded processes (CgroupID 0)
 // learn their id from their first event.
 func (t *Table) Moved(p *event.Process, cgroupID uint64) *event.Process {
+	var ct event.Container
 	if p.CgroupID == cgroupID {
-		return p
+		if _, again := t.retry[cgroupID]; !again {
+			return p
+		}
+		if ct = t.container(cgroupID, p); ct.FullID == p.Container.FullID {
+			return p
+		}
+	} else {
+		ct = t.container(cgroupID, p)
 	}
 	c := *p
 	c.CgroupID = cgroupID
-	c.Container = t.container(cgroupID, p)
+	c.Container = ct
 	np := &c
 	if t.procs[p.PID] == p {
 		t.store(np)
 	}
 	return np
+}
+
+// WithContainer returns a snapshot of p's process in container c (the
+// same container with the runtime's metadata): a new snapshot, stored if
+// p was current, so that later events and children carry it.
+func (t *Table) WithContainer(p *event.Process, c event.Container) *event.Process {
+	np := *p
+	np.Container = c
+	if t.procs[p.PID] == p {
+		t.store(&np)
+	}
+	return &np
 }

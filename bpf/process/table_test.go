@@ -17,13 +17,18 @@ func newTable(t testing.TB, max int) (*Table, *int) {
 		MaxEntries: max,
 		Procfs:     t.TempDir(),
 		BootTime:   boot,
-		Containers: func(id uint64) event.Container {
+		Containers: func(id uint64) (event.Container, bool) {
 			*calls++
 			switch id {
 			case 7, 8:
-				return event.Container{ID: fmt.Sprint("c", id), FullID: fmt.Sprint("c", id), Runtime: "docker"}
+				return event.Container{ID: fmt.Sprint("c", id), FullID: fmt.Sprint("c", id), Runtime: "docker"}, true
+			case 9: // a cgroup the resolver places only from the third question on
+				if *calls < 3 {
+					return event.Container{}, false
+				}
+				return event.Container{ID: "c9", FullID: "c9", Runtime: "containerd"}, true
 			}
-			return event.Container{}
+			return event.Container{}, true
 		},
 	}), calls
 }
@@ -101,7 +106,7 @@ func TestForkKeepsProcfsContainer(t *testing.T) {
 	tab, _ := newTable(t, 0)
 	seeded := &event.Process{PID: 5, Name: "app", Container: event.Container{ID: "abc", FullID: "abc", Runtime: "lxc"}}
 	tab.store(seeded)
-	if c := tab.Fork(5, 6, boot, 99).Container; c != seeded.Container {
+	if c := tab.Fork(5, 6, boot, 99).Container; !reflect.DeepEqual(c, seeded.Container) {
 		t.Errorf("fork of a seeded process: %+v", c)
 	}
 	if c := tab.Fork(5, 7, boot, 8).Container; c.ID != "c8" {
@@ -214,4 +219,29 @@ func BenchmarkTable(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A process whose cgroup could not be placed yet asks again on its later
+// events, and stops asking once the answer is final.
+func TestContainerRetry(t *testing.T) {
+	tab, calls := newTable(t, 0)
+	p := tab.Fork(1, 50, time.Now(), 9)
+	if p.Container.ID != "" || *calls != 1 {
+		t.Fatalf("fork: %+v, %d calls", p.Container, *calls)
+	}
+	if q := tab.Moved(p, 9); q != p || *calls != 2 {
+		t.Fatalf("second event: new snapshot %v, %d calls", q != p, *calls)
+	}
+	q := tab.Moved(p, 9)
+	if q == p || q.Container.ID != "c9" || tab.Get(50) != q || *calls != 3 {
+		t.Fatalf("third event: %+v, stored %v, %d calls", q.Container, tab.Get(50) == q, *calls)
+	}
+	if r := tab.Moved(q, 9); r != q || *calls != 3 {
+		t.Errorf("after the final answer: new snapshot %v, %d calls", r != q, *calls)
+	}
+	// An exec in the resolved cgroup keeps the container.
+	e := tab.Exec(&event.Process{PID: 50, PPID: 1, Name: "sh", CgroupID: 9})
+	if e.Container.ID != "c9" || *calls != 3 {
+		t.Errorf("exec: %+v, %d calls", e.Container, *calls)
+	}
 }

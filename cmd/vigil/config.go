@@ -23,13 +23,14 @@ import (
 // The configuration file of `vigil run --config`. Every key is optional;
 // deploy/systemd/vigil.yaml is a complete commented example.
 type config struct {
-	Rules        []string      `yaml:"rules"` // files, directories, or "builtin"
-	Sinks        []sinkConfig  `yaml:"-"`
-	Metrics      metricsConfig `yaml:"metrics"`
-	Events       []string      `yaml:"events"` // event types traced; empty: all the rules use
-	RingbufSize  int           `yaml:"ringbuf_size"`
-	ProcessTable procTabConfig `yaml:"process_table"`
-	Log          logConfig     `yaml:"log"`
+	Rules        []string         `yaml:"rules"` // files, directories, or "builtin"
+	Sinks        []sinkConfig     `yaml:"-"`
+	Metrics      metricsConfig    `yaml:"metrics"`
+	Events       []string         `yaml:"events"` // event types traced; empty: all the rules use
+	RingbufSize  int              `yaml:"ringbuf_size"`
+	ProcessTable procTabConfig    `yaml:"process_table"`
+	Containers   containersConfig `yaml:"containers"`
+	Log          logConfig        `yaml:"log"`
 }
 
 type metricsConfig struct {
@@ -144,6 +145,9 @@ func (c *config) validate(path string, root *yaml.Node) error {
 	}
 	if c.ProcessTable.MaxEntries < 0 {
 		return configError(path, at("process_table"), "process_table.max_entries: want a positive number")
+	}
+	if c.Containers.Timeout < 0 || c.Containers.CacheSize < 0 {
+		return configError(path, at("containers"), "containers: timeout and cache_size must not be negative")
 	}
 	var lvl slog.Level
 	if c.Log.Level != "" && lvl.UnmarshalText([]byte(c.Log.Level)) != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-project/vigil/bpf"
+	"github.com/vigil-project/vigil/containers"
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/sinks"
@@ -32,6 +33,8 @@ type metrics struct {
 	matcher *engine.Matcher
 	fan     *sinks.Fanout
 	d       *daemon
+	// containers is the metadata cache (nil when lookups are off).
+	containers *containers.Cache
 }
 
 func newMetrics(m *engine.Matcher, fan *sinks.Fanout, d *daemon) *metrics {
@@ -65,6 +68,12 @@ var (
 	descSinkQueue  = prometheus.NewDesc("vigil_sink_queue_depth", "Alerts waiting in a sink's queue.", []string{"sink"}, nil)
 	descSinkSpool  = prometheus.NewDesc("vigil_sink_spooled", "Alerts waiting in a sink's on-disk spool.", []string{"sink"}, nil)
 	descSinkTime   = prometheus.NewDesc("vigil_sink_send_seconds_total", "Time spent delivering.", []string{"sink"}, nil)
+	descCtrLookups = prometheus.NewDesc("vigil_container_lookups_total", "Container metadata requests to the runtimes, by result (found, not_found, error).", []string{"result"}, nil)
+	descCtrMisses  = prometheus.NewDesc("vigil_container_metadata_misses_total", "Events of a container whose metadata was not known yet (they went out without it).", nil, nil)
+	descCtrHits    = prometheus.NewDesc("vigil_container_metadata_hits_total", "Container metadata answered from the cache.", nil, nil)
+	descCtrPrefet  = prometheus.NewDesc("vigil_container_prefetches_total", "Lookups started by a runtime's container create event.", nil, nil)
+	descCtrQFull   = prometheus.NewDesc("vigil_container_lookup_queue_full_total", "Lookups postponed because the lookup queue was full.", nil, nil)
+	descCtrEntries = prometheus.NewDesc("vigil_container_cache_entries", "Containers in the metadata cache.", nil, nil)
 	descBuild      = prometheus.NewDesc("vigil_build_info", "Build information.", []string{"version", "goversion"}, nil)
 )
 
@@ -115,6 +124,17 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(descSinkQueue, float64(s.QueueDepth), s.Name)
 		gauge(descSinkSpool, float64(s.Spooled), s.Name)
 		ch <- prometheus.MustNewConstMetric(descSinkTime, prometheus.CounterValue, s.SendLatency.Seconds(), s.Name)
+	}
+	if c := x.containers; c != nil {
+		s := c.Stats()
+		counter(descCtrLookups, s.Found, "found")
+		counter(descCtrLookups, s.NotFound, "not_found")
+		counter(descCtrLookups, s.Errors, "error")
+		counter(descCtrMisses, s.Misses)
+		counter(descCtrHits, s.Hits)
+		counter(descCtrPrefet, s.Prefetch)
+		counter(descCtrQFull, s.QueueFull)
+		gauge(descCtrEntries, float64(s.Entries))
 	}
 	version := "devel"
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

@@ -25,6 +25,8 @@ type pipelineConfig struct {
 	stats      bool
 	openFilter *event.OpenFilter // nil: every open
 	maxProcs   int
+	// containers applies runtime metadata (nil: none).
+	containers func(event.Container) (event.Container, bool)
 	// onProbes runs once the probes are attached and the reader ready,
 	// on the caller's goroutine; reloads use the probes it is given.
 	onProbes func(*bpf.Probes, *bpf.Reader)
@@ -60,7 +62,7 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 			return err
 		}
 	}
-	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types, MaxProcs: cfg.maxProcs})
+	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types, MaxProcs: cfg.maxProcs, Containers: cfg.containers})
 	if err != nil {
 		return err
 	}

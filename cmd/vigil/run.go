@@ -106,8 +106,16 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 				return err
 			}
 			defer closeSinks(log, fan)
+			cc, err := newContainerCache(log, cfg.Containers)
+			if err != nil {
+				return err
+			}
+			if cc != nil {
+				defer cc.Close()
+			}
 			m := engine.NewMatcher()
 			mx := newMetrics(m, fan, d)
+			mx.containers = cc
 			if cfg.Metrics.Address != "" {
 				if err := mx.serve(ctx, log, cfg.Metrics.Address); err != nil {
 					return fmt.Errorf("metrics: %w", err)
@@ -118,8 +126,9 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 				// Every type is delivered: a reload may start using a type;
 				// the kernel mask decides what is copied.
 				types: event.Types(), ringSize: cfg.RingbufSize, stats: stats, openFilter: &pf.Open,
-				maxProcs: cfg.ProcessTable.MaxEntries,
-				ready:    []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All},
+				maxProcs:   cfg.ProcessTable.MaxEntries,
+				containers: containerLookup(cc),
+				ready:      []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All},
 				onProbes: func(p *bpf.Probes, r *bpf.Reader) {
 					if err := p.SetTypes(pf.Types); err != nil {
 						log.Error("set kernel event types", "err", err)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-project/vigil/internal/ctrtest"
+)
+
+// waitAlertWhere returns the first alert of rule whose event satisfies ok.
+func waitAlertWhere(t *testing.T, alerts <-chan map[string]any, rule string, ok func(ev map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case a, open := <-alerts:
+			if !open {
+				t.Fatalf("alert stream ended before %q", rule)
+			}
+			ev, _ := a["event"].(map[string]any)
+			if a["rule"] == rule && ok(ev) {
+				return a
+			}
+		case <-deadline:
+			t.Fatalf("no alert %q within 20s", rule)
+		}
+	}
+}
+
+// checkFields reports every field of ev that differs from want.
+func checkFields(t *testing.T, what string, ev map[string]any, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		if fmt.Sprint(ev[k]) != fmt.Sprint(v) {
+			t.Errorf("%s: %s = %v, want %v", what, k, ev[k], v)
+		}
+	}
+}
+
+// Real containers, started by real runtimes, judged by the built-in rules
+// with the runtimes' metadata: a terminal shell in a ctr and a docker
+// container, and a read of /etc/shadow in a pod created through CRI.
+func TestRunContainerAlerts(t *testing.T) {
+	needRoot(t)
+	if testing.Short() {
+		t.Skip("starts container runtimes")
+	}
+	ctrd := ctrtest.StartContainerd(t)
+	dockerd := ctrtest.StartDockerd(t, ctrd)
+	cfgPath := filepath.Join(t.TempDir(), "vigil.yaml")
+	cfg := fmt.Sprintf("containers:\n  containerd: %s\n  cri: %s\n  docker: %s\n  podman: \"\"\n", ctrd.Socket, ctrd.Socket, dockerd.Socket)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alerts, stderr := startRunLog(t, "--config", cfgPath)
+
+	t.Run("ctr run -t", func(t *testing.T) {
+		out, err := ctrtest.RunTTY(exec.Command("ctr", "--address", ctrd.Socket, "--namespace", "default",
+			"run", "-t", "--rm", ctrtest.Ref, "vigil-tty", "/bin/sh", "-c", "tty"), 30*time.Second)
+		if err != nil || !strings.Contains(out, "/dev/pts/") {
+			t.Fatalf("ctr run -t: %v\n%s", err, out)
+		}
+		a := waitAlertWhere(t, alerts, "Terminal shell in container", func(ev map[string]any) bool { return ev["container.id"] == "vigil-tty" })
+		ev := a["event"].(map[string]any)
+		checkFields(t, "ctr", ev, map[string]any{
+			"container.name": "vigil-tty", "container.image": ctrtest.Ref, "container.runtime": "containerd",
+			"container.full_id": "vigil-tty", "proc.name": "sh", "proc.exe": "/bin/busybox",
+		})
+		if ev["proc.tty"] == float64(0) {
+			t.Errorf("proc.tty = 0 for a shell with a terminal")
+		}
+		if o := a["output"].(string); !strings.Contains(o, "name=vigil-tty image="+ctrtest.Ref) {
+			t.Errorf("output %q lacks the container's name and image", o)
+		}
+	})
+
+	t.Run("docker run -t", func(t *testing.T) {
+		out, err := ctrtest.RunTTY(dockerd.Command("run", "-t", "--rm", "--network", "none", "--name", "vigil-web",
+			"--label", "team=green", ctrtest.DockerRef, "/bin/sh", "-c", "tty"), 30*time.Second)
+		if err != nil || !strings.Contains(out, "/dev/pts/") {
+			t.Fatalf("docker run -t: %v\n%s", err, out)
+		}
+		a := waitAlertWhere(t, alerts, "Terminal shell in container", func(ev map[string]any) bool { return ev["container.name"] == "vigil-web" })
+		ev := a["event"].(map[string]any)
+		checkFields(t, "docker", ev, map[string]any{
+			"container.image": ctrtest.DockerRef, "container.runtime": "docker", "proc.name": "sh",
+			"container.labels": map[string]any{"team": "green"},
+		})
+		if id, _ := ev["container.id"].(string); len(id) != 12 || !strings.HasPrefix(ev["container.full_id"].(string), id) {
+			t.Errorf("container.id %q, full_id %q", ev["container.id"], ev["container.full_id"])
+		}
+	})
+
+	t.Run("CRI pod reads /etc/shadow", func(t *testing.T) {
+		pod := ctrd.RunPod(t, "shop", "cart-7d9f", "0f0e0d0c-0b0a-4909-8807-0605040302aa")
+		id := pod.Start(t, "cart", "/bin/cat", "/etc/shadow")
+		a := waitAlertWhere(t, alerts, "Read sensitive file by untrusted program", func(ev map[string]any) bool { return ev["container.full_id"] == id })
+		ev := a["event"].(map[string]any)
+		checkFields(t, "cri", ev, map[string]any{
+			"k8s.ns": "shop", "k8s.pod": "cart-7d9f", "container.name": "cart", "container.image": ctrtest.Ref,
+			"container.runtime": "cri", "container.id": id[:12], "file.path": "/etc/shadow", "proc.name": "cat",
+		})
+	})
+	if t.Failed() {
+		t.Logf("vigil log:\n%s", stderr.String())
+	}
+}
