@@ -97,6 +97,38 @@ func TestRealRuntimes(t *testing.T) {
 		}
 	})
 
+	t.Run("miss then fill", func(t *testing.T) {
+		// Without create events, the first Get of a container misses and
+		// starts the lookup; a later one carries the answer.
+		cd2, err := NewContainerd(ctrd.Socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cold := New(Options{Sources: map[string][]Source{"containerd": {cd2}}}) // Close closes cd2
+		defer cold.Close()
+		ct := event.Container{ID: "ctr-web", FullID: "ctr-web", Runtime: "containerd"}
+		if got, ok := cold.Get(ct); ok || got.Known {
+			t.Fatalf("first Get answered: %+v", got)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got, ok := cold.Get(ct)
+			if ok {
+				if got.Name != "ctr-web" || got.Labels["team"] != "red" {
+					t.Errorf("filled: %+v", got)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("never filled")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if s := cold.Stats(); s.Misses < 1 || s.Hits != 1 || s.Lookups != 1 || s.Found != 1 {
+			t.Errorf("stats %+v", s)
+		}
+	})
+
 	t.Run("prefetch", func(t *testing.T) {
 		before := cache.Stats()
 		ctrd.Ctr(t, "default", "run", "-d", ctrtest.Ref, "ctr-early", "sleep", "60")

@@ -297,7 +297,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	bounding := strings.Fields(strings.Join(svc["CapabilityBoundingSet"], " "))
 	ambient := strings.Fields(strings.Join(svc["AmbientCapabilities"], " "))
-	for _, c := range []string{"CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN"} {
+	for _, c := range []string{"CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN", "CAP_DAC_READ_SEARCH"} {
 		if !slices.Contains(bounding, c) || !slices.Contains(ambient, c) {
 			t.Errorf("%s missing from CapabilityBoundingSet %v or AmbientCapabilities %v", c, bounding, ambient)
 		}
@@ -541,7 +541,7 @@ func checkDaemonSet(t *testing.T, name string, objs []k8sObject, privileged bool
 		if sc.Privileged != nil && *sc.Privileged {
 			t.Errorf("%s: privileged: true; capabilities are enough on Linux 5.8+", name)
 		}
-		for _, cap := range []string{"BPF", "PERFMON", "SYS_ADMIN", "SYS_RESOURCE", "SYS_PTRACE", "KILL"} {
+		for _, cap := range []string{"BPF", "PERFMON", "SYS_ADMIN", "SYS_RESOURCE", "SYS_PTRACE", "KILL", "DAC_READ_SEARCH"} {
 			if !slices.Contains(sc.Capabilities.Add, cap) {
 				t.Errorf("%s: capabilities.add %v: %s missing", name, sc.Capabilities.Add, cap)
 			}

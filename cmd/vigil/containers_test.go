@@ -53,7 +53,9 @@ func TestRunContainerAlerts(t *testing.T) {
 	ctrd := ctrtest.StartContainerd(t)
 	dockerd := ctrtest.StartDockerd(t, ctrd)
 	cfgPath := filepath.Join(t.TempDir(), "vigil.yaml")
-	cfg := fmt.Sprintf("containers:\n  containerd: %s\n  cri: %s\n  docker: %s\n  podman: \"\"\n", ctrd.Socket, ctrd.Socket, dockerd.Socket)
+	addr := freePort(t)
+	cfg := fmt.Sprintf("containers:\n  containerd: %s\n  cri: %s\n  docker: %s\n  podman: \"\"\nmetrics: {address: %q}\n",
+		ctrd.Socket, ctrd.Socket, dockerd.Socket, addr)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +108,21 @@ func TestRunContainerAlerts(t *testing.T) {
 			"container.runtime": "cri", "container.id": id[:12], "file.path": "/etc/shadow", "proc.name": "cat",
 		})
 	})
+	// Three containers (and the pod's sandbox) were looked up, each
+	// started by a create event; the cache holds them.
+	_, body := get(t, "http://"+addr+"/metrics")
+	if v, ok := metricValue(body, "vigil_container_lookups_total", `{result="found"}`); !ok || v < 3 {
+		t.Errorf("vigil_container_lookups_total{found} = %v, %v", v, ok)
+	}
+	if v, ok := metricValue(body, "vigil_container_prefetches_total", ""); !ok || v < 3 {
+		t.Errorf("vigil_container_prefetches_total = %v, %v", v, ok)
+	}
+	if v, ok := metricValue(body, "vigil_container_cache_entries", ""); !ok || v < 3 {
+		t.Errorf("vigil_container_cache_entries = %v, %v", v, ok)
+	}
+	if _, ok := metricValue(body, "vigil_container_metadata_misses_total", ""); !ok {
+		t.Error("vigil_container_metadata_misses_total missing")
+	}
 	if t.Failed() {
 		t.Logf("vigil log:\n%s", stderr.String())
 	}
