@@ -75,7 +75,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./bpf/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./rules/
-	$(GO) test -run '^$$$$' -fuzz FuzzCreatedID -fuzztime $(FUZZTIME) ./containers/
+	$(GO) test -run '^$$' -fuzz FuzzCreatedID -fuzztime $(FUZZTIME) ./containers/
 
 # The main job with built-in defaults: built-in rules, alerts on stdout.
 run: build

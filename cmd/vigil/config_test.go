@@ -27,7 +27,7 @@ func TestConfigErrors(t *testing.T) {
 		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, metrics, events, ringbuf_size, process_table, containers, log, sinks)`},
 		{"containers:\n  dockr: /x.sock\n", `:2:3: unknown key "dockr" (known: enabled, containerd, cri, docker, podman, timeout, cache_size)`},
 		{"containers:\n  timeout: -1s\n", `:2:3: containers: timeout and cache_size must not be negative`},
-		{"containers:\n  timeout: soon\n", `line 2: cannot unmarshal !!str `+"`soon`"+` into time.Duration`},
+		{"containers:\n  timeout: soon\n", `line 2: cannot unmarshal !!str ` + "`soon`" + ` into time.Duration`},
 		{"events: [exec, opne]\n", `:1:9: events: unknown event type "opne"`},
 		{"ringbuf_size: 1000\n", `:1:15: ringbuf_size 1000: want a power of two of at least 4096`},
 		{"log: {level: loud}\n", `:1:6: log.level "loud": want debug, info, warn or error`},
