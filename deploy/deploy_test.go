@@ -36,7 +36,7 @@ const (
 )
 
 // The top-level keys of vigil.yaml.
-var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "log"}
+var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "containers", "log"}
 
 var sinkTypes = []string{"stdout", "file", "syslog", "webhook", "nats"}
 
@@ -44,7 +44,8 @@ var sinkTypes = []string{"stdout", "file", "syslog", "webhook", "nats"}
 var metricNames = []string{
 	"vigil_events_total", "vigil_kernel_drops_total", "vigil_alerts_total",
 	"vigil_sink_sent_total", "vigil_sink_dropped_total", "vigil_process_table_entries",
-	"vigil_reloads_total", "vigil_build_info",
+	"vigil_reloads_total", "vigil_build_info", "vigil_rule_evaluation_seconds_bucket",
+	"vigil_container_lookups_total", "vigil_container_metadata_misses_total",
 }
 
 func readFile(t *testing.T, name string) []byte {
@@ -70,6 +71,15 @@ type vigilConfig struct {
 	ProcessTable struct {
 		MaxEntries int `yaml:"max_entries"`
 	} `yaml:"process_table"`
+	Containers struct {
+		Enabled    bool   `yaml:"enabled"`
+		Containerd string `yaml:"containerd"`
+		CRI        string `yaml:"cri"`
+		Docker     string `yaml:"docker"`
+		Podman     string `yaml:"podman"`
+		Timeout    string `yaml:"timeout"`
+		CacheSize  int    `yaml:"cache_size"`
+	} `yaml:"containers"`
 	Log struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`

@@ -74,6 +74,7 @@ var (
 	descCtrPrefet  = prometheus.NewDesc("vigil_container_prefetches_total", "Lookups started by a runtime's container create event.", nil, nil)
 	descCtrQFull   = prometheus.NewDesc("vigil_container_lookup_queue_full_total", "Lookups postponed because the lookup queue was full.", nil, nil)
 	descCtrEntries = prometheus.NewDesc("vigil_container_cache_entries", "Containers in the metadata cache.", nil, nil)
+	descEvalTime   = prometheus.NewDesc("vigil_rule_evaluation_seconds", "Time the rules of one event take, sampled (one judged event in 64).", nil, nil)
 	descBuild      = prometheus.NewDesc("vigil_build_info", "Build information.", []string{"version", "goversion"}, nil)
 )
 
@@ -114,6 +115,15 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descEvaluated, x.matcher.Evaluations.Load())
 	counter(descEvalErrors, x.matcher.Errors.Load())
 	counter(descJudged, x.matcher.Events.Load())
+	h := &x.matcher.EvalTime
+	count := h.Count.Load()
+	buckets := make(map[float64]uint64, len(engine.EvalBuckets))
+	var cum uint64
+	for i, b := range engine.EvalBuckets {
+		cum += h.Buckets[i].Load()
+		buckets[b] = min(cum, count)
+	}
+	ch <- prometheus.MustNewConstHistogram(descEvalTime, count, time.Duration(h.SumNanos.Load()).Seconds(), buckets)
 	counter(descReloads, x.d.reloadsOK.Load(), "success")
 	counter(descReloads, x.d.reloadsFailed.Load(), "failure")
 	for _, s := range x.fan.Stats() {

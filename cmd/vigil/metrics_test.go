@@ -70,6 +70,17 @@ func TestMetricsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAlert(t, alerts, "Read sensitive file by untrusted program", cmd.Process.Pid)
+	// Enough judged events for the sampled evaluation-time histogram.
+	for range 2 * 64 {
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "sampled evaluation times", func() bool {
+		_, body := get(t, base+"/metrics")
+		v, _ := metricValue(body, "vigil_rule_evaluation_seconds_count", "")
+		return v >= 1
+	})
 
 	_, body := get(t, base+"/metrics")
 	checks := []struct {
@@ -81,6 +92,8 @@ func TestMetricsLive(t *testing.T) {
 		{"vigil_events_total", `{type="open"}`, 1},
 		{"vigil_sink_sent_total", `{sink="stdout#1"}`, 1},
 		{"vigil_rule_evaluations_total", "", 1},
+		{"vigil_rule_evaluation_seconds_bucket", `{le="0.01"}`, 1},
+		{"vigil_rule_evaluation_seconds_sum", "", 1e-9},
 		{"vigil_process_table_entries", "", 2},
 		{"vigil_kernel_drops_total", `{type="open"}`, 0},
 		{"vigil_reloads_total", `{result="failure"}`, 0},
