@@ -63,3 +63,39 @@ func BenchmarkBuiltinMix(b *testing.B) {
 	}
 	b.ReportMetric(float64(m.Evaluations.Load())/float64(i), "rules/event")
 }
+
+// BenchmarkBuiltinByType: the built-in rules on one event of each kind the
+// make bench loops cause (an exec of /bin/true, a loopback TCP connect), to
+// see what vigil run spends per loop iteration in the engine.
+func BenchmarkBuiltinByType(b *testing.B) {
+	rs := builtinRuleset(b)
+	base := map[string]any{"proc.name": "loop", "proc.exe": "/tmp/loop", "proc.pname": "bash", "proc.uid": 0, "user.name": "root",
+		"proc.ancestors": []any{"bash", "sshd", "systemd"}, "proc.cwd": "/root"}
+	for _, tt := range []struct {
+		name string
+		ev   map[string]any
+	}{
+		{"exec", map[string]any{"evt.type": "exec", "proc.name": "true", "proc.exe": "/usr/bin/true", "proc.pname": "loop", "proc.ancestors": []any{"loop", "bash", "sshd", "systemd"}}},
+		{"connect", map[string]any{"evt.type": "connect", "net.family": "ipv4", "net.proto": "tcp", "net.dip": "127.0.0.1", "net.dport": 40000}},
+	} {
+		f := map[string]any{}
+		for k, v := range base {
+			f[k] = v
+		}
+		for k, v := range tt.ev {
+			f[k] = v
+		}
+		e := ev(b, f)
+		b.Run(tt.name, func(b *testing.B) {
+			m := NewMatcher()
+			var alerts []*event.Alert
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				alerts = m.Match(rs, e, alerts[:0])
+				n++
+			}
+			b.ReportMetric(float64(m.Evaluations.Load())/float64(n), "rules/event")
+		})
+	}
+}
