@@ -141,6 +141,8 @@ const (
 	vgExit    = uint8(vigilVgTypeVG_EXIT)
 	vgOpen    = uint8(vigilVgTypeVG_OPEN)
 	vgConnect = uint8(vigilVgTypeVG_CONNECT)
+	// vgWake is VG_WAKE (vigil.h): a record that only wakes the reader.
+	vgWake = 0x7f
 )
 
 func (d *Decoder) exec(raw []byte, r *Record) error {

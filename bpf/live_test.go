@@ -155,3 +155,58 @@ func realpath(t *testing.T, p string) string {
 func tempDir(t *testing.T) string {
 	return realpath(t, t.TempDir())
 }
+
+// After a quiet spell the reader stops polling and sleeps until the kernel
+// wakes it. Its idle timeout is an hour here, so the event that follows can
+// only arrive through the kernel's wakeup.
+func TestReaderWokenAfterIdle(t *testing.T) {
+	needRoot(t)
+	cmd, marker, proceed := startWaiter(t)
+	o := DefaultOptions()
+	o.TargetPID = uint32(cmd.Process.Pid) // nothing else on the host gets through
+	p, err := Load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := NewReader(p, ReaderOptions{Types: event.Types()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.idle = time.Hour
+	got := make(chan *event.Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Run(ctx, func(ev *event.Event) { got <- ev })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !r.asleep.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader never stopped polling")
+		}
+	}
+	if p.noPolling {
+		t.Fatal("the reader-polling flag could not be written (no memory-mapped .bss)")
+	}
+	proceed() // the helper opens the marker and exits
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-got:
+			if ev.Type == event.TypeOpen && ev.File.Path == marker {
+				if r.asleep.Load() {
+					t.Error("reader still marked asleep after a wakeup")
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatal("the open after the quiet spell never arrived: no wakeup")
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -60,6 +61,37 @@ type Probes struct {
 	links  []link.Link
 	cfg    vigilVgConfig
 	cgroup cgroup.Hierarchy
+	// noPolling is set once the reader-polling flag proved unwritable
+	// (no memory-mapped .bss): the kernel then wakes the reader every
+	// wakeup interval, as if it never polled.
+	noPolling bool
+}
+
+// fence is the target of a locked add, a full memory barrier on amd64.
+var fence atomic.Uint64
+
+// setReaderPolling tells the kernel whether the reader polls the ring on
+// its own (no wakeups needed) or sleeps until woken. Stopping also resets
+// the wakeup rate limit, so that the next record wakes the reader at once.
+// Only the reader's goroutine calls it.
+func (p *Probes) setReaderPolling(on bool) {
+	if p.noPolling || p.objs.VgReaderPolling == nil {
+		return
+	}
+	var v uint32
+	if on {
+		v = 1
+	}
+	if err := p.objs.VgReaderPolling.Set(v); err != nil {
+		p.noPolling = true
+		return
+	}
+	if !on {
+		p.objs.VgLastWakeup.Set(uint64(0))
+	}
+	// The store must be visible before the reader looks at the ring
+	// again (the kernel side pairs this with its commit's barrier).
+	fence.Add(1)
 }
 
 // alwaysOn are the types the process table depends on.

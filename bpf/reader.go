@@ -50,6 +50,9 @@ type Reader struct {
 	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
 	meta    func(event.Container) (event.Container, bool)
+	polling func(bool) // tells the kernel whether the reader polls
+	idle    time.Duration // the sleep between kernel wakeups (idlePoll)
+	asleep  atomic.Bool   // not polling: only a wakeup or r.idle ends the wait
 	stats   readerCounters
 }
 
@@ -57,7 +60,9 @@ type readerCounters struct {
 	records   atomic.Uint64
 	events    [6]atomic.Uint64 // by event.Type
 	decodeErr atomic.Uint64
-	latency   latencyHist
+	// wakeRecords counts the kernel's bare wakeup records (VG_WAKE).
+	wakeRecords atomic.Uint64
+	latency     latencyHist
 }
 
 // ReaderStats are the reader's counters.
@@ -78,7 +83,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers}
+	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, polling: p.setReaderPolling, idle: idlePoll}
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}
@@ -115,32 +120,53 @@ func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
 	defer stop()
 	var rec ringbuf.Record
 	var dr Record
-	// The kernel wakes the reader at most once per poll interval; records
-	// that follow a wakeup within the interval are found by polling again
-	// after it. Only a poll that finds nothing lets the reader sleep long:
-	// the kernel then wakes it for the next record.
-	busy := true
+	// While records flow, the reader polls: it drains the ring, sleeps
+	// until the end of a window of r.poll, drains it again, and the kernel
+	// (told so through setReaderPolling) sends no wakeups at all. A window
+	// without records ends the polling: the reader says so, looks at the
+	// ring once more, and sleeps until the kernel wakes it for the next
+	// record (or idlePoll passes).
+	polling := true
+	r.polling(true)
+	defer r.polling(false)
+	sawData := false
 	r.rd.SetDeadline(time.Now().Add(r.poll))
 	for {
 		err := r.rd.ReadInto(&rec)
 		switch {
 		case err == nil:
-			if !busy {
-				busy = true
+			sawData = true
+			if !polling {
+				polling = true
+				r.asleep.Store(false)
+				r.polling(true)
 				r.rd.SetDeadline(time.Now().Add(r.poll))
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			wait := r.poll
-			if !busy {
-				wait = idlePoll
+			if polling && !sawData {
+				r.polling(false)
+				if r.rd.AvailableBytes() == 0 {
+					polling = false
+					r.asleep.Store(true)
+				} else {
+					r.polling(true) // a record slipped in: keep polling
+				}
 			}
-			busy = false
+			sawData = false
+			wait := r.poll
+			if !polling {
+				wait = r.idle
+			}
 			r.rd.SetDeadline(time.Now().Add(wait))
 			continue
 		case errors.Is(err, os.ErrClosed):
 			return nil
 		default:
 			return fmt.Errorf("read ring buffer: %w", err)
+		}
+		if len(rec.RawSample) > 0 && rec.RawSample[0] == vgWake {
+			r.stats.wakeRecords.Add(1)
+			continue
 		}
 		n := r.stats.records.Add(1)
 		if err := r.dec.Decode(rec.RawSample, &dr); err != nil {

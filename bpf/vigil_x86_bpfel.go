@@ -163,33 +163,34 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	vigilMapVgCfg          = "vg_cfg"
-	vigilMapVgDrops        = "vg_drops"
-	vigilMapVgEvents       = "vg_events"
-	vigilMapVgFiltered     = "vg_filtered"
-	vigilMapVgHeap         = "vg_heap"
-	vigilMapVgOpenPaths    = "vg_open_paths"
-	vigilProgTpConnect     = "tp_connect"
-	vigilProgTpCreat       = "tp_creat"
-	vigilProgTpExec        = "tp_exec"
-	vigilProgTpExit        = "tp_exit"
-	vigilProgTpFork        = "tp_fork"
-	vigilProgTpOpen        = "tp_open"
-	vigilProgTpOpenat      = "tp_openat"
-	vigilProgTpOpenat2     = "tp_openat2"
-	vigilVarVgConfig       = "_vg_config"
-	vigilVarVgConnect      = "_vg_connect"
-	vigilVarVgConnectFlags = "_vg_connect_flags"
-	vigilVarVgExec         = "_vg_exec"
-	vigilVarVgExecFlags    = "_vg_exec_flags"
-	vigilVarVgExit         = "_vg_exit"
-	vigilVarVgFork         = "_vg_fork"
-	vigilVarVgOpen         = "_vg_open"
-	vigilVarVgOpenFlags    = "_vg_open_flags"
-	vigilVarVgOpenSyscall  = "_vg_open_syscall"
-	vigilVarVgPathKey      = "_vg_path_key"
-	vigilVarVgType         = "_vg_type"
-	vigilVarVgLastWakeup   = "vg_last_wakeup"
+	vigilMapVgCfg           = "vg_cfg"
+	vigilMapVgDrops         = "vg_drops"
+	vigilMapVgEvents        = "vg_events"
+	vigilMapVgFiltered      = "vg_filtered"
+	vigilMapVgHeap          = "vg_heap"
+	vigilMapVgOpenPaths     = "vg_open_paths"
+	vigilProgTpConnect      = "tp_connect"
+	vigilProgTpCreat        = "tp_creat"
+	vigilProgTpExec         = "tp_exec"
+	vigilProgTpExit         = "tp_exit"
+	vigilProgTpFork         = "tp_fork"
+	vigilProgTpOpen         = "tp_open"
+	vigilProgTpOpenat       = "tp_openat"
+	vigilProgTpOpenat2      = "tp_openat2"
+	vigilVarVgConfig        = "_vg_config"
+	vigilVarVgConnect       = "_vg_connect"
+	vigilVarVgConnectFlags  = "_vg_connect_flags"
+	vigilVarVgExec          = "_vg_exec"
+	vigilVarVgExecFlags     = "_vg_exec_flags"
+	vigilVarVgExit          = "_vg_exit"
+	vigilVarVgFork          = "_vg_fork"
+	vigilVarVgOpen          = "_vg_open"
+	vigilVarVgOpenFlags     = "_vg_open_flags"
+	vigilVarVgOpenSyscall   = "_vg_open_syscall"
+	vigilVarVgPathKey       = "_vg_path_key"
+	vigilVarVgType          = "_vg_type"
+	vigilVarVgLastWakeup    = "vg_last_wakeup"
+	vigilVarVgReaderPolling = "vg_reader_polling"
 )
 
 // loadVigil returns the embedded CollectionSpec for vigil.
@@ -260,19 +261,20 @@ type vigilMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilVariableSpecs struct {
-	VgConfig       *ebpf.VariableSpec `ebpf:"_vg_config"`
-	VgConnect      *ebpf.VariableSpec `ebpf:"_vg_connect"`
-	VgConnectFlags *ebpf.VariableSpec `ebpf:"_vg_connect_flags"`
-	VgExec         *ebpf.VariableSpec `ebpf:"_vg_exec"`
-	VgExecFlags    *ebpf.VariableSpec `ebpf:"_vg_exec_flags"`
-	VgExit         *ebpf.VariableSpec `ebpf:"_vg_exit"`
-	VgFork         *ebpf.VariableSpec `ebpf:"_vg_fork"`
-	VgOpen         *ebpf.VariableSpec `ebpf:"_vg_open"`
-	VgOpenFlags    *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
-	VgOpenSyscall  *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
-	VgPathKey      *ebpf.VariableSpec `ebpf:"_vg_path_key"`
-	VgType         *ebpf.VariableSpec `ebpf:"_vg_type"`
-	VgLastWakeup   *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
+	VgConfig        *ebpf.VariableSpec `ebpf:"_vg_config"`
+	VgConnect       *ebpf.VariableSpec `ebpf:"_vg_connect"`
+	VgConnectFlags  *ebpf.VariableSpec `ebpf:"_vg_connect_flags"`
+	VgExec          *ebpf.VariableSpec `ebpf:"_vg_exec"`
+	VgExecFlags     *ebpf.VariableSpec `ebpf:"_vg_exec_flags"`
+	VgExit          *ebpf.VariableSpec `ebpf:"_vg_exit"`
+	VgFork          *ebpf.VariableSpec `ebpf:"_vg_fork"`
+	VgOpen          *ebpf.VariableSpec `ebpf:"_vg_open"`
+	VgOpenFlags     *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
+	VgOpenSyscall   *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
+	VgPathKey       *ebpf.VariableSpec `ebpf:"_vg_path_key"`
+	VgType          *ebpf.VariableSpec `ebpf:"_vg_type"`
+	VgLastWakeup    *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
+	VgReaderPolling *ebpf.VariableSpec `ebpf:"vg_reader_polling"`
 }
 
 // vigilObjects contains all objects after they have been loaded into the kernel.
@@ -318,19 +320,20 @@ func (m *vigilMaps) Close() error {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilVariables struct {
-	VgConfig       *ebpf.Variable `ebpf:"_vg_config"`
-	VgConnect      *ebpf.Variable `ebpf:"_vg_connect"`
-	VgConnectFlags *ebpf.Variable `ebpf:"_vg_connect_flags"`
-	VgExec         *ebpf.Variable `ebpf:"_vg_exec"`
-	VgExecFlags    *ebpf.Variable `ebpf:"_vg_exec_flags"`
-	VgExit         *ebpf.Variable `ebpf:"_vg_exit"`
-	VgFork         *ebpf.Variable `ebpf:"_vg_fork"`
-	VgOpen         *ebpf.Variable `ebpf:"_vg_open"`
-	VgOpenFlags    *ebpf.Variable `ebpf:"_vg_open_flags"`
-	VgOpenSyscall  *ebpf.Variable `ebpf:"_vg_open_syscall"`
-	VgPathKey      *ebpf.Variable `ebpf:"_vg_path_key"`
-	VgType         *ebpf.Variable `ebpf:"_vg_type"`
-	VgLastWakeup   *ebpf.Variable `ebpf:"vg_last_wakeup"`
+	VgConfig        *ebpf.Variable `ebpf:"_vg_config"`
+	VgConnect       *ebpf.Variable `ebpf:"_vg_connect"`
+	VgConnectFlags  *ebpf.Variable `ebpf:"_vg_connect_flags"`
+	VgExec          *ebpf.Variable `ebpf:"_vg_exec"`
+	VgExecFlags     *ebpf.Variable `ebpf:"_vg_exec_flags"`
+	VgExit          *ebpf.Variable `ebpf:"_vg_exit"`
+	VgFork          *ebpf.Variable `ebpf:"_vg_fork"`
+	VgOpen          *ebpf.Variable `ebpf:"_vg_open"`
+	VgOpenFlags     *ebpf.Variable `ebpf:"_vg_open_flags"`
+	VgOpenSyscall   *ebpf.Variable `ebpf:"_vg_open_syscall"`
+	VgPathKey       *ebpf.Variable `ebpf:"_vg_path_key"`
+	VgType          *ebpf.Variable `ebpf:"_vg_type"`
+	VgLastWakeup    *ebpf.Variable `ebpf:"vg_last_wakeup"`
+	VgReaderPolling *ebpf.Variable `ebpf:"vg_reader_polling"`
 }
 
 // vigilPrograms contains all programs after they have been loaded into the kernel.

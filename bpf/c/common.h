@@ -10,6 +10,21 @@
 #include <bpf/bpf_endian.h>
 #include "vigil.h"
 
+/*
+ * Reads through BTF pointers (tp_btf arguments, bpf_get_current_task_btf(),
+ * bpf_task_pt_regs()) are plain loads that the verifier guards against
+ * faults: several times cheaper than a bpf_probe_read_kernel() call per
+ * hop, which BPF_CORE_READ costs. BPF_CORE_READ stays for pointers read
+ * from memory the verifier does not type (void *, arrays indexed at run
+ * time, values copied with a helper).
+ *
+ * Syscall arguments, from the pt_regs of bpf_task_pt_regs() (x86-64 ABI).
+ */
+#define SC_ARG1(r) ((r)->di)
+#define SC_ARG2(r) ((r)->si)
+#define SC_ARG3(r) ((r)->dx)
+#define SC_ARG4(r) ((r)->r10)
+
 #define REC_SIZE 20480 /* > 16383 (offset mask) + 4095 (largest copy) */
 #define REC_MASK 16383
 #define PATH_MASK (VG_PATH_MAX - 1)
@@ -127,27 +142,49 @@ static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, st
 	__u64 ug = bpf_get_current_uid_gid();
 	h->uid = (__u32)ug;
 	h->gid = ug >> 32;
-	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->euid = task->cred->euid.val;
 	h->cgroup_id = cgroup_id_of(cfg, task);
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
 /* When the reader was last woken (CLOCK_BOOTTIME ns). Updated without
- * synchronisation: a lost race costs one extra wakeup, nothing more. */
+ * synchronisation: a lost race costs one extra wakeup, nothing more. The
+ * reader zeroes it when it stops polling. */
 __u64 vg_last_wakeup = 0;
 
+/* 1 while the reader polls the ring on its own (every wakeup_ns at most),
+ * so that records need no wakeup; written by the reader through the
+ * memory-mapped .bss. Waking a sleeping reader is the costly part of
+ * sending a record (an inter-processor interrupt, a VM exit in a guest),
+ * and under load the reader never sleeps long, so this spares the traced
+ * programs nearly all wakeups. 0 when the kernel cannot map .bss: then
+ * every wakeup_ns. */
+volatile __u32 vg_reader_polling = 0;
+
+static __always_inline bool want_wakeup(struct vg_config *cfg, __u64 now)
+{
+	if (now - vg_last_wakeup < cfg->wakeup_ns)
+		return false;
+	return !vg_reader_polling || bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes;
+}
+
 /*
- * Send a record built in the heap. Wakeups are batched: the reader is woken
- * when wakeup_bytes are waiting, or when its last wakeup is wakeup_ns old
- * (the first event after a quiet spell); otherwise it finds the record on
- * its own short poll, which lasts at least wakeup_ns after each wakeup.
+ * Send a record built in the heap. The reader is woken when it is not
+ * polling (asleep until woken), or when wakeup_bytes are waiting; at most
+ * once per wakeup_ns either way.
+ *
+ * The reader stops polling by clearing vg_reader_polling, then looking
+ * once more for records. A record committed between our look at the flag
+ * and that clearing would wait for the reader's next idle timeout, so the
+ * flag is read again after the commit (bpf_ringbuf_output's commit is a
+ * full barrier, and so is the reader's store): one of the two sides sees
+ * the other, and if it is this one a bare VG_WAKE record wakes the reader.
  */
 static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type)
 {
 	__u64 now = ((struct vg_hdr *)rec)->ktime;
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (now - vg_last_wakeup >= cfg->wakeup_ns ||
-	    bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes) {
+	if (want_wakeup(cfg, now)) {
 		flags = BPF_RB_FORCE_WAKEUP;
 		vg_last_wakeup = now;
 	}
@@ -157,6 +194,12 @@ static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size,
 		__u64 *n = bpf_map_lookup_elem(&vg_drops, &key);
 		if (n)
 			*n += 1;
+		return;
+	}
+	if (flags == BPF_RB_NO_WAKEUP && !vg_reader_polling && now - vg_last_wakeup >= cfg->wakeup_ns) {
+		struct vg_wake w = {.type = VG_WAKE, .size = sizeof(w)};
+		vg_last_wakeup = now;
+		bpf_ringbuf_output(&vg_events, &w, sizeof(w), BPF_RB_FORCE_WAKEUP);
 	}
 }
 
@@ -266,12 +309,11 @@ static __always_inline __u32 path_copy(struct heap *h, __u32 off, __u32 pos)
 /* The struct file behind fd in the current task, or NULL. */
 static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {
-	struct files_struct *files = BPF_CORE_READ(task, files);
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = task->files->fdt;
+	unsigned int max = fdt->max_fds;
 	if (fd < 0 || (unsigned int)fd >= max)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;

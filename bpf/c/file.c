@@ -55,29 +55,29 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 	__u32 oflags = 0, mode = 0;
 	switch (sc) {
 	case VG_SYS_OPEN:
-		upath = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		oflags = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		mode = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		upath = (const char *)SC_ARG1(regs);
+		oflags = SC_ARG2(regs);
+		mode = SC_ARG3(regs);
 		break;
 	case VG_SYS_CREAT:
-		upath = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		upath = (const char *)SC_ARG1(regs);
 		oflags = 0x241; /* O_CREAT|O_WRONLY|O_TRUNC, as creat(2) defines it */
-		mode = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		mode = SC_ARG2(regs);
 		break;
 	case VG_SYS_OPENAT2: {
-		dfd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		upath = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		dfd = SC_ARG1(regs);
+		upath = (const char *)SC_ARG2(regs);
 		struct open_how how = {};
-		bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_CORE_SYSCALL(regs));
+		bpf_probe_read_user(&how, sizeof(how), (void *)SC_ARG3(regs));
 		oflags = how.flags;
 		mode = how.mode;
 		break;
 	}
 	default:
-		dfd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		upath = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		oflags = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		dfd = SC_ARG1(regs);
+		upath = (const char *)SC_ARG2(regs);
+		oflags = SC_ARG3(regs);
+		mode = SC_ARG4(regs);
 	}
 
 	/* Judge the open before building anything: most opens a rule set does

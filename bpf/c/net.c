@@ -26,9 +26,9 @@ int tp_connect(struct syscall_trace_exit *ctx)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	void *uaddr = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	__u32 addrlen = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	int fd = SC_ARG1(regs);
+	void *uaddr = (void *)SC_ARG2(regs);
+	__u32 addrlen = SC_ARG3(regs);
 
 	struct vg_connect *e = (struct vg_connect *)h->rec;
 	__builtin_memset(e, 0, sizeof(*e));

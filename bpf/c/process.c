@@ -47,16 +47,18 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	struct vg_exec *e = (struct vg_exec *)h->rec;
 	fill_hdr(&e->hdr, cfg, task, VG_EXEC, pid_tgid);
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = task->real_parent->tgid;
 	e->tty = tty_nr(task);
-	e->start_ns = BPF_CORE_READ(task, start_boottime);
+	e->start_ns = task->start_boottime;
 
 	__u16 flags = 0;
 	__u32 off = sizeof(*e);
 	__u32 pw = 0;
 
 	/* exe: mm->exe_file, exactly what /proc/PID/exe resolves */
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct file *exe = task->mm->exe_file;
+	/* Helper reads: path_walk does arithmetic on these, which the
+	 * verifier refuses on BTF pointers. */
 	struct dentry *exe_dentry = BPF_CORE_READ(exe, f_path.dentry);
 	__u32 pos = path_walk(h, exe_dentry, BPF_CORE_READ(exe, f_path.mnt), task, &pw);
 	if (pw & PW_TRUNC)
@@ -69,7 +71,7 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	off += e->exe_len;
 
 	/* cwd */
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct fs_struct *fs = task->fs;
 	pos = path_walk(h, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), task, &pw);
 	if (pw & PW_TRUNC)
 		flags |= VG_EXEC_CWD_TRUNC;
@@ -77,8 +79,8 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	off += e->cwd_len;
 
 	/* argv: the new image's stack, just written by the kernel, so resident */
-	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
-	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+	unsigned long arg_start = task->mm->arg_start;
+	unsigned long arg_end = task->mm->arg_end;
 	unsigned long alen = arg_end - arg_start;
 	if (alen > VG_ARGS_MAX) {
 		alen = VG_ARGS_MAX;
@@ -100,7 +102,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 {
 	/* Threads share the process's table entry: only new processes count. */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	if (child->pid != child->tgid)
 		return 0;
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -111,9 +113,9 @@ int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	struct vg_fork *e = (struct vg_fork *)h->rec;
 	fill_hdr(&e->hdr, cfg, parent, VG_FORK, pid_tgid);
-	e->child_pid = BPF_CORE_READ(child, tgid);
+	e->child_pid = child->tgid;
 	e->_pad = 0;
-	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
+	e->child_start_ns = child->start_boottime;
 	submit(cfg, e, sizeof(*e), VG_FORK);
 	return 0;
 }
@@ -123,7 +125,7 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 {
 	/* Only the last thread's exit ends the process: do_exit has already
 	 * decremented signal->live when the tracepoint fires. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -134,7 +136,7 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 		return 0;
 	struct vg_exit *e = (struct vg_exit *)h->rec;
 	fill_hdr(&e->hdr, cfg, task, VG_EXIT, pid_tgid);
-	e->status = BPF_CORE_READ(task, exit_code);
+	e->status = task->exit_code;
 	e->_pad = 0;
 	submit(cfg, e, sizeof(*e), VG_EXIT);
 	return 0;

@@ -28,6 +28,16 @@ enum vg_type {
 	VG_TYPE_MAX = 6,
 };
 
+/* A record that only wakes the reader (see submit() in common.h): the
+ * first 8 bytes of a header, type VG_WAKE. The reader skips it. */
+#define VG_WAKE 0x7f
+struct vg_wake {
+	__u8 type; /* VG_WAKE */
+	__u8 _pad0;
+	__u16 _pad1;
+	__u32 size;
+};
+
 /* Header of every record: who did it, when. */
 struct vg_hdr {
 	__u8 type;	 /* enum vg_type */
