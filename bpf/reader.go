@@ -50,7 +50,7 @@ type Reader struct {
 	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
 	meta    func(event.Container) (event.Container, bool)
-	polling func(bool) // tells the kernel whether the reader polls
+	polling func(bool)    // tells the kernel whether the reader polls
 	idle    time.Duration // the sleep between kernel wakeups (idlePoll)
 	asleep  atomic.Bool   // not polling: only a wakeup or r.idle ends the wait
 	stats   readerCounters
