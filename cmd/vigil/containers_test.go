@@ -12,26 +12,6 @@ import (
 	"github.com/vigil-project/vigil/internal/ctrtest"
 )
 
-// waitAlertWhere returns the first alert of rule whose event satisfies ok.
-func waitAlertWhere(t *testing.T, alerts <-chan map[string]any, rule string, ok func(ev map[string]any) bool) map[string]any {
-	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case a, open := <-alerts:
-			if !open {
-				t.Fatalf("alert stream ended before %q", rule)
-			}
-			ev, _ := a["event"].(map[string]any)
-			if a["rule"] == rule && ok(ev) {
-				return a
-			}
-		case <-deadline:
-			t.Fatalf("no alert %q within 20s", rule)
-		}
-	}
-}
-
 // checkFields reports every field of ev that differs from want.
 func checkFields(t *testing.T, what string, ev map[string]any, want map[string]any) {
 	t.Helper()
@@ -67,7 +47,7 @@ func TestRunContainerAlerts(t *testing.T) {
 		if err != nil || !strings.Contains(out, "/dev/pts/") {
 			t.Fatalf("ctr run -t: %v\n%s", err, out)
 		}
-		a := waitAlertWhere(t, alerts, "Terminal shell in container", func(ev map[string]any) bool { return ev["container.id"] == "vigil-tty" })
+		a := waitAlertWhere(t, alerts, "for container vigil-tty", "Terminal shell in container", func(ev map[string]any) bool { return ev["container.id"] == "vigil-tty" })
 		ev := a["event"].(map[string]any)
 		checkFields(t, "ctr", ev, map[string]any{
 			"container.name": "vigil-tty", "container.image": ctrtest.Ref, "container.runtime": "containerd",
@@ -87,7 +67,7 @@ func TestRunContainerAlerts(t *testing.T) {
 		if err != nil || !strings.Contains(out, "/dev/pts/") {
 			t.Fatalf("docker run -t: %v\n%s", err, out)
 		}
-		a := waitAlertWhere(t, alerts, "Terminal shell in container", func(ev map[string]any) bool { return ev["container.name"] == "vigil-web" })
+		a := waitAlertWhere(t, alerts, "for container vigil-web", "Terminal shell in container", func(ev map[string]any) bool { return ev["container.name"] == "vigil-web" })
 		ev := a["event"].(map[string]any)
 		checkFields(t, "docker", ev, map[string]any{
 			"container.image": ctrtest.DockerRef, "container.runtime": "docker", "proc.name": "sh",
@@ -101,7 +81,7 @@ func TestRunContainerAlerts(t *testing.T) {
 	t.Run("CRI pod reads /etc/shadow", func(t *testing.T) {
 		pod := ctrd.RunPod(t, "shop", "cart-7d9f", "0f0e0d0c-0b0a-4909-8807-0605040302aa")
 		id := pod.Start(t, "cart", "/bin/cat", "/etc/shadow")
-		a := waitAlertWhere(t, alerts, "Read sensitive file by untrusted program", func(ev map[string]any) bool { return ev["container.full_id"] == id })
+		a := waitAlertWhere(t, alerts, "for the pod's container", "Read sensitive file by untrusted program", func(ev map[string]any) bool { return ev["container.full_id"] == id })
 		ev := a["event"].(map[string]any)
 		checkFields(t, "cri", ev, map[string]any{
 			"k8s.ns": "shop", "k8s.pod": "cart-7d9f", "container.name": "cart", "container.image": ctrtest.Ref,

@@ -73,19 +73,26 @@ func startRunLog(t *testing.T, args ...string) (<-chan map[string]any, *syncBuff
 // waitAlert returns the first alert of rule for process pid.
 func waitAlert(t *testing.T, alerts <-chan map[string]any, rule string, pid int) map[string]any {
 	t.Helper()
-	deadline := time.After(15 * time.Second)
+	return waitAlertWhere(t, alerts, fmt.Sprintf("%s for pid %d", rule, pid), rule, func(ev map[string]any) bool { return ev["proc.pid"] == float64(pid) })
+}
+
+// waitAlertWhere returns the first alert of rule whose event satisfies ok
+// (what describes it in the failure).
+func waitAlertWhere(t *testing.T, alerts <-chan map[string]any, what, rule string, ok func(ev map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
 	for {
 		select {
-		case a, ok := <-alerts:
-			if !ok {
-				t.Fatalf("alert stream ended before %q", rule)
+		case a, open := <-alerts:
+			if !open {
+				t.Fatalf("alert stream ended before %s", what)
 			}
 			ev, _ := a["event"].(map[string]any)
-			if a["rule"] == rule && ev["proc.pid"] == float64(pid) {
+			if a["rule"] == rule && ok(ev) {
 				return a
 			}
 		case <-deadline:
-			t.Fatalf("no alert %q for pid %d within 15s", rule, pid)
+			t.Fatalf("no alert %s within 20s", what)
 		}
 	}
 }
