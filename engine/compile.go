@@ -56,6 +56,8 @@ type Rule struct {
 	Priority rules.Priority
 	Tags     []string
 	Action   rules.Action
+	Enforce  bool         // false: audit only (deny and kill rules)
+	Fallback rules.Action // kill: for a deny the kernel cannot make
 	Enabled  bool
 	Types    event.TypeSet // the event types it can match
 
@@ -67,6 +69,7 @@ type Rule struct {
 	outFields  []string
 	cost       uint64
 	paths      pathSet // for open rules: what the condition requires of opens
+	policy     map[event.Type]ruleConj // deny and kill rules: the kernel's form
 }
 
 type exception struct {
@@ -418,7 +421,7 @@ func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string, macros bo
 func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 	item := fmt.Sprintf("rule %q", r.Name)
 	n := len(k.errs)
-	cr := &Rule{Name: r.Name, Priority: r.Priority, Tags: r.Tags, Action: r.Action, Enabled: r.Enabled, src: r}
+	cr := &Rule{Name: r.Name, Priority: r.Priority, Tags: r.Tags, Action: r.Action, Enforce: r.Enforce, Fallback: r.Fallback, Enabled: r.Enabled, src: r}
 	cr.cond = k.checkBool(r.Condition, item)
 	if cr.cond != nil && k.depsOK(cr.cond) {
 		native := cr.cond.NativeRep()
@@ -443,9 +446,11 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 			cr.prg, cr.cost = k.program(cr.cond, full, r.Condition, item)
 		}
 	}
+	var excs []polSource
 	for _, e := range r.Exceptions {
 		eitem := fmt.Sprintf("%s exception %q", item, e.Name)
 		if a := k.checkBool(e.Condition, eitem); a != nil && k.depsOK(a) {
+			excs = append(excs, polSource{a: a, text: e.Condition})
 			if full := k.inlineAll(a, e.Condition, eitem, true); full != nil {
 				prg, _ := k.program(a, full, e.Condition, eitem)
 				cr.exceptions = append(cr.exceptions, exception{name: e.Name, prg: prg})
@@ -453,6 +458,9 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 		}
 	}
 	cr.output, cr.outFields = k.parseOutput(r.Output, item)
+	if len(k.errs) == n && (r.Action == rules.ActionDeny || r.Action == rules.ActionKill) {
+		k.compilePolicy(cr, an, excs)
+	}
 	if len(k.errs) > n {
 		return nil
 	}

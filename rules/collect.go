@@ -113,7 +113,7 @@ func (c *collector) define(it *item) {
 		r := &Rule{
 			Name: it.name, Desc: it.desc, Condition: it.condition, Output: it.output,
 			Priority: it.priority, Tags: slices.Clone(it.tags), Enabled: it.enabled,
-			Action: it.action, Exceptions: slices.Clone(it.exceptions), Pos: it.pos,
+			Action: it.action, Enforce: it.enforce, Fallback: it.fallback, Exceptions: slices.Clone(it.exceptions), Pos: it.pos,
 		}
 		c.rules[it.name] = r
 		c.set.Rules = append(c.set.Rules, r)
@@ -172,6 +172,10 @@ func (c *collector) changeRule(r *Rule, it *item, key string, app bool) {
 		r.Enabled = it.enabled
 	case "action":
 		r.Action = it.action
+	case "enforce":
+		r.Enforce = it.enforce
+	case "fallback":
+		r.Fallback = it.fallback
 	case "exceptions":
 		if !app {
 			r.Exceptions = nil

@@ -51,7 +51,7 @@ func (k kind) keys() []string {
 	case kindMacro:
 		return []string{"condition"}
 	}
-	return []string{"desc", "condition", "output", "priority", "tags", "enabled", "action", "exceptions"}
+	return []string{"desc", "condition", "output", "priority", "tags", "enabled", "action", "enforce", "fallback", "exceptions"}
 }
 
 func (k kind) required() []string {
@@ -89,6 +89,8 @@ type item struct {
 	tags       []string
 	enabled    bool
 	action     Action
+	enforce    bool
+	fallback   Action
 	exceptions []Exception
 }
 
@@ -318,6 +320,9 @@ func (r *reader) item(n *yaml.Node) (*item, bool) {
 		if _, ok := it.keys["action"]; !ok {
 			it.action = ActionAlert
 		}
+		if _, ok := it.keys["enforce"]; !ok {
+			it.enforce = true
+		}
 	}
 	it.bad = len(r.errs) > nerrs
 	return it, true
@@ -398,18 +403,34 @@ func (r *reader) value(it *item, label string, f field) {
 			it.action = a
 		}
 	case "enabled":
-		n := deref(f.val)
-		switch v := strings.ToLower(n.Value); {
-		case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" && (v == "true" || v == "false"):
-			it.enabled = v == "true"
-		case n.Kind == yaml.ScalarNode && !isNull(n):
-			r.errorf(r.pos(f.val), label, CodeBadType, "enabled must be true or false, not %q", n.Value)
-		default:
-			r.errorf(r.pos(f.val), label, CodeBadType, "enabled must be true or false, not %s", describe(n))
+		it.enabled = r.boolean(label, f)
+	case "enforce":
+		it.enforce = r.boolean(label, f)
+	case "fallback":
+		if n, ok := r.scalar(label, f); ok {
+			s := strings.TrimSpace(scalar(n))
+			if s != string(ActionKill) {
+				r.errorf(r.pos(f.val), label, CodeBadAction, "unknown fallback %q; the only fallback is kill (for a deny the kernel cannot make)", s)
+			}
+			it.fallback = ActionKill
 		}
 	case "exceptions":
 		it.exceptions = r.exceptions(label, f)
 	}
+}
+
+// boolean returns f's value, which must be true or false.
+func (r *reader) boolean(label string, f field) bool {
+	n := deref(f.val)
+	switch v := strings.ToLower(n.Value); {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" && (v == "true" || v == "false"):
+		return v == "true"
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		r.errorf(r.pos(f.val), label, CodeBadType, "%s must be true or false, not %q", f.key, n.Value)
+	default:
+		r.errorf(r.pos(f.val), label, CodeBadType, "%s must be true or false, not %s", f.key, describe(n))
+	}
+	return false
 }
 
 // scalar returns f's value if it is a string (or number, or empty).

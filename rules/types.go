@@ -32,14 +32,20 @@ type Exception struct {
 
 // Rule is a condition that raises an alert (or acts) when an event matches.
 type Rule struct {
-	Name       string
-	Desc       string
-	Condition  Text
-	Output     Text
-	Priority   Priority
-	Tags       []string
-	Enabled    bool
-	Action     Action
+	Name      string
+	Desc      string
+	Condition Text
+	Output    Text
+	Priority  Priority
+	Tags      []string
+	Enabled   bool
+	Action    Action
+	// Enforce false makes a deny or kill rule audit-only: it alerts with
+	// "would deny" / "would kill" and the kernel does not act.
+	Enforce bool
+	// Fallback kill lets a deny rule kill where the kernel cannot deny
+	// (exec and open without BPF LSM).
+	Fallback   Action
 	Exceptions []Exception
 	Pos        Pos
 }
