@@ -68,7 +68,7 @@ type Rule struct {
 	output     []outputPart
 	outFields  []string
 	cost       uint64
-	paths      pathSet // for open rules: what the condition requires of opens
+	paths      pathSet                 // for open rules: what the condition requires of opens
 	policy     map[event.Type]ruleConj // deny and kill rules: the kernel's form
 }
 

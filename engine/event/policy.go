@@ -20,13 +20,13 @@ type PolicyClass uint8
 
 // Atom classes.
 const (
-	PolExe   PolicyClass = iota // proc.exe: exact or prefix paths (judged at exec)
-	PolName                     // proc.name (the comm, 15 bytes at most): names
-	PolFile                     // file.path: exact or prefix paths
-	PolDIP                      // net.dip: IP prefixes (v4 and v6)
-	PolDPort                    // net.dport: port ranges
-	PolUID                      // user.uid: values
-	PolFamily                   // net.family: ipv4, ipv6, unix (in Names)
+	PolExe    PolicyClass = iota // proc.exe: exact or prefix paths (judged at exec)
+	PolName                      // proc.name (the comm, 15 bytes at most): names
+	PolFile                      // file.path: exact or prefix paths
+	PolDIP                       // net.dip: IP prefixes (v4 and v6)
+	PolDPort                     // net.dport: port ranges
+	PolUID                       // user.uid: values
+	PolFamily                    // net.family: ipv4, ipv6, unix (in Names)
 	NumPolClasses
 )
 
