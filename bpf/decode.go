@@ -37,6 +37,7 @@ type Record struct {
 	PID, TID uint32
 	UID, GID uint32
 	EUID     uint32
+	Policy   uint32 // the enforcement word (vigil.h, enum vg_pol_outcome)
 	CgroupID uint64
 	Comm     string
 
@@ -102,6 +103,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 	r.UID = le.Uint32(raw[24:])
 	r.GID = le.Uint32(raw[28:])
 	r.EUID = le.Uint32(raw[32:])
+	r.Policy = le.Uint32(raw[36:])
 	r.CgroupID = le.Uint64(raw[40:])
 	r.Comm = d.comm(raw[48:64])
 

@@ -61,6 +61,9 @@ func (r *Reader) handle(d *Record) *event.Event {
 		}
 	}
 	ev.Parent = r.procs.Parent(ev.Proc)
+	if d.Policy != 0 {
+		ev.Enforcement = r.policy.Load().outcome(ev.Type, d.Policy)
+	}
 	return ev
 }
 

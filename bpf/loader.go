@@ -65,6 +65,7 @@ type Probes struct {
 	// (no memory-mapped .bss): the kernel then wakes the reader every
 	// wakeup interval, as if it never polled.
 	noPolling bool
+	policyFields
 }
 
 // fence is the target of a locked add, a full memory barrier on amd64.
@@ -186,6 +187,7 @@ func Load(o Options) (*Probes, error) {
 		p.Close()
 		return nil, err
 	}
+	p.attachCgroupConnect()
 	return p, nil
 }
 

@@ -50,9 +50,10 @@ type Reader struct {
 	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
 	meta    func(event.Container) (event.Container, bool)
-	polling func(bool)    // tells the kernel whether the reader polls
-	idle    time.Duration // the sleep between kernel wakeups (idlePoll)
-	asleep  atomic.Bool   // not polling: only a wakeup or r.idle ends the wait
+	polling func(bool)                  // tells the kernel whether the reader polls
+	policy  *atomic.Pointer[policyView] // names the rules behind policy words
+	idle    time.Duration               // the sleep between kernel wakeups (idlePoll)
+	asleep  atomic.Bool                 // not polling: only a wakeup or r.idle ends the wait
 	stats   readerCounters
 }
 
@@ -83,7 +84,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, polling: p.setReaderPolling, idle: idlePoll}
+	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}

@@ -18,6 +18,7 @@ type vigilHeap struct {
 	Rec  [20480]uint8
 	Path [8192]int8
 	Key  vigilVgPathKey
+	Pkey vigilVgPolPathKey
 }
 
 type vigilVgConfig struct {
@@ -29,7 +30,9 @@ type vigilVgConfig struct {
 	WakeupBytes    uint64
 	WakeupNs       uint64
 	OpenFilter     uint32
-	Pad            uint32
+	PolGen         uint32
+	PolTypes       uint32
+	Pad2           uint32
 }
 
 type vigilVgConnect struct {
@@ -106,7 +109,7 @@ type vigilVgHdr struct {
 	Uid      uint32
 	Gid      uint32
 	Euid     uint32
-	Pad1     uint32
+	Policy   uint32
 	CgroupId uint64
 	Comm     [16]int8
 }
@@ -148,6 +151,68 @@ type vigilVgPathKey struct {
 	Data      [256]uint8
 }
 
+type vigilVgPolDesc struct {
+	_       structs.HostLayout
+	Pos     [7]uint64
+	Neg     [7]uint64
+	Conj    [64]uint64
+	Kill    uint64
+	Deny    uint64
+	Enforce uint64
+	Nconj   uint32
+	Pad     uint32
+}
+
+type vigilVgPolIpKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Gen       uint8
+	Family    uint8
+	Addr      [16]uint8
+	_         [2]byte
+}
+
+type vigilVgPolMasks struct {
+	_     structs.HostLayout
+	M     [3]uint64
+	Allow uint64
+}
+
+type vigilVgPolNameKey struct {
+	_    structs.HostLayout
+	Gen  uint8
+	Pad  [7]uint8
+	Comm [16]int8
+}
+
+type vigilVgPolOutcome uint32
+
+const (
+	vigilVgPolOutcomeVG_POL_DENIED     vigilVgPolOutcome = 1
+	vigilVgPolOutcomeVG_POL_KILLED     vigilVgPolOutcome = 2
+	vigilVgPolOutcomeVG_POL_WOULD_DENY vigilVgPolOutcome = 3
+	vigilVgPolOutcomeVG_POL_WOULD_KILL vigilVgPolOutcome = 4
+)
+
+type vigilVgPolPathKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Gen       uint8
+	Cls       uint8
+	Path      [254]uint8
+}
+
+type vigilVgPolProc struct {
+	_   structs.HostLayout
+	Gen [2]vigilVgPolMasks
+}
+
+type vigilVgPolUidKey struct {
+	_   structs.HostLayout
+	Gen uint32
+	Uid uint32
+}
+
 type vigilVgType uint32
 
 const (
@@ -169,6 +234,16 @@ const (
 	vigilMapVgFiltered      = "vg_filtered"
 	vigilMapVgHeap          = "vg_heap"
 	vigilMapVgOpenPaths     = "vg_open_paths"
+	vigilMapVgPolDescs      = "vg_pol_descs"
+	vigilMapVgPolFamily     = "vg_pol_family"
+	vigilMapVgPolIp         = "vg_pol_ip"
+	vigilMapVgPolName       = "vg_pol_name"
+	vigilMapVgPolPath       = "vg_pol_path"
+	vigilMapVgPolPort       = "vg_pol_port"
+	vigilMapVgPolProcs      = "vg_pol_procs"
+	vigilMapVgPolUid        = "vg_pol_uid"
+	vigilProgCgConnect4     = "cg_connect4"
+	vigilProgCgConnect6     = "cg_connect6"
 	vigilProgTpConnect      = "tp_connect"
 	vigilProgTpCreat        = "tp_creat"
 	vigilProgTpExec         = "tp_exec"
@@ -188,6 +263,14 @@ const (
 	vigilVarVgOpenFlags     = "_vg_open_flags"
 	vigilVarVgOpenSyscall   = "_vg_open_syscall"
 	vigilVarVgPathKey       = "_vg_path_key"
+	vigilVarVgPolDesc       = "_vg_pol_desc"
+	vigilVarVgPolIpKey      = "_vg_pol_ip_key"
+	vigilVarVgPolMasks      = "_vg_pol_masks"
+	vigilVarVgPolNameKey    = "_vg_pol_name_key"
+	vigilVarVgPolOutcome    = "_vg_pol_outcome"
+	vigilVarVgPolPathKey    = "_vg_pol_path_key"
+	vigilVarVgPolProc       = "_vg_pol_proc"
+	vigilVarVgPolUidKey     = "_vg_pol_uid_key"
 	vigilVarVgType          = "_vg_type"
 	vigilVarVgLastWakeup    = "vg_last_wakeup"
 	vigilVarVgReaderPolling = "vg_reader_polling"
@@ -235,14 +318,16 @@ type vigilSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilProgramSpecs struct {
-	TpConnect *ebpf.ProgramSpec `ebpf:"tp_connect"`
-	TpCreat   *ebpf.ProgramSpec `ebpf:"tp_creat"`
-	TpExec    *ebpf.ProgramSpec `ebpf:"tp_exec"`
-	TpExit    *ebpf.ProgramSpec `ebpf:"tp_exit"`
-	TpFork    *ebpf.ProgramSpec `ebpf:"tp_fork"`
-	TpOpen    *ebpf.ProgramSpec `ebpf:"tp_open"`
-	TpOpenat  *ebpf.ProgramSpec `ebpf:"tp_openat"`
-	TpOpenat2 *ebpf.ProgramSpec `ebpf:"tp_openat2"`
+	CgConnect4 *ebpf.ProgramSpec `ebpf:"cg_connect4"`
+	CgConnect6 *ebpf.ProgramSpec `ebpf:"cg_connect6"`
+	TpConnect  *ebpf.ProgramSpec `ebpf:"tp_connect"`
+	TpCreat    *ebpf.ProgramSpec `ebpf:"tp_creat"`
+	TpExec     *ebpf.ProgramSpec `ebpf:"tp_exec"`
+	TpExit     *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	TpFork     *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpOpen     *ebpf.ProgramSpec `ebpf:"tp_open"`
+	TpOpenat   *ebpf.ProgramSpec `ebpf:"tp_openat"`
+	TpOpenat2  *ebpf.ProgramSpec `ebpf:"tp_openat2"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -255,6 +340,14 @@ type vigilMapSpecs struct {
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
 	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
+	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
+	VgPolFamily *ebpf.MapSpec `ebpf:"vg_pol_family"`
+	VgPolIp     *ebpf.MapSpec `ebpf:"vg_pol_ip"`
+	VgPolName   *ebpf.MapSpec `ebpf:"vg_pol_name"`
+	VgPolPath   *ebpf.MapSpec `ebpf:"vg_pol_path"`
+	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
+	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
+	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
 }
 
 // vigilVariableSpecs contains global variables before they are loaded into the kernel.
@@ -272,6 +365,14 @@ type vigilVariableSpecs struct {
 	VgOpenFlags     *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
 	VgOpenSyscall   *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
 	VgPathKey       *ebpf.VariableSpec `ebpf:"_vg_path_key"`
+	VgPolDesc       *ebpf.VariableSpec `ebpf:"_vg_pol_desc"`
+	VgPolIpKey      *ebpf.VariableSpec `ebpf:"_vg_pol_ip_key"`
+	VgPolMasks      *ebpf.VariableSpec `ebpf:"_vg_pol_masks"`
+	VgPolNameKey    *ebpf.VariableSpec `ebpf:"_vg_pol_name_key"`
+	VgPolOutcome    *ebpf.VariableSpec `ebpf:"_vg_pol_outcome"`
+	VgPolPathKey    *ebpf.VariableSpec `ebpf:"_vg_pol_path_key"`
+	VgPolProc       *ebpf.VariableSpec `ebpf:"_vg_pol_proc"`
+	VgPolUidKey     *ebpf.VariableSpec `ebpf:"_vg_pol_uid_key"`
 	VgType          *ebpf.VariableSpec `ebpf:"_vg_type"`
 	VgLastWakeup    *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.VariableSpec `ebpf:"vg_reader_polling"`
@@ -303,6 +404,14 @@ type vigilMaps struct {
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
 	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
+	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
+	VgPolFamily *ebpf.Map `ebpf:"vg_pol_family"`
+	VgPolIp     *ebpf.Map `ebpf:"vg_pol_ip"`
+	VgPolName   *ebpf.Map `ebpf:"vg_pol_name"`
+	VgPolPath   *ebpf.Map `ebpf:"vg_pol_path"`
+	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
+	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
+	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
 }
 
 func (m *vigilMaps) Close() error {
@@ -313,6 +422,14 @@ func (m *vigilMaps) Close() error {
 		m.VgFiltered,
 		m.VgHeap,
 		m.VgOpenPaths,
+		m.VgPolDescs,
+		m.VgPolFamily,
+		m.VgPolIp,
+		m.VgPolName,
+		m.VgPolPath,
+		m.VgPolPort,
+		m.VgPolProcs,
+		m.VgPolUid,
 	)
 }
 
@@ -331,6 +448,14 @@ type vigilVariables struct {
 	VgOpenFlags     *ebpf.Variable `ebpf:"_vg_open_flags"`
 	VgOpenSyscall   *ebpf.Variable `ebpf:"_vg_open_syscall"`
 	VgPathKey       *ebpf.Variable `ebpf:"_vg_path_key"`
+	VgPolDesc       *ebpf.Variable `ebpf:"_vg_pol_desc"`
+	VgPolIpKey      *ebpf.Variable `ebpf:"_vg_pol_ip_key"`
+	VgPolMasks      *ebpf.Variable `ebpf:"_vg_pol_masks"`
+	VgPolNameKey    *ebpf.Variable `ebpf:"_vg_pol_name_key"`
+	VgPolOutcome    *ebpf.Variable `ebpf:"_vg_pol_outcome"`
+	VgPolPathKey    *ebpf.Variable `ebpf:"_vg_pol_path_key"`
+	VgPolProc       *ebpf.Variable `ebpf:"_vg_pol_proc"`
+	VgPolUidKey     *ebpf.Variable `ebpf:"_vg_pol_uid_key"`
 	VgType          *ebpf.Variable `ebpf:"_vg_type"`
 	VgLastWakeup    *ebpf.Variable `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.Variable `ebpf:"vg_reader_polling"`
@@ -340,18 +465,22 @@ type vigilVariables struct {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilPrograms struct {
-	TpConnect *ebpf.Program `ebpf:"tp_connect"`
-	TpCreat   *ebpf.Program `ebpf:"tp_creat"`
-	TpExec    *ebpf.Program `ebpf:"tp_exec"`
-	TpExit    *ebpf.Program `ebpf:"tp_exit"`
-	TpFork    *ebpf.Program `ebpf:"tp_fork"`
-	TpOpen    *ebpf.Program `ebpf:"tp_open"`
-	TpOpenat  *ebpf.Program `ebpf:"tp_openat"`
-	TpOpenat2 *ebpf.Program `ebpf:"tp_openat2"`
+	CgConnect4 *ebpf.Program `ebpf:"cg_connect4"`
+	CgConnect6 *ebpf.Program `ebpf:"cg_connect6"`
+	TpConnect  *ebpf.Program `ebpf:"tp_connect"`
+	TpCreat    *ebpf.Program `ebpf:"tp_creat"`
+	TpExec     *ebpf.Program `ebpf:"tp_exec"`
+	TpExit     *ebpf.Program `ebpf:"tp_exit"`
+	TpFork     *ebpf.Program `ebpf:"tp_fork"`
+	TpOpen     *ebpf.Program `ebpf:"tp_open"`
+	TpOpenat   *ebpf.Program `ebpf:"tp_openat"`
+	TpOpenat2  *ebpf.Program `ebpf:"tp_openat2"`
 }
 
 func (p *vigilPrograms) Close() error {
 	return _VigilClose(
+		p.CgConnect4,
+		p.CgConnect6,
 		p.TpConnect,
 		p.TpCreat,
 		p.TpExec,

@@ -556,7 +556,7 @@ func (rs *Ruleset) Policy(audit bool, allow []string) (event.Policy, error) {
 			}
 			tp := &p.Types[ti]
 			for _, atoms := range rc.atoms {
-				c := event.PolicyConj{Rule: r.Name, Action: string(r.Action), Enforce: r.Enforce && !audit}
+				c := event.PolicyConj{Rule: r.Name, Action: string(r.Action), Enforce: r.Enforce && !audit, Fallback: string(r.Fallback)}
 				for _, a := range atoms {
 					c.Atoms = append(c.Atoms, tp.AddAtom(a))
 				}

@@ -74,6 +74,7 @@ struct heap {
 	__u8 rec[REC_SIZE];
 	char path[VG_PATH_MAX * 2];
 	struct vg_path_key key;
+	struct vg_pol_path_key pkey;
 };
 
 struct {
@@ -143,6 +144,7 @@ static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, st
 	h->uid = (__u32)ug;
 	h->gid = ug >> 32;
 	h->euid = task->cred->euid.val;
+	h->policy = 0;
 	h->cgroup_id = cgroup_id_of(cfg, task);
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
@@ -318,5 +320,7 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
+
+#include "policy.h"
 
 #endif

@@ -80,10 +80,33 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 		mode = SC_ARG4(regs);
 	}
 
+	/* Enforcement first: the file actually opened (its path walked from
+	 * the new descriptor, symlinks and ".." resolved) against the open
+	 * policy. The kernel acts on successful opens only; LSM (file_open)
+	 * denies before they happen where it exists. */
+	__u32 pword = 0;
+	if ((cfg->pol_types & (1U << POL_OPEN)) && ret >= 0) {
+		struct file *of = fd_file(task, ret);
+		if (of) {
+			struct pol_in in = {.gen = cfg->pol_gen, .tgid = pid_tgid >> 32, .uid = (__u32)bpf_get_current_uid_gid()};
+			bpf_get_current_comm(in.comm, sizeof(in.comm));
+			__u32 pw = 0;
+			__u32 pos = path_walk(h, BPF_CORE_READ(of, f_path.dentry), BPF_CORE_READ(of, f_path.mnt), task, &pw);
+			if (!(pw & (PW_TRUNC | PW_PSEUDO))) {
+				struct vg_pol_masks *m = pol_path_lookup(h, pos, in.gen, VG_POL_FILE);
+				in.file = m ? m->m[POL_OPEN] : 0;
+			}
+			__u32 act;
+			pword = pol_decide(cfg, POL_OPEN, &in, &act);
+			if (act == VG_POL_KILLED)
+				bpf_send_signal(9); /* SIGKILL before the descriptor is used */
+		}
+	}
+
 	/* Judge the open before building anything: most opens a rule set does
 	 * not care about end here. The path is read into the filter key; it
 	 * is read again, whole, only for opens that are kept. */
-	if (cfg->open_filter) {
+	if (cfg->open_filter && !pword) {
 		long kn = bpf_probe_read_user_str(h->key.data, VG_FILTER_PATH_MAX, upath);
 		/* kn counts the NUL; a path that filled the key may be longer */
 		if (kn > 1 && kn < VG_FILTER_PATH_MAX && h->key.data[0] == '/' &&
@@ -95,6 +118,7 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 
 	struct vg_open *e = (struct vg_open *)h->rec;
 	fill_hdr(&e->hdr, cfg, task, VG_OPEN, pid_tgid);
+	e->hdr.policy = pword;
 	e->ret = ret;
 	e->oflags = oflags;
 	e->mode = mode;

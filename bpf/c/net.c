@@ -8,6 +8,80 @@
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
+#define EPERM 1
+
+/* The connect atoms holding a destination: family (AF_*), address (16
+ * bytes, network order; IPv4 in the first 4), port (host order). An
+ * IPv4-mapped IPv6 address is judged as the IPv4 address. */
+static __always_inline void pol_net(struct pol_in *in, __u16 family, const __u8 *addr, __u16 port)
+{
+	__u32 fi = family == AF_INET ? 0 : family == AF_INET6 ? 1 : family == AF_UNIX ? 2 : 3;
+	__u32 k = (in->gen & 1) * 4 + fi;
+	__u64 *fm = bpf_map_lookup_elem(&vg_pol_family, &k);
+	in->family = fm ? *fm : 0;
+	if (fi > 1)
+		return;
+	struct vg_pol_ip_key ik = {.gen = in->gen & 1};
+	bool mapped = fi == 1 && addr[0] == 0 && addr[1] == 0 && addr[2] == 0 && addr[3] == 0 && addr[4] == 0 &&
+		      addr[5] == 0 && addr[6] == 0 && addr[7] == 0 && addr[8] == 0 && addr[9] == 0 &&
+		      addr[10] == 0xff && addr[11] == 0xff;
+	if (fi == 0 || mapped) {
+		ik.family = 4;
+		__builtin_memcpy(ik.addr, fi == 0 ? addr : addr + 12, 4);
+		ik.prefixlen = 16 + 32;
+	} else {
+		ik.family = 6;
+		__builtin_memcpy(ik.addr, addr, 16);
+		ik.prefixlen = 16 + 128;
+	}
+	struct vg_pol_masks *m = bpf_map_lookup_elem(&vg_pol_ip, &ik);
+	in->ip = m ? m->m[POL_CONNECT] : 0;
+	__u32 pk = (in->gen & 1) * 65536 + port;
+	__u64 *pm = bpf_map_lookup_elem(&vg_pol_port, &pk);
+	in->port = pm ? *pm : 0;
+}
+
+/* Deny at connect(2) itself, for IPv4 and IPv6 sockets of every process
+ * (attached to the cgroup v2 root): returning 0 makes connect fail with
+ * EPERM before any packet leaves. Kill, and the record, are the
+ * tracepoint's (below). */
+static __always_inline int cg_connect(struct bpf_sock_addr *ctx, __u16 family)
+{
+	struct vg_config *cfg = config_get();
+	if (!cfg || !(cfg->pol_types & (1U << POL_CONNECT)))
+		return 1;
+	struct pol_in in = {.gen = cfg->pol_gen, .tgid = bpf_get_current_pid_tgid() >> 32,
+			    .uid = (__u32)bpf_get_current_uid_gid()};
+	bpf_get_current_comm(in.comm, sizeof(in.comm));
+	__u8 addr[16] = {};
+	if (family == AF_INET) {
+		__u32 a = ctx->user_ip4;
+		__builtin_memcpy(addr, &a, 4);
+	} else {
+		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
+		__builtin_memcpy(addr, &a0, 4);
+		__builtin_memcpy(addr + 4, &a1, 4);
+		__builtin_memcpy(addr + 8, &a2, 4);
+		__builtin_memcpy(addr + 12, &a3, 4);
+	}
+	pol_net(&in, family, addr, bpf_ntohs((__u16)ctx->user_port));
+	__u32 act;
+	pol_decide(cfg, POL_CONNECT, &in, &act);
+	return act == VG_POL_DENIED ? 0 : 1;
+}
+
+SEC("cgroup/connect4")
+int cg_connect4(struct bpf_sock_addr *ctx)
+{
+	return cg_connect(ctx, AF_INET);
+}
+
+SEC("cgroup/connect6")
+int cg_connect6(struct bpf_sock_addr *ctx)
+{
+	return cg_connect(ctx, AF_INET6);
+}
+
 /* Large enough for sockaddr_in6 and sockaddr_un. */
 struct sa_buf {
 	__u16 family;
@@ -83,6 +157,20 @@ int tp_connect(struct syscall_trace_exit *ctx)
 		}
 	}
 	e->hdr.flags = flags;
+	if ((cfg->pol_types & (1U << POL_CONNECT)) && !(flags & VG_CONNECT_ADDR_FAULT)) {
+		struct pol_in in = {.gen = cfg->pol_gen, .tgid = pid_tgid >> 32, .uid = e->hdr.uid};
+		__builtin_memcpy(in.comm, e->hdr.comm, VG_COMM_LEN);
+		pol_net(&in, e->family, e->daddr, e->dport);
+		__u32 act;
+		__u32 w = pol_decide(cfg, POL_CONNECT, &in, &act);
+		if (act == VG_POL_KILLED)
+			bpf_send_signal(9);
+		else if (act == VG_POL_DENIED && e->ret != -EPERM)
+			/* The cgroup hook did not refuse it (not attached, or not
+			 * an inet socket): say what would have happened. */
+			w = (w & ~0xf00U) | (VG_POL_WOULD_DENY << 8);
+		e->hdr.policy = w;
+	}
 	submit(cfg, e, size, VG_CONNECT);
 	return 0;
 }

@@ -67,6 +67,8 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		flags |= VG_EXEC_EXE_MEMFD;
 	if ((pw & PW_PSEUDO) || is_unlinked(exe_dentry))
 		flags |= VG_EXEC_EXE_DELETED;
+	if (cfg->pol_types)
+		pol_track_exec(h, pid_tgid >> 32, pos);
 	e->exe_len = path_copy(h, off, pos);
 	off += e->exe_len;
 
@@ -94,6 +96,14 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	off += alen;
 
 	e->hdr.flags = flags;
+	if (cfg->pol_types & (1U << POL_EXEC)) {
+		struct pol_in in = {.gen = cfg->pol_gen, .tgid = pid_tgid >> 32, .uid = e->hdr.uid};
+		__builtin_memcpy(in.comm, e->hdr.comm, VG_COMM_LEN);
+		__u32 act;
+		e->hdr.policy = pol_decide(cfg, POL_EXEC, &in, &act);
+		if (act == VG_POL_KILLED)
+			bpf_send_signal(9); /* SIGKILL: the new image never runs */
+	}
 	submit(cfg, e, off, VG_EXEC);
 	return 0;
 }
@@ -114,6 +124,13 @@ int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 	struct vg_fork *e = (struct vg_fork *)h->rec;
 	fill_hdr(&e->hdr, cfg, parent, VG_FORK, pid_tgid);
 	e->child_pid = child->tgid;
+	if (cfg->pol_types) {
+		/* The child runs the parent's executable until it execs. */
+		__u32 ptgid = pid_tgid >> 32, ctgid = e->child_pid;
+		struct vg_pol_proc *pp = bpf_map_lookup_elem(&vg_pol_procs, &ptgid);
+		if (pp)
+			bpf_map_update_elem(&vg_pol_procs, &ctgid, pp, BPF_ANY);
+	}
 	e->_pad = 0;
 	e->child_start_ns = child->start_boottime;
 	submit(cfg, e, sizeof(*e), VG_FORK);
@@ -136,6 +153,10 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 		return 0;
 	struct vg_exit *e = (struct vg_exit *)h->rec;
 	fill_hdr(&e->hdr, cfg, task, VG_EXIT, pid_tgid);
+	if (cfg->pol_types) {
+		__u32 tgid = pid_tgid >> 32;
+		bpf_map_delete_elem(&vg_pol_procs, &tgid);
+	}
 	e->status = task->exit_code;
 	e->_pad = 0;
 	submit(cfg, e, sizeof(*e), VG_EXIT);

@@ -335,3 +335,17 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// BPFLSM reports whether BPF LSM programs would enforce on this kernel: bpf
+// is an active LSM and an LSM program loads and attaches. When not, the
+// string says why.
+func BPFLSM() (bool, string) {
+	e := env{fsErr: EnsureFS(), privileged: privileged()}
+	if d, err := probeLSMActive(e); err != nil {
+		return false, d
+	}
+	if d, err := probeLSMProgram(e); err != nil {
+		return false, d
+	}
+	return true, ""
+}

@@ -50,7 +50,7 @@ struct vg_hdr {
 	__u32 uid;
 	__u32 gid;
 	__u32 euid;
-	__u32 _pad1;
+	__u32 policy;	 /* enforcement outcome, see enum vg_pol_outcome */
 	__u64 cgroup_id; /* cgroup v2 id, or a v1 hierarchy's (see vg_config) */
 	char comm[VG_COMM_LEN];
 };
@@ -155,7 +155,90 @@ struct vg_config {
 	__u64 wakeup_bytes; /* wake the reader once this much data is waiting */
 	__u64 wakeup_ns;    /* ...or when the last forced wakeup is this old */
 	__u32 open_filter;  /* 1: drop opens of clean absolute paths outside vg_open_paths */
+	__u32 pol_gen;      /* the policy generation in force (0 or 1) */
+	__u32 pol_types;    /* bit (1 << policy type index) set: that type has a policy */
+	__u32 _pad2;
+};
+
+/* ---- Enforcement policy (bpf/c/policy.h, engine/event/policy.go) ----
+ * Every policy map is keyed by generation too: user space writes the
+ * generation not in force, then flips vg_config.pol_gen, so a reload
+ * never leaves the kernel without a complete policy. */
+#define VG_POL_TYPES 3   /* exec, open, connect */
+#define VG_POL_CLASSES 7 /* enum event.PolicyClass */
+#define VG_POL_BITS 64   /* atoms and conjunctions per type */
+
+enum vg_pol_class {
+	VG_POL_EXE = 0,
+	VG_POL_NAME = 1,
+	VG_POL_FILE = 2,
+	VG_POL_DIP = 3,
+	VG_POL_DPORT = 4,
+	VG_POL_UID = 5,
+	VG_POL_FAMILY = 6,
+};
+
+/* Per type: for each class, the atoms that require membership (pos) and
+ * the negated ones (neg); each conjunction's atoms; which conjunctions
+ * kill, deny, enforce (else audit only). */
+struct vg_pol_desc {
+	__u64 pos[VG_POL_CLASSES];
+	__u64 neg[VG_POL_CLASSES];
+	__u64 conj[VG_POL_BITS];
+	__u64 kill;
+	__u64 deny;
+	__u64 enforce;
+	__u32 nconj;
 	__u32 _pad;
+};
+
+/* Atom membership of a value, per policy type. allow: the value is an
+ * exact path of the allow-list (exe entries only). */
+struct vg_pol_masks {
+	__u64 m[VG_POL_TYPES];
+	__u64 allow;
+};
+
+/* vg_pol_path key: LPM over gen, class (VG_POL_EXE or VG_POL_FILE), then
+ * the path's bytes; an exact path includes its NUL. */
+struct vg_pol_path_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 cls;
+	__u8 path[VG_FILTER_PATH_MAX - 2];
+};
+
+/* vg_pol_ip key: LPM over gen, family (4 or 6), address. */
+struct vg_pol_ip_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 family;
+	__u8 addr[16];
+};
+
+struct vg_pol_name_key {
+	__u8 gen;
+	__u8 _pad[7];
+	char comm[VG_COMM_LEN];
+};
+
+struct vg_pol_uid_key {
+	__u32 gen;
+	__u32 uid;
+};
+
+/* A process's exe membership, per generation (judged at exec). */
+struct vg_pol_proc {
+	struct vg_pol_masks gen[2];
+};
+
+/* Header policy word (vg_hdr._pad1 renamed policy): bits 0-7 the deciding
+ * conjunction + 1 (0: none), bits 8-11 the outcome, bit 12 the generation. */
+enum vg_pol_outcome {
+	VG_POL_DENIED = 1,
+	VG_POL_KILLED = 2,
+	VG_POL_WOULD_DENY = 3,
+	VG_POL_WOULD_KILL = 4,
 };
 
 /* Key of vg_open_paths, an LPM trie over path bytes. A prefix entry is the

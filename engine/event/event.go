@@ -66,6 +66,9 @@ type Event struct {
 
 	File File // open
 	Net  Net  // connect
+
+	// Enforcement is what the kernel's policy did (deny and kill rules).
+	Enforcement Enforcement
 }
 
 // Failed reports whether the syscall returned an error.

@@ -64,8 +64,16 @@ type PolicyAtom struct {
 type PolicyConj struct {
 	Rule    string
 	Action  string // "deny" or "kill"
-	Enforce bool   // false: audit only ("would deny")
-	Atoms   []int  // indexes into TypePolicy.Atoms
+	Enforce  bool   // false: audit only ("would deny")
+	Fallback string // "kill": kill where the kernel cannot deny
+	Atoms    []int  // indexes into TypePolicy.Atoms
+}
+
+// Enforcement is what the kernel did about an event: the rule whose
+// policy decided, and "deny", "kill", "would deny" or "would kill".
+type Enforcement struct {
+	Rule   string
+	Action string
 }
 
 // TypePolicy is the policy for one event type.

@@ -1,0 +1,209 @@
+package bpf
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// listen opens a TCP listener on addr ("127.0.0.1:0") and returns its port.
+func listen(t *testing.T, network, addr string) uint16 {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func conj(rule, action string, enforce bool, atoms ...int) event.PolicyConj {
+	return event.PolicyConj{Rule: rule, Action: action, Enforce: enforce, Atoms: atoms}
+}
+
+func connectAs(t *testing.T, addr string) (errno, pid int) {
+	t.Helper()
+	res, pid := runHelperCmd(t, "connect", addr)
+	return res.Errno, pid
+}
+
+// Connects denied by the cgroup hooks: IPv4 by CIDR and port list, IPv6
+// by address and port range; other ports and vigil's own connects pass;
+// audit-only rules let the connect through and say "would deny".
+func TestPolicyConnectDeny(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	if m := c.probes.Mechanisms(); !m.CgroupConnect {
+		t.Fatalf("cgroup connect hooks not attached: %s", m.CgroupReason)
+	}
+	p4, ok4, audit4 := listen(t, "tcp4", "127.0.0.1:0"), listen(t, "tcp4", "127.0.0.1:0"), listen(t, "tcp4", "127.0.0.1:0")
+	p6, ok6 := listen(t, "tcp6", "[::1]:0"), listen(t, "tcp6", "[::1]:0")
+	var pol event.Policy
+	pol.Types[2] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{
+			{Class: event.PolFamily, Names: []string{"ipv4"}},
+			{Class: event.PolDIP, Nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+			{Class: event.PolDPort, Ports: [][2]uint16{{p4, p4}, {1, 2}}},
+			{Class: event.PolDIP, Nets: []netip.Prefix{netip.MustParsePrefix("::1/128")}},
+			{Class: event.PolDPort, Ports: [][2]uint16{{p6, p6}}},
+			{Class: event.PolDPort, Ports: [][2]uint16{{audit4, audit4}}},
+		},
+		Conjs: []event.PolicyConj{
+			conj("v4 deny", "deny", true, 0, 1, 2),
+			conj("v6 deny", "deny", true, 3, 4),
+			conj("v4 audit", "deny", false, 1, 5),
+		},
+	}
+	if err := c.probes.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+	port := func(p uint16) string { return strconv.Itoa(int(p)) }
+	for _, tc := range []struct {
+		addr   string
+		errno  int
+		rule   string
+		action string
+	}{
+		{"127.0.0.1:" + port(p4), int(syscall.EPERM), "v4 deny", "deny"},
+		{"127.0.0.1:" + port(ok4), 0, "", ""},
+		{"[::1]:" + port(p6), int(syscall.EPERM), "v6 deny", "deny"},
+		{"[::1]:" + port(ok6), 0, "", ""},
+		{"127.0.0.1:" + port(audit4), 0, "v4 audit", "would deny"},
+	} {
+		errno, pid := connectAs(t, tc.addr)
+		if errno != tc.errno {
+			t.Errorf("connect %s: errno %d, want %d", tc.addr, errno, tc.errno)
+		}
+		ev := c.waitFor(t, "connect "+tc.addr, func(e *event.Event) bool {
+			return e.Type == event.TypeConnect && e.Proc.PID == uint32(pid)
+		})
+		if ev.Enforcement.Rule != tc.rule || ev.Enforcement.Action != tc.action {
+			t.Errorf("connect %s: enforcement %+v, want %s %s", tc.addr, ev.Enforcement, tc.rule, tc.action)
+		}
+	}
+	// Self-protection: the loading process (vigil) is never denied.
+	conn, err := net.Dial("tcp4", "127.0.0.1:"+port(p4))
+	if err != nil {
+		t.Errorf("vigil's own connect was denied: %v", err)
+	} else {
+		conn.Close()
+	}
+	// A new policy replaces the old one in place.
+	pol.Types[2].Conjs = pol.Types[2].Conjs[1:]
+	if err := c.probes.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+	if errno, _ := connectAs(t, "127.0.0.1:"+port(p4)); errno != 0 {
+		t.Errorf("after the reload, connect to the no longer denied port: errno %d", errno)
+	}
+	if errno, _ := connectAs(t, "[::1]:"+port(p6)); errno != int(syscall.EPERM) {
+		t.Errorf("after the reload, connect still denied: errno %d, want EPERM", errno)
+	}
+	// No policy: nothing denied.
+	if err := c.probes.SetPolicy(event.Policy{}); err != nil {
+		t.Fatal(err)
+	}
+	if errno, _ := connectAs(t, "[::1]:"+port(p6)); errno != 0 {
+		t.Errorf("with no policy: errno %d", errno)
+	}
+}
+
+// A process that opens a forbidden file, or executes a forbidden binary,
+// is killed at the event; the same process touching something else is not.
+func TestPolicyKill(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	dir := tempDir(t)
+	forbidden := filepath.Join(dir, "forbidden")
+	allowed := filepath.Join(dir, "allowed")
+	for _, f := range []string{forbidden, allowed} {
+		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	badBin := filepath.Join(dir, "bad-true")
+	goodBin := filepath.Join(dir, "good-true")
+	for _, b := range []string{badBin, goodBin} {
+		data, err := os.ReadFile("/bin/true")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(b, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pol event.Policy
+	pol.Types[0] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{{Class: event.PolExe, Paths: []event.PathRule{{Path: badBin, Exact: true}}}},
+		Conjs: []event.PolicyConj{conj("no bad exec", "kill", true, 0)},
+	}
+	pol.Types[1] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{{Class: event.PolFile, Paths: []event.PathRule{{Path: dir + "/forb"}}}},
+		Conjs: []event.PolicyConj{conj("no forbidden open", "kill", true, 0)},
+	}
+	if err := c.probes.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+
+	killed := func(err error) bool {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return false
+		}
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+	}
+	for _, tc := range []struct {
+		path string
+		kill bool
+	}{{forbidden, true}, {allowed, false}} {
+		h := helper(t, "wait-open", tc.path)
+		stdin, err := h.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Write([]byte("\n"))
+		err = h.Wait()
+		if killed(err) != tc.kill {
+			t.Errorf("open %s: exit %v, killed want %v", tc.path, err, tc.kill)
+		}
+		ev := c.waitFor(t, "open "+tc.path, func(e *event.Event) bool {
+			return e.Type == event.TypeOpen && e.Proc.PID == uint32(h.Process.Pid) && e.File.Path == tc.path
+		})
+		if want := map[bool]string{true: "kill", false: ""}[tc.kill]; ev.Enforcement.Action != want {
+			t.Errorf("open %s: enforcement %+v", tc.path, ev.Enforcement)
+		}
+	}
+	for _, tc := range []struct {
+		bin  string
+		kill bool
+	}{{badBin, true}, {goodBin, false}} {
+		cmd := exec.Command(tc.bin)
+		err := cmd.Run()
+		if killed(err) != tc.kill || (!tc.kill && err != nil) {
+			t.Errorf("exec %s: %v, killed want %v", tc.bin, err, tc.kill)
+		}
+		ev := c.waitFor(t, "exec "+tc.bin, execOf(cmd.Process.Pid))
+		if want := map[bool]string{true: "kill", false: ""}[tc.kill]; ev.Enforcement.Action != want || (tc.kill && ev.Enforcement.Rule != "no bad exec") {
+			t.Errorf("exec %s: enforcement %+v", tc.bin, ev.Enforcement)
+		}
+	}
+}
