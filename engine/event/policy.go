@@ -62,8 +62,8 @@ type PolicyAtom struct {
 
 // PolicyConj is one conjunction: the rule acts when all its atoms hold.
 type PolicyConj struct {
-	Rule    string
-	Action  string // "deny" or "kill"
+	Rule     string
+	Action   string // "deny" or "kill"
 	Enforce  bool   // false: audit only ("would deny")
 	Fallback string // "kill": kill where the kernel cannot deny
 	Atoms    []int  // indexes into TypePolicy.Atoms
