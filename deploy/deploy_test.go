@@ -36,7 +36,7 @@ const (
 )
 
 // The top-level keys of vigil.yaml.
-var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "containers", "log"}
+var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "containers", "enforcement", "log"}
 
 var sinkTypes = []string{"stdout", "file", "syslog", "webhook", "nats"}
 
@@ -80,6 +80,10 @@ type vigilConfig struct {
 		Timeout    string `yaml:"timeout"`
 		CacheSize  int    `yaml:"cache_size"`
 	} `yaml:"containers"`
+	Enforcement struct {
+		Audit bool     `yaml:"audit"`
+		Allow []string `yaml:"allow"`
+	} `yaml:"enforcement"`
 	Log struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`

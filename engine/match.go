@@ -121,8 +121,14 @@ func (m *Matcher) excepted(r *Rule) bool {
 func (rs *Ruleset) alert(r *Rule, ev *event.Event) *event.Alert {
 	action := "alert"
 	if r.Action != "" && r.Action != "alert" {
-		// Enforcement is not built yet: deny and kill rules only alert.
+		// What the kernel did for this rule ("deny", "kill", or "would
+		// deny" when audit-only), as the event's record says; without
+		// that (the kernel decided by another rule, or the policy is not
+		// installed), the rule did nothing but alert.
 		action = "would " + string(r.Action)
+		if ev.Enforcement.Rule == r.Name && ev.Enforcement.Action != "" {
+			action = ev.Enforcement.Action
+		}
 	}
 	return &event.Alert{
 		Time:     ev.Time,

@@ -570,3 +570,13 @@ func (rs *Ruleset) Policy(audit bool, allow []string) (event.Policy, error) {
 	}
 	return p, nil
 }
+
+// RulePos returns the file:line:col of the rule called name.
+func (rs *Ruleset) RulePos(name string) string {
+	for _, r := range rs.Rules {
+		if r.Name == name && r.src != nil {
+			return r.src.Pos.String()
+		}
+	}
+	return name
+}

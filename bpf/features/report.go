@@ -154,3 +154,35 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// Enforcement says, one line per capability, how this kernel lets vigil
+// act on deny and kill rules (what `vigil check` prints under the table).
+func (r Report) Enforcement() []string {
+	reason := func(names ...string) string {
+		for _, n := range names {
+			if f, ok := r.Lookup(n); ok && !f.Available {
+				return f.Detail
+			}
+		}
+		return ""
+	}
+	var out []string
+	why := reason(LSMActive, LSMProgram)
+	if why == "" {
+		// BPF LSM enforces on this kernel, but vigil has no LSM programs
+		// yet: say so rather than promise a deny it cannot make.
+		why = "BPF LSM is available, but vigil's LSM programs are not built yet"
+	}
+	out = append(out, "deny exec, open: unavailable ("+why+`); such rules need "fallback: kill" or "enforce: false"`)
+	if r.Has(CgroupConnect4) && r.Has(CgroupConnect6) {
+		out = append(out, "deny connect: cgroup connect4/connect6 programs on the cgroup v2 root (EPERM)")
+	} else {
+		out = append(out, "deny connect: unavailable ("+reason(CgroupConnect4, CgroupConnect6)+")")
+	}
+	if r.Has(SendSignal) {
+		out = append(out, "kill: bpf_send_signal(SIGKILL) from the exec, open and connect probes")
+	} else {
+		out = append(out, "kill: unavailable ("+reason(SendSignal)+")")
+	}
+	return out
+}

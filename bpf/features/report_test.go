@@ -3,6 +3,7 @@ package features
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,5 +118,38 @@ func TestReportWriteText(t *testing.T) {
 		"fentry programs (fentry/do_unlinkat, Linux 5.5+)  no         no        load fentry/do_unlinkat: refused\n"
 	if got := b.String(); got != want {
 		t.Errorf("WriteText() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// What `vigil check` says about enforcement, on this host's kind of kernel
+// (LSM programs refused, cgroup hooks fine) and on one without the hooks.
+func TestReportEnforcement(t *testing.T) {
+	r := Report{Features: []Feature{
+		{Name: LSMProgram, Detail: "lsm programs refused by this kernel"},
+		{Name: LSMActive, Available: true},
+		{Name: CgroupConnect4, Available: true},
+		{Name: CgroupConnect6, Available: true},
+		{Name: SendSignal, Available: true},
+	}}
+	want := []string{
+		`deny exec, open: unavailable (lsm programs refused by this kernel); such rules need "fallback: kill" or "enforce: false"`,
+		"deny connect: cgroup connect4/connect6 programs on the cgroup v2 root (EPERM)",
+		"kill: bpf_send_signal(SIGKILL) from the exec, open and connect probes",
+	}
+	if got := r.Enforcement(); !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	r = Report{Features: []Feature{
+		{Name: LSMActive, Detail: "active LSMs are lockdown,capability; without bpf"},
+		{Name: CgroupConnect4, Detail: "no cgroup v2 root"},
+		{Name: SendSignal, Detail: "helper refused"},
+	}}
+	want = []string{
+		`deny exec, open: unavailable (active LSMs are lockdown,capability; without bpf); such rules need "fallback: kill" or "enforce: false"`,
+		"deny connect: unavailable (no cgroup v2 root)",
+		"kill: unavailable (helper refused)",
+	}
+	if got := r.Enforcement(); !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,10 @@ func checkCmd(stdout io.Writer) *cobra.Command {
 			}
 			r := features.Probe()
 			r.WriteText(stdout)
+			fmt.Fprintln(stdout, "\nenforcement (deny and kill rules):")
+			for _, l := range r.Enforcement() {
+				fmt.Fprintln(stdout, "  "+l)
+			}
 			if err := r.Err(); err != nil {
 				return err
 			}

@@ -23,18 +23,29 @@ import (
 // The configuration file of `vigil run --config`. Every key is optional;
 // deploy/systemd/vigil.yaml is a complete commented example.
 type config struct {
-	Rules        []string         `yaml:"rules"` // files, directories, or "builtin"
-	Sinks        []sinkConfig     `yaml:"-"`
-	Metrics      metricsConfig    `yaml:"metrics"`
-	Events       []string         `yaml:"events"` // event types traced; empty: all the rules use
-	RingbufSize  int              `yaml:"ringbuf_size"`
-	ProcessTable procTabConfig    `yaml:"process_table"`
-	Containers   containersConfig `yaml:"containers"`
-	Log          logConfig        `yaml:"log"`
+	Rules        []string          `yaml:"rules"` // files, directories, or "builtin"
+	Sinks        []sinkConfig      `yaml:"-"`
+	Metrics      metricsConfig     `yaml:"metrics"`
+	Events       []string          `yaml:"events"` // event types traced; empty: all the rules use
+	RingbufSize  int               `yaml:"ringbuf_size"`
+	ProcessTable procTabConfig     `yaml:"process_table"`
+	Containers   containersConfig  `yaml:"containers"`
+	Enforcement  enforcementConfig `yaml:"enforcement"`
+	Log          logConfig         `yaml:"log"`
 }
 
 type metricsConfig struct {
 	Address string `yaml:"address"` // "" disables the HTTP endpoint
+}
+
+// enforcementConfig: what deny and kill rules do.
+type enforcementConfig struct {
+	// Audit makes every deny and kill rule audit-only: they alert with
+	// "would deny" / "would kill" and the kernel does not act.
+	Audit bool `yaml:"audit"`
+	// Allow lists executables (absolute paths) whose processes are never
+	// denied or killed, whatever the rules say.
+	Allow []string `yaml:"allow"`
 }
 
 type procTabConfig struct {
@@ -145,6 +156,11 @@ func (c *config) validate(path string, root *yaml.Node) error {
 	}
 	if c.ProcessTable.MaxEntries < 0 {
 		return configError(path, at("process_table"), "process_table.max_entries: want a positive number")
+	}
+	for _, a := range c.Enforcement.Allow {
+		if !strings.HasPrefix(a, "/") {
+			return configError(path, at("enforcement"), "enforcement.allow: %q is not an absolute path", a)
+		}
 	}
 	if c.Containers.Timeout < 0 || c.Containers.CacheSize < 0 {
 		return configError(path, at("containers"), "containers: timeout and cache_size must not be negative")

@@ -24,7 +24,9 @@ import (
 func TestConfigErrors(t *testing.T) {
 	t.Setenv("VIGIL_TEST_DIR", "/var/log/vigil")
 	cases := []struct{ src, want string }{
-		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, metrics, events, ringbuf_size, process_table, containers, log, sinks)`},
+		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, metrics, events, ringbuf_size, process_table, containers, enforcement, log, sinks)`},
+		{"enforcement:\n  allow: [sshd]\n", `:2:3: enforcement.allow: "sshd" is not an absolute path`},
+		{"enforcement:\n  audti: true\n", `:2:3: unknown key "audti" (known: audit, allow)`},
 		{"containers:\n  dockr: /x.sock\n", `:2:3: unknown key "dockr" (known: enabled, containerd, cri, docker, podman, timeout, cache_size)`},
 		{"containers:\n  timeout: -1s\n", `:2:3: containers: timeout and cache_size must not be negative`},
 		{"containers:\n  timeout: soon\n", `line 2: cannot unmarshal !!str ` + "`soon`" + ` into time.Duration`},

@@ -29,7 +29,7 @@ type pipelineConfig struct {
 	containers func(event.Container) (event.Container, bool)
 	// onProbes runs once the probes are attached and the reader ready,
 	// on the caller's goroutine; reloads use the probes it is given.
-	onProbes func(*bpf.Probes, *bpf.Reader)
+	onProbes func(*bpf.Probes, *bpf.Reader) error
 	// ready is logged with the "ready" line.
 	ready []any
 }
@@ -84,7 +84,11 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 	}
 
 	if cfg.onProbes != nil {
-		cfg.onProbes(probes, reader)
+		if err := cfg.onProbes(probes, reader); err != nil {
+			close(queue)
+			<-done
+			return err
+		}
 	}
 	log.Info("probes attached; ready", append([]any{"types", typeNames(cfg.types), "ring_size", cfg.ringSize,
 		"processes", reader.Procs().Stats().Entries}, cfg.ready...)...)

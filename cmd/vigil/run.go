@@ -82,7 +82,7 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 			if err != nil {
 				return err
 			}
-			d := &daemon{log: log, rulePaths: rulePaths, events: cfg.Events}
+			d := &daemon{log: log, rulePaths: rulePaths, events: cfg.Events, enforcement: cfg.Enforcement}
 			d.rules.Store(rs)
 			pf := d.prefilter(rs)
 			if len(pf.Types) == 0 {
@@ -129,15 +129,19 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 				maxProcs:   cfg.ProcessTable.MaxEntries,
 				containers: containerLookup(cc),
 				ready:      []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All},
-				onProbes: func(p *bpf.Probes, r *bpf.Reader) {
+				onProbes: func(p *bpf.Probes, r *bpf.Reader) error {
 					if err := p.SetTypes(pf.Types); err != nil {
 						log.Error("set kernel event types", "err", err)
+					}
+					if err := d.applyPolicy(p, rs); err != nil {
+						return err
 					}
 					mx.probes.Store(p)
 					mx.reader.Store(r)
 					mx.ready.Store(true)
 					go d.handleSignals(ctx, hup, p, files)
 					go d.watchLoss(ctx, p, fan)
+					return nil
 				},
 			}
 			return pipeline(ctx, log, stdout, pc, func(ev *event.Event, _ func(*event.Alert)) {
@@ -168,6 +172,7 @@ type daemon struct {
 	log                      *slog.Logger
 	rulePaths                []string
 	events                   []string // config: the event types traced at most
+	enforcement              enforcementConfig
 	rules                    atomic.Pointer[engine.Ruleset]
 	reloadsOK, reloadsFailed atomic.Uint64
 	// degradedUntil (unix ns): alerts raised before then say coverage
@@ -303,6 +308,14 @@ func (d *daemon) reload(p *bpf.Probes) {
 		d.log.Error("reload: widen kernel filters", "err", err)
 		return
 	}
+	if err := d.applyPolicy(p, next); err != nil {
+		d.reloadsFailed.Add(1)
+		d.log.Error("reload failed: the kernel cannot carry out the new rules' policy; the running rules and policy stay", "err", err)
+		if err := errors.Join(p.SetTypes(oldPF.Types), p.SetOpenFilter(oldPF.Open)); err != nil {
+			d.log.Error("reload: restore kernel filters (they stay wider)", "err", err)
+		}
+		return
+	}
 	d.rules.Store(next)
 	if err := errors.Join(p.SetTypes(newPF.Types), p.SetOpenFilter(newPF.Open)); err != nil {
 		d.log.Error("reload: narrow kernel filters (they stay wider)", "err", err)
@@ -400,4 +413,30 @@ func replayCmd(stdout, stderr io.Writer) *cobra.Command {
 	addRulesFlag(f, &rulePaths)
 	f.StringVar(&format, "format", "text", "alert format: text or json")
 	return cmd
+}
+
+// applyPolicy installs the kernel policy of rs's deny and kill rules. A
+// deny this kernel cannot make is an error naming the rule and its place.
+func (d *daemon) applyPolicy(p *bpf.Probes, rs *engine.Ruleset) error {
+	pol, err := rs.Policy(d.enforcement.Audit, d.enforcement.Allow)
+	if err != nil {
+		return err
+	}
+	if err := p.SetPolicy(pol); err != nil {
+		var ue *bpf.UnavailableError
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%s: %w", rs.RulePos(ue.Rule), err)
+		}
+		return fmt.Errorf("install the enforcement policy: %w", err)
+	}
+	if !pol.Empty() {
+		n := 0
+		for _, t := range pol.Types {
+			n += len(t.Conjs)
+		}
+		m := p.Mechanisms()
+		d.log.Info("enforcement policy installed", "alternatives", n, "audit", d.enforcement.Audit,
+			"lsm", m.LSM, "cgroup_connect", m.CgroupConnect, "allow", len(pol.Allow))
+	}
+	return nil
 }
