@@ -60,6 +60,7 @@ test-short:
 bench: build bench-go bench-deps
 	bench/run.sh $(BIN)
 	BENCH_MODE=run BENCH_OUT=bench/results-run.json bench/run.sh $(BIN)
+	BENCH_MODE=policy BENCH_OUT=bench/results-policy.json bench/run.sh $(BIN)
 	bench/redis.sh $(BIN)
 	bench/rss.sh $(BIN)
 

@@ -33,8 +33,16 @@ run)
 	vigil_args=(run --format json --stats)
 	declare -A target=([open]=1.35 [exec]=1.03 [connect]=1.05)
 	;;
+policy)
+	# Both phases run vigil with a kill rule on opens and a deny rule on
+	# connects; the baseline's name one path and one CIDR, the measured
+	# ones 1,000 of each (none matching the loops): the cost of a large
+	# policy in the kernel (bench/policy-rules.sh writes the files).
+	[[ -v BENCH_OPS ]] || ops=(open connect)
+	declare -A target=([open]=1.05 [exec]=1.05 [connect]=1.05)
+	;;
 *)
-	echo "bench: BENCH_MODE=$mode: want events or run" >&2
+	echo "bench: BENCH_MODE=$mode: want events, run or policy" >&2
 	exit 1
 	;;
 esac
@@ -58,6 +66,13 @@ fi
 vigil=$(realpath -- "$vigil")
 
 work=$(mktemp -d)
+base_args=()
+if [[ $mode == policy ]]; then
+	"$root/bench/policy-rules.sh" 1 >"$work/policy-1.yaml"
+	"$root/bench/policy-rules.sh" 1000 >"$work/policy-1000.yaml"
+	vigil_args=(run --format json --stats --rules "$work/policy-1000.yaml")
+	base_args=(run --format json --stats --rules "$work/policy-1.yaml")
+fi
 vigil_pid=
 stop_vigil() {
 	[[ -n $vigil_pid ]] || return 0
@@ -83,7 +98,9 @@ vigil_failed() {
 }
 
 start_vigil() {
-	"$vigil" "${vigil_args[@]}" >/dev/null 2>"$work/vigil.log" &
+	local -a args=("${vigil_args[@]}")
+	[[ ${1:-} == baseline ]] && args=("${base_args[@]}")
+	"$vigil" "${args[@]}" >/dev/null 2>"$work/vigil.log" &
 	vigil_pid=$!
 	local tries=$((ready_timeout * 10)) status=0
 	until grep -qw ready "$work/vigil.log"; do
@@ -134,6 +151,8 @@ done
 run_phase() {
 	local round=$1 mode=$2 op line cpu warm t0=0 t1=0
 	[[ $mode == vigil ]] && start_vigil
+	# In policy mode the baseline runs vigil too, with the small policy.
+	((${#base_args[@]})) && [[ $mode == baseline ]] && start_vigil baseline
 	for op in "${ops[@]}"; do
 		warm=$((n[$op] / 10))
 		if [[ $mode == vigil ]]; then
@@ -151,6 +170,7 @@ run_phase() {
 		printf 'bench: round %d/%d %-8s %-7s %12s ns/op\n' "$round" "$rounds" "$mode" "$op" "$cpu" >&2
 	done
 	[[ $mode == vigil ]] && stop_vigil
+	((${#base_args[@]})) && [[ $mode == baseline ]] && stop_vigil
 	return 0
 }
 
