@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,8 @@ type Reader struct {
 	policy  *atomic.Pointer[policyView] // names the rules behind policy words
 	idle    time.Duration               // the sleep between kernel wakeups (idlePoll)
 	asleep  atomic.Bool                 // not polling: only a wakeup or r.idle ends the wait
+	closeMu sync.Mutex                  // orders Close against available
+	closed  bool
 	stats   readerCounters
 }
 
@@ -117,7 +120,7 @@ func (r *Reader) Procs() *process.Table { return r.procs }
 // delivered event from this goroutine. Events are new values each time and
 // may be kept.
 func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
-	stop := context.AfterFunc(ctx, func() { r.rd.Close() })
+	stop := context.AfterFunc(ctx, func() { r.Close() })
 	defer stop()
 	var rec ringbuf.Record
 	var dr Record
@@ -146,7 +149,7 @@ func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if polling && !sawData {
 				r.polling(false)
-				if r.rd.AvailableBytes() == 0 {
+				if r.available() == 0 {
 					polling = false
 					r.asleep.Store(true)
 				} else {
@@ -187,7 +190,23 @@ func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
 }
 
 // Close stops Run.
-func (r *Reader) Close() error { return r.rd.Close() }
+func (r *Reader) Close() error {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	r.closed = true
+	return r.rd.Close()
+}
+
+// available is the ring's unread bytes, 0 once closed (the ring buffer
+// reader's AvailableBytes does not survive its Close).
+func (r *Reader) available() int {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	if r.closed {
+		return 0
+	}
+	return r.rd.AvailableBytes()
+}
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
 func (r *Reader) Stats() ReaderStats {
