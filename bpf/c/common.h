@@ -25,6 +25,17 @@
 #define SC_ARG3(r) ((r)->dx)
 #define SC_ARG4(r) ((r)->r10)
 
+/*
+ * A syscall interrupted by a signal exits with a kernel-internal restart
+ * code and runs again (ERESTARTSYS, ERESTARTNOINTR, ERESTART_RESTARTBLOCK;
+ * ERESTARTNOHAND too unless a handler turns it into EINTR): its first exit
+ * is not an event, the one after the restart is.
+ */
+static __always_inline bool restarting(long ret)
+{
+	return ret == -512 || ret == -513 || ret == -514 || ret == -516;
+}
+
 #define REC_SIZE 20480 /* > 16383 (offset mask) + 4095 (largest copy) */
 #define REC_MASK 16383
 #define PATH_MASK (VG_PATH_MAX - 1)

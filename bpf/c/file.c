@@ -40,6 +40,8 @@ static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
  */
 static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 {
+	if (restarting(ret))
+		return 0;
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!cfg || !prefilter(cfg, VG_OPEN, pid_tgid >> 32))

@@ -91,6 +91,8 @@ struct sa_buf {
 SEC("tp/syscalls/sys_exit_connect")
 int tp_connect(struct syscall_trace_exit *ctx)
 {
+	if (restarting(ctx->ret))
+		return 0;
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!cfg || !prefilter(cfg, VG_CONNECT, pid_tgid >> 32))
