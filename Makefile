@@ -13,7 +13,7 @@ GEN_DEPS := clang llvm libbpf-dev bpftool
 TEST_DEPS := rsyslog containerd runc docker.io busybox-static
 TEST_BINS := rsyslogd containerd runc dockerd busybox
 
-.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test test-short bench bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test test-short bench bench-go fuzz run lint clean
 
 all: build
 
@@ -48,6 +48,11 @@ test: build test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	scripts/noise-check.sh $(BIN)
+
+# The kernel matrix: Debian's 6.1 and 6.12 kernels under QEMU, with and
+# without bpf in lsm=, running the BPF test binary (scripts/vm/run.sh).
+vm-test:
+	scripts/vm/run.sh
 
 test-short:
 	$(GO) test -short ./...
