@@ -25,6 +25,12 @@ func (r *Reader) handle(d *Record) *event.Event {
 	switch d.Type {
 	case vgExec:
 		ev.Type = event.TypeExec
+		if d.Flags&uint16(vigilVgExecFlagsVG_EXEC_DENIED) != 0 {
+			// Refused by BPF LSM: the process keeps its image.
+			ev.Proc = r.procs.ExecAttempt(execProcess(d, r.clock))
+			ev.Res = -1 // EPERM
+			break
+		}
 		ev.Proc = r.procs.Exec(execProcess(d, r.clock))
 	case vgFork:
 		// The event is the parent's (the caller's); the result is the child.

@@ -188,6 +188,7 @@ func Load(o Options) (*Probes, error) {
 		return nil, err
 	}
 	p.attachCgroupConnect()
+	p.attachLSM()
 	return p, nil
 }
 
@@ -264,7 +265,7 @@ func (p *Probes) Close() error {
 		errs = append(errs, l.Close())
 	}
 	p.links = nil
-	errs = append(errs, p.objs.Close())
+	errs = append(errs, p.lsmProgs.Close(), p.objs.Close())
 	return errors.Join(errs...)
 }
 

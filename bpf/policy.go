@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -35,15 +37,73 @@ type Mechanisms struct {
 
 // Mechanisms reports what the loaded probes can enforce.
 func (p *Probes) Mechanisms() Mechanisms {
-	m := Mechanisms{Kill: true, CgroupConnect: p.cgConnect, CgroupReason: p.cgReason}
-	p.lsmOnce.Do(func() { p.lsm, p.lsmReason = features.BPFLSM() })
-	m.LSM, m.LSMReason = p.lsm, p.lsmReason
-	if m.LSM {
-		// The LSM programs are not part of this object yet (issue 6 runs
-		// them in the VM matrix): report it honestly.
-		m.LSM, m.LSMReason = false, "bpf is an active LSM, but vigil's LSM programs are not built yet"
+	return Mechanisms{Kill: true, CgroupConnect: p.cgConnect, CgroupReason: p.cgReason, LSM: p.lsm, LSMReason: p.lsmReason}
+}
+
+// attachLSM loads and attaches the BPF LSM programs (vigillsm_*) where bpf
+// is an active LSM, sharing the main object's maps. Failure is not fatal:
+// deny on exec and open is then unavailable, and says why.
+func (p *Probes) attachLSM() {
+	ok, why := features.BPFLSM()
+	if !ok {
+		p.lsmReason = why
+		return
 	}
-	return m
+	spec, err := loadVigilLsm()
+	if err != nil {
+		p.lsmReason = "parse the LSM object: " + err.Error()
+		return
+	}
+	repl := map[string]*ebpf.Map{}
+	v := reflect.ValueOf(&p.objs.vigilMaps).Elem()
+	for i := range v.NumField() {
+		if m, ok := v.Field(i).Interface().(*ebpf.Map); ok && m != nil {
+			repl[v.Type().Field(i).Tag.Get("ebpf")] = m
+		}
+	}
+	// Its own .bss stays its own: its wakeup bookkeeping only rates the
+	// rare denied-exec records it sends. Sizes set at load (the ring
+	// buffer's) must match the maps replacing them.
+	for name, m := range repl {
+		if ms, ok := spec.Maps[name]; ok {
+			ms.MaxEntries = m.MaxEntries()
+		}
+	}
+	var progs vigilLsmPrograms
+	opts := &ebpf.CollectionOptions{MapReplacements: repl}
+	if os.Getenv("VIGIL_BPF_STATS") != "" {
+		opts.Programs.LogLevel = ebpf.LogLevelStats
+	}
+	start := time.Now()
+	defer func() {
+		if os.Getenv("VIGIL_BPF_STATS") != "" {
+			fmt.Fprintf(os.Stderr, "LSM load %v: %s\n", time.Since(start), p.lsmReason)
+			for _, pr := range []*ebpf.Program{progs.LsmExec, progs.LsmOpen, progs.LsmConnect} {
+				if pr != nil {
+					fmt.Fprintf(os.Stderr, "%s\n", pr.VerifierLog)
+				}
+			}
+		}
+	}()
+	if err := spec.LoadAndAssign(&progs, opts); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) && os.Getenv("VIGIL_BPF_STATS") != "" {
+			fmt.Fprintf(os.Stderr, "%+v\n", verr)
+		}
+		p.lsmReason = "load the LSM programs: " + err.Error()
+		return
+	}
+	for _, prog := range []*ebpf.Program{progs.LsmExec, progs.LsmOpen, progs.LsmConnect} {
+		l, err := link.AttachLSM(link.LSMOptions{Program: prog})
+		if err != nil {
+			progs.Close()
+			p.lsmReason = "attach the LSM programs: " + err.Error()
+			return
+		}
+		p.links = append(p.links, l)
+	}
+	p.lsmProgs = progs
+	p.lsm = true
 }
 
 // attachCgroupConnect attaches the connect4/connect6 programs to the cgroup
@@ -497,9 +557,9 @@ func (v *policyView) outcome(t event.Type, word uint32) event.Enforcement {
 type policyFields struct {
 	cgConnect bool
 	cgReason  string
-	lsmOnce   sync.Once
 	lsm       bool
 	lsmReason string
+	lsmProgs  vigilLsmPrograms
 	polMu     sync.Mutex // serialises SetPolicy
 	pol       policyState
 	polView   atomic.Pointer[policyView]

@@ -207,3 +207,79 @@ func TestPolicyKill(t *testing.T) {
 		}
 	}
 }
+
+// Deny before the syscall acts, by BPF LSM, where bpf is an active LSM
+// (the VM suite boots kernels with and without it: VIGIL_VM_LSM says
+// which); elsewhere vigil must say LSM enforcement is unavailable and
+// refuse an exec deny it cannot make, rather than pretend.
+func TestPolicyLSM(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	m := c.probes.Mechanisms()
+	if vm := os.Getenv("VIGIL_VM_LSM"); vm != "" && m.LSM != (vm == "bpf") {
+		t.Fatalf("booted with lsm %q, vigil reports LSM enforcement %v (%s)", vm, m.LSM, m.LSMReason)
+	}
+	dir := tempDir(t)
+	badBin, goodBin := filepath.Join(dir, "bad-true"), filepath.Join(dir, "good-true")
+	forbidden, allowed := filepath.Join(dir, "forbidden"), filepath.Join(dir, "allowed")
+	for _, b := range []string{badBin, goodBin} {
+		data, err := os.ReadFile("/bin/true")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(b, data, 0o755)
+	}
+	os.WriteFile(forbidden, []byte("x"), 0o644)
+	os.WriteFile(allowed, []byte("x"), 0o644)
+	var pol event.Policy
+	pol.Types[0] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{{Class: event.PolExe, Paths: []event.PathRule{{Path: badBin, Exact: true}}}},
+		Conjs: []event.PolicyConj{conj("no bad exec", "deny", true, 0)},
+	}
+	pol.Types[1] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{{Class: event.PolFile, Paths: []event.PathRule{{Path: forbidden, Exact: true}}}},
+		Conjs: []event.PolicyConj{conj("no forbidden open", "deny", true, 0)},
+	}
+	err := c.probes.SetPolicy(pol)
+	if !m.LSM {
+		var ue *UnavailableError
+		if !errors.As(err, &ue) || ue.Rule != "no bad exec" || m.LSMReason == "" {
+			t.Fatalf("without BPF LSM: SetPolicy = %v, reason %q; want an UnavailableError naming the rule", err, m.LSMReason)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(badBin).Run(); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("exec of the denied binary: %v, want permission denied", err)
+	}
+	if err := exec.Command(goodBin).Run(); err != nil {
+		t.Errorf("exec of the other binary: %v", err)
+	}
+	ev := c.waitFor(t, "denied exec", func(e *event.Event) bool { return e.Type == event.TypeExec && e.Proc.Exe == badBin })
+	if ev.Res != -1 || ev.Enforcement != (event.Enforcement{Rule: "no bad exec", Action: "deny"}) || ev.Proc.Name != "bad-true" {
+		t.Errorf("denied exec event: res %d, enforcement %+v, name %q", ev.Res, ev.Enforcement, ev.Proc.Name)
+	}
+	for _, tc := range []struct {
+		path string
+		deny bool
+	}{{forbidden, true}, {allowed, false}} {
+		h := helper(t, "wait-open", tc.path)
+		stdin, _ := h.StdinPipe()
+		h.Stderr = nil
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Write([]byte("\n"))
+		err := h.Wait()
+		if (err != nil) != tc.deny {
+			t.Errorf("open %s: %v, denied want %v", tc.path, err, tc.deny)
+		}
+		ev := c.waitFor(t, "open "+tc.path, func(e *event.Event) bool {
+			return e.Type == event.TypeOpen && e.Proc.PID == uint32(h.Process.Pid) && e.File.Path == tc.path
+		})
+		if tc.deny && (ev.Res != -1 || ev.Enforcement.Action != "deny") || !tc.deny && ev.Enforcement.Action != "" {
+			t.Errorf("open %s: res %d, enforcement %+v", tc.path, ev.Res, ev.Enforcement)
+		}
+	}
+}

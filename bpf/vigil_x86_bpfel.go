@@ -14,11 +14,15 @@ import (
 )
 
 type vigilHeap struct {
-	_    structs.HostLayout
-	Rec  [20480]uint8
-	Path [8192]int8
-	Key  vigilVgPathKey
-	Pkey vigilVgPolPathKey
+	_         structs.HostLayout
+	Rec       [20480]uint8
+	Path      [8192]int8
+	Key       vigilVgPathKey
+	Pkey      vigilVgPolPathKey
+	LoopOff   uint32
+	LoopLast  uint32
+	LoopFlags uint32
+	LoopPad   uint32
 }
 
 type vigilVgConfig struct {
@@ -80,6 +84,7 @@ const (
 	vigilVgExecFlagsVG_EXEC_CWD_TRUNC   vigilVgExecFlags = 8
 	vigilVgExecFlagsVG_EXEC_EXE_MEMFD   vigilVgExecFlags = 16
 	vigilVgExecFlagsVG_EXEC_EXE_DELETED vigilVgExecFlags = 32
+	vigilVgExecFlagsVG_EXEC_DENIED      vigilVgExecFlags = 64
 )
 
 type vigilVgExit struct {
@@ -237,6 +242,7 @@ const (
 	vigilMapVgPolDescs      = "vg_pol_descs"
 	vigilMapVgPolFamily     = "vg_pol_family"
 	vigilMapVgPolIp         = "vg_pol_ip"
+	vigilMapVgPolLsm        = "vg_pol_lsm"
 	vigilMapVgPolName       = "vg_pol_name"
 	vigilMapVgPolPath       = "vg_pol_path"
 	vigilMapVgPolPort       = "vg_pol_port"
@@ -343,6 +349,7 @@ type vigilMapSpecs struct {
 	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
 	VgPolFamily *ebpf.MapSpec `ebpf:"vg_pol_family"`
 	VgPolIp     *ebpf.MapSpec `ebpf:"vg_pol_ip"`
+	VgPolLsm    *ebpf.MapSpec `ebpf:"vg_pol_lsm"`
 	VgPolName   *ebpf.MapSpec `ebpf:"vg_pol_name"`
 	VgPolPath   *ebpf.MapSpec `ebpf:"vg_pol_path"`
 	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
@@ -407,6 +414,7 @@ type vigilMaps struct {
 	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
 	VgPolFamily *ebpf.Map `ebpf:"vg_pol_family"`
 	VgPolIp     *ebpf.Map `ebpf:"vg_pol_ip"`
+	VgPolLsm    *ebpf.Map `ebpf:"vg_pol_lsm"`
 	VgPolName   *ebpf.Map `ebpf:"vg_pol_name"`
 	VgPolPath   *ebpf.Map `ebpf:"vg_pol_path"`
 	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
@@ -425,6 +433,7 @@ func (m *vigilMaps) Close() error {
 		m.VgPolDescs,
 		m.VgPolFamily,
 		m.VgPolIp,
+		m.VgPolLsm,
 		m.VgPolName,
 		m.VgPolPath,
 		m.VgPolPort,

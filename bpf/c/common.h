@@ -86,6 +86,13 @@ struct heap {
 	char path[VG_PATH_MAX * 2];
 	struct vg_path_key key;
 	struct vg_pol_path_key pkey;
+	/* State of the LSM programs' loops (lsm.c), kept in map memory: on
+	 * the stack the verifier tracks it exactly and explores every
+	 * iteration (Linux 6.12 gave up after a million instructions). */
+	__u32 loop_off;
+	__u32 loop_last;
+	__u32 loop_flags;
+	__u32 _loop_pad;
 };
 
 struct {
@@ -317,6 +324,17 @@ static __always_inline __u32 path_copy(struct heap *h, __u32 off, __u32 pos)
 	__u32 len = (VG_PATH_MAX - pos) & PATH_MASK;
 	bpf_probe_read_kernel(&h->rec[off & REC_MASK], len, &h->path[pos & PATH_MASK]);
 	return len;
+}
+
+/* tty_nr as /proc/PID/stat prints it (new_encode_dev), 0 without one. */
+static __always_inline __u32 tty_nr(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	__u32 major = BPF_CORE_READ(tty, driver, major);
+	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
 }
 
 /* The struct file behind fd in the current task, or NULL. */

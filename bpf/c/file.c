@@ -87,6 +87,14 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 	 * policy. The kernel acts on successful opens only; LSM (file_open)
 	 * denies before they happen where it exists. */
 	__u32 pword = 0;
+	if (ret == -1 /* EPERM */) {
+		/* Refused by the LSM program (lsm.c): it left its word. */
+		__u32 *w = bpf_map_lookup_elem(&vg_pol_lsm, &pid_tgid);
+		if (w) {
+			pword = *w;
+			bpf_map_delete_elem(&vg_pol_lsm, &pid_tgid);
+		}
+	}
 	if ((cfg->pol_types & (1U << POL_OPEN)) && ret >= 0) {
 		struct file *of = fd_file(task, ret);
 		if (of) {

@@ -2,44 +2,10 @@
 /* Outbound connections: connect(2), at syscall exit. */
 #include "common.h"
 
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
 #define EPERM 1
-
-/* The connect atoms holding a destination: family (AF_*), address (16
- * bytes, network order; IPv4 in the first 4), port (host order). An
- * IPv4-mapped IPv6 address is judged as the IPv4 address. */
-static __always_inline void pol_net(struct pol_in *in, __u16 family, const __u8 *addr, __u16 port)
-{
-	__u32 fi = family == AF_INET ? 0 : family == AF_INET6 ? 1 : family == AF_UNIX ? 2 : 3;
-	__u32 k = (in->gen & 1) * 4 + fi;
-	__u64 *fm = bpf_map_lookup_elem(&vg_pol_family, &k);
-	in->family = fm ? *fm : 0;
-	if (fi > 1)
-		return;
-	struct vg_pol_ip_key ik = {.gen = in->gen & 1};
-	bool mapped = fi == 1 && addr[0] == 0 && addr[1] == 0 && addr[2] == 0 && addr[3] == 0 && addr[4] == 0 &&
-		      addr[5] == 0 && addr[6] == 0 && addr[7] == 0 && addr[8] == 0 && addr[9] == 0 &&
-		      addr[10] == 0xff && addr[11] == 0xff;
-	if (fi == 0 || mapped) {
-		ik.family = 4;
-		__builtin_memcpy(ik.addr, fi == 0 ? addr : addr + 12, 4);
-		ik.prefixlen = 16 + 32;
-	} else {
-		ik.family = 6;
-		__builtin_memcpy(ik.addr, addr, 16);
-		ik.prefixlen = 16 + 128;
-	}
-	struct vg_pol_masks *m = bpf_map_lookup_elem(&vg_pol_ip, &ik);
-	in->ip = m ? m->m[POL_CONNECT] : 0;
-	__u32 pk = (in->gen & 1) * 65536 + port;
-	__u64 *pm = bpf_map_lookup_elem(&vg_pol_port, &pk);
-	in->port = pm ? *pm : 0;
-}
 
 /* Deny at connect(2) itself, for IPv4 and IPv6 sockets of every process
  * (attached to the cgroup v2 root): returning 0 makes connect fail with

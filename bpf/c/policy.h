@@ -76,6 +76,15 @@ struct {
 	__type(value, __u64);
 } vg_pol_family SEC(".maps");
 
+/* Policy words of denials made by the LSM programs, by pid_tgid, for the
+ * syscall's exit tracepoint to put on the record (open). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} vg_pol_lsm SEC(".maps");
+
 /* Exe memberships of live processes, by tgid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -90,7 +99,8 @@ struct pol_in {
 	__u32 gen; /* cfg->pol_gen & 1, read once per event */
 	__u32 tgid;
 	__u32 uid;
-	__u32 _pad;
+	__u32 exe_given; /* exe below is the executable judged (an exec not done yet) */
+	__u64 exe;
 	__u64 file;   /* file atoms (open) */
 	__u64 ip;     /* net.dip atoms (connect) */
 	__u64 port;   /* net.dport atoms (connect) */
@@ -174,6 +184,8 @@ static __always_inline __u32 pol_decide(struct vg_config *cfg, int type, struct 
 	__u64 exe = pol_exe(cfg, in->tgid, gen, type, &exempt);
 	if (exempt)
 		return 0;
+	if (in->exe_given)
+		exe = in->exe;
 	__u64 sat = pol_sat(d, VG_POL_EXE, exe);
 	if (pol_uses(d, VG_POL_NAME)) {
 		struct vg_pol_name_key nk = {.gen = gen};
@@ -241,6 +253,43 @@ static __always_inline void pol_track_exec(struct heap *h, __u32 tgid, __u32 pos
 			p.gen[g] = *m;
 	}
 	bpf_map_update_elem(&vg_pol_procs, &tgid, &p, BPF_ANY);
+}
+
+#ifndef AF_UNIX
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#endif
+
+/* The connect atoms holding a destination: family (AF_*), address (16
+ * bytes, network order; IPv4 in the first 4), port (host order). An
+ * IPv4-mapped IPv6 address is judged as the IPv4 address. */
+static __always_inline void pol_net(struct pol_in *in, __u16 family, const __u8 *addr, __u16 port)
+{
+	__u32 fi = family == AF_INET ? 0 : family == AF_INET6 ? 1 : family == AF_UNIX ? 2 : 3;
+	__u32 k = (in->gen & 1) * 4 + fi;
+	__u64 *fm = bpf_map_lookup_elem(&vg_pol_family, &k);
+	in->family = fm ? *fm : 0;
+	if (fi > 1)
+		return;
+	struct vg_pol_ip_key ik = {.gen = in->gen & 1};
+	bool mapped = fi == 1 && addr[0] == 0 && addr[1] == 0 && addr[2] == 0 && addr[3] == 0 && addr[4] == 0 &&
+		      addr[5] == 0 && addr[6] == 0 && addr[7] == 0 && addr[8] == 0 && addr[9] == 0 &&
+		      addr[10] == 0xff && addr[11] == 0xff;
+	if (fi == 0 || mapped) {
+		ik.family = 4;
+		__builtin_memcpy(ik.addr, fi == 0 ? addr : addr + 12, 4);
+		ik.prefixlen = 16 + 32;
+	} else {
+		ik.family = 6;
+		__builtin_memcpy(ik.addr, addr, 16);
+		ik.prefixlen = 16 + 128;
+	}
+	struct vg_pol_masks *m = bpf_map_lookup_elem(&vg_pol_ip, &ik);
+	in->ip = m ? m->m[POL_CONNECT] : 0;
+	__u32 pk = (in->gen & 1) * 65536 + port;
+	__u64 *pm = bpf_map_lookup_elem(&vg_pol_port, &pk);
+	in->port = pm ? *pm : 0;
 }
 
 #endif

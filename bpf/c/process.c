@@ -5,17 +5,6 @@
 #define TMPFS_MAGIC 0x01021994
 #define HUGETLBFS_MAGIC 0x958458f6
 
-static __always_inline __u32 tty_nr(struct task_struct *task)
-{
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
-	if (!tty)
-		return 0;
-	__u32 major = BPF_CORE_READ(tty, driver, major);
-	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
-	/* new_encode_dev(), what /proc/PID/stat prints */
-	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
-}
-
 /* A memfd's dentry is named "memfd:<name>" on the internal shmem (or
  * hugetlbfs) mount. */
 static __always_inline bool is_memfd(struct dentry *d)

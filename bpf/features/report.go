@@ -167,13 +167,11 @@ func (r Report) Enforcement() []string {
 		return ""
 	}
 	var out []string
-	why := reason(LSMActive, LSMProgram)
-	if why == "" {
-		// BPF LSM enforces on this kernel, but vigil has no LSM programs
-		// yet: say so rather than promise a deny it cannot make.
-		why = "BPF LSM is available, but vigil's LSM programs are not built yet"
+	if why := reason(LSMActive, LSMProgram); why == "" && r.Has(LSMProgram) && r.Has(LSMActive) {
+		out = append(out, "deny exec, open, connect: BPF LSM (bprm_check_security, file_open, socket_connect: EPERM before the syscall acts)")
+	} else {
+		out = append(out, "deny exec, open: unavailable ("+why+`); such rules need "fallback: kill" or "enforce: false"`)
 	}
-	out = append(out, "deny exec, open: unavailable ("+why+`); such rules need "fallback: kill" or "enforce: false"`)
 	if r.Has(CgroupConnect4) && r.Has(CgroupConnect6) {
 		out = append(out, "deny connect: cgroup connect4/connect6 programs on the cgroup v2 root (EPERM)")
 	} else {

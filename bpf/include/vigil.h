@@ -62,6 +62,7 @@ enum vg_exec_flags {
 	VG_EXEC_CWD_TRUNC = 1 << 3,
 	VG_EXEC_EXE_MEMFD = 1 << 4,
 	VG_EXEC_EXE_DELETED = 1 << 5, /* /proc/PID/exe would add " (deleted)" */
+	VG_EXEC_DENIED = 1 << 6, /* refused by BPF LSM: the process keeps its image */
 };
 
 /* sched_process_exec. Tail: exe, cwd, argv (NUL separated). */

@@ -144,6 +144,15 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 	return p
 }
 
+// ExecAttempt fills p, an exec the kernel refused, as Exec would, without
+// storing it: the process goes on with its current image and snapshot.
+func (t *Table) ExecAttempt(p *event.Process) *event.Process {
+	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Ancestors = lineage(t.procs[p.PPID])
+	p.Container = t.container(p.CgroupID, t.procs[p.PID])
+	return p
+}
+
 // Fork stores and returns the snapshot of a new process child of parent,
 // which until it executes something is a copy of its parent.
 func (t *Table) Fork(parent, child uint32, start time.Time, cgroupID uint64) *event.Process {

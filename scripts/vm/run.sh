@@ -46,7 +46,7 @@ if ! mount -t cgroup -o memory none /sys/fs/cgroup/memory 2>/dev/null; then
 	echo "VIGIL-VM: no cgroup v1 memory controller: skipping \$skip"
 fi
 ip link set lo up
-export CI=true HOME=/root PATH=/bin:/sbin TMPDIR=/tmp
+export VIGIL_BPF_STATS=${VIGIL_BPF_STATS:-} CI=true HOME=/root PATH=/bin:/sbin TMPDIR=/tmp
 export VIGIL_VM_LSM=\$(sed -n 's/.*vigil.lsm=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "VIGIL-VM: kernel \$(uname -r), lsm \$(cat /sys/kernel/security/lsm)"
 cd /tmp
