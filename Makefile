@@ -13,7 +13,7 @@ GEN_DEPS := clang llvm libbpf-dev bpftool
 TEST_DEPS := rsyslog containerd runc docker.io busybox-static
 TEST_BINS := rsyslogd containerd runc dockerd busybox
 
-.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test test-short bench bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-go fuzz run lint clean
 
 all: build
 
@@ -54,6 +54,10 @@ test: build test-deps
 vm-test:
 	scripts/vm/run.sh
 
+# BenchmarkPolicySize inside the VMs, under BPF LSM.
+bench-vm:
+	VIGIL_VM_BENCH=1 scripts/vm/run.sh
+
 test-short:
 	$(GO) test -short ./...
 
@@ -66,6 +70,7 @@ bench: build bench-go bench-deps
 	bench/run.sh $(BIN)
 	BENCH_MODE=run BENCH_OUT=bench/results-run.json bench/run.sh $(BIN)
 	BENCH_MODE=policy BENCH_OUT=bench/results-policy.json bench/run.sh $(BIN)
+	VIGIL_VM_BENCH=1 scripts/vm/run.sh
 	bench/redis.sh $(BIN)
 	bench/rss.sh $(BIN)
 

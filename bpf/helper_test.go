@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +56,8 @@ func runHelper(action, arg string) int {
 		err = helperMemfdExec()
 	case "openpaths":
 		err = helperOpenPaths(arg)
+	case "open-loop", "connect-loop":
+		res.Detail, err = helperLoop(action, arg)
 	default:
 		err = fmt.Errorf("unknown helper action %q", action)
 	}
@@ -260,4 +263,36 @@ func helperOpenPaths(arg string) error {
 	}
 	_, _, err := helperConnect("127.0.0.1:1")
 	return err
+}
+
+// helperLoop opens and closes a file ("open-loop PATH") or connects to an
+// address and closes ("connect-loop HOST:PORT") 20,000 times and reports
+// its CPU time (user+sys) per iteration in ns.
+func helperLoop(action, arg string) (string, error) {
+	const n = 20000
+	var before, after unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &before)
+	for range n {
+		if action == "open-loop" {
+			fd, err := unix.Open(arg, unix.O_RDONLY, 0)
+			if err != nil {
+				return "", err
+			}
+			unix.Close(fd)
+			continue
+		}
+		ap, err := netipAddrPort(arg)
+		if err != nil {
+			return "", err
+		}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return "", err
+		}
+		unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
+		unix.Close(fd)
+	}
+	unix.Getrusage(unix.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / n
+	return strconv.FormatInt(int64(cpu), 10), nil
 }

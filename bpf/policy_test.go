@@ -1,7 +1,10 @@
 package bpf
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -280,6 +283,90 @@ func TestPolicyLSM(t *testing.T) {
 		})
 		if tc.deny && (ev.Res != -1 || ev.Enforcement.Action != "deny") || !tc.deny && ev.Enforcement.Action != "" {
 			t.Errorf("open %s: res %d, enforcement %+v", tc.path, ev.Res, ev.Enforcement)
+		}
+	}
+}
+
+// BenchmarkPolicySize: CPU time per iteration of an open loop and a
+// connect loop (in a child process: vigil's own are exempt) with a policy
+// naming 1 and then 1,000 paths and CIDRs, none matching the loops. The
+// ratio is what the size of a policy costs; run in the VM suite it uses
+// BPF LSM (scripts/vm/run.sh bench), on the host the cgroup hooks.
+func BenchmarkPolicySize(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	p, err := Load(DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	// As under vigil run: opens no rule names are dropped in the kernel
+	// (after the policy judged them), the rest is read and discarded.
+	if err := p.SetOpenFilter(event.OpenFilter{}); err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewReader(p, ReaderOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx, func(*event.Event) {})
+	dir := b.TempDir()
+	file := filepath.Join(dir, "loop")
+	os.WriteFile(file, nil, 0o644)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	policy := func(n int) event.Policy {
+		var pol event.Policy
+		files := event.PolicyAtom{Class: event.PolFile}
+		nets := event.PolicyAtom{Class: event.PolDIP}
+		for i := range n {
+			files.Paths = append(files.Paths, event.PathRule{Path: fmt.Sprintf("/srv/deny/%d/secret", i), Exact: true})
+			nets.Nets = append(nets.Nets, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i / 256), byte(i % 256), 0}), 24))
+		}
+		action := "kill"
+		if p.Mechanisms().LSM {
+			action = "deny"
+		}
+		pol.Types[1] = event.TypePolicy{Atoms: []event.PolicyAtom{files}, Conjs: []event.PolicyConj{conj("files", action, true, 0)}}
+		pol.Types[2] = event.TypePolicy{Atoms: []event.PolicyAtom{nets}, Conjs: []event.PolicyConj{conj("nets", "deny", true, 0)}}
+		return pol
+	}
+	for _, n := range []int{1, 1000} {
+		if err := p.SetPolicy(policy(n)); err != nil {
+			b.Fatal(err)
+		}
+		for _, loop := range []struct{ action, arg string }{{"open-loop", file}, {"connect-loop", ln.Addr().String()}} {
+			b.Run(fmt.Sprintf("%s/entries=%d", loop.action, n), func(b *testing.B) {
+				var total float64
+				for b.Loop() {
+					cmd := exec.Command(os.Args[0], "-test.run=^$", loop.arg)
+					cmd.Env = append(os.Environ(), "VIGIL_TEST_HELPER="+loop.action)
+					out, err := cmd.Output()
+					if err != nil {
+						b.Fatalf("%s: %v", loop.action, err)
+					}
+					var res helperResult
+					json.Unmarshal(out, &res)
+					ns, _ := strconv.ParseFloat(res.Detail, 64)
+					total += ns
+				}
+				b.ReportMetric(total/float64(b.N), "cpu-ns/iter")
+			})
 		}
 	}
 }

@@ -5,11 +5,15 @@
 # pipeline's live tests on every kernel, and the enforcement tests
 # (BPF LSM deny where bpf is an active LSM, an honest "unavailable" where
 # not). Usage: scripts/vm/run.sh [go test -run pattern]
-# Environment: VIGIL_VM_CACHE (kernels), VIGIL_VM_TIMEOUT (s per boot).
+# Environment: VIGIL_VM_CACHE (kernels), VIGIL_VM_TIMEOUT (s per boot),
+# VIGIL_VM_BENCH=1: run BenchmarkPolicySize instead, on the lsm=bpf boots
+# (what 1,000 policy entries cost against 1, under BPF LSM; relative
+# figures only, the machine is emulated).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pattern=${1:-${VIGIL_VM_TESTS:-.}}
 timeout=${VIGIL_VM_TIMEOUT:-600}
+bench=${VIGIL_VM_BENCH:-}
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 mapfile -t kernels < <("$root/scripts/vm/kernels.sh")
 work=$(mktemp -d)
@@ -50,7 +54,11 @@ export VIGIL_BPF_STATS=${VIGIL_BPF_STATS:-} CI=true HOME=/root PATH=/bin:/sbin T
 export VIGIL_VM_LSM=\$(sed -n 's/.*vigil.lsm=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "VIGIL-VM: kernel \$(uname -r), lsm \$(cat /sys/kernel/security/lsm)"
 cd /tmp
-/bpf.test -test.v -test.timeout ${timeout}s -test.run '$pattern' -test.skip "\${skip:-^\$}"
+if [ -n "$bench" ]; then
+	/bpf.test -test.run '^\$' -test.bench BenchmarkPolicySize -test.benchtime 3x
+else
+	/bpf.test -test.v -test.timeout ${timeout}s -test.run '$pattern' -test.skip "\${skip:-^\$}"
+fi
 echo "VIGIL-VM-RESULT: rc=\$?"
 poweroff -f
 INIT
@@ -59,7 +67,9 @@ chmod +x "$work/root/init"
 
 fail=0
 for k in "${kernels[@]}"; do
-	for lsm in bpf none; do
+	lsms=(bpf none)
+	[[ -n $bench ]] && lsms=(bpf)
+	for lsm in "${lsms[@]}"; do
 		list=lockdown,capability,landlock,yama
 		[[ $lsm == bpf ]] && list+=,bpf
 		log="$logs/console-$(basename "$k")-$lsm.log"
@@ -72,6 +82,7 @@ for k in "${kernels[@]}"; do
 			-append "console=ttyS0 lsm=$list vigil.lsm=$lsm panic=-1 quiet" >"$log" 2>&1 || true
 		result=$(grep -a 'VIGIL-VM-RESULT' "$log" | tail -1 || true)
 		echo "vm: $(basename "$k") lsm=$lsm: ${result:-no result} ($((SECONDS - start)) s)"
+		[[ -n $bench ]] && grep -a '^BenchmarkPolicySize' "$log" | sed 's/^/  /' 
 		if [[ $result != *"rc=0"* ]]; then
 			fail=1
 			grep -a -E '^(=== RUN|--- FAIL|    |FAIL|panic|VIGIL)' "$log" | grep -av -- '--- PASS' | tail -60 | sed 's/^/  /'
