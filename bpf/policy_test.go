@@ -370,3 +370,35 @@ func BenchmarkPolicySize(b *testing.B) {
 		}
 	}
 }
+
+// Container scope in the kernel: a process in a new PID namespace (as in
+// a container) that executes the binary is killed; the same exec on the
+// host is not.
+func TestPolicyScope(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	dir := tempDir(t)
+	bin := filepath.Join(dir, "scoped-true")
+	data, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(bin, data, 0o755)
+	var pol event.Policy
+	pol.Types[0] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{{Class: event.PolScope}, {Class: event.PolExe, Paths: []event.PathRule{{Path: bin, Exact: true}}}},
+		Conjs: []event.PolicyConj{conj("not in containers", "kill", true, 0, 1)},
+	}
+	if err := c.probes.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(bin).Run(); err != nil {
+		t.Errorf("on the host: %v", err)
+	}
+	cmd := exec.Command(bin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("in a new PID namespace: %v, want killed", err)
+	}
+}

@@ -47,8 +47,8 @@ type vigilLsmVgPathKey struct {
 
 type vigilLsmVgPolDesc struct {
 	_       structs.HostLayout
-	Pos     [7]uint64
-	Neg     [7]uint64
+	Pos     [8]uint64
+	Neg     [8]uint64
 	Conj    [64]uint64
 	Kill    uint64
 	Deny    uint64

@@ -271,7 +271,7 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, e
 	fn := call.FunctionName()
 	var none event.PolicyAtom
 	unsupported := func() (event.PolicyAtom, int8, error) {
-		return none, 0, b.fail(src, e, "%s cannot run in the kernel (it can test %s: ==, !=, in, startsWith, under, inCidr(s), port comparisons)",
+		return none, 0, b.fail(src, e, "%s cannot run in the kernel (it can test %s: ==, !=, in, startsWith, under, inCidr(s), port comparisons; and container.id == \"\" or != \"\")",
 			exprText(src, e), b.classesFor())
 	}
 	switch fn {
@@ -281,6 +281,14 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, e
 			name := nameOf(field, refs)
 			if name == "" {
 				continue
+			}
+			if name == "container.id" {
+				// container.id != "" (in a container) and == "" (on the
+				// host) are the scope tests the kernel can make.
+				if s, ok := stringLit(lit); ok && s == "" {
+					return event.PolicyAtom{Class: event.PolScope, Neg: fn == operators.Equals}, 0, nil
+				}
+				return unsupported()
 			}
 			if name == "evt.type" {
 				s, ok := stringLit(lit)
@@ -390,7 +398,7 @@ func stringExpr(s string) ast.Expr {
 // classesFor names the fields the kernel can test for b's event type.
 func (b *polBuilder) classesFor() string {
 	var names []string
-	for c := event.PolicyClass(0); c < event.NumPolClasses; c++ {
+	for c := event.PolicyClass(0); c < event.PolScope; c++ {
 		if classFor(b.typ, c) {
 			names = append(names, c.String())
 		}

@@ -36,6 +36,12 @@ const policyRules = `
   output: o
   priority: critical
   action: kill
+- rule: No curl in containers
+  desc: d
+  condition: evt.type == "exec" && container.id != "" && proc.name == "curl"
+  output: o
+  priority: critical
+  action: kill
 - rule: No exec from tmp
   desc: d
   condition: evt.type == "exec" && proc.exe.under("/tmp")
@@ -92,6 +98,10 @@ func TestPolicyShape(t *testing.T) {
 		t.Errorf("open policy: %+v", open)
 	}
 	exec := p.Types[0]
+	if len(exec.Conjs) != 2 || exec.Conjs[0].Rule != "No curl in containers" || exec.Atoms[0].Class != event.PolScope || exec.Atoms[0].Neg {
+		t.Errorf("exec policy (scope): %+v", exec)
+	}
+	exec.Atoms, exec.Conjs = exec.Atoms[2:], exec.Conjs[1:]
 	if len(exec.Conjs) != 1 || !reflect.DeepEqual(exec.Atoms[0].Paths, []event.PathRule{{Path: "/tmp", Exact: true}, {Path: "/tmp/"}}) ||
 		exec.Atoms[1].Class != event.PolName || !exec.Atoms[1].Neg {
 		t.Errorf("exec policy (exception as a negated atom): %+v", exec)
@@ -144,6 +154,8 @@ func TestPolicyAgreesWithCEL(t *testing.T) {
 		{"evt.type": "exec", "proc.exe": "/tmpfoo/x", "proc.name": "x"},
 		{"evt.type": "exec", "proc.exe": "/tmp/cc1", "proc.name": "cc1"},
 		{"evt.type": "exec", "proc.exe": "/usr/bin/ls", "proc.name": "ls"},
+		{"evt.type": "exec", "proc.exe": "/usr/bin/curl", "proc.name": "curl", "container.id": "0123456789ab"},
+		{"evt.type": "exec", "proc.exe": "/usr/bin/curl", "proc.name": "curl"},
 	}
 	for _, c := range cases {
 		e := ev(t, base(c))
@@ -167,7 +179,9 @@ func TestPolicyErrors(t *testing.T) {
 		name, src, want string
 	}{
 		{"cmdline", rule("deny", `evt.type == "exec" && proc.cmdline.contains("nc -e")`),
-			"a.yaml:3:36: rule \"R\": action deny for exec events: `proc.cmdline.contains(\"nc -e\")` cannot run in the kernel (it can test proc.exe, proc.name, user.uid: ==, !=, in, startsWith, under, inCidr(s), port comparisons) (LOAD_POLICY)"},
+			"a.yaml:3:36: rule \"R\": action deny for exec events: `proc.cmdline.contains(\"nc -e\")` cannot run in the kernel (it can test proc.exe, proc.name, user.uid: ==, !=, in, startsWith, under, inCidr(s), port comparisons; and container.id == \"\" or != \"\") (LOAD_POLICY)"},
+		{"container name", rule("deny", `evt.type == "exec" && container.id == "abc"`),
+			"a.yaml:3:36: rule \"R\": action deny for exec events: `container.id == \"abc\"` cannot run in the kernel"},
 		{"parent", rule("kill", `evt.type == "exec" && proc.name == "sh" && proc.pname == "nginx"`),
 			"a.yaml:3:57: rule \"R\": action kill for exec events: `proc.pname == \"nginx\"` cannot run in the kernel: it can test proc.exe, proc.name, user.uid (LOAD_POLICY)"},
 		{"file on connect", rule("deny", `evt.type == "connect" && net.dport == 22 && proc.exe == "/usr/bin/ssh"`),

@@ -202,6 +202,12 @@ static __always_inline __u32 pol_decide(struct vg_config *cfg, int type, struct 
 	sat |= pol_sat(d, VG_POL_DIP, in->ip);
 	sat |= pol_sat(d, VG_POL_DPORT, in->port);
 	sat |= pol_sat(d, VG_POL_FAMILY, in->family);
+	if (pol_uses(d, VG_POL_SCOPE)) {
+		/* In a container: not in the initial PID namespace. */
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		__u32 level = BPF_CORE_READ(t, thread_pid, level);
+		sat |= pol_sat(d, VG_POL_SCOPE, level > 0 ? ~0ULL : 0);
+	}
 
 	struct pol_cond_ctx c = {.d = d, .sat = sat, .any = VG_POL_BITS, .kill = VG_POL_BITS, .deny = VG_POL_BITS};
 	bpf_loop(VG_POL_BITS, pol_conj_step, &c, 0);

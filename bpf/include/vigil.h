@@ -166,7 +166,7 @@ struct vg_config {
  * generation not in force, then flips vg_config.pol_gen, so a reload
  * never leaves the kernel without a complete policy. */
 #define VG_POL_TYPES 3   /* exec, open, connect */
-#define VG_POL_CLASSES 7 /* enum event.PolicyClass */
+#define VG_POL_CLASSES 8 /* enum event.PolicyClass */
 #define VG_POL_BITS 64   /* atoms and conjunctions per type */
 
 enum vg_pol_class {
@@ -177,6 +177,7 @@ enum vg_pol_class {
 	VG_POL_DPORT = 4,
 	VG_POL_UID = 5,
 	VG_POL_FAMILY = 6,
+	VG_POL_SCOPE = 7, /* in a container: not in the initial PID namespace */
 };
 
 /* Per type: for each class, the atoms that require membership (pos) and

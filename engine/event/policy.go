@@ -26,11 +26,12 @@ const (
 	PolDIP                       // net.dip: IP prefixes (v4 and v6)
 	PolDPort                     // net.dport: port ranges
 	PolUID                       // user.uid: values
-	PolFamily                    // net.family: ipv4, ipv6, unix (in Names)
+	PolFamily                   // net.family: ipv4, ipv6, unix (in Names)
+	PolScope                    // in a container (Neg: on the host)
 	NumPolClasses
 )
 
-var polClassNames = [...]string{"proc.exe", "proc.name", "file.path", "net.dip", "net.dport", "user.uid", "net.family"}
+var polClassNames = [...]string{"proc.exe", "proc.name", "file.path", "net.dip", "net.dport", "user.uid", "net.family", "container scope"}
 
 func (c PolicyClass) String() string { return polClassNames[c] }
 
@@ -145,6 +146,8 @@ func (a *PolicyAtom) Holds(e *Event) bool {
 		in = slices.Contains(a.UIDs, e.User.UID)
 	case PolFamily:
 		in = slices.Contains(a.Names, e.Net.Family)
+	case PolScope:
+		in = e.Proc.Container.ID != ""
 	}
 	return in != a.Neg
 }
