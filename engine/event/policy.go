@@ -26,8 +26,8 @@ const (
 	PolDIP                       // net.dip: IP prefixes (v4 and v6)
 	PolDPort                     // net.dport: port ranges
 	PolUID                       // user.uid: values
-	PolFamily                   // net.family: ipv4, ipv6, unix (in Names)
-	PolScope                    // in a container (Neg: on the host)
+	PolFamily                    // net.family: ipv4, ipv6, unix (in Names)
+	PolScope                     // in a container (Neg: on the host)
 	NumPolClasses
 )
 
