@@ -253,8 +253,8 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 				d.Conj[j] |= 1 << i
 			}
 			act := c.Action
-			if act == "deny" && kernelCannotDeny(event.PolicyTypes[ti], mech) {
-				act = "kill" // checkMechanisms allowed it: fallback: kill
+			if act == "deny" && c.Fallback == "kill" && kernelCannotDeny(event.PolicyTypes[ti], mech) {
+				act = "kill"
 			}
 			if act == "kill" {
 				d.Kill |= bit

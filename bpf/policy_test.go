@@ -402,3 +402,52 @@ func TestPolicyScope(t *testing.T) {
 		t.Errorf("in a new PID namespace: %v, want killed", err)
 	}
 }
+
+// A deny with "fallback: kill" denies where the kernel can (BPF LSM) and
+// kills where it cannot; an allow-listed executable is spared either way.
+func TestPolicyFallbackAndAllow(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	dir := tempDir(t)
+	forbidden := filepath.Join(dir, "forbidden")
+	os.WriteFile(forbidden, []byte("x"), 0o644)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pol event.Policy
+	pol.Types[1] = event.TypePolicy{
+		Atoms: []event.PolicyAtom{{Class: event.PolFile, Paths: []event.PathRule{{Path: forbidden, Exact: true}}}},
+		Conjs: []event.PolicyConj{{Rule: "no forbidden open", Action: "deny", Enforce: true, Fallback: "kill", Atoms: []int{0}}},
+	}
+	open := func() error {
+		h := helper(t, "wait-open", forbidden)
+		stdin, _ := h.StdinPipe()
+		h.Stderr = nil
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Write([]byte("\n"))
+		return h.Wait()
+	}
+	if err := c.probes.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+	err = open()
+	var ee *exec.ExitError
+	switch {
+	case !errors.As(err, &ee):
+		t.Fatalf("open of the forbidden file: %v", err)
+	case c.probes.Mechanisms().LSM && ee.ExitCode() != 2: // the helper reports the failed open
+		t.Errorf("with BPF LSM: %v, want the open denied", err)
+	case !c.probes.Mechanisms().LSM && ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL:
+		t.Errorf("without BPF LSM: %v, want killed (fallback)", err)
+	}
+	// The helpers run this test binary: allow it.
+	pol.Allow = []string{self}
+	if err := c.probes.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(); err != nil {
+		t.Errorf("allow-listed %s: %v", self, err)
+	}
+}
