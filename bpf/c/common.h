@@ -164,6 +164,9 @@ static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, st
 	h->euid = task->cred->euid.val;
 	h->policy = 0;
 	h->cgroup_id = cgroup_id_of(cfg, task);
+	/* Zeroed first: before Linux 6.2 bpf_get_current_comm() does not pad
+	 * after the NUL (the policy's name keys must be exact). */
+	__builtin_memset(h->comm, 0, sizeof(h->comm));
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 

@@ -189,6 +189,9 @@ static __always_inline __u32 pol_decide(struct vg_config *cfg, int type, struct 
 	__u64 sat = pol_sat(d, VG_POL_EXE, exe);
 	if (pol_uses(d, VG_POL_NAME)) {
 		struct vg_pol_name_key nk = {.gen = gen};
+		/* Callers zero the comm before filling it: on Linux 6.1
+		 * bpf_get_current_comm() leaves the bytes after the NUL as they
+		 * were, and the hash key must be exact. */
 		__builtin_memcpy(nk.comm, in->comm, VG_COMM_LEN);
 		struct vg_pol_masks *m = bpf_map_lookup_elem(&vg_pol_name, &nk);
 		sat |= pol_sat(d, VG_POL_NAME, m ? m->m[type] : 0);
