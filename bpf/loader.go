@@ -187,8 +187,14 @@ func Load(o Options) (*Probes, error) {
 		p.Close()
 		return nil, err
 	}
-	p.attachCgroupConnect()
+	// Where BPF LSM enforces, socket_connect denies connects; the cgroup
+	// hooks would judge every connect a second time for nothing.
 	p.attachLSM()
+	if p.lsm {
+		p.cgReason = "not needed: BPF LSM denies connects"
+	} else {
+		p.attachCgroupConnect()
+	}
 	return p, nil
 }
 

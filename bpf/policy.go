@@ -360,6 +360,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 
 // kernelCannotDeny reports whether a deny of t must fall back to kill.
 func kernelCannotDeny(t event.Type, m Mechanisms) bool {
+	// (LSM denies all three; without it, connect needs the cgroup hooks.)
 	if m.LSM {
 		return false
 	}
