@@ -18,7 +18,7 @@ import (
 )
 
 // listen opens a TCP listener on addr ("127.0.0.1:0") and returns its port.
-func listen(t *testing.T, network, addr string) uint16 {
+func listen(t testing.TB, network, addr string) uint16 {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -316,20 +316,7 @@ func BenchmarkPolicySize(b *testing.B) {
 	dir := b.TempDir()
 	file := filepath.Join(dir, "loop")
 	os.WriteFile(file, nil, 0o644)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	target := "127.0.0.1:" + strconv.Itoa(int(listen(b, "tcp4", "127.0.0.1:0")))
 	policy := func(n int) event.Policy {
 		var pol event.Policy
 		files := event.PolicyAtom{Class: event.PolFile}
@@ -350,7 +337,7 @@ func BenchmarkPolicySize(b *testing.B) {
 		if err := p.SetPolicy(policy(n)); err != nil {
 			b.Fatal(err)
 		}
-		for _, loop := range []struct{ action, arg string }{{"open-loop", file}, {"connect-loop", ln.Addr().String()}} {
+		for _, loop := range []struct{ action, arg string }{{"open-loop", file}, {"connect-loop", target}} {
 			b.Run(fmt.Sprintf("%s/entries=%d", loop.action, n), func(b *testing.B) {
 				var total float64
 				for b.Loop() {

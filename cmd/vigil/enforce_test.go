@@ -28,6 +28,27 @@ func connectFrom(t *testing.T, addr string) (pid int, ok bool) {
 	return cmd.Process.Pid, err == nil
 }
 
+// acceptLoop listens on a loopback port, accepting and closing, until
+// the test ends; it returns the port.
+func acceptLoop(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
 func enforceRules(port int, badBin, extra string) string {
 	return fmt.Sprintf(`
 - rule: No connects to the test port
@@ -51,21 +72,7 @@ func enforceRules(port int, badBin, extra string) string {
 // connect to the port passes.
 func TestRunEnforces(t *testing.T) {
 	needRoot(t)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := acceptLoop(t)
 	dir, _ := filepath.EvalSymlinks(t.TempDir())
 	bad := filepath.Join(dir, "bad-true")
 	copyExe(t, "/bin/true", bad)
@@ -84,7 +91,7 @@ func TestRunEnforces(t *testing.T) {
 	}
 
 	cmd := exec.Command(bad)
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("the forbidden binary was not killed: %v", err)
@@ -105,21 +112,7 @@ func TestRunEnforces(t *testing.T) {
 // the alert says "would deny".
 func TestRunAuditMode(t *testing.T) {
 	needRoot(t)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := acceptLoop(t)
 	dir, _ := filepath.EvalSymlinks(t.TempDir())
 	rules := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rules, []byte(enforceRules(port, "/nonexistent", "")), 0o644)
