@@ -43,11 +43,13 @@ vmlinux: gen-deps
 
 # The whole test suite. Live tests load BPF programs into this kernel and
 # need root; under CI=true they fail instead of skipping when they cannot.
-# Last, the noise check: ordinary work under `vigil run` raises no alert.
+# Then the noise check: ordinary work under `vigil run` raises no alert.
+# Last, the kernel matrix (vm-test).
 test: build test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	scripts/noise-check.sh $(BIN)
+	scripts/vm/run.sh
 
 # The kernel matrix: Debian's 6.1 and 6.12 kernels under QEMU, with and
 # without bpf in lsm=, running the BPF test binary (scripts/vm/run.sh).
