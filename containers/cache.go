@@ -392,3 +392,17 @@ func (c *Cache) watch(ctx context.Context, s Source) {
 
 // trimName removes the slash Docker puts before container names.
 func trimName(s string) string { return strings.TrimPrefix(s, "/") }
+
+// Peek returns ct with its metadata and true when the cache has the final
+// answer, without counting a miss or starting a lookup.
+func (c *Cache) Peek(ct event.Container) (event.Container, bool) {
+	c.mu.Lock()
+	e := c.entries[ct.FullID]
+	c.mu.Unlock()
+	if e == nil || e.state != done {
+		return ct, false
+	}
+	out := e.ct
+	out.ID, out.FullID, out.Runtime = ct.ID, ct.FullID, ct.Runtime
+	return out, true
+}

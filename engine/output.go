@@ -178,3 +178,15 @@ func appendEscaped(b []byte, s string) []byte {
 }
 
 func hexDigit(n byte) byte { return "0123456789abcdef"[n] }
+
+// Rerender renders a's output again from its event, after the event was
+// completed (container metadata that arrived late). A rule no longer in
+// rs leaves the output as it was.
+func (rs *Ruleset) Rerender(a *event.Alert) {
+	for _, r := range rs.Rules {
+		if r.Name == a.Rule {
+			a.Output = render(r.output, a.Event)
+			return
+		}
+	}
+}

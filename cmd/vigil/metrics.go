@@ -35,6 +35,7 @@ type metrics struct {
 	d       *daemon
 	// containers is the metadata cache (nil when lookups are off).
 	containers *containers.Cache
+	hold       atomic.Pointer[metaHold]
 }
 
 func newMetrics(m *engine.Matcher, fan *sinks.Fanout, d *daemon) *metrics {
@@ -73,6 +74,7 @@ var (
 	descCtrHits    = prometheus.NewDesc("vigil_container_metadata_hits_total", "Container metadata answered from the cache.", nil, nil)
 	descCtrPrefet  = prometheus.NewDesc("vigil_container_prefetches_total", "Lookups started by a runtime's container create event.", nil, nil)
 	descCtrQFull   = prometheus.NewDesc("vigil_container_lookup_queue_full_total", "Lookups postponed because the lookup queue was full.", nil, nil)
+	descHeld       = prometheus.NewDesc("vigil_alerts_held_total", "Alerts that waited (at most 0.5 s) for their container's metadata, by outcome (filled, timeout, overflow).", []string{"outcome"}, nil)
 	descCtrEntries = prometheus.NewDesc("vigil_container_cache_entries", "Containers in the metadata cache.", nil, nil)
 	descEvalTime   = prometheus.NewDesc("vigil_rule_evaluation_seconds", "Time the rules of one event take, sampled (one judged event in 64).", nil, nil)
 	descBuild      = prometheus.NewDesc("vigil_build_info", "Build information.", []string{"version", "goversion"}, nil)
@@ -145,6 +147,11 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(descCtrPrefet, s.Prefetch)
 		counter(descCtrQFull, s.QueueFull)
 		gauge(descCtrEntries, float64(s.Entries))
+	}
+	if h := x.hold.Load(); h != nil {
+		counter(descHeld, h.Filled.Load(), "filled")
+		counter(descHeld, h.Timeout.Load(), "timeout")
+		counter(descHeld, h.Overflow.Load(), "overflow")
 	}
 	version := "devel"
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

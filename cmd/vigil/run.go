@@ -144,12 +144,22 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 					return nil
 				},
 			}
+			var hold *metaHold
+			if cc != nil {
+				hold = newMetaHold(cc, d.rules.Load, fan.Publish)
+				mx.hold.Store(hold)
+				defer hold.Close() // before the sinks close (defers run last first)
+			}
 			return pipeline(ctx, log, stdout, pc, func(ev *event.Event, _ func(*event.Alert)) {
 				alerts = m.Match(d.rules.Load(), ev, alerts[:0])
 				for _, a := range alerts {
 					a.Degraded = d.degraded(mx.probes.Load())
 					mx.alerts.WithLabelValues(a.Rule, a.Priority).Inc()
-					fan.Publish(a)
+					if hold != nil {
+						hold.Publish(a)
+					} else {
+						fan.Publish(a)
+					}
 				}
 			}, nil)
 		},
