@@ -131,6 +131,8 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		return d.open(raw, r)
 	case vgConnect:
 		return d.connect(raw, r)
+	case vgUnlink:
+		return d.open(raw, r) // the same layout
 	default:
 		return fmt.Errorf("%w %d", ErrUnknownType, r.Type)
 	}
@@ -143,6 +145,7 @@ const (
 	vgExit    = uint8(vigilVgTypeVG_EXIT)
 	vgOpen    = uint8(vigilVgTypeVG_OPEN)
 	vgConnect = uint8(vigilVgTypeVG_CONNECT)
+	vgUnlink  = uint8(vigilVgTypeVG_UNLINK)
 	// vgWake is VG_WAKE (vigil.h): a record that only wakes the reader.
 	vgWake = 0x7f
 )

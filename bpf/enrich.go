@@ -53,6 +53,11 @@ func (r *Reader) handle(d *Record) *event.Event {
 			Flags:   d.OFlags,
 			Mode:    d.Mode,
 		}
+	case vgUnlink:
+		ev.Type = event.TypeUnlink
+		ev.Proc = r.proc(d)
+		ev.Res = d.Ret
+		ev.File = event.File{Path: absPath(d.RawPath, d.Base, ev.Proc.Cwd), RawPath: d.RawPath, Flags: d.OFlags}
 	case vgConnect:
 		ev.Type = event.TypeConnect
 		ev.Proc = r.proc(d)

@@ -56,6 +56,8 @@ func runHelper(action, arg string) int {
 		err = helperMemfdExec()
 	case "openpaths":
 		err = helperOpenPaths(arg)
+	case "unlinks":
+		res.FDs, err = helperUnlinks(arg)
 	case "open-loop", "connect-loop":
 		res.Detail, err = helperLoop(action, arg)
 	default:
@@ -295,4 +297,40 @@ func helperLoop(action, arg string) (string, error) {
 	unix.Getrusage(unix.RUSAGE_SELF, &after)
 	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / n
 	return strconv.FormatInt(int64(cpu), 10), nil
+}
+
+// helperUnlinks, in dir: unlink(2) of dir/a (absolute), unlinkat(2) of
+// "b" through a dirfd, rmdir(2) of "./d" after chdir, unlink(2) of a
+// missing file (x/sys's Unlink and Rmdir use unlinkat: the raw syscalls
+// are made here). It returns the results (0 or -errno) in that order.
+func helperUnlinks(dir string) ([]int, error) {
+	r := func(err error) int {
+		if err == nil {
+			return 0
+		}
+		return -errnoOf(err)
+	}
+	raw := func(nr uintptr, path string) error {
+		p, err := unix.BytePtrFromString(path)
+		if err != nil {
+			return err
+		}
+		if _, _, e := unix.Syscall(nr, uintptr(unsafePointer(p)), 0, 0); e != 0 {
+			return e
+		}
+		return nil
+	}
+	var out []int
+	out = append(out, r(raw(unix.SYS_UNLINK, dir+"/a")))
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, r(unix.Unlinkat(dfd, "b", 0)))
+	if err := unix.Chdir(dir); err != nil {
+		return nil, err
+	}
+	out = append(out, r(raw(unix.SYS_RMDIR, "./d")))
+	out = append(out, r(raw(unix.SYS_UNLINK, dir+"/missing")))
+	return out, nil
 }

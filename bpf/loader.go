@@ -223,6 +223,9 @@ func (p *Probes) attach() error {
 		{p.objs.TpOpenat2, "sys_exit_openat2"},
 		{p.objs.TpCreat, "sys_exit_creat"},
 		{p.objs.TpConnect, "sys_exit_connect"},
+		{p.objs.TpUnlink, "sys_exit_unlink"},
+		{p.objs.TpUnlinkat, "sys_exit_unlinkat"},
+		{p.objs.TpRmdir, "sys_exit_rmdir"},
 	}
 	for _, t := range tps {
 		l, err := link.Tracepoint("syscalls", t.name, t.prog, nil)

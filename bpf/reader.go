@@ -62,7 +62,7 @@ type Reader struct {
 
 type readerCounters struct {
 	records   atomic.Uint64
-	events    [6]atomic.Uint64 // by event.Type
+	events    [vigilVgTypeVG_TYPE_MAX]atomic.Uint64 // by event.Type
 	decodeErr atomic.Uint64
 	// wakeRecords counts the kernel's bare wakeup records (VG_WAKE).
 	wakeRecords atomic.Uint64

@@ -144,10 +144,13 @@ const (
 type vigilVgOpenSyscall uint32
 
 const (
-	vigilVgOpenSyscallVG_SYS_OPEN    vigilVgOpenSyscall = 1
-	vigilVgOpenSyscallVG_SYS_OPENAT  vigilVgOpenSyscall = 2
-	vigilVgOpenSyscallVG_SYS_OPENAT2 vigilVgOpenSyscall = 3
-	vigilVgOpenSyscallVG_SYS_CREAT   vigilVgOpenSyscall = 4
+	vigilVgOpenSyscallVG_SYS_OPEN     vigilVgOpenSyscall = 1
+	vigilVgOpenSyscallVG_SYS_OPENAT   vigilVgOpenSyscall = 2
+	vigilVgOpenSyscallVG_SYS_OPENAT2  vigilVgOpenSyscall = 3
+	vigilVgOpenSyscallVG_SYS_CREAT    vigilVgOpenSyscall = 4
+	vigilVgOpenSyscallVG_SYS_UNLINK   vigilVgOpenSyscall = 5
+	vigilVgOpenSyscallVG_SYS_UNLINKAT vigilVgOpenSyscall = 6
+	vigilVgOpenSyscallVG_SYS_RMDIR    vigilVgOpenSyscall = 7
 )
 
 type vigilVgPathKey struct {
@@ -226,7 +229,8 @@ const (
 	vigilVgTypeVG_EXIT     vigilVgType = 3
 	vigilVgTypeVG_OPEN     vigilVgType = 4
 	vigilVgTypeVG_CONNECT  vigilVgType = 5
-	vigilVgTypeVG_TYPE_MAX vigilVgType = 6
+	vigilVgTypeVG_UNLINK   vigilVgType = 6
+	vigilVgTypeVG_TYPE_MAX vigilVgType = 7
 )
 
 // Names of all BPF objects in the ELF.
@@ -258,6 +262,9 @@ const (
 	vigilProgTpOpen         = "tp_open"
 	vigilProgTpOpenat       = "tp_openat"
 	vigilProgTpOpenat2      = "tp_openat2"
+	vigilProgTpRmdir        = "tp_rmdir"
+	vigilProgTpUnlink       = "tp_unlink"
+	vigilProgTpUnlinkat     = "tp_unlinkat"
 	vigilVarVgConfig        = "_vg_config"
 	vigilVarVgConnect       = "_vg_connect"
 	vigilVarVgConnectFlags  = "_vg_connect_flags"
@@ -334,6 +341,9 @@ type vigilProgramSpecs struct {
 	TpOpen     *ebpf.ProgramSpec `ebpf:"tp_open"`
 	TpOpenat   *ebpf.ProgramSpec `ebpf:"tp_openat"`
 	TpOpenat2  *ebpf.ProgramSpec `ebpf:"tp_openat2"`
+	TpRmdir    *ebpf.ProgramSpec `ebpf:"tp_rmdir"`
+	TpUnlink   *ebpf.ProgramSpec `ebpf:"tp_unlink"`
+	TpUnlinkat *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -484,6 +494,9 @@ type vigilPrograms struct {
 	TpOpen     *ebpf.Program `ebpf:"tp_open"`
 	TpOpenat   *ebpf.Program `ebpf:"tp_openat"`
 	TpOpenat2  *ebpf.Program `ebpf:"tp_openat2"`
+	TpRmdir    *ebpf.Program `ebpf:"tp_rmdir"`
+	TpUnlink   *ebpf.Program `ebpf:"tp_unlink"`
+	TpUnlinkat *ebpf.Program `ebpf:"tp_unlinkat"`
 }
 
 func (p *vigilPrograms) Close() error {
@@ -498,6 +511,9 @@ func (p *vigilPrograms) Close() error {
 		p.TpOpen,
 		p.TpOpenat,
 		p.TpOpenat2,
+		p.TpRmdir,
+		p.TpUnlink,
+		p.TpUnlinkat,
 	)
 }
 

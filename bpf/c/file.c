@@ -192,3 +192,93 @@ int tp_openat2(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, V
 
 SEC("tp/syscalls/sys_exit_creat")
 int tp_creat(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_SYS_CREAT); }
+
+/*
+ * Removals: unlink(2), unlinkat(2), rmdir(2), at syscall exit, as a
+ * struct vg_open record of type VG_UNLINK (oflags: unlinkat's flags, with
+ * AT_REMOVEDIR for rmdir; the same raw path and base tail as an open).
+ */
+static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
+{
+	if (restarting(ret))
+		return 0;
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_UNLINK, pid_tgid >> 32))
+		return 0;
+	struct heap *h = heap_get();
+	if (!h)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	int dfd = AT_FDCWD;
+	const char *upath;
+	__u32 uflags = 0;
+	if (sc == VG_SYS_UNLINKAT) {
+		dfd = SC_ARG1(regs);
+		upath = (const char *)SC_ARG2(regs);
+		uflags = SC_ARG3(regs);
+	} else {
+		upath = (const char *)SC_ARG1(regs);
+		if (sc == VG_SYS_RMDIR)
+			uflags = 0x200; /* AT_REMOVEDIR */
+	}
+	struct vg_open *e = (struct vg_open *)h->rec;
+	fill_hdr(&e->hdr, cfg, task, VG_UNLINK, pid_tgid);
+	e->ret = ret;
+	e->oflags = uflags;
+	e->mode = 0;
+	e->dfd = dfd;
+	e->syscall = sc;
+	__u16 flags = 0;
+	__u32 off = sizeof(*e);
+	long n = bpf_probe_read_user_str(&h->rec[off], VG_PATH_MAX, upath);
+	if (n <= 0) {
+		flags |= VG_OPEN_RAW_FAULT;
+		n = 0;
+	} else {
+		n--;
+		if (n == VG_PATH_MAX - 1)
+			flags |= VG_OPEN_RAW_TRUNC;
+	}
+	e->raw_len = n;
+	char first = h->rec[off & REC_MASK];
+	off += n & PATH_MASK;
+	e->base_len = 0;
+	if (n > 0 && first != '/') {
+		struct dentry *dir = NULL;
+		struct vfsmount *mnt = NULL;
+		if (dfd == AT_FDCWD) {
+			dir = BPF_CORE_READ(task, fs, pwd.dentry);
+			mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+		} else {
+			struct file *f = fd_file(task, dfd);
+			if (f) {
+				dir = BPF_CORE_READ(f, f_path.dentry);
+				mnt = BPF_CORE_READ(f, f_path.mnt);
+			}
+		}
+		if (dir && mnt) {
+			__u32 pw = 0;
+			__u32 pos = path_walk(h, dir, mnt, task, &pw);
+			if (pw & PW_TRUNC)
+				flags |= VG_OPEN_BASE_TRUNC;
+			e->base_len = path_copy(h, off, pos);
+			off += e->base_len;
+		} else {
+			flags |= VG_OPEN_BASE_FAULT;
+		}
+	}
+	e->hdr.flags = flags;
+	submit(cfg, e, off, VG_UNLINK);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_unlink")
+int tp_unlink(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret, VG_SYS_UNLINK); }
+
+SEC("tp/syscalls/sys_exit_unlinkat")
+int tp_unlinkat(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret, VG_SYS_UNLINKAT); }
+
+SEC("tp/syscalls/sys_exit_rmdir")
+int tp_rmdir(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret, VG_SYS_RMDIR); }

@@ -25,7 +25,8 @@ enum vg_type {
 	VG_EXIT = 3,
 	VG_OPEN = 4,
 	VG_CONNECT = 5,
-	VG_TYPE_MAX = 6,
+	VG_UNLINK = 6, /* unlink, unlinkat, rmdir: a struct vg_open record */
+	VG_TYPE_MAX = 7,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -120,6 +121,9 @@ enum vg_open_syscall {
 	VG_SYS_OPENAT = 2,
 	VG_SYS_OPENAT2 = 3,
 	VG_SYS_CREAT = 4,
+	VG_SYS_UNLINK = 5,
+	VG_SYS_UNLINKAT = 6,
+	VG_SYS_RMDIR = 7,
 };
 
 enum vg_connect_flags {

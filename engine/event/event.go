@@ -19,10 +19,11 @@ const (
 	TypeExit
 	TypeOpen
 	TypeConnect
+	TypeUnlink // unlink, unlinkat, rmdir
 	numTypes
 )
 
-var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect"}
+var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect", "unlink"}
 
 func (t Type) String() string {
 	if t < numTypes {
@@ -43,7 +44,7 @@ func ParseType(s string) (Type, bool) {
 
 // Types lists every event type with a name, in tag order.
 func Types() []Type {
-	return []Type{TypeExec, TypeFork, TypeExit, TypeOpen, TypeConnect}
+	return []Type{TypeExec, TypeFork, TypeExit, TypeOpen, TypeConnect, TypeUnlink}
 }
 
 // Event is one decoded, enriched kernel event. Proc is never nil once the
@@ -147,6 +148,9 @@ type File struct {
 	Flags   uint32 // open flags (O_*)
 	Mode    uint32 // mode argument (permission bits for O_CREAT)
 }
+
+// atRemoveDir is unlinkat's AT_REMOVEDIR, kept in File.Flags of unlinks.
+const atRemoveDir = 0x200
 
 // Open flag bits used by the derived fields (values of x86-64 and arm64).
 const (

@@ -62,7 +62,8 @@ type Field struct {
 
 var (
 	procTypes = AllTypes
-	fileTypes = setOf(TypeOpen)
+	fileTypes = setOf(TypeOpen, TypeUnlink) // the file a path names
+	openTypes = setOf(TypeOpen)
 	netTypes  = setOf(TypeConnect)
 )
 
@@ -102,12 +103,13 @@ var Fields = []Field{
 	{Name: "file.rawpath", Kind: KindString, Types: fileTypes, Desc: "path as passed to the syscall", Falco: "evt.arg.name", Str: func(e *Event) string { return e.File.RawPath }},
 	{Name: "file.name", Kind: KindString, Types: fileTypes, Desc: "last element of file.path", Falco: "fd.filename", Str: func(e *Event) string { return e.File.Name() }},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element", Falco: "fd.directory", Str: func(e *Event) string { return e.File.Dir() }},
-	{Name: "file.flags", Kind: KindUint, Types: fileTypes, Desc: "open flags (O_* bits)", Falco: "evt.arg.flags", Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }},
-	{Name: "file.mode", Kind: KindUint, Types: fileTypes, Desc: "mode argument (permission bits used with O_CREAT)", Falco: "evt.arg.mode", Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }},
-	{Name: "file.read", Kind: KindBool, Types: fileTypes, Desc: "opened for reading", Falco: "evt.is_open_read", Bool: func(e *Event) bool { return e.File.Read() }},
-	{Name: "file.write", Kind: KindBool, Types: fileTypes, Desc: "opened for writing", Falco: "evt.is_open_write", Bool: func(e *Event) bool { return e.File.Write() }},
-	{Name: "file.create", Kind: KindBool, Types: fileTypes, Desc: "O_CREAT or O_TMPFILE", Bool: func(e *Event) bool { return e.File.Create() }},
-	{Name: "file.trunc", Kind: KindBool, Types: fileTypes, Desc: "O_TRUNC", Bool: func(e *Event) bool { return e.File.Trunc() }},
+	{Name: "file.flags", Kind: KindUint, Types: openTypes, Desc: "open flags (O_* bits)", Falco: "evt.arg.flags", Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }},
+	{Name: "file.mode", Kind: KindUint, Types: openTypes, Desc: "mode argument (permission bits used with O_CREAT)", Falco: "evt.arg.mode", Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }},
+	{Name: "file.rmdir", Kind: KindBool, Types: setOf(TypeUnlink), Desc: "the unlink removed a directory (rmdir, or unlinkat with AT_REMOVEDIR)", Bool: func(e *Event) bool { return e.File.Flags&atRemoveDir != 0 }},
+	{Name: "file.read", Kind: KindBool, Types: openTypes, Desc: "opened for reading", Falco: "evt.is_open_read", Bool: func(e *Event) bool { return e.File.Read() }},
+	{Name: "file.write", Kind: KindBool, Types: openTypes, Desc: "opened for writing", Falco: "evt.is_open_write", Bool: func(e *Event) bool { return e.File.Write() }},
+	{Name: "file.create", Kind: KindBool, Types: openTypes, Desc: "O_CREAT or O_TMPFILE", Bool: func(e *Event) bool { return e.File.Create() }},
+	{Name: "file.trunc", Kind: KindBool, Types: openTypes, Desc: "O_TRUNC", Bool: func(e *Event) bool { return e.File.Trunc() }},
 
 	{Name: "net.family", Kind: KindString, Types: netTypes, Desc: "address family: ipv4, ipv6, unix", Falco: "fd.sockfamily", Str: func(e *Event) string { return e.Net.Family }},
 	{Name: "net.proto", Kind: KindString, Types: netTypes, Desc: "transport protocol: tcp, udp, icmp, icmpv6, sctp, raw; empty for unix", Falco: "fd.l4proto", Str: func(e *Event) string { return e.Net.Proto }},
