@@ -131,7 +131,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		return d.open(raw, r)
 	case vgConnect:
 		return d.connect(raw, r)
-	case vgUnlink:
+	case vgUnlink, vgMkdir:
 		return d.open(raw, r) // the same layout
 	default:
 		return fmt.Errorf("%w %d", ErrUnknownType, r.Type)
@@ -146,6 +146,7 @@ const (
 	vgOpen    = uint8(vigilVgTypeVG_OPEN)
 	vgConnect = uint8(vigilVgTypeVG_CONNECT)
 	vgUnlink  = uint8(vigilVgTypeVG_UNLINK)
+	vgMkdir   = uint8(vigilVgTypeVG_MKDIR)
 	// vgWake is VG_WAKE (vigil.h): a record that only wakes the reader.
 	vgWake = 0x7f
 )

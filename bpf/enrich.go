@@ -53,11 +53,14 @@ func (r *Reader) handle(d *Record) *event.Event {
 			Flags:   d.OFlags,
 			Mode:    d.Mode,
 		}
-	case vgUnlink:
+	case vgUnlink, vgMkdir:
 		ev.Type = event.TypeUnlink
+		if d.Type == vgMkdir {
+			ev.Type = event.TypeMkdir
+		}
 		ev.Proc = r.proc(d)
 		ev.Res = d.Ret
-		ev.File = event.File{Path: absPath(d.RawPath, d.Base, ev.Proc.Cwd), RawPath: d.RawPath, Flags: d.OFlags}
+		ev.File = event.File{Path: absPath(d.RawPath, d.Base, ev.Proc.Cwd), RawPath: d.RawPath, Flags: d.OFlags, Mode: d.Mode}
 	case vgConnect:
 		ev.Type = event.TypeConnect
 		ev.Proc = r.proc(d)

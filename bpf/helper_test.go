@@ -58,6 +58,8 @@ func runHelper(action, arg string) int {
 		err = helperOpenPaths(arg)
 	case "unlinks":
 		res.FDs, err = helperUnlinks(arg)
+	case "mkdirs":
+		res.FDs, err = helperMkdirs(arg)
 	case "open-loop", "connect-loop":
 		res.Detail, err = helperLoop(action, arg)
 	default:
@@ -333,4 +335,26 @@ func helperUnlinks(dir string) ([]int, error) {
 	out = append(out, r(raw(unix.SYS_RMDIR, "./d")))
 	out = append(out, r(raw(unix.SYS_UNLINK, dir+"/missing")))
 	return out, nil
+}
+
+// helperMkdirs, in dir: mkdir(2) of dir/m1 (absolute, mode 0750),
+// mkdirat(2) of "m2" through a dirfd (0700), mkdir(2) of dir/m1 again
+// (EEXIST). It returns the results (0 or -errno).
+func helperMkdirs(dir string) ([]int, error) {
+	mk := func(nr, a, b, c uintptr) int {
+		_, _, e := unix.Syscall(nr, a, b, c)
+		return -int(e)
+	}
+	p1, _ := unix.BytePtrFromString(dir + "/m1")
+	p2, _ := unix.BytePtrFromString("m2")
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, err
+	}
+	unix.Umask(0)
+	return []int{
+		mk(unix.SYS_MKDIR, uintptr(unsafePointer(p1)), 0o750, 0),
+		mk(unix.SYS_MKDIRAT, uintptr(dfd), uintptr(unsafePointer(p2)), 0o700),
+		mk(unix.SYS_MKDIR, uintptr(unsafePointer(p1)), 0o750, 0),
+	}, nil
 }

@@ -226,6 +226,8 @@ func (p *Probes) attach() error {
 		{p.objs.TpUnlink, "sys_exit_unlink"},
 		{p.objs.TpUnlinkat, "sys_exit_unlinkat"},
 		{p.objs.TpRmdir, "sys_exit_rmdir"},
+		{p.objs.TpMkdir, "sys_exit_mkdir"},
+		{p.objs.TpMkdirat, "sys_exit_mkdirat"},
 	}
 	for _, t := range tps {
 		l, err := link.Tracepoint("syscalls", t.name, t.prog, nil)

@@ -48,3 +48,32 @@ func TestUnlinkFields(t *testing.T) {
 		}
 	}
 }
+
+// mkdir(2) and mkdirat(2): mkdir events with the absolute path, the mode
+// argument and the result.
+func TestMkdirFields(t *testing.T) {
+	c := live(t)
+	dir := tempDir(t)
+	res, pid := runHelperCmd(t, "mkdirs", dir)
+	for i, want := range []struct {
+		path, raw string
+		mode      uint32
+		res       int64
+	}{
+		{filepath.Join(dir, "m1"), filepath.Join(dir, "m1"), 0o750, 0},
+		{filepath.Join(dir, "m2"), "m2", 0o700, 0},
+		{filepath.Join(dir, "m1"), filepath.Join(dir, "m1"), 0o750, -int64(unix.EEXIST)},
+	} {
+		n := 0
+		ev := c.waitFor(t, "mkdir of "+want.raw, func(e *event.Event) bool {
+			if e.Type == event.TypeMkdir && e.Proc.PID == uint32(pid) && e.File.RawPath == want.raw {
+				n++
+				return i < 2 || n == 2 // the second mkdir of m1 is the failing one
+			}
+			return false
+		})
+		if ev.File.Path != want.path || ev.File.Mode != want.mode || ev.Res != want.res || int64(res.FDs[i]) != want.res {
+			t.Errorf("mkdir %d: path %q mode %o res %d (helper %d), want %q %o %d", i, ev.File.Path, ev.File.Mode, ev.Res, res.FDs[i], want.path, want.mode, want.res)
+		}
+	}
+}

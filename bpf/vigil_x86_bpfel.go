@@ -151,6 +151,8 @@ const (
 	vigilVgOpenSyscallVG_SYS_UNLINK   vigilVgOpenSyscall = 5
 	vigilVgOpenSyscallVG_SYS_UNLINKAT vigilVgOpenSyscall = 6
 	vigilVgOpenSyscallVG_SYS_RMDIR    vigilVgOpenSyscall = 7
+	vigilVgOpenSyscallVG_SYS_MKDIR    vigilVgOpenSyscall = 8
+	vigilVgOpenSyscallVG_SYS_MKDIRAT  vigilVgOpenSyscall = 9
 )
 
 type vigilVgPathKey struct {
@@ -230,7 +232,8 @@ const (
 	vigilVgTypeVG_OPEN     vigilVgType = 4
 	vigilVgTypeVG_CONNECT  vigilVgType = 5
 	vigilVgTypeVG_UNLINK   vigilVgType = 6
-	vigilVgTypeVG_TYPE_MAX vigilVgType = 7
+	vigilVgTypeVG_MKDIR    vigilVgType = 7
+	vigilVgTypeVG_TYPE_MAX vigilVgType = 8
 )
 
 // Names of all BPF objects in the ELF.
@@ -259,6 +262,8 @@ const (
 	vigilProgTpExec         = "tp_exec"
 	vigilProgTpExit         = "tp_exit"
 	vigilProgTpFork         = "tp_fork"
+	vigilProgTpMkdir        = "tp_mkdir"
+	vigilProgTpMkdirat      = "tp_mkdirat"
 	vigilProgTpOpen         = "tp_open"
 	vigilProgTpOpenat       = "tp_openat"
 	vigilProgTpOpenat2      = "tp_openat2"
@@ -338,6 +343,8 @@ type vigilProgramSpecs struct {
 	TpExec     *ebpf.ProgramSpec `ebpf:"tp_exec"`
 	TpExit     *ebpf.ProgramSpec `ebpf:"tp_exit"`
 	TpFork     *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpMkdir    *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
+	TpMkdirat  *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
 	TpOpen     *ebpf.ProgramSpec `ebpf:"tp_open"`
 	TpOpenat   *ebpf.ProgramSpec `ebpf:"tp_openat"`
 	TpOpenat2  *ebpf.ProgramSpec `ebpf:"tp_openat2"`
@@ -491,6 +498,8 @@ type vigilPrograms struct {
 	TpExec     *ebpf.Program `ebpf:"tp_exec"`
 	TpExit     *ebpf.Program `ebpf:"tp_exit"`
 	TpFork     *ebpf.Program `ebpf:"tp_fork"`
+	TpMkdir    *ebpf.Program `ebpf:"tp_mkdir"`
+	TpMkdirat  *ebpf.Program `ebpf:"tp_mkdirat"`
 	TpOpen     *ebpf.Program `ebpf:"tp_open"`
 	TpOpenat   *ebpf.Program `ebpf:"tp_openat"`
 	TpOpenat2  *ebpf.Program `ebpf:"tp_openat2"`
@@ -508,6 +517,8 @@ func (p *vigilPrograms) Close() error {
 		p.TpExec,
 		p.TpExit,
 		p.TpFork,
+		p.TpMkdir,
+		p.TpMkdirat,
 		p.TpOpen,
 		p.TpOpenat,
 		p.TpOpenat2,

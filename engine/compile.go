@@ -91,7 +91,7 @@ type Ruleset struct {
 	macros []cel.Program
 }
 
-const maxTypes = 8
+const maxTypes = 32 // event.TypeSet holds 32
 
 // compilation is the state of one Compile call.
 type compilation struct {

@@ -194,17 +194,19 @@ SEC("tp/syscalls/sys_exit_creat")
 int tp_creat(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_SYS_CREAT); }
 
 /*
- * Removals: unlink(2), unlinkat(2), rmdir(2), at syscall exit, as a
- * struct vg_open record of type VG_UNLINK (oflags: unlinkat's flags, with
- * AT_REMOVEDIR for rmdir; the same raw path and base tail as an open).
+ * Removals and new directories: unlink(2), unlinkat(2), rmdir(2) (type
+ * VG_UNLINK; oflags: unlinkat's flags, AT_REMOVEDIR for rmdir) and
+ * mkdir(2), mkdirat(2) (VG_MKDIR; mode: the mode argument), at syscall
+ * exit, as struct vg_open records: the same raw path and base tail.
  */
 static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 {
 	if (restarting(ret))
 		return 0;
+	enum vg_type type = sc == VG_SYS_MKDIR || sc == VG_SYS_MKDIRAT ? VG_MKDIR : VG_UNLINK;
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!cfg || !prefilter(cfg, VG_UNLINK, pid_tgid >> 32))
+	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32))
 		return 0;
 	struct heap *h = heap_get();
 	if (!h)
@@ -213,21 +215,28 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	int dfd = AT_FDCWD;
 	const char *upath;
-	__u32 uflags = 0;
+	__u32 uflags = 0, mode = 0;
 	if (sc == VG_SYS_UNLINKAT) {
 		dfd = SC_ARG1(regs);
 		upath = (const char *)SC_ARG2(regs);
 		uflags = SC_ARG3(regs);
+	} else if (sc == VG_SYS_MKDIRAT) {
+		dfd = SC_ARG1(regs);
+		upath = (const char *)SC_ARG2(regs);
+		mode = SC_ARG3(regs);
+	} else if (sc == VG_SYS_MKDIR) {
+		upath = (const char *)SC_ARG1(regs);
+		mode = SC_ARG2(regs);
 	} else {
 		upath = (const char *)SC_ARG1(regs);
 		if (sc == VG_SYS_RMDIR)
 			uflags = 0x200; /* AT_REMOVEDIR */
 	}
 	struct vg_open *e = (struct vg_open *)h->rec;
-	fill_hdr(&e->hdr, cfg, task, VG_UNLINK, pid_tgid);
+	fill_hdr(&e->hdr, cfg, task, type, pid_tgid);
 	e->ret = ret;
 	e->oflags = uflags;
-	e->mode = 0;
+	e->mode = mode;
 	e->dfd = dfd;
 	e->syscall = sc;
 	__u16 flags = 0;
@@ -270,7 +279,7 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 		}
 	}
 	e->hdr.flags = flags;
-	submit(cfg, e, off, VG_UNLINK);
+	submit(cfg, e, off, type);
 	return 0;
 }
 
@@ -282,3 +291,9 @@ int tp_unlinkat(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret
 
 SEC("tp/syscalls/sys_exit_rmdir")
 int tp_rmdir(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret, VG_SYS_RMDIR); }
+
+SEC("tp/syscalls/sys_exit_mkdir")
+int tp_mkdir(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret, VG_SYS_MKDIR); }
+
+SEC("tp/syscalls/sys_exit_mkdirat")
+int tp_mkdirat(struct syscall_trace_exit *ctx) { return on_unlink_exit(ctx->ret, VG_SYS_MKDIRAT); }

@@ -26,7 +26,8 @@ enum vg_type {
 	VG_OPEN = 4,
 	VG_CONNECT = 5,
 	VG_UNLINK = 6, /* unlink, unlinkat, rmdir: a struct vg_open record */
-	VG_TYPE_MAX = 7,
+	VG_MKDIR = 7,  /* mkdir, mkdirat: a struct vg_open record */
+	VG_TYPE_MAX = 8,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -124,6 +125,8 @@ enum vg_open_syscall {
 	VG_SYS_UNLINK = 5,
 	VG_SYS_UNLINKAT = 6,
 	VG_SYS_RMDIR = 7,
+	VG_SYS_MKDIR = 8,
+	VG_SYS_MKDIRAT = 9,
 };
 
 enum vg_connect_flags {

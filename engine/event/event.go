@@ -20,10 +20,11 @@ const (
 	TypeOpen
 	TypeConnect
 	TypeUnlink // unlink, unlinkat, rmdir
+	TypeMkdir  // mkdir, mkdirat
 	numTypes
 )
 
-var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect", "unlink"}
+var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect", "unlink", "mkdir"}
 
 func (t Type) String() string {
 	if t < numTypes {
@@ -44,7 +45,7 @@ func ParseType(s string) (Type, bool) {
 
 // Types lists every event type with a name, in tag order.
 func Types() []Type {
-	return []Type{TypeExec, TypeFork, TypeExit, TypeOpen, TypeConnect, TypeUnlink}
+	return []Type{TypeExec, TypeFork, TypeExit, TypeOpen, TypeConnect, TypeUnlink, TypeMkdir}
 }
 
 // Event is one decoded, enriched kernel event. Proc is never nil once the

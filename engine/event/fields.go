@@ -62,7 +62,7 @@ type Field struct {
 
 var (
 	procTypes = AllTypes
-	fileTypes = setOf(TypeOpen, TypeUnlink) // the file a path names
+	fileTypes = setOf(TypeOpen, TypeUnlink, TypeMkdir) // the file a path names
 	openTypes = setOf(TypeOpen)
 	netTypes  = setOf(TypeConnect)
 )
@@ -104,7 +104,7 @@ var Fields = []Field{
 	{Name: "file.name", Kind: KindString, Types: fileTypes, Desc: "last element of file.path", Falco: "fd.filename", Str: func(e *Event) string { return e.File.Name() }},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element", Falco: "fd.directory", Str: func(e *Event) string { return e.File.Dir() }},
 	{Name: "file.flags", Kind: KindUint, Types: openTypes, Desc: "open flags (O_* bits)", Falco: "evt.arg.flags", Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }},
-	{Name: "file.mode", Kind: KindUint, Types: openTypes, Desc: "mode argument (permission bits used with O_CREAT)", Falco: "evt.arg.mode", Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }},
+	{Name: "file.mode", Kind: KindUint, Types: setOf(TypeOpen, TypeMkdir), Desc: "mode argument (permission bits used with O_CREAT, or of the new directory)", Falco: "evt.arg.mode", Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }},
 	{Name: "file.rmdir", Kind: KindBool, Types: setOf(TypeUnlink), Desc: "the unlink removed a directory (rmdir, or unlinkat with AT_REMOVEDIR)", Bool: func(e *Event) bool { return e.File.Flags&atRemoveDir != 0 }},
 	{Name: "file.read", Kind: KindBool, Types: openTypes, Desc: "opened for reading", Falco: "evt.is_open_read", Bool: func(e *Event) bool { return e.File.Read() }},
 	{Name: "file.write", Kind: KindBool, Types: openTypes, Desc: "opened for writing", Falco: "evt.is_open_write", Bool: func(e *Event) bool { return e.File.Write() }},
