@@ -70,6 +70,8 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	conn.Daddr[15] = 1
 	conn.Saddr[15] = 1
 	unix := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_CONNECT, "nc"), Fd: 4, Family: 1, SockType: 1, SockFamily: 1, PathLen: 9}
+	unlink := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_UNLINK, "rm"), Oflags: 0x200, Dfd: -100, RawLen: 3, BaseLen: 4, Syscall: 7}
+	mkdir := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_MKDIR, "mkdir"), Mode: 0o750, Dfd: 3, RawLen: 2, Syscall: 9}
 	return map[string][]byte{
 		"exec":    pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}, exe, cwd, args),
 		"fork":    pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234}),
@@ -77,6 +79,8 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"open":    pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
 		"connect": pack(t, conn),
 		"unix":    pack(t, unix, []byte("/run/x.sk")),
+		"unlink":  pack(t, unlink, []byte("./d"), []byte("/tmp")),
+		"mkdir":   pack(t, mkdir, []byte("m2")),
 	}
 }
 
@@ -201,7 +205,7 @@ func FuzzDecode(f *testing.F) {
 		if tail > len(raw) {
 			t.Fatalf("decoded %d bytes of strings from a %d byte record", tail, len(raw))
 		}
-		if r.Type < vgExec || r.Type > vgConnect {
+		if r.Type < vgExec || r.Type > vgMkdir {
 			t.Fatalf("accepted type %d", r.Type)
 		}
 	})
