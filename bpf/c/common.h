@@ -13,8 +13,10 @@
 /*
  * Reads through BTF pointers (tp_btf arguments, bpf_get_current_task_btf(),
  * bpf_task_pt_regs()) are plain loads that the verifier guards against
- * faults: several times cheaper than a bpf_probe_read_kernel() call per
- * hop, which BPF_CORE_READ costs. BPF_CORE_READ stays for pointers read
+ * faults, instead of a bpf_probe_read_kernel() call per hop (what
+ * BPF_CORE_READ costs): with bpf_stats, the connect probe went from 1.28
+ * to 1.03 us when its regs, cred and fd-table reads became loads.
+ * BPF_CORE_READ stays for pointers read
  * from memory the verifier does not type (void *, arrays indexed at run
  * time, values copied with a helper).
  *

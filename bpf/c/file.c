@@ -33,6 +33,60 @@ static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
 }
 
 /*
+ * The tail of a path record (open, unlink, mkdir) after the fixed part at
+ * *off: the raw path as passed, then, for a relative path, the directory
+ * it is relative to (the cwd, or dfd's path). Sets raw_len and base_len,
+ * advances *off, returns the VG_OPEN_* flags.
+ */
+static __always_inline __u16 path_tail(struct heap *h, struct vg_open *e, struct task_struct *task,
+				       const char *upath, int dfd, __u32 *offp)
+{
+	__u16 flags = 0;
+	__u32 off = *offp;
+	long n = bpf_probe_read_user_str(&h->rec[off & REC_MASK], VG_PATH_MAX, upath);
+	if (n <= 0) {
+		flags |= VG_OPEN_RAW_FAULT;
+		n = 0;
+	} else {
+		n--; /* the NUL */
+		if (n == VG_PATH_MAX - 1)
+			flags |= VG_OPEN_RAW_TRUNC;
+	}
+	e->raw_len = n;
+	char first = h->rec[off & REC_MASK];
+	off += n & PATH_MASK;
+
+	e->base_len = 0;
+	if (n > 0 && first != '/') {
+		/* A relative path: send the directory it is relative to. */
+		struct dentry *dir = NULL;
+		struct vfsmount *mnt = NULL;
+		if (dfd == AT_FDCWD) {
+			dir = BPF_CORE_READ(task, fs, pwd.dentry);
+			mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+		} else {
+			struct file *f = fd_file(task, dfd);
+			if (f) {
+				dir = BPF_CORE_READ(f, f_path.dentry);
+				mnt = BPF_CORE_READ(f, f_path.mnt);
+			}
+		}
+		if (dir && mnt) {
+			__u32 pw = 0;
+			__u32 pos = path_walk(h, dir, mnt, task, &pw);
+			if (pw & PW_TRUNC)
+				flags |= VG_OPEN_BASE_TRUNC;
+			e->base_len = path_copy(h, off, pos);
+			off += e->base_len;
+		} else {
+			flags |= VG_OPEN_BASE_FAULT;
+		}
+	}
+	*offp = off;
+	return flags;
+}
+
+/*
  * Only the exit tracepoints are used: the arguments are still in the task's
  * saved user registers (bpf_task_pt_regs), and the path is certainly paged in
  * once the kernel has read it. One program per syscall instead of an
@@ -134,49 +188,8 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 	e->mode = mode;
 	e->dfd = dfd;
 	e->syscall = sc;
-	__u16 flags = 0;
 	__u32 off = sizeof(*e);
-
-	long n = bpf_probe_read_user_str(&h->rec[off], VG_PATH_MAX, upath);
-	if (n <= 0) {
-		flags |= VG_OPEN_RAW_FAULT;
-		n = 0;
-	} else {
-		n--; /* the NUL */
-		if (n == VG_PATH_MAX - 1)
-			flags |= VG_OPEN_RAW_TRUNC;
-	}
-	e->raw_len = n;
-	char first = h->rec[off & REC_MASK];
-	off += n & PATH_MASK;
-
-	e->base_len = 0;
-	if (n > 0 && first != '/') {
-		/* A relative path: send the directory it is relative to. */
-		struct dentry *dir = NULL;
-		struct vfsmount *mnt = NULL;
-		if (dfd == AT_FDCWD) {
-			dir = BPF_CORE_READ(task, fs, pwd.dentry);
-			mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-		} else {
-			struct file *f = fd_file(task, dfd);
-			if (f) {
-				dir = BPF_CORE_READ(f, f_path.dentry);
-				mnt = BPF_CORE_READ(f, f_path.mnt);
-			}
-		}
-		if (dir && mnt) {
-			__u32 pw = 0;
-			__u32 pos = path_walk(h, dir, mnt, task, &pw);
-			if (pw & PW_TRUNC)
-				flags |= VG_OPEN_BASE_TRUNC;
-			e->base_len = path_copy(h, off, pos);
-			off += e->base_len;
-		} else {
-			flags |= VG_OPEN_BASE_FAULT;
-		}
-	}
-	e->hdr.flags = flags;
+	e->hdr.flags = path_tail(h, e, task, upath, dfd, &off);
 	submit(cfg, e, off, VG_OPEN);
 	return 0;
 }
@@ -239,46 +252,8 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 	e->mode = mode;
 	e->dfd = dfd;
 	e->syscall = sc;
-	__u16 flags = 0;
 	__u32 off = sizeof(*e);
-	long n = bpf_probe_read_user_str(&h->rec[off], VG_PATH_MAX, upath);
-	if (n <= 0) {
-		flags |= VG_OPEN_RAW_FAULT;
-		n = 0;
-	} else {
-		n--;
-		if (n == VG_PATH_MAX - 1)
-			flags |= VG_OPEN_RAW_TRUNC;
-	}
-	e->raw_len = n;
-	char first = h->rec[off & REC_MASK];
-	off += n & PATH_MASK;
-	e->base_len = 0;
-	if (n > 0 && first != '/') {
-		struct dentry *dir = NULL;
-		struct vfsmount *mnt = NULL;
-		if (dfd == AT_FDCWD) {
-			dir = BPF_CORE_READ(task, fs, pwd.dentry);
-			mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-		} else {
-			struct file *f = fd_file(task, dfd);
-			if (f) {
-				dir = BPF_CORE_READ(f, f_path.dentry);
-				mnt = BPF_CORE_READ(f, f_path.mnt);
-			}
-		}
-		if (dir && mnt) {
-			__u32 pw = 0;
-			__u32 pos = path_walk(h, dir, mnt, task, &pw);
-			if (pw & PW_TRUNC)
-				flags |= VG_OPEN_BASE_TRUNC;
-			e->base_len = path_copy(h, off, pos);
-			off += e->base_len;
-		} else {
-			flags |= VG_OPEN_BASE_FAULT;
-		}
-	}
-	e->hdr.flags = flags;
+	e->hdr.flags = path_tail(h, e, task, upath, dfd, &off);
 	submit(cfg, e, off, type);
 	return 0;
 }

@@ -60,7 +60,7 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated: exec, open, connect, fork, exit")
+	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated: exec, open, connect, fork, exit, unlink, mkdir")
 	f.StringVar(&format, "format", "json", "output format: json or text")
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")

@@ -43,8 +43,8 @@ func newMetaHold(c *containers.Cache, rules func() *engine.Ruleset, publish func
 // Publish sends a to the sinks now, or after its metadata (or holdFor).
 func (h *metaHold) Publish(a *event.Alert) {
 	ct := a.Event.Proc.Container
-	if h == nil || ct.FullID == "" || ct.Known {
-		h.publishNow(a)
+	if ct.FullID == "" || ct.Known {
+		h.publish(a)
 		return
 	}
 	select {
@@ -54,13 +54,6 @@ func (h *metaHold) Publish(a *event.Alert) {
 		h.Overflow.Add(1)
 		h.publish(a)
 	}
-}
-
-func (h *metaHold) publishNow(a *event.Alert) {
-	if h == nil {
-		return
-	}
-	h.publish(a)
 }
 
 type heldAlert struct {
