@@ -10,12 +10,13 @@ import (
 // the bpf2go-generated structs in decode_test.go; the decoder is written by
 // hand because binary.Read costs ~35x more per record.
 const (
-	hdrSize     = 64
+	hdrSize     = 80
 	execSize    = hdrSize + 24
 	forkSize    = hdrSize + 16
 	exitSize    = hdrSize + 8
 	openSize    = hdrSize + 32
 	connectSize = hdrSize + 64
+	sysSize     = hdrSize + 72
 
 	argsMax = 4095 // VG_ARGS_MAX: bytes of argv the kernel keeps
 )
@@ -40,12 +41,15 @@ type Record struct {
 	Policy   uint32 // the enforcement word (vigil.h, enum vg_pol_outcome)
 	CgroupID uint64
 	Comm     string
+	CapEff   uint64 // effective capabilities
+	LoginUID uint32
 
 	// exec
 	PPID, TTY uint32
 	StartNs   uint64
 	Exe, Cwd  string
 	Argv      []string
+	Env       []byte // NUL-separated NAME=VALUE, when the kernel sends it
 
 	// fork
 	ChildPID     uint32
@@ -72,6 +76,10 @@ type Record struct {
 	DPort, SPort uint16
 	DAddr, SAddr [16]byte
 	UnixPath     string
+
+	// sys (vg_sys): per syscall, see vigil.h
+	Args [6]uint64
+	Strs [5]string
 }
 
 // Decoder turns raw records into Records. It keeps a small intern table
@@ -106,6 +114,8 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 	r.Policy = le.Uint32(raw[36:])
 	r.CgroupID = le.Uint64(raw[40:])
 	r.Comm = d.comm(raw[48:64])
+	r.CapEff = le.Uint64(raw[64:])
+	r.LoginUID = le.Uint32(raw[72:])
 
 	// The ring buffer rounds records up to 8 bytes; the size field is exact.
 	if int(size) > len(raw) || int(size) < hdrSize {
@@ -120,19 +130,21 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		if len(raw) < forkSize {
 			return ErrShort
 		}
-		r.ChildPID = le.Uint32(raw[64:])
-		r.ChildStartNs = le.Uint64(raw[72:])
+		r.ChildPID = le.Uint32(raw[hdrSize:])
+		r.ChildStartNs = le.Uint64(raw[hdrSize+8:])
 	case vgExit:
 		if len(raw) < exitSize {
 			return ErrShort
 		}
-		r.Status = le.Uint32(raw[64:])
+		r.Status = le.Uint32(raw[hdrSize:])
 	case vgOpen:
 		return d.open(raw, r)
-	case vgConnect:
-		return d.connect(raw, r)
+	case vgConnect, vgDup, vgAccept, vgListen:
+		return d.connect(raw, r) // the same layout
 	case vgUnlink, vgMkdir:
 		return d.open(raw, r) // the same layout
+	case vgRename, vgLink, vgSymlink, vgChmod, vgPtrace, vgSetuid, vgSetgid, vgMemfd, vgModule, vgSetns, vgUnshare, vgMount, vgBPF:
+		return d.sys(raw, r)
 	default:
 		return fmt.Errorf("%w %d", ErrUnknownType, r.Type)
 	}
@@ -147,6 +159,22 @@ const (
 	vgConnect = uint8(vigilVgTypeVG_CONNECT)
 	vgUnlink  = uint8(vigilVgTypeVG_UNLINK)
 	vgMkdir   = uint8(vigilVgTypeVG_MKDIR)
+	vgRename  = uint8(vigilVgTypeVG_RENAME)
+	vgLink    = uint8(vigilVgTypeVG_LINK)
+	vgSymlink = uint8(vigilVgTypeVG_SYMLINK)
+	vgChmod   = uint8(vigilVgTypeVG_CHMOD)
+	vgPtrace  = uint8(vigilVgTypeVG_PTRACE)
+	vgSetuid  = uint8(vigilVgTypeVG_SETUID)
+	vgSetgid  = uint8(vigilVgTypeVG_SETGID)
+	vgMemfd   = uint8(vigilVgTypeVG_MEMFD)
+	vgModule  = uint8(vigilVgTypeVG_MODULE)
+	vgSetns   = uint8(vigilVgTypeVG_SETNS)
+	vgUnshare = uint8(vigilVgTypeVG_UNSHARE)
+	vgMount   = uint8(vigilVgTypeVG_MOUNT)
+	vgBPF     = uint8(vigilVgTypeVG_BPF)
+	vgDup     = uint8(vigilVgTypeVG_DUP)
+	vgAccept  = uint8(vigilVgTypeVG_ACCEPT)
+	vgListen  = uint8(vigilVgTypeVG_LISTEN)
 	// vgWake is VG_WAKE (vigil.h): a record that only wakes the reader.
 	vgWake = 0x7f
 )
@@ -155,19 +183,23 @@ func (d *Decoder) exec(raw []byte, r *Record) error {
 	if len(raw) < execSize {
 		return ErrShort
 	}
-	r.PPID = le.Uint32(raw[64:])
-	r.TTY = le.Uint32(raw[68:])
-	r.StartNs = le.Uint64(raw[72:])
-	exeLen := int(le.Uint16(raw[80:]))
-	cwdLen := int(le.Uint16(raw[82:]))
-	argsLen := int(le.Uint16(raw[84:]))
+	f := raw[hdrSize:]
+	r.PPID = le.Uint32(f[0:])
+	r.TTY = le.Uint32(f[4:])
+	r.StartNs = le.Uint64(f[8:])
+	exeLen := int(le.Uint16(f[16:]))
+	cwdLen := int(le.Uint16(f[18:]))
+	argsLen := int(le.Uint16(f[20:]))
+	envLen := int(le.Uint16(f[22:]))
 	tail := raw[execSize:]
-	if exeLen+cwdLen+argsLen > len(tail) {
+	if exeLen+cwdLen+argsLen+envLen > len(tail) {
 		return ErrBadTail
 	}
 	r.Exe = string(tail[:exeLen])
 	r.Cwd = string(tail[exeLen : exeLen+cwdLen])
 	r.Argv = splitArgs(tail[exeLen+cwdLen:exeLen+cwdLen+argsLen], r.Argv[:0])
+	// Env aliases the record: the reader parses it before the next one.
+	r.Env = tail[exeLen+cwdLen+argsLen : exeLen+cwdLen+argsLen+envLen]
 	return nil
 }
 
@@ -196,13 +228,14 @@ func (d *Decoder) open(raw []byte, r *Record) error {
 	if len(raw) < openSize {
 		return ErrShort
 	}
-	r.Ret = int64(le.Uint64(raw[64:]))
-	r.OFlags = le.Uint32(raw[72:])
-	r.Mode = le.Uint32(raw[76:])
-	r.Dfd = int32(le.Uint32(raw[80:]))
-	rawLen := int(le.Uint16(raw[84:]))
-	baseLen := int(le.Uint16(raw[86:]))
-	r.Syscall = le.Uint16(raw[88:])
+	f := raw[hdrSize:]
+	r.Ret = int64(le.Uint64(f[0:]))
+	r.OFlags = le.Uint32(f[8:])
+	r.Mode = le.Uint32(f[12:])
+	r.Dfd = int32(le.Uint32(f[16:]))
+	rawLen := int(le.Uint16(f[20:]))
+	baseLen := int(le.Uint16(f[22:]))
+	r.Syscall = le.Uint16(f[24:])
 	tail := raw[openSize:]
 	if rawLen+baseLen > len(tail) {
 		return ErrBadTail
@@ -216,22 +249,47 @@ func (d *Decoder) connect(raw []byte, r *Record) error {
 	if len(raw) < connectSize {
 		return ErrShort
 	}
-	r.Ret = int64(le.Uint64(raw[64:]))
-	r.Fd = int32(le.Uint32(raw[72:]))
-	r.Family = le.Uint16(raw[76:])
-	r.SockType = le.Uint16(raw[78:])
-	r.Protocol = le.Uint16(raw[80:])
-	r.SockFamily = le.Uint16(raw[82:])
-	r.DPort = le.Uint16(raw[84:])
-	r.SPort = le.Uint16(raw[86:])
-	copy(r.DAddr[:], raw[88:104])
-	copy(r.SAddr[:], raw[104:120])
-	pathLen := int(le.Uint16(raw[120:]))
+	f := raw[hdrSize:]
+	r.Ret = int64(le.Uint64(f[0:]))
+	r.Fd = int32(le.Uint32(f[8:]))
+	r.Family = le.Uint16(f[12:])
+	r.SockType = le.Uint16(f[14:])
+	r.Protocol = le.Uint16(f[16:])
+	r.SockFamily = le.Uint16(f[18:])
+	r.DPort = le.Uint16(f[20:])
+	r.SPort = le.Uint16(f[22:])
+	copy(r.DAddr[:], f[24:40])
+	copy(r.SAddr[:], f[40:56])
+	pathLen := int(le.Uint16(f[56:]))
+	r.Syscall = le.Uint16(f[58:])
 	tail := raw[connectSize:]
 	if pathLen > len(tail) {
 		return ErrBadTail
 	}
 	r.UnixPath = string(tail[:pathLen])
+	return nil
+}
+
+func (d *Decoder) sys(raw []byte, r *Record) error {
+	if len(raw) < sysSize {
+		return ErrShort
+	}
+	f := raw[hdrSize:]
+	r.Ret = int64(le.Uint64(f[0:]))
+	for i := range r.Args {
+		r.Args[i] = le.Uint64(f[8+8*i:])
+	}
+	r.Syscall = le.Uint16(f[56:])
+	tail := raw[sysSize:]
+	off := 0
+	for i := range r.Strs {
+		n := int(le.Uint16(f[58+2*i:]))
+		if n > len(tail)-off {
+			return ErrBadTail
+		}
+		r.Strs[i] = string(tail[off : off+n])
+		off += n
+	}
 	return nil
 }
 

@@ -29,6 +29,7 @@ func TestLayoutMatchesGenerated(t *testing.T) {
 		{"vg_exit", unsafe.Sizeof(vigilVgExit{}), exitSize},
 		{"vg_open", unsafe.Sizeof(vigilVgOpen{}), openSize},
 		{"vg_connect", unsafe.Sizeof(vigilVgConnect{}), connectSize},
+		{"vg_sys", unsafe.Sizeof(vigilVgSys{}), sysSize},
 	}
 	for _, s := range sizes {
 		if int(s.got) != s.want {
@@ -56,7 +57,7 @@ func pack(t testing.TB, fixed any, tail ...[]byte) []byte {
 }
 
 func hdr(typ vigilVgType, comm string) vigilVgHdr {
-	h := vigilVgHdr{Type: uint8(typ), Flags: 3, Ktime: 123456789, Pid: 4242, Tid: 4243, Uid: 1000, Gid: 1001, Euid: 0, CgroupId: 77}
+	h := vigilVgHdr{Type: uint8(typ), Flags: 3, Ktime: 123456789, Pid: 4242, Tid: 4243, Uid: 1000, Gid: 1001, Euid: 0, CgroupId: 77, CapEff: 1 << 21, Loginuid: 1000}
 	for i := 0; i < len(comm) && i < 16; i++ {
 		h.Comm[i] = int8(comm[i])
 	}
@@ -64,7 +65,7 @@ func hdr(typ vigilVgType, comm string) vigilVgHdr {
 }
 
 func sampleRecords(t testing.TB) map[string][]byte {
-	exe, cwd, args := []byte("/usr/bin/cat"), []byte("/tmp/x"), []byte("cat\x00-n\x00/etc/hosts\x00")
+	exe, cwd, args, env := []byte("/usr/bin/cat"), []byte("/tmp/x"), []byte("cat\x00-n\x00/etc/hosts\x00"), []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00")
 	open := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_OPEN, "cat"), Ret: -2, Oflags: 0x241, Mode: 0o644, Dfd: -100, RawLen: 5, BaseLen: 4, Syscall: 2}
 	conn := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_CONNECT, "curl"), Ret: -111, Fd: 3, Family: 10, SockType: 1, Protocol: 6, SockFamily: 10, Dport: 8080, Sport: 40000}
 	conn.Daddr[15] = 1
@@ -72,8 +73,21 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	unix := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_CONNECT, "nc"), Fd: 4, Family: 1, SockType: 1, SockFamily: 1, PathLen: 9}
 	unlink := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_UNLINK, "rm"), Oflags: 0x200, Dfd: -100, RawLen: 3, BaseLen: 4, Syscall: 7}
 	mkdir := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_MKDIR, "mkdir"), Mode: 0o750, Dfd: 3, RawLen: 2, Syscall: 9}
+	rename := vigilVgSys{Hdr: hdr(vigilVgTypeVG_RENAME, "mv"), Syscall: uint16(vigilVgOpenSyscallVG_SYS_RENAMEAT2), Arg: [6]uint64{1}, Len: [5]uint16{1, 4, 2}}
+	setuid := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SETUID, "su"), Ret: -1, Syscall: uint16(vigilVgOpenSyscallVG_SYS_SETRESUID),
+		Arg: [6]uint64{0, 0, 0xffffffff, 0xffffffff, 1000 | 1000<<32, 1000 | 1000<<32}}
+	bpfRec := vigilVgSys{Hdr: hdr(vigilVgTypeVG_BPF, "loader"), Ret: 7, Syscall: uint16(vigilVgOpenSyscallVG_SYS_BPF), Arg: [6]uint64{5, 2}, Len: [5]uint16{16}}
+	mount := vigilVgSys{Hdr: hdr(vigilVgTypeVG_MOUNT, "mount"), Syscall: uint16(vigilVgOpenSyscallVG_SYS_MOUNT), Arg: [6]uint64{0x1000}, Len: [5]uint16{5, 0, 3, 5, 5}}
+	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgOpenSyscallVG_SYS_DUP2)}
+	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
+	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
 	return map[string][]byte{
-		"exec":    pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}, exe, cwd, args),
+		"exec":    pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args)), EnvLen: uint16(len(env))}, exe, cwd, args, env),
+		"rename":  pack(t, rename, []byte("a"), []byte("/tmp"), []byte("/b")),
+		"setuid":  pack(t, setuid),
+		"bpf":     pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
+		"mount":   pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
+		"dup":     pack(t, dup),
 		"fork":    pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234}),
 		"exit":    pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":    pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
@@ -93,7 +107,8 @@ func TestDecodeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Record{Type: vgExec, Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
-		PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"}}
+		CapEff: 1 << 21, LoginUID: 1000, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
+		Env: []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00")}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("exec:\n got %+v\nwant %+v", r, want)
 	}
@@ -125,6 +140,22 @@ func TestDecodeRoundTrip(t *testing.T) {
 	if err := d.Decode(recs["exit"], &r); err != nil || r.Status != 256 {
 		t.Errorf("exit: %v %+v", err, r)
 	}
+	r = Record{}
+	if err := d.Decode(recs["rename"], &r); err != nil || r.Strs != [5]string{"a", "/tmp", "/b", "", ""} || r.Args[0] != 1 || r.Syscall != 12 || r.Comm != "mv" {
+		t.Errorf("rename: %v %+v", err, r)
+	}
+	r = Record{}
+	if err := d.Decode(recs["setuid"], &r); err != nil || r.Ret != -1 || r.Args != [6]uint64{0, 0, 0xffffffff, 0xffffffff, 1000 | 1000<<32, 1000 | 1000<<32} {
+		t.Errorf("setuid: %v %+v", err, r)
+	}
+	r = Record{}
+	if err := d.Decode(recs["mount"], &r); err != nil || r.Strs != [5]string{"tmpfs", "", "mnt", "/root", "tmpfs"} || r.Args[0] != 0x1000 {
+		t.Errorf("mount: %v %+v", err, r)
+	}
+	r = Record{}
+	if err := d.Decode(recs["dup"], &r); err != nil || r.Type != vgDup || r.Fd != 3 || r.DPort != 4444 || r.SPort != 50000 || r.DAddr[0] != 127 || r.Syscall != 38 {
+		t.Errorf("dup: %v %+v", err, r)
+	}
 }
 
 func TestDecodeRejects(t *testing.T) {
@@ -136,7 +167,9 @@ func TestDecodeRejects(t *testing.T) {
 	badSize := bytes.Clone(recs["exit"])
 	binary.LittleEndian.PutUint32(badSize[4:], 1<<20)
 	badTail := bytes.Clone(recs["exec"])
-	binary.LittleEndian.PutUint16(badTail[84:], 60000)
+	binary.LittleEndian.PutUint16(badTail[hdrSize+20:], 60000)
+	badSys := bytes.Clone(recs["mount"])
+	binary.LittleEndian.PutUint16(badSys[hdrSize+58+8:], 6) // the fstype's length, one past the end
 	shortFixed := bytes.Clone(recs["open"][:hdrSize+8])
 	binary.LittleEndian.PutUint32(shortFixed[4:], uint32(len(shortFixed)))
 	cases := []struct {
@@ -149,6 +182,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"unknown type", unknown, ErrUnknownType},
 		{"size beyond record", badSize, ErrBadSize},
 		{"tail beyond record", badTail, ErrBadTail},
+		{"sys string beyond record", badSys, ErrBadTail},
 		{"fixed part cut", shortFixed, ErrShort},
 	}
 	for _, c := range cases {
@@ -201,11 +235,14 @@ func FuzzDecode(f *testing.F) {
 		if err := d.Decode(raw, &r); err != nil {
 			return
 		}
-		tail := len(r.Exe) + len(r.Cwd) + len(r.RawPath) + len(r.Base) + len(r.UnixPath)
+		tail := len(r.Exe) + len(r.Cwd) + len(r.RawPath) + len(r.Base) + len(r.UnixPath) + len(r.Env)
+		for _, s := range r.Strs {
+			tail += len(s)
+		}
 		if tail > len(raw) {
 			t.Fatalf("decoded %d bytes of strings from a %d byte record", tail, len(raw))
 		}
-		if r.Type < vgExec || r.Type > vgMkdir {
+		if r.Type < vgExec || r.Type > vgListen {
 			t.Fatalf("accepted type %d", r.Type)
 		}
 	})

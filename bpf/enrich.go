@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"bytes"
 	"net/netip"
 	"path"
 	"slices"
@@ -14,13 +15,15 @@ import (
 // event for it.
 func (r *Reader) handle(d *Record) *event.Event {
 	ev := &event.Event{
-		Time:   r.clock.wall(d.Ktime),
-		Source: "tracepoint",
-		TID:    d.TID,
-		UID:    d.UID,
-		GID:    d.GID,
-		EUID:   d.EUID,
-		User:   event.User{UID: d.UID, Name: r.users.Name(d.UID)},
+		Time:     r.clock.wall(d.Ktime),
+		Source:   "tracepoint",
+		TID:      d.TID,
+		UID:      d.UID,
+		GID:      d.GID,
+		EUID:     d.EUID,
+		CapEff:   d.CapEff,
+		LoginUID: d.LoginUID,
+		User:     event.User{UID: d.UID, Name: r.users.Name(d.UID)},
 	}
 	switch d.Type {
 	case vgExec:
@@ -31,7 +34,11 @@ func (r *Reader) handle(d *Record) *event.Event {
 			ev.Res = -1 // EPERM
 			break
 		}
-		ev.Proc = r.procs.Exec(execProcess(d, r.clock))
+		p := execProcess(d, r.clock)
+		if len(d.Env) > 0 {
+			p.Env = parseEnv(d.Env, d.Flags&uint16(vigilVgExecFlagsVG_EXEC_ENV_TRUNC) != 0, r.envValues())
+		}
+		ev.Proc = r.procs.Exec(p)
 	case vgFork:
 		// The event is the parent's (the caller's); the result is the child.
 		ev.Type = event.TypeFork
@@ -66,8 +73,21 @@ func (r *Reader) handle(d *Record) *event.Event {
 		ev.Proc = r.proc(d)
 		ev.Res = d.Ret
 		ev.Net = connectNet(d)
+	case vgDup, vgAccept, vgListen:
+		ev.Type = event.Type(d.Type)
+		ev.Proc = r.proc(d)
+		ev.Res = d.Ret
+		ev.Net = sockNet(d)
+	case vgRename, vgLink, vgSymlink, vgChmod, vgPtrace, vgSetuid, vgSetgid, vgMemfd, vgModule, vgSetns, vgUnshare, vgMount, vgBPF:
+		ev.Type = event.Type(d.Type)
+		ev.Proc = r.proc(d)
+		ev.Res = d.Ret
+		r.sysEvent(ev, d)
 	default:
 		return nil
+	}
+	if d.Syscall != 0 {
+		ev.Syscall = syscallName(d.Syscall)
 	}
 	if c := ev.Proc.Container; r.meta != nil && c.FullID != "" && !c.Known {
 		if c, ok := r.meta(c); ok {
@@ -241,4 +261,195 @@ func protoName(p, sockType uint16) string {
 		return ""
 	}
 	return "proto_" + strconv.Itoa(int(p))
+}
+
+// sysEvent fills the type-specific part of a vg_sys record's event (the
+// meaning of Args and Strs per syscall is in vigil.h).
+func (r *Reader) sysEvent(ev *event.Event, d *Record) {
+	cwd := ev.Proc.Cwd
+	a := d.Args
+	switch d.Type {
+	case vgRename:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0],
+			Target: absPath(d.Strs[2], d.Strs[3], cwd), RawTarget: d.Strs[2], Flags: uint32(a[0])}
+	case vgLink:
+		ev.File = event.File{Path: absPath(d.Strs[2], d.Strs[3], cwd), RawPath: d.Strs[2],
+			Target: absPath(d.Strs[0], d.Strs[1], cwd), RawTarget: d.Strs[0], Flags: uint32(a[0])}
+	case vgSymlink:
+		link := absPath(d.Strs[2], d.Strs[3], cwd)
+		ev.File = event.File{Path: link, RawPath: d.Strs[2], Target: symlinkTarget(d.Strs[0], link), RawTarget: d.Strs[0]}
+	case vgChmod:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Mode: uint32(a[0]), Flags: uint32(a[1])}
+	case vgPtrace:
+		ev.Ptrace = event.Ptrace{Request: uint32(a[0]), PID: uint32(a[1])}
+		if ev.Ptrace.Request == ptraceTraceme {
+			ev.Ptrace.PID = ev.Proc.PPID // the tracer-to-be
+		}
+		if ev.Ptrace.PID != 0 {
+			// A thread id; /proc answers for threads too.
+			ev.Ptrace.Target = r.procs.Lookup(ev.Ptrace.PID)
+		}
+	case vgSetuid, vgSetgid:
+		for i := range 4 {
+			ev.SetID.Req[i] = int64(int32(uint32(a[i])))
+		}
+		old := [4]uint32{uint32(a[4]), uint32(a[4] >> 32), uint32(a[5]), uint32(a[5] >> 32)}
+		for i, v := range old {
+			ev.SetID.Old[i] = int64(int32(v))
+		}
+	case vgMemfd:
+		ev.Memfd = event.Memfd{Name: d.Strs[0], Flags: uint32(a[0])}
+	case vgModule:
+		ev.Module = event.Module{File: d.Strs[0], Name: moduleName(d.Strs[0]), Args: d.Strs[4]}
+		if d.Syscall == uint16(vigilVgOpenSyscallVG_SYS_FINIT_MODULE) {
+			ev.Module.Flags = uint32(a[0])
+		}
+	case vgSetns:
+		kind := a[2] // what the descriptor is, when it is a namespace
+		if kind == 0 {
+			kind = a[0] // a pidfd: the nstype argument says which
+		}
+		ev.NS = event.NS{Types: event.NSTypes(kind), Flags: a[0]}
+	case vgUnshare:
+		ev.NS = event.NS{Types: event.NSTypes(a[0]), Flags: a[0]}
+	case vgMount:
+		ev.Mount = event.Mount{Source: d.Strs[0], Target: absPath(d.Strs[2], d.Strs[3], cwd), FSType: d.Strs[4], Flags: a[0]}
+	case vgBPF:
+		ev.BPF = event.BPF{Cmd: uint32(a[0]), Name: cString(d.Strs[0])}
+		switch ev.BPF.Cmd {
+		case bpfProgLoad:
+			ev.BPF.ProgType = uint32(a[1])
+		case bpfMapCreate:
+			ev.BPF.MapType = uint32(a[1])
+		}
+	}
+}
+
+const (
+	ptraceTraceme = 0
+	bpfMapCreate  = 0
+	bpfProgLoad   = 5
+)
+
+// symlinkTarget is where a symlink at link pointing to target leads,
+// lexically: relative targets are relative to the link's directory.
+func symlinkTarget(target, link string) string {
+	switch {
+	case target == "":
+		return ""
+	case target[0] == '/':
+		return path.Clean(target)
+	case link == "" || link[0] != '/':
+		return target
+	}
+	return path.Join(path.Dir(link), target)
+}
+
+// moduleName is the module name a module file's name implies
+// ("/lib/modules/x/kernel/fs/fat/vfat.ko.xz" -> "vfat"); modprobe's
+// convention of "-" for "_" is applied too.
+func moduleName(file string) string {
+	if file == "" {
+		return ""
+	}
+	name := path.Base(file)
+	for _, ext := range []string{".xz", ".zst", ".gz"} {
+		name = strings.TrimSuffix(name, ext)
+	}
+	name = strings.TrimSuffix(name, ".ko")
+	return strings.ReplaceAll(name, "-", "_")
+}
+
+// cString is s up to its first NUL.
+func cString(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// sockNet is the socket of a dup, accept or listen record: its own
+// family and local address, and its peer's when connected.
+func sockNet(d *Record) event.Net {
+	if d.Flags&uint16(vigilVgConnectFlagsVG_CONNECT_NOT_SOCKET) != 0 {
+		return event.Net{}
+	}
+	n := event.Net{Family: familyName(d.SockFamily), SockType: sockTypeName(d.SockType)}
+	if d.SockFamily != afUnix {
+		n.Proto = protoName(d.Protocol, d.SockType)
+	}
+	switch d.SockFamily {
+	case afInet:
+		n.SIP = netip.AddrFrom4([4]byte(d.SAddr[:4]))
+		if d.DPort != 0 {
+			n.DIP = netip.AddrFrom4([4]byte(d.DAddr[:4]))
+		}
+	case afInet6:
+		n.SIP = netip.AddrFrom16(d.SAddr)
+		if d.DPort != 0 {
+			n.DIP = netip.AddrFrom16(d.DAddr)
+		}
+	}
+	n.SPort, n.DPort = d.SPort, d.DPort
+	return n
+}
+
+// parseEnv turns a NUL-separated environment into names and, for names
+// in values, their values ("" for the rest: a name is never a secret, a
+// value may be). The last variable of a truncated environment is dropped
+// unless its name is whole.
+func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
+	env := make(map[string]string)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		last := i < 0
+		if last {
+			i = len(b)
+		}
+		kv := b[:i]
+		b = b[min(i+1, len(b)):]
+		eq := bytes.IndexByte(kv, '=')
+		if eq <= 0 {
+			continue // not NAME=VALUE (or a cut name)
+		}
+		name := string(kv[:eq])
+		val := ""
+		if values[name] && !(last && trunc) {
+			val = string(kv[eq+1:])
+		}
+		env[name] = val
+	}
+	return env
+}
+
+var syscallNames = map[uint16]string{}
+
+func init() {
+	for id, name := range map[vigilVgOpenSyscall]string{
+		vigilVgOpenSyscallVG_SYS_OPEN: "open", vigilVgOpenSyscallVG_SYS_OPENAT: "openat", vigilVgOpenSyscallVG_SYS_OPENAT2: "openat2",
+		vigilVgOpenSyscallVG_SYS_CREAT: "creat", vigilVgOpenSyscallVG_SYS_UNLINK: "unlink", vigilVgOpenSyscallVG_SYS_UNLINKAT: "unlinkat",
+		vigilVgOpenSyscallVG_SYS_RMDIR: "rmdir", vigilVgOpenSyscallVG_SYS_MKDIR: "mkdir", vigilVgOpenSyscallVG_SYS_MKDIRAT: "mkdirat",
+		vigilVgOpenSyscallVG_SYS_RENAME: "rename", vigilVgOpenSyscallVG_SYS_RENAMEAT: "renameat", vigilVgOpenSyscallVG_SYS_RENAMEAT2: "renameat2",
+		vigilVgOpenSyscallVG_SYS_LINK: "link", vigilVgOpenSyscallVG_SYS_LINKAT: "linkat", vigilVgOpenSyscallVG_SYS_SYMLINK: "symlink",
+		vigilVgOpenSyscallVG_SYS_SYMLINKAT: "symlinkat", vigilVgOpenSyscallVG_SYS_CHMOD: "chmod", vigilVgOpenSyscallVG_SYS_FCHMOD: "fchmod",
+		vigilVgOpenSyscallVG_SYS_FCHMODAT: "fchmodat", vigilVgOpenSyscallVG_SYS_FCHMODAT2: "fchmodat2", vigilVgOpenSyscallVG_SYS_PTRACE: "ptrace",
+		vigilVgOpenSyscallVG_SYS_SETUID: "setuid", vigilVgOpenSyscallVG_SYS_SETREUID: "setreuid", vigilVgOpenSyscallVG_SYS_SETRESUID: "setresuid",
+		vigilVgOpenSyscallVG_SYS_SETFSUID: "setfsuid", vigilVgOpenSyscallVG_SYS_SETGID: "setgid", vigilVgOpenSyscallVG_SYS_SETREGID: "setregid",
+		vigilVgOpenSyscallVG_SYS_SETRESGID: "setresgid", vigilVgOpenSyscallVG_SYS_SETFSGID: "setfsgid",
+		vigilVgOpenSyscallVG_SYS_MEMFD_CREATE: "memfd_create", vigilVgOpenSyscallVG_SYS_INIT_MODULE: "init_module",
+		vigilVgOpenSyscallVG_SYS_FINIT_MODULE: "finit_module", vigilVgOpenSyscallVG_SYS_SETNS: "setns", vigilVgOpenSyscallVG_SYS_UNSHARE: "unshare",
+		vigilVgOpenSyscallVG_SYS_MOUNT: "mount", vigilVgOpenSyscallVG_SYS_BPF: "bpf", vigilVgOpenSyscallVG_SYS_DUP: "dup",
+		vigilVgOpenSyscallVG_SYS_DUP2: "dup2", vigilVgOpenSyscallVG_SYS_DUP3: "dup3", vigilVgOpenSyscallVG_SYS_ACCEPT: "accept",
+		vigilVgOpenSyscallVG_SYS_ACCEPT4: "accept4", vigilVgOpenSyscallVG_SYS_LISTEN: "listen", vigilVgOpenSyscallVG_SYS_CONNECT: "connect",
+	} {
+		syscallNames[uint16(id)] = name
+	}
+}
+
+// syscallName names a record's syscall id (enum vg_open_syscall).
+func syscallName(id uint16) string {
+	if n, ok := syscallNames[id]; ok {
+		return n
+	}
+	return "syscall_" + strconv.Itoa(int(id))
 }

@@ -63,7 +63,11 @@ func runHelper(action, arg string) int {
 	case "open-loop", "connect-loop":
 		res.Detail, err = helperLoop(action, arg)
 	default:
-		err = fmt.Errorf("unknown helper action %q", action)
+		if f, ok := sysHelpers[action]; ok {
+			res, err = f(arg)
+		} else {
+			err = fmt.Errorf("unknown helper action %q", action)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)

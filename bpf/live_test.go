@@ -135,7 +135,9 @@ func live(t *testing.T) *collector {
 	needRoot(t)
 	sharedOnce.Do(func() {
 		// Lives until the test process exits, which detaches everything.
-		shared, sharedErr = newCollector(DefaultOptions())
+		o := DefaultOptions()
+		o.Env = EnvOptions{Bytes: MaxEnvBytes, Values: DefaultEnvValues}
+		shared, sharedErr = newCollector(o)
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)

@@ -44,6 +44,44 @@ type Options struct {
 	// by the kernel, and how long the reader keeps polling after one: the
 	// bound on delivery latency. 0 means DefaultWakeupInterval.
 	WakeupInterval time.Duration
+	// Env is the environment collected at exec; the zero value collects
+	// none.
+	Env EnvOptions
+}
+
+// EnvOptions say how much of each new image's environment the kernel
+// sends and which values are kept. Names are always kept; a value only
+// for a name in Values, because values hold secrets (tokens, passwords)
+// and names do not.
+type EnvOptions struct {
+	// Bytes of the environment read at each exec, at most MaxEnvBytes; 0
+	// turns collection off.
+	Bytes int
+	// Values are the names whose values are kept.
+	Values []string
+}
+
+// MaxEnvBytes bounds EnvOptions.Bytes (the kernel's copy is one read).
+const MaxEnvBytes = 4095
+
+// DefaultEnvValues are the variables whose values are kept by default:
+// the dynamic loader's, which the loader-abuse rules read, and none that
+// holds secrets.
+var DefaultEnvValues = []string{"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_BIND_NOW", "LD_DEBUG",
+	"LD_PROFILE", "LD_ORIGIN_PATH", "GLIBC_TUNABLES", "PATH"}
+
+// SetEnv changes what exec records carry, in place.
+func (p *Probes) SetEnv(o EnvOptions) error {
+	if o.Bytes < 0 || o.Bytes > MaxEnvBytes {
+		return fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Bytes, MaxEnvBytes)
+	}
+	values := make(map[string]bool, len(o.Values))
+	for _, v := range o.Values {
+		values[v] = true
+	}
+	p.env.Store(&values)
+	p.cfg.EnvBytes = uint32(o.Bytes)
+	return p.writeConfig()
 }
 
 // DefaultWakeupInterval batches wakeups to at most 500 a second while
@@ -65,6 +103,9 @@ type Probes struct {
 	// (no memory-mapped .bss): the kernel then wakes the reader every
 	// wakeup interval, as if it never polled.
 	noPolling bool
+	tps       map[string]link.Link // attached syscall tracepoints, by name
+	missing   []string             // syscalls this kernel lacks (MissingHooks)
+	env       atomic.Pointer[map[string]bool]
 	policyFields
 }
 
@@ -172,6 +213,15 @@ func Load(o Options) (*Probes, error) {
 	spec.Maps["vg_events"].MaxEntries = uint32(o.ringSize())
 
 	p := &Probes{cfg: cfg, cgroup: hier}
+	if o.Env.Bytes < 0 || o.Env.Bytes > MaxEnvBytes {
+		return nil, fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Env.Bytes, MaxEnvBytes)
+	}
+	p.cfg.EnvBytes = uint32(o.Env.Bytes)
+	values := make(map[string]bool, len(o.Env.Values))
+	for _, v := range o.Env.Values {
+		values[v] = true
+	}
+	p.env.Store(&values)
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
@@ -214,29 +264,7 @@ func (p *Probes) attach() error {
 		}
 		p.links = append(p.links, l)
 	}
-	tps := []struct {
-		prog *ebpf.Program
-		name string
-	}{
-		{p.objs.TpOpen, "sys_exit_open"},
-		{p.objs.TpOpenat, "sys_exit_openat"},
-		{p.objs.TpOpenat2, "sys_exit_openat2"},
-		{p.objs.TpCreat, "sys_exit_creat"},
-		{p.objs.TpConnect, "sys_exit_connect"},
-		{p.objs.TpUnlink, "sys_exit_unlink"},
-		{p.objs.TpUnlinkat, "sys_exit_unlinkat"},
-		{p.objs.TpRmdir, "sys_exit_rmdir"},
-		{p.objs.TpMkdir, "sys_exit_mkdir"},
-		{p.objs.TpMkdirat, "sys_exit_mkdirat"},
-	}
-	for _, t := range tps {
-		l, err := link.Tracepoint("syscalls", t.name, t.prog, nil)
-		if err != nil {
-			return fmt.Errorf("attach tracepoint syscalls/%s: %w", t.name, err)
-		}
-		p.links = append(p.links, l)
-	}
-	return nil
+	return p.syncHooks(p.cfg.TypeMask)
 }
 
 func (p *Probes) writeConfig() error {
@@ -255,7 +283,10 @@ func (p *Probes) SetTypes(types []event.Type) error {
 		return err
 	}
 	p.cfg.TypeMask = c.TypeMask
-	return p.writeConfig()
+	if err := p.writeConfig(); err != nil {
+		return err
+	}
+	return p.syncHooks(c.TypeMask)
 }
 
 // wakeupInterval is the kernel's least time between wakeups.
@@ -276,6 +307,10 @@ func (p *Probes) Close() error {
 		errs = append(errs, l.Close())
 	}
 	p.links = nil
+	for name, l := range p.tps {
+		errs = append(errs, l.Close())
+		delete(p.tps, name)
+	}
 	errs = append(errs, p.lsmProgs.Close(), p.objs.Close())
 	return errors.Join(errs...)
 }

@@ -51,11 +51,12 @@ type Reader struct {
 	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
 	meta    func(event.Container) (event.Container, bool)
-	polling func(bool)                  // tells the kernel whether the reader polls
-	policy  *atomic.Pointer[policyView] // names the rules behind policy words
-	idle    time.Duration               // the sleep between kernel wakeups (idlePoll)
-	asleep  atomic.Bool                 // not polling: only a wakeup or r.idle ends the wait
-	closeMu sync.Mutex                  // orders Close against available
+	polling func(bool)                       // tells the kernel whether the reader polls
+	policy  *atomic.Pointer[policyView]      // names the rules behind policy words
+	idle    time.Duration                    // the sleep between kernel wakeups (idlePoll)
+	env     *atomic.Pointer[map[string]bool] // environment names whose values are kept
+	asleep  atomic.Bool                      // not polling: only a wakeup or r.idle ends the wait
+	closeMu sync.Mutex                       // orders Close against available
 	closed  bool
 	stats   readerCounters
 }
@@ -87,7 +88,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	r := &Reader{rd: rd, dec: NewDecoder(), procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
+	r := &Reader{rd: rd, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}
@@ -244,4 +245,12 @@ func (c clock) sinceBoot(bootNs uint64) time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano() - int64(bootNs))
+}
+
+// envValues are the environment names whose values are kept.
+func (r *Reader) envValues() map[string]bool {
+	if m := r.env.Load(); m != nil {
+		return *m
+	}
+	return nil
 }

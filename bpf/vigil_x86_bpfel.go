@@ -25,6 +25,11 @@ type vigilHeap struct {
 	LoopPad   uint32
 }
 
+type vigilSetidOld struct {
+	_  structs.HostLayout
+	Id [4]uint32
+}
+
 type vigilVgConfig struct {
 	_              structs.HostLayout
 	SelfTgid       uint32
@@ -36,7 +41,7 @@ type vigilVgConfig struct {
 	OpenFilter     uint32
 	PolGen         uint32
 	PolTypes       uint32
-	Pad2           uint32
+	EnvBytes       uint32
 }
 
 type vigilVgConnect struct {
@@ -53,7 +58,8 @@ type vigilVgConnect struct {
 	Daddr      [16]uint8
 	Saddr      [16]uint8
 	PathLen    uint16
-	Pad        [3]uint16
+	Syscall    uint16
+	Pad        [2]uint16
 }
 
 type vigilVgConnectFlags uint32
@@ -72,7 +78,7 @@ type vigilVgExec struct {
 	ExeLen  uint16
 	CwdLen  uint16
 	ArgsLen uint16
-	Pad     uint16
+	EnvLen  uint16
 }
 
 type vigilVgExecFlags uint32
@@ -85,6 +91,8 @@ const (
 	vigilVgExecFlagsVG_EXEC_EXE_MEMFD   vigilVgExecFlags = 16
 	vigilVgExecFlagsVG_EXEC_EXE_DELETED vigilVgExecFlags = 32
 	vigilVgExecFlagsVG_EXEC_DENIED      vigilVgExecFlags = 64
+	vigilVgExecFlagsVG_EXEC_ENV_TRUNC   vigilVgExecFlags = 128
+	vigilVgExecFlagsVG_EXEC_ENV_FAULT   vigilVgExecFlags = 256
 )
 
 type vigilVgExit struct {
@@ -117,6 +125,9 @@ type vigilVgHdr struct {
 	Policy   uint32
 	CgroupId uint64
 	Comm     [16]int8
+	CapEff   uint64
+	Loginuid uint32
+	Pad2     uint32
 }
 
 type vigilVgOpen struct {
@@ -144,15 +155,49 @@ const (
 type vigilVgOpenSyscall uint32
 
 const (
-	vigilVgOpenSyscallVG_SYS_OPEN     vigilVgOpenSyscall = 1
-	vigilVgOpenSyscallVG_SYS_OPENAT   vigilVgOpenSyscall = 2
-	vigilVgOpenSyscallVG_SYS_OPENAT2  vigilVgOpenSyscall = 3
-	vigilVgOpenSyscallVG_SYS_CREAT    vigilVgOpenSyscall = 4
-	vigilVgOpenSyscallVG_SYS_UNLINK   vigilVgOpenSyscall = 5
-	vigilVgOpenSyscallVG_SYS_UNLINKAT vigilVgOpenSyscall = 6
-	vigilVgOpenSyscallVG_SYS_RMDIR    vigilVgOpenSyscall = 7
-	vigilVgOpenSyscallVG_SYS_MKDIR    vigilVgOpenSyscall = 8
-	vigilVgOpenSyscallVG_SYS_MKDIRAT  vigilVgOpenSyscall = 9
+	vigilVgOpenSyscallVG_SYS_OPEN         vigilVgOpenSyscall = 1
+	vigilVgOpenSyscallVG_SYS_OPENAT       vigilVgOpenSyscall = 2
+	vigilVgOpenSyscallVG_SYS_OPENAT2      vigilVgOpenSyscall = 3
+	vigilVgOpenSyscallVG_SYS_CREAT        vigilVgOpenSyscall = 4
+	vigilVgOpenSyscallVG_SYS_UNLINK       vigilVgOpenSyscall = 5
+	vigilVgOpenSyscallVG_SYS_UNLINKAT     vigilVgOpenSyscall = 6
+	vigilVgOpenSyscallVG_SYS_RMDIR        vigilVgOpenSyscall = 7
+	vigilVgOpenSyscallVG_SYS_MKDIR        vigilVgOpenSyscall = 8
+	vigilVgOpenSyscallVG_SYS_MKDIRAT      vigilVgOpenSyscall = 9
+	vigilVgOpenSyscallVG_SYS_RENAME       vigilVgOpenSyscall = 10
+	vigilVgOpenSyscallVG_SYS_RENAMEAT     vigilVgOpenSyscall = 11
+	vigilVgOpenSyscallVG_SYS_RENAMEAT2    vigilVgOpenSyscall = 12
+	vigilVgOpenSyscallVG_SYS_LINK         vigilVgOpenSyscall = 13
+	vigilVgOpenSyscallVG_SYS_LINKAT       vigilVgOpenSyscall = 14
+	vigilVgOpenSyscallVG_SYS_SYMLINK      vigilVgOpenSyscall = 15
+	vigilVgOpenSyscallVG_SYS_SYMLINKAT    vigilVgOpenSyscall = 16
+	vigilVgOpenSyscallVG_SYS_CHMOD        vigilVgOpenSyscall = 17
+	vigilVgOpenSyscallVG_SYS_FCHMOD       vigilVgOpenSyscall = 18
+	vigilVgOpenSyscallVG_SYS_FCHMODAT     vigilVgOpenSyscall = 19
+	vigilVgOpenSyscallVG_SYS_FCHMODAT2    vigilVgOpenSyscall = 20
+	vigilVgOpenSyscallVG_SYS_PTRACE       vigilVgOpenSyscall = 21
+	vigilVgOpenSyscallVG_SYS_SETUID       vigilVgOpenSyscall = 22
+	vigilVgOpenSyscallVG_SYS_SETREUID     vigilVgOpenSyscall = 23
+	vigilVgOpenSyscallVG_SYS_SETRESUID    vigilVgOpenSyscall = 24
+	vigilVgOpenSyscallVG_SYS_SETFSUID     vigilVgOpenSyscall = 25
+	vigilVgOpenSyscallVG_SYS_SETGID       vigilVgOpenSyscall = 26
+	vigilVgOpenSyscallVG_SYS_SETREGID     vigilVgOpenSyscall = 27
+	vigilVgOpenSyscallVG_SYS_SETRESGID    vigilVgOpenSyscall = 28
+	vigilVgOpenSyscallVG_SYS_SETFSGID     vigilVgOpenSyscall = 29
+	vigilVgOpenSyscallVG_SYS_MEMFD_CREATE vigilVgOpenSyscall = 30
+	vigilVgOpenSyscallVG_SYS_INIT_MODULE  vigilVgOpenSyscall = 31
+	vigilVgOpenSyscallVG_SYS_FINIT_MODULE vigilVgOpenSyscall = 32
+	vigilVgOpenSyscallVG_SYS_SETNS        vigilVgOpenSyscall = 33
+	vigilVgOpenSyscallVG_SYS_UNSHARE      vigilVgOpenSyscall = 34
+	vigilVgOpenSyscallVG_SYS_MOUNT        vigilVgOpenSyscall = 35
+	vigilVgOpenSyscallVG_SYS_BPF          vigilVgOpenSyscall = 36
+	vigilVgOpenSyscallVG_SYS_DUP          vigilVgOpenSyscall = 37
+	vigilVgOpenSyscallVG_SYS_DUP2         vigilVgOpenSyscall = 38
+	vigilVgOpenSyscallVG_SYS_DUP3         vigilVgOpenSyscall = 39
+	vigilVgOpenSyscallVG_SYS_ACCEPT       vigilVgOpenSyscall = 40
+	vigilVgOpenSyscallVG_SYS_ACCEPT4      vigilVgOpenSyscall = 41
+	vigilVgOpenSyscallVG_SYS_LISTEN       vigilVgOpenSyscall = 42
+	vigilVgOpenSyscallVG_SYS_CONNECT      vigilVgOpenSyscall = 43
 )
 
 type vigilVgPathKey struct {
@@ -223,6 +268,24 @@ type vigilVgPolUidKey struct {
 	Uid uint32
 }
 
+type vigilVgSys struct {
+	_       structs.HostLayout
+	Hdr     vigilVgHdr
+	Ret     int64
+	Arg     [6]uint64
+	Syscall uint16
+	Len     [5]uint16
+	Pad     uint32
+}
+
+type vigilVgSysFlags uint32
+
+const (
+	vigilVgSysFlagsVG_SYS_TRUNC      vigilVgSysFlags = 1
+	vigilVgSysFlagsVG_SYS_FAULT      vigilVgSysFlags = 2
+	vigilVgSysFlagsVG_SYS_BASE_FAULT vigilVgSysFlags = 4
+)
+
 type vigilVgType uint32
 
 const (
@@ -233,65 +296,125 @@ const (
 	vigilVgTypeVG_CONNECT  vigilVgType = 5
 	vigilVgTypeVG_UNLINK   vigilVgType = 6
 	vigilVgTypeVG_MKDIR    vigilVgType = 7
-	vigilVgTypeVG_TYPE_MAX vigilVgType = 8
+	vigilVgTypeVG_RENAME   vigilVgType = 8
+	vigilVgTypeVG_LINK     vigilVgType = 9
+	vigilVgTypeVG_SYMLINK  vigilVgType = 10
+	vigilVgTypeVG_CHMOD    vigilVgType = 11
+	vigilVgTypeVG_PTRACE   vigilVgType = 12
+	vigilVgTypeVG_SETUID   vigilVgType = 13
+	vigilVgTypeVG_SETGID   vigilVgType = 14
+	vigilVgTypeVG_MEMFD    vigilVgType = 15
+	vigilVgTypeVG_MODULE   vigilVgType = 16
+	vigilVgTypeVG_SETNS    vigilVgType = 17
+	vigilVgTypeVG_UNSHARE  vigilVgType = 18
+	vigilVgTypeVG_MOUNT    vigilVgType = 19
+	vigilVgTypeVG_BPF      vigilVgType = 20
+	vigilVgTypeVG_DUP      vigilVgType = 21
+	vigilVgTypeVG_ACCEPT   vigilVgType = 22
+	vigilVgTypeVG_LISTEN   vigilVgType = 23
+	vigilVgTypeVG_TYPE_MAX vigilVgType = 24
 )
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	vigilMapVgCfg           = "vg_cfg"
-	vigilMapVgDrops         = "vg_drops"
-	vigilMapVgEvents        = "vg_events"
-	vigilMapVgFiltered      = "vg_filtered"
-	vigilMapVgHeap          = "vg_heap"
-	vigilMapVgOpenPaths     = "vg_open_paths"
-	vigilMapVgPolDescs      = "vg_pol_descs"
-	vigilMapVgPolFamily     = "vg_pol_family"
-	vigilMapVgPolIp         = "vg_pol_ip"
-	vigilMapVgPolLsm        = "vg_pol_lsm"
-	vigilMapVgPolName       = "vg_pol_name"
-	vigilMapVgPolPath       = "vg_pol_path"
-	vigilMapVgPolPort       = "vg_pol_port"
-	vigilMapVgPolProcs      = "vg_pol_procs"
-	vigilMapVgPolUid        = "vg_pol_uid"
-	vigilProgCgConnect4     = "cg_connect4"
-	vigilProgCgConnect6     = "cg_connect6"
-	vigilProgTpConnect      = "tp_connect"
-	vigilProgTpCreat        = "tp_creat"
-	vigilProgTpExec         = "tp_exec"
-	vigilProgTpExit         = "tp_exit"
-	vigilProgTpFork         = "tp_fork"
-	vigilProgTpMkdir        = "tp_mkdir"
-	vigilProgTpMkdirat      = "tp_mkdirat"
-	vigilProgTpOpen         = "tp_open"
-	vigilProgTpOpenat       = "tp_openat"
-	vigilProgTpOpenat2      = "tp_openat2"
-	vigilProgTpRmdir        = "tp_rmdir"
-	vigilProgTpUnlink       = "tp_unlink"
-	vigilProgTpUnlinkat     = "tp_unlinkat"
-	vigilVarVgConfig        = "_vg_config"
-	vigilVarVgConnect       = "_vg_connect"
-	vigilVarVgConnectFlags  = "_vg_connect_flags"
-	vigilVarVgExec          = "_vg_exec"
-	vigilVarVgExecFlags     = "_vg_exec_flags"
-	vigilVarVgExit          = "_vg_exit"
-	vigilVarVgFork          = "_vg_fork"
-	vigilVarVgOpen          = "_vg_open"
-	vigilVarVgOpenFlags     = "_vg_open_flags"
-	vigilVarVgOpenSyscall   = "_vg_open_syscall"
-	vigilVarVgPathKey       = "_vg_path_key"
-	vigilVarVgPolDesc       = "_vg_pol_desc"
-	vigilVarVgPolIpKey      = "_vg_pol_ip_key"
-	vigilVarVgPolMasks      = "_vg_pol_masks"
-	vigilVarVgPolNameKey    = "_vg_pol_name_key"
-	vigilVarVgPolOutcome    = "_vg_pol_outcome"
-	vigilVarVgPolPathKey    = "_vg_pol_path_key"
-	vigilVarVgPolProc       = "_vg_pol_proc"
-	vigilVarVgPolUidKey     = "_vg_pol_uid_key"
-	vigilVarVgType          = "_vg_type"
-	vigilVarVgLastWakeup    = "vg_last_wakeup"
-	vigilVarVgReaderPolling = "vg_reader_polling"
+	vigilMapVgCfg             = "vg_cfg"
+	vigilMapVgDrops           = "vg_drops"
+	vigilMapVgEvents          = "vg_events"
+	vigilMapVgFiltered        = "vg_filtered"
+	vigilMapVgHeap            = "vg_heap"
+	vigilMapVgOpenPaths       = "vg_open_paths"
+	vigilMapVgPolDescs        = "vg_pol_descs"
+	vigilMapVgPolFamily       = "vg_pol_family"
+	vigilMapVgPolIp           = "vg_pol_ip"
+	vigilMapVgPolLsm          = "vg_pol_lsm"
+	vigilMapVgPolName         = "vg_pol_name"
+	vigilMapVgPolPath         = "vg_pol_path"
+	vigilMapVgPolPort         = "vg_pol_port"
+	vigilMapVgPolProcs        = "vg_pol_procs"
+	vigilMapVgPolUid          = "vg_pol_uid"
+	vigilMapVgSetidOld        = "vg_setid_old"
+	vigilProgCgConnect4       = "cg_connect4"
+	vigilProgCgConnect6       = "cg_connect6"
+	vigilProgTpAccept         = "tp_accept"
+	vigilProgTpAccept4        = "tp_accept4"
+	vigilProgTpBpf            = "tp_bpf"
+	vigilProgTpChmod          = "tp_chmod"
+	vigilProgTpConnect        = "tp_connect"
+	vigilProgTpCreat          = "tp_creat"
+	vigilProgTpDup            = "tp_dup"
+	vigilProgTpDup2           = "tp_dup2"
+	vigilProgTpDup3           = "tp_dup3"
+	vigilProgTpEnterSetfsgid  = "tp_enter_setfsgid"
+	vigilProgTpEnterSetfsuid  = "tp_enter_setfsuid"
+	vigilProgTpEnterSetgid    = "tp_enter_setgid"
+	vigilProgTpEnterSetregid  = "tp_enter_setregid"
+	vigilProgTpEnterSetresgid = "tp_enter_setresgid"
+	vigilProgTpEnterSetresuid = "tp_enter_setresuid"
+	vigilProgTpEnterSetreuid  = "tp_enter_setreuid"
+	vigilProgTpEnterSetuid    = "tp_enter_setuid"
+	vigilProgTpExec           = "tp_exec"
+	vigilProgTpExit           = "tp_exit"
+	vigilProgTpFchmod         = "tp_fchmod"
+	vigilProgTpFchmodat       = "tp_fchmodat"
+	vigilProgTpFchmodat2      = "tp_fchmodat2"
+	vigilProgTpFinitModule    = "tp_finit_module"
+	vigilProgTpFork           = "tp_fork"
+	vigilProgTpInitModule     = "tp_init_module"
+	vigilProgTpLink           = "tp_link"
+	vigilProgTpLinkat         = "tp_linkat"
+	vigilProgTpListen         = "tp_listen"
+	vigilProgTpMemfdCreate    = "tp_memfd_create"
+	vigilProgTpMkdir          = "tp_mkdir"
+	vigilProgTpMkdirat        = "tp_mkdirat"
+	vigilProgTpMount          = "tp_mount"
+	vigilProgTpOpen           = "tp_open"
+	vigilProgTpOpenat         = "tp_openat"
+	vigilProgTpOpenat2        = "tp_openat2"
+	vigilProgTpPtrace         = "tp_ptrace"
+	vigilProgTpRename         = "tp_rename"
+	vigilProgTpRenameat       = "tp_renameat"
+	vigilProgTpRenameat2      = "tp_renameat2"
+	vigilProgTpRmdir          = "tp_rmdir"
+	vigilProgTpSetfsgid       = "tp_setfsgid"
+	vigilProgTpSetfsuid       = "tp_setfsuid"
+	vigilProgTpSetgid         = "tp_setgid"
+	vigilProgTpSetns          = "tp_setns"
+	vigilProgTpSetregid       = "tp_setregid"
+	vigilProgTpSetresgid      = "tp_setresgid"
+	vigilProgTpSetresuid      = "tp_setresuid"
+	vigilProgTpSetreuid       = "tp_setreuid"
+	vigilProgTpSetuid         = "tp_setuid"
+	vigilProgTpSymlink        = "tp_symlink"
+	vigilProgTpSymlinkat      = "tp_symlinkat"
+	vigilProgTpUnlink         = "tp_unlink"
+	vigilProgTpUnlinkat       = "tp_unlinkat"
+	vigilProgTpUnshare        = "tp_unshare"
+	vigilVarVgConfig          = "_vg_config"
+	vigilVarVgConnect         = "_vg_connect"
+	vigilVarVgConnectFlags    = "_vg_connect_flags"
+	vigilVarVgExec            = "_vg_exec"
+	vigilVarVgExecFlags       = "_vg_exec_flags"
+	vigilVarVgExit            = "_vg_exit"
+	vigilVarVgFork            = "_vg_fork"
+	vigilVarVgOpen            = "_vg_open"
+	vigilVarVgOpenFlags       = "_vg_open_flags"
+	vigilVarVgOpenSyscall     = "_vg_open_syscall"
+	vigilVarVgPathKey         = "_vg_path_key"
+	vigilVarVgPolDesc         = "_vg_pol_desc"
+	vigilVarVgPolIpKey        = "_vg_pol_ip_key"
+	vigilVarVgPolMasks        = "_vg_pol_masks"
+	vigilVarVgPolNameKey      = "_vg_pol_name_key"
+	vigilVarVgPolOutcome      = "_vg_pol_outcome"
+	vigilVarVgPolPathKey      = "_vg_pol_path_key"
+	vigilVarVgPolProc         = "_vg_pol_proc"
+	vigilVarVgPolUidKey       = "_vg_pol_uid_key"
+	vigilVarVgSys             = "_vg_sys"
+	vigilVarVgSysFlags        = "_vg_sys_flags"
+	vigilVarVgType            = "_vg_type"
+	vigilVarVgLastWakeup      = "vg_last_wakeup"
+	vigilVarVgReaderPolling   = "vg_reader_polling"
 )
 
 // loadVigil returns the embedded CollectionSpec for vigil.
@@ -336,21 +459,62 @@ type vigilSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilProgramSpecs struct {
-	CgConnect4 *ebpf.ProgramSpec `ebpf:"cg_connect4"`
-	CgConnect6 *ebpf.ProgramSpec `ebpf:"cg_connect6"`
-	TpConnect  *ebpf.ProgramSpec `ebpf:"tp_connect"`
-	TpCreat    *ebpf.ProgramSpec `ebpf:"tp_creat"`
-	TpExec     *ebpf.ProgramSpec `ebpf:"tp_exec"`
-	TpExit     *ebpf.ProgramSpec `ebpf:"tp_exit"`
-	TpFork     *ebpf.ProgramSpec `ebpf:"tp_fork"`
-	TpMkdir    *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
-	TpMkdirat  *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
-	TpOpen     *ebpf.ProgramSpec `ebpf:"tp_open"`
-	TpOpenat   *ebpf.ProgramSpec `ebpf:"tp_openat"`
-	TpOpenat2  *ebpf.ProgramSpec `ebpf:"tp_openat2"`
-	TpRmdir    *ebpf.ProgramSpec `ebpf:"tp_rmdir"`
-	TpUnlink   *ebpf.ProgramSpec `ebpf:"tp_unlink"`
-	TpUnlinkat *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
+	CgConnect4       *ebpf.ProgramSpec `ebpf:"cg_connect4"`
+	CgConnect6       *ebpf.ProgramSpec `ebpf:"cg_connect6"`
+	TpAccept         *ebpf.ProgramSpec `ebpf:"tp_accept"`
+	TpAccept4        *ebpf.ProgramSpec `ebpf:"tp_accept4"`
+	TpBpf            *ebpf.ProgramSpec `ebpf:"tp_bpf"`
+	TpChmod          *ebpf.ProgramSpec `ebpf:"tp_chmod"`
+	TpConnect        *ebpf.ProgramSpec `ebpf:"tp_connect"`
+	TpCreat          *ebpf.ProgramSpec `ebpf:"tp_creat"`
+	TpDup            *ebpf.ProgramSpec `ebpf:"tp_dup"`
+	TpDup2           *ebpf.ProgramSpec `ebpf:"tp_dup2"`
+	TpDup3           *ebpf.ProgramSpec `ebpf:"tp_dup3"`
+	TpEnterSetfsgid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsgid"`
+	TpEnterSetfsuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsuid"`
+	TpEnterSetgid    *ebpf.ProgramSpec `ebpf:"tp_enter_setgid"`
+	TpEnterSetregid  *ebpf.ProgramSpec `ebpf:"tp_enter_setregid"`
+	TpEnterSetresgid *ebpf.ProgramSpec `ebpf:"tp_enter_setresgid"`
+	TpEnterSetresuid *ebpf.ProgramSpec `ebpf:"tp_enter_setresuid"`
+	TpEnterSetreuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setreuid"`
+	TpEnterSetuid    *ebpf.ProgramSpec `ebpf:"tp_enter_setuid"`
+	TpExec           *ebpf.ProgramSpec `ebpf:"tp_exec"`
+	TpExit           *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	TpFchmod         *ebpf.ProgramSpec `ebpf:"tp_fchmod"`
+	TpFchmodat       *ebpf.ProgramSpec `ebpf:"tp_fchmodat"`
+	TpFchmodat2      *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
+	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
+	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
+	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
+	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
+	TpListen         *ebpf.ProgramSpec `ebpf:"tp_listen"`
+	TpMemfdCreate    *ebpf.ProgramSpec `ebpf:"tp_memfd_create"`
+	TpMkdir          *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
+	TpMkdirat        *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
+	TpMount          *ebpf.ProgramSpec `ebpf:"tp_mount"`
+	TpOpen           *ebpf.ProgramSpec `ebpf:"tp_open"`
+	TpOpenat         *ebpf.ProgramSpec `ebpf:"tp_openat"`
+	TpOpenat2        *ebpf.ProgramSpec `ebpf:"tp_openat2"`
+	TpPtrace         *ebpf.ProgramSpec `ebpf:"tp_ptrace"`
+	TpRename         *ebpf.ProgramSpec `ebpf:"tp_rename"`
+	TpRenameat       *ebpf.ProgramSpec `ebpf:"tp_renameat"`
+	TpRenameat2      *ebpf.ProgramSpec `ebpf:"tp_renameat2"`
+	TpRmdir          *ebpf.ProgramSpec `ebpf:"tp_rmdir"`
+	TpSetfsgid       *ebpf.ProgramSpec `ebpf:"tp_setfsgid"`
+	TpSetfsuid       *ebpf.ProgramSpec `ebpf:"tp_setfsuid"`
+	TpSetgid         *ebpf.ProgramSpec `ebpf:"tp_setgid"`
+	TpSetns          *ebpf.ProgramSpec `ebpf:"tp_setns"`
+	TpSetregid       *ebpf.ProgramSpec `ebpf:"tp_setregid"`
+	TpSetresgid      *ebpf.ProgramSpec `ebpf:"tp_setresgid"`
+	TpSetresuid      *ebpf.ProgramSpec `ebpf:"tp_setresuid"`
+	TpSetreuid       *ebpf.ProgramSpec `ebpf:"tp_setreuid"`
+	TpSetuid         *ebpf.ProgramSpec `ebpf:"tp_setuid"`
+	TpSymlink        *ebpf.ProgramSpec `ebpf:"tp_symlink"`
+	TpSymlinkat      *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
+	TpUnlink         *ebpf.ProgramSpec `ebpf:"tp_unlink"`
+	TpUnlinkat       *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
+	TpUnshare        *ebpf.ProgramSpec `ebpf:"tp_unshare"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -372,6 +536,7 @@ type vigilMapSpecs struct {
 	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
 	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
+	VgSetidOld  *ebpf.MapSpec `ebpf:"vg_setid_old"`
 }
 
 // vigilVariableSpecs contains global variables before they are loaded into the kernel.
@@ -397,6 +562,8 @@ type vigilVariableSpecs struct {
 	VgPolPathKey    *ebpf.VariableSpec `ebpf:"_vg_pol_path_key"`
 	VgPolProc       *ebpf.VariableSpec `ebpf:"_vg_pol_proc"`
 	VgPolUidKey     *ebpf.VariableSpec `ebpf:"_vg_pol_uid_key"`
+	VgSys           *ebpf.VariableSpec `ebpf:"_vg_sys"`
+	VgSysFlags      *ebpf.VariableSpec `ebpf:"_vg_sys_flags"`
 	VgType          *ebpf.VariableSpec `ebpf:"_vg_type"`
 	VgLastWakeup    *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.VariableSpec `ebpf:"vg_reader_polling"`
@@ -437,6 +604,7 @@ type vigilMaps struct {
 	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
 	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
+	VgSetidOld  *ebpf.Map `ebpf:"vg_setid_old"`
 }
 
 func (m *vigilMaps) Close() error {
@@ -456,6 +624,7 @@ func (m *vigilMaps) Close() error {
 		m.VgPolPort,
 		m.VgPolProcs,
 		m.VgPolUid,
+		m.VgSetidOld,
 	)
 }
 
@@ -482,6 +651,8 @@ type vigilVariables struct {
 	VgPolPathKey    *ebpf.Variable `ebpf:"_vg_pol_path_key"`
 	VgPolProc       *ebpf.Variable `ebpf:"_vg_pol_proc"`
 	VgPolUidKey     *ebpf.Variable `ebpf:"_vg_pol_uid_key"`
+	VgSys           *ebpf.Variable `ebpf:"_vg_sys"`
+	VgSysFlags      *ebpf.Variable `ebpf:"_vg_sys_flags"`
 	VgType          *ebpf.Variable `ebpf:"_vg_type"`
 	VgLastWakeup    *ebpf.Variable `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.Variable `ebpf:"vg_reader_polling"`
@@ -491,40 +662,122 @@ type vigilVariables struct {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilPrograms struct {
-	CgConnect4 *ebpf.Program `ebpf:"cg_connect4"`
-	CgConnect6 *ebpf.Program `ebpf:"cg_connect6"`
-	TpConnect  *ebpf.Program `ebpf:"tp_connect"`
-	TpCreat    *ebpf.Program `ebpf:"tp_creat"`
-	TpExec     *ebpf.Program `ebpf:"tp_exec"`
-	TpExit     *ebpf.Program `ebpf:"tp_exit"`
-	TpFork     *ebpf.Program `ebpf:"tp_fork"`
-	TpMkdir    *ebpf.Program `ebpf:"tp_mkdir"`
-	TpMkdirat  *ebpf.Program `ebpf:"tp_mkdirat"`
-	TpOpen     *ebpf.Program `ebpf:"tp_open"`
-	TpOpenat   *ebpf.Program `ebpf:"tp_openat"`
-	TpOpenat2  *ebpf.Program `ebpf:"tp_openat2"`
-	TpRmdir    *ebpf.Program `ebpf:"tp_rmdir"`
-	TpUnlink   *ebpf.Program `ebpf:"tp_unlink"`
-	TpUnlinkat *ebpf.Program `ebpf:"tp_unlinkat"`
+	CgConnect4       *ebpf.Program `ebpf:"cg_connect4"`
+	CgConnect6       *ebpf.Program `ebpf:"cg_connect6"`
+	TpAccept         *ebpf.Program `ebpf:"tp_accept"`
+	TpAccept4        *ebpf.Program `ebpf:"tp_accept4"`
+	TpBpf            *ebpf.Program `ebpf:"tp_bpf"`
+	TpChmod          *ebpf.Program `ebpf:"tp_chmod"`
+	TpConnect        *ebpf.Program `ebpf:"tp_connect"`
+	TpCreat          *ebpf.Program `ebpf:"tp_creat"`
+	TpDup            *ebpf.Program `ebpf:"tp_dup"`
+	TpDup2           *ebpf.Program `ebpf:"tp_dup2"`
+	TpDup3           *ebpf.Program `ebpf:"tp_dup3"`
+	TpEnterSetfsgid  *ebpf.Program `ebpf:"tp_enter_setfsgid"`
+	TpEnterSetfsuid  *ebpf.Program `ebpf:"tp_enter_setfsuid"`
+	TpEnterSetgid    *ebpf.Program `ebpf:"tp_enter_setgid"`
+	TpEnterSetregid  *ebpf.Program `ebpf:"tp_enter_setregid"`
+	TpEnterSetresgid *ebpf.Program `ebpf:"tp_enter_setresgid"`
+	TpEnterSetresuid *ebpf.Program `ebpf:"tp_enter_setresuid"`
+	TpEnterSetreuid  *ebpf.Program `ebpf:"tp_enter_setreuid"`
+	TpEnterSetuid    *ebpf.Program `ebpf:"tp_enter_setuid"`
+	TpExec           *ebpf.Program `ebpf:"tp_exec"`
+	TpExit           *ebpf.Program `ebpf:"tp_exit"`
+	TpFchmod         *ebpf.Program `ebpf:"tp_fchmod"`
+	TpFchmodat       *ebpf.Program `ebpf:"tp_fchmodat"`
+	TpFchmodat2      *ebpf.Program `ebpf:"tp_fchmodat2"`
+	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
+	TpFork           *ebpf.Program `ebpf:"tp_fork"`
+	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
+	TpLink           *ebpf.Program `ebpf:"tp_link"`
+	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
+	TpListen         *ebpf.Program `ebpf:"tp_listen"`
+	TpMemfdCreate    *ebpf.Program `ebpf:"tp_memfd_create"`
+	TpMkdir          *ebpf.Program `ebpf:"tp_mkdir"`
+	TpMkdirat        *ebpf.Program `ebpf:"tp_mkdirat"`
+	TpMount          *ebpf.Program `ebpf:"tp_mount"`
+	TpOpen           *ebpf.Program `ebpf:"tp_open"`
+	TpOpenat         *ebpf.Program `ebpf:"tp_openat"`
+	TpOpenat2        *ebpf.Program `ebpf:"tp_openat2"`
+	TpPtrace         *ebpf.Program `ebpf:"tp_ptrace"`
+	TpRename         *ebpf.Program `ebpf:"tp_rename"`
+	TpRenameat       *ebpf.Program `ebpf:"tp_renameat"`
+	TpRenameat2      *ebpf.Program `ebpf:"tp_renameat2"`
+	TpRmdir          *ebpf.Program `ebpf:"tp_rmdir"`
+	TpSetfsgid       *ebpf.Program `ebpf:"tp_setfsgid"`
+	TpSetfsuid       *ebpf.Program `ebpf:"tp_setfsuid"`
+	TpSetgid         *ebpf.Program `ebpf:"tp_setgid"`
+	TpSetns          *ebpf.Program `ebpf:"tp_setns"`
+	TpSetregid       *ebpf.Program `ebpf:"tp_setregid"`
+	TpSetresgid      *ebpf.Program `ebpf:"tp_setresgid"`
+	TpSetresuid      *ebpf.Program `ebpf:"tp_setresuid"`
+	TpSetreuid       *ebpf.Program `ebpf:"tp_setreuid"`
+	TpSetuid         *ebpf.Program `ebpf:"tp_setuid"`
+	TpSymlink        *ebpf.Program `ebpf:"tp_symlink"`
+	TpSymlinkat      *ebpf.Program `ebpf:"tp_symlinkat"`
+	TpUnlink         *ebpf.Program `ebpf:"tp_unlink"`
+	TpUnlinkat       *ebpf.Program `ebpf:"tp_unlinkat"`
+	TpUnshare        *ebpf.Program `ebpf:"tp_unshare"`
 }
 
 func (p *vigilPrograms) Close() error {
 	return _VigilClose(
 		p.CgConnect4,
 		p.CgConnect6,
+		p.TpAccept,
+		p.TpAccept4,
+		p.TpBpf,
+		p.TpChmod,
 		p.TpConnect,
 		p.TpCreat,
+		p.TpDup,
+		p.TpDup2,
+		p.TpDup3,
+		p.TpEnterSetfsgid,
+		p.TpEnterSetfsuid,
+		p.TpEnterSetgid,
+		p.TpEnterSetregid,
+		p.TpEnterSetresgid,
+		p.TpEnterSetresuid,
+		p.TpEnterSetreuid,
+		p.TpEnterSetuid,
 		p.TpExec,
 		p.TpExit,
+		p.TpFchmod,
+		p.TpFchmodat,
+		p.TpFchmodat2,
+		p.TpFinitModule,
 		p.TpFork,
+		p.TpInitModule,
+		p.TpLink,
+		p.TpLinkat,
+		p.TpListen,
+		p.TpMemfdCreate,
 		p.TpMkdir,
 		p.TpMkdirat,
+		p.TpMount,
 		p.TpOpen,
 		p.TpOpenat,
 		p.TpOpenat2,
+		p.TpPtrace,
+		p.TpRename,
+		p.TpRenameat,
+		p.TpRenameat2,
 		p.TpRmdir,
+		p.TpSetfsgid,
+		p.TpSetfsuid,
+		p.TpSetgid,
+		p.TpSetns,
+		p.TpSetregid,
+		p.TpSetresgid,
+		p.TpSetresuid,
+		p.TpSetreuid,
+		p.TpSetuid,
+		p.TpSymlink,
+		p.TpSymlinkat,
 		p.TpUnlink,
 		p.TpUnlinkat,
+		p.TpUnshare,
 	)
 }
 

@@ -36,7 +36,7 @@ type vigilLsmVgConfig struct {
 	OpenFilter     uint32
 	PolGen         uint32
 	PolTypes       uint32
-	Pad2           uint32
+	EnvBytes       uint32
 }
 
 type vigilLsmVgPathKey struct {

@@ -26,6 +26,7 @@
 #define SC_ARG2(r) ((r)->si)
 #define SC_ARG3(r) ((r)->dx)
 #define SC_ARG4(r) ((r)->r10)
+#define SC_ARG5(r) ((r)->r8)
 
 /*
  * A syscall interrupted by a signal exits with a kernel-internal restart
@@ -170,6 +171,16 @@ static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, st
 	 * after the NUL (the policy's name keys must be exact). */
 	__builtin_memset(h->comm, 0, sizeof(h->comm));
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	const struct cred *cred = task->cred;
+	if (bpf_core_field_exists(cred->cap_effective.val)) {
+		h->cap_eff = cred->cap_effective.val;
+	} else {
+		/* Before Linux 6.3: __u32 cap[2], the same 8 bytes. */
+		h->cap_eff = 0;
+		bpf_probe_read_kernel(&h->cap_eff, sizeof(h->cap_eff), &cred->cap_effective);
+	}
+	h->loginuid = bpf_core_field_exists(task->loginuid) ? task->loginuid.val : (__u32)-1;
+	h->_pad2 = 0;
 }
 
 /* When the reader was last woken (CLOCK_BOOTTIME ns). Updated without

@@ -33,13 +33,13 @@ static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
 }
 
 /*
- * The tail of a path record (open, unlink, mkdir) after the fixed part at
- * *off: the raw path as passed, then, for a relative path, the directory
- * it is relative to (the cwd, or dfd's path). Sets raw_len and base_len,
- * advances *off, returns the VG_OPEN_* flags.
+ * A path in a record's tail at *off: the raw path as passed, then, for a
+ * relative path, the directory it is relative to (the cwd, or dfd's
+ * path). Sets *raw_len and *base_len, advances *off, returns the
+ * VG_OPEN_* flags.
  */
-static __always_inline __u16 path_tail(struct heap *h, struct vg_open *e, struct task_struct *task,
-				       const char *upath, int dfd, __u32 *offp)
+static __always_inline __u16 path_tail(struct heap *h, struct task_struct *task, const char *upath, int dfd,
+				       __u32 *offp, __u16 *raw_len, __u16 *base_len)
 {
 	__u16 flags = 0;
 	__u32 off = *offp;
@@ -52,11 +52,11 @@ static __always_inline __u16 path_tail(struct heap *h, struct vg_open *e, struct
 		if (n == VG_PATH_MAX - 1)
 			flags |= VG_OPEN_RAW_TRUNC;
 	}
-	e->raw_len = n;
+	*raw_len = n;
 	char first = h->rec[off & REC_MASK];
 	off += n & PATH_MASK;
 
-	e->base_len = 0;
+	*base_len = 0;
 	if (n > 0 && first != '/') {
 		/* A relative path: send the directory it is relative to. */
 		struct dentry *dir = NULL;
@@ -76,8 +76,9 @@ static __always_inline __u16 path_tail(struct heap *h, struct vg_open *e, struct
 			__u32 pos = path_walk(h, dir, mnt, task, &pw);
 			if (pw & PW_TRUNC)
 				flags |= VG_OPEN_BASE_TRUNC;
-			e->base_len = path_copy(h, off, pos);
-			off += e->base_len;
+			__u32 blen = path_copy(h, off, pos);
+			*base_len = blen;
+			off += blen;
 		} else {
 			flags |= VG_OPEN_BASE_FAULT;
 		}
@@ -189,7 +190,7 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 	e->dfd = dfd;
 	e->syscall = sc;
 	__u32 off = sizeof(*e);
-	e->hdr.flags = path_tail(h, e, task, upath, dfd, &off);
+	e->hdr.flags = path_tail(h, task, upath, dfd, &off, &e->raw_len, &e->base_len);
 	submit(cfg, e, off, VG_OPEN);
 	return 0;
 }
@@ -253,7 +254,7 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 	e->dfd = dfd;
 	e->syscall = sc;
 	__u32 off = sizeof(*e);
-	e->hdr.flags = path_tail(h, e, task, upath, dfd, &off);
+	e->hdr.flags = path_tail(h, task, upath, dfd, &off, &e->raw_len, &e->base_len);
 	submit(cfg, e, off, type);
 	return 0;
 }

@@ -48,6 +48,41 @@ int cg_connect6(struct bpf_sock_addr *ctx)
 	return cg_connect(ctx, AF_INET6);
 }
 
+/*
+ * The socket behind f: type, protocol, family and local address, and with
+ * peer its peer's address (as family/daddr/dport). False if f is not a
+ * socket.
+ */
+static __always_inline bool sock_addrs(struct vg_connect *e, struct file *f, bool peer)
+{
+	umode_t imode = BPF_CORE_READ(f, f_inode, i_mode);
+	if (!f || (imode & S_IFMT) != S_IFSOCK)
+		return false;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	e->sock_type = BPF_CORE_READ(sock, type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->sock_family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (e->sock_family == AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(e->saddr, &a, 4);
+	} else if (e->sock_family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+	}
+	if (peer) {
+		e->family = e->sock_family;
+		e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (e->sock_family == AF_INET) {
+			__u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+			__builtin_memcpy(e->daddr, &a, 4);
+		} else if (e->sock_family == AF_INET6) {
+			BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+		}
+	}
+	return true;
+}
+
 /* Large enough for sockaddr_in6 and sockaddr_un. */
 struct sa_buf {
 	__u16 family;
@@ -77,6 +112,7 @@ int tp_connect(struct syscall_trace_exit *ctx)
 	fill_hdr(&e->hdr, cfg, task, VG_CONNECT, pid_tgid);
 	e->ret = ctx->ret;
 	e->fd = fd;
+	e->syscall = VG_SYS_CONNECT;
 	__u16 flags = 0;
 	__u32 size = sizeof(*e);
 
@@ -106,24 +142,8 @@ int tp_connect(struct syscall_trace_exit *ctx)
 	}
 
 	/* The socket: its type and protocol, and the local address once bound. */
-	struct file *f = fd_file(task, fd);
-	umode_t imode = BPF_CORE_READ(f, f_inode, i_mode);
-	if (!f || (imode & S_IFMT) != S_IFSOCK) {
+	if (!sock_addrs(e, fd_file(task, fd), false))
 		flags |= VG_CONNECT_NOT_SOCKET;
-	} else {
-		struct socket *sock = BPF_CORE_READ(f, private_data);
-		struct sock *sk = BPF_CORE_READ(sock, sk);
-		e->sock_type = BPF_CORE_READ(sock, type);
-		e->protocol = BPF_CORE_READ(sk, sk_protocol);
-		e->sock_family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		if (e->sock_family == AF_INET) {
-			__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-			__builtin_memcpy(e->saddr, &a, 4);
-		} else if (e->sock_family == AF_INET6) {
-			BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		}
-	}
 	e->hdr.flags = flags;
 	if ((cfg->pol_types & (1U << POL_CONNECT)) && !(flags & VG_CONNECT_ADDR_FAULT)) {
 		struct pol_in in = {.gen = cfg->pol_gen, .tgid = pid_tgid >> 32, .uid = e->hdr.uid};
@@ -142,3 +162,73 @@ int tp_connect(struct syscall_trace_exit *ctx)
 	submit(cfg, e, size, VG_CONNECT);
 	return 0;
 }
+
+/*
+ * Inbound and redirected sockets, as struct vg_connect records with the
+ * socket's own addresses: dup/dup2/dup3 that put a socket on fd 0, 1 or 2
+ * (VG_DUP; anything else, failures included, is not reported: shells dup
+ * onto stdio all the time), accept/accept4 (VG_ACCEPT; the new socket, or
+ * for a failure the listening one; EAGAIN of non-blocking servers is
+ * counted as filtered) and listen (VG_LISTEN).
+ */
+static __always_inline int on_sock_exit(long ret, enum vg_open_syscall sc)
+{
+	if (restarting(ret))
+		return 0;
+	enum vg_type type = VG_LISTEN;
+	if (sc == VG_SYS_DUP || sc == VG_SYS_DUP2 || sc == VG_SYS_DUP3) {
+		if (ret < 0 || ret > 2)
+			return 0;
+		type = VG_DUP;
+	} else if (sc == VG_SYS_ACCEPT || sc == VG_SYS_ACCEPT4) {
+		type = VG_ACCEPT;
+	}
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32))
+		return 0;
+	if (ret == -11 /* EAGAIN */ && type == VG_ACCEPT) {
+		count_filtered(type);
+		return 0;
+	}
+	struct heap *h = heap_get();
+	if (!h)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	int fd = SC_ARG1(regs);
+	int sfd = type == VG_LISTEN || ret < 0 ? fd : ret;
+	struct vg_connect *e = (struct vg_connect *)h->rec;
+	__builtin_memset(e, 0, sizeof(*e));
+	if (!sock_addrs(e, fd_file(task, sfd), type != VG_LISTEN || ret < 0)) {
+		if (type == VG_DUP)
+			return 0; /* not a socket: not an event */
+		e->hdr.flags = VG_CONNECT_NOT_SOCKET;
+	}
+	__u16 flags = e->hdr.flags;
+	fill_hdr(&e->hdr, cfg, task, type, pid_tgid);
+	e->hdr.flags = flags;
+	e->ret = ret;
+	e->fd = fd;
+	e->syscall = sc;
+	submit(cfg, e, sizeof(*e), type);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_dup")
+int tp_dup(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_DUP); }
+
+SEC("tp/syscalls/sys_exit_dup2")
+int tp_dup2(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_DUP2); }
+
+SEC("tp/syscalls/sys_exit_dup3")
+int tp_dup3(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_DUP3); }
+
+SEC("tp/syscalls/sys_exit_accept")
+int tp_accept(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_ACCEPT); }
+
+SEC("tp/syscalls/sys_exit_accept4")
+int tp_accept4(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_ACCEPT4); }
+
+SEC("tp/syscalls/sys_exit_listen")
+int tp_listen(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_LISTEN); }

@@ -84,6 +84,28 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	e->args_len = alen;
 	off += alen;
 
+	/* The environment, opt-in (vg_config.env_bytes): user space keeps the
+	 * names and only allow-listed values. */
+	e->env_len = 0;
+	if (cfg->env_bytes) {
+		unsigned long env_start = task->mm->env_start;
+		unsigned long elen = task->mm->env_end - env_start;
+		__u32 max = cfg->env_bytes;
+		__u32 room = off < REC_MASK ? REC_MASK - off : 0;
+		if (max > room)
+			max = room;
+		if (elen > max) {
+			elen = max;
+			flags |= VG_EXEC_ENV_TRUNC;
+		}
+		if (bpf_probe_read_user(&h->rec[off & REC_MASK], elen & PATH_MASK, (void *)env_start)) {
+			elen = 0;
+			flags |= VG_EXEC_ENV_FAULT;
+		}
+		e->env_len = elen;
+		off += elen;
+	}
+
 	e->hdr.flags = flags;
 	if (cfg->pol_types & (1U << POL_EXEC)) {
 		struct pol_in in = {.gen = cfg->pol_gen, .tgid = pid_tgid >> 32, .uid = e->hdr.uid};

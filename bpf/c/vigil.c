@@ -7,6 +7,7 @@
 #include "process.c"
 #include "file.c"
 #include "net.c"
+#include "sys.c"
 
 /* Keep the record types in BTF so bpf2go can generate their Go structs. */
 const struct vg_exec *_vg_exec __attribute__((unused));
@@ -14,6 +15,8 @@ const struct vg_fork *_vg_fork __attribute__((unused));
 const struct vg_exit *_vg_exit __attribute__((unused));
 const struct vg_open *_vg_open __attribute__((unused));
 const struct vg_connect *_vg_connect __attribute__((unused));
+const struct vg_sys *_vg_sys __attribute__((unused));
+const enum vg_sys_flags *_vg_sys_flags __attribute__((unused));
 const struct vg_config *_vg_config __attribute__((unused));
 const enum vg_type *_vg_type __attribute__((unused));
 const enum vg_exec_flags *_vg_exec_flags __attribute__((unused));

@@ -27,7 +27,25 @@ enum vg_type {
 	VG_CONNECT = 5,
 	VG_UNLINK = 6, /* unlink, unlinkat, rmdir: a struct vg_open record */
 	VG_MKDIR = 7,  /* mkdir, mkdirat: a struct vg_open record */
-	VG_TYPE_MAX = 8,
+	/* struct vg_sys records (see there for what each carries) */
+	VG_RENAME = 8,
+	VG_LINK = 9,
+	VG_SYMLINK = 10,
+	VG_CHMOD = 11,
+	VG_PTRACE = 12,
+	VG_SETUID = 13,
+	VG_SETGID = 14,
+	VG_MEMFD = 15,
+	VG_MODULE = 16,
+	VG_SETNS = 17,
+	VG_UNSHARE = 18,
+	VG_MOUNT = 19,
+	VG_BPF = 20,
+	/* struct vg_connect records: a socket and its addresses */
+	VG_DUP = 21,	/* dup, dup2, dup3 of a socket onto fd 0, 1 or 2 */
+	VG_ACCEPT = 22, /* accept, accept4 */
+	VG_LISTEN = 23,
+	VG_TYPE_MAX = 24,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -55,6 +73,9 @@ struct vg_hdr {
 	__u32 policy;	 /* enforcement outcome, see enum vg_pol_outcome */
 	__u64 cgroup_id; /* cgroup v2 id, or a v1 hierarchy's (see vg_config) */
 	char comm[VG_COMM_LEN];
+	__u64 cap_eff;	 /* effective capabilities (bit n: capability n) */
+	__u32 loginuid;	 /* audit login uid; 4294967295 when unset */
+	__u32 _pad2;
 };
 
 enum vg_exec_flags {
@@ -65,9 +86,12 @@ enum vg_exec_flags {
 	VG_EXEC_EXE_MEMFD = 1 << 4,
 	VG_EXEC_EXE_DELETED = 1 << 5, /* /proc/PID/exe would add " (deleted)" */
 	VG_EXEC_DENIED = 1 << 6, /* refused by BPF LSM: the process keeps its image */
+	VG_EXEC_ENV_TRUNC = 1 << 7, /* the environment was cut to vg_config.env_bytes */
+	VG_EXEC_ENV_FAULT = 1 << 8,
 };
 
-/* sched_process_exec. Tail: exe, cwd, argv (NUL separated). */
+/* sched_process_exec. Tail: exe, cwd, argv (NUL separated), then the
+ * environment (NUL separated, only when vg_config.env_bytes > 0). */
 struct vg_exec {
 	struct vg_hdr hdr;
 	__u32 ppid;
@@ -76,7 +100,7 @@ struct vg_exec {
 	__u16 exe_len;
 	__u16 cwd_len;
 	__u16 args_len;
-	__u16 _pad;
+	__u16 env_len;
 };
 
 /* sched_process_fork of a new process (threads are not reported). The
@@ -127,6 +151,76 @@ enum vg_open_syscall {
 	VG_SYS_RMDIR = 7,
 	VG_SYS_MKDIR = 8,
 	VG_SYS_MKDIRAT = 9,
+	VG_SYS_RENAME = 10,
+	VG_SYS_RENAMEAT = 11,
+	VG_SYS_RENAMEAT2 = 12,
+	VG_SYS_LINK = 13,
+	VG_SYS_LINKAT = 14,
+	VG_SYS_SYMLINK = 15,
+	VG_SYS_SYMLINKAT = 16,
+	VG_SYS_CHMOD = 17,
+	VG_SYS_FCHMOD = 18,
+	VG_SYS_FCHMODAT = 19,
+	VG_SYS_FCHMODAT2 = 20,
+	VG_SYS_PTRACE = 21,
+	VG_SYS_SETUID = 22,
+	VG_SYS_SETREUID = 23,
+	VG_SYS_SETRESUID = 24,
+	VG_SYS_SETFSUID = 25,
+	VG_SYS_SETGID = 26,
+	VG_SYS_SETREGID = 27,
+	VG_SYS_SETRESGID = 28,
+	VG_SYS_SETFSGID = 29,
+	VG_SYS_MEMFD_CREATE = 30,
+	VG_SYS_INIT_MODULE = 31,
+	VG_SYS_FINIT_MODULE = 32,
+	VG_SYS_SETNS = 33,
+	VG_SYS_UNSHARE = 34,
+	VG_SYS_MOUNT = 35,
+	VG_SYS_BPF = 36,
+	VG_SYS_DUP = 37,
+	VG_SYS_DUP2 = 38,
+	VG_SYS_DUP3 = 39,
+	VG_SYS_ACCEPT = 40,
+	VG_SYS_ACCEPT4 = 41,
+	VG_SYS_LISTEN = 42,
+	VG_SYS_CONNECT = 43,
+};
+
+enum vg_sys_flags {
+	VG_SYS_TRUNC = 1 << 0, /* a string was cut short (or dropped: no room) */
+	VG_SYS_FAULT = 1 << 1, /* a string could not be read from user memory */
+	VG_SYS_BASE_FAULT = 1 << 2, /* the directory of a relative path is unknown */
+};
+
+/*
+ * Every type without a record of its own. arg[] and the tail strings
+ * (lengths in len[]; s0..s4) mean, per syscall:
+ *   rename*:  s0/s1 old path raw/base dir, s2/s3 new path; arg0 renameat2 flags
+ *   link*:    s0/s1 existing file (the target), s2/s3 the new link; arg0 linkat flags
+ *   symlink*: s0 target as stored in the link, s2/s3 the new link
+ *   chmod*:   s0/s1 path (fchmod: s0 the fd's absolute path); arg0 mode; arg1 flags
+ *   ptrace:   arg0 request, arg1 pid, arg2 the target's thread group id (0: unknown)
+ *   set*id:   arg0..3 requested real, effective, saved, fs id (-1: unchanged);
+ *             arg4 old real | old effective << 32, arg5 old saved | old fs << 32
+ *   memfd_create: s0 name; arg0 flags
+ *   init_module:  arg0 image length; s4 parameters
+ *   finit_module: s0 the file's absolute path; arg0 flags, arg1 fd; s4 parameters
+ *   setns:    arg0 nstype argument, arg1 fd, arg2 the namespace type of the fd
+ *   unshare:  arg0 flags
+ *   mount:    s0 source, s2/s3 target, s4 fstype; arg0 flags
+ *   bpf:      arg0 cmd; arg1 program type (PROG_LOAD) or map type
+ *             (MAP_CREATE); s0 the program's or map's name
+ * Base dirs are empty for absolute paths, as in struct vg_open.
+ */
+#define VG_SYS_STRS 5
+struct vg_sys {
+	struct vg_hdr hdr;
+	__s64 ret;
+	__u64 arg[6];
+	__u16 syscall; /* enum vg_open_syscall */
+	__u16 len[VG_SYS_STRS];
+	__u32 _pad;
 };
 
 enum vg_connect_flags {
@@ -134,8 +228,11 @@ enum vg_connect_flags {
 	VG_CONNECT_NOT_SOCKET = 1 << 1, /* the fd is not a socket */
 };
 
-/* connect. Addresses in network byte order, ports in host order. Tail: the
- * unix socket path (sun_path bytes as passed, abstract names start with NUL). */
+/* connect, and dup/accept/listen (VG_DUP, VG_ACCEPT, VG_LISTEN: d* the
+ * socket's peer, s* its local address, fd the descriptor passed; for dup
+ * ret is the new descriptor). Addresses in network byte order, ports in
+ * host order. Tail: the unix socket path (connect: sun_path bytes as
+ * passed, abstract names start with NUL). */
 struct vg_connect {
 	struct vg_hdr hdr;
 	__s64 ret;
@@ -149,7 +246,8 @@ struct vg_connect {
 	__u8 daddr[16];
 	__u8 saddr[16];
 	__u16 path_len;
-	__u16 _pad[3];
+	__u16 syscall; /* enum vg_open_syscall */
+	__u16 _pad[2];
 };
 
 /* Written by user space into vg_cfg[0]; read by every program (map vg_cfg). This is
@@ -165,7 +263,7 @@ struct vg_config {
 	__u32 open_filter;  /* 1: drop opens of clean absolute paths outside vg_open_paths */
 	__u32 pol_gen;      /* the policy generation in force (0 or 1) */
 	__u32 pol_types;    /* bit (1 << policy type index) set: that type has a policy */
-	__u32 _pad2;
+	__u32 env_bytes;    /* bytes of the environment sent with exec records (0: none) */
 };
 
 /* ---- Enforcement policy (bpf/c/policy.h, engine/event/policy.go) ----

@@ -21,10 +21,28 @@ const (
 	TypeConnect
 	TypeUnlink // unlink, unlinkat, rmdir
 	TypeMkdir  // mkdir, mkdirat
+	TypeRename // rename, renameat, renameat2
+	TypeLink   // link, linkat
+	TypeSymlink
+	TypeChmod // chmod, fchmod, fchmodat, fchmodat2
+	TypePtrace
+	TypeSetuid // setuid, setreuid, setresuid, setfsuid
+	TypeSetgid // setgid, setregid, setresgid, setfsgid
+	TypeMemfd  // memfd_create
+	TypeModule // init_module, finit_module
+	TypeSetns
+	TypeUnshare
+	TypeMount
+	TypeBPF
+	TypeDup // dup, dup2, dup3 of a socket onto fd 0, 1 or 2
+	TypeAccept
+	TypeListen
 	numTypes
 )
 
-var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect", "unlink", "mkdir"}
+var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect", "unlink", "mkdir",
+	"rename", "link", "symlink", "chmod", "ptrace", "setuid", "setgid", "memfd_create", "module_load",
+	"setns", "unshare", "mount", "bpf", "dup", "accept", "listen"}
 
 func (t Type) String() string {
 	if t < numTypes {
@@ -45,7 +63,11 @@ func ParseType(s string) (Type, bool) {
 
 // Types lists every event type with a name, in tag order.
 func Types() []Type {
-	return []Type{TypeExec, TypeFork, TypeExit, TypeOpen, TypeConnect, TypeUnlink, TypeMkdir}
+	ts := make([]Type, 0, numTypes-1)
+	for t := TypeExec; t < numTypes; t++ {
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // Event is one decoded, enriched kernel event. Proc is never nil once the
@@ -57,21 +79,34 @@ type Event struct {
 	Res    int64  // syscall result: fd, 0, or -errno; exit code for exit
 	Source string // "tracepoint"
 
-	TID  uint32 // thread that caused the event
-	UID  uint32 // credentials at the time of the event
-	GID  uint32
-	EUID uint32
+	TID      uint32 // thread that caused the event
+	UID      uint32 // credentials at the time of the event
+	GID      uint32
+	EUID     uint32
+	CapEff   uint64 // effective capabilities (bit n: capability n)
+	LoginUID uint32 // audit login uid; NoLoginUID when unset
+	Syscall  string // the syscall, for types that several syscalls produce ("" for exec, fork, exit)
 
 	Proc   *Process
 	Parent *Process
 	User   User
 
-	File File // open
-	Net  Net  // connect
+	File   File   // open, unlink, mkdir, rename, link, symlink, chmod
+	Net    Net    // connect, dup, accept, listen
+	Ptrace Ptrace // ptrace
+	SetID  SetID  // setuid, setgid
+	Memfd  Memfd  // memfd_create
+	Module Module // module_load
+	NS     NS     // setns, unshare
+	Mount  Mount  // mount
+	BPF    BPF    // bpf
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
 }
+
+// NoLoginUID is the login uid of processes no login session started.
+const NoLoginUID = 0xffffffff
 
 // Failed reports whether the syscall returned an error.
 func (e *Event) Failed() bool { return e.Res < 0 }
@@ -102,6 +137,9 @@ type Process struct {
 	CgroupID  uint64
 	Container Container
 	Ancestors []string // names of the ancestors, nearest first, as they were when this image started
+	// Env is the environment at exec, when collected (opt-in): every
+	// name, with its value for allow-listed names and "" for the rest.
+	Env map[string]string
 }
 
 // Args returns argv without argv[0] (Falco's proc.args).
@@ -142,12 +180,17 @@ type Container struct {
 	Known bool
 }
 
-// File is the file of an open event.
+// File is the file of a file event.
 type File struct {
 	Path    string // absolute and lexically normalised
 	RawPath string // as passed to the syscall
-	Flags   uint32 // open flags (O_*)
-	Mode    uint32 // mode argument (permission bits for O_CREAT)
+	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2 flags
+	Mode    uint32 // mode argument (permission bits for O_CREAT, mkdir, chmod)
+	// Target is a second path: the new path of a rename, the existing
+	// file of a link, what a symlink points to (resolved against the
+	// link's directory), absolute and normalised; RawTarget as passed.
+	Target    string
+	RawTarget string
 }
 
 // atRemoveDir is unlinkat's AT_REMOVEDIR, kept in File.Flags of unlinks.
@@ -201,4 +244,55 @@ type Net struct {
 	SIP      netip.Addr
 	SPort    uint16
 	Path     string // unix socket path; abstract names start with "@"
+}
+
+// Ptrace is the request of a ptrace event and the process it targets.
+type Ptrace struct {
+	Request uint32
+	PID     uint32 // as passed (a thread id); for PTRACE_TRACEME the tracer, the parent
+	Target  *Process // nil when the target is unknown
+}
+
+// SetID are the ids of a setuid or setgid family call (user ids for
+// setuid, group ids for setgid), in the order real, effective, saved,
+// filesystem.
+type SetID struct {
+	Req [4]int64 // as requested; -1: left unchanged
+	Old [4]int64 // before the call; -1: unknown
+}
+
+// Memfd is a memfd_create call.
+type Memfd struct {
+	Name  string
+	Flags uint32 // MFD_*
+}
+
+// Module is a module load attempt.
+type Module struct {
+	Name  string // from the file name for finit_module; "" for init_module
+	File  string // the module file (finit_module)
+	Args  string // the parameters
+	Flags uint32 // finit_module flags
+}
+
+// NS is a setns or unshare call.
+type NS struct {
+	Types []string // namespace kinds: cgroup, ipc, mnt, net, pid, time, user, uts
+	Flags uint64   // unshare's flags, setns's nstype argument
+}
+
+// Mount is a mount call.
+type Mount struct {
+	Source string
+	Target string // absolute, normalised
+	FSType string
+	Flags  uint64 // MS_*
+}
+
+// BPF is a bpf(2) call that loads, attaches or pins something.
+type BPF struct {
+	Cmd      uint32 // enum bpf_cmd
+	ProgType uint32 // for BPF_PROG_LOAD
+	MapType  uint32 // for BPF_MAP_CREATE
+	Name     string // the program's or map's name
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +22,10 @@ var derived = map[string]string{
 	"file.write":  "file.flags",
 	"file.create": "file.flags",
 	"file.trunc":  "file.flags",
+	"file.setuid": "file.mode",
+	"file.setgid": "file.mode",
+	// setid.to_root derives from the requested ids
+	"setid.to_root": "setid.real, setid.effective, setid.saved or setid.fs",
 }
 
 // FromFields builds an event from field values, as rule tests give them:
@@ -88,6 +94,29 @@ func FromFields(values map[string]any) (*Event, error) {
 	if !hasUser {
 		e.User.UID = e.UID
 	}
+	if _, ok := values["bpf.cmd"]; !ok {
+		if _, ok := values["bpf.prog_type"]; ok {
+			e.BPF.Cmd = 5 // BPF_PROG_LOAD, the command the field belongs to
+		}
+	}
+	if _, ok := values["proc.loginuid"]; !ok {
+		e.LoginUID = NoLoginUID
+	}
+	// Ids not given are -1 (unchanged, unknown), not root.
+	for i, names := range [2][4]string{
+		{"setid.real", "setid.effective", "setid.saved", "setid.fs"},
+		{"setid.old_real", "setid.old_effective", "setid.old_saved", "setid.old_fs"},
+	} {
+		for j, name := range names {
+			if _, ok := values[name]; !ok {
+				if i == 0 {
+					e.SetID.Req[j] = -1
+				} else {
+					e.SetID.Old[j] = -1
+				}
+			}
+		}
+	}
 	if hasParent {
 		parent.PID = e.Proc.PPID
 		if parent.Cmdline == "" {
@@ -134,7 +163,7 @@ func set(e *Event, f *Field, v any) error {
 		if err != nil {
 			return err
 		}
-		if f.Kind == KindUint && (n < 0 || (f.Name != "file.flags" && f.Name != "file.mode" && n > math.MaxUint32)) {
+		if f.Kind == KindUint && (n < 0 || (!wideFields[f.Name] && n > math.MaxUint32)) {
 			return fmt.Errorf("%d out of range", n)
 		}
 		return setInt(e, f.Name, n)
@@ -164,7 +193,25 @@ func set(e *Event, f *Field, v any) error {
 		if err != nil {
 			return err
 		}
-		p.Ancestors = l // proc.args is handled by FromFields
+		switch f.Name {
+		case "proc.cap_effective":
+			for _, c := range l {
+				i := slices.Index(capNames[:], c)
+				if i < 0 {
+					return fmt.Errorf("unknown capability %q", c)
+				}
+				e.CapEff |= 1 << i
+			}
+		case "ns.types":
+			for _, t := range l {
+				if NSFlag(t) == 0 {
+					return fmt.Errorf("unknown namespace kind %q", t)
+				}
+			}
+			e.NS.Types = l
+		default:
+			p.Ancestors = l // proc.args is handled by FromFields
+		}
 	case KindMap:
 		obj, ok := v.(map[string]any)
 		if !ok {
@@ -178,7 +225,9 @@ func set(e *Event, f *Field, v any) error {
 			}
 			m[k] = s
 		}
-		if len(m) > 0 {
+		if f.Name == "proc.env" {
+			p.Env = m
+		} else if len(m) > 0 {
 			p.Container.Labels = m
 		}
 	case KindIP:
@@ -248,6 +297,63 @@ func setString(e *Event, name, s string) error {
 		p.Container.PodNS = s
 	case "k8s.pod":
 		p.Container.PodName = s
+	case "evt.syscall":
+		e.Syscall = s
+	case "file.newpath", "file.target":
+		e.File.Target = s
+	case "file.rawtarget":
+		e.File.RawTarget = s
+	case "ptrace.request":
+		for n, name := range ptraceNames {
+			if name == s {
+				e.Ptrace.Request = n
+				return nil
+			}
+		}
+		return fmt.Errorf("unknown ptrace request %q", s)
+	case "ptrace.name", "ptrace.exe":
+		if e.Ptrace.Target == nil {
+			e.Ptrace.Target = &Process{}
+		}
+		if name == "ptrace.name" {
+			e.Ptrace.Target.Name = s
+		} else {
+			e.Ptrace.Target.Exe = s
+		}
+	case "memfd.name":
+		e.Memfd.Name = s
+	case "module.name":
+		e.Module.Name = s
+	case "module.file":
+		e.Module.File = s
+	case "module.args":
+		e.Module.Args = s
+	case "mount.source":
+		e.Mount.Source = s
+	case "mount.target":
+		e.Mount.Target = s
+	case "mount.fstype":
+		e.Mount.FSType = s
+	case "bpf.name":
+		e.BPF.Name = s
+	case "bpf.cmd":
+		i := slices.Index(bpfCmdNames[:], s)
+		if i < 0 {
+			return fmt.Errorf("unknown bpf command %q", s)
+		}
+		e.BPF.Cmd = uint32(i)
+	case "bpf.prog_type":
+		i := slices.Index(progTypeNames[:], s)
+		if i < 0 {
+			return fmt.Errorf("unknown program type %q", s)
+		}
+		e.BPF.ProgType = uint32(i)
+	case "bpf.map_type":
+		i := slices.Index(mapTypeNames[:], s)
+		if i < 0 {
+			return fmt.Errorf("unknown map type %q", s)
+		}
+		e.BPF.MapType = uint32(i)
 	default:
 		return fmt.Errorf("cannot be set")
 	}
@@ -284,6 +390,22 @@ func setInt(e *Event, name string, n int64) error {
 		e.Net.DPort = uint16(n)
 	case "net.sport":
 		e.Net.SPort = uint16(n)
+	case "proc.loginuid":
+		e.LoginUID = u // -1 is NoLoginUID
+	case "ptrace.request_num":
+		e.Ptrace.Request = u
+	case "ptrace.pid":
+		e.Ptrace.PID = u
+	case "setid.real", "setid.effective", "setid.saved", "setid.fs":
+		e.SetID.Req[setidIndex(name)] = n
+	case "setid.old_real", "setid.old_effective", "setid.old_saved", "setid.old_fs":
+		e.SetID.Old[setidIndex(name)] = n
+	case "memfd.flags":
+		e.Memfd.Flags = u
+	case "ns.flags":
+		e.NS.Flags = uint64(n)
+	case "mount.flags":
+		e.Mount.Flags = uint64(n)
 	default:
 		return fmt.Errorf("cannot be set")
 	}
@@ -291,6 +413,21 @@ func setInt(e *Event, name string, n int64) error {
 		return fmt.Errorf("port %d out of range", n)
 	}
 	return nil
+}
+
+// wideFields are the unsigned fields wider than 32 bits, or bit masks.
+var wideFields = map[string]bool{"file.flags": true, "file.mode": true, "ns.flags": true, "mount.flags": true}
+
+func setidIndex(name string) int {
+	switch name[strings.LastIndexByte(name, '.')+1:] {
+	case "real", "old_real":
+		return 0
+	case "effective", "old_effective":
+		return 1
+	case "saved", "old_saved":
+		return 2
+	}
+	return 3
 }
 
 func toString(v any) (string, error) {

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The struct vg_sys types, at syscall exit: renames, links, symlinks,
+ * chmod, ptrace, credential changes, memfd_create, module loads,
+ * namespace changes, mount and bpf. Each family is switched off by the
+ * type mask (prefilter) and, in user space, by not being attached at all.
+ */
+#include "common.h"
+
+/* A string starts below this offset or is dropped (VG_SYS_TRUNC), so that
+ * the record never outgrows REC_MASK. */
+#define SYS_ROOM (REC_MASK - VG_PATH_MAX)
+#define SYS_NAME_MAX 256
+
+struct sys_ctx {
+	struct vg_config *cfg;
+	struct heap *h;
+	struct task_struct *task;
+	struct pt_regs *regs;
+	struct vg_sys *e;
+	__u32 off;
+	__u32 type;
+};
+
+/* Everything common to the start of a vg_sys record; false: not wanted. */
+static __always_inline bool sys_start(struct sys_ctx *c, enum vg_type type, long ret, __u16 sc)
+{
+	if (restarting(ret))
+		return false;
+	c->cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!c->cfg || !prefilter(c->cfg, type, pid_tgid >> 32))
+		return false;
+	c->h = heap_get();
+	if (!c->h)
+		return false;
+	c->task = bpf_get_current_task_btf();
+	c->regs = (struct pt_regs *)bpf_task_pt_regs(c->task);
+	struct vg_sys *e = (struct vg_sys *)c->h->rec;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->hdr, c->cfg, c->task, type, pid_tgid);
+	e->ret = ret;
+	e->syscall = sc;
+	c->e = e;
+	c->off = sizeof(*e);
+	c->type = type;
+	return true;
+}
+
+static __always_inline void sys_submit(struct sys_ctx *c)
+{
+	submit(c->cfg, c->e, c->off, c->type);
+}
+
+/* A NUL-terminated user string (at most max-1 bytes kept) as string i. */
+static __always_inline void sys_ustr(struct sys_ctx *c, int i, const void *u, __u32 max)
+{
+	if (!u)
+		return; /* an absent optional argument (mount's source, ...) */
+	if (c->off > SYS_ROOM) {
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+		return;
+	}
+	long n = bpf_probe_read_user_str(&c->h->rec[c->off & REC_MASK], max, u);
+	if (n <= 0) {
+		c->e->hdr.flags |= VG_SYS_FAULT;
+		return;
+	}
+	n--;
+	if (n == max - 1)
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+	c->e->len[i & 3] = n;
+	c->off += n & PATH_MASK;
+}
+
+/* A path argument: raw as string i, its base directory as string i+1. */
+static __always_inline void sys_path(struct sys_ctx *c, int i, const char *u, int dfd)
+{
+	if (c->off > SYS_ROOM - VG_PATH_MAX) {
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+		return;
+	}
+	__u16 raw = 0, base = 0;
+	__u16 f = path_tail(c->h, c->task, u, dfd, &c->off, &raw, &base);
+	c->e->len[i & 3] = raw;
+	c->e->len[(i + 1) & 3] = base;
+	if (f & (VG_OPEN_RAW_TRUNC | VG_OPEN_BASE_TRUNC))
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+	if (f & VG_OPEN_RAW_FAULT)
+		c->e->hdr.flags |= VG_SYS_FAULT;
+	if (f & VG_OPEN_BASE_FAULT)
+		c->e->hdr.flags |= VG_SYS_BASE_FAULT;
+}
+
+/* The absolute path of the current task's descriptor fd as string i. */
+static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
+{
+	struct file *f = fd_file(c->task, fd);
+	if (!f) {
+		c->e->hdr.flags |= VG_SYS_BASE_FAULT;
+		return;
+	}
+	if (c->off > SYS_ROOM) {
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+		return;
+	}
+	__u32 pw = 0;
+	__u32 pos = path_walk(c->h, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), c->task, &pw);
+	if (pw & PW_TRUNC)
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+	__u32 n = path_copy(c->h, c->off, pos);
+	c->e->len[i & 3] = n;
+	c->off += n;
+}
+
+/* String 4, the last one: indexed apart because len[i & 3] keeps the
+ * verifier's bounds simple for 0..3. */
+static __always_inline void sys_ustr4(struct sys_ctx *c, const void *u, __u32 max)
+{
+	if (!u)
+		return;
+	if (c->off > SYS_ROOM) {
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+		return;
+	}
+	long n = bpf_probe_read_user_str(&c->h->rec[c->off & REC_MASK], max, u);
+	if (n <= 0) {
+		c->e->hdr.flags |= VG_SYS_FAULT;
+		return;
+	}
+	n--;
+	if (n == max - 1)
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+	c->e->len[4] = n;
+	c->off += n & PATH_MASK;
+}
+
+#define SYS_EXIT(name, fn, sc)                                                                                         \
+	SEC("tp/syscalls/sys_exit_" #name)                                                                             \
+	int tp_##name(struct syscall_trace_exit *ctx) { return fn(ctx->ret, sc); }
+
+/* ---- rename, link, symlink ---- */
+
+static __always_inline int on_rename_exit(long ret, enum vg_open_syscall sc)
+{
+	enum vg_type type = VG_RENAME;
+	if (sc == VG_SYS_LINK || sc == VG_SYS_LINKAT)
+		type = VG_LINK;
+	else if (sc == VG_SYS_SYMLINK || sc == VG_SYS_SYMLINKAT)
+		type = VG_SYMLINK;
+	struct sys_ctx c;
+	if (!sys_start(&c, type, ret, sc))
+		return 0;
+	struct pt_regs *r = c.regs;
+	switch (sc) {
+	case VG_SYS_RENAME:
+	case VG_SYS_LINK:
+		sys_path(&c, 0, (const char *)SC_ARG1(r), AT_FDCWD);
+		sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
+		break;
+	case VG_SYS_SYMLINK:
+		sys_ustr(&c, 0, (const char *)SC_ARG1(r), VG_PATH_MAX);
+		sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
+		break;
+	case VG_SYS_SYMLINKAT:
+		sys_ustr(&c, 0, (const char *)SC_ARG1(r), VG_PATH_MAX);
+		sys_path(&c, 2, (const char *)SC_ARG3(r), SC_ARG2(r));
+		break;
+	default: /* renameat, renameat2, linkat */
+		sys_path(&c, 0, (const char *)SC_ARG2(r), SC_ARG1(r));
+		sys_path(&c, 2, (const char *)SC_ARG4(r), SC_ARG3(r));
+		if (sc != VG_SYS_RENAMEAT)
+			c.e->arg[0] = (__u32)SC_ARG5(r);
+	}
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(rename, on_rename_exit, VG_SYS_RENAME)
+SYS_EXIT(renameat, on_rename_exit, VG_SYS_RENAMEAT)
+SYS_EXIT(renameat2, on_rename_exit, VG_SYS_RENAMEAT2)
+SYS_EXIT(link, on_rename_exit, VG_SYS_LINK)
+SYS_EXIT(linkat, on_rename_exit, VG_SYS_LINKAT)
+SYS_EXIT(symlink, on_rename_exit, VG_SYS_SYMLINK)
+SYS_EXIT(symlinkat, on_rename_exit, VG_SYS_SYMLINKAT)
+
+/* ---- chmod ---- */
+
+static __always_inline int on_chmod_exit(long ret, enum vg_open_syscall sc)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_CHMOD, ret, sc))
+		return 0;
+	struct pt_regs *r = c.regs;
+	switch (sc) {
+	case VG_SYS_CHMOD:
+		sys_path(&c, 0, (const char *)SC_ARG1(r), AT_FDCWD);
+		c.e->arg[0] = (__u32)SC_ARG2(r);
+		break;
+	case VG_SYS_FCHMOD:
+		sys_fdpath(&c, 0, SC_ARG1(r));
+		c.e->arg[0] = (__u32)SC_ARG2(r);
+		break;
+	default: /* fchmodat, fchmodat2 */
+		sys_path(&c, 0, (const char *)SC_ARG2(r), SC_ARG1(r));
+		c.e->arg[0] = (__u32)SC_ARG3(r);
+		if (sc == VG_SYS_FCHMODAT2)
+			c.e->arg[1] = (__u32)SC_ARG4(r);
+	}
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(chmod, on_chmod_exit, VG_SYS_CHMOD)
+SYS_EXIT(fchmod, on_chmod_exit, VG_SYS_FCHMOD)
+SYS_EXIT(fchmodat, on_chmod_exit, VG_SYS_FCHMODAT)
+SYS_EXIT(fchmodat2, on_chmod_exit, VG_SYS_FCHMODAT2) /* Linux 6.6+; attached where it exists */
+
+/* ---- ptrace ---- */
+
+SEC("tp/syscalls/sys_exit_ptrace")
+int tp_ptrace(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_PTRACE, ctx->ret, VG_SYS_PTRACE))
+		return 0;
+	c.e->arg[0] = SC_ARG1(c.regs);
+	c.e->arg[1] = (__u32)SC_ARG2(c.regs);
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- setuid / setgid family ----
+ * The ids before the call are gone at exit: the entry saves them. */
+
+struct setid_old {
+	__u32 id[4]; /* real, effective, saved, fs */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct setid_old);
+} vg_setid_old SEC(".maps");
+
+static __always_inline int on_setid_enter(enum vg_type type)
+{
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *cr = task->cred;
+	struct setid_old o;
+	if (type == VG_SETUID) {
+		o.id[0] = cr->uid.val;
+		o.id[1] = cr->euid.val;
+		o.id[2] = cr->suid.val;
+		o.id[3] = cr->fsuid.val;
+	} else {
+		o.id[0] = cr->gid.val;
+		o.id[1] = cr->egid.val;
+		o.id[2] = cr->sgid.val;
+		o.id[3] = cr->fsgid.val;
+	}
+	bpf_map_update_elem(&vg_setid_old, &pid_tgid, &o, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int on_setid_exit(long ret, enum vg_open_syscall sc)
+{
+	enum vg_type type = sc >= VG_SYS_SETGID ? VG_SETGID : VG_SETUID;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct setid_old *o = bpf_map_lookup_elem(&vg_setid_old, &pid_tgid);
+	struct setid_old old = {.id = {-1, -1, -1, -1}};
+	if (o) {
+		old = *o;
+		bpf_map_delete_elem(&vg_setid_old, &pid_tgid);
+	}
+	struct sys_ctx c;
+	if (!sys_start(&c, type, ret, sc))
+		return 0;
+	struct pt_regs *r = c.regs;
+	__u32 a1 = SC_ARG1(r), a2 = SC_ARG2(r), a3 = SC_ARG3(r), none = -1;
+	__u32 req[4] = {none, none, none, none};
+	switch (sc) {
+	case VG_SYS_SETUID:
+	case VG_SYS_SETGID:
+		req[0] = req[1] = req[2] = req[3] = a1;
+		break;
+	case VG_SYS_SETREUID:
+	case VG_SYS_SETREGID:
+		req[0] = a1;
+		req[1] = a2;
+		break;
+	case VG_SYS_SETRESUID:
+	case VG_SYS_SETRESGID:
+		req[0] = a1;
+		req[1] = a2;
+		req[2] = a3;
+		break;
+	default: /* setfsuid, setfsgid */
+		req[3] = a1;
+	}
+	c.e->arg[0] = req[0];
+	c.e->arg[1] = req[1];
+	c.e->arg[2] = req[2];
+	c.e->arg[3] = req[3];
+	c.e->arg[4] = old.id[0] | (__u64)old.id[1] << 32;
+	c.e->arg[5] = old.id[2] | (__u64)old.id[3] << 32;
+	sys_submit(&c);
+	return 0;
+}
+
+#define SETID(name, type, sc)                                                                                          \
+	SEC("tp/syscalls/sys_enter_" #name)                                                                            \
+	int tp_enter_##name(void *ctx) { return on_setid_enter(type); }                                                \
+	SYS_EXIT(name, on_setid_exit, sc)
+
+SETID(setuid, VG_SETUID, VG_SYS_SETUID)
+SETID(setreuid, VG_SETUID, VG_SYS_SETREUID)
+SETID(setresuid, VG_SETUID, VG_SYS_SETRESUID)
+SETID(setfsuid, VG_SETUID, VG_SYS_SETFSUID)
+SETID(setgid, VG_SETGID, VG_SYS_SETGID)
+SETID(setregid, VG_SETGID, VG_SYS_SETREGID)
+SETID(setresgid, VG_SETGID, VG_SYS_SETRESGID)
+SETID(setfsgid, VG_SETGID, VG_SYS_SETFSGID)
+
+/* ---- memfd_create ---- */
+
+SEC("tp/syscalls/sys_exit_memfd_create")
+int tp_memfd_create(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_MEMFD, ctx->ret, VG_SYS_MEMFD_CREATE))
+		return 0;
+	sys_ustr(&c, 0, (const char *)SC_ARG1(c.regs), SYS_NAME_MAX);
+	c.e->arg[0] = (__u32)SC_ARG2(c.regs);
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- module loads ---- */
+
+static __always_inline int on_module_exit(long ret, enum vg_open_syscall sc)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_MODULE, ret, sc))
+		return 0;
+	struct pt_regs *r = c.regs;
+	if (sc == VG_SYS_FINIT_MODULE) {
+		sys_fdpath(&c, 0, SC_ARG1(r));
+		c.e->arg[0] = (__u32)SC_ARG3(r);
+		c.e->arg[1] = (__u32)SC_ARG1(r);
+		sys_ustr4(&c, (const char *)SC_ARG2(r), SYS_NAME_MAX);
+	} else {
+		c.e->arg[0] = SC_ARG2(r);
+		sys_ustr4(&c, (const char *)SC_ARG3(r), SYS_NAME_MAX);
+	}
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(init_module, on_module_exit, VG_SYS_INIT_MODULE)
+SYS_EXIT(finit_module, on_module_exit, VG_SYS_FINIT_MODULE)
+
+/* ---- namespaces ---- */
+
+#define NSFS_MAGIC 0x6e736673
+
+/* Before Linux 6.18 the type is in the operations, not in ns_common. */
+struct proc_ns_operations___old {
+	int type;
+} __attribute__((preserve_access_index));
+
+struct ns_common___old {
+	const struct proc_ns_operations___old *ops;
+} __attribute__((preserve_access_index));
+
+/* The CLONE_NEW* type of the namespace file behind fd, 0 if it is not one. */
+static __always_inline __u32 ns_type_of(struct task_struct *task, int fd)
+{
+	struct file *f = fd_file(task, fd);
+	if (!f)
+		return 0;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	if (BPF_CORE_READ(ino, i_sb, s_magic) != NSFS_MAGIC)
+		return 0;
+	struct ns_common *ns = BPF_CORE_READ(ino, i_private);
+	if (bpf_core_field_exists(ns->ns_type))
+		return BPF_CORE_READ(ns, ns_type);
+	struct ns_common___old *old = (void *)ns;
+	return BPF_CORE_READ(old, ops, type);
+}
+
+SEC("tp/syscalls/sys_exit_setns")
+int tp_setns(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_SETNS, ctx->ret, VG_SYS_SETNS))
+		return 0;
+	int fd = SC_ARG1(c.regs);
+	c.e->arg[0] = (__u32)SC_ARG2(c.regs);
+	c.e->arg[1] = (__u32)fd;
+	c.e->arg[2] = ns_type_of(c.task, fd);
+	sys_submit(&c);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_unshare")
+int tp_unshare(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_UNSHARE, ctx->ret, VG_SYS_UNSHARE))
+		return 0;
+	c.e->arg[0] = SC_ARG1(c.regs);
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- mount ---- */
+
+SEC("tp/syscalls/sys_exit_mount")
+int tp_mount(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_MOUNT, ctx->ret, VG_SYS_MOUNT))
+		return 0;
+	struct pt_regs *r = c.regs;
+	sys_ustr(&c, 0, (const char *)SC_ARG1(r), SYS_NAME_MAX);
+	sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
+	sys_ustr4(&c, (const char *)SC_ARG3(r), 64);
+	c.e->arg[0] = SC_ARG4(r);
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- bpf ---- */
+
+/* The commands reported: what loads, attaches or pins code and maps.
+ * Lookups and updates (the bulk of bpf(2) calls) are counted as filtered. */
+#define BPF_CMDS_REPORTED                                                                                              \
+	((1ULL << 0) /* MAP_CREATE */ | (1ULL << 5) /* PROG_LOAD */ | (1ULL << 6) /* OBJ_PIN */ |                      \
+	 (1ULL << 8) /* PROG_ATTACH */ | (1ULL << 9) /* PROG_DETACH */ | (1ULL << 17) /* RAW_TRACEPOINT_OPEN */ |      \
+	 (1ULL << 18) /* BTF_LOAD */ | (1ULL << 28) /* LINK_CREATE */ | (1ULL << 29) /* LINK_UPDATE */ |                \
+	 (1ULL << 36) /* TOKEN_CREATE */)
+
+SEC("tp/syscalls/sys_exit_bpf")
+int tp_bpf(struct syscall_trace_exit *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 cmd = SC_ARG1(regs);
+	if (cmd >= 64 || !(BPF_CMDS_REPORTED & (1ULL << cmd))) {
+		struct vg_config *cfg = config_get();
+		if (cfg && prefilter(cfg, VG_BPF, bpf_get_current_pid_tgid() >> 32))
+			count_filtered(VG_BPF);
+		return 0;
+	}
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_BPF, ctx->ret, VG_SYS_BPF))
+		return 0;
+	void *attr = (void *)SC_ARG2(regs);
+	c.e->arg[0] = cmd;
+	__u32 kind = 0;
+	if (cmd == 5 /* PROG_LOAD: prog_type at 0, prog_name at 48 */) {
+		bpf_probe_read_user(&kind, sizeof(kind), attr);
+		if (!bpf_probe_read_user(&c.h->rec[c.off & REC_MASK], 16, attr + 48)) {
+			c.e->len[0] = 16;
+			c.off += 16;
+		}
+	} else if (cmd == 0 /* MAP_CREATE: map_type at 0, map_name at 28 */) {
+		bpf_probe_read_user(&kind, sizeof(kind), attr);
+		if (!bpf_probe_read_user(&c.h->rec[c.off & REC_MASK], 16, attr + 28)) {
+			c.e->len[0] = 16;
+			c.off += 16;
+		}
+	}
+	c.e->arg[1] = kind;
+	sys_submit(&c);
+	return 0;
+}

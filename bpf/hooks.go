@@ -1,0 +1,134 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// hook is one syscall tracepoint and the program on it.
+type hook struct {
+	prog *ebpf.Program
+	tp   string // in the syscalls group
+	typ  event.Type
+	// optional says when the tracepoint may be missing: a syscall younger
+	// than the oldest kernel vigil supports, or one a kernel can be built
+	// without. Such a hook is skipped where it is missing (and reported
+	// by MissingHooks); any other failure to attach is an error.
+	optional string
+}
+
+// noModules: a kernel built without CONFIG_MODULES has no module syscalls
+// (they fail with ENOSYS), so nothing is missed.
+const noModules = "absent without CONFIG_MODULES"
+
+func (p *Probes) hooks() []hook {
+	o := &p.objs
+	return []hook{
+		{o.TpOpen, "sys_exit_open", event.TypeOpen, ""},
+		{o.TpOpenat, "sys_exit_openat", event.TypeOpen, ""},
+		{o.TpOpenat2, "sys_exit_openat2", event.TypeOpen, ""},
+		{o.TpCreat, "sys_exit_creat", event.TypeOpen, ""},
+		{o.TpConnect, "sys_exit_connect", event.TypeConnect, ""},
+		{o.TpUnlink, "sys_exit_unlink", event.TypeUnlink, ""},
+		{o.TpUnlinkat, "sys_exit_unlinkat", event.TypeUnlink, ""},
+		{o.TpRmdir, "sys_exit_rmdir", event.TypeUnlink, ""},
+		{o.TpMkdir, "sys_exit_mkdir", event.TypeMkdir, ""},
+		{o.TpMkdirat, "sys_exit_mkdirat", event.TypeMkdir, ""},
+		{o.TpRename, "sys_exit_rename", event.TypeRename, ""},
+		{o.TpRenameat, "sys_exit_renameat", event.TypeRename, ""},
+		{o.TpRenameat2, "sys_exit_renameat2", event.TypeRename, ""},
+		{o.TpLink, "sys_exit_link", event.TypeLink, ""},
+		{o.TpLinkat, "sys_exit_linkat", event.TypeLink, ""},
+		{o.TpSymlink, "sys_exit_symlink", event.TypeSymlink, ""},
+		{o.TpSymlinkat, "sys_exit_symlinkat", event.TypeSymlink, ""},
+		{o.TpChmod, "sys_exit_chmod", event.TypeChmod, ""},
+		{o.TpFchmod, "sys_exit_fchmod", event.TypeChmod, ""},
+		{o.TpFchmodat, "sys_exit_fchmodat", event.TypeChmod, ""},
+		{o.TpFchmodat2, "sys_exit_fchmodat2", event.TypeChmod, "Linux 6.6+"},
+		{o.TpPtrace, "sys_exit_ptrace", event.TypePtrace, ""},
+		// The entries save the ids before the call; attached first.
+		{o.TpEnterSetuid, "sys_enter_setuid", event.TypeSetuid, ""},
+		{o.TpEnterSetreuid, "sys_enter_setreuid", event.TypeSetuid, ""},
+		{o.TpEnterSetresuid, "sys_enter_setresuid", event.TypeSetuid, ""},
+		{o.TpEnterSetfsuid, "sys_enter_setfsuid", event.TypeSetuid, ""},
+		{o.TpSetuid, "sys_exit_setuid", event.TypeSetuid, ""},
+		{o.TpSetreuid, "sys_exit_setreuid", event.TypeSetuid, ""},
+		{o.TpSetresuid, "sys_exit_setresuid", event.TypeSetuid, ""},
+		{o.TpSetfsuid, "sys_exit_setfsuid", event.TypeSetuid, ""},
+		{o.TpEnterSetgid, "sys_enter_setgid", event.TypeSetgid, ""},
+		{o.TpEnterSetregid, "sys_enter_setregid", event.TypeSetgid, ""},
+		{o.TpEnterSetresgid, "sys_enter_setresgid", event.TypeSetgid, ""},
+		{o.TpEnterSetfsgid, "sys_enter_setfsgid", event.TypeSetgid, ""},
+		{o.TpSetgid, "sys_exit_setgid", event.TypeSetgid, ""},
+		{o.TpSetregid, "sys_exit_setregid", event.TypeSetgid, ""},
+		{o.TpSetresgid, "sys_exit_setresgid", event.TypeSetgid, ""},
+		{o.TpSetfsgid, "sys_exit_setfsgid", event.TypeSetgid, ""},
+		{o.TpMemfdCreate, "sys_exit_memfd_create", event.TypeMemfd, ""},
+		{o.TpInitModule, "sys_exit_init_module", event.TypeModule, noModules},
+		{o.TpFinitModule, "sys_exit_finit_module", event.TypeModule, noModules},
+		{o.TpSetns, "sys_exit_setns", event.TypeSetns, ""},
+		{o.TpUnshare, "sys_exit_unshare", event.TypeUnshare, ""},
+		{o.TpMount, "sys_exit_mount", event.TypeMount, ""},
+		{o.TpBpf, "sys_exit_bpf", event.TypeBPF, ""},
+		{o.TpDup, "sys_exit_dup", event.TypeDup, ""},
+		{o.TpDup2, "sys_exit_dup2", event.TypeDup, ""},
+		{o.TpDup3, "sys_exit_dup3", event.TypeDup, ""},
+		{o.TpAccept, "sys_exit_accept", event.TypeAccept, ""},
+		{o.TpAccept4, "sys_exit_accept4", event.TypeAccept, ""},
+		{o.TpListen, "sys_exit_listen", event.TypeListen, ""},
+	}
+}
+
+// syncHooks attaches the syscall programs of the types in mask and
+// detaches the others: a type no rule reads costs nothing, not even the
+// tracepoint's call. (The type mask check in the programs stops the
+// records of a type at once; detaching follows.)
+func (p *Probes) syncHooks(mask uint32) error {
+	if p.tps == nil {
+		p.tps = make(map[string]link.Link)
+	}
+	var errs []error
+	for _, h := range p.hooks() {
+		want := mask&(1<<h.typ) != 0
+		l, have := p.tps[h.tp]
+		switch {
+		case want && !have:
+			l, err := link.Tracepoint("syscalls", h.tp, h.prog, nil)
+			if err != nil {
+				if h.optional != "" && errors.Is(err, os.ErrNotExist) {
+					p.missing = appendUnique(p.missing, h.tp[len("sys_exit_"):]+" ("+h.optional+")")
+					continue
+				}
+				errs = append(errs, fmt.Errorf("attach tracepoint syscalls/%s: %w", h.tp, err))
+				continue
+			}
+			p.tps[h.tp] = l
+		case !want && have:
+			errs = append(errs, l.Close())
+			delete(p.tps, h.tp)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MissingHooks lists the syscalls this kernel lacks, of those a wanted
+// type would trace.
+func (p *Probes) MissingHooks() []string { return p.missing }
+
+// Attached counts the syscall tracepoints attached now.
+func (p *Probes) Attached() int { return len(p.tps) }
+
+func appendUnique(l []string, s string) []string {
+	for _, x := range l {
+		if x == s {
+			return l
+		}
+	}
+	return append(l, s)
+}

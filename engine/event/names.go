@@ -1,0 +1,143 @@
+package event
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Names of kernel constants the fields render. Numbers without a name
+// render as the prefix followed by the number, so nothing is lost.
+
+var capNames = [...]string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+}
+
+// CapNames lists the capabilities of a capability mask, in bit order.
+func CapNames(mask uint64) []string {
+	var out []string
+	for i := 0; mask != 0 && i < 64; i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		mask &^= 1 << i
+		if i < len(capNames) {
+			out = append(out, capNames[i])
+		} else {
+			out = append(out, "CAP_"+strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+var ptraceNames = map[uint32]string{
+	0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 3: "PTRACE_PEEKUSR",
+	4: "PTRACE_POKETEXT", 5: "PTRACE_POKEDATA", 6: "PTRACE_POKEUSR", 7: "PTRACE_CONT",
+	8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP", 12: "PTRACE_GETREGS", 13: "PTRACE_SETREGS",
+	14: "PTRACE_GETFPREGS", 15: "PTRACE_SETFPREGS", 16: "PTRACE_ATTACH", 17: "PTRACE_DETACH",
+	18: "PTRACE_GETFPXREGS", 19: "PTRACE_SETFPXREGS", 24: "PTRACE_SYSCALL",
+	0x4200: "PTRACE_SETOPTIONS", 0x4201: "PTRACE_GETEVENTMSG", 0x4202: "PTRACE_GETSIGINFO",
+	0x4203: "PTRACE_SETSIGINFO", 0x4204: "PTRACE_GETREGSET", 0x4205: "PTRACE_SETREGSET",
+	0x4206: "PTRACE_SEIZE", 0x4207: "PTRACE_INTERRUPT", 0x4208: "PTRACE_LISTEN",
+	0x4209: "PTRACE_PEEKSIGINFO", 0x420a: "PTRACE_GETSIGMASK", 0x420b: "PTRACE_SETSIGMASK",
+	0x420c: "PTRACE_SECCOMP_GET_FILTER", 0x420d: "PTRACE_SECCOMP_GET_METADATA",
+	0x420e: "PTRACE_GET_SYSCALL_INFO", 0x420f: "PTRACE_GET_RSEQ_CONFIGURATION",
+}
+
+// PtraceRequestName names a ptrace request ("PTRACE_ATTACH").
+func PtraceRequestName(r uint32) string {
+	if n, ok := ptraceNames[r]; ok {
+		return n
+	}
+	return "PTRACE_" + strconv.FormatUint(uint64(r), 10)
+}
+
+var bpfCmdNames = [...]string{
+	"BPF_MAP_CREATE", "BPF_MAP_LOOKUP_ELEM", "BPF_MAP_UPDATE_ELEM", "BPF_MAP_DELETE_ELEM",
+	"BPF_MAP_GET_NEXT_KEY", "BPF_PROG_LOAD", "BPF_OBJ_PIN", "BPF_OBJ_GET", "BPF_PROG_ATTACH",
+	"BPF_PROG_DETACH", "BPF_PROG_TEST_RUN", "BPF_PROG_GET_NEXT_ID", "BPF_MAP_GET_NEXT_ID",
+	"BPF_PROG_GET_FD_BY_ID", "BPF_MAP_GET_FD_BY_ID", "BPF_OBJ_GET_INFO_BY_FD", "BPF_PROG_QUERY",
+	"BPF_RAW_TRACEPOINT_OPEN", "BPF_BTF_LOAD", "BPF_BTF_GET_FD_BY_ID", "BPF_TASK_FD_QUERY",
+	"BPF_MAP_LOOKUP_AND_DELETE_ELEM", "BPF_MAP_FREEZE", "BPF_BTF_GET_NEXT_ID",
+	"BPF_MAP_LOOKUP_BATCH", "BPF_MAP_LOOKUP_AND_DELETE_BATCH", "BPF_MAP_UPDATE_BATCH",
+	"BPF_MAP_DELETE_BATCH", "BPF_LINK_CREATE", "BPF_LINK_UPDATE", "BPF_LINK_GET_FD_BY_ID",
+	"BPF_LINK_GET_NEXT_ID", "BPF_ENABLE_STATS", "BPF_ITER_CREATE", "BPF_LINK_DETACH",
+	"BPF_PROG_BIND_MAP", "BPF_TOKEN_CREATE",
+}
+
+// BPFCmdName names a bpf(2) command ("BPF_PROG_LOAD").
+func BPFCmdName(c uint32) string {
+	if int(c) < len(bpfCmdNames) {
+		return bpfCmdNames[c]
+	}
+	return "BPF_CMD_" + strconv.FormatUint(uint64(c), 10)
+}
+
+var progTypeNames = [...]string{
+	"unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
+	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops",
+	"sk_skb", "cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr", "lwt_seg6local",
+	"lirc_mode2", "sk_reuseport", "flow_dissector", "cgroup_sysctl", "raw_tracepoint_writable",
+	"cgroup_sockopt", "tracing", "struct_ops", "ext", "lsm", "sk_lookup", "syscall", "netfilter",
+}
+
+// BPFProgTypeName names a program type as bpftool does ("kprobe").
+func BPFProgTypeName(t uint32) string {
+	if int(t) < len(progTypeNames) {
+		return progTypeNames[t]
+	}
+	return "prog_type_" + strconv.FormatUint(uint64(t), 10)
+}
+
+var mapTypeNames = [...]string{
+	"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
+	"stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
+	"hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage",
+	"reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage", "devmap_hash",
+	"struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter", "user_ringbuf",
+	"cgrp_storage", "arena",
+}
+
+// BPFMapTypeName names a map type as bpftool does ("ringbuf").
+func BPFMapTypeName(t uint32) string {
+	if int(t) < len(mapTypeNames) {
+		return mapTypeNames[t]
+	}
+	return "map_type_" + strconv.FormatUint(uint64(t), 10)
+}
+
+// Namespace kinds by their CLONE_NEW* flag.
+var nsFlags = []struct {
+	flag uint64
+	name string
+}{
+	{0x02000000, "cgroup"}, {0x08000000, "ipc"}, {0x00020000, "mnt"}, {0x40000000, "net"},
+	{0x20000000, "pid"}, {0x00000080, "time"}, {0x10000000, "user"}, {0x04000000, "uts"},
+}
+
+// NSTypes lists the namespace kinds of CLONE_NEW* flags, in name order.
+func NSTypes(flags uint64) []string {
+	var out []string
+	for _, f := range nsFlags {
+		if flags&f.flag != 0 {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// NSFlag is the CLONE_NEW* flag of a namespace kind, 0 for an unknown one.
+func NSFlag(name string) uint64 {
+	for _, f := range nsFlags {
+		if f.name == strings.ToLower(name) {
+			return f.flag
+		}
+	}
+	return 0
+}
