@@ -253,6 +253,8 @@ func protoName(p, sockType uint16) string {
 		return "sctp"
 	case 255:
 		return "raw"
+	case 262:
+		return "mptcp" // Go listeners use it by default since Go 1.24
 	}
 	if sockType&0xf == 3 {
 		return "raw"

@@ -209,3 +209,16 @@ func TestReaderWokenAfterIdle(t *testing.T) {
 		}
 	}
 }
+
+// waitN returns the first n events matching pred, in arrival order.
+func (c *collector) waitN(t *testing.T, what string, n int, pred func(*event.Event) bool) []*event.Event {
+	t.Helper()
+	var got []*event.Event
+	c.waitFor(t, fmt.Sprintf("%d events: %s", n, what), func(e *event.Event) bool {
+		if pred(e) {
+			got = append(got, e)
+		}
+		return len(got) == n
+	})
+	return got
+}

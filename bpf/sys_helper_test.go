@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -88,7 +89,12 @@ func helperFiles(dir string) (helperResult, error) {
 func helperPtrace(arg string) (helperResult, error) {
 	runtime.LockOSThread() // ptrace binds the tracer's thread
 	if arg == "traceme" {
-		return helperResult{FDs: []int{sc(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0, 0)}}, nil
+		// Traced from here on: any signal would stop this process until
+		// the tracer (the test) resumes it, which it never does. Say the
+		// result and leave at once.
+		r := sc(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0, 0)
+		fmt.Printf("{\"fds\":[%d]}\n", r)
+		unix.Exit(0)
 	}
 	pid, err := strconv.Atoi(strings.TrimPrefix(arg, "attach "))
 	if err != nil {
@@ -139,15 +145,15 @@ func helperModule(file string) (helperResult, error) {
 }
 
 // helperNS, on one thread: unshare(CLONE_NEWUTS|CLONE_NEWIPC), then setns
-// back into PID 1's uts namespace with nstype 0 (the kernel says which
-// kind the descriptor is) and into its ipc namespace with CLONE_NEWIPC.
+// back into the uts namespace it left with nstype 0 (the kernel says which
+// kind the descriptor is) and into the ipc one with CLONE_NEWIPC.
 func helperNS(string) (helperResult, error) {
 	runtime.LockOSThread()
-	uts, err := unix.Open("/proc/1/ns/uts", unix.O_RDONLY, 0)
+	uts, err := unix.Open("/proc/thread-self/ns/uts", unix.O_RDONLY, 0)
 	if err != nil {
 		return helperResult{}, err
 	}
-	ipc, err := unix.Open("/proc/1/ns/ipc", unix.O_RDONLY, 0)
+	ipc, err := unix.Open("/proc/thread-self/ns/ipc", unix.O_RDONLY, 0)
 	if err != nil {
 		return helperResult{}, err
 	}
@@ -235,7 +241,9 @@ func helperDups(addr string) (helperResult, error) {
 // helperAccept listens on 127.0.0.1 (an ephemeral port), connects to
 // itself and accepts; it returns the listening and the client's address.
 func helperAccept(string) (helperResult, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false) // plain TCP: Go would make an MPTCP listener
+	l, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
 	if err != nil {
 		return helperResult{}, err
 	}

@@ -40,6 +40,27 @@ func nameOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo) string {
 	return ""
 }
 
+// reads reports whether an expression reads a field, itself or through
+// the macros it uses.
+func (an *analyzer) reads(e ast.Expr, refs map[int64]*ast.ReferenceInfo, field string, seen map[string]bool) bool {
+	found := false
+	ast.PostOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
+		name := nameOf(x, refs)
+		if found || name == "" {
+			return
+		}
+		if name == field {
+			found = true
+			return
+		}
+		if m := an.macros[name]; m != nil && m.ast != nil && !seen[name] {
+			seen[name] = true
+			found = an.reads(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), field, seen)
+		}
+	}))
+	return found
+}
+
 func stringLit(e ast.Expr) (string, bool) {
 	if e.Kind() != ast.LiteralKind {
 		return "", false

@@ -69,6 +69,7 @@ type Rule struct {
 	outFields  []string
 	cost       uint64
 	paths      pathSet                 // for open rules: what the condition requires of opens
+	readsEnv   bool                    // the condition or output reads proc.env
 	policy     map[event.Type]ruleConj // deny and kill rules: the kernel's form
 }
 
@@ -193,6 +194,8 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		if !r.Enabled {
 			continue
 		}
+		r.readsEnv = slices.Contains(r.outFields, "proc.env") ||
+			rs.an.reads(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), "proc.env", map[string]bool{})
 		for _, t := range event.Types() {
 			if r.Types.Has(t) {
 				rs.byType[t] = append(rs.byType[t], r)

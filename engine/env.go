@@ -35,6 +35,8 @@ func newBaseEnv() (*cel.Env, error) {
 		ext.Strings(),
 		cel.Lib(library{}),
 		cel.CrossTypeNumericComparisons(true),
+		// m[?"k"].orValue(""): map fields (labels, env) read safely.
+		cel.OptionalTypes(),
 	}
 	for _, f := range event.Fields {
 		opts = append(opts, cel.Variable(f.Name, celType(f.Kind)))

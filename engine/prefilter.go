@@ -233,6 +233,9 @@ func meet(x, y event.PathRule) (event.PathRule, bool) {
 type Prefilter struct {
 	Types []event.Type     // event types some enabled rule can match
 	Open  event.OpenFilter // which opens some rule can match
+	// Env: some enabled rule reads proc.env, so the kernel must send the
+	// environment with exec records.
+	Env bool
 	// Notes say, per enabled open rule, what it lets through, so users see
 	// which rule keeps the filter wide.
 	Notes []string
@@ -241,6 +244,9 @@ type Prefilter struct {
 // Prefilter derives the kernel-side filters from the enabled rules.
 func (rs *Ruleset) Prefilter() Prefilter {
 	p := Prefilter{Types: rs.Types()}
+	for _, r := range rs.Rules {
+		p.Env = p.Env || (r.Enabled && r.readsEnv)
+	}
 	var all pathSet
 	wide := false
 	for _, r := range rs.byType[event.TypeOpen] {

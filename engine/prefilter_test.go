@@ -230,3 +230,62 @@ func TestPrefilterShapes(t *testing.T) {
 		}
 	}
 }
+
+// The kernel sends environments only when some enabled rule reads
+// proc.env: in its condition, through a macro, or in its output.
+func TestPrefilterEnv(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       bool
+	}{
+		{"condition", `
+- rule: R
+  desc: d
+  condition: evt.type == "exec" && "LD_PRELOAD" in proc.env
+  output: x
+  priority: WARNING
+`, true},
+		{"macro", `
+- macro: preload
+  condition: proc.env[?"LD_PRELOAD"].orValue("") != ""
+- rule: R
+  desc: d
+  condition: evt.type == "exec" && preload
+  output: x
+  priority: WARNING
+`, true},
+		{"output", `
+- rule: R
+  desc: d
+  condition: evt.type == "exec" && proc.name == "sh"
+  output: env %proc.env
+  priority: WARNING
+`, true},
+		{"none", `
+- rule: R
+  desc: d
+  condition: evt.type == "exec" && proc.name == "sh"
+  output: x %proc.name
+  priority: WARNING
+`, false},
+		{"disabled", `
+- rule: R
+  desc: d
+  condition: evt.type == "exec" && "LD_PRELOAD" in proc.env
+  output: x
+  priority: WARNING
+  enabled: false
+- rule: S
+  desc: d
+  condition: evt.type == "exec"
+  output: x
+  priority: WARNING
+`, false},
+	}
+	for _, c := range cases {
+		rs := mustCompile(t, c.yaml)
+		if got := rs.Prefilter().Env; got != c.want {
+			t.Errorf("%s: Prefilter().Env = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

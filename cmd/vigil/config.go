@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/sinks"
 	natssink "github.com/vigil-project/vigil/sinks/nats"
 	"github.com/vigil-project/vigil/sinks/stream"
@@ -31,7 +32,39 @@ type config struct {
 	ProcessTable procTabConfig     `yaml:"process_table"`
 	Containers   containersConfig  `yaml:"containers"`
 	Enforcement  enforcementConfig `yaml:"enforcement"`
+	Environment  envConfig         `yaml:"environment"`
 	Log          logConfig         `yaml:"log"`
+}
+
+// envConfig: the environment variables exec events carry (proc.env).
+type envConfig struct {
+	// Collect: "auto" (the default) while some enabled rule reads
+	// proc.env, "always", or "never".
+	Collect string `yaml:"collect"`
+	// MaxBytes of each environment read (default and most: 4095); the
+	// variables beyond are not seen.
+	MaxBytes int `yaml:"max_bytes"`
+	// Values are the names whose values are kept; the other variables
+	// keep only their names. Absent: the dynamic loader's variables and
+	// PATH (bpf.DefaultEnvValues). Never list names that hold secrets.
+	Values *[]string `yaml:"values"`
+}
+
+// options are the kernel's environment options while rules that do
+// (needed) or do not read proc.env are loaded.
+func (c envConfig) options(needed bool) bpf.EnvOptions {
+	on := c.Collect == "always" || (needed && c.Collect != "never")
+	if !on {
+		return bpf.EnvOptions{}
+	}
+	o := bpf.EnvOptions{Bytes: c.MaxBytes, Values: bpf.DefaultEnvValues}
+	if o.Bytes == 0 {
+		o.Bytes = bpf.MaxEnvBytes
+	}
+	if c.Values != nil {
+		o.Values = *c.Values
+	}
+	return o
 }
 
 type metricsConfig struct {
@@ -161,6 +194,12 @@ func (c *config) validate(path string, root *yaml.Node) error {
 		if !strings.HasPrefix(a, "/") {
 			return configError(path, at("enforcement"), "enforcement.allow: %q is not an absolute path", a)
 		}
+	}
+	if e := c.Environment; e.Collect != "" && e.Collect != "auto" && e.Collect != "always" && e.Collect != "never" {
+		return configError(path, at("environment"), "environment.collect %q: want auto, always or never", e.Collect)
+	}
+	if n := c.Environment.MaxBytes; n < 0 || n > bpf.MaxEnvBytes {
+		return configError(path, at("environment"), "environment.max_bytes %d: want 1 to %d", n, bpf.MaxEnvBytes)
 	}
 	if c.Containers.Timeout < 0 || c.Containers.CacheSize < 0 {
 		return configError(path, at("containers"), "containers: timeout and cache_size must not be negative")

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -18,13 +19,17 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine/event"
 )
 
 func TestConfigErrors(t *testing.T) {
 	t.Setenv("VIGIL_TEST_DIR", "/var/log/vigil")
 	cases := []struct{ src, want string }{
-		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, metrics, events, ringbuf_size, process_table, containers, enforcement, log, sinks)`},
+		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, metrics, events, ringbuf_size, process_table, containers, enforcement, environment, log, sinks)`},
+		{"environment:\n  collect: sometimes\n", `:2:3: environment.collect "sometimes": want auto, always or never`},
+		{"environment:\n  max_bytes: 5000\n", `:2:3: environment.max_bytes 5000: want 1 to 4095`},
+		{"environment:\n  value: [A]\n", `:2:3: unknown key "value" (known: collect, max_bytes, values)`},
 		{"enforcement:\n  allow: [sshd]\n", `:2:3: enforcement.allow: "sshd" is not an absolute path`},
 		{"enforcement:\n  audti: true\n", `:2:3: unknown key "audti" (known: audit, allow)`},
 		{"containers:\n  dockr: /x.sock\n", `:2:3: unknown key "dockr" (known: enabled, containerd, cri, docker, podman, timeout, cache_size)`},
@@ -178,6 +183,30 @@ func TestConfigAllSinkTypes(t *testing.T) {
 	for _, s := range fan.Stats() {
 		if s.Sent != 1 || s.Failed+s.Dropped != 0 {
 			t.Errorf("%s: %+v", s.Name, s)
+		}
+	}
+}
+
+// The environment is collected while a rule reads proc.env (auto), always
+// or never; values are kept for the loader's variables unless listed.
+func TestEnvOptions(t *testing.T) {
+	some := []string{"A"}
+	none := []string{}
+	cases := []struct {
+		c      envConfig
+		needed bool
+		want   bpf.EnvOptions
+	}{
+		{envConfig{}, false, bpf.EnvOptions{}},
+		{envConfig{}, true, bpf.EnvOptions{Bytes: 4095, Values: bpf.DefaultEnvValues}},
+		{envConfig{Collect: "never"}, true, bpf.EnvOptions{}},
+		{envConfig{Collect: "always", MaxBytes: 512}, false, bpf.EnvOptions{Bytes: 512, Values: bpf.DefaultEnvValues}},
+		{envConfig{Collect: "auto", Values: &some}, true, bpf.EnvOptions{Bytes: 4095, Values: some}},
+		{envConfig{Values: &none}, true, bpf.EnvOptions{Bytes: 4095, Values: none}},
+	}
+	for i, c := range cases {
+		if got := c.c.options(c.needed); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%d: %+v.options(%v) = %+v, want %+v", i, c.c, c.needed, got, c.want)
 		}
 	}
 }

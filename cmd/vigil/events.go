@@ -24,6 +24,7 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 		pid      uint32
 		ringSize int
 		stats    bool
+		env      bool
 		profile  string
 	)
 	cmd := &cobra.Command{
@@ -56,11 +57,15 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg := pipelineConfig{types: ts, pid: pid, ringSize: ringSize, stats: stats}
+			if env {
+				cfg.env = envConfig{Collect: "always"}.options(true)
+			}
 			return pipeline(ctx, log, stdout, cfg, func(ev *event.Event, emit func(*event.Event)) { emit(ev) }, appendEvent)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated: exec, open, connect, fork, exit, unlink, mkdir")
+	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated, or all: "+typeList())
+	f.BoolVar(&env, "env", false, "exec events carry the environment (proc.env: names, and values of the loader's variables and PATH)")
 	f.StringVar(&format, "format", "json", "output format: json or text")
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
@@ -69,13 +74,25 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 	return cmd
 }
 
+// typeList names every event type, comma separated.
+func typeList() string {
+	var names []string
+	for _, t := range event.Types() {
+		names = append(names, t.String())
+	}
+	return strings.Join(names, ", ")
+}
+
 func parseTypes(s string) ([]event.Type, error) {
+	if strings.TrimSpace(s) == "all" {
+		return event.Types(), nil
+	}
 	var out []event.Type
 	for _, name := range strings.Split(s, ",") {
 		name = strings.TrimSpace(name)
 		t, ok := event.ParseType(name)
 		if !ok {
-			return nil, fmt.Errorf("--type: unknown event type %q (known: exec, open, connect, fork, exit)", name)
+			return nil, fmt.Errorf("--type: unknown event type %q (known: %s)", name, typeList())
 		}
 		out = append(out, t)
 	}

@@ -20,6 +20,8 @@ const outQueue = 16384
 
 type pipelineConfig struct {
 	types      []event.Type // delivered to process
+	kernel     []event.Type // traced from the start (nil: types)
+	env        bpf.EnvOptions
 	pid        uint32
 	ringSize   int
 	stats      bool
@@ -50,6 +52,10 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 	}
 	opts := bpf.DefaultOptions()
 	opts.Types = cfg.types
+	if cfg.kernel != nil {
+		opts.Types = cfg.kernel
+	}
+	opts.Env = cfg.env
 	opts.TargetPID = cfg.pid
 	opts.RingSize = cfg.ringSize
 	probes, err := bpf.Load(opts)

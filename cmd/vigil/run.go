@@ -82,7 +82,7 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 			if err != nil {
 				return err
 			}
-			d := &daemon{log: log, rulePaths: rulePaths, events: cfg.Events, enforcement: cfg.Enforcement}
+			d := &daemon{log: log, rulePaths: rulePaths, events: cfg.Events, enforcement: cfg.Enforcement, env: cfg.Environment}
 			d.rules.Store(rs)
 			pf := d.prefilter(rs)
 			if len(pf.Types) == 0 {
@@ -125,7 +125,8 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 			pc := pipelineConfig{
 				// Every type is delivered: a reload may start using a type;
 				// the kernel mask decides what is copied.
-				types: event.Types(), ringSize: cfg.RingbufSize, stats: stats, openFilter: &pf.Open,
+				types: event.Types(), kernel: pf.Types, env: d.env.options(pf.Env),
+				ringSize: cfg.RingbufSize, stats: stats, openFilter: &pf.Open,
 				maxProcs:   cfg.ProcessTable.MaxEntries,
 				containers: containerLookup(cc),
 				ready:      []any{"rules", len(rs.Rules), "sinks", len(cfg.Sinks), "open_filter_paths", len(pf.Open.Paths), "all_opens", pf.Open.All},
@@ -183,6 +184,7 @@ type daemon struct {
 	rulePaths                []string
 	events                   []string // config: the event types traced at most
 	enforcement              enforcementConfig
+	env                      envConfig
 	rules                    atomic.Pointer[engine.Ruleset]
 	reloadsOK, reloadsFailed atomic.Uint64
 	// degradedUntil (unix ns): alerts raised before then say coverage
@@ -313,7 +315,7 @@ func (d *daemon) reload(p *bpf.Probes) {
 	oldPF, newPF := d.prefilter(d.rules.Load()), d.prefilter(next)
 	union := event.OpenFilter{All: oldPF.Open.All || newPF.Open.All, Paths: append(slices.Clone(oldPF.Open.Paths), newPF.Open.Paths...)}
 	types := append(slices.Clone(oldPF.Types), newPF.Types...)
-	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union)); err != nil {
+	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union), p.SetEnv(d.env.options(oldPF.Env || newPF.Env))); err != nil {
 		d.reloadsFailed.Add(1)
 		d.log.Error("reload: widen kernel filters", "err", err)
 		return
@@ -321,13 +323,13 @@ func (d *daemon) reload(p *bpf.Probes) {
 	if err := d.applyPolicy(p, next); err != nil {
 		d.reloadsFailed.Add(1)
 		d.log.Error("reload failed: the kernel cannot carry out the new rules' policy; the running rules and policy stay", "err", err)
-		if err := errors.Join(p.SetTypes(oldPF.Types), p.SetOpenFilter(oldPF.Open)); err != nil {
+		if err := errors.Join(p.SetTypes(oldPF.Types), p.SetOpenFilter(oldPF.Open), p.SetEnv(d.env.options(oldPF.Env))); err != nil {
 			d.log.Error("reload: restore kernel filters (they stay wider)", "err", err)
 		}
 		return
 	}
 	d.rules.Store(next)
-	if err := errors.Join(p.SetTypes(newPF.Types), p.SetOpenFilter(newPF.Open)); err != nil {
+	if err := errors.Join(p.SetTypes(newPF.Types), p.SetOpenFilter(newPF.Open), p.SetEnv(d.env.options(newPF.Env))); err != nil {
 		d.log.Error("reload: narrow kernel filters (they stay wider)", "err", err)
 	}
 	d.reloadsOK.Add(1)
