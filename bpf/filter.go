@@ -88,3 +88,75 @@ func sumPerCPU(m *ebpf.Map) (map[event.Type]uint64, error) {
 	}
 	return out, nil
 }
+
+// SetArgFilter installs the argument filters of issue 7's types: names
+// are written before the config that turns them on and stale ones removed
+// after, so the kernel lets through a superset while it changes.
+func (p *Probes) SetArgFilter(f event.ArgFilter) error {
+	m := p.objs.VgNames
+	want := map[vigilVgNameKey]bool{}
+	var types uint32
+	for t, names := range f.Names {
+		if t == event.TypeNone || t >= event.Type(vigilVgTypeVG_TYPE_MAX) {
+			return fmt.Errorf("name filter for event type %d: no kernel probe", t)
+		}
+		types |= 1 << t
+		for _, n := range names {
+			k := vigilVgNameKey{Type: uint32(t)}
+			for i := 0; i < len(n) && i < len(k.Comm)-1; i++ { // comm keeps 15 bytes
+				k.Comm[i] = int8(n[i])
+			}
+			want[k] = true
+		}
+	}
+	one := uint8(1)
+	for k := range want {
+		if err := m.Update(&k, &one, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("update name filter: %w", err)
+		}
+	}
+	p.cfg.NameTypes = types
+	p.cfg.PtraceFilter, p.cfg.PtraceReqs = 0, 0
+	if f.PtraceRequests != nil {
+		p.cfg.PtraceFilter = 1
+		for _, r := range f.PtraceRequests {
+			p.cfg.PtraceReqs |= 1 << ptraceBit(r)
+		}
+	}
+	p.cfg.SetidRoot = 0
+	if f.SetidToRoot {
+		p.cfg.SetidRoot = 1
+	}
+	if err := p.writeConfig(); err != nil {
+		return err
+	}
+	var stale []vigilVgNameKey
+	var k vigilVgNameKey
+	var v uint8
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		if !want[k] {
+			stale = append(stale, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read name filter: %w", err)
+	}
+	for _, k := range stale {
+		if err := m.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("update name filter: %w", err)
+		}
+	}
+	return nil
+}
+
+// ptraceBit mirrors ptrace_bit() in sys.c.
+func ptraceBit(req uint32) uint {
+	switch {
+	case req < 32:
+		return uint(req)
+	case req >= 0x4200 && req < 0x421f:
+		return 32 + uint(req-0x4200)
+	}
+	return 63
+}

@@ -259,3 +259,11 @@ func helperAccept(string) (helperResult, error) {
 	c.Close()
 	return helperResult{Local: l.Addr().String(), Detail: c.LocalAddr().String()}, nil
 }
+
+func init() {
+	// unshare(CLONE_FS): no namespace, so no unshare event.
+	sysHelpers["unshare-fs"] = func(string) (helperResult, error) {
+		runtime.LockOSThread()
+		return helperResult{FDs: []int{sc(unix.SYS_UNSHARE, unix.CLONE_FS)}}, nil
+	}
+}

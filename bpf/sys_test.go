@@ -339,3 +339,75 @@ func TestExecEnvAndCreds(t *testing.T) {
 		t.Errorf("loginuid %d, want %d (/proc/self/loginuid)", ev.LoginUID, login)
 	}
 }
+
+// The argument filters drop in the kernel what no rule can match, and
+// count it: a name filter on listen, the ptrace requests, setid calls
+// that do not ask for root, unshare without namespaces.
+func TestArgFilters(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	err := c.probes.SetArgFilter(event.ArgFilter{
+		Names:          map[event.Type][]string{event.TypeListen: {"nginx"}},
+		PtraceRequests: []uint32{unix.PTRACE_ATTACH},
+		SetidToRoot:    true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := exec.Command("sleep", "30")
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { target.Process.Kill(); target.Wait() }()
+	c.waitFor(t, "exec of sleep", byPID(target.Process.Pid, event.TypeExec))
+	_, ptr := runHelperCmd(t, "ptrace", "attach "+strconv.Itoa(target.Process.Pid))
+	_, ids := runHelperCmd(t, "setids", "")
+	_, acc := runHelperCmd(t, "accept", "")
+	_, fs := runHelperCmd(t, "unshare-fs", "")
+	for _, pid := range []int{ptr, ids, acc, fs} {
+		c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
+	}
+	var reqs []uint32
+	for _, e := range c.all(byPID(ptr, event.TypePtrace)) {
+		reqs = append(reqs, e.Ptrace.Request)
+	}
+	if !slices.Equal(reqs, []uint32{unix.PTRACE_ATTACH}) {
+		t.Errorf("ptrace requests reported %v, want only PTRACE_ATTACH (the DETACH is filtered)", reqs)
+	}
+	var calls []string
+	for _, e := range c.all(func(e *event.Event) bool {
+		return e.Proc.PID == uint32(ids) && (e.Type == event.TypeSetuid || e.Type == event.TypeSetgid)
+	}) {
+		calls = append(calls, e.Syscall)
+	}
+	if !slices.Equal(calls, []string{"setuid", "setreuid", "setgid"}) {
+		t.Errorf("setid calls reported %v, want the three asking for 0", calls)
+	}
+	if n := len(c.all(byPID(acc, event.TypeListen))); n != 0 {
+		t.Errorf("%d listen events of a process not named nginx", n)
+	}
+	if n := len(c.all(byPID(acc, event.TypeAccept))); n == 0 {
+		t.Error("accept, which has no name filter, was not reported")
+	}
+	if n := len(c.all(byPID(fs, event.TypeUnshare))); n != 0 {
+		t.Errorf("%d unshare events for CLONE_FS", n)
+	}
+	after, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, min := range map[event.Type]uint64{event.TypePtrace: 1, event.TypeSetuid: 1, event.TypeSetgid: 1, event.TypeListen: 1, event.TypeUnshare: 1} {
+		if got := after[typ] - before[typ]; got < min {
+			t.Errorf("filtered %s: %d more, want at least %d", typ, got, min)
+		}
+	}
+	// Off again: everything is reported.
+	if err := c.probes.SetArgFilter(event.ArgFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	_, acc = runHelperCmd(t, "accept", "")
+	c.waitFor(t, "listen once the filter is off", byPID(acc, event.TypeListen))
+}

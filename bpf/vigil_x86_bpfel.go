@@ -42,6 +42,11 @@ type vigilVgConfig struct {
 	PolGen         uint32
 	PolTypes       uint32
 	EnvBytes       uint32
+	NameTypes      uint32
+	SetidRoot      uint32
+	PtraceReqs     uint64
+	PtraceFilter   uint32
+	Pad3           uint32
 }
 
 type vigilVgConnect struct {
@@ -128,6 +133,13 @@ type vigilVgHdr struct {
 	CapEff   uint64
 	Loginuid uint32
 	Pad2     uint32
+}
+
+type vigilVgNameKey struct {
+	_    structs.HostLayout
+	Type uint32
+	Pad  uint32
+	Comm [16]int8
 }
 
 type vigilVgOpen struct {
@@ -324,6 +336,7 @@ const (
 	vigilMapVgEvents          = "vg_events"
 	vigilMapVgFiltered        = "vg_filtered"
 	vigilMapVgHeap            = "vg_heap"
+	vigilMapVgNames           = "vg_names"
 	vigilMapVgOpenPaths       = "vg_open_paths"
 	vigilMapVgPolDescs        = "vg_pol_descs"
 	vigilMapVgPolFamily       = "vg_pol_family"
@@ -398,6 +411,7 @@ const (
 	vigilVarVgExecFlags       = "_vg_exec_flags"
 	vigilVarVgExit            = "_vg_exit"
 	vigilVarVgFork            = "_vg_fork"
+	vigilVarVgNameKey         = "_vg_name_key"
 	vigilVarVgOpen            = "_vg_open"
 	vigilVarVgOpenFlags       = "_vg_open_flags"
 	vigilVarVgOpenSyscall     = "_vg_open_syscall"
@@ -526,6 +540,7 @@ type vigilMapSpecs struct {
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
 	VgPolFamily *ebpf.MapSpec `ebpf:"vg_pol_family"`
@@ -550,6 +565,7 @@ type vigilVariableSpecs struct {
 	VgExecFlags     *ebpf.VariableSpec `ebpf:"_vg_exec_flags"`
 	VgExit          *ebpf.VariableSpec `ebpf:"_vg_exit"`
 	VgFork          *ebpf.VariableSpec `ebpf:"_vg_fork"`
+	VgNameKey       *ebpf.VariableSpec `ebpf:"_vg_name_key"`
 	VgOpen          *ebpf.VariableSpec `ebpf:"_vg_open"`
 	VgOpenFlags     *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
 	VgOpenSyscall   *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
@@ -594,6 +610,7 @@ type vigilMaps struct {
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
+	VgNames     *ebpf.Map `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
 	VgPolFamily *ebpf.Map `ebpf:"vg_pol_family"`
@@ -614,6 +631,7 @@ func (m *vigilMaps) Close() error {
 		m.VgEvents,
 		m.VgFiltered,
 		m.VgHeap,
+		m.VgNames,
 		m.VgOpenPaths,
 		m.VgPolDescs,
 		m.VgPolFamily,
@@ -639,6 +657,7 @@ type vigilVariables struct {
 	VgExecFlags     *ebpf.Variable `ebpf:"_vg_exec_flags"`
 	VgExit          *ebpf.Variable `ebpf:"_vg_exit"`
 	VgFork          *ebpf.Variable `ebpf:"_vg_fork"`
+	VgNameKey       *ebpf.Variable `ebpf:"_vg_name_key"`
 	VgOpen          *ebpf.Variable `ebpf:"_vg_open"`
 	VgOpenFlags     *ebpf.Variable `ebpf:"_vg_open_flags"`
 	VgOpenSyscall   *ebpf.Variable `ebpf:"_vg_open_syscall"`

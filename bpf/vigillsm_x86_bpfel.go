@@ -37,6 +37,18 @@ type vigilLsmVgConfig struct {
 	PolGen         uint32
 	PolTypes       uint32
 	EnvBytes       uint32
+	NameTypes      uint32
+	SetidRoot      uint32
+	PtraceReqs     uint64
+	PtraceFilter   uint32
+	Pad3           uint32
+}
+
+type vigilLsmVgNameKey struct {
+	_    structs.HostLayout
+	Type uint32
+	Pad  uint32
+	Comm [16]int8
 }
 
 type vigilLsmVgPathKey struct {
@@ -107,6 +119,7 @@ const (
 	vigilLsmMapVgEvents        = "vg_events"
 	vigilLsmMapVgFiltered      = "vg_filtered"
 	vigilLsmMapVgHeap          = "vg_heap"
+	vigilLsmMapVgNames         = "vg_names"
 	vigilLsmMapVgOpenPaths     = "vg_open_paths"
 	vigilLsmMapVgPolDescs      = "vg_pol_descs"
 	vigilLsmMapVgPolFamily     = "vg_pol_family"
@@ -180,6 +193,7 @@ type vigilLsmMapSpecs struct {
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
 	VgPolFamily *ebpf.MapSpec `ebpf:"vg_pol_family"`
@@ -225,6 +239,7 @@ type vigilLsmMaps struct {
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
+	VgNames     *ebpf.Map `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
 	VgPolFamily *ebpf.Map `ebpf:"vg_pol_family"`
@@ -244,6 +259,7 @@ func (m *vigilLsmMaps) Close() error {
 		m.VgEvents,
 		m.VgFiltered,
 		m.VgHeap,
+		m.VgNames,
 		m.VgOpenPaths,
 		m.VgPolDescs,
 		m.VgPolFamily,

@@ -236,6 +236,8 @@ type Prefilter struct {
 	// Env: some enabled rule reads proc.env, so the kernel must send the
 	// environment with exec records.
 	Env bool
+	// Args are the filters of issue 7's types.
+	Args event.ArgFilter
 	// Notes say, per enabled open rule, what it lets through, so users see
 	// which rule keeps the filter wide.
 	Notes []string
@@ -243,7 +245,7 @@ type Prefilter struct {
 
 // Prefilter derives the kernel-side filters from the enabled rules.
 func (rs *Ruleset) Prefilter() Prefilter {
-	p := Prefilter{Types: rs.Types()}
+	p := Prefilter{Types: rs.Types(), Args: rs.argFilter()}
 	for _, r := range rs.Rules {
 		p.Env = p.Env || (r.Enabled && r.readsEnv)
 	}

@@ -289,3 +289,62 @@ func TestPrefilterEnv(t *testing.T) {
 		}
 	}
 }
+
+// The kernel's filters for issue 7's types: command names, ptrace
+// requests and setid calls asking for root, as the rules require them.
+func TestPrefilterArgs(t *testing.T) {
+	bf := builtinRuleset(t).Prefilter().Args
+	if !slices.Equal(bf.PtraceRequests, []uint32{0, 16, 0x4206}) || !bf.SetidToRoot || len(bf.Names) != 0 {
+		t.Errorf("built-in rules: %+v; want requests TRACEME, ATTACH, SEIZE, setid to root, no name filter", bf)
+	}
+	rs := mustCompile(t, `
+- macro: web
+  condition: proc.name in ["nginx", "haproxy"]
+- rule: L
+  desc: d
+  condition: evt.type == "listen" && web
+  output: x
+  priority: WARNING
+- rule: A
+  desc: d
+  condition: evt.type in ["listen", "accept"] && proc.name == "sshd" && !evt.failed
+  output: x
+  priority: WARNING
+- rule: C
+  desc: d
+  condition: evt.type == "chmod" && file.setuid
+  output: x
+  priority: WARNING
+- rule: P
+  desc: d
+  condition: evt.type == "ptrace" && (ptrace.request == "PTRACE_POKETEXT" || ptrace.request == "PTRACE_POKEDATA")
+  output: x
+  priority: WARNING
+- rule: S
+  desc: d
+  condition: evt.type == "setuid" && evt.failed
+  output: x
+  priority: WARNING
+`)
+	f := rs.Prefilter().Args
+	want := map[event.Type][]string{
+		event.TypeListen: {"haproxy", "nginx", "sshd"},
+		event.TypeAccept: {"sshd"},
+		event.TypePtrace: nil, // present: ptrace rules constrain no name
+	}
+	if !slices.Equal(f.Names[event.TypeListen], want[event.TypeListen]) || !slices.Equal(f.Names[event.TypeAccept], want[event.TypeAccept]) {
+		t.Errorf("names: %v, want %v", f.Names, want)
+	}
+	if _, ok := f.Names[event.TypeChmod]; ok {
+		t.Errorf("chmod filtered by name: %v", f.Names)
+	}
+	if _, ok := f.Names[event.TypePtrace]; ok {
+		t.Errorf("ptrace filtered by name: %v", f.Names)
+	}
+	if !slices.Equal(f.PtraceRequests, []uint32{4, 5}) {
+		t.Errorf("ptrace requests %v, want [4 5]", f.PtraceRequests)
+	}
+	if f.SetidToRoot {
+		t.Error("setid filtered to root although rule S does not require it")
+	}
+}

@@ -71,8 +71,12 @@ func run() int {
 	case "connect":
 		w, err = connectWorkload()
 	default:
-		fmt.Fprintf(os.Stderr, "loop: unknown -op %q (want open, exec or connect)\n", *op)
-		return 2
+		mk, ok := sysWorkloads[*op]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "loop: unknown -op %q (want open, exec, connect, or one of issue 7's: rename, link, symlink, mkdir, chmod, ptrace, setuid, memfd, setns, unshare, mount, bpf, dup, listen)\n", *op)
+			return 2
+		}
+		w, err = mk()
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loop: set up %s: %v\n", *op, err)

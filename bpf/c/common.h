@@ -81,6 +81,14 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vg_open_paths SEC(".maps");
 
+/* Command names some rule of a type requires (vg_config.name_types). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_name_key);
+	__type(value, __u8);
+} vg_names SEC(".maps");
+
 /* Per-CPU scratch: records are built here, then copied to the ring buffer
  * at their real size, so a short record does not take the space of the
  * largest one. path is where path walks write, right to left. */
@@ -141,6 +149,20 @@ static __always_inline void count_filtered(enum vg_type type)
 	__u64 *n = bpf_map_lookup_elem(&vg_filtered, &key);
 	if (n)
 		*n += 1;
+}
+
+/* The name filter of the issue 7 types: when the rules of a type all
+ * require some command names, other processes' events end here. */
+static __always_inline bool name_wanted(struct vg_config *cfg, enum vg_type type)
+{
+	if (!(cfg->name_types & (1U << type)))
+		return true;
+	struct vg_name_key k = {.type = type};
+	bpf_get_current_comm(k.comm, sizeof(k.comm));
+	if (bpf_map_lookup_elem(&vg_names, &k))
+		return true;
+	count_filtered(type);
+	return false;
 }
 
 static __always_inline __u64 cgroup_id_of(struct vg_config *cfg, struct task_struct *task)

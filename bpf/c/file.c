@@ -220,7 +220,7 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 	enum vg_type type = sc == VG_SYS_MKDIR || sc == VG_SYS_MKDIRAT ? VG_MKDIR : VG_UNLINK;
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32))
+	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32) || !name_wanted(cfg, type))
 		return 0;
 	struct heap *h = heap_get();
 	if (!h)

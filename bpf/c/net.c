@@ -185,7 +185,7 @@ static __always_inline int on_sock_exit(long ret, enum vg_open_syscall sc)
 	}
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32))
+	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32) || !name_wanted(cfg, type))
 		return 0;
 	if (ret == -11 /* EAGAIN */ && type == VG_ACCEPT) {
 		count_filtered(type);

@@ -29,7 +29,7 @@ static __always_inline bool sys_start(struct sys_ctx *c, enum vg_type type, long
 		return false;
 	c->cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!c->cfg || !prefilter(c->cfg, type, pid_tgid >> 32))
+	if (!c->cfg || !prefilter(c->cfg, type, pid_tgid >> 32) || !name_wanted(c->cfg, type))
 		return false;
 	c->h = heap_get();
 	if (!c->h)
@@ -218,9 +218,31 @@ SYS_EXIT(fchmodat2, on_chmod_exit, VG_SYS_FCHMODAT2) /* Linux 6.6+; attached whe
 
 /* ---- ptrace ---- */
 
+/* The bit of a request in vg_config.ptrace_reqs (engine: ptraceBit). */
+static __always_inline __u32 ptrace_bit(__u64 req)
+{
+	if (req < 32)
+		return req;
+	if (req >= 0x4200 && req < 0x421f)
+		return 32 + (req - 0x4200);
+	return 63;
+}
+
 SEC("tp/syscalls/sys_exit_ptrace")
 int tp_ptrace(struct syscall_trace_exit *ctx)
 {
+	struct vg_config *cfg = config_get();
+	if (!cfg)
+		return 0;
+	if (cfg->ptrace_filter) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u64 req = SC_ARG1((struct pt_regs *)bpf_task_pt_regs(task));
+		if (!(cfg->ptrace_reqs & (1ULL << (ptrace_bit(req) & 63)))) {
+			if (prefilter(cfg, VG_PTRACE, bpf_get_current_pid_tgid() >> 32))
+				count_filtered(VG_PTRACE);
+			return 0;
+		}
+	}
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_PTRACE, ctx->ret, VG_SYS_PTRACE))
 		return 0;
@@ -244,11 +266,26 @@ struct {
 	__type(value, struct setid_old);
 } vg_setid_old SEC(".maps");
 
-static __always_inline int on_setid_enter(enum vg_type type)
+/* Whether a set*id call asks for id 0 (arguments as passed; -1 is
+ * "unchanged"). Calls that do not are dropped when vg_config.setid_root. */
+static __always_inline bool setid_to_root(enum vg_open_syscall sc, __u32 a1, __u32 a2, __u32 a3)
+{
+	if (sc == VG_SYS_SETREUID || sc == VG_SYS_SETREGID)
+		return a1 == 0 || a2 == 0;
+	if (sc == VG_SYS_SETRESUID || sc == VG_SYS_SETRESGID)
+		return a1 == 0 || a2 == 0 || a3 == 0;
+	return a1 == 0;
+}
+
+static __always_inline int on_setid_enter(struct syscall_trace_enter *ctx, enum vg_type type, enum vg_open_syscall sc)
 {
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32))
+		return 0;
+	if (cfg->setid_root && !setid_to_root(sc, ctx->args[0], ctx->args[1], ctx->args[2]))
+		return 0; /* counted at exit */
+	if ((cfg->name_types & (1U << type)) && !name_wanted(cfg, type))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	const struct cred *cr = task->cred;
@@ -272,6 +309,17 @@ static __always_inline int on_setid_exit(long ret, enum vg_open_syscall sc)
 {
 	enum vg_type type = sc >= VG_SYS_SETGID ? VG_SETGID : VG_SETUID;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct vg_config *cfg = config_get();
+	if (!cfg)
+		return 0;
+	if (cfg->setid_root) {
+		struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		if (!setid_to_root(sc, SC_ARG1(r), SC_ARG2(r), SC_ARG3(r))) {
+			if (prefilter(cfg, type, pid_tgid >> 32))
+				count_filtered(type);
+			return 0;
+		}
+	}
 	struct setid_old *o = bpf_map_lookup_elem(&vg_setid_old, &pid_tgid);
 	struct setid_old old = {.id = {-1, -1, -1, -1}};
 	if (o) {
@@ -315,7 +363,7 @@ static __always_inline int on_setid_exit(long ret, enum vg_open_syscall sc)
 
 #define SETID(name, type, sc)                                                                                          \
 	SEC("tp/syscalls/sys_enter_" #name)                                                                            \
-	int tp_enter_##name(void *ctx) { return on_setid_enter(type); }                                                \
+	int tp_enter_##name(struct syscall_trace_enter *ctx) { return on_setid_enter(ctx, type, sc); }                 \
 	SYS_EXIT(name, on_setid_exit, sc)
 
 SETID(setuid, VG_SETUID, VG_SYS_SETUID)
@@ -408,9 +456,22 @@ int tp_setns(struct syscall_trace_exit *ctx)
 	return 0;
 }
 
+/* CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME */
+#define CLONE_NEW_ANY 0x7E020080ULL
+
+/* unshare(2) of namespaces only: unsharing the fs struct, the file table
+ * or SysV semaphores (CLONE_FS, CLONE_FILES, CLONE_SYSVSEM) alone is no
+ * namespace change, and not reported (counted as filtered). */
 SEC("tp/syscalls/sys_exit_unshare")
 int tp_unshare(struct syscall_trace_exit *ctx)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!(SC_ARG1((struct pt_regs *)bpf_task_pt_regs(task)) & CLONE_NEW_ANY)) {
+		struct vg_config *cfg = config_get();
+		if (cfg && prefilter(cfg, VG_UNSHARE, bpf_get_current_pid_tgid() >> 32))
+			count_filtered(VG_UNSHARE);
+		return 0;
+	}
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_UNSHARE, ctx->ret, VG_SYS_UNSHARE))
 		return 0;

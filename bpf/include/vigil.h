@@ -264,6 +264,19 @@ struct vg_config {
 	__u32 pol_gen;      /* the policy generation in force (0 or 1) */
 	__u32 pol_types;    /* bit (1 << policy type index) set: that type has a policy */
 	__u32 env_bytes;    /* bytes of the environment sent with exec records (0: none) */
+	/* Argument filters of the issue 7 types (engine/argfilter.go) */
+	__u32 name_types;    /* bit (1 << enum vg_type) set: only the comms in vg_names */
+	__u32 setid_root;    /* 1: only set*id calls that ask for id 0 */
+	__u64 ptrace_reqs;   /* with ptrace_filter: the requests reported (bit: ptrace_bit()) */
+	__u32 ptrace_filter;
+	__u32 _pad3;
+};
+
+/* Key of vg_names: an event type and a command name, NUL padded. */
+struct vg_name_key {
+	__u32 type;
+	__u32 _pad;
+	char comm[VG_COMM_LEN];
 };
 
 /* ---- Enforcement policy (bpf/c/policy.h, engine/event/policy.go) ----

@@ -152,6 +152,24 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 	for _, n := range pf.Notes {
 		fmt.Fprintln(w, "  "+n)
 	}
+	for _, t := range event.Types() {
+		if names, ok := pf.Args.Names[t]; ok {
+			fmt.Fprintf(w, "kernel: %s events only of processes named %s\n", t, strings.Join(names, ", "))
+		}
+	}
+	if r := pf.Args.PtraceRequests; r != nil {
+		var names []string
+		for _, n := range r {
+			names = append(names, event.PtraceRequestName(n))
+		}
+		fmt.Fprintf(w, "kernel: ptrace events only of requests %s\n", strings.Join(names, ", "))
+	}
+	if pf.Args.SetidToRoot && (slices.Contains(pf.Types, event.TypeSetuid) || slices.Contains(pf.Types, event.TypeSetgid)) {
+		fmt.Fprintln(w, "kernel: setuid/setgid events only of calls asking for id 0")
+	}
+	if pf.Env {
+		fmt.Fprintln(w, "kernel: exec events carry the environment (a rule reads proc.env)")
+	}
 }
 
 func rulesFieldsCmd(stdout io.Writer) *cobra.Command {

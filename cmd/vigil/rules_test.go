@@ -50,6 +50,17 @@ func TestRulesValidate(t *testing.T) {
 	if code, out, errs := runCLI(t, "rules", "validate", "builtin", tune, "--explain"); code != 0 || !strings.Contains(out, "enabled)") || !strings.Contains(out, "kernel:") {
 		t.Errorf("builtin + tune: exit %d\n%s%s", code, out, errs)
 	}
+	// The argument filters the built-in rules allow the kernel.
+	_, out, _ := runCLI(t, "rules", "validate", "builtin", "--explain")
+	for _, line := range []string{
+		"kernel: ptrace events only of requests PTRACE_TRACEME, PTRACE_ATTACH, PTRACE_SEIZE\n",
+		"kernel: setuid/setgid events only of calls asking for id 0\n",
+		"kernel: exec events carry the environment (a rule reads proc.env)\n",
+	} {
+		if !strings.Contains(out, line) {
+			t.Errorf("--explain lacks %q:\n%s", line, out)
+		}
+	}
 }
 
 func TestRulesFields(t *testing.T) {

@@ -134,6 +134,9 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 					if err := p.SetTypes(pf.Types); err != nil {
 						log.Error("set kernel event types", "err", err)
 					}
+					if err := p.SetArgFilter(pf.Args); err != nil {
+						log.Error("set kernel argument filters (events stay unfiltered)", "err", err)
+					}
 					if err := d.applyPolicy(p, rs); err != nil {
 						return err
 					}
@@ -315,7 +318,7 @@ func (d *daemon) reload(p *bpf.Probes) {
 	oldPF, newPF := d.prefilter(d.rules.Load()), d.prefilter(next)
 	union := event.OpenFilter{All: oldPF.Open.All || newPF.Open.All, Paths: append(slices.Clone(oldPF.Open.Paths), newPF.Open.Paths...)}
 	types := append(slices.Clone(oldPF.Types), newPF.Types...)
-	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union), p.SetEnv(d.env.options(oldPF.Env || newPF.Env))); err != nil {
+	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union), p.SetEnv(d.env.options(oldPF.Env || newPF.Env)), p.SetArgFilter(event.ArgFilter{})); err != nil {
 		d.reloadsFailed.Add(1)
 		d.log.Error("reload: widen kernel filters", "err", err)
 		return
@@ -323,13 +326,13 @@ func (d *daemon) reload(p *bpf.Probes) {
 	if err := d.applyPolicy(p, next); err != nil {
 		d.reloadsFailed.Add(1)
 		d.log.Error("reload failed: the kernel cannot carry out the new rules' policy; the running rules and policy stay", "err", err)
-		if err := errors.Join(p.SetTypes(oldPF.Types), p.SetOpenFilter(oldPF.Open), p.SetEnv(d.env.options(oldPF.Env))); err != nil {
+		if err := errors.Join(p.SetTypes(oldPF.Types), p.SetOpenFilter(oldPF.Open), p.SetEnv(d.env.options(oldPF.Env)), p.SetArgFilter(oldPF.Args)); err != nil {
 			d.log.Error("reload: restore kernel filters (they stay wider)", "err", err)
 		}
 		return
 	}
 	d.rules.Store(next)
-	if err := errors.Join(p.SetTypes(newPF.Types), p.SetOpenFilter(newPF.Open), p.SetEnv(d.env.options(newPF.Env))); err != nil {
+	if err := errors.Join(p.SetTypes(newPF.Types), p.SetOpenFilter(newPF.Open), p.SetEnv(d.env.options(newPF.Env)), p.SetArgFilter(newPF.Args)); err != nil {
 		d.log.Error("reload: narrow kernel filters (they stay wider)", "err", err)
 	}
 	d.reloadsOK.Add(1)

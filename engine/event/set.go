@@ -304,13 +304,11 @@ func setString(e *Event, name, s string) error {
 	case "file.rawtarget":
 		e.File.RawTarget = s
 	case "ptrace.request":
-		for n, name := range ptraceNames {
-			if name == s {
-				e.Ptrace.Request = n
-				return nil
-			}
+		n, ok := ParsePtraceRequest(s)
+		if !ok {
+			return fmt.Errorf("unknown ptrace request %q", s)
 		}
-		return fmt.Errorf("unknown ptrace request %q", s)
+		e.Ptrace.Request = n
 	case "ptrace.name", "ptrace.exe":
 		if e.Ptrace.Target == nil {
 			e.Ptrace.Target = &Process{}

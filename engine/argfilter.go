@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"slices"
+
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// The kernel-side filters of the event types that several syscalls
+// produce (issue 7): what the enabled rules require of an event's command
+// name, ptrace request and requested ids, derived like the open filter —
+// sound over-approximations, so the kernel drops only events no rule can
+// match.
+
+// stringValues over-approximates the values of a string field for which e
+// can be true on events of type t; all is true when e does not constrain
+// the field. seen guards against macro cycles (reported elsewhere).
+func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t event.Type, field string, seen map[string]bool) (vals []string, all bool) {
+	if set, c := an.eventTypes(e, refs); c && !set.Has(t) {
+		return nil, false // never true for t
+	}
+	switch e.Kind() {
+	case ast.LiteralKind:
+		if b, ok := e.AsLiteral().(types.Bool); ok && !bool(b) {
+			return nil, false
+		}
+		return nil, true
+	case ast.IdentKind, ast.SelectKind:
+		name := nameOf(e, refs)
+		m := an.macros[name]
+		if m == nil || m.ast == nil || seen[name] {
+			return nil, true
+		}
+		seen[name] = true
+		defer delete(seen, name)
+		return an.stringValues(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), t, field, seen)
+	case ast.CallKind:
+	default:
+		return nil, true
+	}
+	call := e.AsCall()
+	args := call.Args()
+	switch call.FunctionName() {
+	case operators.LogicalAnd:
+		a, aAll := an.stringValues(args[0], refs, t, field, seen)
+		b, bAll := an.stringValues(args[1], refs, t, field, seen)
+		switch {
+		case aAll && bAll:
+			return nil, true
+		case aAll:
+			return b, false
+		case bAll:
+			return a, false
+		}
+		var out []string
+		for _, x := range a {
+			if slices.Contains(b, x) {
+				out = append(out, x)
+			}
+		}
+		return out, false
+	case operators.LogicalOr:
+		a, aAll := an.stringValues(args[0], refs, t, field, seen)
+		b, bAll := an.stringValues(args[1], refs, t, field, seen)
+		if aAll || bAll {
+			return nil, true
+		}
+		return append(slices.Clone(a), b...), false
+	case operators.Equals:
+		for i := range 2 {
+			if s, ok := stringLit(args[1-i]); ok && nameOf(args[i], refs) == field {
+				return []string{s}, false
+			}
+		}
+	case operators.In:
+		if nameOf(args[0], refs) == field {
+			if l, ok := an.stringList(args[1], refs); ok {
+				return l, false
+			}
+		}
+	}
+	return nil, true
+}
+
+// requires reports whether e can be true on events of type t only when
+// the boolean field is true.
+func (an *analyzer) requires(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t event.Type, field string, seen map[string]bool) bool {
+	if set, c := an.eventTypes(e, refs); c && !set.Has(t) {
+		return true // never true for t
+	}
+	switch e.Kind() {
+	case ast.LiteralKind:
+		b, ok := e.AsLiteral().(types.Bool)
+		return ok && !bool(b)
+	case ast.IdentKind, ast.SelectKind:
+		name := nameOf(e, refs)
+		if name == field {
+			return true
+		}
+		m := an.macros[name]
+		if m == nil || m.ast == nil || seen[name] {
+			return false
+		}
+		seen[name] = true
+		defer delete(seen, name)
+		return an.requires(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), t, field, seen)
+	case ast.CallKind:
+	default:
+		return false
+	}
+	call := e.AsCall()
+	args := call.Args()
+	switch call.FunctionName() {
+	case operators.LogicalAnd:
+		return an.requires(args[0], refs, t, field, seen) || an.requires(args[1], refs, t, field, seen)
+	case operators.LogicalOr:
+		return an.requires(args[0], refs, t, field, seen) && an.requires(args[1], refs, t, field, seen)
+	case operators.Equals:
+		for i := range 2 {
+			if b, ok := args[1-i].AsLiteral().(types.Bool); args[1-i].Kind() == ast.LiteralKind && ok && bool(b) && nameOf(args[i], refs) == field {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nameFiltered are the types whose events the kernel can drop by command
+// name: those of issue 7 (exec, open and connect have filters of their own).
+var nameFiltered = []event.Type{
+	event.TypeUnlink, event.TypeMkdir, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod,
+	event.TypePtrace, event.TypeSetuid, event.TypeSetgid, event.TypeMemfd, event.TypeModule, event.TypeSetns,
+	event.TypeUnshare, event.TypeMount, event.TypeBPF, event.TypeDup, event.TypeAccept, event.TypeListen,
+}
+
+// argFilter derives the kernel's argument filters from the enabled rules.
+func (rs *Ruleset) argFilter() event.ArgFilter {
+	var f event.ArgFilter
+	cond := func(r *Rule) (ast.Expr, map[int64]*ast.ReferenceInfo) {
+		return r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
+	}
+	for _, t := range nameFiltered {
+		rules := rs.byType[t]
+		if len(rules) == 0 {
+			continue
+		}
+		var names []string
+		all := false
+		for _, r := range rules {
+			e, refs := cond(r)
+			n, a := rs.an.stringValues(e, refs, t, "proc.name", map[string]bool{})
+			if a {
+				all = true
+				break
+			}
+			names = append(names, n...)
+		}
+		if !all {
+			if f.Names == nil {
+				f.Names = map[event.Type][]string{}
+			}
+			slices.Sort(names)
+			f.Names[t] = slices.Compact(names)
+		}
+	}
+	if rules := rs.byType[event.TypePtrace]; len(rules) > 0 {
+		var reqs []string
+		all := false
+		for _, r := range rules {
+			e, refs := cond(r)
+			v, a := rs.an.stringValues(e, refs, event.TypePtrace, "ptrace.request", map[string]bool{})
+			if a {
+				all = true
+				break
+			}
+			reqs = append(reqs, v...)
+		}
+		if !all {
+			f.PtraceRequests = []uint32{}
+			for _, name := range reqs {
+				if n, ok := event.ParsePtraceRequest(name); ok && !slices.Contains(f.PtraceRequests, n) {
+					f.PtraceRequests = append(f.PtraceRequests, n)
+				}
+			}
+			slices.Sort(f.PtraceRequests)
+		}
+	}
+	f.SetidToRoot = true
+	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
+		for _, r := range rs.byType[t] {
+			e, refs := cond(r)
+			if !rs.an.requires(e, refs, t, "setid.to_root", map[string]bool{}) {
+				f.SetidToRoot = false
+			}
+		}
+	}
+	return f
+}
