@@ -13,7 +13,7 @@ GEN_DEPS := clang llvm libbpf-dev bpftool
 TEST_DEPS := rsyslog containerd runc docker.io busybox-static
 TEST_BINS := rsyslogd containerd runc dockerd busybox
 
-.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-types bench-go fuzz run lint clean
 
 all: build
 
@@ -75,6 +75,19 @@ bench: build bench-go bench-deps
 	VIGIL_VM_BENCH=1 scripts/vm/run.sh
 	bench/redis.sh $(BIN)
 	bench/rss.sh $(BIN)
+
+# Issue 7: each new syscall's loop without and with vigil (one rule per new
+# type, none matching; then the built-in rules), and the open/exec/connect
+# loops with every new type on against the vigil of the commit before
+# issue 7 (built here from git).
+PRE_ISSUE7 ?= 7db8a80
+bench-types: build
+	BENCH_MODE=types BENCH_OUT=bench/results-types.json bench/run.sh $(BIN)
+	BENCH_MODE=types-builtin BENCH_OUT=bench/results-types-builtin.json bench/run.sh $(BIN)
+	rm -rf /tmp/vigil-pre-issue7 && git worktree add --detach /tmp/vigil-pre-issue7 $(PRE_ISSUE7) && \
+	  (cd /tmp/vigil-pre-issue7 && $(GO) build -o /tmp/vigil-pre-issue7.bin ./cmd/vigil); \
+	  status=$$?; git worktree remove --force /tmp/vigil-pre-issue7; test $$status -eq 0
+	BENCH_MODE=types-existing BENCH_BASE_VIGIL=/tmp/vigil-pre-issue7.bin BENCH_OUT=bench/results-types-existing.json bench/run.sh $(BIN)
 
 bench-deps:
 	@command -v redis-benchmark >/dev/null || { apt-get update -qq && \

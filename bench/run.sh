@@ -19,7 +19,12 @@ declare -A n=(
 	[open]=${BENCH_N_OPEN:-1000000}
 	[exec]=${BENCH_N_EXEC:-4000}
 	[connect]=${BENCH_N_CONNECT:-100000}
+	# issue 7's syscalls (BENCH_MODE=types): about a second each
+	[rename]=150000 [link]=100000 [symlink]=50000 [mkdir]=30000 [chmod]=500000
+	[ptrace]=3000000 [setuid]=3000000 [memfd]=200000 [setns]=600000
+	[unshare]=3000000 [mount]=30000 [bpf]=150000 [dup]=3000000 [listen]=3000000
 )
+new_ops="rename link symlink mkdir chmod ptrace setuid memfd setns unshare mount bpf dup listen"
 # BENCH_MODE=events streams every event (`vigil events`); BENCH_MODE=run
 # judges them with the built-in rules (`vigil run`), whose kernel filter
 # drops opens no rule cares about.
@@ -33,6 +38,32 @@ run)
 	vigil_args=(run --format json --stats)
 	declare -A target=([open]=1.35 [exec]=1.03 [connect]=1.05)
 	;;
+types)
+	# A loop over each syscall of issue 7 without vigil and with vigil
+	# judging one rule on every new type that matches none of the loops
+	# (bench/new-types.yaml).
+	[[ -v BENCH_OPS ]] || read -r -a ops <<<"$new_ops"
+	vigil_args=(run --format json --stats --rules "$root/bench/new-types.yaml")
+	declare -A target=()
+	for op in $new_ops; do target[$op]=1.10; done
+	;;
+types-builtin)
+	# The same loops against the built-in rules plus a never-matching rule
+	# on the types they do not use (bench/all-types.yaml): what a default
+	# install pays. Some loops are what the built-in rules look for (dup2
+	# of a socket onto stdin).
+	[[ -v BENCH_OPS ]] || read -r -a ops <<<"$new_ops"
+	vigil_args=(run --format json --stats --rules builtin --rules "$root/bench/all-types.yaml")
+	declare -A target=()
+	for op in $new_ops; do target[$op]=1.10; done
+	;;
+types-existing)
+	# The open/exec/connect loops under the built-in rules with every new
+	# type traced (the measured phase) against the same rules limited to
+	# the types before issue 7 (the baseline runs vigil too): the new
+	# types' cost on the existing loops, target 2%.
+	declare -A target=([open]=1.02 [exec]=1.02 [connect]=1.02)
+	;;
 policy)
 	# Both phases run vigil with a kill rule on opens and a deny rule on
 	# connects; the baseline's name one path and one CIDR, the measured
@@ -42,7 +73,7 @@ policy)
 	declare -A target=([open]=1.05 [exec]=1.05 [connect]=1.05)
 	;;
 *)
-	echo "bench: BENCH_MODE=$mode: want events, run or policy" >&2
+	echo "bench: BENCH_MODE=$mode: want events, run, policy, types, types-builtin or types-existing" >&2
 	exit 1
 	;;
 esac
@@ -57,7 +88,7 @@ die() {
 }
 
 for op in "${ops[@]}"; do
-	[[ -v "n[$op]" ]] || die "unknown op $op in BENCH_OPS (want open, exec, connect)"
+	[[ -v "n[$op]" ]] || die "unknown op $op in BENCH_OPS (want open, exec, connect, $new_ops)"
 done
 if [[ $vigil != */* ]]; then
 	vigil=$(command -v -- "$vigil") || die "vigil binary $vigil not found in PATH"
@@ -67,6 +98,19 @@ vigil=$(realpath -- "$vigil")
 
 work=$(mktemp -d)
 base_args=()
+if [[ $mode == types-existing ]]; then
+	vigil_args=(run --format json --stats --rules builtin --rules "$root/bench/all-types.yaml")
+	if [[ -n ${BENCH_BASE_VIGIL:-} ]]; then
+		# The binary from before issue 7 with its built-in rules (make
+		# bench-types builds it): the ratio is the whole change.
+		base_args=(run --format json --stats --rules builtin)
+	else
+		# Without it: this binary, limited to the old types.
+		printf 'events: [exec, fork, exit, open, connect]\n' >"$work/old-types.yaml"
+		base_args=(run --format json --stats --rules builtin --config "$work/old-types.yaml")
+	fi
+fi
+base_vigil=$(realpath -- "${BENCH_BASE_VIGIL:-$vigil}")
 if [[ $mode == policy ]]; then
 	"$root/bench/policy-rules.sh" 1 >"$work/policy-1.yaml"
 	"$root/bench/policy-rules.sh" 1000 >"$work/policy-1000.yaml"
@@ -99,8 +143,9 @@ vigil_failed() {
 
 start_vigil() {
 	local -a args=("${vigil_args[@]}")
-	[[ ${1:-} == baseline ]] && args=("${base_args[@]}")
-	"$vigil" "${args[@]}" >/dev/null 2>"$work/vigil.log" &
+	local bin=$vigil
+	[[ ${1:-} == baseline ]] && args=("${base_args[@]}") && bin=$base_vigil
+	"$bin" "${args[@]}" >/dev/null 2>"$work/vigil.log" &
 	vigil_pid=$!
 	local tries=$((ready_timeout * 10)) status=0
 	until grep -qw ready "$work/vigil.log"; do

@@ -127,6 +127,7 @@ func TestBuiltinRulesLive(t *testing.T) {
 	})
 
 	t.Run("shell history deleted", func(t *testing.T) {
+		os.MkdirAll("/home", 0o755) // the kernel matrix's root has none
 		home, err := os.MkdirTemp("/home", "vigil-live-")
 		if err != nil {
 			t.Fatal(err)
@@ -136,7 +137,14 @@ func TestBuiltinRulesLive(t *testing.T) {
 		if err := os.WriteFile(hist, []byte("ls\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("rm", "-f", hist)
+		// Truncated by a shell redirection...
+		cmd := exec.Command("sh", "-c", ": > "+hist)
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		c.fires(t, "Shell history truncated", cmd.Process.Pid)
+		// ... removed ...
+		cmd = exec.Command("rm", "-f", hist)
 		if err := cmd.Run(); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +157,8 @@ func TestBuiltinRulesLive(t *testing.T) {
 		c.fires(t, "Shell history deleted or replaced", cmd.Process.Pid)
 	})
 
-	t.Run("directory below a binary directory", func(t *testing.T) {
+	t.Run("directory and file below a binary directory", func(t *testing.T) {
+		os.MkdirAll("/usr/local/bin", 0o755) // the kernel matrix's root has none
 		d := fmt.Sprintf("/usr/local/bin/.vigil-live-%d", os.Getpid())
 		cmd := exec.Command("mkdir", d)
 		if err := cmd.Run(); err != nil {
@@ -158,6 +167,16 @@ func TestBuiltinRulesLive(t *testing.T) {
 		defer os.Remove(d)
 		a := c.fires(t, "File or directory created below binary directory", cmd.Process.Pid)
 		if !strings.Contains(a.Output, "path="+d) {
+			t.Errorf("output %q", a.Output)
+		}
+		f := d + ".file"
+		cmd = exec.Command("touch", f)
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(f)
+		a = c.fires(t, "Write below system binary or library directory", cmd.Process.Pid)
+		if !strings.Contains(a.Output, "file="+f) {
 			t.Errorf("output %q", a.Output)
 		}
 	})

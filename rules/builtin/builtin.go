@@ -3,9 +3,10 @@
 //
 // FS holds the rule files (*.yaml), loaded in name order:
 // 00-lists-macros.yaml defines the shared lists and macros, then
-// 10-process.yaml (exec), 20-files.yaml (open), 30-network.yaml (connect)
-// and 40-container.yaml (container-specific rules of every type). They use
-// only the exec, fork, exit, open and connect events. Users tune them from
+// 10-process.yaml (exec), 20-files.yaml (open), 30-network.yaml (connect),
+// 40-container.yaml (container-specific rules of every type) and
+// 50-system.yaml (ptrace, setuid/setgid, file mutations, dup, module
+// loads, namespaces, bpf, the loader's environment). Users tune them from
 // their own rule files, loaded after these: append to a list, replace a
 // macro, add exceptions, or disable a rule.
 //
