@@ -249,7 +249,7 @@ type Net struct {
 // Ptrace is the request of a ptrace event and the process it targets.
 type Ptrace struct {
 	Request uint32
-	PID     uint32 // as passed (a thread id); for PTRACE_TRACEME the tracer, the parent
+	PID     uint32   // as passed (a thread id); for PTRACE_TRACEME the tracer, the parent
 	Target  *Process // nil when the target is unknown
 }
 

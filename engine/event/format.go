@@ -1,6 +1,7 @@
 package event
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,6 +205,54 @@ func AppendText(b []byte, e *Event) []byte {
 		if e.Net.SPort != 0 {
 			kv("src", addrPort(e.Net.SIP.String(), e.Net.SPort))
 		}
+	case TypeUnlink, TypeMkdir, TypeChmod:
+		kv("file", e.File.Path)
+		if e.Type != TypeUnlink {
+			kv("mode", "0"+strconv.FormatUint(uint64(e.File.Mode), 8))
+		}
+	case TypeRename:
+		kv("file", e.File.Path)
+		kv("new", e.File.Target)
+	case TypeLink, TypeSymlink:
+		kv("link", e.File.Path)
+		kv("target", e.File.Target)
+	case TypePtrace:
+		kv("request", PtraceRequestName(e.Ptrace.Request))
+		kv("target_pid", strconv.FormatUint(uint64(e.Ptrace.PID), 10))
+		if t := e.Ptrace.Target; t != nil {
+			kv("target", t.Name)
+		}
+	case TypeSetuid, TypeSetgid:
+		ids := func(v [4]int64) string {
+			return fmt.Sprintf("%d/%d/%d/%d", v[0], v[1], v[2], v[3])
+		}
+		kv("ids", ids(e.SetID.Req))
+		kv("old", ids(e.SetID.Old))
+	case TypeMemfd:
+		kv("name", e.Memfd.Name)
+	case TypeModule:
+		kv("module", e.Module.Name)
+		kv("file", e.Module.File)
+	case TypeSetns, TypeUnshare:
+		kv("ns", strings.Join(e.NS.Types, ","))
+	case TypeMount:
+		kv("source", e.Mount.Source)
+		kv("target", e.Mount.Target)
+		kv("fstype", e.Mount.FSType)
+	case TypeBPF:
+		kv("cmd", BPFCmdName(e.BPF.Cmd))
+		kv("name", e.BPF.Name)
+	case TypeDup, TypeAccept, TypeListen:
+		if e.Net.DIP.IsValid() {
+			kv("peer", addrPort(e.Net.DIP.String(), e.Net.DPort))
+		}
+		if e.Net.SIP.IsValid() {
+			kv("local", addrPort(e.Net.SIP.String(), e.Net.SPort))
+		}
+		kv("proto", e.Net.Proto)
+	}
+	if e.Syscall != "" && e.Syscall != e.Type.String() {
+		kv("syscall", e.Syscall)
 	}
 	if e.Type != TypeExec {
 		b = append(b, " res="...)

@@ -110,7 +110,7 @@ func TestJSONHostileStrings(t *testing.T) {
 func TestAppendText(t *testing.T) {
 	e := sampleOpen()
 	got := string(AppendText(nil, e))
-	want := `2026-11-22T04:00:00.123456Z open pid=100 ppid=1 uid=1000 proc=cat exe=/usr/bin/cat container=0123456789ab container_name=web-1 image=nginx:1.27 file=/etc/hosts flags=O_RDONLY|O_CLOEXEC res=3`
+	want := `2026-11-22T04:00:00.123456Z open pid=100 ppid=1 uid=1000 proc=cat exe=/usr/bin/cat container=0123456789ab container_name=web-1 image=nginx:1.27 file=/etc/hosts flags=O_RDONLY|O_CLOEXEC syscall=openat res=3`
 	if got != want {
 		t.Errorf("text:\n got %s\nwant %s", got, want)
 	}
@@ -118,6 +118,48 @@ func TestAppendText(t *testing.T) {
 	got = string(AppendText(nil, e))
 	if strings.ContainsAny(got, "\n") || !strings.Contains(got, `file="/tmp/evil\n2026-01-01 exec pid=1"`) {
 		t.Errorf("hostile path not quoted: %s", got)
+	}
+}
+
+// The text line of each issue 7 type names what the event is about.
+func TestAppendTextNewTypes(t *testing.T) {
+	base := func(typ Type, syscall string) *Event {
+		e := sampleOpen()
+		e.Type, e.Syscall, e.Res, e.File = typ, syscall, 0, File{}
+		e.Proc = &Process{PID: 7, PPID: 1, Name: "x", Exe: "/x"}
+		return e
+	}
+	suffix := func(e *Event) string {
+		s := string(AppendText(nil, e))
+		return s[strings.Index(s, "exe=/x ")+len("exe=/x "):]
+	}
+	e := base(TypeRename, "renameat2")
+	e.File = File{Path: "/a", Target: "/b"}
+	type tc struct {
+		e    *Event
+		want string
+	}
+	cases := []tc{{e, "file=/a new=/b syscall=renameat2 res=0"}}
+	e = base(TypeSymlink, "symlink")
+	e.File = File{Path: "/l", Target: "/etc/shadow"}
+	cases = append(cases, tc{e, "link=/l target=/etc/shadow res=0"})
+	e = base(TypeSetuid, "setresuid")
+	e.SetID = SetID{Req: [4]int64{0, 0, 0, -1}, Old: [4]int64{33, 33, 33, 33}}
+	e.Res = -1
+	cases = append(cases, tc{e, "ids=0/0/0/-1 old=33/33/33/33 syscall=setresuid res=-1"})
+	e = base(TypeDup, "dup2")
+	e.Net = Net{Proto: "tcp", DIP: netip.MustParseAddr("203.0.113.7"), DPort: 4444, SIP: netip.MustParseAddr("10.0.0.2"), SPort: 50000}
+	cases = append(cases, tc{e, "peer=203.0.113.7:4444 local=10.0.0.2:50000 proto=tcp syscall=dup2 res=0"})
+	e = base(TypePtrace, "ptrace")
+	e.Ptrace = Ptrace{Request: 16, PID: 812, Target: &Process{Name: "sshd"}}
+	cases = append(cases, tc{e, "request=PTRACE_ATTACH target_pid=812 target=sshd res=0"})
+	e = base(TypeUnshare, "unshare")
+	e.NS = NS{Types: []string{"mnt", "user"}}
+	cases = append(cases, tc{e, "ns=mnt,user res=0"})
+	for _, c := range cases {
+		if got := suffix(c.e); got != c.want {
+			t.Errorf("%s: %q, want %q", c.e.Type, got, c.want)
+		}
 	}
 }
 

@@ -28,7 +28,7 @@ cp /usr/bin/busybox "$work/root/bin/busybox"
 # bash (with its libraries) for the reverse-shell test: busybox sh has no
 # /dev/tcp. The host's loader and libraries are copied at their paths.
 cp /bin/bash "$work/root/bin/bash"
-for lib in $(ldd /bin/bash | awk '/=>/ { print $3 } /^\s*\/lib/ { print $1 }'); do
+for lib in $(ldd /bin/bash | awk '/=>/ { print $3 } $1 ~ /^\// { print $1 }'); do
 	cp --parents -L "$lib" "$work/root"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$work/root/etc/passwd"
