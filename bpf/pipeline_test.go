@@ -51,6 +51,7 @@ func TestExecFields(t *testing.T) {
 
 	cmd := exec.Command("./mytrue", "a", "b c", "")
 	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "VIGIL_TEST=x"} // the shared collector keeps PATH's value only
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Run(); err != nil {
@@ -72,6 +73,7 @@ func TestExecFields(t *testing.T) {
 		CgroupID:  p.CgroupID,
 		Container: p.Container,
 		Ancestors: p.Ancestors,
+		Env:       map[string]string{"PATH": "/usr/bin:/bin", "VIGIL_TEST": ""},
 	}
 	if !reflect.DeepEqual(*p, want) {
 		t.Errorf("exec process:\n got %+v\nwant %+v", *p, want)

@@ -17,7 +17,6 @@ type analyzer struct {
 	macros map[string]*macro
 	types  map[string]typeResult // memo per macro
 	paths  map[string]pathSet    // memo per macro (prefilter.go)
-	names  map[string]nameResult // memo per macro (gate.go)
 }
 
 type typeResult struct {

@@ -203,7 +203,6 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		}
 	}
 	rs.an.paths = map[string]pathSet{}
-	rs.an.names = map[string]nameResult{}
 	var sets []pathSet
 	for _, r := range rs.byType[event.TypeOpen] {
 		r.paths = rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())

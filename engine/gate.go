@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"slices"
 	"strings"
 
 	"cel.dev/cel-go/common/ast"
-	"cel.dev/cel-go/common/operators"
-	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -120,73 +117,7 @@ func (ix *typeIndex) markExec(name string, mark []bool) {
 // execNames over-approximates the proc.name values an expression can be
 // true for on exec events; all is true when it does not constrain them.
 func (an *analyzer) execNames(e ast.Expr, refs map[int64]*ast.ReferenceInfo) (names []string, all bool) {
-	if set, c := an.eventTypes(e, refs); c && !set.Has(event.TypeExec) {
-		return nil, false
-	}
-	switch e.Kind() {
-	case ast.LiteralKind:
-		if b, ok := e.AsLiteral().(types.Bool); ok && !bool(b) {
-			return nil, false
-		}
-		return nil, true
-	case ast.IdentKind, ast.SelectKind:
-		m := an.macros[nameOf(e, refs)]
-		if m == nil || m.ast == nil {
-			return nil, true
-		}
-		if r, ok := an.names[m.src.Name]; ok {
-			return r.names, r.all
-		}
-		an.names[m.src.Name] = nameResult{all: true} // cycles are reported elsewhere
-		n, a := an.execNames(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap())
-		an.names[m.src.Name] = nameResult{n, a}
-		return n, a
-	case ast.CallKind:
-	default:
-		return nil, true
-	}
-	call := e.AsCall()
-	args := call.Args()
-	switch call.FunctionName() {
-	case operators.LogicalAnd:
-		a, aAll := an.execNames(args[0], refs)
-		b, bAll := an.execNames(args[1], refs)
-		switch {
-		case aAll && bAll:
-			return nil, true
-		case aAll:
-			return b, false
-		case bAll:
-			return a, false
-		}
-		var out []string
-		for _, x := range a {
-			if slices.Contains(b, x) {
-				out = append(out, x)
-			}
-		}
-		return out, false
-	case operators.LogicalOr:
-		a, aAll := an.execNames(args[0], refs)
-		b, bAll := an.execNames(args[1], refs)
-		if aAll || bAll {
-			return nil, true
-		}
-		return append(slices.Clone(a), b...), false
-	case operators.Equals:
-		for i := range 2 {
-			if s, ok := stringLit(args[1-i]); ok && nameOf(args[i], refs) == "proc.name" {
-				return []string{s}, false
-			}
-		}
-	case operators.In:
-		if nameOf(args[0], refs) == "proc.name" {
-			if l, ok := an.stringList(args[1], refs); ok {
-				return l, false
-			}
-		}
-	}
-	return nil, true
+	return an.stringValues(e, refs, event.TypeExec, "proc.name", map[string]bool{})
 }
 
 type nameResult struct {

@@ -52,10 +52,11 @@ static __always_inline void sys_submit(struct sys_ctx *c)
 	submit(c->cfg, c->e, c->off, c->type);
 }
 
-/* A NUL-terminated user string (at most max-1 bytes kept) as string i. */
+/* A NUL-terminated user string (at most max-1 bytes kept) as string i
+ * (a constant once inlined). */
 static __always_inline void sys_ustr(struct sys_ctx *c, int i, const void *u, __u32 max)
 {
-	if (!u)
+	if (!u || i >= VG_SYS_STRS)
 		return; /* an absent optional argument (mount's source, ...) */
 	if (c->off > SYS_ROOM) {
 		c->e->hdr.flags |= VG_SYS_TRUNC;
@@ -69,7 +70,7 @@ static __always_inline void sys_ustr(struct sys_ctx *c, int i, const void *u, __
 	n--;
 	if (n == max - 1)
 		c->e->hdr.flags |= VG_SYS_TRUNC;
-	c->e->len[i & 3] = n;
+	c->e->len[i] = n;
 	c->off += n & PATH_MASK;
 }
 
@@ -82,8 +83,8 @@ static __always_inline void sys_path(struct sys_ctx *c, int i, const char *u, in
 	}
 	__u16 raw = 0, base = 0;
 	__u16 f = path_tail(c->h, c->task, u, dfd, &c->off, &raw, &base);
-	c->e->len[i & 3] = raw;
-	c->e->len[(i + 1) & 3] = base;
+	c->e->len[i] = raw;
+	c->e->len[i + 1] = base;
 	if (f & (VG_OPEN_RAW_TRUNC | VG_OPEN_BASE_TRUNC))
 		c->e->hdr.flags |= VG_SYS_TRUNC;
 	if (f & VG_OPEN_RAW_FAULT)
@@ -109,30 +110,8 @@ static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 	if (pw & PW_TRUNC)
 		c->e->hdr.flags |= VG_SYS_TRUNC;
 	__u32 n = path_copy(c->h, c->off, pos);
-	c->e->len[i & 3] = n;
+	c->e->len[i] = n;
 	c->off += n;
-}
-
-/* String 4, the last one: indexed apart because len[i & 3] keeps the
- * verifier's bounds simple for 0..3. */
-static __always_inline void sys_ustr4(struct sys_ctx *c, const void *u, __u32 max)
-{
-	if (!u)
-		return;
-	if (c->off > SYS_ROOM) {
-		c->e->hdr.flags |= VG_SYS_TRUNC;
-		return;
-	}
-	long n = bpf_probe_read_user_str(&c->h->rec[c->off & REC_MASK], max, u);
-	if (n <= 0) {
-		c->e->hdr.flags |= VG_SYS_FAULT;
-		return;
-	}
-	n--;
-	if (n == max - 1)
-		c->e->hdr.flags |= VG_SYS_TRUNC;
-	c->e->len[4] = n;
-	c->off += n & PATH_MASK;
 }
 
 #define SYS_EXIT(name, fn, sc)                                                                                         \
@@ -401,10 +380,10 @@ static __always_inline int on_module_exit(long ret, enum vg_open_syscall sc)
 		sys_fdpath(&c, 0, SC_ARG1(r));
 		c.e->arg[0] = (__u32)SC_ARG3(r);
 		c.e->arg[1] = (__u32)SC_ARG1(r);
-		sys_ustr4(&c, (const char *)SC_ARG2(r), SYS_NAME_MAX);
+		sys_ustr(&c, 4, (const char *)SC_ARG2(r), SYS_NAME_MAX);
 	} else {
 		c.e->arg[0] = SC_ARG2(r);
-		sys_ustr4(&c, (const char *)SC_ARG3(r), SYS_NAME_MAX);
+		sys_ustr(&c, 4, (const char *)SC_ARG3(r), SYS_NAME_MAX);
 	}
 	sys_submit(&c);
 	return 0;
@@ -491,7 +470,7 @@ int tp_mount(struct syscall_trace_exit *ctx)
 	struct pt_regs *r = c.regs;
 	sys_ustr(&c, 0, (const char *)SC_ARG1(r), SYS_NAME_MAX);
 	sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
-	sys_ustr4(&c, (const char *)SC_ARG3(r), 64);
+	sys_ustr(&c, 4, (const char *)SC_ARG3(r), 64);
 	c.e->arg[0] = SC_ARG4(r);
 	sys_submit(&c);
 	return 0;
