@@ -132,3 +132,19 @@ func appendUnique(l []string, s string) []string {
 	}
 	return append(l, s)
 }
+
+// Hook names one syscall tracepoint vigil attaches, for reports.
+type Hook struct {
+	Tracepoint string // in the syscalls group: sys_exit_openat
+	Type       event.Type
+	Optional   string // when it may be missing, and why that is fine
+}
+
+// SyscallHooks lists every syscall tracepoint vigil may attach.
+func SyscallHooks() []Hook {
+	var out []Hook
+	for _, h := range (&Probes{}).hooks() {
+		out = append(out, Hook{h.tp, h.typ, h.optional})
+	}
+	return out
+}

@@ -33,8 +33,11 @@ if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]
 fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall hostname >/dev/null
 echo "noise-check: go test (suites that do not trigger rules on purpose)" >&2
-# Pass or fail is make test's business; here only alerts count.
-go test -count=1 ./bpf/... ./engine/... ./rules/... >/dev/null 2>&1 || true
+# Pass or fail is make test's business; here only alerts count. Left out:
+# ./bpf and ./bpf/features load BPF programs (a BPF load by an unknown
+# program is what a built-in rule reports) and ./bpf performs the attacks
+# of the live rule tests on purpose, like cmd/vigil.
+go test -count=1 ./bpf/process ./bpf/cgroup ./bpf/mountinfo ./engine/... ./rules/... >/dev/null 2>&1 || true
 
 kill -INT "$pid"
 wait "$pid" || true
