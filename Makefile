@@ -75,6 +75,7 @@ bench: build bench-go bench-deps
 	VIGIL_VM_BENCH=1 scripts/vm/run.sh
 	bench/redis.sh $(BIN)
 	bench/rss.sh $(BIN)
+	$(MAKE) bench-types
 
 # Issue 7: each new syscall's loop without and with vigil (one rule per new
 # type, none matching; then the built-in rules), and the open/exec/connect

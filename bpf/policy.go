@@ -57,8 +57,11 @@ func (p *Probes) attachLSM() {
 	repl := map[string]*ebpf.Map{}
 	v := reflect.ValueOf(&p.objs.vigilMaps).Elem()
 	for i := range v.NumField() {
-		if m, ok := v.Field(i).Interface().(*ebpf.Map); ok && m != nil {
-			repl[v.Type().Field(i).Tag.Get("ebpf")] = m
+		name := v.Type().Field(i).Tag.Get("ebpf")
+		// Only the maps the LSM object has (it shares common.h and
+		// policy.h, not the hook families' own maps such as vg_setid_old).
+		if m, ok := v.Field(i).Interface().(*ebpf.Map); ok && m != nil && spec.Maps[name] != nil {
+			repl[name] = m
 		}
 	}
 	// Its own .bss stays its own: its wakeup bookkeeping only rates the
