@@ -84,6 +84,7 @@ bench: build bench-go bench-deps
 PRE_ISSUE7 ?= 7db8a80
 bench-types: build
 	BENCH_MODE=types BENCH_OUT=bench/results-types.json bench/run.sh $(BIN)
+	BENCH_MODE=types-floor BENCH_OUT=bench/results-types-floor.json bench/run.sh $(BIN)
 	BENCH_MODE=types-builtin BENCH_OUT=bench/results-types-builtin.json bench/run.sh $(BIN)
 	rm -rf /tmp/vigil-pre-issue7 && git worktree add --detach /tmp/vigil-pre-issue7 $(PRE_ISSUE7) && \
 	  (cd /tmp/vigil-pre-issue7 && $(GO) build -o /tmp/vigil-pre-issue7.bin ./cmd/vigil); \
