@@ -123,6 +123,15 @@ func (p *Probes) SetArgFilter(f event.ArgFilter) error {
 			p.cfg.PtraceReqs |= 1 << ptraceBit(r)
 		}
 	}
+	p.cfg.BpfFilter, p.cfg.BpfCmds = 0, 0
+	if f.BPFCmds != nil {
+		p.cfg.BpfFilter = 1
+		for _, c := range f.BPFCmds {
+			if c < 64 {
+				p.cfg.BpfCmds |= 1 << c
+			}
+		}
+	}
 	p.cfg.SetidRoot = 0
 	if f.SetidToRoot {
 		p.cfg.SetidRoot = 1

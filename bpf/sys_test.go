@@ -349,6 +349,7 @@ func TestArgFilters(t *testing.T) {
 		Names:          map[event.Type][]string{event.TypeListen: {"nginx"}},
 		PtraceRequests: []uint32{unix.PTRACE_ATTACH},
 		SetidToRoot:    true,
+		BPFCmds:        []uint32{5}, // BPF_PROG_LOAD
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +368,8 @@ func TestArgFilters(t *testing.T) {
 	_, ids := runHelperCmd(t, "setids", "")
 	_, acc := runHelperCmd(t, "accept", "")
 	_, fs := runHelperCmd(t, "unshare-fs", "")
-	for _, pid := range []int{ptr, ids, acc, fs} {
+	_, bpfl := runHelperCmd(t, "bpfload", "vigil_filter")
+	for _, pid := range []int{ptr, ids, acc, fs, bpfl} {
 		c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
 	}
 	var reqs []uint32
@@ -395,11 +397,20 @@ func TestArgFilters(t *testing.T) {
 	if n := len(c.all(byPID(fs, event.TypeUnshare))); n != 0 {
 		t.Errorf("%d unshare events for CLONE_FS", n)
 	}
+	var cmds []uint32
+	for _, e := range c.all(byPID(bpfl, event.TypeBPF)) {
+		if e.BPF.Name == "vigil_filter" {
+			cmds = append(cmds, e.BPF.Cmd)
+		}
+	}
+	if !slices.Equal(cmds, []uint32{5}) {
+		t.Errorf("bpf commands of the named objects %v, want only BPF_PROG_LOAD (the map create is filtered)", cmds)
+	}
 	after, err := c.probes.Filtered()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for typ, min := range map[event.Type]uint64{event.TypePtrace: 1, event.TypeSetuid: 1, event.TypeSetgid: 1, event.TypeListen: 1, event.TypeUnshare: 1} {
+	for typ, min := range map[event.Type]uint64{event.TypePtrace: 1, event.TypeSetuid: 1, event.TypeSetgid: 1, event.TypeListen: 1, event.TypeUnshare: 1, event.TypeBPF: 1} {
 		if got := after[typ] - before[typ]; got < min {
 			t.Errorf("filtered %s: %d more, want at least %d", typ, got, min)
 		}

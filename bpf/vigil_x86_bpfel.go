@@ -46,7 +46,8 @@ type vigilVgConfig struct {
 	SetidRoot      uint32
 	PtraceReqs     uint64
 	PtraceFilter   uint32
-	Pad3           uint32
+	BpfFilter      uint32
+	BpfCmds        uint64
 }
 
 type vigilVgConnect struct {

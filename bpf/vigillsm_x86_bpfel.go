@@ -41,7 +41,8 @@ type vigilLsmVgConfig struct {
 	SetidRoot      uint32
 	PtraceReqs     uint64
 	PtraceFilter   uint32
-	Pad3           uint32
+	BpfFilter      uint32
+	BpfCmds        uint64
 }
 
 type vigilLsmVgNameKey struct {

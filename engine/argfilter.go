@@ -167,28 +167,8 @@ func (rs *Ruleset) argFilter() event.ArgFilter {
 			f.Names[t] = slices.Compact(names)
 		}
 	}
-	if rules := rs.byType[event.TypePtrace]; len(rules) > 0 {
-		var reqs []string
-		all := false
-		for _, r := range rules {
-			e, refs := cond(r)
-			v, a := rs.an.stringValues(e, refs, event.TypePtrace, "ptrace.request", map[string]bool{})
-			if a {
-				all = true
-				break
-			}
-			reqs = append(reqs, v...)
-		}
-		if !all {
-			f.PtraceRequests = []uint32{}
-			for _, name := range reqs {
-				if n, ok := event.ParsePtraceRequest(name); ok && !slices.Contains(f.PtraceRequests, n) {
-					f.PtraceRequests = append(f.PtraceRequests, n)
-				}
-			}
-			slices.Sort(f.PtraceRequests)
-		}
-	}
+	f.PtraceRequests = rs.numberFilter(event.TypePtrace, "ptrace.request", event.ParsePtraceRequest)
+	f.BPFCmds = rs.numberFilter(event.TypeBPF, "bpf.cmd", event.ParseBPFCmd)
 	f.SetidToRoot = true
 	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
 		for _, r := range rs.byType[t] {
@@ -199,4 +179,30 @@ func (rs *Ruleset) argFilter() event.ArgFilter {
 		}
 	}
 	return f
+}
+
+// numberFilter is the set of values (by number) of a named-constant field
+// that every rule of type t requires, or nil when some rule does not
+// constrain it (or the type has no rules).
+func (rs *Ruleset) numberFilter(t event.Type, field string, parse func(string) (uint32, bool)) []uint32 {
+	rules := rs.byType[t]
+	if len(rules) == 0 {
+		return nil
+	}
+	var names []string
+	for _, r := range rules {
+		v, all := rs.an.stringValues(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), t, field, map[string]bool{})
+		if all {
+			return nil
+		}
+		names = append(names, v...)
+	}
+	out := []uint32{}
+	for _, name := range names {
+		if n, ok := parse(name); ok && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -294,8 +294,8 @@ func TestPrefilterEnv(t *testing.T) {
 // requests and setid calls asking for root, as the rules require them.
 func TestPrefilterArgs(t *testing.T) {
 	bf := builtinRuleset(t).Prefilter().Args
-	if !slices.Equal(bf.PtraceRequests, []uint32{0, 16, 0x4206}) || !bf.SetidToRoot || len(bf.Names) != 0 {
-		t.Errorf("built-in rules: %+v; want requests TRACEME, ATTACH, SEIZE, setid to root, no name filter", bf)
+	if !slices.Equal(bf.PtraceRequests, []uint32{0, 16, 0x4206}) || !bf.SetidToRoot || len(bf.Names) != 0 || !slices.Equal(bf.BPFCmds, []uint32{5}) {
+		t.Errorf("built-in rules: %+v; want requests TRACEME, ATTACH, SEIZE, setid to root, BPF_PROG_LOAD only, no name filter", bf)
 	}
 	rs := mustCompile(t, `
 - macro: web

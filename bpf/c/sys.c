@@ -492,9 +492,14 @@ int tp_bpf(struct syscall_trace_exit *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 cmd = SC_ARG1(regs);
-	if (cmd >= 64 || !(BPF_CMDS_REPORTED & (1ULL << cmd))) {
-		struct vg_config *cfg = config_get();
-		if (cfg && prefilter(cfg, VG_BPF, bpf_get_current_pid_tgid() >> 32))
+	struct vg_config *cfg = config_get();
+	if (!cfg)
+		return 0;
+	__u64 wanted = BPF_CMDS_REPORTED;
+	if (cfg->bpf_filter)
+		wanted &= cfg->bpf_cmds; /* the commands the rules name */
+	if (cmd >= 64 || !(wanted & (1ULL << cmd))) {
+		if (prefilter(cfg, VG_BPF, bpf_get_current_pid_tgid() >> 32))
 			count_filtered(VG_BPF);
 		return 0;
 	}

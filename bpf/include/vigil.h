@@ -269,7 +269,8 @@ struct vg_config {
 	__u32 setid_root;    /* 1: only set*id calls that ask for id 0 */
 	__u64 ptrace_reqs;   /* with ptrace_filter: the requests reported (bit: ptrace_bit()) */
 	__u32 ptrace_filter;
-	__u32 _pad3;
+	__u32 bpf_filter;   /* 1: only the bpf(2) commands in bpf_cmds */
+	__u64 bpf_cmds;     /* bit (1 << cmd) */
 };
 
 /* Key of vg_names: an event type and a command name, NUL padded. */

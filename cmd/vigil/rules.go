@@ -164,6 +164,13 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 		}
 		fmt.Fprintf(w, "kernel: ptrace events only of requests %s\n", strings.Join(names, ", "))
 	}
+	if c := pf.Args.BPFCmds; c != nil {
+		var names []string
+		for _, n := range c {
+			names = append(names, event.BPFCmdName(n))
+		}
+		fmt.Fprintf(w, "kernel: bpf events only of commands %s\n", strings.Join(names, ", "))
+	}
 	if pf.Args.SetidToRoot && (slices.Contains(pf.Types, event.TypeSetuid) || slices.Contains(pf.Types, event.TypeSetgid)) {
 		fmt.Fprintln(w, "kernel: setuid/setgid events only of calls asking for id 0")
 	}

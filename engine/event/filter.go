@@ -30,6 +30,8 @@ type ArgFilter struct {
 	// SetidToRoot: only setuid/setgid family calls that ask for id 0
 	// are reported.
 	SetidToRoot bool
+	// BPFCmds: when non-nil, only these bpf(2) commands are reported.
+	BPFCmds []uint32
 }
 
 type OpenFilter struct {

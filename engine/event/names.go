@@ -93,6 +93,20 @@ func BPFCmdName(c uint32) string {
 	return "BPF_CMD_" + strconv.FormatUint(uint64(c), 10)
 }
 
+// ParseBPFCmd is the number of a bpf(2) command named as BPFCmdName
+// names it.
+func ParseBPFCmd(name string) (uint32, bool) {
+	for i, n := range bpfCmdNames {
+		if n == name {
+			return uint32(i), true
+		}
+	}
+	if v, err := strconv.ParseUint(strings.TrimPrefix(name, "BPF_CMD_"), 10, 32); err == nil && strings.HasPrefix(name, "BPF_CMD_") {
+		return uint32(v), true
+	}
+	return 0, false
+}
+
 var progTypeNames = [...]string{
 	"unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
 	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops",
