@@ -115,6 +115,31 @@ func (p *Probes) SetArgFilter(f event.ArgFilter) error {
 			return fmt.Errorf("update name filter: %w", err)
 		}
 	}
+	files := map[vigilVgFpathKey]bool{}
+	var fileTypes uint32
+	for t, ff := range f.Files {
+		if t == event.TypeNone || t >= event.Type(vigilVgTypeVG_TYPE_MAX) {
+			return fmt.Errorf("path filter for event type %d: no kernel probe", t)
+		}
+		fileTypes |= 1 << t
+		for which, rules := range [2][]event.PathRule{ff.First, ff.Second} {
+			for _, r := range rules {
+				k, err := fileKey(uint8(t)<<1|uint8(which), r)
+				if err != nil {
+					return err
+				}
+				files[k] = true
+			}
+		}
+	}
+	fm := p.objs.VgFilePaths
+	zero := uint32(0)
+	for k := range files {
+		if err := fm.Update(&k, &zero, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("update path filter: %w", err)
+		}
+	}
+	p.cfg.FileFilter = fileTypes
 	p.cfg.NameTypes = types
 	p.cfg.PtraceFilter, p.cfg.PtraceReqs = 0, 0
 	if f.PtraceRequests != nil {
@@ -156,7 +181,40 @@ func (p *Probes) SetArgFilter(f event.ArgFilter) error {
 			return fmt.Errorf("update name filter: %w", err)
 		}
 	}
+	var fstale []vigilVgFpathKey
+	var fk vigilVgFpathKey
+	var fv uint32
+	fit := fm.Iterate()
+	for fit.Next(&fk, &fv) {
+		if !files[fk] {
+			fstale = append(fstale, fk)
+		}
+	}
+	if err := fit.Err(); err != nil {
+		return fmt.Errorf("read path filter: %w", err)
+	}
+	for _, k := range fstale {
+		if err := fm.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("update path filter: %w", err)
+		}
+	}
 	return nil
+}
+
+// fileKey is the vg_file_paths key of a path rule under a tag (the
+// event type << 1, | 1 for the second path).
+func fileKey(tag uint8, r event.PathRule) (vigilVgFpathKey, error) {
+	var k vigilVgFpathKey
+	if len(r.Path) > event.FilterPathMax {
+		return k, fmt.Errorf("path filter path %q is longer than %d bytes", r.Path, event.FilterPathMax)
+	}
+	k.Data[0] = tag
+	n := 1 + copy(k.Data[1:], r.Path)
+	if r.Exact {
+		n++ // the NUL, already zero
+	}
+	k.Prefixlen = uint32(n * 8)
+	return k, nil
 }
 
 // ptraceBit mirrors ptrace_bit() in sys.c.

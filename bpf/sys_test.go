@@ -422,3 +422,84 @@ func TestArgFilters(t *testing.T) {
 	_, acc = runHelperCmd(t, "accept", "")
 	c.waitFor(t, "listen once the filter is off", byPID(acc, event.TypeListen))
 }
+
+// The path filters: absolute clean paths outside the rules' sets are
+// dropped in the kernel (counted); relative paths, descriptors, and a
+// second path inside its set pass.
+func TestFileFilters(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	dir := tempDir(t)
+	err := c.probes.SetArgFilter(event.ArgFilter{Files: map[event.Type]event.FileFilter{
+		event.TypeUnlink: {First: []event.PathRule{{Path: "/nonexistent/"}}},
+		event.TypeLink:   {First: []event.PathRule{{Path: "/nonexistent", Exact: true}}, Second: []event.PathRule{{Path: dir + "/c", Exact: true}}},
+		event.TypeChmod:  {First: []event.PathRule{{Path: "/nonexistent/"}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.probes.Filtered()
+	for _, f := range []string{"a", "b"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, un := runHelperCmd(t, "unlinks", dir)
+	fdir := tempDir(t)
+	if err := os.WriteFile(filepath.Join(fdir, "a"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, fl := runHelperCmd(t, "files", fdir)
+	c.waitFor(t, "unlink helper exit", byPID(un, event.TypeExit))
+	c.waitFor(t, "files helper exit", byPID(fl, event.TypeExit))
+
+	var raws []string
+	for _, e := range c.all(byPID(un, event.TypeUnlink)) {
+		raws = append(raws, e.File.RawPath)
+	}
+	if !slices.Equal(raws, []string{"b", "./d"}) {
+		t.Errorf("unlinks reported %q, want only the relative ones (b, ./d)", raws)
+	}
+	// The link filter names the other directory's c: link(fdir/c, ...) is
+	// not it, so only linkat (relative) passes.
+	var links []string
+	for _, e := range c.all(byPID(fl, event.TypeLink)) {
+		links = append(links, e.Syscall)
+	}
+	if !slices.Equal(links, []string{"linkat"}) {
+		t.Errorf("links reported %v, want [linkat]", links)
+	}
+	var chmods []string
+	for _, e := range c.all(byPID(fl, event.TypeChmod)) {
+		chmods = append(chmods, e.Syscall)
+	}
+	if !slices.Equal(chmods, []string{"fchmod", "fchmodat"}) {
+		t.Errorf("chmods reported %v, want fchmod (a descriptor) and fchmodat (relative)", chmods)
+	}
+	after, _ := c.probes.Filtered()
+	for typ, want := range map[event.Type]uint64{event.TypeUnlink: 2, event.TypeLink: 1, event.TypeChmod: 1} {
+		if got := after[typ] - before[typ]; got < want {
+			t.Errorf("filtered %s: %d more, want at least %d", typ, got, want)
+		}
+	}
+
+	// A second path inside the set lets the event through.
+	gdir := tempDir(t)
+	if err := os.WriteFile(filepath.Join(gdir, "a"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.probes.SetArgFilter(event.ArgFilter{Files: map[event.Type]event.FileFilter{
+		event.TypeLink: {First: []event.PathRule{{Path: "/nonexistent", Exact: true}}, Second: []event.PathRule{{Path: gdir + "/"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	_, fl2 := runHelperCmd(t, "files", gdir)
+	ev := c.waitFor(t, "link(2) whose target is in the set", func(e *event.Event) bool {
+		return byPID(fl2, event.TypeLink)(e) && e.Syscall == "link"
+	})
+	if ev.File.Target != gdir+"/c" || ev.File.Path != gdir+"/l1" {
+		t.Errorf("link: path %q target %q", ev.File.Path, ev.File.Target)
+	}
+}

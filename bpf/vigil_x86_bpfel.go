@@ -18,6 +18,7 @@ type vigilHeap struct {
 	Rec       [20480]uint8
 	Path      [8192]int8
 	Key       vigilVgPathKey
+	Fkey      vigilVgFpathKey
 	Pkey      vigilVgPolPathKey
 	LoopOff   uint32
 	LoopLast  uint32
@@ -47,6 +48,8 @@ type vigilVgConfig struct {
 	PtraceReqs     uint64
 	PtraceFilter   uint32
 	BpfFilter      uint32
+	FileFilter     uint32
+	_              [4]byte
 	BpfCmds        uint64
 }
 
@@ -114,6 +117,12 @@ type vigilVgFork struct {
 	ChildPid     uint32
 	Pad          uint32
 	ChildStartNs uint64
+}
+
+type vigilVgFpathKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
 }
 
 type vigilVgHdr struct {
@@ -335,6 +344,7 @@ const (
 	vigilMapVgCfg             = "vg_cfg"
 	vigilMapVgDrops           = "vg_drops"
 	vigilMapVgEvents          = "vg_events"
+	vigilMapVgFilePaths       = "vg_file_paths"
 	vigilMapVgFiltered        = "vg_filtered"
 	vigilMapVgHeap            = "vg_heap"
 	vigilMapVgNames           = "vg_names"
@@ -412,6 +422,7 @@ const (
 	vigilVarVgExecFlags       = "_vg_exec_flags"
 	vigilVarVgExit            = "_vg_exit"
 	vigilVarVgFork            = "_vg_fork"
+	vigilVarVgFpathKey        = "_vg_fpath_key"
 	vigilVarVgNameKey         = "_vg_name_key"
 	vigilVarVgOpen            = "_vg_open"
 	vigilVarVgOpenFlags       = "_vg_open_flags"
@@ -539,6 +550,7 @@ type vigilMapSpecs struct {
 	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
+	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
 	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
@@ -566,6 +578,7 @@ type vigilVariableSpecs struct {
 	VgExecFlags     *ebpf.VariableSpec `ebpf:"_vg_exec_flags"`
 	VgExit          *ebpf.VariableSpec `ebpf:"_vg_exit"`
 	VgFork          *ebpf.VariableSpec `ebpf:"_vg_fork"`
+	VgFpathKey      *ebpf.VariableSpec `ebpf:"_vg_fpath_key"`
 	VgNameKey       *ebpf.VariableSpec `ebpf:"_vg_name_key"`
 	VgOpen          *ebpf.VariableSpec `ebpf:"_vg_open"`
 	VgOpenFlags     *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
@@ -609,6 +622,7 @@ type vigilMaps struct {
 	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
+	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
 	VgNames     *ebpf.Map `ebpf:"vg_names"`
@@ -630,6 +644,7 @@ func (m *vigilMaps) Close() error {
 		m.VgCfg,
 		m.VgDrops,
 		m.VgEvents,
+		m.VgFilePaths,
 		m.VgFiltered,
 		m.VgHeap,
 		m.VgNames,
@@ -658,6 +673,7 @@ type vigilVariables struct {
 	VgExecFlags     *ebpf.Variable `ebpf:"_vg_exec_flags"`
 	VgExit          *ebpf.Variable `ebpf:"_vg_exit"`
 	VgFork          *ebpf.Variable `ebpf:"_vg_fork"`
+	VgFpathKey      *ebpf.Variable `ebpf:"_vg_fpath_key"`
 	VgNameKey       *ebpf.Variable `ebpf:"_vg_name_key"`
 	VgOpen          *ebpf.Variable `ebpf:"_vg_open"`
 	VgOpenFlags     *ebpf.Variable `ebpf:"_vg_open_flags"`

@@ -18,6 +18,7 @@ type vigilLsmHeap struct {
 	Rec       [20480]uint8
 	Path      [8192]int8
 	Key       vigilLsmVgPathKey
+	Fkey      vigilLsmVgFpathKey
 	Pkey      vigilLsmVgPolPathKey
 	LoopOff   uint32
 	LoopLast  uint32
@@ -42,7 +43,15 @@ type vigilLsmVgConfig struct {
 	PtraceReqs     uint64
 	PtraceFilter   uint32
 	BpfFilter      uint32
+	FileFilter     uint32
+	_              [4]byte
 	BpfCmds        uint64
+}
+
+type vigilLsmVgFpathKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
 }
 
 type vigilLsmVgNameKey struct {
@@ -118,6 +127,7 @@ const (
 	vigilLsmMapVgCfg           = "vg_cfg"
 	vigilLsmMapVgDrops         = "vg_drops"
 	vigilLsmMapVgEvents        = "vg_events"
+	vigilLsmMapVgFilePaths     = "vg_file_paths"
 	vigilLsmMapVgFiltered      = "vg_filtered"
 	vigilLsmMapVgHeap          = "vg_heap"
 	vigilLsmMapVgNames         = "vg_names"
@@ -192,6 +202,7 @@ type vigilLsmMapSpecs struct {
 	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
+	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
 	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
@@ -238,6 +249,7 @@ type vigilLsmMaps struct {
 	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
+	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
 	VgNames     *ebpf.Map `ebpf:"vg_names"`
@@ -258,6 +270,7 @@ func (m *vigilLsmMaps) Close() error {
 		m.VgCfg,
 		m.VgDrops,
 		m.VgEvents,
+		m.VgFilePaths,
 		m.VgFiltered,
 		m.VgHeap,
 		m.VgNames,

@@ -36,7 +36,7 @@ const (
 )
 
 // The top-level keys of vigil.yaml.
-var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "containers", "enforcement", "log"}
+var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "containers", "enforcement", "environment", "log"}
 
 var sinkTypes = []string{"stdout", "file", "syslog", "webhook", "nats"}
 
@@ -84,6 +84,11 @@ type vigilConfig struct {
 		Audit bool     `yaml:"audit"`
 		Allow []string `yaml:"allow"`
 	} `yaml:"enforcement"`
+	Environment struct {
+		Collect  string   `yaml:"collect"`
+		MaxBytes int      `yaml:"max_bytes"`
+		Values   []string `yaml:"values"`
+	} `yaml:"environment"`
 	Log struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`

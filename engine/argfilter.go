@@ -169,6 +169,7 @@ func (rs *Ruleset) argFilter() event.ArgFilter {
 	}
 	f.PtraceRequests = rs.numberFilter(event.TypePtrace, "ptrace.request", event.ParsePtraceRequest)
 	f.BPFCmds = rs.numberFilter(event.TypeBPF, "bpf.cmd", event.ParseBPFCmd)
+	f.Files = rs.files
 	f.SetidToRoot = true
 	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
 		for _, r := range rs.byType[t] {
@@ -204,5 +205,47 @@ func (rs *Ruleset) numberFilter(t event.Type, field string, parse func(string) (
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// fileTypes are the types with a path filter, and the field of their
+// second path ("" for none).
+var fileTypes = []struct {
+	t      event.Type
+	second string
+}{
+	{event.TypeUnlink, ""}, {event.TypeMkdir, ""}, {event.TypeChmod, ""},
+	{event.TypeRename, "file.newpath"}, {event.TypeLink, "file.target"}, {event.TypeSymlink, "file.target"},
+}
+
+// fileFilters derives, per path type, what the rules require of
+// file.path or, for a rule that does not constrain it, of the second path;
+// a type one of whose rules constrains neither is not filtered.
+func (rs *Ruleset) fileFilters() map[event.Type]event.FileFilter {
+	out := map[event.Type]event.FileFilter{}
+types:
+	for _, ft := range fileTypes {
+		rules := rs.byType[ft.t]
+		if len(rules) == 0 {
+			continue
+		}
+		var ff event.FileFilter
+		for _, r := range rules {
+			e, refs := r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
+			if p := rs.an.pathsOf(e, refs, pathQuery{ft.t, "file.path"}); !p.isAll() && !tooLong(p) {
+				ff.First = append(ff.First, p...)
+				continue
+			}
+			if ft.second != "" {
+				if p := rs.an.pathsOf(e, refs, pathQuery{ft.t, ft.second}); !p.isAll() && !tooLong(p) {
+					ff.Second = append(ff.Second, p...)
+					continue
+				}
+			}
+			continue types // this rule may match any path
+		}
+		ff.First, ff.Second = dedupe(ff.First), dedupe(ff.Second)
+		out[ft.t] = ff
+	}
 	return out
 }

@@ -83,6 +83,7 @@ type exception struct {
 type Ruleset struct {
 	Rules    []*Rule // every rule, enabled or not, in definition order
 	byType   [maxTypes][]*Rule
+	files    map[event.Type]event.FileFilter // path filters of issue 7's types, computed at compile time
 	index    [maxTypes]*typeIndex // finer index for opens and execs
 	hostname string
 	an       *analyzer
@@ -209,6 +210,7 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		sets = append(sets, r.paths)
 	}
 	rs.index[event.TypeOpen] = newOpenIndex(rs.byType[event.TypeOpen], sets)
+	rs.files = rs.fileFilters() // the analyzer's memo is written only while compiling
 	var names []nameResult
 	for _, r := range rs.byType[event.TypeExec] {
 		n, all := rs.an.execNames(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())

@@ -42,8 +42,25 @@ func (s pathSet) isAll() bool {
 // it does not understand is anyOpen, negation is anyOpen, && keeps what
 // both sides allow or one side when that is simpler, || joins.
 func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pathSet {
-	if set, c := an.eventTypes(e, refs); c && !set.Has(event.TypeOpen) {
-		return nil // cannot be true for an open
+	return an.pathsOf(e, refs, pathQuery{event.TypeOpen, "file.path"})
+}
+
+// pathQuery names what a path analysis is about: the events of one type,
+// and one of their path fields (file.path, or file.newpath/file.target,
+// the second path of renames and links). Open flags count only for opens.
+type pathQuery struct {
+	t     event.Type
+	field string
+}
+
+func (q pathQuery) memoKey(macro string) string {
+	return macro + "\x00" + q.t.String() + "\x00" + q.field
+}
+
+// pathsOf is openPaths for any type and path field.
+func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pathQuery) pathSet {
+	if set, c := an.eventTypes(e, refs); c && !set.Has(q.t) {
+		return nil // cannot be true for this type
 	}
 	switch e.Kind() {
 	case ast.LiteralKind:
@@ -54,13 +71,17 @@ func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pat
 	case ast.IdentKind, ast.SelectKind:
 		name := nameOf(e, refs)
 		if m := an.macros[name]; m != nil && m.ast != nil {
-			if s, ok := an.paths[name]; ok {
+			key := q.memoKey(name)
+			if s, ok := an.paths[key]; ok {
 				return s
 			}
-			an.paths[name] = anyOpen // cycles are reported elsewhere
-			s := an.openPaths(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap())
-			an.paths[name] = s
+			an.paths[key] = anyOpen // cycles are reported elsewhere
+			s := an.pathsOf(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), q)
+			an.paths[key] = s
 			return s
+		}
+		if q.t != event.TypeOpen {
+			return anyOpen
 		}
 		switch name {
 		case "file.write":
@@ -79,9 +100,9 @@ func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pat
 	args := call.Args()
 	switch fn := call.FunctionName(); fn {
 	case operators.LogicalAnd:
-		return intersect(an.openPaths(args[0], refs), an.openPaths(args[1], refs))
+		return intersect(an.pathsOf(args[0], refs, q), an.pathsOf(args[1], refs, q))
 	case operators.LogicalOr:
-		a, b := an.openPaths(args[0], refs), an.openPaths(args[1], refs)
+		a, b := an.pathsOf(args[0], refs, q), an.pathsOf(args[1], refs, q)
 		if a.isAll() || b.isAll() {
 			return anyOpen
 		}
@@ -90,9 +111,9 @@ func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pat
 		for i := range 2 {
 			if s, ok := stringLit(args[1-i]); ok {
 				switch nameOf(args[i], refs) {
-				case "file.path":
+				case q.field:
 					return pathSet{{Path: s, Exact: true}}
-				case "file.dir":
+				case q.dirField():
 					return dirPrefix(s)
 				}
 			}
@@ -101,12 +122,12 @@ func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pat
 		if l, ok := an.stringList(args[1], refs); ok {
 			var out pathSet
 			switch nameOf(args[0], refs) {
-			case "file.path":
+			case q.field:
 				for _, s := range l {
 					out = append(out, event.PathRule{Path: s, Exact: true})
 				}
 				return out
-			case "file.dir":
+			case q.dirField():
 				for _, s := range l {
 					out = append(out, dirPrefix(s)...)
 				}
@@ -115,16 +136,26 @@ func (an *analyzer) openPaths(e ast.Expr, refs map[int64]*ast.ReferenceInfo) pat
 		}
 	default:
 		if call.IsMemberFunction() {
-			return an.memberPaths(fn, call.Target(), args, refs)
+			return an.memberPaths(fn, call.Target(), args, refs, q)
 		}
 	}
 	return anyOpen
 }
 
+// dirField is the field that is the directory of q's field (file.dir of
+// file.path), or "" when there is none.
+func (q pathQuery) dirField() string {
+	if q.field == "file.path" {
+		return "file.dir"
+	}
+	return ""
+}
+
 // memberPaths handles file.path.startsWith("/etc/") and its relatives.
-func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, refs map[int64]*ast.ReferenceInfo) pathSet {
+func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, refs map[int64]*ast.ReferenceInfo, q pathQuery) pathSet {
 	field := nameOf(target, refs)
-	if (field != "file.path" && field != "file.dir") || len(args) != 1 {
+	isDir := field != "" && field == q.dirField()
+	if (field != q.field && !isDir) || len(args) != 1 {
 		return anyOpen
 	}
 	var items []string
@@ -143,12 +174,12 @@ func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, ref
 			out = append(out, event.PathRule{Path: s})
 		case "under", "underAny":
 			d := strings.TrimRight(s, "/")
-			if field == "file.path" && d != "" {
+			if !isDir && d != "" {
 				out = append(out, event.PathRule{Path: d, Exact: true})
 			}
 			out = append(out, event.PathRule{Path: d + "/"})
 		case "glob":
-			if field != "file.path" {
+			if isDir {
 				return anyOpen
 			}
 			lit := s

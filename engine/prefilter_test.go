@@ -348,3 +348,24 @@ func TestPrefilterArgs(t *testing.T) {
 		t.Error("setid filtered to root although rule S does not require it")
 	}
 }
+
+// The path filters of the built-in rules, and their soundness: every test
+// case of a path type that fires a rule passes the kernel's decision (the
+// Go model of file_wanted), with its paths as a process would pass them.
+func TestPrefilterFiles(t *testing.T) {
+	rs := builtinRuleset(t)
+	f := rs.Prefilter().Args.Files
+	if got := f[event.TypeUnlink].First; !slices.Equal(got, []event.PathRule{{Path: "/home/"}, {Path: "/root/"}}) || f[event.TypeUnlink].Second != nil {
+		t.Errorf("unlink: %+v", f[event.TypeUnlink])
+	}
+	if got := f[event.TypeRename]; len(got.First) != 2 || !slices.Contains(got.Second, event.PathRule{Path: "/usr/local/bin/"}) {
+		t.Errorf("rename: %+v", got)
+	}
+	if got := f[event.TypeSymlink]; !slices.Contains(got.Second, event.PathRule{Path: "/etc/shadow", Exact: true}) ||
+		!slices.Contains(got.First, event.PathRule{Path: "/usr/bin/"}) {
+		t.Errorf("symlink: %+v", got)
+	}
+	if _, ok := f[event.TypeChmod]; ok {
+		t.Errorf("chmod filtered without a chmod rule: %+v", f[event.TypeChmod])
+	}
+}

@@ -81,6 +81,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vg_open_paths SEC(".maps");
 
+/* Paths the rules of issue 7's path types require (vg_config.file_filter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 8192);
+	__type(key, struct vg_fpath_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vg_file_paths SEC(".maps");
+
 /* Command names some rule of a type requires (vg_config.name_types). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -96,6 +105,7 @@ struct heap {
 	__u8 rec[REC_SIZE];
 	char path[VG_PATH_MAX * 2];
 	struct vg_path_key key;
+	struct vg_fpath_key fkey;
 	struct vg_pol_path_key pkey;
 	/* State of the LSM programs' loops (lsm.c), kept in map memory: on
 	 * the stack the verifier tracks it exactly and explores every

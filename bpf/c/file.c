@@ -33,6 +33,53 @@ static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
 }
 
 /*
+ * Whether some rule may match an event of a path type whose path (tag's
+ * low bit 0) or second path (1) is upath: a clean absolute path of at
+ * most 254 bytes that no entry of vg_file_paths covers cannot. Anything
+ * else (relative, unclean, too long, unreadable) may.
+ */
+static __always_inline bool file_path_wanted(struct heap *h, __u8 tag, const char *upath)
+{
+	struct vg_fpath_key *k = &h->fkey;
+	long n = bpf_probe_read_user_str(&k->data[1], VG_FILTER_PATH_MAX - 1, upath);
+	/* n counts the NUL; a path that filled the key may be longer */
+	if (n <= 1 || n >= VG_FILTER_PATH_MAX - 1 || k->data[1] != '/')
+		return true;
+	n--;
+	k->data[0] = tag;
+	k->prefixlen = (n + 2) * 8; /* the tag, the path and its NUL */
+	if (bpf_map_lookup_elem(&vg_file_paths, k))
+		return true;
+	if (n > 1 && k->data[n & FILTER_MASK] == '/')
+		return true; /* trailing slash: cleaning changes it */
+	for (__u32 i = 1; i < VG_FILTER_PATH_MAX - 1; i++) {
+		if (i > (__u32)n)
+			break;
+		if (k->data[i] == '/') {
+			__u8 next = k->data[(i + 1) & FILTER_MASK];
+			if (next == '/' || next == '.')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The path filter of an event type whose paths are upath and second (NULL:
+ * none): false when no rule can match it (counted as filtered). */
+static __always_inline bool file_wanted(struct vg_config *cfg, struct heap *h, enum vg_type type,
+					const char *upath, const char *second)
+{
+	if (!(cfg->file_filter & (1U << type)))
+		return true;
+	if (file_path_wanted(h, type << 1, upath))
+		return true;
+	if (second && file_path_wanted(h, (type << 1) | 1, second))
+		return true;
+	count_filtered(type);
+	return false;
+}
+
+/*
  * A path in a record's tail at *off: the raw path as passed, then, for a
  * relative path, the directory it is relative to (the cwd, or dfd's
  * path). Sets *raw_len and *base_len, advances *off, returns the
@@ -246,6 +293,8 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 		if (sc == VG_SYS_RMDIR)
 			uflags = 0x200; /* AT_REMOVEDIR */
 	}
+	if (!file_wanted(cfg, h, type, upath, NULL))
+		return 0;
 	struct vg_open *e = (struct vg_open *)h->rec;
 	fill_hdr(&e->hdr, cfg, task, type, pid_tgid);
 	e->ret = ret;

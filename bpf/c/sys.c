@@ -22,13 +22,13 @@ struct sys_ctx {
 	__u32 type;
 };
 
-/* Everything common to the start of a vg_sys record; false: not wanted. */
-static __always_inline bool sys_start(struct sys_ctx *c, enum vg_type type, long ret, __u16 sc)
+/* The checks every vg_sys type starts with, and the context; false: not
+ * wanted. */
+static __always_inline bool sys_prep(struct sys_ctx *c, enum vg_type type, long ret, __u64 pid_tgid)
 {
 	if (restarting(ret))
 		return false;
 	c->cfg = config_get();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!c->cfg || !prefilter(c->cfg, type, pid_tgid >> 32) || !name_wanted(c->cfg, type))
 		return false;
 	c->h = heap_get();
@@ -36,14 +36,29 @@ static __always_inline bool sys_start(struct sys_ctx *c, enum vg_type type, long
 		return false;
 	c->task = bpf_get_current_task_btf();
 	c->regs = (struct pt_regs *)bpf_task_pt_regs(c->task);
+	c->type = type;
+	return true;
+}
+
+/* The fixed part of the record, once it is wanted. */
+static __always_inline void sys_fill(struct sys_ctx *c, long ret, __u16 sc, __u64 pid_tgid)
+{
 	struct vg_sys *e = (struct vg_sys *)c->h->rec;
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_hdr(&e->hdr, c->cfg, c->task, type, pid_tgid);
+	fill_hdr(&e->hdr, c->cfg, c->task, c->type, pid_tgid);
 	e->ret = ret;
 	e->syscall = sc;
 	c->e = e;
 	c->off = sizeof(*e);
-	c->type = type;
+}
+
+/* Both, for the types without a path filter. */
+static __always_inline bool sys_start(struct sys_ctx *c, enum vg_type type, long ret, __u16 sc)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!sys_prep(c, type, ret, pid_tgid))
+		return false;
+	sys_fill(c, ret, sc, pid_tgid);
 	return true;
 }
 
@@ -128,29 +143,42 @@ static __always_inline int on_rename_exit(long ret, enum vg_open_syscall sc)
 	else if (sc == VG_SYS_SYMLINK || sc == VG_SYS_SYMLINKAT)
 		type = VG_SYMLINK;
 	struct sys_ctx c;
-	if (!sys_start(&c, type, ret, sc))
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!sys_prep(&c, type, ret, pid_tgid))
 		return 0;
 	struct pt_regs *r = c.regs;
+	/* The two paths as passed: the old (existing, target) one first. */
+	const char *p1, *p2;
+	int d1 = AT_FDCWD, d2 = AT_FDCWD;
 	switch (sc) {
 	case VG_SYS_RENAME:
 	case VG_SYS_LINK:
-		sys_path(&c, 0, (const char *)SC_ARG1(r), AT_FDCWD);
-		sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
-		break;
 	case VG_SYS_SYMLINK:
-		sys_ustr(&c, 0, (const char *)SC_ARG1(r), VG_PATH_MAX);
-		sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
+		p1 = (const char *)SC_ARG1(r);
+		p2 = (const char *)SC_ARG2(r);
 		break;
 	case VG_SYS_SYMLINKAT:
-		sys_ustr(&c, 0, (const char *)SC_ARG1(r), VG_PATH_MAX);
-		sys_path(&c, 2, (const char *)SC_ARG3(r), SC_ARG2(r));
+		p1 = (const char *)SC_ARG1(r);
+		d2 = SC_ARG2(r);
+		p2 = (const char *)SC_ARG3(r);
 		break;
 	default: /* renameat, renameat2, linkat */
-		sys_path(&c, 0, (const char *)SC_ARG2(r), SC_ARG1(r));
-		sys_path(&c, 2, (const char *)SC_ARG4(r), SC_ARG3(r));
-		if (sc != VG_SYS_RENAMEAT)
-			c.e->arg[0] = (__u32)SC_ARG5(r);
+		d1 = SC_ARG1(r);
+		p1 = (const char *)SC_ARG2(r);
+		d2 = SC_ARG3(r);
+		p2 = (const char *)SC_ARG4(r);
 	}
+	/* file.path is the old path of a rename, the new link of a link. */
+	if (type == VG_RENAME ? !file_wanted(c.cfg, c.h, type, p1, p2) : !file_wanted(c.cfg, c.h, type, p2, p1))
+		return 0;
+	sys_fill(&c, ret, sc, pid_tgid);
+	if (type == VG_SYMLINK)
+		sys_ustr(&c, 0, p1, VG_PATH_MAX); /* the target as stored */
+	else
+		sys_path(&c, 0, p1, d1);
+	sys_path(&c, 2, p2, d2);
+	if (sc == VG_SYS_RENAMEAT2 || sc == VG_SYS_LINKAT)
+		c.e->arg[0] = (__u32)SC_ARG5(r);
 	sys_submit(&c);
 	return 0;
 }
@@ -168,24 +196,34 @@ SYS_EXIT(symlinkat, on_rename_exit, VG_SYS_SYMLINKAT)
 static __always_inline int on_chmod_exit(long ret, enum vg_open_syscall sc)
 {
 	struct sys_ctx c;
-	if (!sys_start(&c, VG_CHMOD, ret, sc))
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!sys_prep(&c, VG_CHMOD, ret, pid_tgid))
 		return 0;
 	struct pt_regs *r = c.regs;
-	switch (sc) {
-	case VG_SYS_CHMOD:
-		sys_path(&c, 0, (const char *)SC_ARG1(r), AT_FDCWD);
-		c.e->arg[0] = (__u32)SC_ARG2(r);
-		break;
-	case VG_SYS_FCHMOD:
-		sys_fdpath(&c, 0, SC_ARG1(r));
-		c.e->arg[0] = (__u32)SC_ARG2(r);
-		break;
-	default: /* fchmodat, fchmodat2 */
-		sys_path(&c, 0, (const char *)SC_ARG2(r), SC_ARG1(r));
-		c.e->arg[0] = (__u32)SC_ARG3(r);
+	const char *p = NULL;
+	int dfd = AT_FDCWD;
+	__u32 mode, flags = 0;
+	if (sc == VG_SYS_CHMOD) {
+		p = (const char *)SC_ARG1(r);
+		mode = SC_ARG2(r);
+	} else if (sc == VG_SYS_FCHMOD) {
+		mode = SC_ARG2(r); /* a descriptor: its path is walked, not filtered */
+	} else { /* fchmodat, fchmodat2 */
+		dfd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		mode = SC_ARG3(r);
 		if (sc == VG_SYS_FCHMODAT2)
-			c.e->arg[1] = (__u32)SC_ARG4(r);
+			flags = SC_ARG4(r);
 	}
+	if (p && !file_wanted(c.cfg, c.h, VG_CHMOD, p, NULL))
+		return 0;
+	sys_fill(&c, ret, sc, pid_tgid);
+	if (p)
+		sys_path(&c, 0, p, dfd);
+	else
+		sys_fdpath(&c, 0, SC_ARG1(r));
+	c.e->arg[0] = mode;
+	c.e->arg[1] = flags;
 	sys_submit(&c);
 	return 0;
 }

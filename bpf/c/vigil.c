@@ -17,6 +17,7 @@ const struct vg_open *_vg_open __attribute__((unused));
 const struct vg_connect *_vg_connect __attribute__((unused));
 const struct vg_sys *_vg_sys __attribute__((unused));
 const struct vg_name_key *_vg_name_key __attribute__((unused));
+const struct vg_fpath_key *_vg_fpath_key __attribute__((unused));
 const enum vg_sys_flags *_vg_sys_flags __attribute__((unused));
 const struct vg_config *_vg_config __attribute__((unused));
 const enum vg_type *_vg_type __attribute__((unused));

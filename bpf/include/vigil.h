@@ -270,7 +270,16 @@ struct vg_config {
 	__u64 ptrace_reqs;   /* with ptrace_filter: the requests reported (bit: ptrace_bit()) */
 	__u32 ptrace_filter;
 	__u32 bpf_filter;   /* 1: only the bpf(2) commands in bpf_cmds */
+	__u32 file_filter;  /* bit (1 << enum vg_type): only paths in vg_file_paths */
 	__u64 bpf_cmds;     /* bit (1 << cmd) */
+};
+
+/* Key of vg_file_paths, an LPM trie like vg_open_paths whose first byte
+ * is a tag: the event type << 1, | 1 for the second path (the new path
+ * of a rename, the target of a link). */
+struct vg_fpath_key {
+	__u32 prefixlen; /* bits, the tag's 8 included */
+	__u8 data[VG_FILTER_PATH_MAX];
 };
 
 /* Key of vg_names: an event type and a command name, NUL padded. */

@@ -164,6 +164,17 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 		}
 		fmt.Fprintf(w, "kernel: ptrace events only of requests %s\n", strings.Join(names, ", "))
 	}
+	for _, t := range event.Types() {
+		ff, ok := pf.Args.Files[t]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "kernel: %s events only of clean absolute paths under %d prefixes/paths", t, len(ff.First))
+		if len(ff.Second) > 0 {
+			fmt.Fprintf(w, " (or whose second path is under one of %d)", len(ff.Second))
+		}
+		fmt.Fprintln(w)
+	}
 	if c := pf.Args.BPFCmds; c != nil {
 		var names []string
 		for _, n := range c {

@@ -32,6 +32,16 @@ type ArgFilter struct {
 	SetidToRoot bool
 	// BPFCmds: when non-nil, only these bpf(2) commands are reported.
 	BPFCmds []uint32
+	// Files: for a path type listed (unlink, mkdir, rename, link,
+	// symlink, chmod), only events whose file.path the First rules admit,
+	// or whose second path (file.newpath, file.target) the Second rules
+	// admit. Flags are ignored.
+	Files map[Type]FileFilter
+}
+
+// FileFilter is the path filter of one event type.
+type FileFilter struct {
+	First, Second []PathRule
 }
 
 type OpenFilter struct {
@@ -105,4 +115,25 @@ func CleanForFilter(raw string) bool {
 		return false
 	}
 	return !strings.Contains(raw, "//") && !strings.Contains(raw, "/.")
+}
+
+// Wants is the kernel's path filter decision (bpf/c/file.c, file_wanted)
+// in Go, for an event whose file.path is path as passed and whose second
+// path (file.newpath, file.target; "" for none) is second.
+func (f FileFilter) Wants(path, second string) bool {
+	return pathWanted(f.First, path) || (second != "" && pathWanted(f.Second, second))
+}
+
+func pathWanted(rules []PathRule, raw string) bool {
+	// The kernel's key holds the tag, at most 254 bytes and the NUL; it
+	// cannot tell a 254-byte path from a longer one, so those pass.
+	if len(raw) == 0 || raw[0] != '/' || len(raw) >= FilterPathMax || !CleanForFilter(raw) {
+		return true
+	}
+	for _, r := range rules {
+		if (r.Exact && raw == r.Path) || (!r.Exact && strings.HasPrefix(raw, r.Path)) {
+			return true
+		}
+	}
+	return false
 }
