@@ -157,6 +157,12 @@ func (p *Probes) SetArgFilter(f event.ArgFilter) error {
 			}
 		}
 	}
+	if f.NoSetidOld != p.noSetidOld {
+		p.noSetidOld = f.NoSetidOld
+		if err := p.syncHooks(p.cfg.TypeMask); err != nil {
+			return err
+		}
+	}
 	p.cfg.SetidRoot = 0
 	if f.SetidToRoot {
 		p.cfg.SetidRoot = 1

@@ -21,6 +21,9 @@ type hook struct {
 	// without. Such a hook is skipped where it is missing (and reported
 	// by MissingHooks); any other failure to attach is an error.
 	optional string
+	// entry: a set*id entry program (saves the old ids), attached only
+	// while some rule reads them (ArgFilter.NoSetidOld).
+	entry bool
 }
 
 // noModules: a kernel built without CONFIG_MODULES has no module syscalls
@@ -30,58 +33,58 @@ const noModules = "absent without CONFIG_MODULES"
 func (p *Probes) hooks() []hook {
 	o := &p.objs
 	return []hook{
-		{o.TpOpen, "sys_exit_open", event.TypeOpen, ""},
-		{o.TpOpenat, "sys_exit_openat", event.TypeOpen, ""},
-		{o.TpOpenat2, "sys_exit_openat2", event.TypeOpen, ""},
-		{o.TpCreat, "sys_exit_creat", event.TypeOpen, ""},
-		{o.TpConnect, "sys_exit_connect", event.TypeConnect, ""},
-		{o.TpUnlink, "sys_exit_unlink", event.TypeUnlink, ""},
-		{o.TpUnlinkat, "sys_exit_unlinkat", event.TypeUnlink, ""},
-		{o.TpRmdir, "sys_exit_rmdir", event.TypeUnlink, ""},
-		{o.TpMkdir, "sys_exit_mkdir", event.TypeMkdir, ""},
-		{o.TpMkdirat, "sys_exit_mkdirat", event.TypeMkdir, ""},
-		{o.TpRename, "sys_exit_rename", event.TypeRename, ""},
-		{o.TpRenameat, "sys_exit_renameat", event.TypeRename, ""},
-		{o.TpRenameat2, "sys_exit_renameat2", event.TypeRename, ""},
-		{o.TpLink, "sys_exit_link", event.TypeLink, ""},
-		{o.TpLinkat, "sys_exit_linkat", event.TypeLink, ""},
-		{o.TpSymlink, "sys_exit_symlink", event.TypeSymlink, ""},
-		{o.TpSymlinkat, "sys_exit_symlinkat", event.TypeSymlink, ""},
-		{o.TpChmod, "sys_exit_chmod", event.TypeChmod, ""},
-		{o.TpFchmod, "sys_exit_fchmod", event.TypeChmod, ""},
-		{o.TpFchmodat, "sys_exit_fchmodat", event.TypeChmod, ""},
-		{o.TpFchmodat2, "sys_exit_fchmodat2", event.TypeChmod, "Linux 6.6+"},
-		{o.TpPtrace, "sys_exit_ptrace", event.TypePtrace, ""},
+		{o.TpOpen, "sys_exit_open", event.TypeOpen, "", false},
+		{o.TpOpenat, "sys_exit_openat", event.TypeOpen, "", false},
+		{o.TpOpenat2, "sys_exit_openat2", event.TypeOpen, "", false},
+		{o.TpCreat, "sys_exit_creat", event.TypeOpen, "", false},
+		{o.TpConnect, "sys_exit_connect", event.TypeConnect, "", false},
+		{o.TpUnlink, "sys_exit_unlink", event.TypeUnlink, "", false},
+		{o.TpUnlinkat, "sys_exit_unlinkat", event.TypeUnlink, "", false},
+		{o.TpRmdir, "sys_exit_rmdir", event.TypeUnlink, "", false},
+		{o.TpMkdir, "sys_exit_mkdir", event.TypeMkdir, "", false},
+		{o.TpMkdirat, "sys_exit_mkdirat", event.TypeMkdir, "", false},
+		{o.TpRename, "sys_exit_rename", event.TypeRename, "", false},
+		{o.TpRenameat, "sys_exit_renameat", event.TypeRename, "", false},
+		{o.TpRenameat2, "sys_exit_renameat2", event.TypeRename, "", false},
+		{o.TpLink, "sys_exit_link", event.TypeLink, "", false},
+		{o.TpLinkat, "sys_exit_linkat", event.TypeLink, "", false},
+		{o.TpSymlink, "sys_exit_symlink", event.TypeSymlink, "", false},
+		{o.TpSymlinkat, "sys_exit_symlinkat", event.TypeSymlink, "", false},
+		{o.TpChmod, "sys_exit_chmod", event.TypeChmod, "", false},
+		{o.TpFchmod, "sys_exit_fchmod", event.TypeChmod, "", false},
+		{o.TpFchmodat, "sys_exit_fchmodat", event.TypeChmod, "", false},
+		{o.TpFchmodat2, "sys_exit_fchmodat2", event.TypeChmod, "Linux 6.6+", false},
+		{o.TpPtrace, "sys_exit_ptrace", event.TypePtrace, "", false},
 		// The entries save the ids before the call; attached first.
-		{o.TpEnterSetuid, "sys_enter_setuid", event.TypeSetuid, ""},
-		{o.TpEnterSetreuid, "sys_enter_setreuid", event.TypeSetuid, ""},
-		{o.TpEnterSetresuid, "sys_enter_setresuid", event.TypeSetuid, ""},
-		{o.TpEnterSetfsuid, "sys_enter_setfsuid", event.TypeSetuid, ""},
-		{o.TpSetuid, "sys_exit_setuid", event.TypeSetuid, ""},
-		{o.TpSetreuid, "sys_exit_setreuid", event.TypeSetuid, ""},
-		{o.TpSetresuid, "sys_exit_setresuid", event.TypeSetuid, ""},
-		{o.TpSetfsuid, "sys_exit_setfsuid", event.TypeSetuid, ""},
-		{o.TpEnterSetgid, "sys_enter_setgid", event.TypeSetgid, ""},
-		{o.TpEnterSetregid, "sys_enter_setregid", event.TypeSetgid, ""},
-		{o.TpEnterSetresgid, "sys_enter_setresgid", event.TypeSetgid, ""},
-		{o.TpEnterSetfsgid, "sys_enter_setfsgid", event.TypeSetgid, ""},
-		{o.TpSetgid, "sys_exit_setgid", event.TypeSetgid, ""},
-		{o.TpSetregid, "sys_exit_setregid", event.TypeSetgid, ""},
-		{o.TpSetresgid, "sys_exit_setresgid", event.TypeSetgid, ""},
-		{o.TpSetfsgid, "sys_exit_setfsgid", event.TypeSetgid, ""},
-		{o.TpMemfdCreate, "sys_exit_memfd_create", event.TypeMemfd, ""},
-		{o.TpInitModule, "sys_exit_init_module", event.TypeModule, noModules},
-		{o.TpFinitModule, "sys_exit_finit_module", event.TypeModule, noModules},
-		{o.TpSetns, "sys_exit_setns", event.TypeSetns, ""},
-		{o.TpUnshare, "sys_exit_unshare", event.TypeUnshare, ""},
-		{o.TpMount, "sys_exit_mount", event.TypeMount, ""},
-		{o.TpBpf, "sys_exit_bpf", event.TypeBPF, ""},
-		{o.TpDup, "sys_exit_dup", event.TypeDup, ""},
-		{o.TpDup2, "sys_exit_dup2", event.TypeDup, ""},
-		{o.TpDup3, "sys_exit_dup3", event.TypeDup, ""},
-		{o.TpAccept, "sys_exit_accept", event.TypeAccept, ""},
-		{o.TpAccept4, "sys_exit_accept4", event.TypeAccept, ""},
-		{o.TpListen, "sys_exit_listen", event.TypeListen, ""},
+		{o.TpEnterSetuid, "sys_enter_setuid", event.TypeSetuid, "", true},
+		{o.TpEnterSetreuid, "sys_enter_setreuid", event.TypeSetuid, "", true},
+		{o.TpEnterSetresuid, "sys_enter_setresuid", event.TypeSetuid, "", true},
+		{o.TpEnterSetfsuid, "sys_enter_setfsuid", event.TypeSetuid, "", true},
+		{o.TpSetuid, "sys_exit_setuid", event.TypeSetuid, "", false},
+		{o.TpSetreuid, "sys_exit_setreuid", event.TypeSetuid, "", false},
+		{o.TpSetresuid, "sys_exit_setresuid", event.TypeSetuid, "", false},
+		{o.TpSetfsuid, "sys_exit_setfsuid", event.TypeSetuid, "", false},
+		{o.TpEnterSetgid, "sys_enter_setgid", event.TypeSetgid, "", true},
+		{o.TpEnterSetregid, "sys_enter_setregid", event.TypeSetgid, "", true},
+		{o.TpEnterSetresgid, "sys_enter_setresgid", event.TypeSetgid, "", true},
+		{o.TpEnterSetfsgid, "sys_enter_setfsgid", event.TypeSetgid, "", true},
+		{o.TpSetgid, "sys_exit_setgid", event.TypeSetgid, "", false},
+		{o.TpSetregid, "sys_exit_setregid", event.TypeSetgid, "", false},
+		{o.TpSetresgid, "sys_exit_setresgid", event.TypeSetgid, "", false},
+		{o.TpSetfsgid, "sys_exit_setfsgid", event.TypeSetgid, "", false},
+		{o.TpMemfdCreate, "sys_exit_memfd_create", event.TypeMemfd, "", false},
+		{o.TpInitModule, "sys_exit_init_module", event.TypeModule, noModules, false},
+		{o.TpFinitModule, "sys_exit_finit_module", event.TypeModule, noModules, false},
+		{o.TpSetns, "sys_exit_setns", event.TypeSetns, "", false},
+		{o.TpUnshare, "sys_exit_unshare", event.TypeUnshare, "", false},
+		{o.TpMount, "sys_exit_mount", event.TypeMount, "", false},
+		{o.TpBpf, "sys_exit_bpf", event.TypeBPF, "", false},
+		{o.TpDup, "sys_exit_dup", event.TypeDup, "", false},
+		{o.TpDup2, "sys_exit_dup2", event.TypeDup, "", false},
+		{o.TpDup3, "sys_exit_dup3", event.TypeDup, "", false},
+		{o.TpAccept, "sys_exit_accept", event.TypeAccept, "", false},
+		{o.TpAccept4, "sys_exit_accept4", event.TypeAccept, "", false},
+		{o.TpListen, "sys_exit_listen", event.TypeListen, "", false},
 	}
 }
 
@@ -95,7 +98,7 @@ func (p *Probes) syncHooks(mask uint32) error {
 	}
 	var errs []error
 	for _, h := range p.hooks() {
-		want := mask&(1<<h.typ) != 0
+		want := mask&(1<<h.typ) != 0 && !(h.entry && p.noSetidOld)
 		l, have := p.tps[h.tp]
 		switch {
 		case want && !have:

@@ -104,8 +104,11 @@ type Probes struct {
 	// wakeup interval, as if it never polled.
 	noPolling bool
 	tps       map[string]link.Link // attached syscall tracepoints, by name
-	missing   []string             // syscalls this kernel lacks (MissingHooks)
-	env       atomic.Pointer[map[string]bool]
+	// noSetidOld: no rule reads the ids before a set*id call, so the
+	// entry programs that save them are not attached.
+	noSetidOld bool
+	missing    []string // syscalls this kernel lacks (MissingHooks)
+	env        atomic.Pointer[map[string]bool]
 	policyFields
 }
 

@@ -121,7 +121,7 @@ func TestBuiltinRulesLive(t *testing.T) {
 	t.Run("non-root setuid(0)", func(t *testing.T) {
 		_, pid := runHelperCmd(t, "setids", "")
 		a := c.fires(t, "Non-root process tried to become root", pid)
-		if !strings.Contains(a.Output, "old_effective=65534") {
+		if !strings.Contains(a.Output, "uid=65534 euid=65534") {
 			t.Errorf("output %q", a.Output)
 		}
 	})

@@ -345,14 +345,19 @@ func TestExecEnvAndCreds(t *testing.T) {
 // that do not ask for root, unshare without namespaces.
 func TestArgFilters(t *testing.T) {
 	c := startCollector(t, DefaultOptions())
+	attached := c.probes.Attached()
 	err := c.probes.SetArgFilter(event.ArgFilter{
 		Names:          map[event.Type][]string{event.TypeListen: {"nginx"}},
 		PtraceRequests: []uint32{unix.PTRACE_ATTACH},
 		SetidToRoot:    true,
 		BPFCmds:        []uint32{5}, // BPF_PROG_LOAD
+		NoSetidOld:     true,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := c.probes.Attached(); got != attached-8 {
+		t.Errorf("%d syscall tracepoints attached, want %d: the 8 set*id entries off", got, attached-8)
 	}
 	before, err := c.probes.Filtered()
 	if err != nil {
@@ -384,6 +389,9 @@ func TestArgFilters(t *testing.T) {
 		return e.Proc.PID == uint32(ids) && (e.Type == event.TypeSetuid || e.Type == event.TypeSetgid)
 	}) {
 		calls = append(calls, e.Syscall)
+		if e.SetID.Old != [4]int64{-1, -1, -1, -1} {
+			t.Errorf("%s: old ids %v without the entry programs, want unknown (-1)", e.Syscall, e.SetID.Old)
+		}
 	}
 	if !slices.Equal(calls, []string{"setuid", "setreuid", "setgid"}) {
 		t.Errorf("setid calls reported %v, want the three asking for 0", calls)
@@ -418,6 +426,9 @@ func TestArgFilters(t *testing.T) {
 	// Off again: everything is reported.
 	if err := c.probes.SetArgFilter(event.ArgFilter{}); err != nil {
 		t.Fatal(err)
+	}
+	if got := c.probes.Attached(); got != attached {
+		t.Errorf("%d syscall tracepoints attached once the filters are off, want %d", got, attached)
 	}
 	_, acc = runHelperCmd(t, "accept", "")
 	c.waitFor(t, "listen once the filter is off", byPID(acc, event.TypeListen))

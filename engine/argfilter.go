@@ -170,6 +170,7 @@ func (rs *Ruleset) argFilter() event.ArgFilter {
 	f.PtraceRequests = rs.numberFilter(event.TypePtrace, "ptrace.request", event.ParsePtraceRequest)
 	f.BPFCmds = rs.numberFilter(event.TypeBPF, "bpf.cmd", event.ParseBPFCmd)
 	f.Files = rs.files
+	f.NoSetidOld = !rs.readsSetidOld()
 	f.SetidToRoot = true
 	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
 		for _, r := range rs.byType[t] {
@@ -248,4 +249,20 @@ types:
 		out[ft.t] = ff
 	}
 	return out
+}
+
+// readsSetidOld reports whether an enabled rule of the set*id types reads
+// the ids before the call, in its condition or its output.
+func (rs *Ruleset) readsSetidOld() bool {
+	old := []string{"setid.old_real", "setid.old_effective", "setid.old_saved", "setid.old_fs"}
+	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
+		for _, r := range rs.byType[t] {
+			for _, f := range old {
+				if slices.Contains(r.outFields, f) || rs.an.reads(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), f, map[string]bool{}) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

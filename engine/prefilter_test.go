@@ -294,8 +294,8 @@ func TestPrefilterEnv(t *testing.T) {
 // requests and setid calls asking for root, as the rules require them.
 func TestPrefilterArgs(t *testing.T) {
 	bf := builtinRuleset(t).Prefilter().Args
-	if !slices.Equal(bf.PtraceRequests, []uint32{0, 16, 0x4206}) || !bf.SetidToRoot || len(bf.Names) != 0 || !slices.Equal(bf.BPFCmds, []uint32{5}) {
-		t.Errorf("built-in rules: %+v; want requests TRACEME, ATTACH, SEIZE, setid to root, BPF_PROG_LOAD only, no name filter", bf)
+	if !slices.Equal(bf.PtraceRequests, []uint32{0, 16, 0x4206}) || !bf.SetidToRoot || len(bf.Names) != 0 || !slices.Equal(bf.BPFCmds, []uint32{5}) || !bf.NoSetidOld {
+		t.Errorf("built-in rules: %+v; want requests TRACEME, ATTACH, SEIZE, setid to root, BPF_PROG_LOAD only, no name filter, no old ids", bf)
 	}
 	rs := mustCompile(t, `
 - macro: web
@@ -323,7 +323,7 @@ func TestPrefilterArgs(t *testing.T) {
 - rule: S
   desc: d
   condition: evt.type == "setuid" && evt.failed
-  output: x
+  output: x %setid.old_effective
   priority: WARNING
 `)
 	f := rs.Prefilter().Args
@@ -346,6 +346,9 @@ func TestPrefilterArgs(t *testing.T) {
 	}
 	if f.SetidToRoot {
 		t.Error("setid filtered to root although rule S does not require it")
+	}
+	if f.NoSetidOld {
+		t.Error("rule S prints setid.old_effective, yet the entry programs would be left off")
 	}
 }
 

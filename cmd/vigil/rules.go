@@ -182,8 +182,13 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 		}
 		fmt.Fprintf(w, "kernel: bpf events only of commands %s\n", strings.Join(names, ", "))
 	}
-	if pf.Args.SetidToRoot && (slices.Contains(pf.Types, event.TypeSetuid) || slices.Contains(pf.Types, event.TypeSetgid)) {
-		fmt.Fprintln(w, "kernel: setuid/setgid events only of calls asking for id 0")
+	if setid := slices.Contains(pf.Types, event.TypeSetuid) || slices.Contains(pf.Types, event.TypeSetgid); setid {
+		if pf.Args.SetidToRoot {
+			fmt.Fprintln(w, "kernel: setuid/setgid events only of calls asking for id 0")
+		}
+		if pf.Args.NoSetidOld {
+			fmt.Fprintln(w, "kernel: setuid/setgid entries not traced (no rule reads setid.old_*, which stay -1)")
+		}
 	}
 	if pf.Env {
 		fmt.Fprintln(w, "kernel: exec events carry the environment (a rule reads proc.env)")

@@ -55,6 +55,7 @@ func TestRulesValidate(t *testing.T) {
 	for _, line := range []string{
 		"kernel: ptrace events only of requests PTRACE_TRACEME, PTRACE_ATTACH, PTRACE_SEIZE\n",
 		"kernel: setuid/setgid events only of calls asking for id 0\n",
+		"kernel: setuid/setgid entries not traced (no rule reads setid.old_*, which stay -1)\n",
 		"kernel: bpf events only of commands BPF_PROG_LOAD\n",
 		"kernel: exec events carry the environment (a rule reads proc.env)\n",
 	} {

@@ -32,6 +32,11 @@ type ArgFilter struct {
 	SetidToRoot bool
 	// BPFCmds: when non-nil, only these bpf(2) commands are reported.
 	BPFCmds []uint32
+	// NoSetidOld: no rule reads setid.old_*, so the set*id entry
+	// programs, which only save the ids before the call, may stay off
+	// (they make every syscall of every process pass the kernel's
+	// sys_enter hook).
+	NoSetidOld bool
 	// Files: for a path type listed (unlink, mkdir, rename, link,
 	// symlink, chmod), only events whose file.path the First rules admit,
 	// or whose second path (file.newpath, file.target) the Second rules
