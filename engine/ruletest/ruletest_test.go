@@ -28,9 +28,9 @@ func sources(t *testing.T, fsys fs.FS, dir, prefix string) []rules.Source {
 	return out
 }
 
-// Every built-in rule fires where its tests say and stays quiet where they
-// say, and each has both kinds of case.
-func TestBuiltinRules(t *testing.T) {
+// compileBuiltin compiles the built-in rule set.
+func compileBuiltin(t *testing.T) *engine.Ruleset {
+	t.Helper()
 	set, err := rules.LoadSources(sources(t, builtin.FS, ".", "builtin/")...)
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +43,13 @@ func TestBuiltinRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rs
+}
+
+// Every built-in rule fires where its tests say and stays quiet where they
+// say, and each has both kinds of case.
+func TestBuiltinRules(t *testing.T) {
+	rs := compileBuiltin(t)
 	var cases []Case
 	for _, src := range sources(t, builtin.Tests, "tests", "builtin/tests/") {
 		cs, err := Parse(src)
@@ -86,18 +93,7 @@ func TestParseErrors(t *testing.T) {
 // built-in rule fires on: every test case of a path type that fires some
 // rule passes the Go model of file_wanted, its paths passed as they are.
 func TestBuiltinFileFiltersSound(t *testing.T) {
-	set, err := rules.LoadSources(sources(t, builtin.FS, ".", "builtin/")...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := engine.NewCompiler(engine.Options{Hostname: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := c.Compile(set)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := compileBuiltin(t)
 	files := rs.Prefilter().Args.Files
 	checked := 0
 	for _, src := range sources(t, builtin.Tests, "tests", "builtin/tests/") {
