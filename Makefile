@@ -12,6 +12,10 @@ GEN_DEPS := clang llvm libbpf-dev bpftool
 # busybox-static (the test image's rootfs).
 TEST_DEPS := rsyslog containerd runc docker.io busybox-static
 TEST_BINS := rsyslogd containerd runc dockerd busybox
+# Helm (the chart's lint and template test) is not packaged in Debian 12:
+# built from the Go module proxy into .tools/bin, which the tests find first.
+HELM_VERSION := v3.22.0
+TOOLS := $(CURDIR)/.tools/bin
 
 .PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-types bench-go fuzz run lint clean
 
@@ -35,6 +39,7 @@ test-deps:
 	@missing=""; for c in $(TEST_BINS); do command -v $$c >/dev/null || missing=1; done; \
 	[ -z "$$missing" ] || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_DEPS); }
+	@[ -x $(TOOLS)/helm ] || GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 # Refresh bpf/include/vmlinux.h from the running kernel's BTF (CO-RE makes
 # the result portable; only needed for new kernel types).
@@ -47,7 +52,7 @@ vmlinux: gen-deps
 # Last, the kernel matrix (vm-test).
 test: build test-deps
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	PATH=$(TOOLS):$$PATH $(GO) test -count=1 ./...
 	scripts/noise-check.sh $(BIN)
 	scripts/vm/run.sh
 

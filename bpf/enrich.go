@@ -424,7 +424,8 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 	return env
 }
 
-var syscallNames = map[uint16]string{}
+// syscallNames is indexed by enum vg_open_syscall.
+var syscallNames [vigilVgOpenSyscallVG_SYS_CONNECT + 1]string
 
 func init() {
 	for id, name := range map[vigilVgOpenSyscall]string{
@@ -450,8 +451,8 @@ func init() {
 
 // syscallName names a record's syscall id (enum vg_open_syscall).
 func syscallName(id uint16) string {
-	if n, ok := syscallNames[id]; ok {
-		return n
+	if int(id) < len(syscallNames) && syscallNames[id] != "" {
+		return syscallNames[id]
 	}
 	return "syscall_" + strconv.Itoa(int(id))
 }

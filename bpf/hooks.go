@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -105,7 +106,9 @@ func (p *Probes) syncHooks(mask uint32) error {
 			l, err := link.Tracepoint("syscalls", h.tp, h.prog, nil)
 			if err != nil {
 				if h.optional != "" && errors.Is(err, os.ErrNotExist) {
-					p.missing = appendUnique(p.missing, h.tp[len("sys_exit_"):]+" ("+h.optional+")")
+					if m := h.tp[len("sys_exit_"):] + " (" + h.optional + ")"; !slices.Contains(p.missing, m) {
+						p.missing = append(p.missing, m)
+					}
 					continue
 				}
 				errs = append(errs, fmt.Errorf("attach tracepoint syscalls/%s: %w", h.tp, err))
@@ -126,15 +129,6 @@ func (p *Probes) MissingHooks() []string { return p.missing }
 
 // Attached counts the syscall tracepoints attached now.
 func (p *Probes) Attached() int { return len(p.tps) }
-
-func appendUnique(l []string, s string) []string {
-	for _, x := range l {
-		if x == s {
-			return l
-		}
-	}
-	return append(l, s)
-}
 
 // Hook names one syscall tracepoint vigil attaches, for reports.
 type Hook struct {

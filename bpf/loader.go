@@ -47,6 +47,9 @@ type Options struct {
 	// Env is the environment collected at exec; the zero value collects
 	// none.
 	Env EnvOptions
+	// NoSetidOld leaves the set*id entry programs off from the start (no
+	// rule reads setid.old_*); see event.ArgFilter.NoSetidOld.
+	NoSetidOld bool
 }
 
 // EnvOptions say how much of each new image's environment the kernel
@@ -215,7 +218,7 @@ func Load(o Options) (*Probes, error) {
 	}
 	spec.Maps["vg_events"].MaxEntries = uint32(o.ringSize())
 
-	p := &Probes{cfg: cfg, cgroup: hier}
+	p := &Probes{cfg: cfg, cgroup: hier, noSetidOld: o.NoSetidOld}
 	if o.Env.Bytes < 0 || o.Env.Bytes > MaxEnvBytes {
 		return nil, fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Env.Bytes, MaxEnvBytes)
 	}

@@ -271,6 +271,37 @@ static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size,
 	}
 }
 
+/*
+ * The start every syscall-exit program of issue 7's types shares: not a
+ * restart, the type wanted (mask, self, target, name filter), and the
+ * heap, task and saved registers. false: not an event.
+ */
+struct exit_ctx {
+	struct vg_config *cfg;
+	struct heap *h;
+	struct task_struct *task;
+	struct pt_regs *regs;
+	__u64 pid_tgid;
+	__u32 type;
+};
+
+static __always_inline bool exit_prep(struct exit_ctx *c, enum vg_type type, long ret)
+{
+	if (restarting(ret))
+		return false;
+	c->cfg = config_get();
+	c->pid_tgid = bpf_get_current_pid_tgid();
+	if (!c->cfg || !prefilter(c->cfg, type, c->pid_tgid >> 32) || !name_wanted(c->cfg, type))
+		return false;
+	c->h = heap_get();
+	if (!c->h)
+		return false;
+	c->task = bpf_get_current_task_btf();
+	c->regs = (struct pt_regs *)bpf_task_pt_regs(c->task);
+	c->type = type;
+	return true;
+}
+
 /* ---- path walks ---- */
 
 struct pwalk {

@@ -134,6 +134,24 @@ static __always_inline __u16 path_tail(struct heap *h, struct task_struct *task,
 	return flags;
 }
 
+/* Send a struct vg_open record (open, unlink, mkdir): the fixed part, then
+ * the path tail. */
+static __always_inline void path_record(struct exit_ctx *c, long ret, enum vg_open_syscall sc, const char *upath,
+					int dfd, __u32 oflags, __u32 mode, __u32 pword)
+{
+	struct vg_open *e = (struct vg_open *)c->h->rec;
+	fill_hdr(&e->hdr, c->cfg, c->task, c->type, c->pid_tgid);
+	e->hdr.policy = pword;
+	e->ret = ret;
+	e->oflags = oflags;
+	e->mode = mode;
+	e->dfd = dfd;
+	e->syscall = sc;
+	__u32 off = sizeof(*e);
+	e->hdr.flags = path_tail(c->h, c->task, upath, dfd, &off, &e->raw_len, &e->base_len);
+	submit(c->cfg, e, off, c->type);
+}
+
 /*
  * Only the exit tracepoints are used: the arguments are still in the task's
  * saved user registers (bpf_task_pt_regs), and the path is certainly paged in
@@ -228,17 +246,8 @@ static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
 		}
 	}
 
-	struct vg_open *e = (struct vg_open *)h->rec;
-	fill_hdr(&e->hdr, cfg, task, VG_OPEN, pid_tgid);
-	e->hdr.policy = pword;
-	e->ret = ret;
-	e->oflags = oflags;
-	e->mode = mode;
-	e->dfd = dfd;
-	e->syscall = sc;
-	__u32 off = sizeof(*e);
-	e->hdr.flags = path_tail(h, task, upath, dfd, &off, &e->raw_len, &e->base_len);
-	submit(cfg, e, off, VG_OPEN);
+	struct exit_ctx c = {.cfg = cfg, .h = h, .task = task, .pid_tgid = pid_tgid, .type = VG_OPEN};
+	path_record(&c, ret, sc, upath, dfd, oflags, mode, pword);
 	return 0;
 }
 
@@ -262,18 +271,10 @@ int tp_creat(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_
  */
 static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 {
-	if (restarting(ret))
+	struct exit_ctx c;
+	if (!exit_prep(&c, sc == VG_SYS_MKDIR || sc == VG_SYS_MKDIRAT ? VG_MKDIR : VG_UNLINK, ret))
 		return 0;
-	enum vg_type type = sc == VG_SYS_MKDIR || sc == VG_SYS_MKDIRAT ? VG_MKDIR : VG_UNLINK;
-	struct vg_config *cfg = config_get();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32) || !name_wanted(cfg, type))
-		return 0;
-	struct heap *h = heap_get();
-	if (!h)
-		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs *regs = c.regs;
 	int dfd = AT_FDCWD;
 	const char *upath;
 	__u32 uflags = 0, mode = 0;
@@ -293,18 +294,9 @@ static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
 		if (sc == VG_SYS_RMDIR)
 			uflags = 0x200; /* AT_REMOVEDIR */
 	}
-	if (!file_wanted(cfg, h, type, upath, NULL))
+	if (!file_wanted(c.cfg, c.h, c.type, upath, NULL))
 		return 0;
-	struct vg_open *e = (struct vg_open *)h->rec;
-	fill_hdr(&e->hdr, cfg, task, type, pid_tgid);
-	e->ret = ret;
-	e->oflags = uflags;
-	e->mode = mode;
-	e->dfd = dfd;
-	e->syscall = sc;
-	__u32 off = sizeof(*e);
-	e->hdr.flags = path_tail(h, task, upath, dfd, &off, &e->raw_len, &e->base_len);
-	submit(cfg, e, off, type);
+	path_record(&c, ret, sc, upath, dfd, uflags, mode, 0);
 	return 0;
 }
 

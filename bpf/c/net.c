@@ -173,8 +173,6 @@ int tp_connect(struct syscall_trace_exit *ctx)
  */
 static __always_inline int on_sock_exit(long ret, enum vg_open_syscall sc)
 {
-	if (restarting(ret))
-		return 0;
 	enum vg_type type = VG_LISTEN;
 	if (sc == VG_SYS_DUP || sc == VG_SYS_DUP2 || sc == VG_SYS_DUP3) {
 		if (ret < 0 || ret > 2)
@@ -183,35 +181,29 @@ static __always_inline int on_sock_exit(long ret, enum vg_open_syscall sc)
 	} else if (sc == VG_SYS_ACCEPT || sc == VG_SYS_ACCEPT4) {
 		type = VG_ACCEPT;
 	}
-	struct vg_config *cfg = config_get();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!cfg || !prefilter(cfg, type, pid_tgid >> 32) || !name_wanted(cfg, type))
+	struct exit_ctx c;
+	if (!exit_prep(&c, type, ret))
 		return 0;
 	if (ret == -11 /* EAGAIN */ && type == VG_ACCEPT) {
 		count_filtered(type);
 		return 0;
 	}
-	struct heap *h = heap_get();
-	if (!h)
-		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	int fd = SC_ARG1(regs);
+	int fd = SC_ARG1(c.regs);
 	int sfd = type == VG_LISTEN || ret < 0 ? fd : ret;
-	struct vg_connect *e = (struct vg_connect *)h->rec;
+	struct vg_connect *e = (struct vg_connect *)c.h->rec;
 	__builtin_memset(e, 0, sizeof(*e));
-	if (!sock_addrs(e, fd_file(task, sfd), type != VG_LISTEN || ret < 0)) {
+	if (!sock_addrs(e, fd_file(c.task, sfd), type != VG_LISTEN || ret < 0)) {
 		if (type == VG_DUP)
 			return 0; /* not a socket: not an event */
 		e->hdr.flags = VG_CONNECT_NOT_SOCKET;
 	}
 	__u16 flags = e->hdr.flags;
-	fill_hdr(&e->hdr, cfg, task, type, pid_tgid);
+	fill_hdr(&e->hdr, c.cfg, c.task, type, c.pid_tgid);
 	e->hdr.flags = flags;
 	e->ret = ret;
 	e->fd = fd;
 	e->syscall = sc;
-	submit(cfg, e, sizeof(*e), type);
+	submit(c.cfg, e, sizeof(*e), type);
 	return 0;
 }
 

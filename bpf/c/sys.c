@@ -12,40 +12,19 @@
 #define SYS_ROOM (REC_MASK - VG_PATH_MAX)
 #define SYS_NAME_MAX 256
 
+/* exit_ctx (common.h) and the record being built. */
 struct sys_ctx {
-	struct vg_config *cfg;
-	struct heap *h;
-	struct task_struct *task;
-	struct pt_regs *regs;
+	struct exit_ctx x;
 	struct vg_sys *e;
 	__u32 off;
-	__u32 type;
 };
 
-/* The checks every vg_sys type starts with, and the context; false: not
- * wanted. */
-static __always_inline bool sys_prep(struct sys_ctx *c, enum vg_type type, long ret, __u64 pid_tgid)
-{
-	if (restarting(ret))
-		return false;
-	c->cfg = config_get();
-	if (!c->cfg || !prefilter(c->cfg, type, pid_tgid >> 32) || !name_wanted(c->cfg, type))
-		return false;
-	c->h = heap_get();
-	if (!c->h)
-		return false;
-	c->task = bpf_get_current_task_btf();
-	c->regs = (struct pt_regs *)bpf_task_pt_regs(c->task);
-	c->type = type;
-	return true;
-}
-
 /* The fixed part of the record, once it is wanted. */
-static __always_inline void sys_fill(struct sys_ctx *c, long ret, __u16 sc, __u64 pid_tgid)
+static __always_inline void sys_fill(struct sys_ctx *c, long ret, __u16 sc)
 {
-	struct vg_sys *e = (struct vg_sys *)c->h->rec;
+	struct vg_sys *e = (struct vg_sys *)c->x.h->rec;
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_hdr(&e->hdr, c->cfg, c->task, c->type, pid_tgid);
+	fill_hdr(&e->hdr, c->x.cfg, c->x.task, c->x.type, c->x.pid_tgid);
 	e->ret = ret;
 	e->syscall = sc;
 	c->e = e;
@@ -55,16 +34,15 @@ static __always_inline void sys_fill(struct sys_ctx *c, long ret, __u16 sc, __u6
 /* Both, for the types without a path filter. */
 static __always_inline bool sys_start(struct sys_ctx *c, enum vg_type type, long ret, __u16 sc)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!sys_prep(c, type, ret, pid_tgid))
+	if (!exit_prep(&c->x, type, ret))
 		return false;
-	sys_fill(c, ret, sc, pid_tgid);
+	sys_fill(c, ret, sc);
 	return true;
 }
 
 static __always_inline void sys_submit(struct sys_ctx *c)
 {
-	submit(c->cfg, c->e, c->off, c->type);
+	submit(c->x.cfg, c->e, c->off, c->x.type);
 }
 
 /* A NUL-terminated user string (at most max-1 bytes kept) as string i
@@ -77,7 +55,7 @@ static __always_inline void sys_ustr(struct sys_ctx *c, int i, const void *u, __
 		c->e->hdr.flags |= VG_SYS_TRUNC;
 		return;
 	}
-	long n = bpf_probe_read_user_str(&c->h->rec[c->off & REC_MASK], max, u);
+	long n = bpf_probe_read_user_str(&c->x.h->rec[c->off & REC_MASK], max, u);
 	if (n <= 0) {
 		c->e->hdr.flags |= VG_SYS_FAULT;
 		return;
@@ -97,7 +75,7 @@ static __always_inline void sys_path(struct sys_ctx *c, int i, const char *u, in
 		return;
 	}
 	__u16 raw = 0, base = 0;
-	__u16 f = path_tail(c->h, c->task, u, dfd, &c->off, &raw, &base);
+	__u16 f = path_tail(c->x.h, c->x.task, u, dfd, &c->off, &raw, &base);
 	c->e->len[i] = raw;
 	c->e->len[i + 1] = base;
 	if (f & (VG_OPEN_RAW_TRUNC | VG_OPEN_BASE_TRUNC))
@@ -111,7 +89,7 @@ static __always_inline void sys_path(struct sys_ctx *c, int i, const char *u, in
 /* The absolute path of the current task's descriptor fd as string i. */
 static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 {
-	struct file *f = fd_file(c->task, fd);
+	struct file *f = fd_file(c->x.task, fd);
 	if (!f) {
 		c->e->hdr.flags |= VG_SYS_BASE_FAULT;
 		return;
@@ -121,10 +99,10 @@ static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 		return;
 	}
 	__u32 pw = 0;
-	__u32 pos = path_walk(c->h, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), c->task, &pw);
+	__u32 pos = path_walk(c->x.h, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), c->x.task, &pw);
 	if (pw & PW_TRUNC)
 		c->e->hdr.flags |= VG_SYS_TRUNC;
-	__u32 n = path_copy(c->h, c->off, pos);
+	__u32 n = path_copy(c->x.h, c->off, pos);
 	c->e->len[i] = n;
 	c->off += n;
 }
@@ -143,10 +121,9 @@ static __always_inline int on_rename_exit(long ret, enum vg_open_syscall sc)
 	else if (sc == VG_SYS_SYMLINK || sc == VG_SYS_SYMLINKAT)
 		type = VG_SYMLINK;
 	struct sys_ctx c;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!sys_prep(&c, type, ret, pid_tgid))
+	if (!exit_prep(&c.x, type, ret))
 		return 0;
-	struct pt_regs *r = c.regs;
+	struct pt_regs *r = c.x.regs;
 	/* The two paths as passed: the old (existing, target) one first. */
 	const char *p1, *p2;
 	int d1 = AT_FDCWD, d2 = AT_FDCWD;
@@ -169,9 +146,9 @@ static __always_inline int on_rename_exit(long ret, enum vg_open_syscall sc)
 		p2 = (const char *)SC_ARG4(r);
 	}
 	/* file.path is the old path of a rename, the new link of a link. */
-	if (type == VG_RENAME ? !file_wanted(c.cfg, c.h, type, p1, p2) : !file_wanted(c.cfg, c.h, type, p2, p1))
+	if (type == VG_RENAME ? !file_wanted(c.x.cfg, c.x.h, type, p1, p2) : !file_wanted(c.x.cfg, c.x.h, type, p2, p1))
 		return 0;
-	sys_fill(&c, ret, sc, pid_tgid);
+	sys_fill(&c, ret, sc);
 	if (type == VG_SYMLINK)
 		sys_ustr(&c, 0, p1, VG_PATH_MAX); /* the target as stored */
 	else
@@ -196,10 +173,9 @@ SYS_EXIT(symlinkat, on_rename_exit, VG_SYS_SYMLINKAT)
 static __always_inline int on_chmod_exit(long ret, enum vg_open_syscall sc)
 {
 	struct sys_ctx c;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!sys_prep(&c, VG_CHMOD, ret, pid_tgid))
+	if (!exit_prep(&c.x, VG_CHMOD, ret))
 		return 0;
-	struct pt_regs *r = c.regs;
+	struct pt_regs *r = c.x.regs;
 	const char *p = NULL;
 	int dfd = AT_FDCWD;
 	__u32 mode, flags = 0;
@@ -215,9 +191,9 @@ static __always_inline int on_chmod_exit(long ret, enum vg_open_syscall sc)
 		if (sc == VG_SYS_FCHMODAT2)
 			flags = SC_ARG4(r);
 	}
-	if (p && !file_wanted(c.cfg, c.h, VG_CHMOD, p, NULL))
+	if (p && !file_wanted(c.x.cfg, c.x.h, VG_CHMOD, p, NULL))
 		return 0;
-	sys_fill(&c, ret, sc, pid_tgid);
+	sys_fill(&c, ret, sc);
 	if (p)
 		sys_path(&c, 0, p, dfd);
 	else
@@ -263,8 +239,8 @@ int tp_ptrace(struct syscall_trace_exit *ctx)
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_PTRACE, ctx->ret, VG_SYS_PTRACE))
 		return 0;
-	c.e->arg[0] = SC_ARG1(c.regs);
-	c.e->arg[1] = (__u32)SC_ARG2(c.regs);
+	c.e->arg[0] = SC_ARG1(c.x.regs);
+	c.e->arg[1] = (__u32)SC_ARG2(c.x.regs);
 	sys_submit(&c);
 	return 0;
 }
@@ -346,7 +322,7 @@ static __always_inline int on_setid_exit(long ret, enum vg_open_syscall sc)
 	struct sys_ctx c;
 	if (!sys_start(&c, type, ret, sc))
 		return 0;
-	struct pt_regs *r = c.regs;
+	struct pt_regs *r = c.x.regs;
 	__u32 a1 = SC_ARG1(r), a2 = SC_ARG2(r), a3 = SC_ARG3(r), none = -1;
 	__u32 req[4] = {none, none, none, none};
 	switch (sc) {
@@ -400,8 +376,8 @@ int tp_memfd_create(struct syscall_trace_exit *ctx)
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_MEMFD, ctx->ret, VG_SYS_MEMFD_CREATE))
 		return 0;
-	sys_ustr(&c, 0, (const char *)SC_ARG1(c.regs), SYS_NAME_MAX);
-	c.e->arg[0] = (__u32)SC_ARG2(c.regs);
+	sys_ustr(&c, 0, (const char *)SC_ARG1(c.x.regs), SYS_NAME_MAX);
+	c.e->arg[0] = (__u32)SC_ARG2(c.x.regs);
 	sys_submit(&c);
 	return 0;
 }
@@ -413,7 +389,7 @@ static __always_inline int on_module_exit(long ret, enum vg_open_syscall sc)
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_MODULE, ret, sc))
 		return 0;
-	struct pt_regs *r = c.regs;
+	struct pt_regs *r = c.x.regs;
 	if (sc == VG_SYS_FINIT_MODULE) {
 		sys_fdpath(&c, 0, SC_ARG1(r));
 		c.e->arg[0] = (__u32)SC_ARG3(r);
@@ -465,10 +441,10 @@ int tp_setns(struct syscall_trace_exit *ctx)
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_SETNS, ctx->ret, VG_SYS_SETNS))
 		return 0;
-	int fd = SC_ARG1(c.regs);
-	c.e->arg[0] = (__u32)SC_ARG2(c.regs);
+	int fd = SC_ARG1(c.x.regs);
+	c.e->arg[0] = (__u32)SC_ARG2(c.x.regs);
 	c.e->arg[1] = (__u32)fd;
-	c.e->arg[2] = ns_type_of(c.task, fd);
+	c.e->arg[2] = ns_type_of(c.x.task, fd);
 	sys_submit(&c);
 	return 0;
 }
@@ -492,7 +468,7 @@ int tp_unshare(struct syscall_trace_exit *ctx)
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_UNSHARE, ctx->ret, VG_SYS_UNSHARE))
 		return 0;
-	c.e->arg[0] = SC_ARG1(c.regs);
+	c.e->arg[0] = SC_ARG1(c.x.regs);
 	sys_submit(&c);
 	return 0;
 }
@@ -505,7 +481,7 @@ int tp_mount(struct syscall_trace_exit *ctx)
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_MOUNT, ctx->ret, VG_SYS_MOUNT))
 		return 0;
-	struct pt_regs *r = c.regs;
+	struct pt_regs *r = c.x.regs;
 	sys_ustr(&c, 0, (const char *)SC_ARG1(r), SYS_NAME_MAX);
 	sys_path(&c, 2, (const char *)SC_ARG2(r), AT_FDCWD);
 	sys_ustr(&c, 4, (const char *)SC_ARG3(r), 64);
@@ -549,13 +525,13 @@ int tp_bpf(struct syscall_trace_exit *ctx)
 	__u32 kind = 0;
 	if (cmd == 5 /* PROG_LOAD: prog_type at 0, prog_name at 48 */) {
 		bpf_probe_read_user(&kind, sizeof(kind), attr);
-		if (!bpf_probe_read_user(&c.h->rec[c.off & REC_MASK], 16, attr + 48)) {
+		if (!bpf_probe_read_user(&c.x.h->rec[c.off & REC_MASK], 16, attr + 48)) {
 			c.e->len[0] = 16;
 			c.off += 16;
 		}
 	} else if (cmd == 0 /* MAP_CREATE: map_type at 0, map_name at 28 */) {
 		bpf_probe_read_user(&kind, sizeof(kind), attr);
-		if (!bpf_probe_read_user(&c.h->rec[c.off & REC_MASK], 16, attr + 28)) {
+		if (!bpf_probe_read_user(&c.x.h->rec[c.off & REC_MASK], 16, attr + 28)) {
 			c.e->len[0] = 16;
 			c.off += 16;
 		}

@@ -22,6 +22,7 @@ type pipelineConfig struct {
 	types      []event.Type // delivered to process
 	kernel     []event.Type // traced from the start (nil: types)
 	env        bpf.EnvOptions
+	noSetidOld bool // no rule reads setid.old_*: the set*id entries stay off
 	pid        uint32
 	ringSize   int
 	stats      bool
@@ -56,6 +57,7 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 		opts.Types = cfg.kernel
 	}
 	opts.Env = cfg.env
+	opts.NoSetidOld = cfg.noSetidOld
 	opts.TargetPID = cfg.pid
 	opts.RingSize = cfg.ringSize
 	probes, err := bpf.Load(opts)

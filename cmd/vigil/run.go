@@ -125,7 +125,7 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 			pc := pipelineConfig{
 				// Every type is delivered: a reload may start using a type;
 				// the kernel mask decides what is copied.
-				types: event.Types(), kernel: pf.Types, env: d.env.options(pf.Env),
+				types: event.Types(), kernel: pf.Types, env: d.env.options(pf.Env), noSetidOld: pf.Args.NoSetidOld,
 				ringSize: cfg.RingbufSize, stats: stats, openFilter: &pf.Open,
 				maxProcs:   cfg.ProcessTable.MaxEntries,
 				containers: containerLookup(cc),
