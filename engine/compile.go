@@ -238,11 +238,11 @@ func (k *compilation) checkName(kind, name string, pos rules.Pos) bool {
 	item := fmt.Sprintf("%s %q", kind, name)
 	switch {
 	case !identRE.MatchString(name):
-		k.errorf(pos, item, "LOAD_BAD_NAME", "a %s name must be a CEL identifier (letters, digits, _)", kind)
+		k.errorf(pos, item, rules.CodeBadName, "a %s name must be a CEL identifier (letters, digits, _)", kind)
 	case fieldRoots[name]:
-		k.errorf(pos, item, "LOAD_BAD_NAME", "%q is the start of field names (%s.*); choose another name", name, name)
+		k.errorf(pos, item, rules.CodeBadName, "%q is the start of field names (%s.*); choose another name", name, name)
 	case kind == "macro" && k.lists[name] != nil:
-		k.errorf(pos, item, "LOAD_DUPLICATE", "a list is already named %q (at %s)", name, k.lists[name].Pos)
+		k.errorf(pos, item, rules.CodeDuplicate, "a list is already named %q (at %s)", name, k.lists[name].Pos)
 	default:
 		return true
 	}
@@ -264,7 +264,7 @@ func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
 	if iss.Err() != nil {
 		// Quoted Go strings are valid CEL strings; this cannot happen for
 		// valid UTF-8 items.
-		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), "LOAD_BAD_LIST", "items do not form a CEL list: %v", iss.Err())
+		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeBadList, "items do not form a CEL list: %v", iss.Err())
 		return nil
 	}
 	return a
@@ -284,12 +284,12 @@ func (k *compilation) checkBool(t rules.Text, item string) *cel.Ast {
 					off -= i
 				}
 			}
-			k.errorf(t.Pos(off), item, "LOAD_CONDITION", "%s", k.explain(e.Message))
+			k.errorf(t.Pos(off), item, rules.CodeCondition, "%s", k.explain(e.Message))
 		}
 		return nil
 	}
 	if !a.OutputType().IsExactType(cel.BoolType) {
-		k.errorf(t.Pos(0), item, "LOAD_NOT_BOOL", "condition is of type %s, not bool", a.OutputType())
+		k.errorf(t.Pos(0), item, rules.CodeNotBool, "condition is of type %s, not bool", a.OutputType())
 		return nil
 	}
 	return a
@@ -370,7 +370,7 @@ func (k *compilation) resolveMacro(m *macro, path []string) {
 		return
 	case 1:
 		cycle := append(path[slices.Index(path, m.src.Name):], m.src.Name)
-		k.errorf(m.src.Pos, fmt.Sprintf("macro %q", m.src.Name), "LOAD_CYCLE", "macros refer to each other in a cycle: %s", strings.Join(cycle, " -> "))
+		k.errorf(m.src.Pos, fmt.Sprintf("macro %q", m.src.Name), rules.CodeCycle, "macros refer to each other in a cycle: %s", strings.Join(cycle, " -> "))
 		m.state = 2
 		return
 	}
@@ -406,17 +406,17 @@ func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string, macros bo
 	}
 	fold, err := cel.NewConstantFoldingOptimizer()
 	if err != nil {
-		k.errorf(t.Pos(0), item, "LOAD_INTERNAL", "constant folding: %v", err)
+		k.errorf(t.Pos(0), item, rules.CodeInternal, "constant folding: %v", err)
 		return nil
 	}
 	opt, err := cel.NewStaticOptimizer(cel.NewInliningOptimizer(vars...), fold)
 	if err != nil {
-		k.errorf(t.Pos(0), item, "LOAD_INTERNAL", "optimizer: %v", err)
+		k.errorf(t.Pos(0), item, rules.CodeInternal, "optimizer: %v", err)
 		return nil
 	}
 	out, iss := opt.Optimize(k.env, a)
 	if iss != nil && iss.Err() != nil {
-		k.errorf(t.Pos(0), item, "LOAD_INTERNAL", "inline lists and macros: %v", iss.Err())
+		k.errorf(t.Pos(0), item, rules.CodeInternal, "inline lists and macros: %v", iss.Err())
 		return nil
 	}
 	return out
@@ -432,17 +432,17 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 		bad := unknownTypes(native.Expr(), native.ReferenceMap(), k.lists)
 		for id, name := range bad {
 			loc := native.SourceInfo().GetStartLocation(id)
-			k.errorf(r.Condition.Pos(offsetOf(r.Condition.S, loc.Line(), loc.Column())), item, "LOAD_BAD_EVTTYPE",
+			k.errorf(r.Condition.Pos(offsetOf(r.Condition.S, loc.Line(), loc.Column())), item, rules.CodeBadEvtType,
 				"evt.type is compared with %q, which is not an event type (%s)", name, typeList(event.AllTypes))
 		}
 		types, constrained := an.eventTypes(native.Expr(), native.ReferenceMap())
 		switch {
 		case len(bad) > 0:
 		case !constrained:
-			k.errorf(r.Condition.Pos(0), item, "LOAD_NO_EVTTYPE",
+			k.errorf(r.Condition.Pos(0), item, rules.CodeNoEvtType,
 				"the condition does not restrict evt.type, so it would be evaluated for every event type (%s); add evt.type == \"...\" or evt.type in [...]", typeList(event.AllTypes))
 		case types == 0:
-			k.errorf(r.Condition.Pos(0), item, "LOAD_NO_EVTTYPE", "the condition can match no event type")
+			k.errorf(r.Condition.Pos(0), item, rules.CodeNoEvtType, "the condition can match no event type")
 		default:
 			cr.Types = types
 		}
@@ -488,11 +488,11 @@ func (k *compilation) depsOK(a *cel.Ast) bool {
 func (k *compilation) program(a, full *cel.Ast, t rules.Text, item string) (cel.Program, uint64) {
 	est, err := k.env.EstimateCost(full, estimator{})
 	if err != nil {
-		k.errorf(t.Pos(0), item, "LOAD_COST", "estimate cost: %v", err)
+		k.errorf(t.Pos(0), item, rules.CodeCost, "estimate cost: %v", err)
 		return nil, 0
 	}
 	if est.Max > k.c.costLimit {
-		k.errorf(t.Pos(0), item, "LOAD_COST", "the condition may cost up to %d, over the budget of %d (regular expressions or comprehensions over long lists?)", est.Max, k.c.costLimit)
+		k.errorf(t.Pos(0), item, rules.CodeCost, "the condition may cost up to %d, over the budget of %d (regular expressions or comprehensions over long lists?)", est.Max, k.c.costLimit)
 		return nil, 0
 	}
 	in := k.inlineAll(a, t, item, false)
@@ -501,7 +501,7 @@ func (k *compilation) program(a, full *cel.Ast, t rules.Text, item string) (cel.
 	}
 	prg, err := k.env.Program(in, cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(specialize))
 	if err != nil {
-		k.errorf(t.Pos(0), item, "LOAD_CONDITION", "plan: %v", err)
+		k.errorf(t.Pos(0), item, rules.CodeCondition, "plan: %v", err)
 		return nil, 0
 	}
 	return prg, est.Max

@@ -62,7 +62,7 @@ func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []st
 			if near := k.closest(name); near != "" {
 				msg += fmt.Sprintf(" (did you mean %%%s?)", near)
 			}
-			k.errorf(t.Pos(i), item, "LOAD_OUTPUT", "%s", msg)
+			k.errorf(t.Pos(i), item, rules.CodeOutput, "%s", msg)
 			i = j
 			continue
 		}

@@ -77,7 +77,7 @@ func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 		acting |= 1 << t
 	}
 	if extra := cr.Types &^ acting; extra != 0 {
-		k.errorf(r.Condition.Pos(0), item, "LOAD_POLICY_TYPE",
+		k.errorf(r.Condition.Pos(0), item, rules.CodePolicyType,
 			"action %s needs a kernel hook, which exists for exec, open and connect only; this condition can also match %s",
 			r.Action, typeList(extra))
 		return
@@ -111,7 +111,7 @@ func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 			if pe.expr != nil && pe.src != nil {
 				pos = pe.src.pos(pe.expr)
 			}
-			k.errorf(pos, item, "LOAD_POLICY", "action %s for %s events: %s", r.Action, t, pe.msg)
+			k.errorf(pos, item, rules.CodePolicy, "action %s for %s events: %s", r.Action, t, pe.msg)
 			return
 		}
 		var rc ruleConj
