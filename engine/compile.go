@@ -53,7 +53,7 @@ func NewCompiler(o Options) (*Compiler, error) {
 // Rule is a compiled rule.
 type Rule struct {
 	Name     string
-	Priority rules.Priority
+	Priority event.Priority
 	Tags     []string
 	Action   rules.Action
 	Enforce  bool         // false: audit only (deny and kill rules)

@@ -134,7 +134,7 @@ func (rs *Ruleset) alert(r *Rule, ev *event.Event) *event.Alert {
 		Time:     ev.Time,
 		Rule:     r.Name,
 		Priority: r.Priority.String(),
-		Level:    int(r.Priority),
+		Level:    r.Priority.Level(),
 		Source:   Source,
 		Output:   render(r.output, ev),
 		Fields:   r.outFields,

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 const base = `
@@ -50,7 +52,7 @@ func TestDefinitions(t *testing.T) {
 		t.Fatalf("got %d lists, %d macros, %d rules", len(set.Lists), len(set.Macros), len(set.Rules))
 	}
 	r := set.Rules[0]
-	want := Rule{Name: "Shell", Desc: "a shell started", Priority: PriorityWarning, Enabled: true, Action: ActionAlert}
+	want := Rule{Name: "Shell", Desc: "a shell started", Priority: event.PriorityWarning, Enabled: true, Action: ActionAlert}
 	if r.Name != want.Name || r.Desc != want.Desc || r.Priority != want.Priority || r.Enabled != want.Enabled || r.Action != want.Action {
 		t.Errorf("rule = %+v", r)
 	}
@@ -61,7 +63,7 @@ func TestDefinitions(t *testing.T) {
 		t.Errorf("exception = %+v", e)
 	}
 	q := set.Rules[1]
-	if q.Enabled || q.Action != ActionDeny || q.Priority != PriorityInformational || q.Desc != "" {
+	if q.Enabled || q.Action != ActionDeny || q.Priority != event.PriorityInformational || q.Desc != "" {
 		t.Errorf("rule Quiet = %+v", q)
 	}
 }
@@ -107,7 +109,7 @@ func TestOverrides(t *testing.T) {
     action: replace`,
 			check: func(t *testing.T, s *Set) {
 				r := s.Rules[0]
-				if r.Condition.S != `evt.type == "exec"` || r.Output.S != "replaced" || r.Priority != PriorityCritical || r.Desc != "new" || r.Action != ActionKill {
+				if r.Condition.S != `evt.type == "exec"` || r.Output.S != "replaced" || r.Priority != event.PriorityCritical || r.Desc != "new" || r.Action != ActionKill {
 					t.Errorf("rule = %+v", r)
 				}
 				if r.Condition.Pos(0).File != "local.yaml" || r.Pos.File != "base.yaml" {
@@ -361,24 +363,5 @@ func TestLoad(t *testing.T) {
 
 	if set, err := Load(); err != nil || len(set.Rules) != 0 {
 		t.Errorf("no paths: %v, %v", set, err)
-	}
-}
-
-func TestPriority(t *testing.T) {
-	for p := PriorityEmergency; p <= PriorityDebug; p++ {
-		for _, s := range []string{p.String(), strings.ToLower(p.String()), strings.ToUpper(p.String())} {
-			if got, ok := ParsePriority(s); !ok || got != p {
-				t.Errorf("ParsePriority(%q) = %v, %v", s, got, ok)
-			}
-		}
-	}
-	if got, ok := ParsePriority("info"); !ok || got != PriorityInformational {
-		t.Errorf("ParsePriority(info) = %v, %v", got, ok)
-	}
-	if _, ok := ParsePriority("warn"); ok {
-		t.Error("ParsePriority(warn) succeeded")
-	}
-	if PriorityEmergency != 0 || PriorityDebug != 7 || PriorityWarning.String() != "Warning" || Priority(9).String() != "Priority(9)" {
-		t.Error("priority values or names changed")
 	}
 }

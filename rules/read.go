@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // Source is the content of one rules file and the name to report it by.
@@ -85,7 +87,7 @@ type item struct {
 	condition  Text
 	output     Text
 	desc       string
-	priority   Priority
+	priority   event.Priority
 	tags       []string
 	enabled    bool
 	action     Action
@@ -386,10 +388,9 @@ func (r *reader) value(it *item, label string, f field) {
 	case "priority":
 		if n, ok := r.scalar(label, f); ok {
 			s := scalar(n)
-			p, ok := ParsePriority(strings.TrimSpace(s))
+			p, ok := event.ParsePriority(strings.TrimSpace(s))
 			if !ok {
-				r.errorf(r.pos(f.val), label, CodeBadPriority, "unknown priority %q; %s", s,
-					hint(s, []string{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"}))
+				r.errorf(r.pos(f.val), label, CodeBadPriority, "unknown priority %q; %s", s, hint(s, priorityNames()))
 			}
 			it.priority = p
 		}
@@ -669,6 +670,15 @@ func describe(n *yaml.Node) string {
 		return "a string"
 	}
 	return "an alias"
+}
+
+// priorityNames lists the priorities as rule files usually spell them.
+func priorityNames() []string {
+	var names []string
+	for p := event.PriorityEmergency; p <= event.PriorityDebug; p++ {
+		names = append(names, strings.ToLower(p.String()))
+	}
+	return names
 }
 
 // hint suggests the closest of valid to s, or lists them all.

@@ -1,8 +1,9 @@
 package rules
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // EngineVersion is the rule format version this package implements; a file
@@ -36,7 +37,7 @@ type Rule struct {
 	Desc      string
 	Condition Text
 	Output    Text
-	Priority  Priority
+	Priority  event.Priority
 	Tags      []string
 	Enabled   bool
 	Action    Action
@@ -48,45 +49,6 @@ type Rule struct {
 	Fallback   Action
 	Exceptions []Exception
 	Pos        Pos
-}
-
-// Priority is a rule's severity, Falco's syslog-like levels: lower is more
-// severe.
-type Priority int
-
-// Priorities, most severe first.
-const (
-	PriorityEmergency Priority = iota
-	PriorityAlert
-	PriorityCritical
-	PriorityError
-	PriorityWarning
-	PriorityNotice
-	PriorityInformational
-	PriorityDebug
-)
-
-// String returns Falco's spelling, as alerts carry it.
-func (p Priority) String() string {
-	names := [...]string{"Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"}
-	if p < 0 || int(p) >= len(names) {
-		return fmt.Sprintf("Priority(%d)", int(p))
-	}
-	return names[p]
-}
-
-// ParsePriority parses a priority name in any case; "info" is accepted
-// for Informational, as Falco does.
-func ParsePriority(s string) (Priority, bool) {
-	if strings.EqualFold(s, "info") {
-		return PriorityInformational, true
-	}
-	for p := PriorityEmergency; p <= PriorityDebug; p++ {
-		if strings.EqualFold(s, p.String()) {
-			return p, true
-		}
-	}
-	return 0, false
 }
 
 // Action is what happens when a rule matches.

@@ -60,25 +60,9 @@ func (f Format) Encoder() (func([]byte, *event.Alert) []byte, error) {
 	return nil, fmt.Errorf("format %q: want json or text", f)
 }
 
-// Priority levels by Falco's names (0 Emergency ... 7 Debug), for
-// min_priority filters and the syslog severity mapping.
-var priorityLevels = map[string]int{
-	"emergency": 0, "alert": 1, "critical": 2, "error": 3,
-	"warning": 4, "notice": 5, "informational": 6, "info": 6, "debug": 7,
-}
-
-// ParsePriority returns the level of a priority name (any case).
+// ParsePriority returns the level of a priority name, as
+// event.ParsePriority parses it.
 func ParsePriority(s string) (int, bool) {
-	l, ok := priorityLevels[lower(s)]
-	return l, ok
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	p, ok := event.ParsePriority(s)
+	return p.Level(), ok
 }

@@ -51,10 +51,10 @@ var testTime = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // testAlert is alert n of a test: its time (and so its message id) is
 // unique per n.
 func testAlert(rule, priority, host string, n int) *event.Alert {
-	level, _ := sinks.ParsePriority(priority)
+	p, _ := event.ParsePriority(priority)
 	proc := &event.Process{PID: 4242, PPID: 1, Name: "bash", Exe: "/usr/bin/bash", Argv: []string{"bash", "-i"}, Cmdline: "bash -i"}
 	return &event.Alert{
-		Time: testTime.Add(time.Duration(n) * time.Microsecond), Rule: rule, Priority: priority, Level: level,
+		Time: testTime.Add(time.Duration(n) * time.Microsecond), Rule: rule, Priority: priority, Level: p.Level(),
 		Source: "syscall", Output: fmt.Sprintf("Shell in container (n=%d)", n), Fields: []string{"proc.name"},
 		Tags: []string{"shell"}, Hostname: host, Action: "alert",
 		Event: &event.Event{Type: event.TypeExec, Time: testTime, TID: 4242, Proc: proc},

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vigil-project/vigil/sinks"
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // TailConfig is what `vigil alerts tail` reads alerts with.
@@ -76,11 +76,11 @@ func Tail(ctx context.Context, c TailConfig, out func(*Received), opts ...Option
 	}
 	minLevel := -1
 	if c.MinPriority != "" {
-		l, ok := sinks.ParsePriority(c.MinPriority)
+		p, ok := event.ParsePriority(c.MinPriority)
 		if !ok {
 			return fmt.Errorf("%w: min priority %q: want emergency, alert, critical, error, warning, notice, informational or debug", ErrConfig, c.MinPriority)
 		}
-		minLevel = l
+		minLevel = p.Level()
 	}
 	natsOpts, err := connOptions(c.Auth, c.TLS)
 	if err != nil {
@@ -200,8 +200,8 @@ func decodeReceived(subject string, data []byte, seq uint64) *Received {
 		return r
 	}
 	r.Time, r.Rule, r.Priority, r.Hostname = a.Time, a.Rule, a.Priority, a.Hostname
-	if l, ok := sinks.ParsePriority(a.Priority); ok {
-		r.Level = l
+	if p, ok := event.ParsePriority(a.Priority); ok {
+		r.Level = p.Level()
 	}
 	return r
 }
