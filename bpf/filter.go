@@ -7,17 +7,18 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // lpmKey is the trie key of a rule: prefix bytes, or the path and its NUL.
-func lpmKey(r event.PathRule) (vigilVgPathKey, error) {
+func lpmKey(r plan.PathRule) (vigilVgPathKey, error) {
 	var k vigilVgPathKey
 	b := []byte(r.Path)
 	if r.Exact {
 		b = append(b, 0)
 	}
-	if len(r.Path) > event.FilterPathMax {
-		return k, fmt.Errorf("open filter path %q is longer than %d bytes", r.Path, event.FilterPathMax)
+	if len(r.Path) > plan.FilterPathMax {
+		return k, fmt.Errorf("open filter path %q is longer than %d bytes", r.Path, plan.FilterPathMax)
 	}
 	copy(k.Data[:], b)
 	k.Prefixlen = uint32(len(b) * 8)
@@ -28,7 +29,7 @@ func lpmKey(r event.PathRule) (vigilVgPathKey, error) {
 // added before stale ones are removed and the filter is switched on last
 // (off first), so during the change the kernel drops only opens that both
 // the old and the new filter drop.
-func (p *Probes) SetOpenFilter(f event.OpenFilter) error {
+func (p *Probes) SetOpenFilter(f plan.OpenFilter) error {
 	m := p.objs.VgOpenPaths
 	if f.All {
 		p.cfg.OpenFilter = 0
@@ -92,7 +93,7 @@ func sumPerCPU(m *ebpf.Map) (map[event.Type]uint64, error) {
 // SetArgFilter installs the argument filters of issue 7's types: names
 // are written before the config that turns them on and stale ones removed
 // after, so the kernel lets through a superset while it changes.
-func (p *Probes) SetArgFilter(f event.ArgFilter) error {
+func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 	m := p.objs.VgNames
 	want := map[vigilVgNameKey]bool{}
 	var types uint32
@@ -122,7 +123,7 @@ func (p *Probes) SetArgFilter(f event.ArgFilter) error {
 			return fmt.Errorf("path filter for event type %d: no kernel probe", t)
 		}
 		fileTypes |= 1 << t
-		for which, rules := range [2][]event.PathRule{ff.First, ff.Second} {
+		for which, rules := range [2][]plan.PathRule{ff.First, ff.Second} {
 			for _, r := range rules {
 				k, err := fileKey(uint8(t)<<1|uint8(which), r)
 				if err != nil {
@@ -209,10 +210,10 @@ func (p *Probes) SetArgFilter(f event.ArgFilter) error {
 
 // fileKey is the vg_file_paths key of a path rule under a tag (the
 // event type << 1, | 1 for the second path).
-func fileKey(tag uint8, r event.PathRule) (vigilVgFpathKey, error) {
+func fileKey(tag uint8, r plan.PathRule) (vigilVgFpathKey, error) {
 	var k vigilVgFpathKey
-	if len(r.Path) > event.FilterPathMax {
-		return k, fmt.Errorf("path filter path %q is longer than %d bytes", r.Path, event.FilterPathMax)
+	if len(r.Path) > plan.FilterPathMax {
+		return k, fmt.Errorf("path filter path %q is longer than %d bytes", r.Path, plan.FilterPathMax)
 	}
 	k.Data[0] = tag
 	n := 1 + copy(k.Data[1:], r.Path)

@@ -48,7 +48,7 @@ type Options struct {
 	// none.
 	Env EnvOptions
 	// NoSetidOld leaves the set*id entry programs off from the start (no
-	// rule reads setid.old_*); see event.ArgFilter.NoSetidOld.
+	// rule reads setid.old_*); see plan.ArgFilter.NoSetidOld.
 	NoSetidOld bool
 }
 

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // Opens that no entry wants are dropped in the kernel, but only when the
@@ -24,7 +25,7 @@ func TestOpenFilterLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	filter := event.OpenFilter{Paths: []event.PathRule{
+	filter := plan.OpenFilter{Paths: []plan.PathRule{
 		{Path: d + "/keep/"},
 		{Path: d + "/exact.txt", Exact: true},
 		{Path: d + "/w/", AnyFlags: unix.O_WRONLY | unix.O_RDWR},
@@ -74,7 +75,7 @@ func TestOpenFilterLive(t *testing.T) {
 		}
 		// The Go model the rule soundness tests rely on agrees with the kernel.
 		if tc.req.Dir == "" && filter.Wants(filter.TrieValues(), tc.req.Path, uint32(tc.req.Flags)) != tc.want {
-			t.Errorf("event.OpenFilter.Wants(%q, %#x) disagrees with the kernel (%v)", tc.req.Path, tc.req.Flags, tc.want)
+			t.Errorf("plan.OpenFilter.Wants(%q, %#x) disagrees with the kernel (%v)", tc.req.Path, tc.req.Flags, tc.want)
 		}
 		if !tc.want {
 			dropped++
@@ -90,7 +91,7 @@ func TestOpenFilterLive(t *testing.T) {
 	}
 
 	// Switching the filter off lets everything through again.
-	if err := c.probes.SetOpenFilter(event.OpenFilter{All: true}); err != nil {
+	if err := c.probes.SetOpenFilter(plan.OpenFilter{All: true}); err != nil {
 		t.Fatal(err)
 	}
 	arg, _ = json.Marshal([]openReq{{Path: d + "/other/x", Flags: wr}})

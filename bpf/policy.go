@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/bpf/mountinfo"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // Mechanisms are the enforcement hooks this kernel gives vigil.
@@ -151,7 +152,7 @@ func cgroup2Root() (string, error) {
 // policyState is the installed policy, by generation, for naming the rule
 // behind a record's policy word.
 type policyState struct {
-	gen   [2]*event.Policy
+	gen   [2]*plan.Policy
 	keys  [2]polKeys
 	ports [2][]uint64 // connect atoms by port as written, nil: all zero
 }
@@ -172,7 +173,7 @@ const polPathMax = 253
 // memberships of running processes for it, then switches the kernel to
 // it: a reload never leaves a moment without a complete policy. It fails
 // when pol asks for what this kernel cannot do.
-func (p *Probes) SetPolicy(pol event.Policy) error {
+func (p *Probes) SetPolicy(pol plan.Policy) error {
 	p.polMu.Lock()
 	defer p.polMu.Unlock()
 	mech := p.Mechanisms()
@@ -185,7 +186,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 		return err
 	}
 	var types uint32
-	var descs [len(event.PolicyTypes)]vigilVgPolDesc
+	var descs [len(plan.PolicyTypes)]vigilVgPolDesc
 	paths := map[string]*vigilVgPolMasks{} // class byte + path (+ NUL when exact)
 	ips := map[netip.Prefix]*vigilVgPolMasks{}
 	names := map[string]*vigilVgPolMasks{}
@@ -208,7 +209,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 				d.Pos[a.Class] |= bit
 			}
 			switch a.Class {
-			case event.PolExe, event.PolFile:
+			case plan.PolExe, plan.PolFile:
 				for _, r := range a.Paths {
 					k, err := polPathKey(a.Class, r)
 					if err != nil {
@@ -216,18 +217,18 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 					}
 					entry(paths, k).M[ti] |= bit
 				}
-			case event.PolName:
+			case plan.PolName:
 				for _, n := range a.Names {
 					entry(names, n).M[ti] |= bit
 				}
-			case event.PolUID:
+			case plan.PolUID:
 				for _, u := range a.UIDs {
 					if uids[u] == nil {
 						uids[u] = &vigilVgPolMasks{}
 					}
 					uids[u].M[ti] |= bit
 				}
-			case event.PolDIP:
+			case plan.PolDIP:
 				for _, n := range a.Nets {
 					n = n.Masked()
 					if ips[n] == nil {
@@ -235,7 +236,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 					}
 					ips[n].M[ti] |= bit
 				}
-			case event.PolDPort:
+			case plan.PolDPort:
 				if ports == nil {
 					ports = make([]uint64, 65536)
 				}
@@ -244,7 +245,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 						ports[port] |= bit
 					}
 				}
-			case event.PolFamily:
+			case plan.PolFamily:
 				for _, n := range a.Names {
 					family[map[string]int{"ipv4": 0, "ipv6": 1, "unix": 2}[n]] |= bit
 				}
@@ -256,7 +257,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 				d.Conj[j] |= 1 << i
 			}
 			act := c.Action
-			if act == "deny" && c.Fallback == "kill" && kernelCannotDeny(event.PolicyTypes[ti], mech) {
+			if act == "deny" && c.Fallback == "kill" && kernelCannotDeny(plan.PolicyTypes[ti], mech) {
 				act = "kill"
 			}
 			if act == "kill" {
@@ -274,7 +275,7 @@ func (p *Probes) SetPolicy(pol event.Policy) error {
 		}
 	}
 	for _, a := range pol.Allow {
-		k, err := polPathKey(event.PolExe, event.PathRule{Path: a, Exact: true})
+		k, err := polPathKey(plan.PolExe, plan.PathRule{Path: a, Exact: true})
 		if err != nil {
 			return fmt.Errorf("allow-list: %w", err)
 		}
@@ -371,9 +372,9 @@ func kernelCannotDeny(t event.Type, m Mechanisms) bool {
 }
 
 // checkMechanisms refuses a policy this kernel cannot carry out.
-func checkMechanisms(pol event.Policy, m Mechanisms) error {
+func checkMechanisms(pol plan.Policy, m Mechanisms) error {
 	for ti, tp := range pol.Types {
-		t := event.PolicyTypes[ti]
+		t := plan.PolicyTypes[ti]
 		for _, c := range tp.Conjs {
 			if c.Action != "deny" || !kernelCannotDeny(t, m) || c.Fallback == "kill" || !c.Enforce {
 				continue
@@ -401,7 +402,7 @@ func (e *UnavailableError) Error() string {
 }
 
 // polPathKey is the map key of a path rule: class byte, path, NUL when exact.
-func polPathKey(c event.PolicyClass, r event.PathRule) (string, error) {
+func polPathKey(c plan.PolicyClass, r plan.PathRule) (string, error) {
 	if len(r.Path) > polPathMax {
 		return "", fmt.Errorf("path %q is longer than the %d bytes the kernel's policy holds", r.Path, polPathMax)
 	}
@@ -495,7 +496,7 @@ func exeMembership(paths map[string]*vigilVgPolMasks, exe string) vigilVgPolMask
 	if len(exe) > polPathMax {
 		return vigilVgPolMasks{}
 	}
-	full := string([]byte{byte(event.PolExe)}) + exe + "\x00"
+	full := string([]byte{byte(plan.PolExe)}) + exe + "\x00"
 	best := -1
 	var out vigilVgPolMasks
 	for k, m := range paths {
@@ -536,7 +537,7 @@ func (p *Probes) clearGen(g uint8) error {
 // policyView names the rules behind records' policy words; replaced
 // whole on every SetPolicy (the reader reads it without locks).
 type policyView struct {
-	gen [2]*event.Policy
+	gen [2]*plan.Policy
 }
 
 // outcome decodes a record's policy word for event type t.
@@ -547,7 +548,7 @@ func (v *policyView) outcome(t event.Type, word uint32) event.Enforcement {
 	j := int(word&0xff) - 1
 	out := word >> 8 & 0xf
 	pol := v.gen[word>>12&1]
-	ti := event.PolicyTypeIndex(t)
+	ti := plan.PolicyTypeIndex(t)
 	if pol == nil || ti < 0 || j < 0 || j >= len(pol.Types[ti].Conjs) {
 		return event.Enforcement{}
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // listen opens a TCP listener on addr ("127.0.0.1:0") and returns its port.
@@ -37,8 +38,8 @@ func listen(t testing.TB, network, addr string) uint16 {
 	return uint16(ln.Addr().(*net.TCPAddr).Port)
 }
 
-func conj(rule, action string, enforce bool, atoms ...int) event.PolicyConj {
-	return event.PolicyConj{Rule: rule, Action: action, Enforce: enforce, Atoms: atoms}
+func conj(rule, action string, enforce bool, atoms ...int) plan.PolicyConj {
+	return plan.PolicyConj{Rule: rule, Action: action, Enforce: enforce, Atoms: atoms}
 }
 
 func connectAs(t *testing.T, addr string) (errno, pid int) {
@@ -57,17 +58,17 @@ func TestPolicyConnectDeny(t *testing.T) {
 	}
 	p4, ok4, audit4 := listen(t, "tcp4", "127.0.0.1:0"), listen(t, "tcp4", "127.0.0.1:0"), listen(t, "tcp4", "127.0.0.1:0")
 	p6, ok6 := listen(t, "tcp6", "[::1]:0"), listen(t, "tcp6", "[::1]:0")
-	var pol event.Policy
-	pol.Types[2] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{
-			{Class: event.PolFamily, Names: []string{"ipv4"}},
-			{Class: event.PolDIP, Nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
-			{Class: event.PolDPort, Ports: [][2]uint16{{p4, p4}, {1, 2}}},
-			{Class: event.PolDIP, Nets: []netip.Prefix{netip.MustParsePrefix("::1/128")}},
-			{Class: event.PolDPort, Ports: [][2]uint16{{p6, p6}}},
-			{Class: event.PolDPort, Ports: [][2]uint16{{audit4, audit4}}},
+	var pol plan.Policy
+	pol.Types[2] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{
+			{Class: plan.PolFamily, Names: []string{"ipv4"}},
+			{Class: plan.PolDIP, Nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+			{Class: plan.PolDPort, Ports: [][2]uint16{{p4, p4}, {1, 2}}},
+			{Class: plan.PolDIP, Nets: []netip.Prefix{netip.MustParsePrefix("::1/128")}},
+			{Class: plan.PolDPort, Ports: [][2]uint16{{p6, p6}}},
+			{Class: plan.PolDPort, Ports: [][2]uint16{{audit4, audit4}}},
 		},
-		Conjs: []event.PolicyConj{
+		Conjs: []plan.PolicyConj{
 			conj("v4 deny", "deny", true, 0, 1, 2),
 			conj("v6 deny", "deny", true, 3, 4),
 			conj("v4 audit", "deny", false, 1, 5),
@@ -119,7 +120,7 @@ func TestPolicyConnectDeny(t *testing.T) {
 		t.Errorf("after the reload, connect still denied: errno %d, want EPERM", errno)
 	}
 	// No policy: nothing denied.
-	if err := c.probes.SetPolicy(event.Policy{}); err != nil {
+	if err := c.probes.SetPolicy(plan.Policy{}); err != nil {
 		t.Fatal(err)
 	}
 	if errno, _ := connectAs(t, "[::1]:"+port(p6)); errno != 0 {
@@ -150,14 +151,14 @@ func TestPolicyKill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var pol event.Policy
-	pol.Types[0] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{{Class: event.PolExe, Paths: []event.PathRule{{Path: badBin, Exact: true}}}},
-		Conjs: []event.PolicyConj{conj("no bad exec", "kill", true, 0)},
+	var pol plan.Policy
+	pol.Types[0] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{{Class: plan.PolExe, Paths: []plan.PathRule{{Path: badBin, Exact: true}}}},
+		Conjs: []plan.PolicyConj{conj("no bad exec", "kill", true, 0)},
 	}
-	pol.Types[1] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{{Class: event.PolFile, Paths: []event.PathRule{{Path: dir + "/forb"}}}},
-		Conjs: []event.PolicyConj{conj("no forbidden open", "kill", true, 0)},
+	pol.Types[1] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{{Class: plan.PolFile, Paths: []plan.PathRule{{Path: dir + "/forb"}}}},
+		Conjs: []plan.PolicyConj{conj("no forbidden open", "kill", true, 0)},
 	}
 	if err := c.probes.SetPolicy(pol); err != nil {
 		t.Fatal(err)
@@ -233,14 +234,14 @@ func TestPolicyLSM(t *testing.T) {
 	}
 	os.WriteFile(forbidden, []byte("x"), 0o644)
 	os.WriteFile(allowed, []byte("x"), 0o644)
-	var pol event.Policy
-	pol.Types[0] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{{Class: event.PolExe, Paths: []event.PathRule{{Path: badBin, Exact: true}}}},
-		Conjs: []event.PolicyConj{conj("no bad exec", "deny", true, 0)},
+	var pol plan.Policy
+	pol.Types[0] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{{Class: plan.PolExe, Paths: []plan.PathRule{{Path: badBin, Exact: true}}}},
+		Conjs: []plan.PolicyConj{conj("no bad exec", "deny", true, 0)},
 	}
-	pol.Types[1] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{{Class: event.PolFile, Paths: []event.PathRule{{Path: forbidden, Exact: true}}}},
-		Conjs: []event.PolicyConj{conj("no forbidden open", "deny", true, 0)},
+	pol.Types[1] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{{Class: plan.PolFile, Paths: []plan.PathRule{{Path: forbidden, Exact: true}}}},
+		Conjs: []plan.PolicyConj{conj("no forbidden open", "deny", true, 0)},
 	}
 	err := c.probes.SetPolicy(pol)
 	if !m.LSM {
@@ -303,7 +304,7 @@ func BenchmarkPolicySize(b *testing.B) {
 	defer p.Close()
 	// As under vigil run: opens no rule names are dropped in the kernel
 	// (after the policy judged them), the rest is read and discarded.
-	if err := p.SetOpenFilter(event.OpenFilter{}); err != nil {
+	if err := p.SetOpenFilter(plan.OpenFilter{}); err != nil {
 		b.Fatal(err)
 	}
 	r, err := NewReader(p, ReaderOptions{})
@@ -317,20 +318,20 @@ func BenchmarkPolicySize(b *testing.B) {
 	file := filepath.Join(dir, "loop")
 	os.WriteFile(file, nil, 0o644)
 	target := "127.0.0.1:" + strconv.Itoa(int(listen(b, "tcp4", "127.0.0.1:0")))
-	policy := func(n int) event.Policy {
-		var pol event.Policy
-		files := event.PolicyAtom{Class: event.PolFile}
-		nets := event.PolicyAtom{Class: event.PolDIP}
+	policy := func(n int) plan.Policy {
+		var pol plan.Policy
+		files := plan.PolicyAtom{Class: plan.PolFile}
+		nets := plan.PolicyAtom{Class: plan.PolDIP}
 		for i := range n {
-			files.Paths = append(files.Paths, event.PathRule{Path: fmt.Sprintf("/srv/deny/%d/secret", i), Exact: true})
+			files.Paths = append(files.Paths, plan.PathRule{Path: fmt.Sprintf("/srv/deny/%d/secret", i), Exact: true})
 			nets.Nets = append(nets.Nets, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i / 256), byte(i % 256), 0}), 24))
 		}
 		action := "kill"
 		if p.Mechanisms().LSM {
 			action = "deny"
 		}
-		pol.Types[1] = event.TypePolicy{Atoms: []event.PolicyAtom{files}, Conjs: []event.PolicyConj{conj("files", action, true, 0)}}
-		pol.Types[2] = event.TypePolicy{Atoms: []event.PolicyAtom{nets}, Conjs: []event.PolicyConj{conj("nets", "deny", true, 0)}}
+		pol.Types[1] = plan.TypePolicy{Atoms: []plan.PolicyAtom{files}, Conjs: []plan.PolicyConj{conj("files", action, true, 0)}}
+		pol.Types[2] = plan.TypePolicy{Atoms: []plan.PolicyAtom{nets}, Conjs: []plan.PolicyConj{conj("nets", "deny", true, 0)}}
 		return pol
 	}
 	for _, n := range []int{1, 1000} {
@@ -370,10 +371,10 @@ func TestPolicyScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(bin, data, 0o755)
-	var pol event.Policy
-	pol.Types[0] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{{Class: event.PolScope}, {Class: event.PolExe, Paths: []event.PathRule{{Path: bin, Exact: true}}}},
-		Conjs: []event.PolicyConj{conj("not in containers", "kill", true, 0, 1)},
+	var pol plan.Policy
+	pol.Types[0] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{{Class: plan.PolScope}, {Class: plan.PolExe, Paths: []plan.PathRule{{Path: bin, Exact: true}}}},
+		Conjs: []plan.PolicyConj{conj("not in containers", "kill", true, 0, 1)},
 	}
 	if err := c.probes.SetPolicy(pol); err != nil {
 		t.Fatal(err)
@@ -401,10 +402,10 @@ func TestPolicyFallbackAndAllow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pol event.Policy
-	pol.Types[1] = event.TypePolicy{
-		Atoms: []event.PolicyAtom{{Class: event.PolFile, Paths: []event.PathRule{{Path: forbidden, Exact: true}}}},
-		Conjs: []event.PolicyConj{{Rule: "no forbidden open", Action: "deny", Enforce: true, Fallback: "kill", Atoms: []int{0}}},
+	var pol plan.Policy
+	pol.Types[1] = plan.TypePolicy{
+		Atoms: []plan.PolicyAtom{{Class: plan.PolFile, Paths: []plan.PathRule{{Path: forbidden, Exact: true}}}},
+		Conjs: []plan.PolicyConj{{Rule: "no forbidden open", Action: "deny", Enforce: true, Fallback: "kill", Atoms: []int{0}}},
 	}
 	open := func() error {
 		h := helper(t, "wait-open", forbidden)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 func byPID(pid int, t event.Type) func(*event.Event) bool {
@@ -346,7 +347,7 @@ func TestExecEnvAndCreds(t *testing.T) {
 func TestArgFilters(t *testing.T) {
 	c := startCollector(t, DefaultOptions())
 	attached := c.probes.Attached()
-	err := c.probes.SetArgFilter(event.ArgFilter{
+	err := c.probes.SetArgFilter(plan.ArgFilter{
 		Names:          map[event.Type][]string{event.TypeListen: {"nginx"}},
 		PtraceRequests: []uint32{unix.PTRACE_ATTACH},
 		SetidToRoot:    true,
@@ -424,7 +425,7 @@ func TestArgFilters(t *testing.T) {
 		}
 	}
 	// Off again: everything is reported.
-	if err := c.probes.SetArgFilter(event.ArgFilter{}); err != nil {
+	if err := c.probes.SetArgFilter(plan.ArgFilter{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.probes.Attached(); got != attached {
@@ -440,10 +441,10 @@ func TestArgFilters(t *testing.T) {
 func TestFileFilters(t *testing.T) {
 	c := startCollector(t, DefaultOptions())
 	dir := tempDir(t)
-	err := c.probes.SetArgFilter(event.ArgFilter{Files: map[event.Type]event.FileFilter{
-		event.TypeUnlink: {First: []event.PathRule{{Path: "/nonexistent/"}}},
-		event.TypeLink:   {First: []event.PathRule{{Path: "/nonexistent", Exact: true}}, Second: []event.PathRule{{Path: dir + "/c", Exact: true}}},
-		event.TypeChmod:  {First: []event.PathRule{{Path: "/nonexistent/"}}},
+	err := c.probes.SetArgFilter(plan.ArgFilter{Files: map[event.Type]plan.FileFilter{
+		event.TypeUnlink: {First: []plan.PathRule{{Path: "/nonexistent/"}}},
+		event.TypeLink:   {First: []plan.PathRule{{Path: "/nonexistent", Exact: true}}, Second: []plan.PathRule{{Path: dir + "/c", Exact: true}}},
+		event.TypeChmod:  {First: []plan.PathRule{{Path: "/nonexistent/"}}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -501,8 +502,8 @@ func TestFileFilters(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(gdir, "a"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.probes.SetArgFilter(event.ArgFilter{Files: map[event.Type]event.FileFilter{
-		event.TypeLink: {First: []event.PathRule{{Path: "/nonexistent", Exact: true}}, Second: []event.PathRule{{Path: gdir + "/"}}},
+	if err := c.probes.SetArgFilter(plan.ArgFilter{Files: map[event.Type]plan.FileFilter{
+		event.TypeLink: {First: []plan.PathRule{{Path: "/nonexistent", Exact: true}}, Second: []plan.PathRule{{Path: gdir + "/"}}},
 	}}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // The kernel-side filters of the event types that several syscalls
@@ -138,8 +139,8 @@ var nameFiltered = []event.Type{
 }
 
 // argFilter derives the kernel's argument filters from the enabled rules.
-func (rs *Ruleset) argFilter() event.ArgFilter {
-	var f event.ArgFilter
+func (rs *Ruleset) argFilter() plan.ArgFilter {
+	var f plan.ArgFilter
 	cond := func(r *Rule) (ast.Expr, map[int64]*ast.ReferenceInfo) {
 		return r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
 	}
@@ -222,15 +223,15 @@ var fileTypes = []struct {
 // fileFilters derives, per path type, what the rules require of
 // file.path or, for a rule that does not constrain it, of the second path;
 // a type one of whose rules constrains neither is not filtered.
-func (rs *Ruleset) fileFilters() map[event.Type]event.FileFilter {
-	out := map[event.Type]event.FileFilter{}
+func (rs *Ruleset) fileFilters() map[event.Type]plan.FileFilter {
+	out := map[event.Type]plan.FileFilter{}
 types:
 	for _, ft := range fileTypes {
 		rules := rs.byType[ft.t]
 		if len(rules) == 0 {
 			continue
 		}
-		var ff event.FileFilter
+		var ff plan.FileFilter
 		for _, r := range rules {
 			e, refs := r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
 			if p := rs.an.pathsOf(e, refs, pathQuery{ft.t, "file.path"}); !p.isAll() && !tooLong(p) {

@@ -13,6 +13,7 @@ import (
 	"cel.dev/cel-go/common/ast"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 	"github.com/vigil-project/vigil/rules"
 )
 
@@ -83,8 +84,8 @@ type exception struct {
 type Ruleset struct {
 	Rules    []*Rule // every rule, enabled or not, in definition order
 	byType   [maxTypes][]*Rule
-	files    map[event.Type]event.FileFilter // path filters of issue 7's types, computed at compile time
-	index    [maxTypes]*typeIndex            // finer index for opens and execs
+	files    map[event.Type]plan.FileFilter // path filters of issue 7's types, computed at compile time
+	index    [maxTypes]*typeIndex           // finer index for opens and execs
 	hostname string
 	an       *analyzer
 	// names maps every variable to its activation slot: fields first

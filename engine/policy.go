@@ -13,10 +13,11 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 	"github.com/vigil-project/vigil/rules"
 )
 
-// Compiling deny and kill rules into kernel policy (event.Policy). The
+// Compiling deny and kill rules into kernel policy (plan.Policy). The
 // condition (and the negation of each exception) is put in disjunctive
 // normal form per event type the rule can match: evt.type tests become
 // true or false, every other test must be one the kernel can make, else
@@ -26,7 +27,7 @@ import (
 // polLit is one atom of a conjunction under construction: a test, or a
 // constant when it is decided by the event type alone.
 type polLit struct {
-	atom  event.PolicyAtom
+	atom  plan.PolicyAtom
 	konst int8 // 0: atom; 1: true; -1: false
 }
 
@@ -38,7 +39,7 @@ var (
 )
 
 // maxDNF bounds a rule's conjunctions per type while expanding.
-const maxDNF = event.MaxPolicyConjs
+const maxDNF = plan.MaxPolicyConjs
 
 // polError is a part of a condition that cannot run in the kernel.
 type polError struct {
@@ -65,7 +66,7 @@ type polBuilder struct {
 
 // ruleConj is what a rule contributes to one type's policy.
 type ruleConj struct {
-	atoms [][]event.PolicyAtom // an OR of ANDs
+	atoms [][]plan.PolicyAtom // an OR of ANDs
 }
 
 // compilePolicy converts a deny or kill rule. Errors are load errors.
@@ -73,7 +74,7 @@ func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 	r := cr.src
 	item := fmt.Sprintf("rule %q", r.Name)
 	var acting event.TypeSet
-	for _, t := range event.PolicyTypes {
+	for _, t := range plan.PolicyTypes {
 		acting |= 1 << t
 	}
 	if extra := cr.Types &^ acting; extra != 0 {
@@ -89,7 +90,7 @@ func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 		}
 	}
 	cond := &polSource{a: cr.cond, text: r.Condition}
-	for _, t := range event.PolicyTypes {
+	for _, t := range plan.PolicyTypes {
 		if !cr.Types.Has(t) {
 			continue
 		}
@@ -116,7 +117,7 @@ func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 		}
 		var rc ruleConj
 		for _, conj := range d {
-			var atoms []event.PolicyAtom
+			var atoms []plan.PolicyAtom
 			for _, l := range conj {
 				atoms = append(atoms, l.atom)
 			}
@@ -200,7 +201,7 @@ func constant(v bool) polDNF {
 	return dnfFalse
 }
 
-func atom(a event.PolicyAtom, neg bool) polDNF {
+func atom(a plan.PolicyAtom, neg bool) polDNF {
 	a.Neg = a.Neg != neg
 	return polDNF{{{atom: a}}}
 }
@@ -264,13 +265,13 @@ func exprText(src *polSource, e ast.Expr) string {
 
 // test converts one comparison or function call to an atom, or to a
 // constant (konst 1 true, -1 false) when the event type decides it.
-func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, error) {
+func (b *polBuilder) test(src *polSource, e ast.Expr) (plan.PolicyAtom, int8, error) {
 	refs := src.a.NativeRep().ReferenceMap()
 	call := e.AsCall()
 	args := call.Args()
 	fn := call.FunctionName()
-	var none event.PolicyAtom
-	unsupported := func() (event.PolicyAtom, int8, error) {
+	var none plan.PolicyAtom
+	unsupported := func() (plan.PolicyAtom, int8, error) {
 		return none, 0, b.fail(src, e, "%s cannot run in the kernel (it can test %s: ==, !=, in, startsWith, under, inCidr(s), port comparisons; and container.id == \"\" or != \"\")",
 			exprText(src, e), b.classesFor())
 	}
@@ -286,7 +287,7 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, e
 				// container.id != "" (in a container) and == "" (on the
 				// host) are the scope tests the kernel can make.
 				if s, ok := stringLit(lit); ok && s == "" {
-					return event.PolicyAtom{Class: event.PolScope, Neg: fn == operators.Equals}, 0, nil
+					return plan.PolicyAtom{Class: plan.PolScope, Neg: fn == operators.Equals}, 0, nil
 				}
 				return unsupported()
 			}
@@ -350,10 +351,10 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, e
 		} else {
 			return unsupported()
 		}
-		var a event.PolicyAtom
+		var a plan.PolicyAtom
 		switch {
 		case (fn == "inCidr" || fn == "inCidrs") && name == "net.dip":
-			a.Class = event.PolDIP
+			a.Class = plan.PolDIP
 			for _, s := range items {
 				p, ok := parsePrefix(s)
 				if !ok {
@@ -362,9 +363,9 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, e
 				a.Nets = append(a.Nets, p)
 			}
 		case name == "proc.exe" || name == "file.path":
-			a.Class = event.PolExe
+			a.Class = plan.PolExe
 			if name == "file.path" {
-				a.Class = event.PolFile
+				a.Class = plan.PolFile
 			}
 			for _, s := range items {
 				if !strings.HasPrefix(s, "/") {
@@ -373,11 +374,11 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (event.PolicyAtom, int8, e
 				if fn == "under" || fn == "underAny" {
 					d := strings.TrimRight(s, "/")
 					if d != "" {
-						a.Paths = append(a.Paths, event.PathRule{Path: d, Exact: true})
+						a.Paths = append(a.Paths, plan.PathRule{Path: d, Exact: true})
 					}
-					a.Paths = append(a.Paths, event.PathRule{Path: d + "/"})
+					a.Paths = append(a.Paths, plan.PathRule{Path: d + "/"})
 				} else {
-					a.Paths = append(a.Paths, event.PathRule{Path: s})
+					a.Paths = append(a.Paths, plan.PathRule{Path: s})
 				}
 			}
 		default:
@@ -398,7 +399,7 @@ func stringExpr(s string) ast.Expr {
 // classesFor names the fields the kernel can test for b's event type.
 func (b *polBuilder) classesFor() string {
 	var names []string
-	for c := event.PolicyClass(0); c < event.PolScope; c++ {
+	for c := plan.PolicyClass(0); c < plan.PolScope; c++ {
 		if classFor(b.typ, c) {
 			names = append(names, c.String())
 		}
@@ -407,17 +408,17 @@ func (b *polBuilder) classesFor() string {
 }
 
 // classFor reports whether the kernel can test class c on events of type t.
-func classFor(t event.Type, c event.PolicyClass) bool {
+func classFor(t event.Type, c plan.PolicyClass) bool {
 	switch c {
-	case event.PolFile:
+	case plan.PolFile:
 		return t == event.TypeOpen
-	case event.PolDIP, event.PolDPort, event.PolFamily:
+	case plan.PolDIP, plan.PolDPort, plan.PolFamily:
 		return t == event.TypeConnect
 	}
 	return true
 }
 
-func (b *polBuilder) classOK(src *polSource, e ast.Expr, c event.PolicyClass) error {
+func (b *polBuilder) classOK(src *polSource, e ast.Expr, c plan.PolicyClass) error {
 	if !classFor(b.typ, c) {
 		return b.fail(src, e, "%s is not known when the kernel decides on %s events", c, b.typ)
 	}
@@ -425,36 +426,36 @@ func (b *polBuilder) classOK(src *polSource, e ast.Expr, c event.PolicyClass) er
 }
 
 // fieldClass maps a field to its atom class.
-func fieldClass(name string) (event.PolicyClass, bool) {
+func fieldClass(name string) (plan.PolicyClass, bool) {
 	switch name {
 	case "proc.exe":
-		return event.PolExe, true
+		return plan.PolExe, true
 	case "proc.name":
-		return event.PolName, true
+		return plan.PolName, true
 	case "file.path":
-		return event.PolFile, true
+		return plan.PolFile, true
 	case "net.dip":
-		return event.PolDIP, true
+		return plan.PolDIP, true
 	case "net.dport":
-		return event.PolDPort, true
+		return plan.PolDPort, true
 	case "user.uid", "proc.uid":
-		return event.PolUID, true
+		return plan.PolUID, true
 	case "net.family":
-		return event.PolFamily, true
+		return plan.PolFamily, true
 	}
 	return 0, false
 }
 
 // valueAtom builds "field is one of these literals".
-func (b *polBuilder) valueAtom(src *polSource, e ast.Expr, field string, lits []ast.Expr, refs map[int64]*ast.ReferenceInfo) (event.PolicyAtom, error) {
+func (b *polBuilder) valueAtom(src *polSource, e ast.Expr, field string, lits []ast.Expr, refs map[int64]*ast.ReferenceInfo) (plan.PolicyAtom, error) {
 	c, ok := fieldClass(field)
 	if !ok {
-		return event.PolicyAtom{}, b.fail(src, e, "%s cannot run in the kernel: it can test %s", exprText(src, e), b.classesFor())
+		return plan.PolicyAtom{}, b.fail(src, e, "%s cannot run in the kernel: it can test %s", exprText(src, e), b.classesFor())
 	}
 	if err := b.classOK(src, e, c); err != nil {
-		return event.PolicyAtom{}, err
+		return plan.PolicyAtom{}, err
 	}
-	a := event.PolicyAtom{Class: c}
+	a := plan.PolicyAtom{Class: c}
 	for _, l := range lits {
 		if l.Kind() != ast.LiteralKind {
 			return a, b.fail(src, e, "%s: the kernel compares with literal values only", exprText(src, e))
@@ -463,22 +464,22 @@ func (b *polBuilder) valueAtom(src *polSource, e ast.Expr, field string, lits []
 		case types.String:
 			s := string(v)
 			switch c {
-			case event.PolExe, event.PolFile:
+			case plan.PolExe, plan.PolFile:
 				if !strings.HasPrefix(s, "/") {
 					return a, b.fail(src, e, "%q: the kernel matches absolute paths only", s)
 				}
-				a.Paths = append(a.Paths, event.PathRule{Path: s, Exact: true})
-			case event.PolFamily:
+				a.Paths = append(a.Paths, plan.PathRule{Path: s, Exact: true})
+			case plan.PolFamily:
 				if s != "ipv4" && s != "ipv6" && s != "unix" {
 					return a, b.fail(src, e, "%q is not a family the kernel reports (ipv4, ipv6, unix)", s)
 				}
 				a.Names = append(a.Names, s)
-			case event.PolName:
+			case plan.PolName:
 				if len(s) > 15 {
 					return a, b.fail(src, e, "%q: proc.name is at most 15 bytes (the kernel's comm), so it can never be equal", s)
 				}
 				a.Names = append(a.Names, s)
-			case event.PolDIP:
+			case plan.PolDIP:
 				ip, err := netip.ParseAddr(s)
 				if err != nil {
 					return a, b.fail(src, e, "%q is not an IP address", s)
@@ -490,12 +491,12 @@ func (b *polBuilder) valueAtom(src *polSource, e ast.Expr, field string, lits []
 			}
 		case types.Int:
 			switch c {
-			case event.PolDPort:
+			case plan.PolDPort:
 				if v < 0 || v > 65535 {
 					return a, b.fail(src, e, "port %d out of range", v)
 				}
 				a.Ports = append(a.Ports, [2]uint16{uint16(v), uint16(v)})
-			case event.PolUID:
+			case plan.PolUID:
 				if v < 0 || v > 0xffffffff {
 					return a, b.fail(src, e, "uid %d out of range", v)
 				}
@@ -511,7 +512,7 @@ func (b *polBuilder) valueAtom(src *polSource, e ast.Expr, field string, lits []
 }
 
 // portRange converts net.dport >= N (and the other comparisons) to a range.
-func (b *polBuilder) portRange(src *polSource, e ast.Expr, fn string, args []ast.Expr, refs map[int64]*ast.ReferenceInfo) (event.PolicyAtom, int8, error) {
+func (b *polBuilder) portRange(src *polSource, e ast.Expr, fn string, args []ast.Expr, refs map[int64]*ast.ReferenceInfo) (plan.PolicyAtom, int8, error) {
 	field, lit := args[0], args[1]
 	if nameOf(field, refs) == "" {
 		field, lit = args[1], args[0]
@@ -526,10 +527,10 @@ func (b *polBuilder) portRange(src *polSource, e ast.Expr, fn string, args []ast
 		}
 	}
 	if (name != "net.dport") || !ok {
-		return event.PolicyAtom{}, 0, b.fail(src, e, "%s cannot run in the kernel: only net.dport can be compared with < <= > >= (and a number)", exprText(src, e))
+		return plan.PolicyAtom{}, 0, b.fail(src, e, "%s cannot run in the kernel: only net.dport can be compared with < <= > >= (and a number)", exprText(src, e))
 	}
-	if err := b.classOK(src, e, event.PolDPort); err != nil {
-		return event.PolicyAtom{}, 0, err
+	if err := b.classOK(src, e, plan.PolDPort); err != nil {
+		return plan.PolicyAtom{}, 0, err
 	}
 	lo, hi := int64(0), int64(65535)
 	switch fn {
@@ -544,35 +545,35 @@ func (b *polBuilder) portRange(src *polSource, e ast.Expr, fn string, args []ast
 	}
 	lo, hi = max(lo, 0), min(hi, 65535)
 	if lo > hi {
-		return event.PolicyAtom{}, -1, nil // never true
+		return plan.PolicyAtom{}, -1, nil // never true
 	}
-	return event.PolicyAtom{Class: event.PolDPort, Ports: [][2]uint16{{uint16(lo), uint16(hi)}}}, 0, nil
+	return plan.PolicyAtom{Class: plan.PolDPort, Ports: [][2]uint16{{uint16(lo), uint16(hi)}}}, 0, nil
 }
 
 // Policy assembles the kernel policy of the enabled deny and kill rules.
 // audit makes every rule audit-only (enforcement off globally).
-func (rs *Ruleset) Policy(audit bool, allow []string) (event.Policy, error) {
-	p := event.Policy{Allow: slices.Clone(allow)}
+func (rs *Ruleset) Policy(audit bool, allow []string) (plan.Policy, error) {
+	p := plan.Policy{Allow: slices.Clone(allow)}
 	for _, r := range rs.Rules {
 		if !r.Enabled || r.policy == nil {
 			continue
 		}
-		for ti, t := range event.PolicyTypes {
+		for ti, t := range plan.PolicyTypes {
 			rc, ok := r.policy[t]
 			if !ok {
 				continue
 			}
 			tp := &p.Types[ti]
 			for _, atoms := range rc.atoms {
-				c := event.PolicyConj{Rule: r.Name, Action: string(r.Action), Enforce: r.Enforce && !audit, Fallback: string(r.Fallback)}
+				c := plan.PolicyConj{Rule: r.Name, Action: string(r.Action), Enforce: r.Enforce && !audit, Fallback: string(r.Fallback)}
 				for _, a := range atoms {
 					c.Atoms = append(c.Atoms, tp.AddAtom(a))
 				}
 				tp.Conjs = append(tp.Conjs, c)
 			}
-			if len(tp.Atoms) > event.MaxPolicyAtoms || len(tp.Conjs) > event.MaxPolicyConjs {
+			if len(tp.Atoms) > plan.MaxPolicyAtoms || len(tp.Conjs) > plan.MaxPolicyConjs {
 				return p, fmt.Errorf("the deny and kill rules for %s events need %d tests in %d alternatives; the kernel holds %d and %d",
-					t, len(tp.Atoms), len(tp.Conjs), event.MaxPolicyAtoms, event.MaxPolicyConjs)
+					t, len(tp.Atoms), len(tp.Conjs), plan.MaxPolicyAtoms, plan.MaxPolicyConjs)
 			}
 		}
 	}

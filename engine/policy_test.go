@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 const policyRules = `
@@ -65,7 +65,7 @@ func TestPolicyShape(t *testing.T) {
 	if len(connect.Conjs) != 3 {
 		t.Fatalf("connect conjunctions: %+v", connect.Conjs)
 	}
-	got := func(c event.PolicyConj) string {
+	got := func(c plan.PolicyConj) string {
 		var parts []string
 		for _, i := range c.Atoms {
 			a := connect.Atoms[i]
@@ -94,16 +94,16 @@ func TestPolicyShape(t *testing.T) {
 		t.Errorf("port range atom: %+v", a)
 	}
 	open := p.Types[1]
-	if len(open.Conjs) != 1 || open.Conjs[0].Action != "kill" || len(open.Atoms) != 2 || !open.Atoms[1].Neg || open.Atoms[1].Class != event.PolUID {
+	if len(open.Conjs) != 1 || open.Conjs[0].Action != "kill" || len(open.Atoms) != 2 || !open.Atoms[1].Neg || open.Atoms[1].Class != plan.PolUID {
 		t.Errorf("open policy: %+v", open)
 	}
 	exec := p.Types[0]
-	if len(exec.Conjs) != 2 || exec.Conjs[0].Rule != "No curl in containers" || exec.Atoms[0].Class != event.PolScope || exec.Atoms[0].Neg {
+	if len(exec.Conjs) != 2 || exec.Conjs[0].Rule != "No curl in containers" || exec.Atoms[0].Class != plan.PolScope || exec.Atoms[0].Neg {
 		t.Errorf("exec policy (scope): %+v", exec)
 	}
 	exec.Atoms, exec.Conjs = exec.Atoms[2:], exec.Conjs[1:]
-	if len(exec.Conjs) != 1 || !reflect.DeepEqual(exec.Atoms[0].Paths, []event.PathRule{{Path: "/tmp", Exact: true}, {Path: "/tmp/"}}) ||
-		exec.Atoms[1].Class != event.PolName || !exec.Atoms[1].Neg {
+	if len(exec.Conjs) != 1 || !reflect.DeepEqual(exec.Atoms[0].Paths, []plan.PathRule{{Path: "/tmp", Exact: true}, {Path: "/tmp/"}}) ||
+		exec.Atoms[1].Class != plan.PolName || !exec.Atoms[1].Neg {
 		t.Errorf("exec policy (exception as a negated atom): %+v", exec)
 	}
 	// Global audit mode.
@@ -160,7 +160,7 @@ func TestPolicyAgreesWithCEL(t *testing.T) {
 	for _, c := range cases {
 		e := ev(t, base(c))
 		cel := fired(rs, e)
-		ti := event.PolicyTypeIndex(e.Type)
+		ti := plan.PolicyTypeIndex(e.Type)
 		var model []string
 		if j := p.Types[ti].Match(e); j >= 0 {
 			model = []string{p.Types[ti].Conjs[j].Rule}

@@ -10,6 +10,7 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // Open flag bits the analysis maps file.* booleans to (x86-64 values).
@@ -24,7 +25,7 @@ const (
 // is in it if some entry's path (prefix, or exact) matches file.path and
 // its flags have one of the entry's AnyFlags (0: any). The entry {"", prefix,
 // 0} stands for every open.
-type pathSet []event.PathRule
+type pathSet []plan.PathRule
 
 var anyOpen = pathSet{{}}
 
@@ -124,7 +125,7 @@ func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pat
 			switch nameOf(args[0], refs) {
 			case q.field:
 				for _, s := range l {
-					out = append(out, event.PathRule{Path: s, Exact: true})
+					out = append(out, plan.PathRule{Path: s, Exact: true})
 				}
 				return out
 			case q.dirField():
@@ -171,23 +172,23 @@ func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, ref
 		switch fn {
 		case "startsWith", "startsWithAny":
 			// file.dir starting with p means file.path does too.
-			out = append(out, event.PathRule{Path: s})
+			out = append(out, plan.PathRule{Path: s})
 		case "under", "underAny":
 			d := strings.TrimRight(s, "/")
 			if !isDir && d != "" {
-				out = append(out, event.PathRule{Path: d, Exact: true})
+				out = append(out, plan.PathRule{Path: d, Exact: true})
 			}
-			out = append(out, event.PathRule{Path: d + "/"})
+			out = append(out, plan.PathRule{Path: d + "/"})
 		case "glob":
 			if isDir {
 				return anyOpen
 			}
 			lit := s
 			if i := strings.IndexAny(s, `*?[\`); i >= 0 {
-				out = append(out, event.PathRule{Path: s[:i]})
+				out = append(out, plan.PathRule{Path: s[:i]})
 				continue
 			}
-			out = append(out, event.PathRule{Path: lit, Exact: true})
+			out = append(out, plan.PathRule{Path: lit, Exact: true})
 		default:
 			return anyOpen
 		}
@@ -229,8 +230,8 @@ func intersect(a, b pathSet) pathSet {
 
 // meet is an entry containing every open both x and y contain (possibly
 // more: of two flag masks it keeps one).
-func meet(x, y event.PathRule) (event.PathRule, bool) {
-	m := event.PathRule{AnyFlags: x.AnyFlags}
+func meet(x, y plan.PathRule) (plan.PathRule, bool) {
+	m := plan.PathRule{AnyFlags: x.AnyFlags}
 	if m.AnyFlags == 0 {
 		m.AnyFlags = y.AnyFlags
 	}
@@ -262,13 +263,13 @@ func meet(x, y event.PathRule) (event.PathRule, bool) {
 
 // Prefilter is what the kernel may skip for this rule set.
 type Prefilter struct {
-	Types []event.Type     // event types some enabled rule can match
-	Open  event.OpenFilter // which opens some rule can match
+	Types []event.Type    // event types some enabled rule can match
+	Open  plan.OpenFilter // which opens some rule can match
 	// Env: some enabled rule reads proc.env, so the kernel must send the
 	// environment with exec records.
 	Env bool
 	// Args are the filters of issue 7's types.
-	Args event.ArgFilter
+	Args plan.ArgFilter
 	// Notes say, per enabled open rule, what it lets through, so users see
 	// which rule keeps the filter wide.
 	Notes []string
@@ -290,32 +291,32 @@ func (rs *Ruleset) Prefilter() Prefilter {
 			p.Notes = append(p.Notes, fmt.Sprintf("rule %q constrains no path or open flag the kernel can check: every open is copied", r.Name))
 		case tooLong(s):
 			wide = true
-			p.Notes = append(p.Notes, fmt.Sprintf("rule %q names a path longer than %d bytes: every open is copied", r.Name, event.FilterPathMax))
+			p.Notes = append(p.Notes, fmt.Sprintf("rule %q names a path longer than %d bytes: every open is copied", r.Name, plan.FilterPathMax))
 		default:
 			p.Notes = append(p.Notes, fmt.Sprintf("rule %q: %s", r.Name, describe(s)))
 		}
 		all = append(all, s...)
 	}
 	if wide {
-		p.Open = event.OpenFilter{All: true}
+		p.Open = plan.OpenFilter{All: true}
 	} else {
-		p.Open = event.OpenFilter{Paths: dedupe(all)}
+		p.Open = plan.OpenFilter{Paths: dedupe(all)}
 	}
 	return p
 }
 
 func tooLong(s pathSet) bool {
 	for _, r := range s {
-		if len(r.Path) > event.FilterPathMax {
+		if len(r.Path) > plan.FilterPathMax {
 			return true
 		}
 	}
 	return false
 }
 
-func dedupe(s pathSet) []event.PathRule {
-	seen := map[event.PathRule]bool{}
-	var out []event.PathRule
+func dedupe(s pathSet) []plan.PathRule {
+	seen := map[plan.PathRule]bool{}
+	var out []plan.PathRule
 	for _, r := range s {
 		if !seen[r] {
 			seen[r] = true

@@ -12,6 +12,7 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 	"github.com/vigil-project/vigil/rules"
 	"github.com/vigil-project/vigil/rules/builtin"
 )
@@ -358,14 +359,14 @@ func TestPrefilterArgs(t *testing.T) {
 func TestPrefilterFiles(t *testing.T) {
 	rs := builtinRuleset(t)
 	f := rs.Prefilter().Args.Files
-	if got := f[event.TypeUnlink].First; !slices.Equal(got, []event.PathRule{{Path: "/home/"}, {Path: "/root/"}}) || f[event.TypeUnlink].Second != nil {
+	if got := f[event.TypeUnlink].First; !slices.Equal(got, []plan.PathRule{{Path: "/home/"}, {Path: "/root/"}}) || f[event.TypeUnlink].Second != nil {
 		t.Errorf("unlink: %+v", f[event.TypeUnlink])
 	}
-	if got := f[event.TypeRename]; len(got.First) != 2 || !slices.Contains(got.Second, event.PathRule{Path: "/usr/local/bin/"}) {
+	if got := f[event.TypeRename]; len(got.First) != 2 || !slices.Contains(got.Second, plan.PathRule{Path: "/usr/local/bin/"}) {
 		t.Errorf("rename: %+v", got)
 	}
-	if got := f[event.TypeSymlink]; !slices.Contains(got.Second, event.PathRule{Path: "/etc/shadow", Exact: true}) ||
-		!slices.Contains(got.First, event.PathRule{Path: "/usr/bin/"}) {
+	if got := f[event.TypeSymlink]; !slices.Contains(got.Second, plan.PathRule{Path: "/etc/shadow", Exact: true}) ||
+		!slices.Contains(got.First, plan.PathRule{Path: "/usr/bin/"}) {
 		t.Errorf("symlink: %+v", got)
 	}
 	if _, ok := f[event.TypeChmod]; ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // outQueue bounds what waits for stdout: a slow terminal or pipe must not
@@ -26,7 +27,7 @@ type pipelineConfig struct {
 	pid        uint32
 	ringSize   int
 	stats      bool
-	openFilter *event.OpenFilter // nil: every open
+	openFilter *plan.OpenFilter // nil: every open
 	maxProcs   int
 	// containers applies runtime metadata (nil: none).
 	containers func(event.Container) (event.Container, bool)

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 	"github.com/vigil-project/vigil/sinks"
 	"github.com/vigil-project/vigil/sinks/stream"
 )
@@ -316,9 +317,9 @@ func (d *daemon) reload(p *bpf.Probes) {
 		return
 	}
 	oldPF, newPF := d.prefilter(d.rules.Load()), d.prefilter(next)
-	union := event.OpenFilter{All: oldPF.Open.All || newPF.Open.All, Paths: append(slices.Clone(oldPF.Open.Paths), newPF.Open.Paths...)}
+	union := plan.OpenFilter{All: oldPF.Open.All || newPF.Open.All, Paths: append(slices.Clone(oldPF.Open.Paths), newPF.Open.Paths...)}
 	types := append(slices.Clone(oldPF.Types), newPF.Types...)
-	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union), p.SetEnv(d.env.options(oldPF.Env || newPF.Env)), p.SetArgFilter(event.ArgFilter{})); err != nil {
+	if err := errors.Join(p.SetTypes(types), p.SetOpenFilter(union), p.SetEnv(d.env.options(oldPF.Env || newPF.Env)), p.SetArgFilter(plan.ArgFilter{})); err != nil {
 		d.reloadsFailed.Add(1)
 		d.log.Error("reload: widen kernel filters", "err", err)
 		return

@@ -1,10 +1,12 @@
-package event
+package plan
 
 import (
 	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // The kernel-side form of the rules that act (action: deny or kill). CEL
@@ -37,10 +39,10 @@ func (c PolicyClass) String() string { return polClassNames[c] }
 
 // PolicyTypes are the event types the kernel can act on, in the order of
 // Policy.Types.
-var PolicyTypes = [...]Type{TypeExec, TypeOpen, TypeConnect}
+var PolicyTypes = [...]event.Type{event.TypeExec, event.TypeOpen, event.TypeConnect}
 
 // PolicyTypeIndex returns t's index in PolicyTypes, or -1.
-func PolicyTypeIndex(t Type) int {
+func PolicyTypeIndex(t event.Type) int {
 	return slices.Index(PolicyTypes[:], t)
 }
 
@@ -68,13 +70,6 @@ type PolicyConj struct {
 	Enforce  bool   // false: audit only ("would deny")
 	Fallback string // "kill": kill where the kernel cannot deny
 	Atoms    []int  // indexes into TypePolicy.Atoms
-}
-
-// Enforcement is what the kernel did about an event: the rule whose
-// policy decided, and "deny", "kill", "would deny" or "would kill".
-type Enforcement struct {
-	Rule   string
-	Action string
 }
 
 // TypePolicy is the policy for one event type.
@@ -114,7 +109,7 @@ func (p *Policy) Empty() bool {
 
 // Holds reports whether the atom holds for e (the Go model of the kernel's
 // test, for the agreement tests).
-func (a *PolicyAtom) Holds(e *Event) bool {
+func (a *PolicyAtom) Holds(e *event.Event) bool {
 	in := false
 	switch a.Class {
 	case PolExe:
@@ -162,7 +157,7 @@ func pathIn(rules []PathRule, p string) bool {
 }
 
 // Match returns the first conjunction that holds for e, or -1.
-func (tp *TypePolicy) Match(e *Event) int {
+func (tp *TypePolicy) Match(e *event.Event) int {
 	held := make([]bool, len(tp.Atoms))
 	for i := range tp.Atoms {
 		held[i] = tp.Atoms[i].Holds(e)

@@ -1,6 +1,10 @@
-package event
+package plan
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
 
 // PathRule is one entry of the kernel's open filter: a path prefix, or an
 // exact path, and the open flags of which an open must have one (0: any).
@@ -23,7 +27,7 @@ const FilterPathMax = 254
 type ArgFilter struct {
 	// Names: for a type listed, only processes of these command names
 	// (comm) are reported; a type not listed is not filtered by name.
-	Names map[Type][]string
+	Names map[event.Type][]string
 	// PtraceRequests: when non-nil, only these ptrace requests are
 	// reported.
 	PtraceRequests []uint32
@@ -41,7 +45,7 @@ type ArgFilter struct {
 	// symlink, chmod), only events whose file.path the First rules admit,
 	// or whose second path (file.newpath, file.target) the Second rules
 	// admit. Flags are ignored.
-	Files map[Type]FileFilter
+	Files map[event.Type]FileFilter
 }
 
 // FileFilter is the path filter of one event type.
