@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/bpf/cgroup"
 	"github.com/vigil-project/vigil/bpf/process"
@@ -229,22 +228,18 @@ type clock struct {
 }
 
 func newClock() (clock, error) {
-	var ts unix.Timespec
-	now := time.Now()
-	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
-		return clock{}, fmt.Errorf("read CLOCK_BOOTTIME: %w", err)
-	}
-	return clock{boot: now.Add(-time.Duration(ts.Nano()))}, nil
+	boot, err := process.BootTime()
+	return clock{boot: boot}, err
 }
 
 func (c clock) wall(bootNs uint64) time.Time { return c.boot.Add(time.Duration(bootNs)) }
 
 func (c clock) sinceBoot(bootNs uint64) time.Duration {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+	up, err := process.Uptime()
+	if err != nil {
 		return 0
 	}
-	return time.Duration(ts.Nano() - int64(bootNs))
+	return up - time.Duration(bootNs)
 }
 
 // envValues are the environment names whose values are kept.

@@ -2,9 +2,7 @@ package process
 
 import (
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -94,19 +92,10 @@ func New(o Options) *Table {
 		t.max = DefaultMaxEntries
 	}
 	if t.boot.IsZero() {
-		t.boot = bootTime()
+		// CLOCK_BOOTTIME exists since Linux 2.6.39; there is no error to expect.
+		t.boot, _ = BootTime()
 	}
 	return t
-}
-
-// bootTime returns the wall-clock time of boot.
-func bootTime() time.Time {
-	const clockBoottime = 7
-	var ts syscall.Timespec
-	now := time.Now()
-	// CLOCK_BOOTTIME exists since Linux 2.6.39; there is no error to expect.
-	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockBoottime, uintptr(unsafe.Pointer(&ts)), 0)
-	return now.Add(-time.Duration(ts.Nano())).Round(0)
 }
 
 // Get returns the process pid, or nil if it is unknown.
