@@ -10,8 +10,9 @@ import (
 // Type is the kind of an event.
 type Type uint8
 
-// Event types. The numbers match the record tags of the kernel side
-// (bpf/include/vigil.h); keep them in sync.
+// Event types: the index of the type's row in the event-type table
+// (types.go), and the record tag of the kernel side (enum vg_type in
+// bpf/include/vigil.h; bpf/types_test.go checks that they agree).
 const (
 	TypeNone Type = iota
 	TypeExec
@@ -19,43 +20,39 @@ const (
 	TypeExit
 	TypeOpen
 	TypeConnect
-	TypeUnlink // unlink, unlinkat, rmdir
-	TypeMkdir  // mkdir, mkdirat
-	TypeRename // rename, renameat, renameat2
-	TypeLink   // link, linkat
+	TypeUnlink
+	TypeMkdir
+	TypeRename
+	TypeLink
 	TypeSymlink
-	TypeChmod // chmod, fchmod, fchmodat, fchmodat2
+	TypeChmod
 	TypePtrace
-	TypeSetuid // setuid, setreuid, setresuid, setfsuid
-	TypeSetgid // setgid, setregid, setresgid, setfsgid
-	TypeMemfd  // memfd_create
-	TypeModule // init_module, finit_module
+	TypeSetuid
+	TypeSetgid
+	TypeMemfd
+	TypeModule
 	TypeSetns
 	TypeUnshare
 	TypeMount
 	TypeBPF
-	TypeDup // dup, dup2, dup3 of a socket onto fd 0, 1 or 2
+	TypeDup // of a socket onto fd 0, 1 or 2
 	TypeAccept
 	TypeListen
 	numTypes
 )
 
-var typeNames = [numTypes]string{"", "exec", "fork", "exit", "open", "connect", "unlink", "mkdir",
-	"rename", "link", "symlink", "chmod", "ptrace", "setuid", "setgid", "memfd_create", "module_load",
-	"setns", "unshare", "mount", "bpf", "dup", "accept", "listen"}
-
 func (t Type) String() string {
 	if t < numTypes {
-		return typeNames[t]
+		return typeTable[t].Name
 	}
 	return "unknown"
 }
 
 // ParseType returns the Type named s ("exec", "open", ...).
 func ParseType(s string) (Type, bool) {
-	for i, n := range typeNames {
-		if n != "" && n == s {
-			return Type(i), true
+	for _, t := range Types() {
+		if typeTable[t].Name == s {
+			return t, true
 		}
 	}
 	return TypeNone, false
@@ -70,6 +67,21 @@ func Types() []Type {
 	return ts
 }
 
+// typeNames lists the names of the event types, in tag order.
+func typeNames() []string {
+	out := make([]string, 0, numTypes-1)
+	for _, t := range Types() {
+		out = append(out, t.String())
+	}
+	return out
+}
+
+// Values of evt.source: the kind of kernel hook that built the record.
+const (
+	SourceTracepoint = "tracepoint" // a tracepoint (syscall exit, or the scheduler's for exec, fork, exit)
+	SourceLSM        = "lsm"        // a BPF LSM hook: an exec it refused, which no tracepoint sees
+)
+
 // Event is one decoded, enriched kernel event. Proc is never nil once the
 // event has left the bpf package; Parent is nil when the parent is unknown.
 // Process values are immutable snapshots and may be shared between events.
@@ -77,7 +89,7 @@ type Event struct {
 	Type   Type
 	Time   time.Time
 	Res    int64  // syscall result: fd, 0, or -errno; exit code for exit
-	Source string // "tracepoint"
+	Source string // SourceTracepoint or SourceLSM
 
 	TID      uint32 // thread that caused the event
 	UID      uint32 // credentials at the time of the event

@@ -1,8 +1,10 @@
 package event
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,15 +44,20 @@ func setOf(ts ...Type) TypeSet {
 // AllTypes is the set of every event type.
 var AllTypes = setOf(Types()...)
 
-// Field is one named field of the rule language. Exactly one of the
-// accessors matching Kind is set.
+// Field is one named field of the rule language: one row of the field
+// table, with its getter and its setter (or what it is derived from).
 type Field struct {
 	Name  string
 	Kind  Kind
 	Desc  string
 	Falco string  // the name a Falco user knows it by, when it differs
 	Types TypeSet // the event types that carry it
+	// Values are the known values of a field that names kernel constants
+	// (nil for free text), in numeric order. A number without a name is
+	// written as a prefix and the number (CAP_41), which parses back too.
+	Values []string
 
+	// The getter: exactly one, the one matching Kind.
 	Str  func(*Event) string
 	Int  func(*Event) int64
 	Uint func(*Event) uint64
@@ -59,6 +66,22 @@ type Field struct {
 	Strs func(*Event) []string
 	IP   func(*Event) netip.Addr
 	Map  func(*Event) map[string]string
+
+	// The setter, which FromFields and DecodeJSON use: the one matching
+	// Kind (SetInt for KindInt and KindUint; it checks the range), or none
+	// when the field is Derived.
+	SetStr  func(*Event, string) error
+	SetInt  func(*Event, int64) error
+	SetBool func(*Event, bool)
+	SetTime func(*Event, time.Time)
+	SetStrs func(*Event, []string) error
+	SetIP   func(*Event, netip.Addr)
+	SetMap  func(*Event, map[string]string)
+	// Derived names what a field without a setter is computed from.
+	Derived string
+	// Default fills the field when FromFields is not given it, from what
+	// the given fields imply (run after every setter); nil leaves it zero.
+	Default func(*Event)
 }
 
 var (
@@ -69,8 +92,8 @@ var (
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
 	setidTypes = setOf(TypeSetuid, TypeSetgid)
 	nsTypes    = setOf(TypeSetns, TypeUnshare)
-	// sysTypes are the types several syscalls produce: evt.syscall names which.
-	sysTypes = AllTypes &^ setOf(TypeExec, TypeFork, TypeExit)
+	// sysTypes are the types syscalls produce: evt.syscall names which.
+	sysTypes = typesWhere(func(t *TypeInfo) bool { return len(t.Syscalls) > 0 })
 )
 
 // S_ISUID and S_ISGID in a mode.
@@ -79,13 +102,20 @@ const (
 	modeSetgid = 0o2000
 )
 
+// setidField is one of the eight id fields of set*id calls: the requested
+// ids (Req) or those before the call (Old); -1 when not given (unchanged,
+// or unknown), not root.
 func setidField(name, desc string, old bool, i int) Field {
-	return Field{Name: name, Kind: KindInt, Types: setidTypes, Desc: desc, Int: func(e *Event) int64 {
+	ids := func(e *Event) *[4]int64 {
 		if old {
-			return e.SetID.Old[i]
+			return &e.SetID.Old
 		}
-		return e.SetID.Req[i]
-	}}
+		return &e.SetID.Req
+	}
+	return Field{Name: name, Kind: KindInt, Types: setidTypes, Desc: desc,
+		Int:     func(e *Event) int64 { return ids(e)[i] },
+		SetInt:  func(e *Event, n int64) error { ids(e)[i] = n; return nil },
+		Default: func(e *Event) { ids(e)[i] = -1 }}
 }
 
 func ptraceTarget(e *Event) *Process {
@@ -95,78 +125,212 @@ func ptraceTarget(e *Event) *Process {
 	return e.Ptrace.Target
 }
 
-// Fields is the field table, in documentation order. It is the single
-// source for `vigil rules fields`, the JSON event format and (later) the
-// rule language's environment.
-var Fields = []Field{
-	{Name: "evt.type", Kind: KindString, Types: AllTypes, Desc: "event type: exec, fork, exit, open, connect, unlink, mkdir, rename, link, symlink, chmod, ptrace, setuid, setgid, memfd_create, module_load, setns, unshare, mount, bpf, dup, accept, listen", Str: func(e *Event) string { return e.Type.String() }},
-	{Name: "evt.time", Kind: KindTime, Types: AllTypes, Desc: "when the event happened (wall clock, ns precision)", Time: func(e *Event) time.Time { return e.Time }},
-	{Name: "evt.res", Kind: KindInt, Types: AllTypes, Desc: "syscall result (fd, 0 or -errno); exit code for exit", Falco: "evt.rawres", Int: func(e *Event) int64 { return e.Res }},
-	{Name: "evt.failed", Kind: KindBool, Types: AllTypes, Desc: "the syscall returned an error", Bool: func(e *Event) bool { return e.Failed() }},
-	{Name: "evt.source", Kind: KindString, Types: AllTypes, Desc: "kernel hook family that produced the event: tracepoint", Str: func(e *Event) string { return e.Source }},
-	{Name: "evt.syscall", Kind: KindString, Types: sysTypes, Desc: "the syscall that made the event (openat, renameat2, dup2, ...)", Str: func(e *Event) string { return e.Syscall }},
+// settablePtraceTarget is the ptrace target, created for a setter.
+func settablePtraceTarget(e *Event) *Process {
+	if e.Ptrace.Target == nil {
+		e.Ptrace.Target = &Process{}
+	}
+	return e.Ptrace.Target
+}
 
-	{Name: "proc.pid", Kind: KindUint, Types: procTypes, Desc: "process id (thread group id)", Uint: func(e *Event) uint64 { return uint64(e.Proc.PID) }},
-	{Name: "proc.tid", Kind: KindUint, Types: procTypes, Desc: "thread id", Falco: "thread.tid", Uint: func(e *Event) uint64 { return uint64(e.TID) }},
-	{Name: "proc.ppid", Kind: KindUint, Types: procTypes, Desc: "parent process id", Uint: func(e *Event) uint64 { return uint64(e.Proc.PPID) }},
-	{Name: "proc.name", Kind: KindString, Types: procTypes, Desc: "command name (comm, at most 15 bytes)", Str: func(e *Event) string { return e.Proc.Name }},
-	{Name: "proc.exe", Kind: KindString, Types: procTypes, Desc: "absolute path of the executable, as /proc/PID/exe shows it", Falco: "proc.exepath", Str: func(e *Event) string { return e.Proc.Exe }},
-	{Name: "proc.args", Kind: KindStrings, Types: procTypes, Desc: "arguments without argv[0]", Strs: func(e *Event) []string { return e.Proc.Args() }},
-	{Name: "proc.args_truncated", Kind: KindBool, Types: procTypes, Desc: "the kernel cut the argument list short", Bool: func(e *Event) bool { return e.Proc.ArgsTrunc }},
-	{Name: "proc.cmdline", Kind: KindString, Types: procTypes, Desc: "proc.name followed by the arguments", Str: func(e *Event) string { return e.Proc.Cmdline }},
-	{Name: "proc.cwd", Kind: KindString, Types: procTypes, Desc: "current working directory", Str: func(e *Event) string { return e.Proc.Cwd }},
-	{Name: "proc.tty", Kind: KindUint, Types: procTypes, Desc: "controlling terminal (tty_nr), 0 if none", Uint: func(e *Event) uint64 { return uint64(e.Proc.TTY) }},
-	{Name: "proc.uid", Kind: KindUint, Types: procTypes, Desc: "real user id at the event", Uint: func(e *Event) uint64 { return uint64(e.UID) }},
-	{Name: "proc.gid", Kind: KindUint, Types: procTypes, Desc: "real group id at the event", Falco: "group.gid", Uint: func(e *Event) uint64 { return uint64(e.GID) }},
-	{Name: "proc.euid", Kind: KindUint, Types: procTypes, Desc: "effective user id at the event", Uint: func(e *Event) uint64 { return uint64(e.EUID) }},
-	{Name: "proc.loginuid", Kind: KindInt, Types: procTypes, Desc: "audit login uid (the user who logged in, kept across su and sudo); -1 when unset, as for daemons", Falco: "user.loginuid", Int: func(e *Event) int64 {
-		if e.LoginUID == NoLoginUID {
-			return -1
+// settableParent is the parent, created (with the pid proc.ppid, set
+// before it in table order) for a setter.
+func settableParent(e *Event) *Process {
+	if e.Parent == nil {
+		e.Parent = &Process{PID: e.Proc.PPID}
+	}
+	return e.Parent
+}
+
+// setName is the setter of a field naming a constant of c; empty is
+// allowed where the getter renders a value that does not apply as "".
+func setName(c *constNames, what string, emptyOK bool, dst func(*Event) *uint32) func(*Event, string) error {
+	return func(e *Event, s string) error {
+		if s == "" && emptyOK {
+			return nil
 		}
-		return int64(e.LoginUID)
-	}},
-	{Name: "proc.cap_effective", Kind: KindStrings, Types: procTypes, Desc: "effective capabilities at the event, by name (CAP_SYS_ADMIN, ...)", Falco: "thread.cap_effective", Strs: func(e *Event) []string { return CapNames(e.CapEff) }},
-	{Name: "proc.env", Kind: KindMap, Types: procTypes, Desc: "environment at exec, when collected (config events.env): every name, values only for allow-listed names (\"\" for the rest)", Falco: "proc.env", Map: func(e *Event) map[string]string { return e.Proc.Env }},
-	{Name: "proc.start", Kind: KindTime, Types: procTypes, Desc: "when the process started", Time: func(e *Event) time.Time { return e.Proc.Start }},
-	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)", Falco: "proc.is_exe_from_memfd", Bool: func(e *Event) bool { return e.Proc.ExeMemfd }},
-	{Name: "proc.pname", Kind: KindString, Types: procTypes, Desc: "parent's command name; empty when unknown", Str: func(e *Event) string { return parentOf(e).Name }},
-	{Name: "proc.pexe", Kind: KindString, Types: procTypes, Desc: "parent's executable path", Falco: "proc.pexepath", Str: func(e *Event) string { return parentOf(e).Exe }},
-	{Name: "proc.pcmdline", Kind: KindString, Types: procTypes, Desc: "parent's command line", Str: func(e *Event) string { return parentOf(e).Cmdline }},
-	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, Desc: "names of the ancestors, nearest first (parent first)", Falco: "proc.aname[N]", Strs: func(e *Event) []string { return e.Proc.Ancestors }},
-	{Name: "user.uid", Kind: KindUint, Types: procTypes, Desc: "user id (same as proc.uid)", Uint: func(e *Event) uint64 { return uint64(e.User.UID) }},
-	{Name: "user.name", Kind: KindString, Types: procTypes, Desc: "user name from the host's passwd database", Str: func(e *Event) string { return e.User.Name }},
+		v, ok := c.parse(s)
+		if !ok {
+			return fmt.Errorf("unknown %s %q", what, s)
+		}
+		*dst(e) = v
+		return nil
+	}
+}
 
-	{Name: "file.path", Kind: KindString, Types: fileTypes, Desc: "absolute, lexically normalised path", Falco: "fd.name", Str: func(e *Event) string { return e.File.Path }},
-	{Name: "file.rawpath", Kind: KindString, Types: fileTypes, Desc: "path as passed to the syscall", Falco: "evt.arg.name", Str: func(e *Event) string { return e.File.RawPath }},
-	{Name: "file.name", Kind: KindString, Types: fileTypes, Desc: "last element of file.path", Falco: "fd.filename", Str: func(e *Event) string { return e.File.Name() }},
-	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element", Falco: "fd.directory", Str: func(e *Event) string { return e.File.Dir() }},
-	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2", Falco: "evt.arg.flags", Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }},
-	{Name: "file.mode", Kind: KindUint, Types: modeTypes, Desc: "mode argument (permission bits used with O_CREAT, of the new directory, or set by chmod)", Falco: "evt.arg.mode", Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }},
-	{Name: "file.setuid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-user-id bit (S_ISUID)", Bool: func(e *Event) bool { return e.File.Mode&modeSetuid != 0 }},
-	{Name: "file.setgid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-group-id bit (S_ISGID)", Bool: func(e *Event) bool { return e.File.Mode&modeSetgid != 0 }},
-	{Name: "file.newpath", Kind: KindString, Types: setOf(TypeRename), Desc: "the new path of a rename (file.path is the old one), absolute and normalised", Falco: "evt.arg.newpath", Str: func(e *Event) string { return e.File.Target }},
-	{Name: "file.target", Kind: KindString, Types: setOf(TypeLink, TypeSymlink), Desc: "what the new link (file.path) points to: the existing file of a hard link, a symlink's target resolved against the link's directory", Falco: "evt.arg.target", Str: func(e *Event) string { return e.File.Target }},
-	{Name: "file.rawtarget", Kind: KindString, Types: setOf(TypeLink, TypeSymlink, TypeRename), Desc: "file.target (file.newpath for rename) as passed to the syscall", Str: func(e *Event) string { return e.File.RawTarget }},
-	{Name: "file.rmdir", Kind: KindBool, Types: setOf(TypeUnlink), Desc: "the unlink removed a directory (rmdir, or unlinkat with AT_REMOVEDIR)", Bool: func(e *Event) bool { return e.File.Flags&atRemoveDir != 0 }},
-	{Name: "file.read", Kind: KindBool, Types: openTypes, Desc: "opened for reading", Falco: "evt.is_open_read", Bool: func(e *Event) bool { return e.File.Read() }},
-	{Name: "file.write", Kind: KindBool, Types: openTypes, Desc: "opened for writing", Falco: "evt.is_open_write", Bool: func(e *Event) bool { return e.File.Write() }},
-	{Name: "file.create", Kind: KindBool, Types: openTypes, Desc: "O_CREAT or O_TMPFILE", Bool: func(e *Event) bool { return e.File.Create() }},
-	{Name: "file.trunc", Kind: KindBool, Types: openTypes, Desc: "O_TRUNC", Bool: func(e *Event) bool { return e.File.Trunc() }},
+// Fields is the field table, in documentation order. It is the single
+// source for `vigil rules fields`, the JSON event format, `vigil replay`,
+// rule tests and the rule language's environment. FromFields sets the
+// fields in this order, so a setter may read a field of an earlier row.
+var Fields = []Field{
+	{Name: "evt.type", Kind: KindString, Types: AllTypes, Desc: "event type: " + strings.Join(typeNames(), ", "), Values: typeNames(),
+		Str: func(e *Event) string { return e.Type.String() },
+		SetStr: func(e *Event, s string) error {
+			t, ok := ParseType(s)
+			if !ok {
+				return fmt.Errorf("unknown event type %q", s)
+			}
+			e.Type = t
+			return nil
+		}},
+	{Name: "evt.time", Kind: KindTime, Types: AllTypes, Desc: "when the event happened (wall clock, ns precision)",
+		Time: func(e *Event) time.Time { return e.Time }, SetTime: func(e *Event, t time.Time) { e.Time = t }},
+	{Name: "evt.res", Kind: KindInt, Types: AllTypes, Desc: "syscall result (fd, 0 or -errno); exit code for exit", Falco: "evt.rawres",
+		Int: func(e *Event) int64 { return e.Res }, SetInt: func(e *Event, n int64) error { e.Res = n; return nil }},
+	{Name: "evt.failed", Kind: KindBool, Types: AllTypes, Desc: "the syscall returned an error",
+		Bool: func(e *Event) bool { return e.Failed() }, Derived: "evt.res"},
+	{Name: "evt.source", Kind: KindString, Types: AllTypes, Desc: "kind of kernel hook that built the record: tracepoint, or lsm for an exec a deny rule refused in the BPF LSM hook (refused opens and connects are recorded at their syscall's exit: tracepoint)",
+		Str: func(e *Event) string { return e.Source }, SetStr: func(e *Event, s string) error { e.Source = s; return nil },
+		Default: func(e *Event) { e.Source = SourceTracepoint }},
+	{Name: "evt.syscall", Kind: KindString, Types: sysTypes, Desc: "the syscall that made the event (openat, renameat2, dup2, ...)",
+		Str: func(e *Event) string { return e.Syscall }, SetStr: func(e *Event, s string) error { e.Syscall = s; return nil }},
 
-	{Name: "net.family", Kind: KindString, Types: netTypes, Desc: "address family: ipv4, ipv6, unix", Falco: "fd.sockfamily", Str: func(e *Event) string { return e.Net.Family }},
-	{Name: "net.proto", Kind: KindString, Types: netTypes, Desc: "transport protocol: tcp, udp, icmp, icmpv6, sctp, raw; empty for unix", Falco: "fd.l4proto", Str: func(e *Event) string { return e.Net.Proto }},
-	{Name: "net.socktype", Kind: KindString, Types: netTypes, Desc: "socket type: stream, dgram, seqpacket, raw", Str: func(e *Event) string { return e.Net.SockType }},
-	{Name: "net.dip", Kind: KindIP, Types: netTypes, Desc: "destination IP address", Falco: "fd.sip", IP: func(e *Event) netip.Addr { return e.Net.DIP }},
-	{Name: "net.dport", Kind: KindUint, Types: netTypes, Desc: "destination port", Falco: "fd.sport", Uint: func(e *Event) uint64 { return uint64(e.Net.DPort) }},
-	{Name: "net.sip", Kind: KindIP, Types: netTypes, Desc: "source IP address, when the socket is bound", Falco: "fd.cip", IP: func(e *Event) netip.Addr { return e.Net.SIP }},
-	{Name: "net.sport", Kind: KindUint, Types: netTypes, Desc: "source port, when the socket is bound", Falco: "fd.cport", Uint: func(e *Event) uint64 { return uint64(e.Net.SPort) }},
-	{Name: "net.path", Kind: KindString, Types: netTypes, Desc: "unix socket path (abstract names start with @)", Falco: "fd.name", Str: func(e *Event) string { return e.Net.Path }},
+	{Name: "proc.pid", Kind: KindUint, Types: procTypes, Desc: "process id (thread group id)",
+		Uint: func(e *Event) uint64 { return uint64(e.Proc.PID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.PID, n) }},
+	{Name: "proc.tid", Kind: KindUint, Types: procTypes, Desc: "thread id", Falco: "thread.tid",
+		Uint: func(e *Event) uint64 { return uint64(e.TID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.TID, n) }},
+	{Name: "proc.ppid", Kind: KindUint, Types: procTypes, Desc: "parent process id",
+		Uint: func(e *Event) uint64 { return uint64(e.Proc.PPID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.PPID, n) }},
+	{Name: "proc.name", Kind: KindString, Types: procTypes, Desc: "command name (comm, at most 15 bytes)",
+		Str: func(e *Event) string { return e.Proc.Name }, SetStr: func(e *Event, s string) error { e.Proc.Name = s; return nil }},
+	{Name: "proc.exe", Kind: KindString, Types: procTypes, Desc: "absolute path of the executable, as /proc/PID/exe shows it", Falco: "proc.exepath",
+		Str: func(e *Event) string { return e.Proc.Exe }, SetStr: func(e *Event, s string) error { e.Proc.Exe = s; return nil }},
+	{Name: "proc.args", Kind: KindStrings, Types: procTypes, Desc: "arguments without argv[0]",
+		Strs: func(e *Event) []string { return e.Proc.Args() },
+		// argv[0] is the command name (set before, in table order).
+		SetStrs: func(e *Event, l []string) error { e.Proc.Argv = append([]string{e.Proc.Name}, l...); return nil }},
+	{Name: "proc.args_truncated", Kind: KindBool, Types: procTypes, Desc: "the kernel cut the argument list short",
+		Bool: func(e *Event) bool { return e.Proc.ArgsTrunc }, SetBool: func(e *Event, b bool) { e.Proc.ArgsTrunc = b }},
+	{Name: "proc.cmdline", Kind: KindString, Types: procTypes, Desc: "proc.name followed by the arguments",
+		Str: func(e *Event) string { return e.Proc.Cmdline }, SetStr: func(e *Event, s string) error { e.Proc.Cmdline = s; return nil },
+		Default: func(e *Event) { e.Proc.Cmdline = MakeCmdline(e.Proc.Name, e.Proc.Argv) }},
+	{Name: "proc.cwd", Kind: KindString, Types: procTypes, Desc: "current working directory",
+		Str: func(e *Event) string { return e.Proc.Cwd }, SetStr: func(e *Event, s string) error { e.Proc.Cwd = s; return nil }},
+	{Name: "proc.tty", Kind: KindUint, Types: procTypes, Desc: "controlling terminal (tty_nr), 0 if none",
+		Uint: func(e *Event) uint64 { return uint64(e.Proc.TTY) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.TTY, n) }},
+	{Name: "proc.uid", Kind: KindUint, Types: procTypes, Desc: "real user id at the event",
+		Uint: func(e *Event) uint64 { return uint64(e.UID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.UID, n, &e.Proc.UID) }},
+	{Name: "proc.gid", Kind: KindUint, Types: procTypes, Desc: "real group id at the event", Falco: "group.gid",
+		Uint: func(e *Event) uint64 { return uint64(e.GID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.GID, n, &e.Proc.GID) }},
+	{Name: "proc.euid", Kind: KindUint, Types: procTypes, Desc: "effective user id at the event",
+		Uint: func(e *Event) uint64 { return uint64(e.EUID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.EUID, n, &e.Proc.EUID) }},
+	{Name: "proc.loginuid", Kind: KindInt, Types: procTypes, Desc: "audit login uid (the user who logged in, kept across su and sudo); -1 when unset, as for daemons", Falco: "user.loginuid",
+		Int: func(e *Event) int64 {
+			if e.LoginUID == NoLoginUID {
+				return -1
+			}
+			return int64(e.LoginUID)
+		},
+		SetInt: func(e *Event, n int64) error {
+			if n == -1 {
+				e.LoginUID = NoLoginUID
+				return nil
+			}
+			return setU32(&e.LoginUID, n)
+		},
+		Default: func(e *Event) { e.LoginUID = NoLoginUID }},
+	{Name: "proc.cap_effective", Kind: KindStrings, Types: procTypes, Desc: "effective capabilities at the event, by name (CAP_SYS_ADMIN, ...)", Falco: "thread.cap_effective", Values: capNames.values(),
+		Strs: func(e *Event) []string { return CapNames(e.CapEff) },
+		SetStrs: func(e *Event, l []string) error {
+			m, err := capMask(l)
+			e.CapEff = m
+			return err
+		}},
+	{Name: "proc.env", Kind: KindMap, Types: procTypes, Desc: "environment at exec, when collected (config events.env): every name, values only for allow-listed names (\"\" for the rest)", Falco: "proc.env",
+		Map: func(e *Event) map[string]string { return e.Proc.Env }, SetMap: func(e *Event, m map[string]string) { e.Proc.Env = m }},
+	{Name: "proc.start", Kind: KindTime, Types: procTypes, Desc: "when the process started",
+		Time: func(e *Event) time.Time { return e.Proc.Start }, SetTime: func(e *Event, t time.Time) { e.Proc.Start = t }},
+	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)", Falco: "proc.is_exe_from_memfd",
+		Bool: func(e *Event) bool { return e.Proc.ExeMemfd }, SetBool: func(e *Event, b bool) { e.Proc.ExeMemfd = b }},
+	{Name: "proc.pname", Kind: KindString, Types: procTypes, Desc: "parent's command name; empty when unknown",
+		Str: func(e *Event) string { return parentOf(e).Name }, SetStr: func(e *Event, s string) error { settableParent(e).Name = s; return nil }},
+	{Name: "proc.pexe", Kind: KindString, Types: procTypes, Desc: "parent's executable path", Falco: "proc.pexepath",
+		Str: func(e *Event) string { return parentOf(e).Exe }, SetStr: func(e *Event, s string) error { settableParent(e).Exe = s; return nil }},
+	{Name: "proc.pcmdline", Kind: KindString, Types: procTypes, Desc: "parent's command line",
+		Str: func(e *Event) string { return parentOf(e).Cmdline }, SetStr: func(e *Event, s string) error { settableParent(e).Cmdline = s; return nil },
+		Default: func(e *Event) {
+			if e.Parent != nil {
+				e.Parent.Cmdline = e.Parent.Name
+			}
+		}},
+	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, Desc: "names of the ancestors, nearest first (parent first)", Falco: "proc.aname[N]",
+		Strs: func(e *Event) []string { return e.Proc.Ancestors }, SetStrs: func(e *Event, l []string) error { e.Proc.Ancestors = l; return nil }},
+	{Name: "user.uid", Kind: KindUint, Types: procTypes, Desc: "user id (same as proc.uid)",
+		Uint: func(e *Event) uint64 { return uint64(e.User.UID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.User.UID, n) },
+		Default: func(e *Event) { e.User.UID = e.UID }},
+	{Name: "user.name", Kind: KindString, Types: procTypes, Desc: "user name from the host's passwd database",
+		Str: func(e *Event) string { return e.User.Name }, SetStr: func(e *Event, s string) error { e.User.Name = s; return nil }},
 
-	{Name: "ptrace.request", Kind: KindString, Types: setOf(TypePtrace), Desc: "the request by name (PTRACE_ATTACH, PTRACE_TRACEME, ...)", Falco: "evt.arg.request", Str: func(e *Event) string { return PtraceRequestName(e.Ptrace.Request) }},
-	{Name: "ptrace.request_num", Kind: KindUint, Types: setOf(TypePtrace), Desc: "the request's number", Uint: func(e *Event) uint64 { return uint64(e.Ptrace.Request) }},
-	{Name: "ptrace.pid", Kind: KindUint, Types: setOf(TypePtrace), Desc: "the target's pid; for PTRACE_TRACEME the parent, which becomes the tracer", Uint: func(e *Event) uint64 { return uint64(e.Ptrace.PID) }},
-	{Name: "ptrace.name", Kind: KindString, Types: setOf(TypePtrace), Desc: "the target's command name; empty when unknown", Str: func(e *Event) string { return ptraceTarget(e).Name }},
-	{Name: "ptrace.exe", Kind: KindString, Types: setOf(TypePtrace), Desc: "the target's executable path; empty when unknown", Str: func(e *Event) string { return ptraceTarget(e).Exe }},
+	{Name: "file.path", Kind: KindString, Types: fileTypes, Desc: "absolute, lexically normalised path", Falco: "fd.name",
+		Str: func(e *Event) string { return e.File.Path }, SetStr: func(e *Event, s string) error { e.File.Path = s; return nil }},
+	{Name: "file.rawpath", Kind: KindString, Types: fileTypes, Desc: "path as passed to the syscall", Falco: "evt.arg.name",
+		Str: func(e *Event) string { return e.File.RawPath }, SetStr: func(e *Event, s string) error { e.File.RawPath = s; return nil },
+		Default: func(e *Event) { e.File.RawPath = e.File.Path }},
+	{Name: "file.name", Kind: KindString, Types: fileTypes, Desc: "last element of file.path", Falco: "fd.filename",
+		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
+	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element", Falco: "fd.directory",
+		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
+	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2", Falco: "evt.arg.flags",
+		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
+	{Name: "file.mode", Kind: KindUint, Types: modeTypes, Desc: "mode argument (permission bits used with O_CREAT, of the new directory, or set by chmod)", Falco: "evt.arg.mode",
+		Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Mode, n) }},
+	{Name: "file.setuid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-user-id bit (S_ISUID)",
+		Bool: func(e *Event) bool { return e.File.Mode&modeSetuid != 0 }, Derived: "file.mode"},
+	{Name: "file.setgid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-group-id bit (S_ISGID)",
+		Bool: func(e *Event) bool { return e.File.Mode&modeSetgid != 0 }, Derived: "file.mode"},
+	{Name: "file.newpath", Kind: KindString, Types: setOf(TypeRename), Desc: "the new path of a rename (file.path is the old one), absolute and normalised", Falco: "evt.arg.newpath",
+		Str: func(e *Event) string { return e.File.Target }, SetStr: func(e *Event, s string) error { e.File.Target = s; return nil }},
+	{Name: "file.target", Kind: KindString, Types: setOf(TypeLink, TypeSymlink), Desc: "what the new link (file.path) points to: the existing file of a hard link, a symlink's target resolved against the link's directory", Falco: "evt.arg.target",
+		Str: func(e *Event) string { return e.File.Target }, SetStr: func(e *Event, s string) error { e.File.Target = s; return nil }},
+	{Name: "file.rawtarget", Kind: KindString, Types: setOf(TypeLink, TypeSymlink, TypeRename), Desc: "file.target (file.newpath for rename) as passed to the syscall",
+		Str: func(e *Event) string { return e.File.RawTarget }, SetStr: func(e *Event, s string) error { e.File.RawTarget = s; return nil }},
+	// Unlinks have no file.flags field: this is their one flag.
+	{Name: "file.rmdir", Kind: KindBool, Types: setOf(TypeUnlink), Desc: "the unlink removed a directory (rmdir, or unlinkat with AT_REMOVEDIR)",
+		Bool: func(e *Event) bool { return e.File.Flags&atRemoveDir != 0 },
+		SetBool: func(e *Event, b bool) {
+			if b {
+				e.File.Flags |= atRemoveDir
+			} else {
+				e.File.Flags &^= atRemoveDir
+			}
+		}},
+	{Name: "file.read", Kind: KindBool, Types: openTypes, Desc: "opened for reading", Falco: "evt.is_open_read",
+		Bool: func(e *Event) bool { return e.File.Read() }, Derived: "file.flags"},
+	{Name: "file.write", Kind: KindBool, Types: openTypes, Desc: "opened for writing", Falco: "evt.is_open_write",
+		Bool: func(e *Event) bool { return e.File.Write() }, Derived: "file.flags"},
+	{Name: "file.create", Kind: KindBool, Types: openTypes, Desc: "O_CREAT or O_TMPFILE",
+		Bool: func(e *Event) bool { return e.File.Create() }, Derived: "file.flags"},
+	{Name: "file.trunc", Kind: KindBool, Types: openTypes, Desc: "O_TRUNC",
+		Bool: func(e *Event) bool { return e.File.Trunc() }, Derived: "file.flags"},
+
+	{Name: "net.family", Kind: KindString, Types: netTypes, Desc: "address family: ipv4, ipv6, unix", Falco: "fd.sockfamily",
+		Str: func(e *Event) string { return e.Net.Family }, SetStr: func(e *Event, s string) error { e.Net.Family = s; return nil }},
+	{Name: "net.proto", Kind: KindString, Types: netTypes, Desc: "transport protocol: tcp, udp, icmp, icmpv6, sctp, raw; empty for unix", Falco: "fd.l4proto",
+		Str: func(e *Event) string { return e.Net.Proto }, SetStr: func(e *Event, s string) error { e.Net.Proto = s; return nil }},
+	{Name: "net.socktype", Kind: KindString, Types: netTypes, Desc: "socket type: stream, dgram, seqpacket, raw",
+		Str: func(e *Event) string { return e.Net.SockType }, SetStr: func(e *Event, s string) error { e.Net.SockType = s; return nil }},
+	{Name: "net.dip", Kind: KindIP, Types: netTypes, Desc: "destination IP address", Falco: "fd.sip",
+		IP: func(e *Event) netip.Addr { return e.Net.DIP }, SetIP: func(e *Event, ip netip.Addr) { e.Net.DIP = ip }},
+	{Name: "net.dport", Kind: KindUint, Types: netTypes, Desc: "destination port", Falco: "fd.sport",
+		Uint: func(e *Event) uint64 { return uint64(e.Net.DPort) }, SetInt: func(e *Event, n int64) error { return setPort(&e.Net.DPort, n) }},
+	{Name: "net.sip", Kind: KindIP, Types: netTypes, Desc: "source IP address, when the socket is bound", Falco: "fd.cip",
+		IP: func(e *Event) netip.Addr { return e.Net.SIP }, SetIP: func(e *Event, ip netip.Addr) { e.Net.SIP = ip }},
+	{Name: "net.sport", Kind: KindUint, Types: netTypes, Desc: "source port, when the socket is bound", Falco: "fd.cport",
+		Uint: func(e *Event) uint64 { return uint64(e.Net.SPort) }, SetInt: func(e *Event, n int64) error { return setPort(&e.Net.SPort, n) }},
+	{Name: "net.path", Kind: KindString, Types: netTypes, Desc: "unix socket path (abstract names start with @)", Falco: "fd.name",
+		Str: func(e *Event) string { return e.Net.Path }, SetStr: func(e *Event, s string) error { e.Net.Path = s; return nil }},
+
+	{Name: "ptrace.request", Kind: KindString, Types: setOf(TypePtrace), Desc: "the request by name (PTRACE_ATTACH, PTRACE_TRACEME, ...)", Falco: "evt.arg.request", Values: ptraceNames.values(),
+		Str:    func(e *Event) string { return PtraceRequestName(e.Ptrace.Request) },
+		SetStr: setName(&ptraceNames, "ptrace request", false, func(e *Event) *uint32 { return &e.Ptrace.Request })},
+	{Name: "ptrace.request_num", Kind: KindUint, Types: setOf(TypePtrace), Desc: "the request's number",
+		Uint: func(e *Event) uint64 { return uint64(e.Ptrace.Request) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Ptrace.Request, n) }},
+	{Name: "ptrace.pid", Kind: KindUint, Types: setOf(TypePtrace), Desc: "the target's pid; for PTRACE_TRACEME the parent, which becomes the tracer",
+		Uint: func(e *Event) uint64 { return uint64(e.Ptrace.PID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Ptrace.PID, n) }},
+	{Name: "ptrace.name", Kind: KindString, Types: setOf(TypePtrace), Desc: "the target's command name; empty when unknown",
+		Str: func(e *Event) string { return ptraceTarget(e).Name }, SetStr: func(e *Event, s string) error { settablePtraceTarget(e).Name = s; return nil }},
+	{Name: "ptrace.exe", Kind: KindString, Types: setOf(TypePtrace), Desc: "the target's executable path; empty when unknown",
+		Str: func(e *Event) string { return ptraceTarget(e).Exe }, SetStr: func(e *Event, s string) error { settablePtraceTarget(e).Exe = s; return nil }},
 
 	setidField("setid.real", "requested real id (uid for setuid, gid for setgid); -1: left unchanged", false, 0),
 	setidField("setid.effective", "requested effective id; -1: left unchanged", false, 1),
@@ -176,46 +340,94 @@ var Fields = []Field{
 	setidField("setid.old_effective", "effective id before the call; -1 if unknown", true, 1),
 	setidField("setid.old_saved", "saved id before the call; -1 if unknown", true, 2),
 	setidField("setid.old_fs", "filesystem id before the call; -1 if unknown", true, 3),
-	{Name: "setid.to_root", Kind: KindBool, Types: setidTypes, Desc: "one of the requested ids is 0", Bool: func(e *Event) bool { return slices.Contains(e.SetID.Req[:], 0) }},
+	{Name: "setid.to_root", Kind: KindBool, Types: setidTypes, Desc: "one of the requested ids is 0",
+		Bool: func(e *Event) bool { return slices.Contains(e.SetID.Req[:], 0) }, Derived: "setid.real, setid.effective, setid.saved or setid.fs"},
 
-	{Name: "memfd.name", Kind: KindString, Types: setOf(TypeMemfd), Desc: "the name given to memfd_create", Falco: "evt.arg.name", Str: func(e *Event) string { return e.Memfd.Name }},
-	{Name: "memfd.flags", Kind: KindUint, Types: setOf(TypeMemfd), Desc: "memfd_create flags (MFD_*)", Uint: func(e *Event) uint64 { return uint64(e.Memfd.Flags) }},
+	{Name: "memfd.name", Kind: KindString, Types: setOf(TypeMemfd), Desc: "the name given to memfd_create", Falco: "evt.arg.name",
+		Str: func(e *Event) string { return e.Memfd.Name }, SetStr: func(e *Event, s string) error { e.Memfd.Name = s; return nil }},
+	{Name: "memfd.flags", Kind: KindUint, Types: setOf(TypeMemfd), Desc: "memfd_create flags (MFD_*)",
+		Uint: func(e *Event) uint64 { return uint64(e.Memfd.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Memfd.Flags, n) }},
 
-	{Name: "module.name", Kind: KindString, Types: setOf(TypeModule), Desc: "module name from the file name (finit_module); empty for init_module", Str: func(e *Event) string { return e.Module.Name }},
-	{Name: "module.file", Kind: KindString, Types: setOf(TypeModule), Desc: "absolute path of the module file (finit_module)", Str: func(e *Event) string { return e.Module.File }},
-	{Name: "module.args", Kind: KindString, Types: setOf(TypeModule), Desc: "module parameters", Str: func(e *Event) string { return e.Module.Args }},
+	{Name: "module.name", Kind: KindString, Types: setOf(TypeModule), Desc: "module name from the file name (finit_module); empty for init_module",
+		Str: func(e *Event) string { return e.Module.Name }, SetStr: func(e *Event, s string) error { e.Module.Name = s; return nil }},
+	{Name: "module.file", Kind: KindString, Types: setOf(TypeModule), Desc: "absolute path of the module file (finit_module)",
+		Str: func(e *Event) string { return e.Module.File }, SetStr: func(e *Event, s string) error { e.Module.File = s; return nil }},
+	{Name: "module.args", Kind: KindString, Types: setOf(TypeModule), Desc: "module parameters",
+		Str: func(e *Event) string { return e.Module.Args }, SetStr: func(e *Event, s string) error { e.Module.Args = s; return nil }},
 
-	{Name: "ns.types", Kind: KindStrings, Types: nsTypes, Desc: "namespace kinds changed: cgroup, ipc, mnt, net, pid, time, user, uts", Strs: func(e *Event) []string { return e.NS.Types }},
-	{Name: "ns.flags", Kind: KindUint, Types: nsTypes, Desc: "unshare's flags, or setns's nstype argument (CLONE_* bits)", Uint: func(e *Event) uint64 { return e.NS.Flags }},
+	{Name: "ns.types", Kind: KindStrings, Types: nsTypes, Desc: "namespace kinds changed: cgroup, ipc, mnt, net, pid, time, user, uts", Values: nsNames(),
+		Strs: func(e *Event) []string { return e.NS.Types },
+		SetStrs: func(e *Event, l []string) error {
+			for _, t := range l {
+				if NSFlag(t) == 0 {
+					return fmt.Errorf("unknown namespace kind %q", t)
+				}
+			}
+			e.NS.Types = l
+			return nil
+		}},
+	{Name: "ns.flags", Kind: KindUint, Types: nsTypes, Desc: "unshare's flags, or setns's nstype argument (CLONE_* bits)",
+		Uint: func(e *Event) uint64 { return e.NS.Flags }, SetInt: func(e *Event, n int64) error { return setU64(&e.NS.Flags, n) }},
 
-	{Name: "mount.source", Kind: KindString, Types: setOf(TypeMount), Desc: "the source (device, directory or name)", Str: func(e *Event) string { return e.Mount.Source }},
-	{Name: "mount.target", Kind: KindString, Types: setOf(TypeMount), Desc: "the mount point, absolute and normalised", Str: func(e *Event) string { return e.Mount.Target }},
-	{Name: "mount.fstype", Kind: KindString, Types: setOf(TypeMount), Desc: "the filesystem type; empty for bind mounts and remounts", Str: func(e *Event) string { return e.Mount.FSType }},
-	{Name: "mount.flags", Kind: KindUint, Types: setOf(TypeMount), Desc: "mount flags (MS_* bits)", Uint: func(e *Event) uint64 { return e.Mount.Flags }},
+	{Name: "mount.source", Kind: KindString, Types: setOf(TypeMount), Desc: "the source (device, directory or name)",
+		Str: func(e *Event) string { return e.Mount.Source }, SetStr: func(e *Event, s string) error { e.Mount.Source = s; return nil }},
+	{Name: "mount.target", Kind: KindString, Types: setOf(TypeMount), Desc: "the mount point, absolute and normalised",
+		Str: func(e *Event) string { return e.Mount.Target }, SetStr: func(e *Event, s string) error { e.Mount.Target = s; return nil }},
+	{Name: "mount.fstype", Kind: KindString, Types: setOf(TypeMount), Desc: "the filesystem type; empty for bind mounts and remounts",
+		Str: func(e *Event) string { return e.Mount.FSType }, SetStr: func(e *Event, s string) error { e.Mount.FSType = s; return nil }},
+	{Name: "mount.flags", Kind: KindUint, Types: setOf(TypeMount), Desc: "mount flags (MS_* bits)",
+		Uint: func(e *Event) uint64 { return e.Mount.Flags }, SetInt: func(e *Event, n int64) error { return setU64(&e.Mount.Flags, n) }},
 
-	{Name: "bpf.cmd", Kind: KindString, Types: setOf(TypeBPF), Desc: "the command: BPF_PROG_LOAD, BPF_MAP_CREATE, BPF_LINK_CREATE, ... (only those that load, attach or pin are reported)", Str: func(e *Event) string { return BPFCmdName(e.BPF.Cmd) }},
-	{Name: "bpf.prog_type", Kind: KindString, Types: setOf(TypeBPF), Desc: "program type of BPF_PROG_LOAD, as bpftool names it (kprobe, tracepoint, xdp, ...); empty otherwise", Str: func(e *Event) string {
-		if e.BPF.Cmd != 5 {
-			return ""
-		}
-		return BPFProgTypeName(e.BPF.ProgType)
-	}},
-	{Name: "bpf.map_type", Kind: KindString, Types: setOf(TypeBPF), Desc: "map type of BPF_MAP_CREATE (hash, ringbuf, ...); empty otherwise", Str: func(e *Event) string {
-		if e.BPF.Cmd != 0 {
-			return ""
-		}
-		return BPFMapTypeName(e.BPF.MapType)
-	}},
-	{Name: "bpf.name", Kind: KindString, Types: setOf(TypeBPF), Desc: "the program's or map's name (at most 15 bytes)", Str: func(e *Event) string { return e.BPF.Name }},
+	{Name: "bpf.cmd", Kind: KindString, Types: setOf(TypeBPF), Desc: "the command: BPF_PROG_LOAD, BPF_MAP_CREATE, BPF_LINK_CREATE, ... (only those that load, attach or pin are reported)", Values: bpfCmdNames.values(),
+		Str:    func(e *Event) string { return BPFCmdName(e.BPF.Cmd) },
+		SetStr: setName(&bpfCmdNames, "bpf command", false, func(e *Event) *uint32 { return &e.BPF.Cmd }),
+		// A rule test that gives a program type means a program load.
+		Default: func(e *Event) {
+			if e.BPF.ProgType != 0 {
+				e.BPF.Cmd = bpfProgLoad
+			}
+		}},
+	{Name: "bpf.prog_type", Kind: KindString, Types: setOf(TypeBPF), Desc: "program type of BPF_PROG_LOAD, as bpftool names it (kprobe, tracepoint, xdp, ...); empty otherwise", Values: progTypeNames.values(),
+		Str: func(e *Event) string {
+			if e.BPF.Cmd != bpfProgLoad {
+				return ""
+			}
+			return BPFProgTypeName(e.BPF.ProgType)
+		},
+		SetStr: setName(&progTypeNames, "program type", true, func(e *Event) *uint32 { return &e.BPF.ProgType })},
+	{Name: "bpf.map_type", Kind: KindString, Types: setOf(TypeBPF), Desc: "map type of BPF_MAP_CREATE (hash, ringbuf, ...); empty otherwise", Values: mapTypeNames.values(),
+		Str: func(e *Event) string {
+			if e.BPF.Cmd != bpfMapCreate {
+				return ""
+			}
+			return BPFMapTypeName(e.BPF.MapType)
+		},
+		SetStr: setName(&mapTypeNames, "map type", true, func(e *Event) *uint32 { return &e.BPF.MapType })},
+	{Name: "bpf.name", Kind: KindString, Types: setOf(TypeBPF), Desc: "the program's or map's name (at most 15 bytes)",
+		Str: func(e *Event) string { return e.BPF.Name }, SetStr: func(e *Event, s string) error { e.BPF.Name = s; return nil }},
 
-	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host", Str: func(e *Event) string { return e.Proc.Container.ID }},
-	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id", Str: func(e *Event) string { return e.Proc.Container.FullID }},
-	{Name: "container.runtime", Kind: KindString, Types: procTypes, Desc: "runtime guessed from the cgroup path: docker, containerd, cri, cri-o, podman, lxc", Falco: "container.type", Str: func(e *Event) string { return e.Proc.Container.Runtime }},
-	{Name: "container.name", Kind: KindString, Types: procTypes, Desc: "container name from the runtime (empty until the runtime lookup answers)", Str: func(e *Event) string { return e.Proc.Container.Name }},
-	{Name: "container.image", Kind: KindString, Types: procTypes, Desc: "container image from the runtime, as the user named it (empty until the runtime lookup answers)", Str: func(e *Event) string { return e.Proc.Container.Image }},
-	{Name: "container.labels", Kind: KindMap, Types: procTypes, Desc: "container labels from the runtime (empty until the runtime lookup answers); container.labels[?\"app\"].orValue(\"\") reads one safely", Falco: "container.label", Map: func(e *Event) map[string]string { return e.Proc.Container.Labels }},
-	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (from the runtime lookup)", Falco: "k8s.ns.name", Str: func(e *Event) string { return e.Proc.Container.PodNS }},
-	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)", Falco: "k8s.pod.name", Str: func(e *Event) string { return e.Proc.Container.PodName }},
+	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
+		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
+	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",
+		Str: func(e *Event) string { return e.Proc.Container.FullID }, SetStr: func(e *Event, s string) error { e.Proc.Container.FullID = s; return nil }},
+	{Name: "container.runtime", Kind: KindString, Types: procTypes, Desc: "runtime guessed from the cgroup path: docker, containerd, cri, cri-o, podman, lxc", Falco: "container.type",
+		Str: func(e *Event) string { return e.Proc.Container.Runtime }, SetStr: func(e *Event, s string) error { e.Proc.Container.Runtime = s; return nil }},
+	{Name: "container.name", Kind: KindString, Types: procTypes, Desc: "container name from the runtime (empty until the runtime lookup answers)",
+		Str: func(e *Event) string { return e.Proc.Container.Name }, SetStr: func(e *Event, s string) error { e.Proc.Container.Name = s; return nil }},
+	{Name: "container.image", Kind: KindString, Types: procTypes, Desc: "container image from the runtime, as the user named it (empty until the runtime lookup answers)",
+		Str: func(e *Event) string { return e.Proc.Container.Image }, SetStr: func(e *Event, s string) error { e.Proc.Container.Image = s; return nil }},
+	{Name: "container.labels", Kind: KindMap, Types: procTypes, Desc: "container labels from the runtime (empty until the runtime lookup answers); container.labels[?\"app\"].orValue(\"\") reads one safely", Falco: "container.label",
+		Map: func(e *Event) map[string]string { return e.Proc.Container.Labels },
+		// No labels stay nil, as the runtime lookup leaves them.
+		SetMap: func(e *Event, m map[string]string) {
+			if len(m) > 0 {
+				e.Proc.Container.Labels = m
+			}
+		}},
+	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (from the runtime lookup)", Falco: "k8s.ns.name",
+		Str: func(e *Event) string { return e.Proc.Container.PodNS }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodNS = s; return nil }},
+	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)", Falco: "k8s.pod.name",
+		Str: func(e *Event) string { return e.Proc.Container.PodName }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodName = s; return nil }},
 }
 
 var noProcess Process

@@ -153,9 +153,10 @@ func AppendJSONString(b []byte, s string) []byte {
 }
 
 // AppendText appends e as one human-readable line (no newline): time,
-// type, then key=value pairs of the most useful fields for the type.
-// Values with spaces, quotes or anything unprintable are quoted Go-style,
-// so a line can never be split or coloured by what a process passed in.
+// type, then key=value pairs of the most useful fields for the type (its
+// row's Text keys). Values with spaces, quotes or anything unprintable are
+// quoted Go-style, so a line can never be split or coloured by what a
+// process passed in.
 func AppendText(b []byte, e *Event) []byte {
 	b = e.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	b = append(b, ' ')
@@ -184,81 +185,84 @@ func AppendText(b []byte, e *Event) []byte {
 			kv("pod", p.Container.PodNS+"/"+p.Container.PodName)
 		}
 	}
-	switch e.Type {
-	case TypeExec:
-		kv("cmdline", p.Cmdline)
-		kv("cwd", p.Cwd)
-		kv("parent", parentOf(e).Name)
-		if p.ExeMemfd {
-			kv("memfd", "true")
+	for _, k := range e.Type.Info().Text {
+		if v, ok := k.Value(e); ok {
+			kv(k.Key, v)
 		}
-	case TypeOpen:
-		kv("file", e.File.Path)
-		kv("flags", OpenFlagsString(e.File.Flags))
-	case TypeConnect:
-		if e.Net.Path != "" {
-			kv("dest", e.Net.Path)
-		} else {
-			kv("dest", addrPort(e.Net.DIP.String(), e.Net.DPort))
-		}
-		kv("proto", e.Net.Proto)
-		if e.Net.SPort != 0 {
-			kv("src", addrPort(e.Net.SIP.String(), e.Net.SPort))
-		}
-	case TypeUnlink, TypeMkdir, TypeChmod:
-		kv("file", e.File.Path)
-		if e.Type != TypeUnlink {
-			kv("mode", "0"+strconv.FormatUint(uint64(e.File.Mode), 8))
-		}
-	case TypeRename:
-		kv("file", e.File.Path)
-		kv("new", e.File.Target)
-	case TypeLink, TypeSymlink:
-		kv("link", e.File.Path)
-		kv("target", e.File.Target)
-	case TypePtrace:
-		kv("request", PtraceRequestName(e.Ptrace.Request))
-		kv("target_pid", strconv.FormatUint(uint64(e.Ptrace.PID), 10))
-		if t := e.Ptrace.Target; t != nil {
-			kv("target", t.Name)
-		}
-	case TypeSetuid, TypeSetgid:
-		ids := func(v [4]int64) string {
-			return fmt.Sprintf("%d/%d/%d/%d", v[0], v[1], v[2], v[3])
-		}
-		kv("ids", ids(e.SetID.Req))
-		kv("old", ids(e.SetID.Old))
-	case TypeMemfd:
-		kv("name", e.Memfd.Name)
-	case TypeModule:
-		kv("module", e.Module.Name)
-		kv("file", e.Module.File)
-	case TypeSetns, TypeUnshare:
-		kv("ns", strings.Join(e.NS.Types, ","))
-	case TypeMount:
-		kv("source", e.Mount.Source)
-		kv("target", e.Mount.Target)
-		kv("fstype", e.Mount.FSType)
-	case TypeBPF:
-		kv("cmd", BPFCmdName(e.BPF.Cmd))
-		kv("name", e.BPF.Name)
-	case TypeDup, TypeAccept, TypeListen:
-		if e.Net.DIP.IsValid() {
-			kv("peer", addrPort(e.Net.DIP.String(), e.Net.DPort))
-		}
-		if e.Net.SIP.IsValid() {
-			kv("local", addrPort(e.Net.SIP.String(), e.Net.SPort))
-		}
-		kv("proto", e.Net.Proto)
 	}
 	if e.Syscall != "" && e.Syscall != e.Type.String() {
 		kv("syscall", e.Syscall)
 	}
+	// An exec's result is its new image; a refused one says so in its
+	// enforcement.
 	if e.Type != TypeExec {
 		b = append(b, " res="...)
 		b = strconv.AppendInt(b, e.Res, 10)
 	}
 	return b
+}
+
+// The text format's keys, for the Text column of the event-type table.
+var (
+	txtCmdline  = always("cmdline", func(e *Event) string { return e.Proc.Cmdline })
+	txtCwd      = always("cwd", func(e *Event) string { return e.Proc.Cwd })
+	txtParent   = always("parent", func(e *Event) string { return parentOf(e).Name })
+	txtMemfdExe = TextKey{"memfd", func(e *Event) (string, bool) { return "true", e.Proc.ExeMemfd }}
+
+	txtFile       = always("file", func(e *Event) string { return e.File.Path })
+	txtOpenFlags  = always("flags", func(e *Event) string { return OpenFlagsString(e.File.Flags) })
+	txtMode       = always("mode", func(e *Event) string { return "0" + strconv.FormatUint(uint64(e.File.Mode), 8) })
+	txtNewPath    = always("new", func(e *Event) string { return e.File.Target })
+	txtLink       = always("link", func(e *Event) string { return e.File.Path })
+	txtLinkTarget = always("target", func(e *Event) string { return e.File.Target })
+
+	txtDest = always("dest", func(e *Event) string {
+		if e.Net.Path != "" {
+			return e.Net.Path
+		}
+		return addrPort(e.Net.DIP.String(), e.Net.DPort)
+	})
+	txtSrc = TextKey{"src", func(e *Event) (string, bool) {
+		return addrPort(e.Net.SIP.String(), e.Net.SPort), e.Net.SPort != 0
+	}}
+	txtProto = always("proto", func(e *Event) string { return e.Net.Proto })
+	txtPeer  = TextKey{"peer", func(e *Event) (string, bool) {
+		return addrPort(e.Net.DIP.String(), e.Net.DPort), e.Net.DIP.IsValid()
+	}}
+	txtLocal = TextKey{"local", func(e *Event) (string, bool) {
+		return addrPort(e.Net.SIP.String(), e.Net.SPort), e.Net.SIP.IsValid()
+	}}
+
+	txtPtraceRequest = always("request", func(e *Event) string { return PtraceRequestName(e.Ptrace.Request) })
+	txtPtracePID     = always("target_pid", func(e *Event) string { return strconv.FormatUint(uint64(e.Ptrace.PID), 10) })
+	txtPtraceTarget  = TextKey{"target", func(e *Event) (string, bool) {
+		if t := e.Ptrace.Target; t != nil {
+			return t.Name, true
+		}
+		return "", false
+	}}
+
+	txtIDs    = always("ids", func(e *Event) string { return setIDs(e.SetID.Req) })
+	txtOldIDs = always("old", func(e *Event) string { return setIDs(e.SetID.Old) })
+
+	txtMemfdName   = always("name", func(e *Event) string { return e.Memfd.Name })
+	txtModule      = always("module", func(e *Event) string { return e.Module.Name })
+	txtModuleFile  = always("file", func(e *Event) string { return e.Module.File })
+	txtNS          = always("ns", func(e *Event) string { return strings.Join(e.NS.Types, ",") })
+	txtMountSource = always("source", func(e *Event) string { return e.Mount.Source })
+	txtMountTarget = always("target", func(e *Event) string { return e.Mount.Target })
+	txtFSType      = always("fstype", func(e *Event) string { return e.Mount.FSType })
+	txtBPFCmd      = always("cmd", func(e *Event) string { return BPFCmdName(e.BPF.Cmd) })
+	txtBPFName     = always("name", func(e *Event) string { return e.BPF.Name })
+)
+
+// always is a key printed for every event of its types.
+func always(key string, v func(*Event) string) TextKey {
+	return TextKey{key, func(e *Event) (string, bool) { return v(e), true }}
+}
+
+func setIDs(v [4]int64) string {
+	return fmt.Sprintf("%d/%d/%d/%d", v[0], v[1], v[2], v[3])
 }
 
 func addrPort(ip string, port uint16) string {

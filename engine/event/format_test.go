@@ -121,7 +121,7 @@ func TestAppendText(t *testing.T) {
 	}
 }
 
-// The text line of each issue 7 type names what the event is about.
+// The text line of each syscall type names what the event is about.
 func TestAppendTextNewTypes(t *testing.T) {
 	base := func(typ Type, syscall string) *Event {
 		e := sampleOpen()
@@ -216,6 +216,18 @@ func TestFieldTable(t *testing.T) {
 		}
 		if set != 1 {
 			t.Errorf("%s: %d accessors set", f.Name, set)
+		}
+		setters := 0
+		for _, ok := range []bool{f.SetStr != nil, f.SetInt != nil, f.SetBool != nil, f.SetTime != nil, f.SetStrs != nil, f.SetIP != nil, f.SetMap != nil} {
+			if ok {
+				setters++
+			}
+		}
+		if setters != 1 && f.Derived == "" || setters != 0 && f.Derived != "" {
+			t.Errorf("%s: %d setters, derived from %q: want one setter, or none and derived", f.Name, setters, f.Derived)
+		}
+		if !f.settable() && f.Derived == "" {
+			t.Errorf("%s: the setter does not match kind %s", f.Name, f.Kind)
 		}
 		appendJSONValue(nil, &f, e) // every accessor works on a full event
 	}

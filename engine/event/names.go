@@ -1,14 +1,69 @@
 package event
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// Names of kernel constants the fields render. Numbers without a name
-// render as the prefix followed by the number, so nothing is lost.
+// Names of kernel constants the fields render. A number without a name
+// renders as the table's prefix followed by the number, and parses back,
+// so nothing is lost between `vigil events` and `vigil replay` on a kernel
+// newer than this table.
 
-var capNames = [...]string{
+// constNames names the values of one kernel constant.
+type constNames struct {
+	prefix string            // of numbers without a name
+	dense  []string          // names by value, for constants numbered from 0
+	sparse map[uint32]string // names of constants with gaps
+}
+
+func (c *constNames) name(v uint32) string {
+	if int(v) < len(c.dense) {
+		return c.dense[v]
+	}
+	if n, ok := c.sparse[v]; ok {
+		return n
+	}
+	return c.prefix + strconv.FormatUint(uint64(v), 10)
+}
+
+func (c *constNames) parse(s string) (uint32, bool) {
+	if i := slices.Index(c.dense, s); i >= 0 {
+		return uint32(i), true
+	}
+	for v, n := range c.sparse {
+		if n == s {
+			return v, true
+		}
+	}
+	rest, ok := strings.CutPrefix(s, c.prefix)
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(rest, 10, 32)
+	return uint32(v), err == nil && strconv.FormatUint(v, 10) == rest
+}
+
+// values are the known names in value order.
+func (c *constNames) values() []string {
+	if c.sparse == nil {
+		return c.dense
+	}
+	keys := make([]uint32, 0, len(c.sparse))
+	for v := range c.sparse {
+		keys = append(keys, v)
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, v := range keys {
+		out[i] = c.sparse[v]
+	}
+	return out
+}
+
+var capNames = constNames{prefix: "CAP_", dense: []string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
 	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
 	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
@@ -17,26 +72,35 @@ var capNames = [...]string{
 	"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
 	"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
 	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-}
+}}
 
 // CapNames lists the capabilities of a capability mask, in bit order.
 func CapNames(mask uint64) []string {
 	var out []string
-	for i := 0; mask != 0 && i < 64; i++ {
+	for i := uint32(0); mask != 0 && i < 64; i++ {
 		if mask&(1<<i) == 0 {
 			continue
 		}
 		mask &^= 1 << i
-		if i < len(capNames) {
-			out = append(out, capNames[i])
-		} else {
-			out = append(out, "CAP_"+strconv.Itoa(i))
-		}
+		out = append(out, capNames.name(i))
 	}
 	return out
 }
 
-var ptraceNames = map[uint32]string{
+// capMask is the capability mask CapNames renders as names.
+func capMask(names []string) (uint64, error) {
+	var mask uint64
+	for _, c := range names {
+		i, ok := capNames.parse(c)
+		if !ok || i >= 64 {
+			return 0, fmt.Errorf("unknown capability %q", c)
+		}
+		mask |= 1 << i
+	}
+	return mask, nil
+}
+
+var ptraceNames = constNames{prefix: "PTRACE_", sparse: map[uint32]string{
 	0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 3: "PTRACE_PEEKUSR",
 	4: "PTRACE_POKETEXT", 5: "PTRACE_POKEDATA", 6: "PTRACE_POKEUSR", 7: "PTRACE_CONT",
 	8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP", 12: "PTRACE_GETREGS", 13: "PTRACE_SETREGS",
@@ -48,31 +112,16 @@ var ptraceNames = map[uint32]string{
 	0x4209: "PTRACE_PEEKSIGINFO", 0x420a: "PTRACE_GETSIGMASK", 0x420b: "PTRACE_SETSIGMASK",
 	0x420c: "PTRACE_SECCOMP_GET_FILTER", 0x420d: "PTRACE_SECCOMP_GET_METADATA",
 	0x420e: "PTRACE_GET_SYSCALL_INFO", 0x420f: "PTRACE_GET_RSEQ_CONFIGURATION",
-}
+}}
 
 // PtraceRequestName names a ptrace request ("PTRACE_ATTACH").
-func PtraceRequestName(r uint32) string {
-	if n, ok := ptraceNames[r]; ok {
-		return n
-	}
-	return "PTRACE_" + strconv.FormatUint(uint64(r), 10)
-}
+func PtraceRequestName(r uint32) string { return ptraceNames.name(r) }
 
 // ParsePtraceRequest is the number of a ptrace request named as
 // PtraceRequestName names it.
-func ParsePtraceRequest(name string) (uint32, bool) {
-	for n, s := range ptraceNames {
-		if s == name {
-			return n, true
-		}
-	}
-	if v, err := strconv.ParseUint(strings.TrimPrefix(name, "PTRACE_"), 10, 32); err == nil && strings.HasPrefix(name, "PTRACE_") {
-		return uint32(v), true
-	}
-	return 0, false
-}
+func ParsePtraceRequest(name string) (uint32, bool) { return ptraceNames.parse(name) }
 
-var bpfCmdNames = [...]string{
+var bpfCmdNames = constNames{prefix: "BPF_CMD_", dense: []string{
 	"BPF_MAP_CREATE", "BPF_MAP_LOOKUP_ELEM", "BPF_MAP_UPDATE_ELEM", "BPF_MAP_DELETE_ELEM",
 	"BPF_MAP_GET_NEXT_KEY", "BPF_PROG_LOAD", "BPF_OBJ_PIN", "BPF_OBJ_GET", "BPF_PROG_ATTACH",
 	"BPF_PROG_DETACH", "BPF_PROG_TEST_RUN", "BPF_PROG_GET_NEXT_ID", "BPF_MAP_GET_NEXT_ID",
@@ -83,62 +132,44 @@ var bpfCmdNames = [...]string{
 	"BPF_MAP_DELETE_BATCH", "BPF_LINK_CREATE", "BPF_LINK_UPDATE", "BPF_LINK_GET_FD_BY_ID",
 	"BPF_LINK_GET_NEXT_ID", "BPF_ENABLE_STATS", "BPF_ITER_CREATE", "BPF_LINK_DETACH",
 	"BPF_PROG_BIND_MAP", "BPF_TOKEN_CREATE",
-}
+}}
+
+// The bpf(2) commands whose object type bpf.map_type and bpf.prog_type
+// name.
+const (
+	bpfMapCreate = 0
+	bpfProgLoad  = 5
+)
 
 // BPFCmdName names a bpf(2) command ("BPF_PROG_LOAD").
-func BPFCmdName(c uint32) string {
-	if int(c) < len(bpfCmdNames) {
-		return bpfCmdNames[c]
-	}
-	return "BPF_CMD_" + strconv.FormatUint(uint64(c), 10)
-}
+func BPFCmdName(c uint32) string { return bpfCmdNames.name(c) }
 
 // ParseBPFCmd is the number of a bpf(2) command named as BPFCmdName
 // names it.
-func ParseBPFCmd(name string) (uint32, bool) {
-	for i, n := range bpfCmdNames {
-		if n == name {
-			return uint32(i), true
-		}
-	}
-	if v, err := strconv.ParseUint(strings.TrimPrefix(name, "BPF_CMD_"), 10, 32); err == nil && strings.HasPrefix(name, "BPF_CMD_") {
-		return uint32(v), true
-	}
-	return 0, false
-}
+func ParseBPFCmd(name string) (uint32, bool) { return bpfCmdNames.parse(name) }
 
-var progTypeNames = [...]string{
+var progTypeNames = constNames{prefix: "prog_type_", dense: []string{
 	"unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
 	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops",
 	"sk_skb", "cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr", "lwt_seg6local",
 	"lirc_mode2", "sk_reuseport", "flow_dissector", "cgroup_sysctl", "raw_tracepoint_writable",
 	"cgroup_sockopt", "tracing", "struct_ops", "ext", "lsm", "sk_lookup", "syscall", "netfilter",
-}
+}}
 
 // BPFProgTypeName names a program type as bpftool does ("kprobe").
-func BPFProgTypeName(t uint32) string {
-	if int(t) < len(progTypeNames) {
-		return progTypeNames[t]
-	}
-	return "prog_type_" + strconv.FormatUint(uint64(t), 10)
-}
+func BPFProgTypeName(t uint32) string { return progTypeNames.name(t) }
 
-var mapTypeNames = [...]string{
+var mapTypeNames = constNames{prefix: "map_type_", dense: []string{
 	"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
 	"stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
 	"hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage",
 	"reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage", "devmap_hash",
 	"struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter", "user_ringbuf",
 	"cgrp_storage", "arena",
-}
+}}
 
 // BPFMapTypeName names a map type as bpftool does ("ringbuf").
-func BPFMapTypeName(t uint32) string {
-	if int(t) < len(mapTypeNames) {
-		return mapTypeNames[t]
-	}
-	return "map_type_" + strconv.FormatUint(uint64(t), 10)
-}
+func BPFMapTypeName(t uint32) string { return mapTypeNames.name(t) }
 
 // Namespace kinds by their CLONE_NEW* flag.
 var nsFlags = []struct {
@@ -168,4 +199,13 @@ func NSFlag(name string) uint64 {
 		}
 	}
 	return 0
+}
+
+// nsNames are the namespace kinds, in name order.
+func nsNames() []string {
+	out := make([]string, len(nsFlags))
+	for i, f := range nsFlags {
+		out[i] = f.name
+	}
+	return out
 }

@@ -1,0 +1,171 @@
+package event
+
+// RecordKind names the C record struct (bpf/include/vigil.h) that carries
+// an event type from the kernel: the decoder reads its layout by it.
+type RecordKind uint8
+
+// Record kinds.
+const (
+	RecordNone    RecordKind = iota
+	RecordExec               // struct vg_exec
+	RecordFork               // struct vg_fork
+	RecordExit               // struct vg_exit
+	RecordOpen               // struct vg_open: one path, flags and mode
+	RecordConnect            // struct vg_connect: a socket and its addresses
+	RecordSys                // struct vg_sys: six arguments and five strings
+)
+
+// String is the C struct's name ("vg_exec").
+func (k RecordKind) String() string {
+	return [...]string{"", "vg_exec", "vg_fork", "vg_exit", "vg_open", "vg_connect", "vg_sys"}[k]
+}
+
+// Filter is a set of kernel-side argument filters: checks that drop, in
+// the kernel, the events of a type that no enabled rule can match
+// (engine/argfilter.go derives them from the rules, bpf/filter.go installs
+// them).
+type Filter uint8
+
+// Argument filters.
+const (
+	// FilterName: only the command names (proc.name) that every rule of
+	// the type requires (map vg_names).
+	FilterName Filter = 1 << iota
+	// FilterOpenPath: the open filter, file.path prefixes with the open
+	// flags the rules require (map vg_open_paths).
+	FilterOpenPath
+	// FilterPath: file.path prefixes, or those of TypeInfo.SecondPath for
+	// a rule that does not constrain file.path (map vg_file_paths).
+	FilterPath
+	// FilterPtraceRequest: only the ptrace.request values the rules name.
+	FilterPtraceRequest
+	// FilterSetidRoot: only calls asking for id 0, when every rule
+	// requires setid.to_root.
+	FilterSetidRoot
+	// FilterBPFCmd: only the bpf.cmd values the rules name.
+	FilterBPFCmd
+)
+
+// Syscall is one syscall that produces an event type. Its program is
+// tp_<Name> on the tracepoint syscalls/sys_exit_<Name> (and, for a type
+// with TypeInfo.Entry, tp_enter_<Name> on sys_enter_<Name>).
+type Syscall struct {
+	Name string
+	// Optional says when the tracepoint may be missing: a syscall
+	// younger than the oldest kernel vigil supports, or one a kernel can
+	// be built without. Such a hook is skipped where it is missing (and
+	// reported); any other failure to attach is an error.
+	Optional string
+}
+
+// TypeInfo is one row of the event-type table: everything the decoder,
+// the enricher, the kernel hooks, the argument filters and the text
+// format need to know of a type.
+type TypeInfo struct {
+	Name   string     // evt.type
+	C      string     // its enum vg_type constant in bpf/include/vigil.h
+	Record RecordKind // the record struct it arrives in
+	// Syscalls produce the type, in attach order; none for exec, fork and
+	// exit, which come from scheduler tracepoints (bpf/c/process.c).
+	Syscalls []Syscall
+	// Entry: each syscall has an entry program too, which saves the ids
+	// before a set*id call; attached only while a rule reads them.
+	Entry   bool
+	Filters Filter
+	// SecondPath is the field of the second path that a FilterPath
+	// filter matches when a rule does not constrain file.path.
+	SecondPath string
+	// Text are the keys the text format prints after the process's.
+	Text []TextKey
+}
+
+// TextKey is one key=value of the text format.
+type TextKey struct {
+	Key string
+	// Value is the value; ok false leaves the key out.
+	Value func(e *Event) (v string, ok bool)
+}
+
+// noModules: a kernel built without CONFIG_MODULES has no module syscalls
+// (they fail with ENOSYS), so nothing is missed.
+const noModules = "absent without CONFIG_MODULES"
+
+func syscalls(names ...string) []Syscall {
+	out := make([]Syscall, len(names))
+	for i, n := range names {
+		out[i] = Syscall{Name: n}
+	}
+	return out
+}
+
+// pathFilters are the argument filters of the types that name a file.
+const pathFilters = FilterName | FilterPath
+
+// typeTable is the event-type table, indexed by Type.
+var typeTable = [numTypes]TypeInfo{
+	TypeExec: {Name: "exec", C: "VG_EXEC", Record: RecordExec, Text: []TextKey{txtCmdline, txtCwd, txtParent, txtMemfdExe}},
+	TypeFork: {Name: "fork", C: "VG_FORK", Record: RecordFork},
+	TypeExit: {Name: "exit", C: "VG_EXIT", Record: RecordExit},
+	TypeOpen: {Name: "open", C: "VG_OPEN", Record: RecordOpen, Syscalls: syscalls("open", "openat", "openat2", "creat"),
+		Filters: FilterOpenPath, Text: []TextKey{txtFile, txtOpenFlags}},
+	TypeConnect: {Name: "connect", C: "VG_CONNECT", Record: RecordConnect, Syscalls: syscalls("connect"),
+		Text: []TextKey{txtDest, txtProto, txtSrc}},
+	TypeUnlink: {Name: "unlink", C: "VG_UNLINK", Record: RecordOpen, Syscalls: syscalls("unlink", "unlinkat", "rmdir"),
+		Filters: pathFilters, Text: []TextKey{txtFile}},
+	TypeMkdir: {Name: "mkdir", C: "VG_MKDIR", Record: RecordOpen, Syscalls: syscalls("mkdir", "mkdirat"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtMode}},
+	TypeRename: {Name: "rename", C: "VG_RENAME", Record: RecordSys, Syscalls: syscalls("rename", "renameat", "renameat2"),
+		Filters: pathFilters, SecondPath: "file.newpath", Text: []TextKey{txtFile, txtNewPath}},
+	TypeLink: {Name: "link", C: "VG_LINK", Record: RecordSys, Syscalls: syscalls("link", "linkat"),
+		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}},
+	TypeSymlink: {Name: "symlink", C: "VG_SYMLINK", Record: RecordSys, Syscalls: syscalls("symlink", "symlinkat"),
+		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}},
+	TypeChmod: {Name: "chmod", C: "VG_CHMOD", Record: RecordSys,
+		Syscalls: append(syscalls("chmod", "fchmod", "fchmodat"), Syscall{"fchmodat2", "Linux 6.6+"}),
+		Filters:  pathFilters, Text: []TextKey{txtFile, txtMode}},
+	TypePtrace: {Name: "ptrace", C: "VG_PTRACE", Record: RecordSys, Syscalls: syscalls("ptrace"),
+		Filters: FilterName | FilterPtraceRequest, Text: []TextKey{txtPtraceRequest, txtPtracePID, txtPtraceTarget}},
+	TypeSetuid: {Name: "setuid", C: "VG_SETUID", Record: RecordSys, Syscalls: syscalls("setuid", "setreuid", "setresuid", "setfsuid"),
+		Entry: true, Filters: FilterName | FilterSetidRoot, Text: []TextKey{txtIDs, txtOldIDs}},
+	TypeSetgid: {Name: "setgid", C: "VG_SETGID", Record: RecordSys, Syscalls: syscalls("setgid", "setregid", "setresgid", "setfsgid"),
+		Entry: true, Filters: FilterName | FilterSetidRoot, Text: []TextKey{txtIDs, txtOldIDs}},
+	TypeMemfd: {Name: "memfd_create", C: "VG_MEMFD", Record: RecordSys, Syscalls: syscalls("memfd_create"),
+		Filters: FilterName, Text: []TextKey{txtMemfdName}},
+	TypeModule: {Name: "module_load", C: "VG_MODULE", Record: RecordSys,
+		Syscalls: []Syscall{{"init_module", noModules}, {"finit_module", noModules}},
+		Filters:  FilterName, Text: []TextKey{txtModule, txtModuleFile}},
+	TypeSetns: {Name: "setns", C: "VG_SETNS", Record: RecordSys, Syscalls: syscalls("setns"),
+		Filters: FilterName, Text: []TextKey{txtNS}},
+	TypeUnshare: {Name: "unshare", C: "VG_UNSHARE", Record: RecordSys, Syscalls: syscalls("unshare"),
+		Filters: FilterName, Text: []TextKey{txtNS}},
+	TypeMount: {Name: "mount", C: "VG_MOUNT", Record: RecordSys, Syscalls: syscalls("mount"),
+		Filters: FilterName, Text: []TextKey{txtMountSource, txtMountTarget, txtFSType}},
+	TypeBPF: {Name: "bpf", C: "VG_BPF", Record: RecordSys, Syscalls: syscalls("bpf"),
+		Filters: FilterName | FilterBPFCmd, Text: []TextKey{txtBPFCmd, txtBPFName}},
+	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Syscalls: syscalls("dup", "dup2", "dup3"),
+		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
+	TypeAccept: {Name: "accept", C: "VG_ACCEPT", Record: RecordConnect, Syscalls: syscalls("accept", "accept4"),
+		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
+	TypeListen: {Name: "listen", C: "VG_LISTEN", Record: RecordConnect, Syscalls: syscalls("listen"),
+		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
+}
+
+// Info is t's row of the event-type table; the empty row for TypeNone
+// and unknown types.
+func (t Type) Info() *TypeInfo {
+	if t < numTypes {
+		return &typeTable[t]
+	}
+	return &typeTable[TypeNone]
+}
+
+// typesWhere is the set of the types whose row satisfies ok.
+func typesWhere(ok func(*TypeInfo) bool) TypeSet {
+	var s TypeSet
+	for _, t := range Types() {
+		if ok(t.Info()) {
+			s |= 1 << t
+		}
+	}
+	return s
+}
