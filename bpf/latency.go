@@ -1,27 +1,23 @@
 package bpf
 
 import (
-	"sync/atomic"
 	"time"
+
+	"github.com/vigil-project/vigil/internal/hist"
 )
 
 // One record in latencySampleEvery has its kernel-to-reader latency
 // measured: a clock read per record would cost more than decoding it.
 const latencySampleEvery = 16
 
-// latencyHist is a lock-free histogram with power-of-two microsecond
-// buckets: bucket i counts latencies below 2^i µs.
-type latencyHist struct {
-	buckets [24]atomic.Uint64
-}
-
-func (h *latencyHist) observe(d time.Duration) {
-	us := uint64(max(d, 0) / time.Microsecond)
-	i := 0
-	for i < len(h.buckets)-1 && us >= 1<<i {
-		i++
+// latencyBounds are power-of-two microsecond buckets, 1 µs to about 8 s:
+// the spread from an idle host to a reader that has fallen far behind.
+func latencyBounds() []time.Duration {
+	b := make([]time.Duration, 24)
+	for i := range b {
+		b[i] = time.Duration(1<<i) * time.Microsecond
 	}
-	h.buckets[i].Add(1)
+	return b
 }
 
 // LatencySummary gives upper bounds of the sampled latency quantiles.
@@ -31,29 +27,7 @@ type LatencySummary struct {
 	Max      time.Duration // upper bound of the highest non-empty bucket
 }
 
-func (h *latencyHist) summary() LatencySummary {
-	var counts [24]uint64
-	var s LatencySummary
-	for i := range h.buckets {
-		counts[i] = h.buckets[i].Load()
-		s.Samples += counts[i]
-	}
-	if s.Samples == 0 {
-		return s
-	}
-	bound := func(i int) time.Duration { return time.Duration(uint64(1)<<i) * time.Microsecond }
-	var seen uint64
-	for i, c := range counts {
-		seen += c
-		if s.P50 == 0 && seen*2 >= s.Samples {
-			s.P50 = bound(i)
-		}
-		if s.P99 == 0 && seen*100 >= s.Samples*99 {
-			s.P99 = bound(i)
-		}
-		if c > 0 {
-			s.Max = bound(i)
-		}
-	}
-	return s
+func latencySummary(h *hist.Hist) LatencySummary {
+	s := h.Snapshot()
+	return LatencySummary{Samples: s.Total, P50: s.Percentile(50), P99: s.Percentile(99), Max: s.Max()}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-project/vigil/bpf/cgroup"
 	"github.com/vigil-project/vigil/bpf/process"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/hist"
 )
 
 // idlePoll is how long the reader sleeps when the ring has been empty for
@@ -66,7 +67,7 @@ type readerCounters struct {
 	decodeErr atomic.Uint64
 	// wakeRecords counts the kernel's bare wakeup records (VG_WAKE).
 	wakeRecords atomic.Uint64
-	latency     latencyHist
+	latency     hist.Hist
 }
 
 // ReaderStats are the reader's counters.
@@ -91,6 +92,7 @@ func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}
+	r.stats.latency.Init(latencyBounds())
 	if r.clock, err = newClock(); err != nil {
 		rd.Close()
 		return nil, err
@@ -178,7 +180,7 @@ func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
 			continue
 		}
 		if n%latencySampleEvery == 0 {
-			r.stats.latency.observe(r.clock.sinceBoot(dr.Ktime))
+			r.stats.latency.Observe(r.clock.sinceBoot(dr.Ktime))
 		}
 		if ev := r.handle(&dr); ev != nil {
 			r.stats.events[ev.Type].Add(1)
@@ -214,7 +216,7 @@ func (r *Reader) Stats() ReaderStats {
 		Records:      r.stats.records.Load(),
 		DecodeErrors: r.stats.decodeErr.Load(),
 		Events:       make(map[event.Type]uint64),
-		Latency:      r.stats.latency.summary(),
+		Latency:      latencySummary(&r.stats.latency),
 	}
 	for _, t := range event.Types() {
 		s.Events[t] = r.stats.events[t].Load()

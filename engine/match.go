@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/hist"
 )
 
 // Source is the alert source Falco consumers expect for kernel events.
@@ -31,27 +33,25 @@ const EvalSampleEvery = 64
 // EvalBuckets are the upper bounds, in seconds, of EvalHist's buckets.
 var EvalBuckets = [...]float64{1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 1e-3, 10e-3}
 
-// EvalHist is a histogram of sampled per-event evaluation times.
-type EvalHist struct {
-	Buckets  [len(EvalBuckets)]atomic.Uint64 // not cumulative; above the last: Count minus their sum
-	Count    atomic.Uint64
-	SumNanos atomic.Uint64
-}
+// EvalHist is a histogram of sampled per-event evaluation times, over
+// EvalBuckets (Buckets[len(EvalBuckets)] counts the times above them).
+type EvalHist = hist.Hist
 
-func (h *EvalHist) observe(d time.Duration) {
-	s := d.Seconds()
-	for i, b := range EvalBuckets {
-		if s <= b {
-			h.Buckets[i].Add(1)
-			break
-		}
+// evalBounds are EvalBuckets as durations, for EvalHist.
+func evalBounds() []time.Duration {
+	b := make([]time.Duration, len(EvalBuckets))
+	for i, s := range EvalBuckets {
+		b[i] = time.Duration(math.Round(s * float64(time.Second)))
 	}
-	h.SumNanos.Add(uint64(d))
-	h.Count.Add(1)
+	return b
 }
 
 // NewMatcher returns a Matcher.
-func NewMatcher() *Matcher { return &Matcher{act: newActivation()} }
+func NewMatcher() *Matcher {
+	m := &Matcher{act: newActivation()}
+	m.EvalTime.Init(evalBounds())
+	return m
+}
 
 // Match evaluates the enabled rules indexed for ev's type, appends an
 // alert for each rule whose condition holds and no exception of which does,
@@ -64,7 +64,7 @@ func (m *Matcher) Match(rs *Ruleset, ev *event.Event, out []*event.Alert) []*eve
 	if m.Events.Add(1)%EvalSampleEvery == 0 {
 		t0 := time.Now()
 		out = m.match(rs, ev, cands, out)
-		m.EvalTime.observe(time.Since(t0))
+		m.EvalTime.Observe(time.Since(t0))
 		return out
 	}
 	return m.match(rs, ev, cands, out)
