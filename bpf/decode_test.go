@@ -73,12 +73,12 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	unix := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_CONNECT, "nc"), Fd: 4, Family: 1, SockType: 1, SockFamily: 1, PathLen: 9}
 	unlink := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_UNLINK, "rm"), Oflags: 0x200, Dfd: -100, RawLen: 3, BaseLen: 4, Syscall: 7}
 	mkdir := vigilVgOpen{Hdr: hdr(vigilVgTypeVG_MKDIR, "mkdir"), Mode: 0o750, Dfd: 3, RawLen: 2, Syscall: 9}
-	rename := vigilVgSys{Hdr: hdr(vigilVgTypeVG_RENAME, "mv"), Syscall: uint16(vigilVgOpenSyscallVG_SYS_RENAMEAT2), Arg: [6]uint64{1}, Len: [5]uint16{1, 4, 2}}
-	setuid := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SETUID, "su"), Ret: -1, Syscall: uint16(vigilVgOpenSyscallVG_SYS_SETRESUID),
+	rename := vigilVgSys{Hdr: hdr(vigilVgTypeVG_RENAME, "mv"), Syscall: uint16(vigilVgSyscallVG_SYS_RENAMEAT2), Arg: [6]uint64{1}, Len: [5]uint16{1, 4, 2}}
+	setuid := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SETUID, "su"), Ret: -1, Syscall: uint16(vigilVgSyscallVG_SYS_SETRESUID),
 		Arg: [6]uint64{0, 0, 0xffffffff, 0xffffffff, 1000 | 1000<<32, 1000 | 1000<<32}}
-	bpfRec := vigilVgSys{Hdr: hdr(vigilVgTypeVG_BPF, "loader"), Ret: 7, Syscall: uint16(vigilVgOpenSyscallVG_SYS_BPF), Arg: [6]uint64{5, 2}, Len: [5]uint16{16}}
-	mount := vigilVgSys{Hdr: hdr(vigilVgTypeVG_MOUNT, "mount"), Syscall: uint16(vigilVgOpenSyscallVG_SYS_MOUNT), Arg: [6]uint64{0x1000}, Len: [5]uint16{5, 0, 3, 5, 5}}
-	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgOpenSyscallVG_SYS_DUP2)}
+	bpfRec := vigilVgSys{Hdr: hdr(vigilVgTypeVG_BPF, "loader"), Ret: 7, Syscall: uint16(vigilVgSyscallVG_SYS_BPF), Arg: [6]uint64{5, 2}, Len: [5]uint16{16}}
+	mount := vigilVgSys{Hdr: hdr(vigilVgTypeVG_MOUNT, "mount"), Syscall: uint16(vigilVgSyscallVG_SYS_MOUNT), Arg: [6]uint64{0x1000}, Len: [5]uint16{5, 0, 3, 5, 5}}
+	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgSyscallVG_SYS_DUP2)}
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
 	return map[string][]byte{

@@ -303,7 +303,7 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 		ev.Memfd = event.Memfd{Name: d.Strs[0], Flags: uint32(a[0])}
 	case vgModule:
 		ev.Module = event.Module{File: d.Strs[0], Name: moduleName(d.Strs[0]), Args: d.Strs[4]}
-		if d.Syscall == uint16(vigilVgOpenSyscallVG_SYS_FINIT_MODULE) {
+		if d.Syscall == uint16(vigilVgSyscallVG_SYS_FINIT_MODULE) {
 			ev.Module.Flags = uint32(a[0])
 		}
 	case vgSetns:
@@ -424,32 +424,32 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 	return env
 }
 
-// syscallNames is indexed by enum vg_open_syscall.
-var syscallNames [vigilVgOpenSyscallVG_SYS_CONNECT + 1]string
+// syscallNames is indexed by enum vg_syscall.
+var syscallNames [vigilVgSyscallVG_SYS_CONNECT + 1]string
 
 func init() {
-	for id, name := range map[vigilVgOpenSyscall]string{
-		vigilVgOpenSyscallVG_SYS_OPEN: "open", vigilVgOpenSyscallVG_SYS_OPENAT: "openat", vigilVgOpenSyscallVG_SYS_OPENAT2: "openat2",
-		vigilVgOpenSyscallVG_SYS_CREAT: "creat", vigilVgOpenSyscallVG_SYS_UNLINK: "unlink", vigilVgOpenSyscallVG_SYS_UNLINKAT: "unlinkat",
-		vigilVgOpenSyscallVG_SYS_RMDIR: "rmdir", vigilVgOpenSyscallVG_SYS_MKDIR: "mkdir", vigilVgOpenSyscallVG_SYS_MKDIRAT: "mkdirat",
-		vigilVgOpenSyscallVG_SYS_RENAME: "rename", vigilVgOpenSyscallVG_SYS_RENAMEAT: "renameat", vigilVgOpenSyscallVG_SYS_RENAMEAT2: "renameat2",
-		vigilVgOpenSyscallVG_SYS_LINK: "link", vigilVgOpenSyscallVG_SYS_LINKAT: "linkat", vigilVgOpenSyscallVG_SYS_SYMLINK: "symlink",
-		vigilVgOpenSyscallVG_SYS_SYMLINKAT: "symlinkat", vigilVgOpenSyscallVG_SYS_CHMOD: "chmod", vigilVgOpenSyscallVG_SYS_FCHMOD: "fchmod",
-		vigilVgOpenSyscallVG_SYS_FCHMODAT: "fchmodat", vigilVgOpenSyscallVG_SYS_FCHMODAT2: "fchmodat2", vigilVgOpenSyscallVG_SYS_PTRACE: "ptrace",
-		vigilVgOpenSyscallVG_SYS_SETUID: "setuid", vigilVgOpenSyscallVG_SYS_SETREUID: "setreuid", vigilVgOpenSyscallVG_SYS_SETRESUID: "setresuid",
-		vigilVgOpenSyscallVG_SYS_SETFSUID: "setfsuid", vigilVgOpenSyscallVG_SYS_SETGID: "setgid", vigilVgOpenSyscallVG_SYS_SETREGID: "setregid",
-		vigilVgOpenSyscallVG_SYS_SETRESGID: "setresgid", vigilVgOpenSyscallVG_SYS_SETFSGID: "setfsgid",
-		vigilVgOpenSyscallVG_SYS_MEMFD_CREATE: "memfd_create", vigilVgOpenSyscallVG_SYS_INIT_MODULE: "init_module",
-		vigilVgOpenSyscallVG_SYS_FINIT_MODULE: "finit_module", vigilVgOpenSyscallVG_SYS_SETNS: "setns", vigilVgOpenSyscallVG_SYS_UNSHARE: "unshare",
-		vigilVgOpenSyscallVG_SYS_MOUNT: "mount", vigilVgOpenSyscallVG_SYS_BPF: "bpf", vigilVgOpenSyscallVG_SYS_DUP: "dup",
-		vigilVgOpenSyscallVG_SYS_DUP2: "dup2", vigilVgOpenSyscallVG_SYS_DUP3: "dup3", vigilVgOpenSyscallVG_SYS_ACCEPT: "accept",
-		vigilVgOpenSyscallVG_SYS_ACCEPT4: "accept4", vigilVgOpenSyscallVG_SYS_LISTEN: "listen", vigilVgOpenSyscallVG_SYS_CONNECT: "connect",
+	for id, name := range map[vigilVgSyscall]string{
+		vigilVgSyscallVG_SYS_OPEN: "open", vigilVgSyscallVG_SYS_OPENAT: "openat", vigilVgSyscallVG_SYS_OPENAT2: "openat2",
+		vigilVgSyscallVG_SYS_CREAT: "creat", vigilVgSyscallVG_SYS_UNLINK: "unlink", vigilVgSyscallVG_SYS_UNLINKAT: "unlinkat",
+		vigilVgSyscallVG_SYS_RMDIR: "rmdir", vigilVgSyscallVG_SYS_MKDIR: "mkdir", vigilVgSyscallVG_SYS_MKDIRAT: "mkdirat",
+		vigilVgSyscallVG_SYS_RENAME: "rename", vigilVgSyscallVG_SYS_RENAMEAT: "renameat", vigilVgSyscallVG_SYS_RENAMEAT2: "renameat2",
+		vigilVgSyscallVG_SYS_LINK: "link", vigilVgSyscallVG_SYS_LINKAT: "linkat", vigilVgSyscallVG_SYS_SYMLINK: "symlink",
+		vigilVgSyscallVG_SYS_SYMLINKAT: "symlinkat", vigilVgSyscallVG_SYS_CHMOD: "chmod", vigilVgSyscallVG_SYS_FCHMOD: "fchmod",
+		vigilVgSyscallVG_SYS_FCHMODAT: "fchmodat", vigilVgSyscallVG_SYS_FCHMODAT2: "fchmodat2", vigilVgSyscallVG_SYS_PTRACE: "ptrace",
+		vigilVgSyscallVG_SYS_SETUID: "setuid", vigilVgSyscallVG_SYS_SETREUID: "setreuid", vigilVgSyscallVG_SYS_SETRESUID: "setresuid",
+		vigilVgSyscallVG_SYS_SETFSUID: "setfsuid", vigilVgSyscallVG_SYS_SETGID: "setgid", vigilVgSyscallVG_SYS_SETREGID: "setregid",
+		vigilVgSyscallVG_SYS_SETRESGID: "setresgid", vigilVgSyscallVG_SYS_SETFSGID: "setfsgid",
+		vigilVgSyscallVG_SYS_MEMFD_CREATE: "memfd_create", vigilVgSyscallVG_SYS_INIT_MODULE: "init_module",
+		vigilVgSyscallVG_SYS_FINIT_MODULE: "finit_module", vigilVgSyscallVG_SYS_SETNS: "setns", vigilVgSyscallVG_SYS_UNSHARE: "unshare",
+		vigilVgSyscallVG_SYS_MOUNT: "mount", vigilVgSyscallVG_SYS_BPF: "bpf", vigilVgSyscallVG_SYS_DUP: "dup",
+		vigilVgSyscallVG_SYS_DUP2: "dup2", vigilVgSyscallVG_SYS_DUP3: "dup3", vigilVgSyscallVG_SYS_ACCEPT: "accept",
+		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
 	} {
 		syscallNames[uint16(id)] = name
 	}
 }
 
-// syscallName names a record's syscall id (enum vg_open_syscall).
+// syscallName names a record's syscall id (enum vg_syscall).
 func syscallName(id uint16) string {
 	if int(id) < len(syscallNames) && syscallNames[id] != "" {
 		return syscallNames[id]

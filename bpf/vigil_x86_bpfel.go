@@ -174,54 +174,6 @@ const (
 	vigilVgOpenFlagsVG_OPEN_BASE_FAULT vigilVgOpenFlags = 8
 )
 
-type vigilVgOpenSyscall uint32
-
-const (
-	vigilVgOpenSyscallVG_SYS_OPEN         vigilVgOpenSyscall = 1
-	vigilVgOpenSyscallVG_SYS_OPENAT       vigilVgOpenSyscall = 2
-	vigilVgOpenSyscallVG_SYS_OPENAT2      vigilVgOpenSyscall = 3
-	vigilVgOpenSyscallVG_SYS_CREAT        vigilVgOpenSyscall = 4
-	vigilVgOpenSyscallVG_SYS_UNLINK       vigilVgOpenSyscall = 5
-	vigilVgOpenSyscallVG_SYS_UNLINKAT     vigilVgOpenSyscall = 6
-	vigilVgOpenSyscallVG_SYS_RMDIR        vigilVgOpenSyscall = 7
-	vigilVgOpenSyscallVG_SYS_MKDIR        vigilVgOpenSyscall = 8
-	vigilVgOpenSyscallVG_SYS_MKDIRAT      vigilVgOpenSyscall = 9
-	vigilVgOpenSyscallVG_SYS_RENAME       vigilVgOpenSyscall = 10
-	vigilVgOpenSyscallVG_SYS_RENAMEAT     vigilVgOpenSyscall = 11
-	vigilVgOpenSyscallVG_SYS_RENAMEAT2    vigilVgOpenSyscall = 12
-	vigilVgOpenSyscallVG_SYS_LINK         vigilVgOpenSyscall = 13
-	vigilVgOpenSyscallVG_SYS_LINKAT       vigilVgOpenSyscall = 14
-	vigilVgOpenSyscallVG_SYS_SYMLINK      vigilVgOpenSyscall = 15
-	vigilVgOpenSyscallVG_SYS_SYMLINKAT    vigilVgOpenSyscall = 16
-	vigilVgOpenSyscallVG_SYS_CHMOD        vigilVgOpenSyscall = 17
-	vigilVgOpenSyscallVG_SYS_FCHMOD       vigilVgOpenSyscall = 18
-	vigilVgOpenSyscallVG_SYS_FCHMODAT     vigilVgOpenSyscall = 19
-	vigilVgOpenSyscallVG_SYS_FCHMODAT2    vigilVgOpenSyscall = 20
-	vigilVgOpenSyscallVG_SYS_PTRACE       vigilVgOpenSyscall = 21
-	vigilVgOpenSyscallVG_SYS_SETUID       vigilVgOpenSyscall = 22
-	vigilVgOpenSyscallVG_SYS_SETREUID     vigilVgOpenSyscall = 23
-	vigilVgOpenSyscallVG_SYS_SETRESUID    vigilVgOpenSyscall = 24
-	vigilVgOpenSyscallVG_SYS_SETFSUID     vigilVgOpenSyscall = 25
-	vigilVgOpenSyscallVG_SYS_SETGID       vigilVgOpenSyscall = 26
-	vigilVgOpenSyscallVG_SYS_SETREGID     vigilVgOpenSyscall = 27
-	vigilVgOpenSyscallVG_SYS_SETRESGID    vigilVgOpenSyscall = 28
-	vigilVgOpenSyscallVG_SYS_SETFSGID     vigilVgOpenSyscall = 29
-	vigilVgOpenSyscallVG_SYS_MEMFD_CREATE vigilVgOpenSyscall = 30
-	vigilVgOpenSyscallVG_SYS_INIT_MODULE  vigilVgOpenSyscall = 31
-	vigilVgOpenSyscallVG_SYS_FINIT_MODULE vigilVgOpenSyscall = 32
-	vigilVgOpenSyscallVG_SYS_SETNS        vigilVgOpenSyscall = 33
-	vigilVgOpenSyscallVG_SYS_UNSHARE      vigilVgOpenSyscall = 34
-	vigilVgOpenSyscallVG_SYS_MOUNT        vigilVgOpenSyscall = 35
-	vigilVgOpenSyscallVG_SYS_BPF          vigilVgOpenSyscall = 36
-	vigilVgOpenSyscallVG_SYS_DUP          vigilVgOpenSyscall = 37
-	vigilVgOpenSyscallVG_SYS_DUP2         vigilVgOpenSyscall = 38
-	vigilVgOpenSyscallVG_SYS_DUP3         vigilVgOpenSyscall = 39
-	vigilVgOpenSyscallVG_SYS_ACCEPT       vigilVgOpenSyscall = 40
-	vigilVgOpenSyscallVG_SYS_ACCEPT4      vigilVgOpenSyscall = 41
-	vigilVgOpenSyscallVG_SYS_LISTEN       vigilVgOpenSyscall = 42
-	vigilVgOpenSyscallVG_SYS_CONNECT      vigilVgOpenSyscall = 43
-)
-
 type vigilVgPathKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
@@ -306,6 +258,54 @@ const (
 	vigilVgSysFlagsVG_SYS_TRUNC      vigilVgSysFlags = 1
 	vigilVgSysFlagsVG_SYS_FAULT      vigilVgSysFlags = 2
 	vigilVgSysFlagsVG_SYS_BASE_FAULT vigilVgSysFlags = 4
+)
+
+type vigilVgSyscall uint32
+
+const (
+	vigilVgSyscallVG_SYS_OPEN         vigilVgSyscall = 1
+	vigilVgSyscallVG_SYS_OPENAT       vigilVgSyscall = 2
+	vigilVgSyscallVG_SYS_OPENAT2      vigilVgSyscall = 3
+	vigilVgSyscallVG_SYS_CREAT        vigilVgSyscall = 4
+	vigilVgSyscallVG_SYS_UNLINK       vigilVgSyscall = 5
+	vigilVgSyscallVG_SYS_UNLINKAT     vigilVgSyscall = 6
+	vigilVgSyscallVG_SYS_RMDIR        vigilVgSyscall = 7
+	vigilVgSyscallVG_SYS_MKDIR        vigilVgSyscall = 8
+	vigilVgSyscallVG_SYS_MKDIRAT      vigilVgSyscall = 9
+	vigilVgSyscallVG_SYS_RENAME       vigilVgSyscall = 10
+	vigilVgSyscallVG_SYS_RENAMEAT     vigilVgSyscall = 11
+	vigilVgSyscallVG_SYS_RENAMEAT2    vigilVgSyscall = 12
+	vigilVgSyscallVG_SYS_LINK         vigilVgSyscall = 13
+	vigilVgSyscallVG_SYS_LINKAT       vigilVgSyscall = 14
+	vigilVgSyscallVG_SYS_SYMLINK      vigilVgSyscall = 15
+	vigilVgSyscallVG_SYS_SYMLINKAT    vigilVgSyscall = 16
+	vigilVgSyscallVG_SYS_CHMOD        vigilVgSyscall = 17
+	vigilVgSyscallVG_SYS_FCHMOD       vigilVgSyscall = 18
+	vigilVgSyscallVG_SYS_FCHMODAT     vigilVgSyscall = 19
+	vigilVgSyscallVG_SYS_FCHMODAT2    vigilVgSyscall = 20
+	vigilVgSyscallVG_SYS_PTRACE       vigilVgSyscall = 21
+	vigilVgSyscallVG_SYS_SETUID       vigilVgSyscall = 22
+	vigilVgSyscallVG_SYS_SETREUID     vigilVgSyscall = 23
+	vigilVgSyscallVG_SYS_SETRESUID    vigilVgSyscall = 24
+	vigilVgSyscallVG_SYS_SETFSUID     vigilVgSyscall = 25
+	vigilVgSyscallVG_SYS_SETGID       vigilVgSyscall = 26
+	vigilVgSyscallVG_SYS_SETREGID     vigilVgSyscall = 27
+	vigilVgSyscallVG_SYS_SETRESGID    vigilVgSyscall = 28
+	vigilVgSyscallVG_SYS_SETFSGID     vigilVgSyscall = 29
+	vigilVgSyscallVG_SYS_MEMFD_CREATE vigilVgSyscall = 30
+	vigilVgSyscallVG_SYS_INIT_MODULE  vigilVgSyscall = 31
+	vigilVgSyscallVG_SYS_FINIT_MODULE vigilVgSyscall = 32
+	vigilVgSyscallVG_SYS_SETNS        vigilVgSyscall = 33
+	vigilVgSyscallVG_SYS_UNSHARE      vigilVgSyscall = 34
+	vigilVgSyscallVG_SYS_MOUNT        vigilVgSyscall = 35
+	vigilVgSyscallVG_SYS_BPF          vigilVgSyscall = 36
+	vigilVgSyscallVG_SYS_DUP          vigilVgSyscall = 37
+	vigilVgSyscallVG_SYS_DUP2         vigilVgSyscall = 38
+	vigilVgSyscallVG_SYS_DUP3         vigilVgSyscall = 39
+	vigilVgSyscallVG_SYS_ACCEPT       vigilVgSyscall = 40
+	vigilVgSyscallVG_SYS_ACCEPT4      vigilVgSyscall = 41
+	vigilVgSyscallVG_SYS_LISTEN       vigilVgSyscall = 42
+	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
 )
 
 type vigilVgType uint32
@@ -426,7 +426,6 @@ const (
 	vigilVarVgNameKey         = "_vg_name_key"
 	vigilVarVgOpen            = "_vg_open"
 	vigilVarVgOpenFlags       = "_vg_open_flags"
-	vigilVarVgOpenSyscall     = "_vg_open_syscall"
 	vigilVarVgPathKey         = "_vg_path_key"
 	vigilVarVgPolDesc         = "_vg_pol_desc"
 	vigilVarVgPolIpKey        = "_vg_pol_ip_key"
@@ -438,6 +437,7 @@ const (
 	vigilVarVgPolUidKey       = "_vg_pol_uid_key"
 	vigilVarVgSys             = "_vg_sys"
 	vigilVarVgSysFlags        = "_vg_sys_flags"
+	vigilVarVgSyscall         = "_vg_syscall"
 	vigilVarVgType            = "_vg_type"
 	vigilVarVgLastWakeup      = "vg_last_wakeup"
 	vigilVarVgReaderPolling   = "vg_reader_polling"
@@ -582,7 +582,6 @@ type vigilVariableSpecs struct {
 	VgNameKey       *ebpf.VariableSpec `ebpf:"_vg_name_key"`
 	VgOpen          *ebpf.VariableSpec `ebpf:"_vg_open"`
 	VgOpenFlags     *ebpf.VariableSpec `ebpf:"_vg_open_flags"`
-	VgOpenSyscall   *ebpf.VariableSpec `ebpf:"_vg_open_syscall"`
 	VgPathKey       *ebpf.VariableSpec `ebpf:"_vg_path_key"`
 	VgPolDesc       *ebpf.VariableSpec `ebpf:"_vg_pol_desc"`
 	VgPolIpKey      *ebpf.VariableSpec `ebpf:"_vg_pol_ip_key"`
@@ -594,6 +593,7 @@ type vigilVariableSpecs struct {
 	VgPolUidKey     *ebpf.VariableSpec `ebpf:"_vg_pol_uid_key"`
 	VgSys           *ebpf.VariableSpec `ebpf:"_vg_sys"`
 	VgSysFlags      *ebpf.VariableSpec `ebpf:"_vg_sys_flags"`
+	VgSyscall       *ebpf.VariableSpec `ebpf:"_vg_syscall"`
 	VgType          *ebpf.VariableSpec `ebpf:"_vg_type"`
 	VgLastWakeup    *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.VariableSpec `ebpf:"vg_reader_polling"`
@@ -677,7 +677,6 @@ type vigilVariables struct {
 	VgNameKey       *ebpf.Variable `ebpf:"_vg_name_key"`
 	VgOpen          *ebpf.Variable `ebpf:"_vg_open"`
 	VgOpenFlags     *ebpf.Variable `ebpf:"_vg_open_flags"`
-	VgOpenSyscall   *ebpf.Variable `ebpf:"_vg_open_syscall"`
 	VgPathKey       *ebpf.Variable `ebpf:"_vg_path_key"`
 	VgPolDesc       *ebpf.Variable `ebpf:"_vg_pol_desc"`
 	VgPolIpKey      *ebpf.Variable `ebpf:"_vg_pol_ip_key"`
@@ -689,6 +688,7 @@ type vigilVariables struct {
 	VgPolUidKey     *ebpf.Variable `ebpf:"_vg_pol_uid_key"`
 	VgSys           *ebpf.Variable `ebpf:"_vg_sys"`
 	VgSysFlags      *ebpf.Variable `ebpf:"_vg_sys_flags"`
+	VgSyscall       *ebpf.Variable `ebpf:"_vg_syscall"`
 	VgType          *ebpf.Variable `ebpf:"_vg_type"`
 	VgLastWakeup    *ebpf.Variable `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.Variable `ebpf:"vg_reader_polling"`

@@ -136,7 +136,7 @@ static __always_inline __u16 path_tail(struct heap *h, struct task_struct *task,
 
 /* Send a struct vg_open record (open, unlink, mkdir): the fixed part, then
  * the path tail. */
-static __always_inline void path_record(struct exit_ctx *c, long ret, enum vg_open_syscall sc, const char *upath,
+static __always_inline void path_record(struct exit_ctx *c, long ret, enum vg_syscall sc, const char *upath,
 					int dfd, __u32 oflags, __u32 mode, __u32 pword)
 {
 	struct vg_open *e = (struct vg_open *)c->h->rec;
@@ -158,7 +158,7 @@ static __always_inline void path_record(struct exit_ctx *c, long ret, enum vg_op
  * once the kernel has read it. One program per syscall instead of an
  * enter/exit pair halves the cost and needs no map to pair them.
  */
-static __always_inline int on_open_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_open_exit(long ret, enum vg_syscall sc)
 {
 	if (restarting(ret))
 		return 0;
@@ -269,7 +269,7 @@ int tp_creat(struct syscall_trace_exit *ctx) { return on_open_exit(ctx->ret, VG_
  * mkdir(2), mkdirat(2) (VG_MKDIR; mode: the mode argument), at syscall
  * exit, as struct vg_open records: the same raw path and base tail.
  */
-static __always_inline int on_unlink_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_unlink_exit(long ret, enum vg_syscall sc)
 {
 	struct exit_ctx c;
 	if (!exit_prep(&c, sc == VG_SYS_MKDIR || sc == VG_SYS_MKDIRAT ? VG_MKDIR : VG_UNLINK, ret))

@@ -171,7 +171,7 @@ int tp_connect(struct syscall_trace_exit *ctx)
  * for a failure the listening one; EAGAIN of non-blocking servers is
  * counted as filtered) and listen (VG_LISTEN).
  */
-static __always_inline int on_sock_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_sock_exit(long ret, enum vg_syscall sc)
 {
 	enum vg_type type = VG_LISTEN;
 	if (sc == VG_SYS_DUP || sc == VG_SYS_DUP2 || sc == VG_SYS_DUP3) {

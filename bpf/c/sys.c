@@ -113,7 +113,7 @@ static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 
 /* ---- rename, link, symlink ---- */
 
-static __always_inline int on_rename_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_rename_exit(long ret, enum vg_syscall sc)
 {
 	enum vg_type type = VG_RENAME;
 	if (sc == VG_SYS_LINK || sc == VG_SYS_LINKAT)
@@ -170,7 +170,7 @@ SYS_EXIT(symlinkat, on_rename_exit, VG_SYS_SYMLINKAT)
 
 /* ---- chmod ---- */
 
-static __always_inline int on_chmod_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_chmod_exit(long ret, enum vg_syscall sc)
 {
 	struct sys_ctx c;
 	if (!exit_prep(&c.x, VG_CHMOD, ret))
@@ -261,7 +261,7 @@ struct {
 
 /* Whether a set*id call asks for id 0 (arguments as passed; -1 is
  * "unchanged"). Calls that do not are dropped when vg_config.setid_root. */
-static __always_inline bool setid_to_root(enum vg_open_syscall sc, __u32 a1, __u32 a2, __u32 a3)
+static __always_inline bool setid_to_root(enum vg_syscall sc, __u32 a1, __u32 a2, __u32 a3)
 {
 	if (sc == VG_SYS_SETREUID || sc == VG_SYS_SETREGID)
 		return a1 == 0 || a2 == 0;
@@ -270,7 +270,7 @@ static __always_inline bool setid_to_root(enum vg_open_syscall sc, __u32 a1, __u
 	return a1 == 0;
 }
 
-static __always_inline int on_setid_enter(struct syscall_trace_enter *ctx, enum vg_type type, enum vg_open_syscall sc)
+static __always_inline int on_setid_enter(struct syscall_trace_enter *ctx, enum vg_type type, enum vg_syscall sc)
 {
 	struct vg_config *cfg = config_get();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -298,7 +298,7 @@ static __always_inline int on_setid_enter(struct syscall_trace_enter *ctx, enum 
 	return 0;
 }
 
-static __always_inline int on_setid_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_setid_exit(long ret, enum vg_syscall sc)
 {
 	enum vg_type type = sc >= VG_SYS_SETGID ? VG_SETGID : VG_SETUID;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -384,7 +384,7 @@ int tp_memfd_create(struct syscall_trace_exit *ctx)
 
 /* ---- module loads ---- */
 
-static __always_inline int on_module_exit(long ret, enum vg_open_syscall sc)
+static __always_inline int on_module_exit(long ret, enum vg_syscall sc)
 {
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_MODULE, ret, sc))

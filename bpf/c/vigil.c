@@ -24,7 +24,7 @@ const enum vg_type *_vg_type __attribute__((unused));
 const enum vg_exec_flags *_vg_exec_flags __attribute__((unused));
 const enum vg_open_flags *_vg_open_flags __attribute__((unused));
 const enum vg_connect_flags *_vg_connect_flags __attribute__((unused));
-const enum vg_open_syscall *_vg_open_syscall __attribute__((unused));
+const enum vg_syscall *_vg_syscall __attribute__((unused));
 const struct vg_path_key *_vg_path_key __attribute__((unused));
 const struct vg_pol_desc *_vg_pol_desc __attribute__((unused));
 const struct vg_pol_masks *_vg_pol_masks __attribute__((unused));

@@ -18,7 +18,8 @@
 #define VG_UNIX_PATH_MAX 108
 #define VG_FILTER_PATH_MAX 256 /* longest path (with its NUL) the open filter matches */
 
-/* Record tags; engine/event.Type uses the same numbers. */
+/* Record tags: the numbers of engine/event.Type, whose event-type table
+ * names each constant (bpf/types_test.go checks that they agree). */
 enum vg_type {
 	VG_EXEC = 1,
 	VG_FORK = 2,
@@ -137,11 +138,12 @@ struct vg_open {
 	__s32 dfd;
 	__u16 raw_len;
 	__u16 base_len;
-	__u16 syscall; /* enum vg_open_syscall */
+	__u16 syscall; /* enum vg_syscall */
 	__u16 _pad[3];
 };
 
-enum vg_open_syscall {
+/* The syscall of a record: every syscall whose exit makes an event. */
+enum vg_syscall {
 	VG_SYS_OPEN = 1,
 	VG_SYS_OPENAT = 2,
 	VG_SYS_OPENAT2 = 3,
@@ -218,7 +220,7 @@ struct vg_sys {
 	struct vg_hdr hdr;
 	__s64 ret;
 	__u64 arg[6];
-	__u16 syscall; /* enum vg_open_syscall */
+	__u16 syscall; /* enum vg_syscall */
 	__u16 len[VG_SYS_STRS];
 	__u32 _pad;
 };
@@ -246,7 +248,7 @@ struct vg_connect {
 	__u8 daddr[16];
 	__u8 saddr[16];
 	__u16 path_len;
-	__u16 syscall; /* enum vg_open_syscall */
+	__u16 syscall; /* enum vg_syscall */
 	__u16 _pad[2];
 };
 
@@ -264,7 +266,7 @@ struct vg_config {
 	__u32 pol_gen;      /* the policy generation in force (0 or 1) */
 	__u32 pol_types;    /* bit (1 << policy type index) set: that type has a policy */
 	__u32 env_bytes;    /* bytes of the environment sent with exec records (0: none) */
-	/* Argument filters of the issue 7 types (engine/argfilter.go) */
+	/* Argument filters of the syscall types (engine/argfilter.go) */
 	__u32 name_types;    /* bit (1 << enum vg_type) set: only the comms in vg_names */
 	__u32 setid_root;    /* 1: only set*id calls that ask for id 0 */
 	__u64 ptrace_reqs;   /* with ptrace_filter: the requests reported (bit: ptrace_bit()) */
@@ -289,12 +291,12 @@ struct vg_name_key {
 	char comm[VG_COMM_LEN];
 };
 
-/* ---- Enforcement policy (bpf/c/policy.h, engine/event/policy.go) ----
+/* ---- Enforcement policy (bpf/c/policy.h, engine/plan/policy.go) ----
  * Every policy map is keyed by generation too: user space writes the
  * generation not in force, then flips vg_config.pol_gen, so a reload
  * never leaves the kernel without a complete policy. */
 #define VG_POL_TYPES 3   /* exec, open, connect */
-#define VG_POL_CLASSES 8 /* enum event.PolicyClass */
+#define VG_POL_CLASSES 8 /* plan.PolicyClass */
 #define VG_POL_BITS 64   /* atoms and conjunctions per type */
 
 enum vg_pol_class {
@@ -362,7 +364,7 @@ struct vg_pol_proc {
 	struct vg_pol_masks gen[2];
 };
 
-/* Header policy word (vg_hdr._pad1 renamed policy): bits 0-7 the deciding
+/* Header policy word (vg_hdr.policy): bits 0-7 the deciding
  * conjunction + 1 (0: none), bits 8-11 the outcome, bit 12 the generation. */
 enum vg_pol_outcome {
 	VG_POL_DENIED = 1,
