@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -343,7 +342,7 @@ func (s *Sink) publishRetrying(ctx context.Context, recs []record) ([]int, error
 			return todo, err // the spool holds them better than the reconnect buffer
 		}
 		s.retried.Add(uint64(len(todo)))
-		if !sleep(ctx, backoff(attempt)) {
+		if !sleep(ctx, sinks.Backoff(backoffBase, backoffMax, attempt)) {
 			return todo, err
 		}
 	}
@@ -386,11 +385,6 @@ func (s *Sink) publishAcked(ctx context.Context, recs []record, todo []int) ([]i
 		}
 	}
 	return failed, lastErr
-}
-
-func backoff(attempt int) time.Duration {
-	d := min(backoffBase<<attempt, backoffMax)
-	return d/2 + rand.N(d/2+1)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

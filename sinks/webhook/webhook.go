@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -370,7 +369,7 @@ func (s *Sink) toSpool(recs [][]byte, d *drops) {
 
 // markDown schedules the next attempt at the endpoint after a failure.
 func (s *Sink) markDown(f *failure) {
-	wait := s.backoffFor(s.down)
+	wait := sinks.Backoff(s.backoff, MaxBackoff, s.down)
 	if f.after >= 0 {
 		wait = f.after
 	}
@@ -400,7 +399,7 @@ func (s *Sink) deliver(ctx context.Context, recs [][]byte, retries int) *failure
 		if f == nil || !f.temporary || attempt >= retries {
 			return f
 		}
-		wait := s.backoffFor(attempt)
+		wait := sinks.Backoff(s.backoff, MaxBackoff, attempt)
 		if f.after >= 0 {
 			wait = f.after
 		}
@@ -409,17 +408,6 @@ func (s *Sink) deliver(ctx context.Context, recs [][]byte, retries int) *failure
 		}
 		s.retried.Add(1)
 	}
-}
-
-// backoffFor is the wait before retry n+1: a uniform draw below
-// backoff·2ⁿ, capped at MaxBackoff ("full jitter"), so that many hosts
-// losing the same endpoint do not come back in step.
-func (s *Sink) backoffFor(n int) time.Duration {
-	d := MaxBackoff
-	if n < 32 && s.backoff<<n < MaxBackoff && s.backoff<<n > 0 {
-		d = s.backoff << n
-	}
-	return rand.N(d + 1)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -370,15 +370,6 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-func TestBackoffCap(t *testing.T) {
-	s := &Sink{backoff: DefaultBackoff}
-	for n := range 70 {
-		if d := s.backoffFor(n); d < 0 || d > MaxBackoff {
-			t.Fatalf("backoff %d = %v", n, d)
-		}
-	}
-}
-
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
