@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // needRoot fails under CI (where the live kernel must be tested) and skips
@@ -136,7 +137,7 @@ func live(t *testing.T) *collector {
 	sharedOnce.Do(func() {
 		// Lives until the test process exits, which detaches everything.
 		o := DefaultOptions()
-		o.Env = EnvOptions{Bytes: MaxEnvBytes, Values: DefaultEnvValues}
+		o.Env = plan.Env{Bytes: plan.MaxEnvBytes, Values: plan.DefaultEnvValues}
 		shared, sharedErr = newCollector(o)
 	})
 	if sharedErr != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-project/vigil/bpf/cgroup"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // DefaultRingSize is the ring buffer size used when Options.RingSize is 0.
@@ -46,37 +48,16 @@ type Options struct {
 	WakeupInterval time.Duration
 	// Env is the environment collected at exec; the zero value collects
 	// none.
-	Env EnvOptions
+	Env plan.Env
 	// NoSetidOld leaves the set*id entry programs off from the start (no
 	// rule reads setid.old_*); see plan.ArgFilter.NoSetidOld.
 	NoSetidOld bool
 }
 
-// EnvOptions say how much of each new image's environment the kernel
-// sends and which values are kept. Names are always kept; a value only
-// for a name in Values, because values hold secrets (tokens, passwords)
-// and names do not.
-type EnvOptions struct {
-	// Bytes of the environment read at each exec, at most MaxEnvBytes; 0
-	// turns collection off.
-	Bytes int
-	// Values are the names whose values are kept.
-	Values []string
-}
-
-// MaxEnvBytes bounds EnvOptions.Bytes (the kernel's copy is one read).
-const MaxEnvBytes = 4095
-
-// DefaultEnvValues are the variables whose values are kept by default:
-// the dynamic loader's, which the loader-abuse rules read, and none that
-// holds secrets.
-var DefaultEnvValues = []string{"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_BIND_NOW", "LD_DEBUG",
-	"LD_PROFILE", "LD_ORIGIN_PATH", "GLIBC_TUNABLES", "PATH"}
-
 // SetEnv changes what exec records carry, in place.
-func (p *Probes) SetEnv(o EnvOptions) error {
-	if o.Bytes < 0 || o.Bytes > MaxEnvBytes {
-		return fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Bytes, MaxEnvBytes)
+func (p *Probes) SetEnv(o plan.Env) error {
+	if o.Bytes < 0 || o.Bytes > plan.MaxEnvBytes {
+		return fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Bytes, plan.MaxEnvBytes)
 	}
 	values := make(map[string]bool, len(o.Values))
 	for _, v := range o.Values {
@@ -112,6 +93,8 @@ type Probes struct {
 	noSetidOld bool
 	missing    []string // syscalls this kernel lacks (MissingHooks)
 	env        atomic.Pointer[map[string]bool]
+	// applied is the plan Apply last carried out in full.
+	applied *plan.Plan
 	policyFields
 }
 
@@ -219,8 +202,8 @@ func Load(o Options) (*Probes, error) {
 	spec.Maps["vg_events"].MaxEntries = uint32(o.ringSize())
 
 	p := &Probes{cfg: cfg, cgroup: hier, noSetidOld: o.NoSetidOld}
-	if o.Env.Bytes < 0 || o.Env.Bytes > MaxEnvBytes {
-		return nil, fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Env.Bytes, MaxEnvBytes)
+	if o.Env.Bytes < 0 || o.Env.Bytes > plan.MaxEnvBytes {
+		return nil, fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Env.Bytes, plan.MaxEnvBytes)
 	}
 	p.cfg.EnvBytes = uint32(o.Env.Bytes)
 	values := make(map[string]bool, len(o.Env.Values))
@@ -293,6 +276,34 @@ func (p *Probes) SetTypes(types []event.Type) error {
 		return err
 	}
 	return p.syncHooks(c.TypeMask)
+}
+
+// Apply carries out a kernel plan, in this order: the types traced (and
+// so the programs attached), the environment exec records carry, the
+// open filter, the argument and path filters, then the enforcement
+// policy. The policy is installed only when it differs from the one last
+// applied (an install reads every process's executable). On an error the
+// parts before it stay applied: the caller applies a plan it knows again.
+func (p *Probes) Apply(pl plan.Plan) error {
+	if err := p.SetTypes(pl.Types); err != nil {
+		return fmt.Errorf("kernel event types: %w", err)
+	}
+	if err := p.SetEnv(pl.Env); err != nil {
+		return fmt.Errorf("kernel environment collection: %w", err)
+	}
+	if err := p.SetOpenFilter(pl.Open); err != nil {
+		return fmt.Errorf("kernel open filter: %w", err)
+	}
+	if err := p.SetArgFilter(pl.Args); err != nil {
+		return fmt.Errorf("kernel argument filters: %w", err)
+	}
+	if p.applied == nil || !reflect.DeepEqual(p.applied.Policy, pl.Policy) {
+		if err := p.SetPolicy(pl.Policy); err != nil {
+			return err
+		}
+	}
+	p.applied = &pl
+	return nil
 }
 
 // wakeupInterval is the kernel's least time between wakeups.

@@ -2,11 +2,8 @@ package rules
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 )
 
 // name is an item's kind and name: lists, macros and rules each have
@@ -265,48 +262,12 @@ func LoadSources(srcs ...Source) (*Set, error) {
 	return set, nil
 }
 
-// Load loads the rules files at paths, in order. A path is a file or a
-// directory; a directory contributes its *.yaml and *.yml files in
-// lexical order, not those of its subdirectories, and not hidden files
-// (editors' lock and swap files). Errors reading the files are returned
-// as they are; errors in them as Errors.
+// Load loads the rules files at paths, in order (see Sources). Errors
+// reading the files are returned as they are; errors in them as Errors.
 func Load(paths ...string) (*Set, error) {
-	var srcs []Source
-	for _, p := range paths {
-		names, err := ruleFiles(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			data, err := os.ReadFile(n)
-			if err != nil {
-				return nil, fmt.Errorf("read rules: %w", err)
-			}
-			srcs = append(srcs, Source{Name: n, Data: data})
-		}
+	srcs, err := Sources(paths...)
+	if err != nil {
+		return nil, err
 	}
 	return LoadSources(srcs...)
-}
-
-func ruleFiles(path string) ([]string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("read rules: %w", err)
-	}
-	if !fi.IsDir() {
-		return []string{path}, nil
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, fmt.Errorf("read rules: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if ext := filepath.Ext(n); e.IsDir() || strings.HasPrefix(n, ".") || ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		names = append(names, filepath.Join(path, n))
-	}
-	return names, nil
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vigil-project/vigil/bpf"
+	"github.com/vigil-project/vigil/config"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobra.Command {
@@ -36,18 +38,17 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 			if err != nil {
 				return err
 			}
-			ts, err := parseTypes(types)
+			ts, err := config.ParseTypes(strings.Split(types, ","))
 			if err != nil {
-				return err
+				return fmt.Errorf("--type: %w", err)
 			}
-			var appendEvent func([]byte, *event.Event) []byte
-			switch format {
-			case "json":
-				appendEvent = event.AppendJSON
-			case "text":
+			f, err := config.ParseFormat(format, "json", "text")
+			if err != nil {
+				return fmt.Errorf("--%w", err)
+			}
+			appendEvent := event.AppendJSON
+			if f == "text" {
 				appendEvent = event.AppendText
-			default:
-				return fmt.Errorf("--format %q: want json or text", format)
 			}
 			stopProfile, err := startProfile(profile)
 			if err != nil {
@@ -56,15 +57,15 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 			defer stopProfile()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			cfg := pipelineConfig{types: ts, pid: pid, ringSize: ringSize, stats: stats}
+			cfg := streamConfig{types: ts, pid: pid, ringSize: ringSize, stats: stats}
 			if env {
-				cfg.env = envConfig{Collect: "always"}.options(true)
+				cfg.env = plan.EnvSettings{Collect: plan.EnvAlways}.For(true)
 			}
-			return pipeline(ctx, log, stdout, cfg, func(ev *event.Event, emit func(*event.Event)) { emit(ev) }, appendEvent)
+			return streamEvents(ctx, log, stdout, cfg, appendEvent)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated, or all: "+typeList())
+	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated, or all: "+config.TypeList())
 	f.BoolVar(&env, "env", false, "exec events carry the environment (proc.env: names, and values of the loader's variables and PATH)")
 	f.StringVar(&format, "format", "json", "output format: json or text")
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
@@ -72,31 +73,6 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 	f.BoolVar(&stats, "stats", false, "print counters (records, drops, latency) to stderr on exit")
 	addProfileFlag(f, &profile)
 	return cmd
-}
-
-// typeList names every event type, comma separated.
-func typeList() string {
-	var names []string
-	for _, t := range event.Types() {
-		names = append(names, t.String())
-	}
-	return strings.Join(names, ", ")
-}
-
-func parseTypes(s string) ([]event.Type, error) {
-	if strings.TrimSpace(s) == "all" {
-		return event.Types(), nil
-	}
-	var out []event.Type
-	for _, name := range strings.Split(s, ",") {
-		name = strings.TrimSpace(name)
-		t, ok := event.ParseType(name)
-		if !ok {
-			return nil, fmt.Errorf("--type: unknown event type %q (known: %s)", name, typeList())
-		}
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 // addProfileFlag declares the hidden --cpuprofile flag.

@@ -19,33 +19,19 @@ import (
 // stall the reader (and so the ring buffer); overflow is counted.
 const outQueue = 16384
 
-type pipelineConfig struct {
-	types      []event.Type // delivered to process
-	kernel     []event.Type // traced from the start (nil: types)
-	env        bpf.EnvOptions
-	noSetidOld bool // no rule reads setid.old_*: the set*id entries stay off
-	pid        uint32
-	ringSize   int
-	stats      bool
-	openFilter *plan.OpenFilter // nil: every open
-	maxProcs   int
-	// containers applies runtime metadata (nil: none).
-	containers func(event.Container) (event.Container, bool)
-	// onProbes runs once the probes are attached and the reader ready,
-	// on the caller's goroutine; reloads use the probes it is given.
-	onProbes func(*bpf.Probes, *bpf.Reader) error
-	// ready is logged with the "ready" line.
-	ready []any
+// streamConfig is what `vigil events` streams.
+type streamConfig struct {
+	types    []event.Type
+	env      plan.Env
+	pid      uint32
+	ringSize int
+	stats    bool
 }
 
-// discard is the render of pipelines whose process publishes elsewhere.
-func discard[T any]([]byte, T) []byte { return nil }
-
-// pipeline runs the probes and the reader until ctx ends. process runs on
-// the reader goroutine for every delivered event and emits items (events,
-// alerts) into a bounded queue that a writer goroutine renders to stdout.
-func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cfg pipelineConfig,
-	process func(ev *event.Event, emit func(T)), render func([]byte, T) []byte) error {
+// streamEvents runs the probes and the reader until ctx ends, rendering
+// every event into a bounded queue that a writer goroutine drains to
+// stdout.
+func streamEvents(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg streamConfig, render func([]byte, *event.Event) []byte) error {
 	if err := features.EnsureFS(); err != nil {
 		return err
 	}
@@ -53,55 +39,31 @@ func pipeline[T any](ctx context.Context, log *slog.Logger, stdout io.Writer, cf
 		return err
 	}
 	opts := bpf.DefaultOptions()
-	opts.Types = cfg.types
-	if cfg.kernel != nil {
-		opts.Types = cfg.kernel
-	}
-	opts.Env = cfg.env
-	opts.NoSetidOld = cfg.noSetidOld
-	opts.TargetPID = cfg.pid
-	opts.RingSize = cfg.ringSize
+	opts.Types, opts.Env, opts.TargetPID, opts.RingSize = cfg.types, cfg.env, cfg.pid, cfg.ringSize
 	probes, err := bpf.Load(opts)
 	if err != nil {
 		return err
 	}
 	defer probes.Close()
-	if cfg.openFilter != nil {
-		if err := probes.SetOpenFilter(*cfg.openFilter); err != nil {
-			return err
-		}
-	}
-	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types, MaxProcs: cfg.maxProcs, Containers: cfg.containers})
+	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types})
 	if err != nil {
 		return err
 	}
 
-	queue := make(chan T, outQueue)
+	queue := make(chan *event.Event, outQueue)
 	var dropped, emitted atomic.Uint64
 	done := make(chan error, 1)
-	if render == nil {
-		render = discard[T]
-	}
 	go func() { done <- writeQueue(stdout, queue, render) }()
-	emit := func(item T) {
+	log.Info("probes attached; ready", "types", typeNames(cfg.types), "ring_size", cfg.ringSize,
+		"processes", reader.Procs().Stats().Entries)
+	runErr := reader.Run(ctx, func(ev *event.Event) {
 		emitted.Add(1)
 		select {
-		case queue <- item:
+		case queue <- ev:
 		default:
 			dropped.Add(1)
 		}
-	}
-
-	if cfg.onProbes != nil {
-		if err := cfg.onProbes(probes, reader); err != nil {
-			close(queue)
-			<-done
-			return err
-		}
-	}
-	log.Info("probes attached; ready", append([]any{"types", typeNames(cfg.types), "ring_size", cfg.ringSize,
-		"processes", reader.Procs().Stats().Entries}, cfg.ready...)...)
-	runErr := reader.Run(ctx, func(ev *event.Event) { process(ev, emit) })
+	})
 	close(queue)
 	writeErr := <-done
 

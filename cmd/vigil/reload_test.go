@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/daemon"
 )
 
 func markerRule(name, path string) string {
@@ -77,7 +79,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 func TestSecondInstanceRefused(t *testing.T) {
 	needRoot(t)
 	lockFile := filepath.Join(t.TempDir(), "vigil.lock")
-	release, err := lock(lockFile)
+	release, err := daemon.Lock(lockFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestLossAlert(t *testing.T) {
 		select {
 		case a := <-alerts:
 			switch a["rule"] {
-			case lossRule:
+			case daemon.LossRule:
 				lost = a
 			case "Marker X":
 				degraded = degraded || a["coverage_degraded"] == true

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -19,89 +16,12 @@ import (
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/ruletest"
 	"github.com/vigil-project/vigil/rules"
-	"github.com/vigil-project/vigil/rules/builtin"
 )
-
-// builtinName is the rules path that stands for the embedded rule set.
-const builtinName = "builtin"
-
-// ruleSources expands rule paths into sources, in order: "builtin" is the
-// embedded set, a directory gives its *.yaml and *.yml files sorted by name.
-func ruleSources(paths []string) ([]rules.Source, error) {
-	if len(paths) == 0 {
-		paths = []string{builtinName}
-	}
-	var out []rules.Source
-	for _, p := range paths {
-		if p == builtinName {
-			srcs, err := fsSources(builtin.FS, ".", "builtin/")
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, srcs...)
-			continue
-		}
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("rules: %w", err)
-		}
-		if !st.IsDir() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil, fmt.Errorf("rules: %w", err)
-			}
-			out = append(out, rules.Source{Name: p, Data: data})
-			continue
-		}
-		srcs, err := fsSources(os.DirFS(p), ".", strings.TrimSuffix(p, "/")+"/")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, srcs...)
-	}
-	return out, nil
-}
-
-func fsSources(fsys fs.FS, dir, prefix string) ([]rules.Source, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
-	}
-	var out []rules.Source
-	for _, e := range entries { // ReadDir sorts by name
-		if e.IsDir() || (!strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".yml")) {
-			continue
-		}
-		data, err := fs.ReadFile(fsys, filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("rules: %w", err)
-		}
-		out = append(out, rules.Source{Name: prefix + e.Name(), Data: data})
-	}
-	return out, nil
-}
 
 // addRulesFlag declares --rules: repeatable; when given, it replaces the
 // built-in set unless "builtin" is among the paths.
 func addRulesFlag(f *pflag.FlagSet, paths *[]string) {
 	f.StringArrayVar(paths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
-}
-
-// compileRules loads and compiles rule paths (the built-in set if none).
-func compileRules(paths []string) (*engine.Ruleset, error) {
-	srcs, err := ruleSources(paths)
-	if err != nil {
-		return nil, err
-	}
-	set, err := rules.LoadSources(srcs...)
-	if err != nil {
-		return nil, err
-	}
-	c, err := engine.NewCompiler(engine.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return c.Compile(set)
 }
 
 func rulesCmd(stdout io.Writer) *cobra.Command {
@@ -116,7 +36,7 @@ func rulesValidateCmd(stdout io.Writer) *cobra.Command {
 		Use:   "validate [PATH|builtin]...",
 		Short: "Check rule files; print every error with file:line:col",
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			rs, err := compileRules(paths)
+			rs, err := engine.CompilePaths(engine.Options{}, paths...)
 			if err != nil {
 				return err
 			}
@@ -266,17 +186,15 @@ func rulesTestCmd(stdout io.Writer) *cobra.Command {
 			"With no test path, run the built-in tests and require every built-in rule to have a\n" +
 			"case where it fires and one where it must not.",
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			rs, err := compileRules(rulePaths)
+			rs, err := engine.CompilePaths(engine.Options{}, rulePaths...)
 			if err != nil {
 				return err
 			}
-			var srcs []rules.Source
-			if len(paths) == 0 {
-				if srcs, err = fsSources(builtin.Tests, "tests", "builtin/tests/"); err != nil {
+			srcs := rules.BuiltinTests()
+			if len(paths) > 0 {
+				if srcs, err = rules.Sources(paths...); err != nil {
 					return err
 				}
-			} else if srcs, err = ruleSources(paths); err != nil {
-				return err
 			}
 			var cases []ruletest.Case
 			var perr []error

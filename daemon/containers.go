@@ -1,26 +1,12 @@
-package main
+package daemon
 
 import (
 	"log/slog"
 	"os"
-	"time"
 
+	"github.com/vigil-project/vigil/config"
 	"github.com/vigil-project/vigil/containers"
-	"github.com/vigil-project/vigil/engine/event"
 )
-
-// containersConfig is the containers: section: the runtime sockets asked
-// for container metadata. A key left out takes its default; "" turns that
-// source off.
-type containersConfig struct {
-	Enabled    *bool         `yaml:"enabled"`    // default true
-	Containerd *string       `yaml:"containerd"` // containerd's native API
-	CRI        *string       `yaml:"cri"`        // a CRI runtime service (containerd's CRI plugin, CRI-O)
-	Docker     *string       `yaml:"docker"`     // the Docker Engine API
-	Podman     *string       `yaml:"podman"`     // podman's Docker-compatible API service
-	Timeout    time.Duration `yaml:"timeout"`    // one lookup; default 2s
-	CacheSize  int           `yaml:"cache_size"` // containers remembered; default 4096
-}
 
 // Default runtime sockets, where the runtimes' packages put them.
 const (
@@ -40,7 +26,7 @@ func orDefault(p *string, def string) string {
 // newContainerCache builds the metadata cache of the configured sources,
 // or returns nil when container metadata is turned off. Sources connect
 // lazily: a runtime that is not running yet is asked again later.
-func newContainerCache(log *slog.Logger, c containersConfig) (*containers.Cache, error) {
+func newContainerCache(log *slog.Logger, c config.Containers) (*containers.Cache, error) {
 	if c.Enabled != nil && !*c.Enabled {
 		log.Info("container metadata lookups disabled")
 		return nil, nil
@@ -109,12 +95,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-// containerLookup is the reader's hook into c (nil: no metadata).
-func containerLookup(c *containers.Cache) func(event.Container) (event.Container, bool) {
-	if c == nil {
-		return nil
-	}
-	return c.Get
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -19,8 +19,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 
-	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 func TestConfigErrors(t *testing.T) {
@@ -52,20 +52,18 @@ func TestConfigErrors(t *testing.T) {
 	for _, c := range cases {
 		p := filepath.Join(t.TempDir(), "vigil.yaml")
 		os.WriteFile(p, []byte(c.src), 0o644)
-		_, err := loadConfig(p)
+		_, err := Load(p)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), p) {
 			t.Errorf("%q:\n got %v\nwant %s%s", c.src, err, p, c.want)
 		}
 	}
 	p := filepath.Join(t.TempDir(), "vigil.yaml")
 	os.WriteFile(p, []byte("sinks:\n  - type: file\n    path: ${VIGIL_TEST_DIR}/alerts.jsonl\n"), 0o644)
-	cfg, err := loadConfig(p)
+	cfg, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fc fileSinkConfig
-	cfg.Sinks[0].node.Decode(&fc)
-	if fc.Path != "/var/log/vigil/alerts.jsonl" {
+	if fc := cfg.Sinks[0].Options.(*FileSink); fc.Path != "/var/log/vigil/alerts.jsonl" {
 		t.Errorf("${ENV}: %q", fc.Path)
 	}
 }
@@ -76,12 +74,12 @@ func TestConfigSinks(t *testing.T) {
 	p := filepath.Join(dir, "vigil.yaml")
 	out := filepath.Join(dir, "alerts.jsonl")
 	os.WriteFile(p, []byte("sinks:\n  - type: stdout\n    format: json\n  - type: file\n    path: "+out+"\n    min_priority: error\n"), 0o644)
-	cfg, err := loadConfig(p)
+	cfg, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	fan, files, err := buildSinks(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, p, &stdout)
+	fan, files, err := OpenSinks(cfg.Sinks, Opening{Stdout: &stdout, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil || len(files) != 1 {
 		t.Fatalf("%v, %d files", err, len(files))
 	}
@@ -149,11 +147,11 @@ func TestConfigAllSinkTypes(t *testing.T) {
     url: %s
     subject: "vigil.alerts.{priority}.{rule}"
 `, dir, sock, web.URL, srv.ClientURL())), 0o644)
-	cfg, err := loadConfig(p)
+	cfg, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fan, _, err := buildSinks(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, p, io.Discard)
+	fan, _, err := OpenSinks(cfg.Sinks, Opening{Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,39 +191,20 @@ func TestEnvOptions(t *testing.T) {
 	some := []string{"A"}
 	none := []string{}
 	cases := []struct {
-		c      envConfig
+		c      Environment
 		needed bool
-		want   bpf.EnvOptions
+		want   plan.Env
 	}{
-		{envConfig{}, false, bpf.EnvOptions{}},
-		{envConfig{}, true, bpf.EnvOptions{Bytes: 4095, Values: bpf.DefaultEnvValues}},
-		{envConfig{Collect: "never"}, true, bpf.EnvOptions{}},
-		{envConfig{Collect: "always", MaxBytes: 512}, false, bpf.EnvOptions{Bytes: 512, Values: bpf.DefaultEnvValues}},
-		{envConfig{Collect: "auto", Values: &some}, true, bpf.EnvOptions{Bytes: 4095, Values: some}},
-		{envConfig{Values: &none}, true, bpf.EnvOptions{Bytes: 4095, Values: none}},
+		{Environment{}, false, plan.Env{}},
+		{Environment{}, true, plan.Env{Bytes: 4095, Values: plan.DefaultEnvValues}},
+		{Environment{Collect: "never"}, true, plan.Env{}},
+		{Environment{Collect: "always", MaxBytes: 512}, false, plan.Env{Bytes: 512, Values: plan.DefaultEnvValues}},
+		{Environment{Collect: "auto", Values: &some}, true, plan.Env{Bytes: 4095, Values: some}},
+		{Environment{Values: &none}, true, plan.Env{Bytes: 4095, Values: none}},
 	}
 	for i, c := range cases {
-		if got := c.c.options(c.needed); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%d: %+v.options(%v) = %+v, want %+v", i, c.c, c.needed, got, c.want)
+		if got := c.c.Settings().For(c.needed); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%d: %+v.Settings().For(%v) = %+v, want %+v", i, c.c, c.needed, got, c.want)
 		}
-	}
-}
-
-// vigil check names the event types whose syscall tracepoints are missing,
-// and why that is fine for the optional ones.
-func TestSyscallReport(t *testing.T) {
-	if got := syscallReport(func(string) bool { return true }); !reflect.DeepEqual(got, []string{"every syscall vigil traces has its tracepoint"}) {
-		t.Errorf("all present: %q", got)
-	}
-	gone := map[string]bool{"sys_exit_openat2": true, "sys_exit_fchmodat2": true, "sys_exit_init_module": true, "sys_enter_setuid": true}
-	got := syscallReport(func(tp string) bool { return !gone[tp] })
-	want := []string{
-		"open: openat2 (missing: vigil cannot trace this type)",
-		"chmod: fchmodat2 (Linux 6.6+)",
-		"setuid: setuid (missing: vigil cannot trace this type)",
-		"module_load: init_module (absent without CONFIG_MODULES)",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("report:\n got %q\nwant %q", got, want)
 	}
 }

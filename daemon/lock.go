@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"errors"
@@ -10,12 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// defaultLockFile is where `vigil run` holds its lock: two daemons would
+// DefaultLockFile is where `vigil run` holds its lock: two daemons would
 // double every probe and every alert.
-const defaultLockFile = "/run/vigil.lock"
+const DefaultLockFile = "/run/vigil.lock"
 
-// lock takes the host-wide lock, or says which process holds it.
-func lock(path string) (release func(), err error) {
+// Lock takes the host-wide lock, or says which process holds it.
+func Lock(path string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/rules"
 )
 
 // reloadDebounce lets an editor finish writing (write, rename, chmod)
@@ -29,7 +31,7 @@ func watchRules(ctx context.Context, paths []string, reload chan<- struct{}) err
 	names := map[string][]string{}
 	dirs := map[int]string{}
 	for _, p := range paths {
-		if p == builtinName {
+		if p == rules.Builtin {
 			continue
 		}
 		abs, err := filepath.Abs(p)

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -32,16 +32,18 @@ type metrics struct {
 	reader  atomic.Pointer[bpf.Reader]
 	matcher *engine.Matcher
 	fan     *sinks.Fanout
-	d       *daemon
-	// containers is the metadata cache (nil when lookups are off).
+	rules   *Rules
+	// containers is the metadata cache and hold the alert hold (nil
+	// when lookups are off).
 	containers *containers.Cache
-	hold       atomic.Pointer[metaHold]
+	hold       *metaHold
 }
 
-func newMetrics(m *engine.Matcher, fan *sinks.Fanout, d *daemon) *metrics {
+// newMetrics exposes d's counters; the kernel's once attach gives them.
+func newMetrics(d *daemon) *metrics {
 	x := &metrics{
 		reg:     prometheus.NewRegistry(),
-		matcher: m, fan: fan, d: d,
+		matcher: engine.NewMatcher(), fan: d.fan, rules: d.rules, containers: d.cache, hold: d.hold,
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_alerts_total", Help: "Alerts raised, by rule and priority.",
 		}, []string{"rule", "priority"}),
@@ -79,6 +81,13 @@ var (
 	descEvalTime   = prometheus.NewDesc("vigil_rule_evaluation_seconds", "Time the rules of one event take, sampled (one judged event in 64).", nil, nil)
 	descBuild      = prometheus.NewDesc("vigil_build_info", "Build information.", []string{"version", "goversion"}, nil)
 )
+
+// attach adds the kernel side's counters; /readyz answers ready from now.
+func (x *metrics) attach(p *bpf.Probes, r *bpf.Reader) {
+	x.probes.Store(p)
+	x.reader.Store(r)
+	x.ready.Store(true)
+}
 
 func (x *metrics) Describe(ch chan<- *prometheus.Desc) {
 	prometheus.DescribeByCollect(x, ch)
@@ -126,8 +135,8 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 		buckets[b] = min(cum, count)
 	}
 	ch <- prometheus.MustNewConstHistogram(descEvalTime, count, time.Duration(h.SumNanos.Load()).Seconds(), buckets)
-	counter(descReloads, x.d.reloadsOK.Load(), "success")
-	counter(descReloads, x.d.reloadsFailed.Load(), "failure")
+	counter(descReloads, x.rules.OK.Load(), "success")
+	counter(descReloads, x.rules.Failed.Load(), "failure")
 	for _, s := range x.fan.Stats() {
 		counter(descSinkSent, s.Sent, s.Name)
 		counter(descSinkFailed, s.Failed+s.Unsent, s.Name)
@@ -148,7 +157,7 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(descCtrQFull, s.QueueFull)
 		gauge(descCtrEntries, float64(s.Entries))
 	}
-	if h := x.hold.Load(); h != nil {
+	if h := x.hold; h != nil {
 		counter(descHeld, h.Filled.Load(), "filled")
 		counter(descHeld, h.Timeout.Load(), "timeout")
 		counter(descHeld, h.Overflow.Load(), "overflow")

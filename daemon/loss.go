@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/sinks"
+)
+
+// Loss watching: how often, and how long after a loss alerts carry the
+// degraded flag.
+const (
+	lossInterval = time.Second
+	degradedHold = 10 * time.Second
+	// LossRule is the rule name of the alert that says events were lost.
+	LossRule = "vigil: events lost"
+)
+
+// lossWatch knows whether events were lost lately: alerts raised then
+// say coverage was degraded.
+type lossWatch struct {
+	kernel Kernel
+	// degradedUntil (unix ns): alerts raised before then say coverage
+	// was degraded, because events were being lost.
+	degradedUntil atomic.Int64
+	// seenDrops is the kernel drop count at watch's last look.
+	seenDrops atomic.Uint64
+	// For the judging goroutine: when it last read the drop counters.
+	lastDropCheck time.Time
+	now           func() time.Time
+}
+
+func newLossWatch(k Kernel) *lossWatch { return &lossWatch{kernel: k, now: time.Now} }
+
+// degraded reports whether an alert raised now may have missed events:
+// a loss was seen lately, or the kernel has dropped events since the
+// watcher last looked (checked at most every 10 ms; alerts are rare, so
+// the map reads cost nothing on the event path). Judging goroutine only.
+func (l *lossWatch) degraded() bool {
+	now := l.now()
+	if now.UnixNano() < l.degradedUntil.Load() {
+		return true
+	}
+	if now.Sub(l.lastDropCheck) < 10*time.Millisecond {
+		return false
+	}
+	l.lastDropCheck = now
+	drops, err := l.kernel.Drops()
+	if err != nil || sum(drops) <= l.seenDrops.Load() {
+		return false
+	}
+	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
+	return true
+}
+
+// watch looks at the loss counters every lossInterval until ctx ends.
+func (l *lossWatch) watch(ctx context.Context, log *slog.Logger, fan *sinks.Fanout) {
+	tick := time.NewTicker(lossInterval)
+	defer tick.Stop()
+	var last lossCount
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if a := l.check(&last, fan.Stats(), log); a != nil {
+			fan.Publish(a)
+		}
+	}
+}
+
+type lossCount struct{ kernel, queues uint64 }
+
+// check compares the counters with last: when events were lost in the
+// kernel (ring buffer full) or alerts in a sink's queue, it marks
+// coverage degraded and returns the alert saying how many.
+func (l *lossWatch) check(last *lossCount, stats []sinks.Stats, log *slog.Logger) *event.Alert {
+	drops, err := l.kernel.Drops()
+	if err != nil {
+		return nil
+	}
+	cur := lossCount{kernel: sum(drops)}
+	for _, s := range stats {
+		cur.queues += s.Dropped
+	}
+	dk, dq := cur.kernel-last.kernel, cur.queues-last.queues
+	*last = cur
+	l.seenDrops.Store(cur.kernel)
+	if dk+dq == 0 {
+		return nil
+	}
+	now := l.now()
+	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
+	log.Warn("events lost; coverage degraded", "kernel", dk, "sink_queues", dq)
+	host, _ := os.Hostname()
+	return &event.Alert{
+		Time: now, Rule: LossRule, Priority: event.PriorityError.String(), Level: event.PriorityError.Level(), Source: "internal",
+		Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full), %d alerts in full sink queues; rules may have missed matches",
+			lossInterval, dk, dq),
+		Tags: []string{"vigil", "coverage"}, Hostname: host, Action: "alert", Degraded: true,
+		Event: &event.Event{Time: now, Proc: &event.Process{}},
+	}
+}
+
+func sum(m map[event.Type]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

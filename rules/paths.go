@@ -1,0 +1,96 @@
+package rules
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/vigil-project/vigil/rules/builtin"
+)
+
+// Builtin is the rules path that stands for the built-in rule set.
+const Builtin = "builtin"
+
+// Sources reads the rules files at paths, in order. A path is Builtin (the
+// embedded set, its files named "builtin/NAME"), a file, or a directory,
+// which contributes its *.yaml and *.yml files in lexical order: not those
+// of its subdirectories, and not hidden files (editors' lock and swap
+// files).
+func Sources(paths ...string) ([]Source, error) {
+	var srcs []Source
+	for _, p := range paths {
+		if p == Builtin {
+			for _, n := range ruleFiles(builtin.FS, ".") {
+				data, _ := fs.ReadFile(builtin.FS, n) // listed, so it reads
+				srcs = append(srcs, Source{Name: path.Join(Builtin, n), Data: data})
+			}
+			continue
+		}
+		names, err := osRuleFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			data, err := os.ReadFile(n)
+			if err != nil {
+				return nil, fmt.Errorf("read rules: %w", err)
+			}
+			srcs = append(srcs, Source{Name: n, Data: data})
+		}
+	}
+	return srcs, nil
+}
+
+// osRuleFiles lists the rules files of p as Sources describes them.
+func osRuleFiles(p string) ([]string, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("read rules: %w", err)
+	}
+	if !fi.IsDir() {
+		return []string{p}, nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return nil, fmt.Errorf("read rules: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if isRulesFile(e) {
+			names = append(names, filepath.Join(p, e.Name()))
+		}
+	}
+	return names, nil
+}
+
+// ruleFiles lists the rules files of dir in fsys, in name order.
+func ruleFiles(fsys fs.FS, dir string) []string {
+	entries, _ := fs.ReadDir(fsys, dir) // the embedded set always reads
+	var names []string
+	for _, e := range entries {
+		if isRulesFile(e) {
+			names = append(names, path.Join(dir, e.Name()))
+		}
+	}
+	return names
+}
+
+func isRulesFile(e fs.DirEntry) bool {
+	n := e.Name()
+	ext := filepath.Ext(n)
+	return !e.IsDir() && !strings.HasPrefix(n, ".") && (ext == ".yaml" || ext == ".yml")
+}
+
+// BuiltinTests are the built-in rules' test files (builtin.Tests),
+// named "builtin/tests/NAME".
+func BuiltinTests() []Source {
+	var srcs []Source
+	for _, n := range ruleFiles(builtin.Tests, "tests") {
+		data, _ := fs.ReadFile(builtin.Tests, n) // listed, so it reads
+		srcs = append(srcs, Source{Name: path.Join(Builtin, n), Data: data})
+	}
+	return srcs
+}
