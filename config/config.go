@@ -29,7 +29,7 @@ type Config struct {
 	Environment  Environment  `yaml:"environment"`
 	Log          Log          `yaml:"log"`
 
-	// EventsPos is file:line:col of the events key's value ("" when the
+	// EventsPos is file:line:col of the events key ("" when the
 	// file has none), for messages about the types it leaves out.
 	EventsPos string `yaml:"-"`
 }
@@ -138,7 +138,7 @@ func Parse(file string, data []byte) (*Config, error) {
 			cfg.Sinks = sinks
 			continue
 		case "events":
-			cfg.EventsPos = position(file, v)
+			cfg.EventsPos = position(file, k)
 		}
 		rest.Content = append(rest.Content, k, v)
 	}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-project/vigil/config"
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/rules"
 )
@@ -34,11 +36,6 @@ const (
 	binaryPath  = "/usr/local/bin/vigil"
 	metricsPort = 9090
 )
-
-// The top-level keys of vigil.yaml.
-var configKeys = []string{"rules", "sinks", "metrics", "events", "ringbuf_size", "process_table", "containers", "enforcement", "environment", "log"}
-
-var sinkTypes = []string{"stdout", "file", "syslog", "webhook", "nats"}
 
 // The metrics the daemon exports.
 var metricNames = []string{
@@ -59,75 +56,38 @@ func readFile(t *testing.T, name string) []byte {
 
 // --- vigil.yaml --------------------------------------------------------
 
-// vigilConfig is the part of vigil.yaml the deployment files depend on.
-type vigilConfig struct {
-	Rules   []string         `yaml:"rules"`
-	Sinks   []map[string]any `yaml:"sinks"`
-	Metrics struct {
-		Address string `yaml:"address"`
-	} `yaml:"metrics"`
-	Events       []string `yaml:"events"`
-	RingbufSize  int      `yaml:"ringbuf_size"`
-	ProcessTable struct {
-		MaxEntries int `yaml:"max_entries"`
-	} `yaml:"process_table"`
-	Containers struct {
-		Enabled    bool   `yaml:"enabled"`
-		Containerd string `yaml:"containerd"`
-		CRI        string `yaml:"cri"`
-		Docker     string `yaml:"docker"`
-		Podman     string `yaml:"podman"`
-		Timeout    string `yaml:"timeout"`
-		CacheSize  int    `yaml:"cache_size"`
-	} `yaml:"containers"`
-	Enforcement struct {
-		Audit bool     `yaml:"audit"`
-		Allow []string `yaml:"allow"`
-	} `yaml:"enforcement"`
-	Environment struct {
-		Collect  string   `yaml:"collect"`
-		MaxBytes int      `yaml:"max_bytes"`
-		Values   []string `yaml:"values"`
-	} `yaml:"environment"`
-	Log struct {
-		Level  string `yaml:"level"`
-		Format string `yaml:"format"`
-	} `yaml:"log"`
-}
-
-// parseConfig decodes a vigil.yaml strictly (no key outside the documented
-// ones) and checks the values every config must get right.
-func parseConfig(t *testing.T, name string, data []byte) vigilConfig {
+// parseConfig decodes a vigil.yaml with the daemon's own loader (strict
+// keys, sink options, values) and checks what every shipped config must
+// get right.
+func parseConfig(t *testing.T, name string, data []byte) *config.Config {
 	t.Helper()
-	var cfg vigilConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	for i, s := range cfg.Sinks {
-		if typ, _ := s["type"].(string); !slices.Contains(sinkTypes, typ) {
-			t.Errorf("%s: sinks[%d]: type %q, want one of %v", name, i, typ, sinkTypes)
-		}
-	}
-	for _, ev := range cfg.Events {
-		if !slices.Contains([]string{"exec", "fork", "exit", "open", "connect"}, ev) {
-			t.Errorf("%s: events: unknown type %q", name, ev)
-		}
-	}
-	if n := cfg.RingbufSize; n != 0 && (n&(n-1) != 0 || n%4096 != 0) {
-		t.Errorf("%s: ringbuf_size %d is not a power of two multiple of the page size", name, n)
-	}
-	if !slices.Contains([]string{"", "debug", "info", "warn", "error"}, cfg.Log.Level) ||
-		!slices.Contains([]string{"", "text", "json"}, cfg.Log.Format) {
-		t.Errorf("%s: log: level %q format %q", name, cfg.Log.Level, cfg.Log.Format)
+	cfg, err := config.Parse(name, data)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if cfg.Metrics.Address != "" {
 		if _, _, err := net.SplitHostPort(cfg.Metrics.Address); err != nil {
 			t.Errorf("%s: metrics.address: %v", name, err)
 		}
 	}
+	// Narrowing events blinds the rules that need the types left out:
+	// the shipped configs trace every type their rules use.
+	if len(cfg.Events) != 0 {
+		t.Errorf("%s: events %v: shipped configs leave events empty (every type the rules use)", name, cfg.Events)
+	}
 	return cfg
+}
+
+// configKeys are the top-level keys of vigil.yaml: the config's schema.
+func configKeys() []string {
+	var keys []string
+	t := reflect.TypeOf(config.Config{})
+	for i := range t.NumField() {
+		if k := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return append(keys, "sinks")
 }
 
 func TestExampleConfig(t *testing.T) {
@@ -136,7 +96,7 @@ func TestExampleConfig(t *testing.T) {
 	if err := yaml.Unmarshal(data, &top); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range configKeys {
+	for _, k := range configKeys() {
 		if _, ok := top[k]; !ok {
 			t.Errorf("systemd/vigil.yaml: key %q missing: the example documents every key", k)
 		}
@@ -149,13 +109,13 @@ func TestExampleConfig(t *testing.T) {
 	if cfg.Metrics.Address != "127.0.0.1:9090" {
 		t.Errorf("metrics.address %q: the host default is loopback 127.0.0.1:9090", cfg.Metrics.Address)
 	}
-	if cfg.RingbufSize == 0 || cfg.ProcessTable.MaxEntries == 0 || len(cfg.Events) == 0 || len(cfg.Sinks) == 0 {
+	if cfg.RingbufSize == 0 || cfg.ProcessTable.MaxEntries == 0 || len(cfg.Sinks) == 0 {
 		t.Errorf("an example value is missing: %+v", cfg)
 	}
 	// Writes must stay inside the unit's ReadWritePaths.
 	for _, s := range cfg.Sinks {
-		if p, _ := s["path"].(string); p != "" && !strings.HasPrefix(p, "/var/log/vigil/") {
-			t.Errorf("file sink path %s is outside /var/log/vigil (read-only under ProtectSystem=strict)", p)
+		if f, ok := s.Options.(*config.FileSink); ok && !strings.HasPrefix(f.Path, "/var/log/vigil/") {
+			t.Errorf("file sink path %s is outside /var/log/vigil (read-only under ProtectSystem=strict)", f.Path)
 		}
 	}
 
@@ -227,8 +187,28 @@ func validateConfig(t *testing.T, name string, data []byte) {
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(vigil.path, "config", "validate", file).CombinedOutput(); err != nil {
+	out, err := exec.Command(vigil.path, "config", "validate", file).CombinedOutput()
+	if err != nil {
 		t.Errorf("%s: vigil config validate: %v\n%s\n%s", name, err, out, data)
+		return
+	}
+	// Every built-in rule is enabled and sees every type it needs.
+	cfg := parseConfig(t, name, data)
+	if len(cfg.Rules) == 0 || slices.Contains(cfg.Rules, "builtin") {
+		rs, err := engine.CompilePaths(engine.Options{Hostname: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs.Rules {
+			if !r.Enabled {
+				t.Errorf("built-in rule %q is disabled", r.Name)
+			}
+		}
+		var sinks, total, enabled, blinded int
+		_, err = fmt.Sscanf(string(out), "ok: %d sinks, %d rules, %d enabled, %d blinded by events\n", &sinks, &total, &enabled, &blinded)
+		if err != nil || strings.Contains(string(out), "warning:") || total < len(rs.Rules) || enabled != total || blinded != 0 {
+			t.Errorf("%s: vigil config validate says\n%s\nwant all of at least %d rules enabled, none blinded (every built-in rule active)", name, out, len(rs.Rules))
+		}
 	}
 }
 
@@ -510,7 +490,7 @@ func find(objs []k8sObject, kind, name string) *k8sObject {
 // checkDaemonSet checks a manifest's DaemonSet against what vigil needs
 // from the node, and returns the config it runs with. privileged is the
 // variant for kernels before 5.8.
-func checkDaemonSet(t *testing.T, name string, objs []k8sObject, privileged bool) (vigilConfig, string) {
+func checkDaemonSet(t *testing.T, name string, objs []k8sObject, privileged bool) (*config.Config, string) {
 	t.Helper()
 	ds := find(objs, "DaemonSet", "")
 	if ds == nil {

@@ -103,6 +103,17 @@ func TestConfigValidateCommand(t *testing.T) {
 	if code, out, errs := runCLI(t, "config", "validate", p); code != 0 || !strings.HasPrefix(out, "ok: 1 sinks, ") {
 		t.Errorf("exit %d: %s%s", code, out, errs)
 	}
+	// An events list that blinds rules is valid, with a warning per rule
+	// at the events key.
+	os.WriteFile(p, []byte("rules: [builtin]\nlog: {level: warn}\nevents: [exec, fork, exit, open, connect, unlink, mkdir, rename, link, symlink, setuid, setgid, dup, module_load, setns, unshare, bpf]\n"), 0o644)
+	code, out, errs := runCLI(t, "config", "validate", p)
+	want := "warning: " + p + `:3:1: events leaves out ptrace: rule "Ptrace attached to another process" (builtin/50-system.yaml:87:9) never sees them
+warning: ` + p + `:3:1: events leaves out ptrace: rule "Anti-debugging with PTRACE_TRACEME" (builtin/50-system.yaml:107:9) never sees them
+ok: 0 sinks, 55 rules, 55 enabled, 2 blinded by events
+`
+	if code != 0 || out != want {
+		t.Errorf("exit %d:\n%s%s\nwant\n%s", code, out, errs, want)
+	}
 }
 
 // With a one-page ring flooded, vigil says it is losing events: an alert
