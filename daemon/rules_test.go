@@ -196,7 +196,9 @@ func TestStartRefusesUnenforceable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &fakeKernel{rules: r, fail: func(int, plan.Plan) error { return &bpf.UnavailableError{Rule: "D", Type: event.TypeExec, Why: "no BPF LSM"} }}
+	k := &fakeKernel{rules: r, fail: func(int, plan.Plan) error {
+		return &bpf.UnavailableError{Rule: "D", Type: event.TypeExec, Why: "no BPF LSM"}
+	}}
 	if err := r.Start(k); err == nil || !strings.HasPrefix(err.Error(), `r.yaml:1:9: rule "D": this kernel cannot deny exec`) {
 		t.Errorf("Start() = %v, want an error at r.yaml:1:9", err)
 	}
