@@ -142,6 +142,14 @@ func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
 // appendEscaped writes s with C0 and C1 control characters, DEL, U+2028/9
 // and invalid UTF-8 bytes written as \xNN or \uNNNN, and backslash doubled
 // so an escape cannot be faked.
+//
+// It is the escaping of the alert's output message, text a person reads
+// in any sink, inside a sentence the rule author wrote: spaces stay. The
+// other escapers have other targets and stay apart: event.AppendJSONString
+// (a JSON string), event's text format (a key=value token, quoted Go-style
+// when it holds a space), sinks/syslog (RFC 5424 header and SD-PARAM
+// rules) and sinks/nats (subject tokens). Each sink escapes the message
+// again for its transport.
 func appendEscaped(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]

@@ -147,6 +147,11 @@ func appendHostname3164(b []byte, h string) []byte {
 // escaped as RFC 5424 requires, and control characters (C0, DEL, C1) and
 // invalid UTF-8 become U+FFFD, so that no receiver or terminal ever sees
 // a raw newline, NUL or escape sequence in the header.
+//
+// It and the hostname writers above are the escaping of syslog's header,
+// kept apart from that of the message: RFC 5424 defines what the header
+// may hold, while the body carries the alert as its JSON or text format
+// already escapes it.
 func appendParamValue(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
