@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // Record layout (see include/vigil.h). These offsets are checked against
@@ -32,7 +34,7 @@ var (
 // Record is one kernel record, decoded but not yet enriched. The reader
 // reuses one Record; Decode overwrites every field the type uses.
 type Record struct {
-	Type     uint8
+	Type     uint8 // the record tag: an event.Type
 	Flags    uint16
 	Ktime    uint64
 	PID, TID uint32
@@ -44,21 +46,21 @@ type Record struct {
 	CapEff   uint64 // effective capabilities
 	LoginUID uint32
 
-	// exec
+	// vg_exec
 	PPID, TTY uint32
 	StartNs   uint64
 	Exe, Cwd  string
 	Argv      []string
 	Env       []byte // NUL-separated NAME=VALUE, when the kernel sends it
 
-	// fork
+	// vg_fork
 	ChildPID     uint32
 	ChildStartNs uint64
 
-	// exit
+	// vg_exit
 	Status uint32
 
-	// open
+	// vg_open (Ret and Syscall: every syscall record)
 	Ret     int64
 	OFlags  uint32
 	Mode    uint32
@@ -67,7 +69,7 @@ type Record struct {
 	Base    string
 	Syscall uint16
 
-	// connect
+	// vg_connect
 	Fd           int32
 	Family       uint16
 	SockType     uint16
@@ -77,7 +79,7 @@ type Record struct {
 	DAddr, SAddr [16]byte
 	UnixPath     string
 
-	// sys (vg_sys): per syscall, see vigil.h
+	// vg_sys: per syscall, see vigil.h
 	Args [6]uint64
 	Strs [5]string
 }
@@ -123,27 +125,25 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 	}
 	raw = raw[:size]
 
-	switch r.Type {
-	case vgExec:
+	switch recordKinds[r.Type] {
+	case event.RecordExec:
 		return d.exec(raw, r)
-	case vgFork:
+	case event.RecordFork:
 		if len(raw) < forkSize {
 			return ErrShort
 		}
 		r.ChildPID = le.Uint32(raw[hdrSize:])
 		r.ChildStartNs = le.Uint64(raw[hdrSize+8:])
-	case vgExit:
+	case event.RecordExit:
 		if len(raw) < exitSize {
 			return ErrShort
 		}
 		r.Status = le.Uint32(raw[hdrSize:])
-	case vgOpen:
+	case event.RecordOpen:
 		return d.open(raw, r)
-	case vgConnect, vgDup, vgAccept, vgListen:
-		return d.connect(raw, r) // the same layout
-	case vgUnlink, vgMkdir:
-		return d.open(raw, r) // the same layout
-	case vgRename, vgLink, vgSymlink, vgChmod, vgPtrace, vgSetuid, vgSetgid, vgMemfd, vgModule, vgSetns, vgUnshare, vgMount, vgBPF:
+	case event.RecordConnect:
+		return d.connect(raw, r)
+	case event.RecordSys:
 		return d.sys(raw, r)
 	default:
 		return fmt.Errorf("%w %d", ErrUnknownType, r.Type)
@@ -151,33 +151,17 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 	return nil
 }
 
-const (
-	vgExec    = uint8(vigilVgTypeVG_EXEC)
-	vgFork    = uint8(vigilVgTypeVG_FORK)
-	vgExit    = uint8(vigilVgTypeVG_EXIT)
-	vgOpen    = uint8(vigilVgTypeVG_OPEN)
-	vgConnect = uint8(vigilVgTypeVG_CONNECT)
-	vgUnlink  = uint8(vigilVgTypeVG_UNLINK)
-	vgMkdir   = uint8(vigilVgTypeVG_MKDIR)
-	vgRename  = uint8(vigilVgTypeVG_RENAME)
-	vgLink    = uint8(vigilVgTypeVG_LINK)
-	vgSymlink = uint8(vigilVgTypeVG_SYMLINK)
-	vgChmod   = uint8(vigilVgTypeVG_CHMOD)
-	vgPtrace  = uint8(vigilVgTypeVG_PTRACE)
-	vgSetuid  = uint8(vigilVgTypeVG_SETUID)
-	vgSetgid  = uint8(vigilVgTypeVG_SETGID)
-	vgMemfd   = uint8(vigilVgTypeVG_MEMFD)
-	vgModule  = uint8(vigilVgTypeVG_MODULE)
-	vgSetns   = uint8(vigilVgTypeVG_SETNS)
-	vgUnshare = uint8(vigilVgTypeVG_UNSHARE)
-	vgMount   = uint8(vigilVgTypeVG_MOUNT)
-	vgBPF     = uint8(vigilVgTypeVG_BPF)
-	vgDup     = uint8(vigilVgTypeVG_DUP)
-	vgAccept  = uint8(vigilVgTypeVG_ACCEPT)
-	vgListen  = uint8(vigilVgTypeVG_LISTEN)
-	// vgWake is VG_WAKE (vigil.h): a record that only wakes the reader.
-	vgWake = 0x7f
-)
+// recordKinds is the layout of each record tag, from the event-type
+// table (a tag is an event.Type); RecordNone for tags that are no type.
+var recordKinds = func() (k [256]event.RecordKind) {
+	for _, t := range event.Types() {
+		k[t] = t.Info().Record
+	}
+	return k
+}()
+
+// vgWake is VG_WAKE (vigil.h): a record that only wakes the reader.
+const vgWake = 0x7f
 
 func (d *Decoder) exec(raw []byte, r *Record) error {
 	if len(raw) < execSize {

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"testing"
 	"unsafe"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 var update = flag.Bool("update", false, "rewrite the fuzz seed corpus in testdata/")
@@ -81,20 +83,24 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgSyscallVG_SYS_DUP2)}
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
+	// An exec the LSM hook refused (lsm.c): flagged, no environment.
+	denied := vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "sh"), Ppid: 1, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}
+	denied.Hdr.Flags = uint16(vigilVgExecFlagsVG_EXEC_DENIED)
 	return map[string][]byte{
-		"exec":    pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args)), EnvLen: uint16(len(env))}, exe, cwd, args, env),
-		"rename":  pack(t, rename, []byte("a"), []byte("/tmp"), []byte("/b")),
-		"setuid":  pack(t, setuid),
-		"bpf":     pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
-		"mount":   pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
-		"dup":     pack(t, dup),
-		"fork":    pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234}),
-		"exit":    pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
-		"open":    pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
-		"connect": pack(t, conn),
-		"unix":    pack(t, unix, []byte("/run/x.sk")),
-		"unlink":  pack(t, unlink, []byte("./d"), []byte("/tmp")),
-		"mkdir":   pack(t, mkdir, []byte("m2")),
+		"exec":        pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args)), EnvLen: uint16(len(env))}, exe, cwd, args, env),
+		"exec_denied": pack(t, denied, exe, cwd, args),
+		"rename":      pack(t, rename, []byte("a"), []byte("/tmp"), []byte("/b")),
+		"setuid":      pack(t, setuid),
+		"bpf":         pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
+		"mount":       pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
+		"dup":         pack(t, dup),
+		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234}),
+		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
+		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
+		"connect":     pack(t, conn),
+		"unix":        pack(t, unix, []byte("/run/x.sk")),
+		"unlink":      pack(t, unlink, []byte("./d"), []byte("/tmp")),
+		"mkdir":       pack(t, mkdir, []byte("m2")),
 	}
 }
 
@@ -106,7 +112,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	if err := d.Decode(recs["exec"], &r); err != nil {
 		t.Fatal(err)
 	}
-	want := Record{Type: vgExec, Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
+	want := Record{Type: uint8(event.TypeExec), Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
 		CapEff: 1 << 21, LoginUID: 1000, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
 		Env: []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00")}
 	if !reflect.DeepEqual(r, want) {
@@ -117,7 +123,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	if err := d.Decode(recs["open"], &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Type != vgOpen || r.Ret != -2 || r.OFlags != 0x241 || r.Mode != 0o644 || r.Dfd != -100 || r.RawPath != "a/../" || r.Base != "/tmp" || r.Syscall != 2 || r.Comm != "cat" {
+	if r.Type != uint8(event.TypeOpen) || r.Ret != -2 || r.OFlags != 0x241 || r.Mode != 0o644 || r.Dfd != -100 || r.RawPath != "a/../" || r.Base != "/tmp" || r.Syscall != 2 || r.Comm != "cat" {
 		t.Errorf("open: %+v", r)
 	}
 
@@ -153,7 +159,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 		t.Errorf("mount: %v %+v", err, r)
 	}
 	r = Record{}
-	if err := d.Decode(recs["dup"], &r); err != nil || r.Type != vgDup || r.Fd != 3 || r.DPort != 4444 || r.SPort != 50000 || r.DAddr[0] != 127 || r.Syscall != 38 {
+	if err := d.Decode(recs["dup"], &r); err != nil || r.Type != uint8(event.TypeDup) || r.Fd != 3 || r.DPort != 4444 || r.SPort != 50000 || r.DAddr[0] != 127 || r.Syscall != 38 {
 		t.Errorf("dup: %v %+v", err, r)
 	}
 }
@@ -242,7 +248,7 @@ func FuzzDecode(f *testing.F) {
 		if tail > len(raw) {
 			t.Fatalf("decoded %d bytes of strings from a %d byte record", tail, len(raw))
 		}
-		if r.Type < vgExec || r.Type > vgListen {
+		if event.Type(r.Type).Info().Name == "" {
 			t.Fatalf("accepted type %d", r.Type)
 		}
 	})

@@ -12,11 +12,14 @@ import (
 )
 
 // handle applies a decoded record to the process table and returns the
-// event for it.
+// event for it. The record's layout, from the event-type table, says how;
+// the record tag is the event type.
 func (r *Reader) handle(d *Record) *event.Event {
+	t := event.Type(d.Type)
 	ev := &event.Event{
+		Type:     t,
 		Time:     r.clock.wall(d.Ktime),
-		Source:   "tracepoint",
+		Source:   event.SourceTracepoint,
 		TID:      d.TID,
 		UID:      d.UID,
 		GID:      d.GID,
@@ -25,61 +28,31 @@ func (r *Reader) handle(d *Record) *event.Event {
 		LoginUID: d.LoginUID,
 		User:     event.User{UID: d.UID, Name: r.users.Name(d.UID)},
 	}
-	switch d.Type {
-	case vgExec:
-		ev.Type = event.TypeExec
-		if d.Flags&uint16(vigilVgExecFlagsVG_EXEC_DENIED) != 0 {
-			// Refused by BPF LSM: the process keeps its image.
-			ev.Proc = r.procs.ExecAttempt(execProcess(d, r.clock))
-			ev.Res = -1 // EPERM
-			break
-		}
-		p := execProcess(d, r.clock)
-		if len(d.Env) > 0 {
-			p.Env = parseEnv(d.Env, d.Flags&uint16(vigilVgExecFlagsVG_EXEC_ENV_TRUNC) != 0, r.envValues())
-		}
-		ev.Proc = r.procs.Exec(p)
-	case vgFork:
+	switch t.Info().Record {
+	case event.RecordExec:
+		r.applyExec(ev, d)
+	case event.RecordFork:
 		// The event is the parent's (the caller's); the result is the child.
-		ev.Type = event.TypeFork
 		ev.Proc = r.proc(d)
 		ev.Res = int64(d.ChildPID)
 		r.procs.Fork(d.PID, d.ChildPID, r.clock.wall(d.ChildStartNs), d.CgroupID)
-	case vgExit:
-		ev.Type = event.TypeExit
+	case event.RecordExit:
 		ev.Proc = r.proc(d)
 		ev.Res = exitCode(d.Status)
 		r.procs.Exit(d.PID)
-	case vgOpen:
-		ev.Type = event.TypeOpen
-		ev.Proc = r.proc(d)
-		ev.Res = d.Ret
-		ev.File = event.File{
-			Path:    absPath(d.RawPath, d.Base, ev.Proc.Cwd),
-			RawPath: d.RawPath,
-			Flags:   d.OFlags,
-			Mode:    d.Mode,
-		}
-	case vgUnlink, vgMkdir:
-		ev.Type = event.TypeUnlink
-		if d.Type == vgMkdir {
-			ev.Type = event.TypeMkdir
-		}
+	case event.RecordOpen:
 		ev.Proc = r.proc(d)
 		ev.Res = d.Ret
 		ev.File = event.File{Path: absPath(d.RawPath, d.Base, ev.Proc.Cwd), RawPath: d.RawPath, Flags: d.OFlags, Mode: d.Mode}
-	case vgConnect:
-		ev.Type = event.TypeConnect
+	case event.RecordConnect:
 		ev.Proc = r.proc(d)
 		ev.Res = d.Ret
-		ev.Net = connectNet(d)
-	case vgDup, vgAccept, vgListen:
-		ev.Type = event.Type(d.Type)
-		ev.Proc = r.proc(d)
-		ev.Res = d.Ret
-		ev.Net = sockNet(d)
-	case vgRename, vgLink, vgSymlink, vgChmod, vgPtrace, vgSetuid, vgSetgid, vgMemfd, vgModule, vgSetns, vgUnshare, vgMount, vgBPF:
-		ev.Type = event.Type(d.Type)
+		if t == event.TypeConnect {
+			ev.Net = connectNet(d) // the address passed, not the socket's peer
+		} else {
+			ev.Net = sockNet(d)
+		}
+	case event.RecordSys:
 		ev.Proc = r.proc(d)
 		ev.Res = d.Ret
 		r.sysEvent(ev, d)
@@ -99,6 +72,23 @@ func (r *Reader) handle(d *Record) *event.Event {
 		ev.Enforcement = r.policy.Load().outcome(ev.Type, d.Policy)
 	}
 	return ev
+}
+
+// applyExec applies an exec record: a new image, or an attempt that the BPF
+// LSM hook refused (and reported, since no tracepoint sees it), which
+// leaves the process its image.
+func (r *Reader) applyExec(ev *event.Event, d *Record) {
+	p := execProcess(d, r.clock)
+	if d.Flags&uint16(vigilVgExecFlagsVG_EXEC_DENIED) != 0 {
+		ev.Source = event.SourceLSM
+		ev.Proc = r.procs.ExecAttempt(p)
+		ev.Res = -1 // EPERM
+		return
+	}
+	if len(d.Env) > 0 {
+		p.Env = parseEnv(d.Env, d.Flags&uint16(vigilVgExecFlagsVG_EXEC_ENV_TRUNC) != 0, r.envValues())
+	}
+	ev.Proc = r.procs.Exec(p)
 }
 
 // proc is the process of a record, from the table or, when neither the
@@ -270,19 +260,19 @@ func protoName(p, sockType uint16) string {
 func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 	cwd := ev.Proc.Cwd
 	a := d.Args
-	switch d.Type {
-	case vgRename:
+	switch ev.Type {
+	case event.TypeRename:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0],
 			Target: absPath(d.Strs[2], d.Strs[3], cwd), RawTarget: d.Strs[2], Flags: uint32(a[0])}
-	case vgLink:
+	case event.TypeLink:
 		ev.File = event.File{Path: absPath(d.Strs[2], d.Strs[3], cwd), RawPath: d.Strs[2],
 			Target: absPath(d.Strs[0], d.Strs[1], cwd), RawTarget: d.Strs[0], Flags: uint32(a[0])}
-	case vgSymlink:
+	case event.TypeSymlink:
 		link := absPath(d.Strs[2], d.Strs[3], cwd)
 		ev.File = event.File{Path: link, RawPath: d.Strs[2], Target: symlinkTarget(d.Strs[0], link), RawTarget: d.Strs[0]}
-	case vgChmod:
+	case event.TypeChmod:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Mode: uint32(a[0]), Flags: uint32(a[1])}
-	case vgPtrace:
+	case event.TypePtrace:
 		ev.Ptrace = event.Ptrace{Request: uint32(a[0]), PID: uint32(a[1])}
 		if ev.Ptrace.Request == ptraceTraceme {
 			ev.Ptrace.PID = ev.Proc.PPID // the tracer-to-be
@@ -291,7 +281,7 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 			// A thread id; /proc answers for threads too.
 			ev.Ptrace.Target = r.procs.Lookup(ev.Ptrace.PID)
 		}
-	case vgSetuid, vgSetgid:
+	case event.TypeSetuid, event.TypeSetgid:
 		for i := range 4 {
 			ev.SetID.Req[i] = int64(int32(uint32(a[i])))
 		}
@@ -299,24 +289,24 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 		for i, v := range old {
 			ev.SetID.Old[i] = int64(int32(v))
 		}
-	case vgMemfd:
+	case event.TypeMemfd:
 		ev.Memfd = event.Memfd{Name: d.Strs[0], Flags: uint32(a[0])}
-	case vgModule:
+	case event.TypeModule:
 		ev.Module = event.Module{File: d.Strs[0], Name: moduleName(d.Strs[0]), Args: d.Strs[4]}
 		if d.Syscall == uint16(vigilVgSyscallVG_SYS_FINIT_MODULE) {
 			ev.Module.Flags = uint32(a[0])
 		}
-	case vgSetns:
+	case event.TypeSetns:
 		kind := a[2] // what the descriptor is, when it is a namespace
 		if kind == 0 {
 			kind = a[0] // a pidfd: the nstype argument says which
 		}
 		ev.NS = event.NS{Types: event.NSTypes(kind), Flags: a[0]}
-	case vgUnshare:
+	case event.TypeUnshare:
 		ev.NS = event.NS{Types: event.NSTypes(a[0]), Flags: a[0]}
-	case vgMount:
+	case event.TypeMount:
 		ev.Mount = event.Mount{Source: d.Strs[0], Target: absPath(d.Strs[2], d.Strs[3], cwd), FSType: d.Strs[4], Flags: a[0]}
-	case vgBPF:
+	case event.TypeBPF:
 		ev.BPF = event.BPF{Cmd: uint32(a[0]), Name: cString(d.Strs[0])}
 		switch ev.BPF.Cmd {
 		case bpfProgLoad:
@@ -424,7 +414,8 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 	return env
 }
 
-// syscallNames is indexed by enum vg_syscall.
+// syscallNames is indexed by enum vg_syscall: the kernel's ids of the
+// syscalls of the event-type table (bpf/types_test.go checks both ways).
 var syscallNames [vigilVgSyscallVG_SYS_CONNECT + 1]string
 
 func init() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -14,79 +15,48 @@ import (
 
 // hook is one syscall tracepoint and the program on it.
 type hook struct {
-	prog *ebpf.Program
-	tp   string // in the syscalls group
-	typ  event.Type
-	// optional says when the tracepoint may be missing: a syscall younger
-	// than the oldest kernel vigil supports, or one a kernel can be built
-	// without. Such a hook is skipped where it is missing (and reported
-	// by MissingHooks); any other failure to attach is an error.
+	syscall string
+	prog    string // the program's C name
+	tp      string // in the syscalls group
+	typ     event.Type
+	// optional says when the tracepoint may be missing (event.Syscall).
 	optional string
 	// entry: a set*id entry program (saves the old ids), attached only
 	// while some rule reads them (ArgFilter.NoSetidOld).
 	entry bool
 }
 
-// noModules: a kernel built without CONFIG_MODULES has no module syscalls
-// (they fail with ENOSYS), so nothing is missed.
-const noModules = "absent without CONFIG_MODULES"
-
-func (p *Probes) hooks() []hook {
-	o := &p.objs
-	return []hook{
-		{o.TpOpen, "sys_exit_open", event.TypeOpen, "", false},
-		{o.TpOpenat, "sys_exit_openat", event.TypeOpen, "", false},
-		{o.TpOpenat2, "sys_exit_openat2", event.TypeOpen, "", false},
-		{o.TpCreat, "sys_exit_creat", event.TypeOpen, "", false},
-		{o.TpConnect, "sys_exit_connect", event.TypeConnect, "", false},
-		{o.TpUnlink, "sys_exit_unlink", event.TypeUnlink, "", false},
-		{o.TpUnlinkat, "sys_exit_unlinkat", event.TypeUnlink, "", false},
-		{o.TpRmdir, "sys_exit_rmdir", event.TypeUnlink, "", false},
-		{o.TpMkdir, "sys_exit_mkdir", event.TypeMkdir, "", false},
-		{o.TpMkdirat, "sys_exit_mkdirat", event.TypeMkdir, "", false},
-		{o.TpRename, "sys_exit_rename", event.TypeRename, "", false},
-		{o.TpRenameat, "sys_exit_renameat", event.TypeRename, "", false},
-		{o.TpRenameat2, "sys_exit_renameat2", event.TypeRename, "", false},
-		{o.TpLink, "sys_exit_link", event.TypeLink, "", false},
-		{o.TpLinkat, "sys_exit_linkat", event.TypeLink, "", false},
-		{o.TpSymlink, "sys_exit_symlink", event.TypeSymlink, "", false},
-		{o.TpSymlinkat, "sys_exit_symlinkat", event.TypeSymlink, "", false},
-		{o.TpChmod, "sys_exit_chmod", event.TypeChmod, "", false},
-		{o.TpFchmod, "sys_exit_fchmod", event.TypeChmod, "", false},
-		{o.TpFchmodat, "sys_exit_fchmodat", event.TypeChmod, "", false},
-		{o.TpFchmodat2, "sys_exit_fchmodat2", event.TypeChmod, "Linux 6.6+", false},
-		{o.TpPtrace, "sys_exit_ptrace", event.TypePtrace, "", false},
-		// The entries save the ids before the call; attached first.
-		{o.TpEnterSetuid, "sys_enter_setuid", event.TypeSetuid, "", true},
-		{o.TpEnterSetreuid, "sys_enter_setreuid", event.TypeSetuid, "", true},
-		{o.TpEnterSetresuid, "sys_enter_setresuid", event.TypeSetuid, "", true},
-		{o.TpEnterSetfsuid, "sys_enter_setfsuid", event.TypeSetuid, "", true},
-		{o.TpSetuid, "sys_exit_setuid", event.TypeSetuid, "", false},
-		{o.TpSetreuid, "sys_exit_setreuid", event.TypeSetuid, "", false},
-		{o.TpSetresuid, "sys_exit_setresuid", event.TypeSetuid, "", false},
-		{o.TpSetfsuid, "sys_exit_setfsuid", event.TypeSetuid, "", false},
-		{o.TpEnterSetgid, "sys_enter_setgid", event.TypeSetgid, "", true},
-		{o.TpEnterSetregid, "sys_enter_setregid", event.TypeSetgid, "", true},
-		{o.TpEnterSetresgid, "sys_enter_setresgid", event.TypeSetgid, "", true},
-		{o.TpEnterSetfsgid, "sys_enter_setfsgid", event.TypeSetgid, "", true},
-		{o.TpSetgid, "sys_exit_setgid", event.TypeSetgid, "", false},
-		{o.TpSetregid, "sys_exit_setregid", event.TypeSetgid, "", false},
-		{o.TpSetresgid, "sys_exit_setresgid", event.TypeSetgid, "", false},
-		{o.TpSetfsgid, "sys_exit_setfsgid", event.TypeSetgid, "", false},
-		{o.TpMemfdCreate, "sys_exit_memfd_create", event.TypeMemfd, "", false},
-		{o.TpInitModule, "sys_exit_init_module", event.TypeModule, noModules, false},
-		{o.TpFinitModule, "sys_exit_finit_module", event.TypeModule, noModules, false},
-		{o.TpSetns, "sys_exit_setns", event.TypeSetns, "", false},
-		{o.TpUnshare, "sys_exit_unshare", event.TypeUnshare, "", false},
-		{o.TpMount, "sys_exit_mount", event.TypeMount, "", false},
-		{o.TpBpf, "sys_exit_bpf", event.TypeBPF, "", false},
-		{o.TpDup, "sys_exit_dup", event.TypeDup, "", false},
-		{o.TpDup2, "sys_exit_dup2", event.TypeDup, "", false},
-		{o.TpDup3, "sys_exit_dup3", event.TypeDup, "", false},
-		{o.TpAccept, "sys_exit_accept", event.TypeAccept, "", false},
-		{o.TpAccept4, "sys_exit_accept4", event.TypeAccept, "", false},
-		{o.TpListen, "sys_exit_listen", event.TypeListen, "", false},
+// syscallHooks are the syscall tracepoints of every type, from the
+// event-type table: tp_<syscall> on sys_exit_<syscall>, after
+// tp_enter_<syscall> on sys_enter_<syscall> for the types with entry
+// programs (an entry saves the ids before the call, so it goes first).
+var syscallHooks = func() []hook {
+	var hs []hook
+	for _, t := range event.Types() {
+		info := t.Info()
+		if info.Entry {
+			for _, sc := range info.Syscalls {
+				hs = append(hs, hook{sc.Name, "tp_enter_" + sc.Name, "sys_enter_" + sc.Name, t, sc.Optional, true})
+			}
+		}
+		for _, sc := range info.Syscalls {
+			hs = append(hs, hook{sc.Name, "tp_" + sc.Name, "sys_exit_" + sc.Name, t, sc.Optional, false})
+		}
 	}
+	return hs
+}()
+
+// programsByName indexes the loaded programs by their C name, the ebpf
+// tag bpf2go gives each field.
+func programsByName(ps *vigilPrograms) map[string]*ebpf.Program {
+	v := reflect.ValueOf(ps).Elem()
+	m := make(map[string]*ebpf.Program, v.NumField())
+	for i := range v.NumField() {
+		if p, ok := v.Field(i).Interface().(*ebpf.Program); ok {
+			m[v.Type().Field(i).Tag.Get("ebpf")] = p
+		}
+	}
+	return m
 }
 
 // syncHooks attaches the syscall programs of the types in mask and
@@ -98,15 +68,16 @@ func (p *Probes) syncHooks(mask uint32) error {
 		p.tps = make(map[string]link.Link)
 	}
 	var errs []error
-	for _, h := range p.hooks() {
+	progs := programsByName(&p.objs.vigilPrograms)
+	for _, h := range syscallHooks {
 		want := mask&(1<<h.typ) != 0 && !(h.entry && p.noSetidOld)
 		l, have := p.tps[h.tp]
 		switch {
 		case want && !have:
-			l, err := link.Tracepoint("syscalls", h.tp, h.prog, nil)
+			l, err := link.Tracepoint("syscalls", h.tp, progs[h.prog], nil)
 			if err != nil {
 				if h.optional != "" && errors.Is(err, os.ErrNotExist) {
-					if m := h.tp[len("sys_exit_"):] + " (" + h.optional + ")"; !slices.Contains(p.missing, m) {
+					if m := h.syscall + " (" + h.optional + ")"; !slices.Contains(p.missing, m) {
 						p.missing = append(p.missing, m)
 					}
 					continue
@@ -140,7 +111,7 @@ type Hook struct {
 // SyscallHooks lists every syscall tracepoint vigil may attach.
 func SyscallHooks() []Hook {
 	var out []Hook
-	for _, h := range (&Probes{}).hooks() {
+	for _, h := range syscallHooks {
 		out = append(out, Hook{h.tp, h.typ, h.optional})
 	}
 	return out

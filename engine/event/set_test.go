@@ -200,3 +200,22 @@ func sampleConnect() *Event {
 	e.Net = Net{Family: "ipv4", Proto: "tcp", SockType: "stream"}
 	return e
 }
+
+// The argument filters' rows say what engine/argfilter.go derives.
+func TestTypesWith(t *testing.T) {
+	var paths []string
+	for _, typ := range TypesWith(FilterPath) {
+		paths = append(paths, typ.String()+":"+typ.Info().SecondPath)
+	}
+	if got := strings.Join(paths, " "); got != "unlink: mkdir: rename:file.newpath link:file.target symlink:file.target chmod:" {
+		t.Errorf("path filter types: %s", got)
+	}
+	if got := len(TypesWith(FilterName)); got != len(Types())-5 {
+		t.Errorf("%d types with a name filter, want all but exec, fork, exit, open, connect", got)
+	}
+	for _, typ := range TypesWith(FilterPath) {
+		if f, ok := FieldByName(typ.Info().SecondPath); typ.Info().SecondPath != "" && (!ok || !f.Types.Has(typ)) {
+			t.Errorf("%s: second path %q is not a field of the type", typ, typ.Info().SecondPath)
+		}
+	}
+}

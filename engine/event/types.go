@@ -159,6 +159,18 @@ func (t Type) Info() *TypeInfo {
 	return &typeTable[TypeNone]
 }
 
+// TypesWith lists the types that have every filter of f, in tag order:
+// where the argument filters are derived and installed.
+func TypesWith(f Filter) []Type {
+	var out []Type
+	for _, t := range Types() {
+		if t.Info().Filters&f == f {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // typesWhere is the set of the types whose row satisfies ok.
 func typesWhere(ok func(*TypeInfo) bool) TypeSet {
 	var s TypeSet
