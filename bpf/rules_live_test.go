@@ -2,7 +2,6 @@ package bpf
 
 import (
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
-	"github.com/vigil-project/vigil/rules"
-	"github.com/vigil-project/vigil/rules/builtin"
 )
 
 var (
@@ -29,27 +26,7 @@ var (
 func builtinRules(t *testing.T) *engine.Ruleset {
 	t.Helper()
 	builtinOnce.Do(func() {
-		entries, err := fs.ReadDir(builtin.FS, ".")
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		var srcs []rules.Source
-		for _, e := range entries {
-			data, _ := fs.ReadFile(builtin.FS, e.Name())
-			srcs = append(srcs, rules.Source{Name: "builtin/" + e.Name(), Data: data})
-		}
-		set, err := rules.LoadSources(srcs...)
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		c, err := engine.NewCompiler(engine.Options{Hostname: "h"})
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		builtinRS, builtinErr = c.Compile(set)
+		builtinRS, builtinErr = engine.CompilePaths(engine.Options{Hostname: "h"})
 	})
 	if builtinErr != nil {
 		t.Fatal(builtinErr)

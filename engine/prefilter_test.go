@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"io/fs"
 	"math/rand/v2"
 	"path"
 	"slices"
@@ -13,33 +12,11 @@ import (
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
-	"github.com/vigil-project/vigil/rules"
-	"github.com/vigil-project/vigil/rules/builtin"
 )
 
 func builtinRuleset(t testing.TB) *Ruleset {
 	t.Helper()
-	entries, err := fs.ReadDir(builtin.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srcs []rules.Source
-	for _, e := range entries {
-		data, err := fs.ReadFile(builtin.FS, e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs = append(srcs, rules.Source{Name: "builtin/" + e.Name(), Data: data})
-	}
-	set, err := rules.LoadSources(srcs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewCompiler(Options{Hostname: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := c.Compile(set)
+	rs, err := CompilePaths(Options{Hostname: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}

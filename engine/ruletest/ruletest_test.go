@@ -1,45 +1,17 @@
 package ruletest
 
 import (
-	"io/fs"
-	"path"
 	"strings"
 	"testing"
 
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/rules"
-	"github.com/vigil-project/vigil/rules/builtin"
 )
-
-func sources(t *testing.T, fsys fs.FS, dir, prefix string) []rules.Source {
-	t.Helper()
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []rules.Source
-	for _, e := range entries {
-		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rules.Source{Name: prefix + e.Name(), Data: data})
-	}
-	return out
-}
 
 // compileBuiltin compiles the built-in rule set.
 func compileBuiltin(t *testing.T) *engine.Ruleset {
 	t.Helper()
-	set, err := rules.LoadSources(sources(t, builtin.FS, ".", "builtin/")...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := engine.NewCompiler(engine.Options{Hostname: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := c.Compile(set)
+	rs, err := engine.CompilePaths(engine.Options{Hostname: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +23,7 @@ func compileBuiltin(t *testing.T) *engine.Ruleset {
 func TestBuiltinRules(t *testing.T) {
 	rs := compileBuiltin(t)
 	var cases []Case
-	for _, src := range sources(t, builtin.Tests, "tests", "builtin/tests/") {
+	for _, src := range rules.BuiltinTests() {
 		cs, err := Parse(src)
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +68,7 @@ func TestBuiltinFileFiltersSound(t *testing.T) {
 	rs := compileBuiltin(t)
 	files := rs.Prefilter().Args.Files
 	checked := 0
-	for _, src := range sources(t, builtin.Tests, "tests", "builtin/tests/") {
+	for _, src := range rules.BuiltinTests() {
 		cases, err := Parse(src)
 		if err != nil {
 			t.Fatal(err)
