@@ -5,6 +5,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // Samples of /proc/self/mountinfo, cut to the cgroup lines and a neighbour.
@@ -104,17 +106,11 @@ func TestDetectHost(t *testing.T) {
 	t.Logf("%+v", h)
 }
 
-// needs skips the test when ok is false, except under CI, where a test that
-// cannot run is a failure: the CI host is expected to provide what it needs.
+// needs ends the test unless ok, as testenv.Require: what says what is
+// missing.
 func needs(t *testing.T, ok bool, what string) {
 	t.Helper()
-	switch {
-	case ok:
-	case os.Getenv("CI") == "true":
-		t.Fatalf("needs %s", what)
-	default:
-		t.Skipf("needs %s", what)
-	}
+	testenv.Require(t, ok, "needs %s", what)
 }
 
 func FuzzDetect(f *testing.F) {

@@ -12,19 +12,16 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
-// requireRoot skips a test that needs root and BPF, except in CI, where a
-// skipped kernel test would hide that the suite never ran.
+// requireRoot ends a test that needs root and BPF as testenv.RequireRoot
+// does: a skip, or a failure in CI, where a skipped kernel test would hide
+// that the suite never ran.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true: this test needs root and BPF, and the CI runner does not provide them")
-	}
-	t.Skip("needs root and BPF")
+	testenv.RequireRoot(t)
 }
 
 // TestProbeThisHost asserts what KERNEL.md measured on the development and CI

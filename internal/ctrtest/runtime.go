@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // PauseRef is the image CRI runs as each pod's sandbox container: the
@@ -69,26 +71,14 @@ func removeNewCgroups(before map[string]bool) {
 	}
 }
 
-// need fails or skips the test (skips only outside CI) when a program is
-// missing.
+// need ends the test, as testenv does, unless it runs as root with progs
+// installed.
 func need(t testing.TB, progs ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		fail(t, "needs root")
-	}
+	testenv.RequireRoot(t)
 	for _, p := range progs {
-		if _, err := exec.LookPath(p); err != nil {
-			fail(t, p+" not installed (make test-deps)")
-		}
+		testenv.RequireTool(t, p)
 	}
-}
-
-func fail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // StartContainerd starts containerd for t; t's cleanup removes every

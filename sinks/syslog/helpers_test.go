@@ -23,17 +23,6 @@ import (
 	"github.com/vigil-project/vigil/engine/event"
 )
 
-// needOrSkip skips a test whose tool is missing, except in CI, where the
-// project's setup must have installed it.
-func needOrSkip(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 func testAlert(t testing.TB) *event.Alert {
 	t.Helper()
 	e, err := event.FromFields(map[string]any{"evt.type": "open", "evt.time": "2026-11-22T05:00:00.123456789Z", "proc.name": "nginx",

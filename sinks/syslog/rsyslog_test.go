@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // rsyslogConf runs rsyslogd on test sockets and ports only: no /dev/log
@@ -47,7 +48,7 @@ func rsyslogd(t *testing.T) string {
 	if _, err := os.Stat("/usr/sbin/rsyslogd"); err == nil {
 		return "/usr/sbin/rsyslogd" // not in PATH for non-root users
 	}
-	needOrSkip(t, "rsyslogd not found: install Debian's rsyslog package (apt-get install -y rsyslog)")
+	testenv.Unavailable(t, "rsyslogd not found: install Debian's rsyslog package (apt-get install -y rsyslog)")
 	return ""
 }
 
