@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,22 +12,17 @@ import (
 	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // needRoot fails under CI (where the live kernel must be tested) and skips
 // elsewhere when the test cannot load BPF programs.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		if err := features.EnsureFS(); err != nil {
-			t.Fatalf("mount tracefs/securityfs: %v", err)
-		}
-		return
+	testenv.RequireRoot(t)
+	if err := features.EnsureFS(); err != nil {
+		t.Fatalf("mount tracefs/securityfs: %v", err)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("live BPF tests need root (CI=true: failing instead of skipping)")
-	}
-	t.Skip("live BPF tests need root")
 }
 
 // collector runs probes and a reader and keeps every event for tests to

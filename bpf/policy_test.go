@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // listen opens a TCP listener on addr ("127.0.0.1:0") and returns its port.
@@ -294,9 +295,7 @@ func TestPolicyLSM(t *testing.T) {
 // ratio is what the size of a policy costs; run in the VM suite it uses
 // BPF LSM (scripts/vm/run.sh bench), on the host the cgroup hooks.
 func BenchmarkPolicySize(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root")
-	}
+	testenv.RequireRoot(b)
 	p, err := Load(DefaultOptions())
 	if err != nil {
 		b.Fatal(err)

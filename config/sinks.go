@@ -178,7 +178,7 @@ func decodeSink(file string, n *yaml.Node) (Sink, error) {
 	}
 	if s.MinPriority != "" {
 		if _, ok := event.ParsePriority(s.MinPriority); !ok {
-			return s, errorAt(file, n, "min_priority %q: want emergency, alert, critical, error, warning, notice, informational or debug", s.MinPriority)
+			return s, errorAt(file, n, "min_priority %q: want %s", s.MinPriority, event.PriorityNames)
 		}
 	}
 	if kind.Options != nil {

@@ -3,7 +3,6 @@ package containers
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,16 +10,13 @@ import (
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/internal/ctrtest"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // TestRealRuntimes asks a real containerd (native and CRI APIs) and a real
 // dockerd about containers they run.
 func TestRealRuntimes(t *testing.T) {
-	// -short skips the runtimes, except under CI=true: there a test that
-	// cannot run must fail, and -short must not hide that it never ran.
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("starts container runtimes")
-	}
+	testenv.SkipShort(t, "starts container runtimes")
 	ctrd := ctrtest.StartContainerd(t)
 	dockerd := ctrtest.StartDockerd(t, ctrd)
 	cd, err := NewContainerd(ctrd.Socket)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/vigil-project/vigil/config"
 	"github.com/vigil-project/vigil/engine"
+	"github.com/vigil-project/vigil/internal/testenv"
 	"github.com/vigil-project/vigil/rules"
 )
 
@@ -916,13 +917,7 @@ func TestHelmChart(t *testing.T) {
 	// The real thing. make test-deps builds Helm into .tools/bin (Debian 12
 	// has no package); under CI=true its absence is a failure.
 	t.Run("helm", func(t *testing.T) {
-		helm, err := exec.LookPath("helm")
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("helm not found in PATH (CI=true: make test-deps builds it into .tools/bin)")
-			}
-			t.Skip("helm not installed")
-		}
+		helm := testenv.RequireTool(t, "helm")
 		if out, err := exec.Command(helm, "lint", "--strict", chartDir).CombinedOutput(); err != nil {
 			t.Errorf("helm lint: %v\n%s", err, out)
 		}

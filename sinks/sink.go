@@ -59,10 +59,3 @@ func (f Format) Encoder() (func([]byte, *event.Alert) []byte, error) {
 	}
 	return nil, fmt.Errorf("format %q: want json or text", f)
 }
-
-// ParsePriority returns the level of a priority name, as
-// event.ParsePriority parses it.
-func ParsePriority(s string) (int, bool) {
-	p, ok := event.ParsePriority(s)
-	return p.Level(), ok
-}

@@ -12,7 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigil-project/vigil/sinks"
+	"github.com/vigil-project/vigil/config"
+	"github.com/vigil-project/vigil/engine/event"
 	natssink "github.com/vigil-project/vigil/sinks/nats"
 )
 
@@ -32,12 +33,12 @@ func alertsCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Com
 				return err
 			}
 			if c.MinPriority != "" {
-				if _, ok := sinks.ParsePriority(c.MinPriority); !ok {
-					return fmt.Errorf("--min-priority %q: want emergency, alert, critical, error, warning, notice, informational or debug", c.MinPriority)
+				if _, ok := event.ParsePriority(c.MinPriority); !ok {
+					return fmt.Errorf("--min-priority %q: want %s", c.MinPriority, event.PriorityNames)
 				}
 			}
-			if format != "json" && format != "text" {
-				return fmt.Errorf("--format %q: want text or json", format)
+			if _, err := config.ParseFormat(format, "text", "json"); err != nil {
+				return fmt.Errorf("--%w", err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

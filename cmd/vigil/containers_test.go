@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/internal/ctrtest"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // checkFields reports every field of ev that differs from want.
@@ -27,11 +28,7 @@ func checkFields(t *testing.T, what string, ev map[string]any, want map[string]a
 // container, and a read of /etc/shadow in a pod created through CRI.
 func TestRunContainerAlerts(t *testing.T) {
 	needRoot(t)
-	// -short skips the runtimes, except under CI=true: there a test that
-	// cannot run must fail, and -short must not hide that it never ran.
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("starts container runtimes")
-	}
+	testenv.SkipShort(t, "starts container runtimes")
 	ctrd := ctrtest.StartContainerd(t)
 	dockerd := ctrtest.StartDockerd(t, ctrd)
 	cfgPath := filepath.Join(t.TempDir(), "vigil.yaml")

@@ -13,17 +13,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root (CI=true: failing instead of skipping)")
-	}
-	t.Skip("needs root")
+	testenv.RequireRoot(t)
 }
 
 // syncBuffer is written by vigil's goroutines and read by the test.

@@ -51,3 +51,6 @@ func ParsePriority(s string) (Priority, bool) {
 	}
 	return 0, false
 }
+
+// PriorityNames lists what ParsePriority takes, for error messages.
+const PriorityNames = "emergency, alert, critical, error, warning, notice, informational or debug"
