@@ -28,7 +28,8 @@ func TestDecodeJSONRoundTrip(t *testing.T) {
 // Every field of every type survives events -> replay: an event of each
 // type with a distinctive value in every settable field it carries (from
 // the field table, so a new field without a setter fails here) prints the
-// same JSON once decoded, and decoding that again gives the same event.
+// same JSON once decoded, decodes to the same event, and each field reads
+// back the value it was given.
 func TestEveryFieldRoundTrip(t *testing.T) {
 	for _, typ := range Types() {
 		t.Run(typ.String(), func(t *testing.T) {
@@ -42,16 +43,11 @@ func TestEveryFieldRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode %s: %v", first, err)
 			}
-			second := AppendJSON(nil, back)
-			if !bytes.Equal(first, second) {
+			if second := AppendJSON(nil, back); !bytes.Equal(first, second) {
 				t.Errorf("round trip:\n got %s\nwant %s", second, first)
 			}
-			again, err := DecodeJSON(second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(back, again) {
-				t.Errorf("decoding the replayed event changed it:\n%+v\n%+v", back, again)
+			if want := replayed(e); !reflect.DeepEqual(back, want) {
+				t.Errorf("replayed event:\n got %+v\nwant %+v", back, want)
 			}
 			for name, v := range values {
 				f, _ := FieldByName(name)
@@ -61,6 +57,19 @@ func TestEveryFieldRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayed is e as replay gives it back: a bpf event keeps only the object
+// type its command names (the other prints, and reads back, as "").
+func replayed(e *Event) *Event {
+	want := *e
+	if want.BPF.Cmd != bpfProgLoad {
+		want.BPF.ProgType = 0
+	}
+	if want.BPF.Cmd != bpfMapCreate {
+		want.BPF.MapType = 0
+	}
+	return &want
 }
 
 // hiddenByType: a field the event's type carries, whose value applies
