@@ -17,7 +17,7 @@ TEST_BINS := rsyslogd containerd runc dockerd busybox
 HELM_VERSION := v3.22.0
 TOOLS := $(CURDIR)/.tools/bin
 
-.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-types bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-types bench-compare bench-go fuzz run lint clean
 
 all: build
 
@@ -87,14 +87,27 @@ bench: build bench-go bench-deps
 # loops with every new type on against the vigil of the commit before
 # issue 7 (built here from git).
 PRE_ISSUE7 ?= 7db8a80
+# build_at builds the vigil of commit $(1) into $(2), from a temporary worktree.
+define build_at
+	rm -rf $(2).src && git worktree add --detach $(2).src $(1) && \
+	  (cd $(2).src && $(GO) build -o $(2) ./cmd/vigil); \
+	  status=$$?; git worktree remove --force $(2).src; test $$status -eq 0
+endef
 bench-types: build
 	BENCH_MODE=types BENCH_OUT=bench/results-types.json bench/run.sh $(BIN)
 	BENCH_MODE=types-floor BENCH_OUT=bench/results-types-floor.json bench/run.sh $(BIN)
 	BENCH_MODE=types-builtin BENCH_OUT=bench/results-types-builtin.json bench/run.sh $(BIN)
-	rm -rf /tmp/vigil-pre-issue7 && git worktree add --detach /tmp/vigil-pre-issue7 $(PRE_ISSUE7) && \
-	  (cd /tmp/vigil-pre-issue7 && $(GO) build -o /tmp/vigil-pre-issue7.bin ./cmd/vigil); \
-	  status=$$?; git worktree remove --force /tmp/vigil-pre-issue7; test $$status -eq 0
+	$(call build_at,$(PRE_ISSUE7),/tmp/vigil-pre-issue7.bin)
 	BENCH_MODE=types-existing BENCH_BASE_VIGIL=/tmp/vigil-pre-issue7.bin BENCH_OUT=bench/results-types-existing.json bench/run.sh $(BIN)
+
+# The open/exec/connect loops under `vigil run` (built-in rules) against
+# the vigil of BENCH_BASE (built here from git) in one interleaved run:
+# a change meant to cost nothing gives ratios of 1. BENCH_BASE defaults
+# to the commit before issue 12's restructuring.
+BENCH_BASE ?= 506ea30
+bench-compare: build
+	$(call build_at,$(BENCH_BASE),/tmp/vigil-base.bin)
+	BENCH_MODE=compare BENCH_BASE_VIGIL=/tmp/vigil-base.bin BENCH_OUT=bench/results-compare.json bench/run.sh $(BIN)
 
 bench-deps:
 	@command -v redis-benchmark >/dev/null || { apt-get update -qq && \

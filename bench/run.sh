@@ -81,8 +81,19 @@ policy)
 	[[ -v BENCH_OPS ]] || ops=(open connect)
 	declare -A target=([open]=1.05 [exec]=1.05 [connect]=1.05)
 	;;
+compare)
+	# The open/exec/connect loops under `vigil run` with the built-in
+	# rules, the baseline phase running another vigil binary
+	# (BENCH_BASE_VIGIL, required; make bench-compare builds one from
+	# git) with the same arguments: a change that should not cost
+	# anything gives ratios of 1.
+	[[ -n ${BENCH_BASE_VIGIL:-} ]] || { echo "bench: BENCH_MODE=compare needs BENCH_BASE_VIGIL" >&2; exit 1; }
+	vigil_args=(run --format json --stats)
+	base_args=("${vigil_args[@]}")
+	declare -A target=([open]=1.02 [exec]=1.02 [connect]=1.02)
+	;;
 *)
-	echo "bench: BENCH_MODE=$mode: want events, run, policy, types, types-floor, types-builtin or types-existing" >&2
+	echo "bench: BENCH_MODE=$mode: want events, run, policy, types, types-floor, types-builtin, types-existing or compare" >&2
 	exit 1
 	;;
 esac
@@ -106,7 +117,7 @@ fi
 vigil=$(realpath -- "$vigil")
 
 work=$(mktemp -d)
-base_args=()
+[[ $mode == compare ]] || base_args=()
 if [[ $mode == types-existing ]]; then
 	vigil_args=(run --format json --stats --rules builtin --rules "$root/bench/all-types.yaml")
 	if [[ -n ${BENCH_BASE_VIGIL:-} ]]; then
@@ -195,10 +206,12 @@ median() {
 echo "bench: building bench/loop" >&2
 (cd "$root" && go build -o "$work/loop" ./bench/loop)
 
-declare -A base=() with=() daemon_ticks=() daemon_ops=()
+declare -A base=() with=() daemon_ticks=() daemon_ops=() bdaemon_ticks=() bdaemon_ops=()
 for op in "${ops[@]}"; do
 	daemon_ticks[$op]=0
 	daemon_ops[$op]=0
+	bdaemon_ticks[$op]=0
+	bdaemon_ops[$op]=0
 done
 
 # run_phase runs every op once, with vigil running if $2 is "vigil".
@@ -209,14 +222,20 @@ run_phase() {
 	((${#base_args[@]})) && [[ $mode == baseline ]] && start_vigil baseline
 	for op in "${ops[@]}"; do
 		warm=$((n[$op] / 10))
-		if [[ $mode == vigil ]]; then
+		if [[ -n $vigil_pid ]]; then
 			t0=$(cpu_ticks "$vigil_pid") || vigil_failed "vigil died before the $op loop"
 		fi
 		line=$("$work/loop" -op "$op" -n "${n[$op]}" -warmup "$warm")
-		if [[ $mode == vigil ]]; then
+		if [[ -n $vigil_pid ]]; then
 			t1=$(cpu_ticks "$vigil_pid") || vigil_failed "vigil died during the $op loop"
+		fi
+		if [[ $mode == vigil ]]; then
 			daemon_ticks[$op]=$((daemon_ticks[$op] + t1 - t0))
 			daemon_ops[$op]=$((daemon_ops[$op] + n[$op] + warm))
+		elif [[ -n $vigil_pid ]]; then
+			# The baseline runs a vigil too (policy, types-existing, compare).
+			bdaemon_ticks[$op]=$((bdaemon_ticks[$op] + t1 - t0))
+			bdaemon_ops[$op]=$((bdaemon_ops[$op] + n[$op] + warm))
 		fi
 		cpu=$(json_num cpu_ns_per_op "$line")
 		[[ -n $cpu ]] || die "unexpected output from loop: $line"
@@ -251,13 +270,16 @@ for op in "${ops[@]}"; do
 	verdict=$(awk -v r="$ratio" -v t="${target[$op]}" 'BEGIN { print (r <= t) ? "ok" : "OVER" }')
 	dns=$(awk -v t="${daemon_ticks[$op]}" -v hz="$clk_tck" -v n="${daemon_ops[$op]}" \
 		'BEGIN { printf "%.1f", t * 1e9 / hz / n }')
+	bdns=$(awk -v t="${bdaemon_ticks[$op]}" -v hz="$clk_tck" -v n="${bdaemon_ops[$op]}" \
+		'BEGIN { printf "%.1f", n ? t * 1e9 / hz / n : 0 }')
 	printf '%-8s %8d %12s %12s %7sx %7sx %-5s %13s\n' \
 		"$op" "${n[$op]}" "$b" "$w" "$ratio" "${target[$op]}" "$verdict" "$dns"
 	base_list=$(tr -s ' ' ',' <<<"${base[$op]% }")
 	with_list=$(tr -s ' ' ',' <<<"${with[$op]% }")
-	entries+=("$(printf '    {"op": "%s", "n": %d, "baseline_cpu_ns_per_op": %s, "vigil_cpu_ns_per_op": %s, "ratio": %s, "target_ratio": %s, "within_target": %s, "vigil_daemon_cpu_ns_per_op": %s, "baseline_rounds": [%s], "vigil_rounds": [%s]}' \
+	entries+=("$(printf '    {"op": "%s", "n": %d, "baseline_cpu_ns_per_op": %s, "vigil_cpu_ns_per_op": %s, "ratio": %s, "target_ratio": %s, "within_target": %s, "vigil_daemon_cpu_ns_per_op": %s, "baseline_daemon_cpu_ns_per_op": %s, "baseline_rounds": [%s], "vigil_rounds": [%s]}' \
 		"$op" "${n[$op]}" "$b" "$w" "$ratio" "${target[$op]}" \
-		"$([[ $verdict == ok ]] && echo true || echo false)" "$dns" "$base_list" "$with_list")")
+		"$([[ $verdict == ok ]] && echo true || echo false)" "$dns" "$bdns" "$base_list" "$with_list")")
+	((${#base_args[@]})) && printf '%-8s baseline vigil ns/op %s\n' "$op" "$bdns"
 done
 echo "(vigil ns/op: CPU time of the vigil process while the loop ran, per operation, ${clk_tck} Hz ticks)"
 echo
