@@ -90,7 +90,7 @@ func sumPerCPU(m *ebpf.Map) (map[event.Type]uint64, error) {
 	return out, nil
 }
 
-// SetArgFilter installs the argument filters of issue 7's types: names
+// SetArgFilter installs the argument and path filters: names
 // are written before the config that turns them on and stale ones removed
 // after, so the kernel lets through a superset while it changes.
 func (p *Probes) SetArgFilter(f plan.ArgFilter) error {

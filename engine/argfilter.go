@@ -11,8 +11,8 @@ import (
 	"github.com/vigil-project/vigil/engine/plan"
 )
 
-// The kernel-side filters of the event types that several syscalls
-// produce (issue 7): what the enabled rules require of an event's command
+// The kernel-side argument filters (the Filters of each type's row in the
+// event-type table): what the enabled rules require of an event's command
 // name, ptrace request and requested ids, derived like the open filter —
 // sound over-approximations, so the kernel drops only events no rule can
 // match.
@@ -130,21 +130,13 @@ func (an *analyzer) requires(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t ev
 	return false
 }
 
-// nameFiltered are the types whose events the kernel can drop by command
-// name: those of issue 7 (exec, open and connect have filters of their own).
-var nameFiltered = []event.Type{
-	event.TypeUnlink, event.TypeMkdir, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod,
-	event.TypePtrace, event.TypeSetuid, event.TypeSetgid, event.TypeMemfd, event.TypeModule, event.TypeSetns,
-	event.TypeUnshare, event.TypeMount, event.TypeBPF, event.TypeDup, event.TypeAccept, event.TypeListen,
-}
-
 // argFilter derives the kernel's argument filters from the enabled rules.
 func (rs *Ruleset) argFilter() plan.ArgFilter {
 	var f plan.ArgFilter
 	cond := func(r *Rule) (ast.Expr, map[int64]*ast.ReferenceInfo) {
 		return r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
 	}
-	for _, t := range nameFiltered {
+	for _, t := range event.TypesWith(event.FilterName) {
 		rules := rs.byType[t]
 		if len(rules) == 0 {
 			continue
@@ -173,7 +165,7 @@ func (rs *Ruleset) argFilter() plan.ArgFilter {
 	f.Files = rs.files
 	f.NoSetidOld = !rs.readsSetidOld()
 	f.SetidToRoot = true
-	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
+	for _, t := range event.TypesWith(event.FilterSetidRoot) {
 		for _, r := range rs.byType[t] {
 			e, refs := cond(r)
 			if !rs.an.requires(e, refs, t, "setid.to_root", map[string]bool{}) {
@@ -210,36 +202,27 @@ func (rs *Ruleset) numberFilter(t event.Type, field string, parse func(string) (
 	return out
 }
 
-// fileTypes are the types with a path filter, and the field of their
-// second path ("" for none).
-var fileTypes = []struct {
-	t      event.Type
-	second string
-}{
-	{event.TypeUnlink, ""}, {event.TypeMkdir, ""}, {event.TypeChmod, ""},
-	{event.TypeRename, "file.newpath"}, {event.TypeLink, "file.target"}, {event.TypeSymlink, "file.target"},
-}
-
 // fileFilters derives, per path type, what the rules require of
 // file.path or, for a rule that does not constrain it, of the second path;
 // a type one of whose rules constrains neither is not filtered.
 func (rs *Ruleset) fileFilters() map[event.Type]plan.FileFilter {
 	out := map[event.Type]plan.FileFilter{}
 types:
-	for _, ft := range fileTypes {
-		rules := rs.byType[ft.t]
+	for _, t := range event.TypesWith(event.FilterPath) {
+		second := t.Info().SecondPath
+		rules := rs.byType[t]
 		if len(rules) == 0 {
 			continue
 		}
 		var ff plan.FileFilter
 		for _, r := range rules {
 			e, refs := r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap()
-			if p := rs.an.pathsOf(e, refs, pathQuery{ft.t, "file.path"}); !p.isAll() && !tooLong(p) {
+			if p := rs.an.pathsOf(e, refs, pathQuery{t, "file.path"}); !p.isAll() && !tooLong(p) {
 				ff.First = append(ff.First, p...)
 				continue
 			}
-			if ft.second != "" {
-				if p := rs.an.pathsOf(e, refs, pathQuery{ft.t, ft.second}); !p.isAll() && !tooLong(p) {
+			if second != "" {
+				if p := rs.an.pathsOf(e, refs, pathQuery{t, second}); !p.isAll() && !tooLong(p) {
 					ff.Second = append(ff.Second, p...)
 					continue
 				}
@@ -247,7 +230,7 @@ types:
 			continue types // this rule may match any path
 		}
 		ff.First, ff.Second = dedupe(ff.First), dedupe(ff.Second)
-		out[ft.t] = ff
+		out[t] = ff
 	}
 	return out
 }

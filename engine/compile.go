@@ -84,7 +84,7 @@ type exception struct {
 type Ruleset struct {
 	Rules    []*Rule // every rule, enabled or not, in definition order
 	byType   [maxTypes][]*Rule
-	files    map[event.Type]plan.FileFilter // path filters of issue 7's types, computed at compile time
+	files    map[event.Type]plan.FileFilter // path filters (event.FilterPath types), computed at compile time
 	index    [maxTypes]*typeIndex           // finer index for opens and execs
 	hostname string
 	an       *analyzer

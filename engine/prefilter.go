@@ -268,7 +268,7 @@ type Prefilter struct {
 	// Env: some enabled rule reads proc.env, so the kernel must send the
 	// environment with exec records.
 	Env bool
-	// Args are the filters of issue 7's types.
+	// Args are the argument and path filters of the other types.
 	Args plan.ArgFilter
 	// Notes say, per enabled open rule, what it lets through, so users see
 	// which rule keeps the filter wide.

@@ -73,7 +73,7 @@ func run() int {
 	default:
 		mk, ok := sysWorkloads[*op]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "loop: unknown -op %q (want open, exec, connect, or one of issue 7's: rename, link, symlink, mkdir, chmod, ptrace, setuid, memfd, setns, unshare, mount, bpf, dup, listen)\n", *op)
+			fmt.Fprintf(os.Stderr, "loop: unknown -op %q (want open, exec, connect, or one of rename, link, symlink, mkdir, chmod, ptrace, setuid, memfd, setns, unshare, mount, bpf, dup, listen)\n", *op)
 			return 2
 		}
 		w, err = mk()

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The loops of issue 7's event types. One operation is one traced
+// The loops of the syscall event types. One operation is one traced
 // syscall, except where a pair is needed to repeat it (link and unlink,
 // mkdir and rmdir, memfd_create and close, mount and umount): then the
 // operation is the pair, and both of its syscalls are traced types.

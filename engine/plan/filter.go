@@ -18,12 +18,8 @@ type PathRule struct {
 // of longer paths always reach user space.
 const FilterPathMax = 254
 
-// OpenFilter says which opens user space wants; the engine derives it from
-// the rules and the kernel applies it. With All set every open is copied.
-// Otherwise an open of a clean absolute path that matches no rule is
-// dropped in the kernel.
-// ArgFilter is what the kernel may drop of issue 7's event types because
-// no enabled rule can match it.
+// ArgFilter is what the kernel may drop of the types with argument
+// filters (event.TypeInfo.Filters) because no enabled rule can match it.
 type ArgFilter struct {
 	// Names: for a type listed, only processes of these command names
 	// (comm) are reported; a type not listed is not filtered by name.
@@ -53,6 +49,10 @@ type FileFilter struct {
 	First, Second []PathRule
 }
 
+// OpenFilter says which opens user space wants; the engine derives it from
+// the rules and the kernel applies it. With All set every open is copied.
+// Otherwise an open of a clean absolute path that matches no rule is
+// dropped in the kernel.
 type OpenFilter struct {
 	All   bool
 	Paths []PathRule
