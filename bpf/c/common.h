@@ -81,7 +81,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vg_open_paths SEC(".maps");
 
-/* Paths the rules of issue 7's path types require (vg_config.file_filter). */
+/* Paths the rules of the path-filtered types require (vg_config.file_filter). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 8192);
@@ -161,7 +161,7 @@ static __always_inline void count_filtered(enum vg_type type)
 		*n += 1;
 }
 
-/* The name filter of the issue 7 types: when the rules of a type all
+/* The name filter of the syscall types: when the rules of a type all
  * require some command names, other processes' events end here. */
 static __always_inline bool name_wanted(struct vg_config *cfg, enum vg_type type)
 {
@@ -272,7 +272,7 @@ static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size,
 }
 
 /*
- * The start every syscall-exit program of issue 7's types shares: not a
+ * The start the syscall-exit programs (all but open's and connect's) share: not a
  * restart, the type wanted (mask, self, target, name filter), and the
  * heap, task and saved registers. false: not an event.
  */
