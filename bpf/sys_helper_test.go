@@ -89,11 +89,19 @@ func helperFiles(dir string) (helperResult, error) {
 func helperPtrace(arg string) (helperResult, error) {
 	runtime.LockOSThread() // ptrace binds the tracer's thread
 	if arg == "traceme" {
-		// Traced from here on: any signal would stop this process until
-		// the tracer (the test) resumes it, which it never does. Say the
-		// result and leave at once.
-		r := sc(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0, 0)
-		fmt.Printf("{\"fds\":[%d]}\n", r)
+		// Traced from here on: a signal this thread takes (the Go
+		// runtime's preemption SIGURG among them) would stop it until the
+		// tracer (the test) resumes it, which it never does. So every
+		// signal is blocked first; then say the result and leave at once.
+		all := unix.Sigset_t{}
+		for i := range all.Val {
+			all.Val[i] = ^uint64(0)
+		}
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, &all, nil); err != nil {
+			return helperResult{}, err
+		}
+		msg := []byte(fmt.Sprintf("{\"fds\":[%d]}\n", sc(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0, 0)))
+		unix.Write(1, msg)
 		unix.Exit(0)
 	}
 	pid, err := strconv.Atoi(strings.TrimPrefix(arg, "attach "))

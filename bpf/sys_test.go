@@ -112,6 +112,7 @@ func TestPtraceFields(t *testing.T) {
 	defer cancel()
 	tm := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "traceme")
 	tm.Env = append(os.Environ(), "VIGIL_TEST_HELPER=ptrace")
+	tm.WaitDelay = 2 * time.Second // its output must not hold the test once it is killed
 	out, err := tm.Output()
 	if err != nil || !strings.Contains(string(out), `"fds":[0]`) {
 		t.Fatalf("traceme helper: %v %s", err, out)
