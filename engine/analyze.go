@@ -12,11 +12,35 @@ import (
 // analyzer reads checked conditions (macros not inlined: it follows them
 // by name) to learn what they can match: the event types for the index,
 // and (prefilter.go) what the kernel may drop.
+//
+// Every analysis follows a macro by name and remembers its answer per
+// macro (and per type and field where it depends on them), so the work is
+// linear in the size of the macro graph however much macros share: the
+// first visit of a macro records a conservative answer, which is what a
+// cycle (reported elsewhere) gets.
 type analyzer struct {
-	lists  map[string]*rules.List
-	macros map[string]*macro
-	types  map[string]typeResult // memo per macro
-	paths  map[string]pathSet    // memo per macro (prefilter.go)
+	lists    map[string]*rules.List
+	macros   map[string]*macro
+	types    map[string]typeResult   // eventTypes, per macro
+	paths    map[string]pathSet      // pathsOf, per macro, type and field (prefilter.go)
+	values   map[string]valuesResult // stringValues, per macro, type and field (argfilter.go)
+	required map[string]bool         // requires, per macro, type and field
+	readsOf  map[string]bool         // reads, per macro and field
+}
+
+func newAnalyzer(lists map[string]*rules.List, macros map[string]*macro) *analyzer {
+	return &analyzer{lists: lists, macros: macros, types: map[string]typeResult{}, paths: map[string]pathSet{},
+		values: map[string]valuesResult{}, required: map[string]bool{}, readsOf: map[string]bool{}}
+}
+
+type valuesResult struct {
+	vals []string
+	all  bool
+}
+
+// memoKey names an analysis of a macro for one event type and field.
+func memoKey(macro string, t event.Type, field string) string {
+	return macro + "\x00" + t.String() + "\x00" + field
 }
 
 type typeResult struct {
@@ -41,7 +65,7 @@ func nameOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo) string {
 
 // reads reports whether an expression reads a field, itself or through
 // the macros it uses.
-func (an *analyzer) reads(e ast.Expr, refs map[int64]*ast.ReferenceInfo, field string, seen map[string]bool) bool {
+func (an *analyzer) reads(e ast.Expr, refs map[int64]*ast.ReferenceInfo, field string) bool {
 	found := false
 	ast.PostOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
 		name := nameOf(x, refs)
@@ -52,10 +76,18 @@ func (an *analyzer) reads(e ast.Expr, refs map[int64]*ast.ReferenceInfo, field s
 			found = true
 			return
 		}
-		if m := an.macros[name]; m != nil && m.ast != nil && !seen[name] {
-			seen[name] = true
-			found = an.reads(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), field, seen)
+		m := an.macros[name]
+		if m == nil || m.ast == nil {
+			return
 		}
+		key := name + "\x00" + field
+		r, ok := an.readsOf[key]
+		if !ok {
+			an.readsOf[key] = false
+			r = an.reads(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), field)
+			an.readsOf[key] = r
+		}
+		found = r
 	}))
 	return found
 }

@@ -19,8 +19,11 @@ import (
 
 // stringValues over-approximates the values of a string field for which e
 // can be true on events of type t; all is true when e does not constrain
-// the field. seen guards against macro cycles (reported elsewhere).
-func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t event.Type, field string, seen map[string]bool) (vals []string, all bool) {
+// the field. Each macro is analysed once per type and field (an.values):
+// macros that share macros stay linear, and a cycle (reported elsewhere)
+// constrains nothing. The result may be shared: callers copy, never
+// modify it.
+func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t event.Type, field string) (vals []string, all bool) {
 	if set, c := an.eventTypes(e, refs); c && !set.Has(t) {
 		return nil, false // never true for t
 	}
@@ -33,12 +36,17 @@ func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, 
 	case ast.IdentKind, ast.SelectKind:
 		name := nameOf(e, refs)
 		m := an.macros[name]
-		if m == nil || m.ast == nil || seen[name] {
+		if m == nil || m.ast == nil {
 			return nil, true
 		}
-		seen[name] = true
-		defer delete(seen, name)
-		return an.stringValues(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), t, field, seen)
+		key := memoKey(name, t, field)
+		if r, ok := an.values[key]; ok {
+			return r.vals, r.all
+		}
+		an.values[key] = valuesResult{all: true}
+		vals, all := an.stringValues(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), t, field)
+		an.values[key] = valuesResult{vals, all}
+		return vals, all
 	case ast.CallKind:
 	default:
 		return nil, true
@@ -47,8 +55,8 @@ func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, 
 	args := call.Args()
 	switch call.FunctionName() {
 	case operators.LogicalAnd:
-		a, aAll := an.stringValues(args[0], refs, t, field, seen)
-		b, bAll := an.stringValues(args[1], refs, t, field, seen)
+		a, aAll := an.stringValues(args[0], refs, t, field)
+		b, bAll := an.stringValues(args[1], refs, t, field)
 		switch {
 		case aAll && bAll:
 			return nil, true
@@ -65,8 +73,8 @@ func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, 
 		}
 		return out, false
 	case operators.LogicalOr:
-		a, aAll := an.stringValues(args[0], refs, t, field, seen)
-		b, bAll := an.stringValues(args[1], refs, t, field, seen)
+		a, aAll := an.stringValues(args[0], refs, t, field)
+		b, bAll := an.stringValues(args[1], refs, t, field)
 		if aAll || bAll {
 			return nil, true
 		}
@@ -88,8 +96,9 @@ func (an *analyzer) stringValues(e ast.Expr, refs map[int64]*ast.ReferenceInfo, 
 }
 
 // requires reports whether e can be true on events of type t only when
-// the boolean field is true.
-func (an *analyzer) requires(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t event.Type, field string, seen map[string]bool) bool {
+// the boolean field is true. Each macro is analysed once per type and
+// field (an.required); a cycle requires nothing.
+func (an *analyzer) requires(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t event.Type, field string) bool {
 	if set, c := an.eventTypes(e, refs); c && !set.Has(t) {
 		return true // never true for t
 	}
@@ -103,12 +112,17 @@ func (an *analyzer) requires(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t ev
 			return true
 		}
 		m := an.macros[name]
-		if m == nil || m.ast == nil || seen[name] {
+		if m == nil || m.ast == nil {
 			return false
 		}
-		seen[name] = true
-		defer delete(seen, name)
-		return an.requires(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), t, field, seen)
+		key := memoKey(name, t, field)
+		if r, ok := an.required[key]; ok {
+			return r
+		}
+		an.required[key] = false
+		r := an.requires(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap(), t, field)
+		an.required[key] = r
+		return r
 	case ast.CallKind:
 	default:
 		return false
@@ -117,9 +131,9 @@ func (an *analyzer) requires(e ast.Expr, refs map[int64]*ast.ReferenceInfo, t ev
 	args := call.Args()
 	switch call.FunctionName() {
 	case operators.LogicalAnd:
-		return an.requires(args[0], refs, t, field, seen) || an.requires(args[1], refs, t, field, seen)
+		return an.requires(args[0], refs, t, field) || an.requires(args[1], refs, t, field)
 	case operators.LogicalOr:
-		return an.requires(args[0], refs, t, field, seen) && an.requires(args[1], refs, t, field, seen)
+		return an.requires(args[0], refs, t, field) && an.requires(args[1], refs, t, field)
 	case operators.Equals:
 		for i := range 2 {
 			if b, ok := args[1-i].AsLiteral().(types.Bool); args[1-i].Kind() == ast.LiteralKind && ok && bool(b) && nameOf(args[i], refs) == field {
@@ -145,7 +159,7 @@ func (rs *Ruleset) argFilter() plan.ArgFilter {
 		all := false
 		for _, r := range rules {
 			e, refs := cond(r)
-			n, a := rs.an.stringValues(e, refs, t, "proc.name", map[string]bool{})
+			n, a := rs.an.stringValues(e, refs, t, "proc.name")
 			if a {
 				all = true
 				break
@@ -168,7 +182,7 @@ func (rs *Ruleset) argFilter() plan.ArgFilter {
 	for _, t := range event.TypesWith(event.FilterSetidRoot) {
 		for _, r := range rs.byType[t] {
 			e, refs := cond(r)
-			if !rs.an.requires(e, refs, t, "setid.to_root", map[string]bool{}) {
+			if !rs.an.requires(e, refs, t, "setid.to_root") {
 				f.SetidToRoot = false
 			}
 		}
@@ -186,7 +200,7 @@ func (rs *Ruleset) numberFilter(t event.Type, field string, parse func(string) (
 	}
 	var names []string
 	for _, r := range rules {
-		v, all := rs.an.stringValues(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), t, field, map[string]bool{})
+		v, all := rs.an.stringValues(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), t, field)
 		if all {
 			return nil
 		}
@@ -242,7 +256,7 @@ func (rs *Ruleset) readsSetidOld() bool {
 	for _, t := range []event.Type{event.TypeSetuid, event.TypeSetgid} {
 		for _, r := range rs.byType[t] {
 			for _, f := range old {
-				if slices.Contains(r.outFields, f) || rs.an.reads(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), f, map[string]bool{}) {
+				if slices.Contains(r.outFields, f) || rs.an.reads(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), f) {
 					return true
 				}
 			}

@@ -182,7 +182,7 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 			rs.macros = append(rs.macros, mm.prg)
 		}
 	}
-	rs.an = &analyzer{lists: k.lists, macros: k.macros, types: map[string]typeResult{}}
+	rs.an = newAnalyzer(k.lists, k.macros)
 	for _, r := range set.Rules {
 		if cr := k.compileRule(r, rs.an); cr != nil {
 			rs.Rules = append(rs.Rules, cr)
@@ -197,14 +197,13 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 			continue
 		}
 		r.readsEnv = slices.Contains(r.outFields, "proc.env") ||
-			rs.an.reads(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), "proc.env", map[string]bool{})
+			rs.an.reads(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap(), "proc.env")
 		for _, t := range event.Types() {
 			if r.Types.Has(t) {
 				rs.byType[t] = append(rs.byType[t], r)
 			}
 		}
 	}
-	rs.an.paths = map[string]pathSet{}
 	var sets []pathSet
 	for _, r := range rs.byType[event.TypeOpen] {
 		r.paths = rs.an.openPaths(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())

@@ -117,7 +117,7 @@ func (ix *typeIndex) markExec(name string, mark []bool) {
 // execNames over-approximates the proc.name values an expression can be
 // true for on exec events; all is true when it does not constrain them.
 func (an *analyzer) execNames(e ast.Expr, refs map[int64]*ast.ReferenceInfo) (names []string, all bool) {
-	return an.stringValues(e, refs, event.TypeExec, "proc.name", map[string]bool{})
+	return an.stringValues(e, refs, event.TypeExec, "proc.name")
 }
 
 type nameResult struct {

@@ -54,9 +54,7 @@ type pathQuery struct {
 	field string
 }
 
-func (q pathQuery) memoKey(macro string) string {
-	return macro + "\x00" + q.t.String() + "\x00" + q.field
-}
+func (q pathQuery) memoKey(macro string) string { return memoKey(macro, q.t, q.field) }
 
 // pathsOf is openPaths for any type and path field.
 func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pathQuery) pathSet {
