@@ -219,13 +219,7 @@ func ParseTypes(names []string) ([]event.Type, error) {
 }
 
 // TypeList names every event type, comma separated.
-func TypeList() string {
-	var names []string
-	for _, t := range event.Types() {
-		names = append(names, t.String())
-	}
-	return strings.Join(names, ", ")
-}
+func TypeList() string { return strings.Join(event.Names(event.Types()...), ", ") }
 
 // ParseFormat checks an output format against the ones a writer knows
 // (the first is the default for ""), with one message for every flag and

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/sinks"
 )
@@ -33,9 +34,13 @@ type lossWatch struct {
 	// For the judging goroutine: when it last read the drop counters.
 	lastDropCheck time.Time
 	now           func() time.Time
+	host          string // the loss alert's hostname
 }
 
-func newLossWatch(k Kernel) *lossWatch { return &lossWatch{kernel: k, now: time.Now} }
+func newLossWatch(k Kernel) *lossWatch {
+	host, _ := os.Hostname()
+	return &lossWatch{kernel: k, now: time.Now, host: host}
+}
 
 // degraded reports whether an alert raised now may have missed events:
 // a loss was seen lately, or the kernel has dropped events since the
@@ -51,7 +56,7 @@ func (l *lossWatch) degraded() bool {
 	}
 	l.lastDropCheck = now
 	drops, err := l.kernel.Drops()
-	if err != nil || sum(drops) <= l.seenDrops.Load() {
+	if err != nil || bpf.Sum(drops) <= l.seenDrops.Load() {
 		return false
 	}
 	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
@@ -85,7 +90,7 @@ func (l *lossWatch) check(last *lossCount, stats []sinks.Stats, log *slog.Logger
 	if err != nil {
 		return nil
 	}
-	cur := lossCount{kernel: sum(drops)}
+	cur := lossCount{kernel: bpf.Sum(drops)}
 	for _, s := range stats {
 		cur.queues += s.Dropped
 	}
@@ -98,20 +103,11 @@ func (l *lossWatch) check(last *lossCount, stats []sinks.Stats, log *slog.Logger
 	now := l.now()
 	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
 	log.Warn("events lost; coverage degraded", "kernel", dk, "sink_queues", dq)
-	host, _ := os.Hostname()
 	return &event.Alert{
 		Time: now, Rule: LossRule, Priority: event.PriorityError.String(), Level: event.PriorityError.Level(), Source: "internal",
 		Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full), %d alerts in full sink queues; rules may have missed matches",
 			lossInterval, dk, dq),
-		Tags: []string{"vigil", "coverage"}, Hostname: host, Action: "alert", Degraded: true,
+		Tags: []string{"vigil", "coverage"}, Hostname: l.host, Action: "alert", Degraded: true,
 		Event: &event.Event{Time: now, Proc: &event.Process{}},
 	}
-}
-
-func sum(m map[event.Type]uint64) uint64 {
-	var n uint64
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

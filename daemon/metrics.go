@@ -43,7 +43,7 @@ type metrics struct {
 func newMetrics(d *daemon) *metrics {
 	x := &metrics{
 		reg:     prometheus.NewRegistry(),
-		matcher: engine.NewMatcher(), fan: d.fan, rules: d.rules, containers: d.cache, hold: d.hold,
+		matcher: d.matcher, fan: d.fan, rules: d.rules, containers: d.cache, hold: d.hold,
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_alerts_total", Help: "Alerts raised, by rule and priority.",
 		}, []string{"rule", "priority"}),

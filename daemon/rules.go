@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -125,7 +126,7 @@ func (r *Rules) reload() error {
 	} else {
 		r.applied = np
 	}
-	r.log.Info("rules reloaded", "rules", len(next.Rules), "types", typeNames(np.Types), "open_filter_paths", len(np.Open.Paths))
+	r.log.Info("rules reloaded", "rules", len(next.Rules), "types", strings.Join(event.Names(np.Types...), ","), "open_filter_paths", len(np.Open.Paths))
 	return nil
 }
 

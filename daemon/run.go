@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/bpf"
-	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/config"
 	"github.com/vigil-project/vigil/containers"
 	"github.com/vigil-project/vigil/engine"
@@ -41,6 +40,7 @@ type daemon struct {
 	closers []func() // run last first when Run returns
 
 	rules   *Rules
+	matcher *engine.Matcher // the judging goroutine's
 	hup     chan os.Signal
 	fan     *sinks.Fanout
 	files   []*stream.Sink
@@ -64,7 +64,7 @@ type step struct {
 func Run(ctx context.Context, o Options) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	d := &daemon{o: o, log: o.Log}
+	d := &daemon{o: o, log: o.Log, matcher: engine.NewMatcher()}
 	defer d.close()
 	for _, s := range []step{
 		{"compile the rules and their kernel plan", d.compileRules},
@@ -86,7 +86,8 @@ func Run(ctx context.Context, o Options) error {
 	return d.judge(ctx)
 }
 
-func (d *daemon) defer_(f func()) { d.closers = append(d.closers, f) }
+// onClose adds f to what Run undoes on return, last first.
+func (d *daemon) onClose(f func()) { d.closers = append(d.closers, f) }
 
 func (d *daemon) close() {
 	for i := len(d.closers) - 1; i >= 0; i-- {
@@ -139,7 +140,7 @@ func (d *daemon) takeLock(context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.defer_(release)
+	d.onClose(release)
 	return nil
 }
 
@@ -148,7 +149,7 @@ func (d *daemon) takeLock(context.Context) error {
 func (d *daemon) subscribe(context.Context) error {
 	d.hup = make(chan os.Signal, 1)
 	signal.Notify(d.hup, syscall.SIGHUP)
-	d.defer_(func() { signal.Stop(d.hup) })
+	d.onClose(func() { signal.Stop(d.hup) })
 	return nil
 }
 
@@ -158,7 +159,7 @@ func (d *daemon) openSinks(context.Context) error {
 		return err
 	}
 	d.fan, d.files = fan, files
-	d.defer_(func() { closeSinks(d.log, fan) })
+	d.onClose(func() { closeSinks(d.log, fan) })
 	return nil
 }
 
@@ -168,11 +169,11 @@ func (d *daemon) startContainers(context.Context) error {
 		return err
 	}
 	d.cache = cc
-	d.defer_(func() { cc.Close() })
+	d.onClose(func() { cc.Close() })
 	// Alerts wait for their container's metadata; the hold closes before
 	// the sinks (closers run last first).
 	d.hold = newMetaHold(cc, d.rules.Current, d.fan.Publish)
-	d.defer_(d.hold.Close)
+	d.onClose(d.hold.Close)
 	return nil
 }
 
@@ -190,29 +191,22 @@ func (d *daemon) serveMetrics(ctx context.Context) error {
 // attached, its environment collected, the set*id entries only if needed.
 func (d *daemon) loadProbes(context.Context) error {
 	pl := d.rules.Plan()
-	if err := features.EnsureFS(); err != nil {
-		return err
-	}
-	if err := features.Probe().Err(); err != nil {
-		return err
-	}
 	opts := bpf.DefaultOptions()
 	opts.Types, opts.Env, opts.NoSetidOld = pl.Types, pl.Env, pl.Args.NoSetidOld
 	opts.RingSize = d.o.Config.RingbufSize
-	p, err := bpf.Load(opts)
-	if err != nil {
-		return err
-	}
-	d.probes = p
-	d.defer_(func() { p.Close() })
 	var lookup func(event.Container) (event.Container, bool)
 	if d.cache != nil {
 		lookup = d.cache.Get
 	}
 	// Every type is delivered: a reload may start using a type; the
 	// kernel's mask decides what is copied.
-	d.reader, err = bpf.NewReader(p, bpf.ReaderOptions{Types: event.Types(), MaxProcs: d.o.Config.ProcessTable.MaxEntries, Containers: lookup})
-	return err
+	p, r, err := bpf.Open(opts, bpf.ReaderOptions{Types: event.Types(), MaxProcs: d.o.Config.ProcessTable.MaxEntries, Containers: lookup})
+	if err != nil {
+		return err
+	}
+	d.probes, d.reader = p, r
+	d.onClose(func() { p.Close() })
+	return nil
 }
 
 func (d *daemon) applyPlan(context.Context) error {
@@ -228,7 +222,7 @@ func (d *daemon) startWatchers(ctx context.Context) error {
 	go d.handleSignals(ctx)
 	go d.loss.watch(ctx, d.log, d.fan)
 	pl := d.rules.Plan()
-	d.log.Info("probes attached; ready", "types", typeNames(event.Types()), "ring_size", d.o.Config.RingbufSize,
+	d.log.Info("probes attached; ready", "types", strings.Join(event.Names(event.Types()...), ","), "ring_size", d.o.Config.RingbufSize,
 		"processes", d.reader.Procs().Stats().Entries, "rules", len(d.rules.Current().Rules), "sinks", len(d.o.Config.Sinks),
 		"open_filter_paths", len(pl.Open.Paths), "all_opens", pl.Open.All)
 	return nil
@@ -236,7 +230,7 @@ func (d *daemon) startWatchers(ctx context.Context) error {
 
 // judge runs the rules on every event until ctx ends.
 func (d *daemon) judge(ctx context.Context) error {
-	m := d.metrics.matcher
+	m := d.matcher
 	publish := d.fan.Publish
 	if d.hold != nil {
 		publish = d.hold.Publish
@@ -257,14 +251,10 @@ func (d *daemon) judge(ctx context.Context) error {
 // logStopped logs the counters when something was lost (or Stats).
 func (d *daemon) logStopped() {
 	drops, derr := d.probes.Drops()
-	filtered, _ := d.probes.Filtered()
-	if !d.o.Stats && derr == nil && sum(drops) == 0 {
+	if !d.o.Stats && derr == nil && bpf.Sum(drops) == 0 {
 		return
 	}
-	s := d.reader.Stats()
-	d.log.Info("stopped",
-		"records", s.Records, "decode_errors", s.DecodeErrors, "kernel_drops", drops, "kernel_filtered", filtered,
-		"latency_samples", s.Latency.Samples, "latency_p50", s.Latency.P50, "latency_p99", s.Latency.P99, "latency_max", s.Latency.Max)
+	d.log.Info("stopped", bpf.StoppedAttrs(d.probes, d.reader)...)
 }
 
 // handleSignals reopens file sinks and reloads the rules on SIGHUP, and
@@ -304,12 +294,4 @@ func closeSinks(log *slog.Logger, fan *sinks.Fanout) {
 		log.Info("sink", "sink", s.Name, "sent", s.Sent, "failed", s.Failed, "dropped", s.Dropped, "unsent", s.Unsent,
 			"retried", s.Retried, "spooled", s.Spooled)
 	}
-}
-
-func typeNames(ts []event.Type) string {
-	names := make([]string, len(ts))
-	for i, t := range ts {
-		names[i] = t.String()
-	}
-	return strings.Join(names, ",")
 }

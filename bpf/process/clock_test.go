@@ -13,7 +13,7 @@ import (
 func TestClock(t *testing.T) {
 	data, err := os.ReadFile("/proc/uptime")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err) // every Linux has it
 	}
 	secs, err := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
 	if err != nil {

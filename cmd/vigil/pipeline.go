@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/vigil-project/vigil/bpf"
-	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
 )
@@ -32,29 +31,19 @@ type streamConfig struct {
 // every event into a bounded queue that a writer goroutine drains to
 // stdout.
 func streamEvents(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg streamConfig, render func([]byte, *event.Event) []byte) error {
-	if err := features.EnsureFS(); err != nil {
-		return err
-	}
-	if err := features.Probe().Err(); err != nil {
-		return err
-	}
 	opts := bpf.DefaultOptions()
 	opts.Types, opts.Env, opts.TargetPID, opts.RingSize = cfg.types, cfg.env, cfg.pid, cfg.ringSize
-	probes, err := bpf.Load(opts)
+	probes, reader, err := bpf.Open(opts, bpf.ReaderOptions{Types: cfg.types})
 	if err != nil {
 		return err
 	}
 	defer probes.Close()
-	reader, err := bpf.NewReader(probes, bpf.ReaderOptions{Types: cfg.types})
-	if err != nil {
-		return err
-	}
 
 	queue := make(chan *event.Event, outQueue)
 	var dropped, emitted atomic.Uint64
 	done := make(chan error, 1)
 	go func() { done <- writeQueue(stdout, queue, render) }()
-	log.Info("probes attached; ready", "types", typeNames(cfg.types), "ring_size", cfg.ringSize,
+	log.Info("probes attached; ready", "types", strings.Join(event.Names(cfg.types...), ","), "ring_size", cfg.ringSize,
 		"processes", reader.Procs().Stats().Entries)
 	runErr := reader.Run(ctx, func(ev *event.Event) {
 		emitted.Add(1)
@@ -68,13 +57,8 @@ func streamEvents(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg s
 	writeErr := <-done
 
 	drops, derr := probes.Drops()
-	filtered, _ := probes.Filtered()
-	if cfg.stats || dropped.Load() > 0 || derr != nil || sum(drops) > 0 {
-		s := reader.Stats()
-		log.Info("stopped",
-			"records", s.Records, "decode_errors", s.DecodeErrors, "emitted", emitted.Load(),
-			"kernel_drops", drops, "kernel_filtered", filtered, "output_drops", dropped.Load(),
-			"latency_samples", s.Latency.Samples, "latency_p50", s.Latency.P50, "latency_p99", s.Latency.P99, "latency_max", s.Latency.Max)
+	if cfg.stats || dropped.Load() > 0 || derr != nil || bpf.Sum(drops) > 0 {
+		log.Info("stopped", append(bpf.StoppedAttrs(probes, reader), "emitted", emitted.Load(), "output_drops", dropped.Load())...)
 	}
 	if runErr != nil {
 		return runErr
@@ -105,20 +89,4 @@ func writeQueue[T any](w io.Writer, queue <-chan T, render func([]byte, T) []byt
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
-}
-
-func typeNames(ts []event.Type) string {
-	names := make([]string, len(ts))
-	for i, t := range ts {
-		names[i] = t.String()
-	}
-	return strings.Join(names, ",")
-}
-
-func sum(m map[event.Type]uint64) uint64 {
-	var n uint64
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

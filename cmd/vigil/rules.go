@@ -63,7 +63,7 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 	for _, t := range event.Types() {
 		fmt.Fprintf(w, "  %-8s %d\n", t, rs.Candidates(t))
 	}
-	fmt.Fprintf(w, "\nkernel: event types traced for rules: %s (exec, fork and exit are always traced for the process table)\n", typeNames(pf.Types))
+	fmt.Fprintf(w, "\nkernel: event types traced for rules: %s (exec, fork and exit are always traced for the process table)\n", strings.Join(event.Names(pf.Types...), ","))
 	if pf.Open.All {
 		fmt.Fprintln(w, "kernel: every open is copied to user space")
 	} else {
@@ -168,13 +168,7 @@ func typeNamesOf(s event.TypeSet) []string {
 	if s == event.AllTypes {
 		return []string{"all"}
 	}
-	var out []string
-	for _, t := range event.Types() {
-		if s.Has(t) {
-			out = append(out, t.String())
-		}
-	}
-	return out
+	return event.Names(s.Types()...)
 }
 
 func rulesTestCmd(stdout io.Writer) *cobra.Command {

@@ -67,11 +67,11 @@ func Types() []Type {
 	return ts
 }
 
-// typeNames lists the names of the event types, in tag order.
-func typeNames() []string {
-	out := make([]string, 0, numTypes-1)
-	for _, t := range Types() {
-		out = append(out, t.String())
+// Names are the names of ts, in the order given (for messages and logs).
+func Names(ts ...Type) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.String()
 	}
 	return out
 }

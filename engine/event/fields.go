@@ -33,6 +33,17 @@ type TypeSet uint32
 // Has reports whether t is in the set.
 func (s TypeSet) Has(t Type) bool { return s&(1<<t) != 0 }
 
+// Types lists the set's types in tag order.
+func (s TypeSet) Types() []Type {
+	var out []Type
+	for _, t := range Types() {
+		if s.Has(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func setOf(ts ...Type) TypeSet {
 	var s TypeSet
 	for _, t := range ts {
@@ -163,7 +174,7 @@ func setName(c *constNames, what string, emptyOK bool, dst func(*Event) *uint32)
 // rule tests and the rule language's environment. FromFields sets the
 // fields in this order, so a setter may read a field of an earlier row.
 var Fields = []Field{
-	{Name: "evt.type", Kind: KindString, Types: AllTypes, Desc: "event type: " + strings.Join(typeNames(), ", "), Values: typeNames(),
+	{Name: "evt.type", Kind: KindString, Types: AllTypes, Desc: "event type: " + strings.Join(Names(Types()...), ", "), Values: Names(Types()...),
 		Str: func(e *Event) string { return e.Type.String() },
 		SetStr: func(e *Event, s string) error {
 			t, ok := ParseType(s)
