@@ -26,7 +26,10 @@ func TestContainerFromCgroup(t *testing.T) {
 		hier   cgroup.Hierarchy
 		layout func(id string) string
 	}{
-		{"v2 docker", host, func(id string) string { return "docker/" + id }},
+		// Below a parent of its own: the container-runtime tests of other
+		// packages, running meanwhile, sweep new empty directories under
+		// the top-level docker/ (internal/ctrtest).
+		{"v2 docker", host, func(id string) string { return "vigil-test.slice/docker/" + id }},
 		{"v2 systemd scope", host, func(id string) string { return "vigil-test.slice/cri-containerd-" + id + ".scope" }},
 		{"v1 memory podman", cgroup.Hierarchy{Version: 1, Mount: "/sys/fs/cgroup/memory", Subsys: "memory"},
 			func(id string) string { return "libpod_parent/libpod-" + id }},
