@@ -110,7 +110,8 @@ func (c *collector) define(it *item) {
 		r := &Rule{
 			Name: it.name, Desc: it.desc, Condition: it.condition, Output: it.output,
 			Priority: it.priority, Tags: slices.Clone(it.tags), Enabled: it.enabled,
-			Action: it.action, Enforce: it.enforce, Fallback: it.fallback, Exceptions: slices.Clone(it.exceptions), Pos: it.pos,
+			Action: it.action, Enforce: it.enforce, Fallback: it.fallback, Exceptions: slices.Clone(it.exceptions),
+			Understood: slices.Clone(it.understood), Pos: it.pos,
 		}
 		c.rules[it.name] = r
 		c.set.Rules = append(c.set.Rules, r)
@@ -173,6 +174,8 @@ func (c *collector) changeRule(r *Rule, it *item, key string, app bool) {
 		r.Enforce = it.enforce
 	case "fallback":
 		r.Fallback = it.fallback
+	case "i_understand":
+		r.Understood = slices.Clone(it.understood)
 	case "exceptions":
 		if !app {
 			r.Exceptions = nil

@@ -365,3 +365,38 @@ func TestLoad(t *testing.T) {
 		t.Errorf("no paths: %v, %v", set, err)
 	}
 }
+
+// i_understand takes one acknowledgement or a list, and an override
+// replaces it; an empty string item is kept when quoted.
+func TestUnderstood(t *testing.T) {
+	set := loadOne(t, src("u.yaml", `
+- list: names
+  items: [a, "", b]
+- rule: Kill all
+  desc: x
+  condition: evt.type == "exec"
+  output: x
+  priority: warning
+  action: kill
+  i_understand: broad
+- rule: Kill more
+  desc: x
+  condition: evt.type == "exec"
+  output: x
+  priority: warning
+  action: kill
+  i_understand: [broad, protected]
+- rule: Kill all
+  i_understand: [protected]
+  override: {i_understand: replace}
+`))
+	if got := set.Lists[0].Items; !slices.Equal(got, []string{"a", "", "b"}) {
+		t.Errorf("items = %q", got)
+	}
+	if got := set.Rules[0].Understood; !slices.Equal(got, []string{"protected"}) {
+		t.Errorf("Kill all: i_understand = %q, want the override's [protected]", got)
+	}
+	if got := set.Rules[1].Understood; !slices.Equal(got, []string{"broad", "protected"}) {
+		t.Errorf("Kill more: i_understand = %q", got)
+	}
+}

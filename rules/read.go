@@ -53,7 +53,7 @@ func (k kind) keys() []string {
 	case kindMacro:
 		return []string{"condition"}
 	}
-	return []string{"desc", "condition", "output", "priority", "tags", "enabled", "action", "enforce", "fallback", "exceptions"}
+	return []string{"desc", "condition", "output", "priority", "tags", "enabled", "action", "enforce", "fallback", "exceptions", "i_understand"}
 }
 
 func (k kind) required() []string {
@@ -94,6 +94,7 @@ type item struct {
 	enforce    bool
 	fallback   Action
 	exceptions []Exception
+	understood []string
 }
 
 func (it *item) label() string { return fmt.Sprintf("%s %q", it.kind, it.name) }
@@ -417,7 +418,30 @@ func (r *reader) value(it *item, label string, f field) {
 		}
 	case "exceptions":
 		it.exceptions = r.exceptions(label, f)
+	case "i_understand":
+		it.understood = r.understood(label, f)
 	}
+}
+
+// understood reads i_understand: one acknowledgement or a list of them.
+func (r *reader) understood(label string, f field) []string {
+	n := deref(f.val)
+	var vals []string
+	switch {
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		vals = []string{n.Value}
+	case n.Kind == yaml.SequenceNode:
+		vals = r.stringList(label, f)
+	default:
+		r.errorf(r.pos(f.val), label, CodeBadType, "i_understand must be one of %s or a list of them, not %s", strings.Join(Acknowledgements, ", "), describe(n))
+		return nil
+	}
+	for _, v := range vals {
+		if !slices.Contains(Acknowledgements, v) {
+			r.errorf(r.pos(f.val), label, CodeBadType, "unknown i_understand %q; %s", v, hint(v, Acknowledgements))
+		}
+	}
+	return vals
 }
 
 // boolean returns f's value, which must be true or false.
@@ -477,8 +501,12 @@ func (r *reader) stringList(label string, f field) []string {
 	for i, e := range n.Content {
 		if d := deref(e); d.Kind != yaml.ScalarNode {
 			r.errorf(r.pos(e), label, CodeBadType, "%s must be a list of strings, and item %d is %s", f.key, i+1, describe(d))
+		} else if isNull(d) {
+			// "items: [a, ~, b]" or a bare "-": an empty string here would
+			// match empty names, which is never what was meant.
+			r.errorf(r.pos(e), label, CodeBadType, "%s must be a list of strings, and item %d is empty (null); quote it (\"\") if an empty string is meant", f.key, i+1)
 		} else {
-			out = append(out, scalar(d))
+			out = append(out, d.Value)
 		}
 	}
 	return out

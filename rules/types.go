@@ -48,8 +48,18 @@ type Rule struct {
 	// (exec and open without BPF LSM).
 	Fallback   Action
 	Exceptions []Exception
+	// Understood lists the acknowledgements (i_understand) of an
+	// enforcement rule that the engine would otherwise refuse: see
+	// Acknowledgements.
+	Understood []string
 	Pos        Pos
 }
+
+// Acknowledgements are the values of i_understand. "broad": a deny or kill
+// rule may act on most of the system (any exec, open or connect).
+// "protected": it may act on processes vigil protects by default (vigil
+// itself, PID 1, the container runtime, sshd).
+var Acknowledgements = []string{"broad", "protected"}
 
 // Action is what happens when a rule matches.
 type Action string
