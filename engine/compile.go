@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -104,17 +105,24 @@ type compilation struct {
 	errs   rules.Errors
 	lists  map[string]*rules.List
 	macros map[string]*macro
-	inline []*cel.InlineVariable
+	inline map[string]*cel.InlineVariable // each list's literal, by name
 }
 
+// A macro is compiled once, whatever number of conditions name it: its
+// program inlines its lists and keeps the macros it names as variables,
+// and its cost is that of its own expression. Nothing is ever inlined
+// into its users, so the work is linear in the size of the macro graph
+// (inlining macros made it exponential in sharing: d_i = d_{i-1} &&
+// d_{i-1}).
 type macro struct {
-	src     *rules.Macro
-	ast     *cel.Ast    // checked, not inlined
-	inlined *cel.Ast    // lists and macros inlined: for cost estimates
-	prg     cel.Program // lists inlined; macros it names stay variables
-	index   int         // its slot in the activation
-	deps    []string    // macros it names
-	state   int         // 0 new, 1 visiting, 2 done (cycle detection)
+	src   *rules.Macro
+	ast   *cel.Ast    // checked, not inlined
+	prg   cel.Program // lists inlined; macros it names stay variables
+	cost  uint64      // estimated cost of its own expression
+	ok    bool        // it and every macro it names compiled
+	index int         // its slot in the activation
+	deps  []string    // macros it names
+	state int         // 0 new, 1 visiting, 2 done (cycle detection)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -133,7 +141,7 @@ var fieldRoots = func() map[string]bool {
 // returns every error (a rules.Errors, each with file:line:col) or a
 // Ruleset that is ready to evaluate.
 func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
-	k := &compilation{c: c, set: set, lists: map[string]*rules.List{}, macros: map[string]*macro{}}
+	k := &compilation{c: c, set: set, lists: map[string]*rules.List{}, macros: map[string]*macro{}, inline: map[string]*cel.InlineVariable{}}
 	var decls []cel.EnvOption
 	for _, l := range set.Lists {
 		if k.checkName("list", l.Name, l.Pos) {
@@ -154,7 +162,9 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 	k.env = env
 	for _, l := range set.Lists {
 		if k.lists[l.Name] == l {
-			k.inline = append(k.inline, cel.NewInlineVariable(l.Name, k.listLiteral(l)))
+			if lit := k.listLiteral(l); lit != nil {
+				k.inline[l.Name] = cel.NewInlineVariable(l.Name, lit)
+			}
 		}
 	}
 	for _, m := range set.Macros {
@@ -176,7 +186,7 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		rs.names[name] = i
 	}
 	for _, m := range set.Macros {
-		if mm := k.macros[m.Name]; mm != nil && mm.src == m && mm.prg != nil {
+		if mm := k.macros[m.Name]; mm != nil && mm.src == m && mm.ok {
 			mm.index = len(event.Fields) + len(rs.macros)
 			rs.names[m.Name] = mm.index
 			rs.macros = append(rs.macros, mm.prg)
@@ -384,25 +394,33 @@ func (k *compilation) resolveMacro(m *macro, path []string) {
 		return
 	}
 	for _, d := range m.deps {
-		if k.macros[d].inlined == nil {
+		if !k.macros[d].ok {
 			return // a dependency failed; its error is reported
 		}
 	}
 	item := fmt.Sprintf("macro %q", m.src.Name)
-	m.inlined = k.inlineAll(m.ast, m.src.Condition, item, true)
-	if m.inlined != nil {
-		m.prg, _ = k.program(m.ast, m.inlined, m.src.Condition, item)
-	}
+	m.prg, m.cost, _, m.ok = k.program(m.ast, m.deps, m.src.Condition, item)
 }
 
-// inlineAll replaces every list, and with macros every (already inlined)
-// macro, named in a by its definition, then folds constants.
-func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string, macros bool) *cel.Ast {
-	vars := slices.Clone(k.inline)
-	for name, m := range k.macros {
-		if macros && m.inlined != nil {
-			vars = append(vars, cel.NewInlineVariable(name, m.inlined))
+// inlineLists replaces the lists a names by their literals and folds
+// constants; a names no list, it is returned as it is.
+func (k *compilation) inlineLists(a *cel.Ast, t rules.Text, item string) *cel.Ast {
+	var vars []*cel.InlineVariable
+	refs := a.NativeRep().ReferenceMap()
+	visit(a.NativeRep().Expr(), func(e ast.Expr) {
+		if e.Kind() != ast.IdentKind {
+			return
 		}
+		name := e.AsIdent()
+		if r := refs[e.ID()]; r != nil && r.Name != "" {
+			name = r.Name
+		}
+		if v := k.inline[name]; v != nil && !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	})
+	if len(vars) == 0 {
+		return a
 	}
 	fold, err := cel.NewConstantFoldingOptimizer()
 	if err != nil {
@@ -416,7 +434,7 @@ func (k *compilation) inlineAll(a *cel.Ast, t rules.Text, item string, macros bo
 	}
 	out, iss := opt.Optimize(k.env, a)
 	if iss != nil && iss.Err() != nil {
-		k.errorf(t.Pos(0), item, rules.CodeInternal, "inline lists and macros: %v", iss.Err())
+		k.errorf(t.Pos(0), item, rules.CodeInternal, "inline lists: %v", iss.Err())
 		return nil
 	}
 	return out
@@ -446,17 +464,14 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 		default:
 			cr.Types = types
 		}
-		if full := k.inlineAll(cr.cond, r.Condition, item, true); full != nil {
-			cr.prg, cr.cost = k.program(cr.cond, full, r.Condition, item)
-		}
+		cr.prg, _, cr.cost, _ = k.program(cr.cond, k.namedMacros(cr.cond), r.Condition, item)
 	}
 	var excs []polSource
 	for _, e := range r.Exceptions {
 		eitem := fmt.Sprintf("%s exception %q", item, e.Name)
 		if a := k.checkBool(e.Condition, eitem); a != nil && k.depsOK(a) {
 			excs = append(excs, polSource{a: a, text: e.Condition})
-			if full := k.inlineAll(a, e.Condition, eitem, true); full != nil {
-				prg, _ := k.program(a, full, e.Condition, eitem)
+			if prg, _, _, ok := k.program(a, k.namedMacros(a), e.Condition, eitem); ok {
 				cr.exceptions = append(cr.exceptions, exception{name: e.Name, prg: prg})
 			}
 		}
@@ -474,37 +489,67 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 // depsOK reports whether every macro a names compiled.
 func (k *compilation) depsOK(a *cel.Ast) bool {
 	for _, d := range k.namedMacros(a) {
-		if k.macros[d].inlined == nil {
+		if !k.macros[d].ok {
 			return false
 		}
 	}
 	return true
 }
 
-// program checks the cost budget on the fully inlined condition and plans
-// a with its lists inlined. Macros stay variables: the activation
-// evaluates each at most once per event and shares the result between the
-// rules that name it.
-func (k *compilation) program(a, full *cel.Ast, t rules.Text, item string) (cel.Program, uint64) {
-	est, err := k.env.EstimateCost(full, estimator{})
+// program plans a with its lists inlined and checks the cost budget.
+// Macros stay variables: the activation evaluates each at most once per
+// event and shares the result between the rules that name it, so what a
+// condition may cost is its own expression plus each macro it reaches
+// (deps, and theirs), counted once. It returns the cost of a's own
+// expression and that total.
+func (k *compilation) program(a *cel.Ast, deps []string, t rules.Text, item string) (prg cel.Program, own, total uint64, ok bool) {
+	in := k.inlineLists(a, t, item)
+	if in == nil {
+		return nil, 0, 0, false
+	}
+	est, err := k.env.EstimateCost(in, estimator{})
 	if err != nil {
 		k.errorf(t.Pos(0), item, rules.CodeCost, "estimate cost: %v", err)
-		return nil, 0
+		return nil, 0, 0, false
 	}
-	if est.Max > k.c.costLimit {
-		k.errorf(t.Pos(0), item, rules.CodeCost, "the condition may cost up to %d, over the budget of %d (regular expressions or comprehensions over long lists?)", est.Max, k.c.costLimit)
-		return nil, 0
+	if total = satAdd(est.Max, k.reachedCost(deps)); total > k.c.costLimit {
+		k.errorf(t.Pos(0), item, rules.CodeCost, "the condition may cost up to %d, over the budget of %d (regular expressions or comprehensions over long lists?)", total, k.c.costLimit)
+		return nil, 0, 0, false
 	}
-	in := k.inlineAll(a, t, item, false)
-	if in == nil {
-		return nil, 0
-	}
-	prg, err := k.env.Program(in, cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(specialize))
+	prg, err = k.env.Program(in, cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(specialize))
 	if err != nil {
 		k.errorf(t.Pos(0), item, rules.CodeCondition, "plan: %v", err)
-		return nil, 0
+		return nil, 0, 0, false
 	}
-	return prg, est.Max
+	return prg, est.Max, total, true
+}
+
+// reachedCost sums the own costs of the macros deps name, directly or
+// through each other, each once.
+func (k *compilation) reachedCost(deps []string) uint64 {
+	seen := map[string]bool{}
+	var total uint64
+	var walk func([]string)
+	walk = func(ds []string) {
+		for _, d := range ds {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			m := k.macros[d]
+			total = satAdd(total, m.cost)
+			walk(m.deps)
+		}
+	}
+	walk(deps)
+	return total
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 func typeList(s event.TypeSet) string {
