@@ -302,7 +302,7 @@ func (k *compilation) checkBool(t rules.Text, item string) *cel.Ast {
 		k.errorf(t.Pos(0), item, rules.CodeNotBool, "condition is of type %s, not bool", a.OutputType())
 		return nil
 	}
-	return a
+	return k.checkConstants(a, t, item)
 }
 
 // offsetOf turns CEL's (1-based line, 0-based column) into a byte offset.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
 	"path"
 	"strings"
@@ -102,7 +103,8 @@ func dirname(p string) string {
 // glob matches s against pattern: * is any sequence (also across /), ? is
 // one byte, [abc], [a-z] and [!x] are classes, \ quotes the next byte. It
 // backtracks only to the last *, so it is linear in practice and never
-// allocates.
+// allocates. A pattern globError refuses matches nothing (a constant one
+// is refused at load).
 func glob(pattern, s string) bool {
 	px, sx := 0, 0
 	starP, starS := -1, 0
@@ -118,16 +120,12 @@ func glob(pattern, s string) bool {
 				sx++
 				continue
 			case '[':
-				if n, ok := matchClass(pattern[px:], s[sx]); n > 0 {
-					if ok {
-						px += n
-						sx++
-						continue
-					}
-					break
+				n, ok := matchClass(pattern[px:], s[sx])
+				if n == 0 {
+					return false // never closed: see globError
 				}
-				if s[sx] == '[' {
-					px++
+				if ok {
+					px += n
 					sx++
 					continue
 				}
@@ -185,4 +183,51 @@ func matchClass(p string, c byte) (int, bool) {
 		i++
 	}
 	return 0, false
+}
+
+// globError says what makes pattern match nothing or not what it reads
+// as, or "": a class never closed, an empty range, a trailing \.
+func globError(pattern string) string {
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case '\\':
+			if i+1 == len(pattern) {
+				return `it ends in \, which quotes nothing (write \\ for a \)`
+			}
+			i++
+		case '[':
+			n, _ := matchClass(pattern[i:], 0)
+			if n == 0 {
+				return fmt.Sprintf(`the [ at byte %d opens a class that is never closed (write \[ for a [)`, i+1)
+			}
+			if r := emptyRange(pattern[i : i+n]); r != "" {
+				return fmt.Sprintf("the range %s in the class at byte %d is empty", r, i+1)
+			}
+			i += n - 1
+		}
+	}
+	return ""
+}
+
+// emptyRange returns the first range of the class p ("[...]", as
+// matchClass reads it) whose end is below its start.
+func emptyRange(p string) string {
+	i := 1
+	if i < len(p) && (p[i] == '!' || p[i] == '^') {
+		i++
+	}
+	for first := true; i < len(p); first = false {
+		if p[i] == ']' && !first {
+			break
+		}
+		if i+2 < len(p) && p[i+1] == '-' && p[i+2] != ']' {
+			if p[i] > p[i+2] {
+				return p[i : i+3]
+			}
+			i += 3
+			continue
+		}
+		i++
+	}
+	return ""
 }

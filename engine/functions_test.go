@@ -21,12 +21,33 @@ func TestGlob(t *testing.T) {
 		{`\*x`, "ax", false},
 		{"*a*b*c", "xxaxxbxxc", true},
 		{"*a*b*c", "xxaxxcxxb", false},
-		{"[", "[", true},
+		{"[", "[", false}, // never closed: matches nothing (refused at load)
+		{`\[`, "[", true},
+		{"[]]", "]", true},
+		{"[!]]", "a", true},
+		{"[a-c-]", "-", true},
+		{"x\\", "x\\", false}, // a trailing \ quotes nothing
 		{"/tmp/*/run/*", "/tmp/x/run/y", true},
 	}
 	for _, c := range cases {
 		if got := glob(c.pattern, c.s); got != c.want {
 			t.Errorf("glob(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
+		}
+	}
+}
+
+func TestGlobError(t *testing.T) {
+	cases := map[string]string{
+		"/etc/*.conf": "", `\[x`: "", "[]]": "", "[!]]": "", "[a-c-]": "", "[a-a]": "",
+		"/etc/[abc":  "the [ at byte 6 opens a class that is never closed (write \\[ for a [)",
+		"[]":         "the [ at byte 1 opens a class that is never closed (write \\[ for a [)",
+		"a[!]":       "the [ at byte 2 opens a class that is never closed (write \\[ for a [)",
+		"[a-c][z-a]": "the range z-a in the class at byte 6 is empty",
+		`/etc/\`:     `it ends in \, which quotes nothing (write \\ for a \)`,
+	}
+	for p, want := range cases {
+		if got := globError(p); got != want {
+			t.Errorf("globError(%q) = %q, want %q", p, got, want)
 		}
 	}
 }

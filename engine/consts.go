@@ -1,0 +1,339 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/rules"
+)
+
+// Constant arguments are checked where they are written (a macro's in the
+// macro, a list's items at the list), so that a typo in a CIDR, a glob, a
+// regular expression, an address, a port or a kernel constant's name is a
+// load error instead of a rule that can never match:
+//
+//   - the arguments of inCidr and inCidrs parse as an address or prefix,
+//     of glob as a glob, of matches as an RE2 regular expression;
+//   - a field compared (==, !=, in, <, ...) with a constant can hold it:
+//     an address field an address as the field renders it, a field of
+//     kernel constants one of its names (event.Field.Values), a number
+//     field a number its setter accepts (ports 0..65535, ids 0..2^32-1).
+
+// konst is one constant argument: a literal, or an item of a named list.
+type konst struct {
+	s    string
+	expr ast.Expr    // the literal; nil for a list item
+	list *rules.List // the list the item is in
+	use  ast.Expr    // where the list is used
+}
+
+// constCheck is the state of checkConstants for one condition.
+type constCheck struct {
+	k    *compilation
+	a    *cel.Ast
+	t    rules.Text
+	item string
+	refs map[int64]*ast.ReferenceInfo
+	ok   bool
+}
+
+// checkConstants reports every constant argument of a that a can never
+// match, at the constant's file:line:col, and returns a, or nil when it
+// reported one.
+func (k *compilation) checkConstants(a *cel.Ast, t rules.Text, item string) *cel.Ast {
+	native := a.NativeRep()
+	c := &constCheck{k: k, a: a, t: t, item: item, refs: native.ReferenceMap(), ok: true}
+	visit(native.Expr(), c.call)
+	if !c.ok {
+		return nil
+	}
+	return a
+}
+
+func (c *constCheck) pos(e ast.Expr) rules.Pos {
+	loc := c.a.NativeRep().SourceInfo().GetStartLocation(e.ID())
+	return c.t.Pos(offsetOf(c.t.S, loc.Line(), loc.Column()))
+}
+
+// report writes an error about v; msg has one %s, for the value.
+func (c *constCheck) report(v konst, code, msg string) {
+	c.ok = false
+	if v.list == nil {
+		c.k.errorf(c.pos(v.expr), c.item, code, msg, strconv.Quote(v.s))
+		return
+	}
+	c.k.errorf(v.list.Pos, fmt.Sprintf("list %q", v.list.Name), code, msg+" (used by %[3]s at %[2]s)",
+		"item "+strconv.Quote(v.s), c.pos(v.use), c.item)
+}
+
+// strings returns the string constants of e: a literal, the literal
+// elements of a list literal, or the items of a named list.
+func (c *constCheck) strings(e ast.Expr) []konst {
+	switch e.Kind() {
+	case ast.LiteralKind:
+		if s, ok := stringLit(e); ok {
+			return []konst{{s: s, expr: e}}
+		}
+	case ast.ListKind:
+		var out []konst
+		for _, el := range e.AsList().Elements() {
+			if s, ok := stringLit(el); ok {
+				out = append(out, konst{s: s, expr: el})
+			}
+		}
+		return out
+	case ast.IdentKind:
+		if l := c.k.lists[nameOf(e, c.refs)]; l != nil {
+			out := make([]konst, len(l.Items))
+			for i, s := range l.Items {
+				out[i] = konst{s: s, list: l, use: e}
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+// field returns the field e names, or nil.
+func (c *constCheck) field(e ast.Expr) *event.Field {
+	name := nameOf(e, c.refs)
+	if name == "" {
+		return nil
+	}
+	if i, ok := fieldIndex[name]; ok {
+		return &event.Fields[i]
+	}
+	return nil
+}
+
+func (c *constCheck) call(e ast.Expr) {
+	if e.Kind() != ast.CallKind {
+		return
+	}
+	call := e.AsCall()
+	args := call.Args()
+	fn := call.FunctionName()
+	switch fn {
+	case "inCidr", "inCidrs", "glob", "matches":
+		if len(args) == 0 {
+			return
+		}
+		arg := args[len(args)-1] // s.matches(re) and matches(s, re)
+		for _, v := range c.strings(arg) {
+			if msg := argError(fn, v.s); msg != "" {
+				c.report(v, rules.CodeCondition, fn+": "+msg)
+			}
+		}
+	case operators.Equals, operators.NotEquals, operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
+		for i := range 2 {
+			if f := c.field(args[i]); f != nil {
+				c.compared(f, args[1-i], fn)
+			}
+		}
+	case operators.In:
+		if f := c.field(args[0]); f != nil {
+			c.compared(f, args[1], fn)
+		}
+		// "CAP_SYS_ADMIN" in proc.cap_effective
+		if f := c.field(args[1]); f != nil && f.Kind == event.KindStrings {
+			c.compared(f, args[0], fn)
+		}
+	}
+}
+
+// argError says what is wrong with a constant argument of fn, or "".
+func argError(fn, s string) string {
+	switch fn {
+	case "inCidr", "inCidrs":
+		if _, ok := parsePrefix(s); !ok {
+			return "%s is not an IP address or prefix (" + ipReason(s) + ")"
+		}
+	case "glob":
+		if err := globError(s); err != "" {
+			return "%s is not a valid glob pattern: " + strings.ReplaceAll(err, "%", "%%")
+		}
+	case "matches":
+		if _, err := regexp.Compile(s); err != nil {
+			reason := err.Error()
+			if se := (*syntax.Error)(nil); errors.As(err, &se) {
+				reason = string(se.Code)
+			}
+			return "%s is not a valid regular expression (RE2): " + strings.ReplaceAll(reason, "%", "%%")
+		}
+	}
+	return ""
+}
+
+// ipReason is why netip refuses s as an address or prefix.
+func ipReason(s string) string {
+	var err error
+	if strings.Contains(s, "/") {
+		_, err = netip.ParsePrefix(s)
+	} else {
+		_, err = netip.ParseAddr(s)
+	}
+	if err == nil {
+		return "unknown"
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "): "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	return strings.ReplaceAll(msg, "%", "%%")
+}
+
+// compared checks the constants a field is compared with by op.
+func (c *constCheck) compared(f *event.Field, e ast.Expr, op string) {
+	switch {
+	case f.Kind == event.KindIP && (op == operators.Equals || op == operators.NotEquals || op == operators.In):
+		for _, v := range c.strings(e) {
+			if msg := ipValueError(f, v.s); msg != "" {
+				c.report(v, rules.CodeCondition, msg)
+			}
+		}
+	case f.Values != nil && (op == operators.Equals || op == operators.NotEquals || op == operators.In):
+		for _, v := range c.strings(e) {
+			if msg := enumValueError(f, v.s); msg != "" {
+				code := rules.CodeCondition
+				if f.Name == "evt.type" {
+					code = rules.CodeBadEvtType
+				}
+				c.report(v, code, msg)
+			}
+		}
+	case (f.Kind == event.KindInt || f.Kind == event.KindUint) && f.SetInt != nil:
+		c.numbers(f, e)
+	}
+}
+
+// ipValueError: an address field is "" or an address as netip renders it.
+func ipValueError(f *event.Field, s string) string {
+	if s == "" {
+		return ""
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return f.Name + " is compared with %s, which is not an IP address (" + ipReason(s) + ")"
+	}
+	if a.String() != s {
+		return f.Name + " is compared with %s, which it never equals: it is written " + strconv.Quote(a.String())
+	}
+	return ""
+}
+
+// enumValueError: a field of kernel constants holds one of its names, a
+// number without a name as its prefix and the number (CAP_41), or "" where
+// its setter takes "" (a value that does not apply).
+func enumValueError(f *event.Field, s string) string {
+	if f.Name == "evt.type" {
+		if _, ok := event.ParseType(s); !ok {
+			return "evt.type is compared with %s, which is not an event type (" + typeList(event.AllTypes) + ")"
+		}
+		return ""
+	}
+	if slices.Contains(f.Values, s) {
+		return ""
+	}
+	msg := f.Name + " is compared with %s, which is not one of its values"
+	for _, v := range f.Values {
+		if strings.EqualFold(v, s) {
+			return msg + " (did you mean " + v + "?)"
+		}
+	}
+	if s != "" && strings.TrimRight(s, "0123456789") == s || !setterTakes(f, s) {
+		if near := rules.Suggest(s, f.Values); near != "" {
+			return msg + " (did you mean " + near + "?)"
+		}
+		if len(f.Values) <= 16 {
+			return msg + " (" + strings.Join(f.Values, ", ") + ")"
+		}
+		return msg + " (`vigil rules fields` lists them)"
+	}
+	// A number its names already name renders as that name (CAP_5 is
+	// CAP_KILL).
+	ev := scratchEvent()
+	if f.Kind == event.KindString {
+		_ = f.SetStr(ev, s)
+		if r := f.Str(ev); r != s && slices.Contains(f.Values, r) {
+			return msg + " (it is written " + r + ")"
+		}
+	} else {
+		_ = f.SetStrs(ev, []string{s})
+		if r := f.Strs(ev); len(r) == 1 && r[0] != s && slices.Contains(f.Values, r[0]) {
+			return msg + " (it is written " + r[0] + ")"
+		}
+	}
+	return ""
+}
+
+// setterTakes reports whether f's setter accepts s: the field table's
+// parser of the field's values.
+func setterTakes(f *event.Field, s string) bool {
+	ev := scratchEvent()
+	switch {
+	case f.SetStr != nil:
+		return f.SetStr(ev, s) == nil
+	case f.SetStrs != nil:
+		return f.SetStrs(ev, []string{s}) == nil
+	}
+	return true
+}
+
+// numbers checks the number constants a number field is compared with:
+// its setter accepts the values it can hold.
+func (c *constCheck) numbers(f *event.Field, e ast.Expr) {
+	lits := []ast.Expr{e}
+	if e.Kind() == ast.ListKind {
+		lits = e.AsList().Elements()
+	}
+	for _, l := range lits {
+		if l.Kind() != ast.LiteralKind {
+			continue
+		}
+		var n int64
+		switch v := l.AsLiteral().(type) {
+		case types.Int:
+			n = int64(v)
+		case types.Uint:
+			if uint64(v) > math.MaxInt64 {
+				n = math.MaxInt64
+			} else {
+				n = int64(v)
+			}
+		case types.Double:
+			if math.IsNaN(float64(v)) {
+				c.reportAt(l, f.Name+" is compared with NaN")
+				continue
+			}
+			n = int64(max(min(math.Trunc(float64(v)), math.MaxInt64), math.MinInt64))
+		default:
+			continue
+		}
+		ev := scratchEvent()
+		if err := f.SetInt(ev, n); err != nil {
+			c.reportAt(l, fmt.Sprintf("%s is compared with %v, a value it never holds (%v)", f.Name, l.AsLiteral().Value(), err))
+		}
+	}
+}
+
+func (c *constCheck) reportAt(e ast.Expr, msg string) {
+	c.ok = false
+	c.k.errorf(c.pos(e), c.item, rules.CodeCondition, "%s", msg)
+}
+
+// scratchEvent is an event for trying a field's setter on, as FromFields
+// starts one.
+func scratchEvent() *event.Event { return &event.Event{Proc: &event.Process{}} }
