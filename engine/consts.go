@@ -57,6 +57,9 @@ func (k *compilation) checkConstants(a *cel.Ast, t rules.Text, item string) *cel
 	native := a.NativeRep()
 	c := &constCheck{k: k, a: a, t: t, item: item, refs: native.ReferenceMap(), ok: true}
 	visit(native.Expr(), c.call)
+	if c.ok {
+		c.folds(native.Expr())
+	}
 	if !c.ok {
 		return nil
 	}
@@ -262,6 +265,9 @@ func enumValueError(f *event.Field, s string) string {
 		}
 		return msg + " (`vigil rules fields` lists them)"
 	}
+	if s == "" {
+		return ""
+	}
 	// A number its names already name renders as that name (CAP_5 is
 	// CAP_KILL).
 	ev := scratchEvent()
@@ -337,3 +343,101 @@ func (c *constCheck) reportAt(e ast.Expr, msg string) {
 // scratchEvent is an event for trying a field's setter on, as FromFields
 // starts one.
 func scratchEvent() *event.Event { return &event.Event{Proc: &event.Process{}} }
+
+// folds reports whether e is a constant expression (no field, list,
+// macro or comprehension variable in it) and evaluates each constant call
+// once, reporting one that fails: timestamp("2024-13-01"), int("x"),
+// [1, 2][5] or 1/0 would fail on every event. A call with a failing
+// argument is not evaluated again.
+func (c *constCheck) folds(e ast.Expr) bool {
+	switch e.Kind() {
+	case ast.LiteralKind:
+		return true
+	case ast.ListKind:
+		return c.allFold(e.AsList().Elements())
+	case ast.MapKind:
+		var parts []ast.Expr
+		for _, en := range e.AsMap().Entries() {
+			me := en.AsMapEntry()
+			parts = append(parts, me.Key(), me.Value())
+		}
+		return c.allFold(parts)
+	case ast.SelectKind:
+		return !e.AsSelect().IsTestOnly() && c.folds(e.AsSelect().Operand())
+	case ast.ComprehensionKind:
+		x := e.AsComprehension()
+		c.allFold([]ast.Expr{x.IterRange(), x.AccuInit(), x.LoopCondition(), x.LoopStep(), x.Result()})
+		return false
+	case ast.CallKind:
+		call := e.AsCall()
+		parts := call.Args()
+		if call.IsMemberFunction() {
+			parts = append([]ast.Expr{call.Target()}, parts...)
+		}
+		if !c.allFold(parts) {
+			return false
+		}
+		if err := c.eval(e); err != nil {
+			c.ok = false
+			c.k.errorf(c.t.Pos(c.start(e)), c.item, rules.CodeCondition, "this constant expression fails on every event: %v", err)
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// allFold reports whether every expression of es is constant, looking
+// into each.
+func (c *constCheck) allFold(es []ast.Expr) bool {
+	all := true
+	for _, x := range es {
+		if !c.folds(x) {
+			all = false
+		}
+	}
+	return all
+}
+
+// eval plans and evaluates the constant expression e as the rule's
+// program would.
+func (c *constCheck) eval(e ast.Expr) error {
+	native := c.a.NativeRep()
+	pb, err := ast.ToProto(ast.NewCheckedAST(ast.NewAST(e, native.SourceInfo()), native.TypeMap(), native.ReferenceMap()))
+	if err != nil {
+		return nil // not ours to judge: the rule's own planning reports it
+	}
+	prg, err := c.k.env.Program(cel.CheckedExprToAst(pb), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return err
+	}
+	v, _, err := prg.Eval(cel.NoVars())
+	if err != nil {
+		return err
+	}
+	if types.IsError(v) {
+		return v.(*types.Err)
+	}
+	return nil
+}
+
+// start is the offset in the condition of e's first byte: CEL places a
+// call at its operator or its opening parenthesis.
+func (c *constCheck) start(e ast.Expr) int {
+	info := c.a.NativeRep().SourceInfo()
+	off := len(c.t.S)
+	visit(e, func(x ast.Expr) {
+		loc := info.GetStartLocation(x.ID())
+		if loc.Line() < 1 {
+			return
+		}
+		o := offsetOf(c.t.S, loc.Line(), loc.Column())
+		if x.Kind() == ast.CallKind && !x.AsCall().IsMemberFunction() {
+			if name := x.AsCall().FunctionName(); o >= len(name) && strings.HasSuffix(c.t.S[:o], name) {
+				o -= len(name)
+			}
+		}
+		off = min(off, o)
+	})
+	return off
+}
