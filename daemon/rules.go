@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine"
@@ -26,8 +29,12 @@ type Kernel interface {
 // whole on reload. Current is safe from any goroutine.
 type Rules struct {
 	log *slog.Logger
-	// compile loads and compiles the configured rules files.
-	compile func() (*engine.Ruleset, error)
+	// compile loads and compiles the configured rules files, giving up
+	// once its context is done.
+	compile func(context.Context) (*engine.Ruleset, error)
+	// Timeout bounds a reload's compile and plan (0: ReloadTimeout). Set
+	// before the first Reload.
+	Timeout time.Duration
 	// plan is the kernel plan of a rule set under the config.
 	plan func(*engine.Ruleset) (plan.Plan, error)
 
@@ -43,9 +50,9 @@ type Rules struct {
 
 // NewRules compiles the first rule set and its plan; nothing is applied
 // until Start.
-func NewRules(log *slog.Logger, compile func() (*engine.Ruleset, error), planFor func(*engine.Ruleset) (plan.Plan, error)) (*Rules, error) {
+func NewRules(log *slog.Logger, compile func(context.Context) (*engine.Ruleset, error), planFor func(*engine.Ruleset) (plan.Plan, error)) (*Rules, error) {
 	r := &Rules{log: log, compile: compile, plan: planFor}
-	rs, err := compile()
+	rs, err := compile(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +108,7 @@ func (r *Rules) Reload() error {
 }
 
 func (r *Rules) reload() error {
-	next, err := r.compile()
-	if err != nil {
-		return err
-	}
-	np, err := r.planOf(next)
+	next, np, err := r.prepare()
 	if err != nil {
 		return err
 	}
@@ -128,6 +131,40 @@ func (r *Rules) reload() error {
 	}
 	r.log.Info("rules reloaded", "rules", len(next.Rules), "types", strings.Join(event.Names(np.Types...), ","), "open_filter_paths", len(np.Open.Paths))
 	return nil
+}
+
+// ReloadTimeout is how long a reload may compile before it is abandoned.
+// Loading is linear in the rules and bounded by rules' limits, so only a
+// pathological set gets near it; the timeout keeps such a set from holding
+// the reload lock, and so every later reload, for good.
+const ReloadTimeout = 30 * time.Second
+
+// prepare compiles the rules and their plan, or gives up after Timeout:
+// the work goes on in its goroutine until the compiler sees its context
+// is done (between two macros or rules), while the reload fails now.
+func (r *Rules) prepare() (*engine.Ruleset, plan.Plan, error) {
+	timeout := cmp.Or(r.Timeout, ReloadTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	type result struct {
+		rs  *engine.Ruleset
+		p   plan.Plan
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var res result
+		if res.rs, res.err = r.compile(ctx); res.err == nil {
+			res.p, res.err = r.planOf(res.rs)
+		}
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		return res.rs, res.p, res.err
+	case <-ctx.Done():
+		return nil, plan.Plan{}, fmt.Errorf("compiling the rules took longer than %s; reload abandoned", timeout)
+	}
 }
 
 // planOf is rs's plan; an error names the rule the kernel cannot hold.

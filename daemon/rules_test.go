@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-project/vigil/bpf"
 	"github.com/vigil-project/vigil/engine"
@@ -70,23 +72,23 @@ const (
 `
 )
 
-func compiler(t *testing.T, src *string) func() (*engine.Ruleset, error) {
+func compiler(t *testing.T, src *string) func(context.Context) (*engine.Ruleset, error) {
 	c, err := engine.NewCompiler(engine.Options{Hostname: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func() (*engine.Ruleset, error) {
+	return func(ctx context.Context) (*engine.Ruleset, error) {
 		set, err := rules.LoadSources(rules.Source{Name: "r.yaml", Data: []byte(*src)})
 		if err != nil {
 			return nil, err
 		}
-		return c.Compile(set)
+		return c.CompileContext(ctx, set)
 	}
 }
 
 func planOf(t *testing.T, src string) plan.Plan {
 	src2 := src
-	rs, err := compiler(t, &src2)()
+	rs, err := compiler(t, &src2)(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,5 +206,49 @@ func TestStartRefusesUnenforceable(t *testing.T) {
 	}
 	if err := r.Reload(); err == nil || !strings.Contains(err.Error(), "not started") {
 		t.Errorf("Reload() before a Start = %v", err)
+	}
+}
+
+// A reload whose compile outlasts the timeout is abandoned: it fails and
+// is counted, the old set stays, the compile is told to stop, and the
+// next reload runs at once.
+func TestReloadTimeout(t *testing.T) {
+	src := setA
+	compile := compiler(t, &src)
+	stuck := make(chan struct{}) // closed: the next compile hangs until cancelled
+	stopped := make(chan error, 1)
+	hang := false
+	r, err := NewRules(quiet, func(ctx context.Context) (*engine.Ruleset, error) {
+		if hang {
+			close(stuck)
+			<-ctx.Done()
+			stopped <- ctx.Err()
+			return nil, ctx.Err()
+		}
+		return compile(ctx)
+	}, func(rs *engine.Ruleset) (plan.Plan, error) { return rs.Plan(plan.Options{}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Timeout = 50 * time.Millisecond
+	if err := r.Start(&fakeKernel{rules: r}); err != nil {
+		t.Fatal(err)
+	}
+	old := r.Current()
+	hang = true
+	err = r.Reload()
+	if err == nil || err.Error() != "compiling the rules took longer than 50ms; reload abandoned" {
+		t.Errorf("Reload() = %v", err)
+	}
+	<-stuck
+	if err := <-stopped; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the abandoned compile saw %v, want its deadline", err)
+	}
+	if r.Current() != old || r.Failed.Load() != 1 || r.OK.Load() != 0 {
+		t.Errorf("after the abandoned reload: same set %v, failed %d, ok %d", r.Current() == old, r.Failed.Load(), r.OK.Load())
+	}
+	hang, src = false, setB
+	if err := r.Reload(); err != nil || r.OK.Load() != 1 || r.Current() == old {
+		t.Errorf("the next reload: %v, ok %d", err, r.OK.Load())
 	}
 }

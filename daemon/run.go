@@ -98,7 +98,9 @@ func (d *daemon) close() {
 func (d *daemon) compileRules(context.Context) error {
 	opts := d.o.Config.PlanOptions()
 	r, err := NewRules(d.log,
-		func() (*engine.Ruleset, error) { return engine.CompilePaths(engine.Options{}, d.o.RulePaths...) },
+		func(ctx context.Context) (*engine.Ruleset, error) {
+			return engine.CompilePathsContext(ctx, engine.Options{}, d.o.RulePaths...)
+		},
 		func(rs *engine.Ruleset) (plan.Plan, error) { return rs.Plan(opts) })
 	d.rules = r
 	return err

@@ -1,17 +1,18 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
+	exprpb "google.golang.org/genproto/googleapis/api/expr/v1alpha1"
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
@@ -122,6 +123,7 @@ type macro struct {
 	ok    bool        // it and every macro it names compiled
 	index int         // its slot in the activation
 	deps  []string    // macros it names
+	depth int         // the longest chain of macros from it, itself included
 	state int         // 0 new, 1 visiting, 2 done (cycle detection)
 }
 
@@ -141,6 +143,12 @@ var fieldRoots = func() map[string]bool {
 // returns every error (a rules.Errors, each with file:line:col) or a
 // Ruleset that is ready to evaluate.
 func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
+	return c.CompileContext(context.Background(), set)
+}
+
+// CompileContext is Compile that gives up, with ctx's error, once ctx is
+// done: a reload past its deadline stops working rather than running on.
+func (c *Compiler) CompileContext(ctx context.Context, set *rules.Set) (*Ruleset, error) {
 	k := &compilation{c: c, set: set, lists: map[string]*rules.List{}, macros: map[string]*macro{}, inline: map[string]*cel.InlineVariable{}}
 	var decls []cel.EnvOption
 	for _, l := range set.Lists {
@@ -168,6 +176,9 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		}
 	}
 	for _, m := range set.Macros {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if mm := k.macros[m.Name]; mm != nil && mm.src == m {
 			mm.ast = k.checkBool(m.Condition, fmt.Sprintf("macro %q", m.Name))
 			if mm.ast != nil {
@@ -176,6 +187,9 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 		}
 	}
 	for _, m := range set.Macros {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if mm := k.macros[m.Name]; mm != nil && mm.src == m {
 			k.resolveMacro(mm, nil)
 		}
@@ -194,6 +208,9 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 	}
 	rs.an = newAnalyzer(k.lists, k.macros)
 	for _, r := range set.Rules {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if cr := k.compileRule(r, rs.an); cr != nil {
 			rs.Rules = append(rs.Rules, cr)
 		}
@@ -261,19 +278,24 @@ func (k *compilation) checkName(kind, name string, pos rules.Pos) bool {
 
 // listLiteral is the CEL list literal of a list's items.
 func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, it := range l.Items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Quote(it))
+	if len(l.Items) > rules.MaxListItems {
+		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeTooLarge, "the list has %d items, over the limit of %d", len(l.Items), rules.MaxListItems)
+		return nil
 	}
-	b.WriteByte(']')
-	a, iss := k.c.base.Compile(b.String())
+	// Built as an expression tree, not parsed from text: parsing a
+	// literal of 100,000 items took 0.8 s, checking the tree 0.25 s.
+	elems := make([]*exprpb.Expr, len(l.Items))
+	for i, it := range l.Items {
+		elems[i] = &exprpb.Expr{Id: int64(i + 2), ExprKind: &exprpb.Expr_ConstExpr{
+			ConstExpr: &exprpb.Constant{ConstantKind: &exprpb.Constant_StringValue{StringValue: it}}}}
+	}
+	parsed := &exprpb.ParsedExpr{
+		Expr:       &exprpb.Expr{Id: 1, ExprKind: &exprpb.Expr_ListExpr{ListExpr: &exprpb.Expr_CreateList{Elements: elems}}},
+		SourceInfo: &exprpb.SourceInfo{},
+	}
+	a, iss := k.c.base.Check(cel.ParsedExprToAst(parsed))
 	if iss.Err() != nil {
-		// Quoted Go strings are valid CEL strings; this cannot happen for
-		// valid UTF-8 items.
+		// A list of string constants always checks.
 		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeBadList, "items do not form a CEL list: %v", iss.Err())
 		return nil
 	}
@@ -283,6 +305,10 @@ func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
 // checkBool compiles text and checks that it is a boolean condition,
 // reporting errors at their place in the rule files.
 func (k *compilation) checkBool(t rules.Text, item string) *cel.Ast {
+	if len(t.S) > rules.MaxConditionBytes {
+		k.errorf(t.Pos(0), item, rules.CodeTooLarge, "the condition is %d KiB, over the limit of %d KiB", len(t.S)>>10, rules.MaxConditionBytes>>10)
+		return nil
+	}
 	a, iss := k.env.Compile(t.S)
 	if iss != nil && iss.Err() != nil {
 		for _, e := range iss.Errors() {
@@ -294,7 +320,14 @@ func (k *compilation) checkBool(t rules.Text, item string) *cel.Ast {
 					off -= i
 				}
 			}
-			k.errorf(t.Pos(off), item, rules.CodeCondition, "%s", k.explain(e.Message))
+			msg := e.Message
+			// proc.nosuch is an unknown field, not an unknown "proc".
+			if m := undeclaredRE.FindStringSubmatch(msg); m != nil && fieldRoots[m[1]] {
+				if full := dottedAt(t.S, off); strings.HasPrefix(full, m[1]+".") {
+					msg = "undeclared reference to '" + full + "'"
+				}
+			}
+			k.errorf(t.Pos(off), item, rules.CodeCondition, "%s", k.explain(msg))
 		}
 		return nil
 	}
@@ -324,6 +357,15 @@ func offsetOf(s string, line, col int) int {
 }
 
 var undeclaredRE = regexp.MustCompile(`undeclared reference to '([^']*)'`)
+
+// dottedAt is the dotted name (a.b.c) that starts at byte off of s.
+func dottedAt(s string, off int) string {
+	end := off
+	for end < len(s) && (s[end] == '.' || s[end] == '_' || 'a' <= s[end] && s[end] <= 'z' || 'A' <= s[end] && s[end] <= 'Z' || '0' <= s[end] && s[end] <= '9') {
+		end++
+	}
+	return strings.TrimRight(s[off:end], ".")
+}
 
 // explain rewrites a CEL message for rule authors: names the missing field,
 // list or macro and suggests the closest known name.
@@ -393,12 +435,18 @@ func (k *compilation) resolveMacro(m *macro, path []string) {
 	if m.ast == nil {
 		return
 	}
+	m.depth = 1
 	for _, d := range m.deps {
 		if !k.macros[d].ok {
 			return // a dependency failed; its error is reported
 		}
+		m.depth = max(m.depth, k.macros[d].depth+1)
 	}
 	item := fmt.Sprintf("macro %q", m.src.Name)
+	if m.depth > rules.MaxMacroDepth {
+		k.errorf(m.src.Pos, item, rules.CodeTooLarge, "macros name macros more than %d deep here", rules.MaxMacroDepth)
+		return
+	}
 	m.prg, m.cost, _, m.ok = k.program(m.ast, m.deps, m.src.Condition, item)
 }
 

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -58,5 +61,79 @@ func TestCostCountsEachMacroOnce(t *testing.T) {
 	_, err = compileWith(t, Options{Hostname: "h", CostLimit: limit}, macros+rule("both", "heavy || heavy2"))
 	if err == nil || !strings.Contains(err.Error(), `a.yaml:12:14: rule "both": the condition may cost up to`) {
 		t.Errorf("two heavy macros under a budget for one: %v", err)
+	}
+}
+
+// Limits apply before CEL sees the text, with the position of what is
+// over them; what is under them compiles, beyond cel-go's own defaults
+// (100,000 code points, 100,000 nodes).
+func TestLimits(t *testing.T) {
+	rule := func(cond string) string {
+		return "- rule: R\n  desc: d\n  condition: " + cond + "\n  output: o\n  priority: info\n"
+	}
+	var ors []string
+	for i := range 5000 {
+		ors = append(ors, fmt.Sprintf("proc.name == \"n%d\"", i))
+	}
+	items := make([]string, 100_000)
+	for i := range items {
+		items[i] = fmt.Sprint("i", i)
+	}
+	list := func(n int) string {
+		return "- list: big\n  items: [" + strings.Join(items[:n], ", ") + "]\n"
+	}
+	rs := mustCompile(t, rule(`evt.type == "exec" && (`+strings.Join(ors, " || ")+`)`))
+	if got := fired(rs, ev(t, map[string]any{"evt.type": "exec", "proc.name": "n4999"})); len(got) != 1 {
+		t.Errorf("5000 ORs: fired %v", got)
+	}
+	rs = mustCompile(t, list(100_000)+rule(`evt.type == "exec" && proc.name in big`))
+	if got := fired(rs, ev(t, map[string]any{"evt.type": "exec", "proc.name": "i99999"})); len(got) != 1 {
+		t.Errorf("100,000-item list: fired %v", got)
+	}
+
+	var chain strings.Builder
+	chain.WriteString("- macro: m0\n  condition: evt.type == \"exec\"\n")
+	for i := 1; i <= rules.MaxMacroDepth+5; i++ {
+		fmt.Fprintf(&chain, "- macro: m%d\n  condition: m%d\n", i, i-1)
+	}
+	long := strings.Repeat(`proc.name == "x" || `, rules.MaxConditionBytes/20) + `proc.name == "y"`
+	cases := []struct{ name, src, want string }{
+		{"condition", rule(`evt.type == "exec" && (` + long + `)`),
+			`a.yaml:3:14: rule "R": the condition is 1024 KiB, over the limit of 1024 KiB (LOAD_TOO_LARGE)`},
+		{"list", "- list: big\n  items: [" + strings.Repeat("a, ", rules.MaxListItems) + "a]\n" + rule(`evt.type == "exec" && proc.name in big`),
+			`a.yaml:1:9: list "big": the list has 200001 items, over the limit of 200000 (LOAD_TOO_LARGE)`},
+		{"macro depth", chain.String() + rule(fmt.Sprintf(`m%d`, rules.MaxMacroDepth+5)),
+			`a.yaml:201:10: macro "m100": macros name macros more than 100 deep here (LOAD_TOO_LARGE)`},
+		{"unknown field of a known root", rule(`evt.type == "exec" && proc.nosuch == "a"`),
+			`a.yaml:3:36: rule "R": undefined field, list or macro "proc.nosuch" (LOAD_CONDITION)`},
+		{"unknown field, close to one", rule(`evt.type == "exec" && proc.pnam == "a"`),
+			`a.yaml:3:36: rule "R": undefined field, list or macro "proc.pnam" (did you mean proc.pname?) (LOAD_CONDITION)`},
+	}
+	for _, c := range cases {
+		_, err := compile(t, c.src)
+		if err == nil {
+			t.Errorf("%s: compiled", c.name)
+			continue
+		}
+		if got, _, _ := strings.Cut(err.Error(), "\n"); got != c.want {
+			t.Errorf("%s:\n got %.300s\nwant %s", c.name, got, c.want)
+		}
+	}
+}
+
+// A compile whose context is done gives up with the context's error.
+func TestCompileContextCancelled(t *testing.T) {
+	set, err := rules.LoadSources(rules.Source{Name: "a.yaml", Data: []byte(sharedRules(10, 5))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCompiler(Options{Hostname: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if rs, err := c.CompileContext(ctx, set); rs != nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("CompileContext(cancelled) = %v, %v", rs, err)
 	}
 }

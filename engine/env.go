@@ -37,6 +37,12 @@ func newBaseEnv() (*cel.Env, error) {
 		cel.CrossTypeNumericComparisons(true),
 		// m[?"k"].orValue(""): map fields (labels, env) read safely.
 		cel.OptionalTypes(),
+		// The rules package bounds conditions and lists (rules.MaxConditionBytes,
+		// MaxListItems) with positioned messages; cel-go's own limits
+		// (100,000 code points, 100,000 nodes) would refuse less, at no
+		// position.
+		cel.ParserExpressionSizeLimit(-1),
+		cel.ExpressionNodeLimit(-1),
 	}
 	for _, f := range event.Fields {
 		opts = append(opts, cel.Variable(f.Name, celType(f.Kind)))

@@ -400,3 +400,25 @@ func TestUnderstood(t *testing.T) {
 		t.Errorf("Kill more: i_understand = %q", got)
 	}
 }
+
+// A file over MaxFileBytes is refused before YAML parsing, at 1:1; a
+// file read from disk is read only that far.
+func TestFileTooLarge(t *testing.T) {
+	data := []byte("- list: l\n  items: [" + strings.Repeat("a, ", MaxFileBytes/3) + "a]\n")
+	_, err := LoadSources(src("big.yaml", string(data)))
+	want := "big.yaml:1:1: the file is larger than 8 MiB, the limit of a rules file (LOAD_TOO_LARGE)"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err = %.200v\nwant %s", err, want)
+	}
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, append(data, data...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := Sources(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srcs[0].Data); n != MaxFileBytes+1 {
+		t.Errorf("read %d bytes of a %d-byte file, want %d", n, 2*len(data), MaxFileBytes+1)
+	}
+}

@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error codes. They are stable: tools may match on them.
@@ -19,6 +21,7 @@ const (
 	CodeBadPriority   = "LOAD_BAD_PRIORITY"       // an unknown priority
 	CodeBadAction     = "LOAD_BAD_ACTION"         // an unknown action
 	CodeEngineVersion = "LOAD_ENGINE_VERSION"     // required_engine_version not semver, or newer than EngineVersion
+	CodeTooLarge      = "LOAD_TOO_LARGE"          // a file, condition, list or macro chain over its limit (limits.go)
 
 	// Codes of the errors the engine finds when it compiles a loaded set.
 	CodeBadName    = "LOAD_BAD_NAME"    // a list or macro name that is not a CEL identifier, or shadows fields
@@ -62,7 +65,15 @@ func (e *Error) Error() string {
 		return b.String()
 	}
 	b.WriteByte('\n')
-	b.WriteString(e.Line)
+	// Shown one column per character, with what could corrupt a terminal
+	// (control and format characters, invalid bytes) as U+FFFD, so the
+	// caret still lines up.
+	for _, r := range e.Line {
+		if r != '\t' && !unicode.IsPrint(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
 	b.WriteByte('\n')
 	// Keep the line's tabs so that the caret lines up however tabs render.
 	n := 0

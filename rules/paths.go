@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -34,7 +35,7 @@ func Sources(paths ...string) ([]Source, error) {
 			return nil, err
 		}
 		for _, n := range names {
-			data, err := os.ReadFile(n)
+			data, err := readLimited(n)
 			if err != nil {
 				return nil, fmt.Errorf("read rules: %w", err)
 			}
@@ -93,4 +94,15 @@ func BuiltinTests() []Source {
 		srcs = append(srcs, Source{Name: path.Join(Builtin, n), Data: data})
 	}
 	return srcs
+}
+
+// readLimited reads at most MaxFileBytes+1 bytes of a file: enough for
+// Read to say it is too large, without holding all of it.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 }

@@ -131,6 +131,15 @@ func Read(src Source) (*File, error) {
 		f.broken = true
 		return f, r.errs
 	}
+	if len(src.Data) > MaxFileBytes {
+		r.errorf(Pos{File: src.Name, Line: 1, Col: 1}, "", CodeTooLarge, "the file is larger than %d MiB, the limit of a rules file", MaxFileBytes>>20)
+		f.broken = true
+		return f, r.errs
+	}
+	if !r.checkBytes() {
+		f.broken = true
+		return f, r.errs
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(r.src.data))
 	for {
 		var doc yaml.Node
