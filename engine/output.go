@@ -18,9 +18,10 @@ type outputPart struct {
 	field *event.Field
 }
 
-// parseOutput splits a template at Falco-style %field tokens. A % that does
-// not start a field name (%% or a space after it) is literal. Unknown
-// fields are errors at their place in the rule file.
+// parseOutput splits a template at Falco-style %field tokens; %% is a
+// literal %. Unknown fields, and a % that starts no field name (as in
+// Falco, where it is an invalid token), are errors at their place in the
+// rule file.
 func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []string) {
 	s := t.S
 	var parts []outputPart
@@ -52,7 +53,7 @@ func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []st
 		}
 		name := s[i+1 : j]
 		if name == "" {
-			lit.WriteByte('%')
+			k.lonePercent(t, i, item)
 			i++
 			continue
 		}
@@ -80,6 +81,16 @@ func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []st
 		parts = append(parts, outputPart{lit: strings.TrimRight(lit.String(), " ")})
 	}
 	return parts, names
+}
+
+// lonePercent reports the % at s[i], which starts no field name.
+func (k *compilation) lonePercent(t rules.Text, i int, item string) {
+	if strings.TrimSpace(t.S[i+1:]) == "" {
+		k.errorf(t.Pos(i), item, rules.CodeOutput, "the output ends in a %% that starts no field name (write %%%% for a literal %%)")
+		return
+	}
+	r, _ := utf8.DecodeRuneInString(t.S[i+1:])
+	k.errorf(t.Pos(i), item, rules.CodeOutput, "%q starts no field name (write %%field, or %%%% for a literal %%)", "%"+string(r))
 }
 
 func isFieldByte(c byte) bool {
