@@ -75,7 +75,7 @@ func TestLossCounted(t *testing.T) {
 			}
 		})
 	}()
-	for r.rd.AvailableBytes() > 0 {
+	for r.available() > 0 {
 		runtime.Gosched()
 	}
 	cancel()

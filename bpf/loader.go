@@ -17,14 +17,40 @@ import (
 	"github.com/vigil-project/vigil/engine/plan"
 )
 
-// DefaultRingSize is the ring buffer size used when Options.RingSize is 0.
-const DefaultRingSize = 8 << 20
+// Ring buffer sizes when Options.RingSize and PriorityRingSize are 0.
+const (
+	DefaultRingSize         = 8 << 20
+	DefaultPriorityRingSize = 4 << 20
+)
+
+// The per-process rate limit when Options.RateLimit and RateBurst are 0:
+// far above what a compiler, a package manager or a backup reaches
+// (thousands of opens a second), far below a process that opens in a
+// tight loop (about 180,000 a second on one core).
+const (
+	DefaultRateLimit = 20000
+	DefaultRateBurst = 20000
+)
 
 // Options configure the kernel side.
 type Options struct {
-	// RingSize is the ring buffer size in bytes: a power of two and a
-	// multiple of the page size. 0 means DefaultRingSize.
+	// RingSize is the size in bytes of the bulk ring buffer, which
+	// carries the high-volume file types (event.Class.Bulk): a power of
+	// two and a multiple of the page size. 0 means DefaultRingSize.
 	RingSize int
+	// PriorityRingSize is the size of the priority ring buffer, which
+	// carries every other type, the records of enforcement and the flood
+	// records. 0 means DefaultPriorityRingSize.
+	PriorityRingSize int
+	// RateLimit is every process's budget, in records a second, on each
+	// ring, for the types under the rate limit (event.Class.Limited);
+	// records beyond it are counted (Probes.Limited) and not sent, and
+	// the reader's Flood callback hears when a process starts and stops
+	// going over it. 0 means DefaultRateLimit; < 0 means no limit.
+	RateLimit int
+	// RateBurst is how many records a process may send at once beyond
+	// its rate. 0 means DefaultRateBurst.
+	RateBurst int
 	// Types are the event types reported. exec, fork and exit are always
 	// on in the kernel, because the process table needs them (they are
 	// rare next to opens); the reader still delivers only what is asked
@@ -147,10 +173,32 @@ func (o Options) config() (vigilVgConfig, error) {
 		}
 		c.TypeMask |= 1 << t
 	}
+	for _, t := range event.Types() {
+		if t.Info().Class.Bulk() {
+			c.BulkTypes |= 1 << t
+		}
+		if t.Info().Class.Limited() {
+			c.LimitTypes |= 1 << t
+		}
+	}
+	if o.RateLimit >= 0 {
+		rate, burst := o.RateLimit, o.RateBurst
+		if rate == 0 {
+			rate = DefaultRateLimit
+		}
+		if burst == 0 {
+			burst = DefaultRateBurst
+		}
+		if burst < 0 || rate > int(time.Second) {
+			return c, fmt.Errorf("rate limit %d a second, burst %d: want a rate of at most %d and a burst >= 0", rate, burst, int(time.Second))
+		}
+		c.RateIntervalNs = uint64(time.Second) / uint64(rate)
+		c.RateBurstNs = uint64(burst) * c.RateIntervalNs
+	}
 	c.CgroupV1Subsys = -1
 	c.WakeupBytes = o.WakeupBytes
 	if c.WakeupBytes == 0 {
-		c.WakeupBytes = min(uint64(o.ringSize())/4, 256<<10)
+		c.WakeupBytes = min(uint64(min(o.ringSize(), o.priorityRingSize()))/4, 256<<10)
 	}
 	c.WakeupNs = uint64(o.WakeupInterval)
 	if c.WakeupNs == 0 {
@@ -166,6 +214,13 @@ func (o Options) ringSize() int {
 	return o.RingSize
 }
 
+func (o Options) priorityRingSize() int {
+	if o.PriorityRingSize == 0 {
+		return DefaultPriorityRingSize
+	}
+	return o.PriorityRingSize
+}
+
 func validRingSize(n int) error {
 	page := os.Getpagesize()
 	if n < page || n&(n-1) != 0 {
@@ -179,6 +234,9 @@ func validRingSize(n int) error {
 func Load(o Options) (*Probes, error) {
 	if err := validRingSize(o.ringSize()); err != nil {
 		return nil, err
+	}
+	if err := validRingSize(o.priorityRingSize()); err != nil {
+		return nil, fmt.Errorf("priority %w", err)
 	}
 	cfg, err := o.config()
 	if err != nil {
@@ -199,7 +257,8 @@ func Load(o Options) (*Probes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse bpf object: %w", err)
 	}
-	spec.Maps["vg_events"].MaxEntries = uint32(o.ringSize())
+	spec.Maps["vg_bulk"].MaxEntries = uint32(o.ringSize())
+	spec.Maps["vg_events"].MaxEntries = uint32(o.priorityRingSize())
 
 	p := &Probes{cfg: cfg, cgroup: hier, noSetidOld: o.NoSetidOld}
 	if o.Env.Bytes < 0 || o.Env.Bytes > plan.MaxEnvBytes {
@@ -312,9 +371,15 @@ func (p *Probes) wakeupInterval() time.Duration {
 }
 
 // Drops returns the ring buffer reserve failures per event type, summed
-// over CPUs: records the kernel produced and could not queue.
+// over CPUs: records the kernel produced and could not queue (ring full).
 func (p *Probes) Drops() (map[event.Type]uint64, error) {
 	return sumPerCPU(p.objs.VgDrops)
+}
+
+// Limited returns the records the per-process rate limit kept from the
+// rings, per event type, summed over CPUs.
+func (p *Probes) Limited() (map[event.Type]uint64, error) {
+	return sumPerCPU(p.objs.VgLimited)
 }
 
 // Close detaches every program and frees the maps.

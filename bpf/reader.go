@@ -9,7 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/bpf/cgroup"
 	"github.com/vigil-project/vigil/bpf/process"
@@ -38,12 +40,18 @@ type ReaderOptions struct {
 	// is not there yet. It must not block: it is called from the reader's
 	// goroutine for events of processes whose container is not Known.
 	Containers func(event.Container) (event.Container, bool)
+	// Flood, when set, hears of every flood record: a process that
+	// started or stopped going over its rate limit (Options.RateLimit).
+	// Called from the reader's goroutine; it must not block.
+	Flood func(Flood)
 }
 
-// Reader reads records from the ring buffer, decodes them and turns them
-// into events. One goroutine (Run) owns it.
+// Reader reads records from the ring buffers, decodes them and turns
+// them into events. One goroutine (Run) owns it.
 type Reader struct {
-	rd      *ringbuf.Reader
+	rings   []*ring // the bulk ring first (see next), then the priority ring
+	ep      int     // one epoll over every ring and wake
+	wake    int     // eventfd: Close ends Run's wait
 	dec     *Decoder
 	procs   *process.Table
 	users   *process.Users
@@ -51,14 +59,26 @@ type Reader struct {
 	poll    time.Duration // the short poll: the kernel's wakeup interval
 	deliver event.TypeSet
 	meta    func(event.Container) (event.Container, bool)
+	flood   func(Flood)
 	polling func(bool)                       // tells the kernel whether the reader polls
 	policy  *atomic.Pointer[policyView]      // names the rules behind policy words
 	idle    time.Duration                    // the sleep between kernel wakeups (idlePoll)
 	env     *atomic.Pointer[map[string]bool] // environment names whose values are kept
 	asleep  atomic.Bool                      // not polling: only a wakeup or r.idle ends the wait
-	closeMu sync.Mutex                       // orders Close against available
-	closed  bool
+	closing atomic.Bool                      // Close was called: Run returns
+	closeMu sync.Mutex                       // orders Close against Run and available
+	running bool
+	freed   bool
 	stats   readerCounters
+}
+
+// ring is one ring buffer and the record read from it but not handled
+// yet (Run merges the rings by the records' kernel time).
+type ring struct {
+	rd      *ringbuf.Reader
+	rec     ringbuf.Record
+	pending bool
+	ktime   uint64
 }
 
 type readerCounters struct {
@@ -67,41 +87,64 @@ type readerCounters struct {
 	decodeErr atomic.Uint64
 	// wakeRecords counts the kernel's bare wakeup records (VG_WAKE).
 	wakeRecords atomic.Uint64
+	floods      atomic.Uint64 // flood records (VG_FLOOD), start and end
 	latency     hist.Hist
 }
 
 // ReaderStats are the reader's counters.
 type ReaderStats struct {
-	Records      uint64                // records read from the ring buffer
+	Records      uint64                // records read from the ring buffers
 	Events       map[event.Type]uint64 // records decoded, by type
 	DecodeErrors uint64                // records counted and skipped: unknown, truncated, garbled
+	Floods       uint64                // flood records: a process started or stopped going over its rate
 	Latency      LatencySummary        // kernel to reader, sampled
 }
 
 // DefaultDeliver are the event types a reader delivers by default.
 var DefaultDeliver = []event.Type{event.TypeExec, event.TypeOpen, event.TypeConnect}
 
-// NewReader starts reading the probes' ring buffer. The process table is
+// NewReader starts reading the probes' ring buffers. The process table is
 // seeded from /proc before the first record is read.
-func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
-	rd, err := ringbuf.NewReader(p.objs.VgEvents)
-	if err != nil {
-		return nil, fmt.Errorf("open ring buffer reader: %w", err)
+func NewReader(p *Probes, o ReaderOptions) (r *Reader, err error) {
+	r = &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
+	defer func() {
+		if err != nil {
+			r.free()
+		}
+	}()
+	if r.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("epoll for the ring buffers: %w", err)
 	}
-	r := &Reader{rd: rd, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
+	if r.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return nil, fmt.Errorf("eventfd for the ring buffers: %w", err)
+	}
+	fds := []int{r.wake}
+	for _, m := range []*ebpf.Map{p.objs.VgBulk, p.objs.VgEvents} {
+		rd, err := ringbuf.NewReader(m)
+		if err != nil {
+			return nil, fmt.Errorf("open ring buffer reader: %w", err)
+		}
+		// Reads never wait: Run waits on its own epoll, for every ring.
+		rd.SetDeadline(time.Unix(1, 0))
+		r.rings = append(r.rings, &ring{rd: rd})
+		fds = append(fds, m.FD())
+	}
+	for _, fd := range fds {
+		if err := unix.EpollCtl(r.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			return nil, fmt.Errorf("epoll for the ring buffers: %w", err)
+		}
+	}
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}
 	r.stats.latency.Init(latencyBounds())
 	if r.clock, err = newClock(); err != nil {
-		rd.Close()
 		return nil, err
 	}
 	if r.procs == nil {
 		containers := cgroup.NewResolver(p.cgroup.Mount).Container
 		r.procs = process.New(process.Options{MaxEntries: o.MaxProcs, Containers: containers, BootTime: r.clock.boot})
 		if _, err := r.procs.Seed(); err != nil {
-			rd.Close()
 			return nil, fmt.Errorf("seed process table: %w", err)
 		}
 	}
@@ -122,36 +165,55 @@ func (r *Reader) Procs() *process.Table { return r.procs }
 // delivered event from this goroutine. Events are new values each time and
 // may be kept.
 func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
+	r.closeMu.Lock()
+	if r.freed {
+		r.closeMu.Unlock()
+		return nil
+	}
+	r.running = true
+	r.closeMu.Unlock()
+	defer func() {
+		r.closeMu.Lock()
+		r.running = false
+		if r.closing.Load() {
+			r.freeLocked()
+		}
+		r.closeMu.Unlock()
+	}()
 	stop := context.AfterFunc(ctx, func() { r.Close() })
 	defer stop()
-	var rec ringbuf.Record
 	var dr Record
-	// While records flow, the reader polls: it drains the ring, sleeps
-	// until the end of a window of r.poll, drains it again, and the kernel
-	// (told so through setReaderPolling) sends no wakeups at all. A window
+	// While records flow, the reader polls: it drains the rings, sleeps
+	// until the end of a window of r.poll (or a wakeup: the kernel still
+	// wakes it when wakeup_bytes wait), drains them again, and the kernel
+	// (told so through setReaderPolling) sends no other wakeups. A window
 	// without records ends the polling: the reader says so, looks at the
-	// ring once more, and sleeps until the kernel wakes it for the next
+	// rings once more, and sleeps until the kernel wakes it for the next
 	// record (or idlePoll passes).
 	polling := true
 	r.polling(true)
 	defer r.polling(false)
 	sawData := false
-	r.rd.SetDeadline(time.Now().Add(r.poll))
-	for {
-		err := r.rd.ReadInto(&rec)
-		switch {
-		case err == nil:
-			sawData = true
-			if !polling {
-				polling = true
-				r.asleep.Store(false)
-				r.polling(true)
-				r.rd.SetDeadline(time.Now().Add(r.poll))
+	deadline := time.Now().Add(r.poll)
+	for !r.closing.Load() {
+		rg, err := r.next()
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return nil
 			}
-		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Errorf("read ring buffer: %w", err)
+		}
+		if rg == nil {
+			now := time.Now()
+			if now.Before(deadline) {
+				if err := r.wait(deadline.Sub(now)); err != nil {
+					return err
+				}
+				continue
+			}
 			if polling && !sawData {
 				r.polling(false)
-				if r.available() == 0 {
+				if r.unread() == 0 {
 					polling = false
 					r.asleep.Store(true)
 				} else {
@@ -163,51 +225,188 @@ func (r *Reader) Run(ctx context.Context, emit func(*event.Event)) error {
 			if !polling {
 				wait = r.idle
 			}
-			r.rd.SetDeadline(time.Now().Add(wait))
+			deadline = now.Add(wait)
 			continue
-		case errors.Is(err, os.ErrClosed):
-			return nil
-		default:
-			return fmt.Errorf("read ring buffer: %w", err)
 		}
-		if len(rec.RawSample) > 0 && rec.RawSample[0] == vgWake {
+		sawData = true
+		if !polling {
+			polling = true
+			r.asleep.Store(false)
+			r.polling(true)
+			deadline = time.Now().Add(r.poll)
+		}
+		rg.pending = false
+		r.record(rg.rec.RawSample, &dr, emit)
+	}
+	// Records already taken from a ring are handled, not lost: what the
+	// rings held is then either handled or still there.
+	for rg := r.first(); rg != nil; rg = r.first() {
+		rg.pending = false
+		r.record(rg.rec.RawSample, &dr, emit)
+	}
+	return nil
+}
+
+// first is the pending ring whose record comes first, without reading.
+func (r *Reader) first() *ring {
+	var best *ring
+	for _, rg := range r.rings {
+		if rg.pending && (best == nil || rg.ktime <= best.ktime) {
+			best = rg
+		}
+	}
+	return best
+}
+
+// record handles one record of a ring.
+func (r *Reader) record(raw []byte, dr *Record, emit func(*event.Event)) {
+	n := r.stats.records.Add(1)
+	if len(raw) > 0 && raw[0] == vgFlood {
+		r.floodRecord(raw, dr)
+		return
+	}
+	if err := r.dec.Decode(raw, dr); err != nil {
+		r.stats.decodeErr.Add(1)
+		return
+	}
+	if n%latencySampleEvery == 0 {
+		r.stats.latency.Observe(r.clock.sinceBoot(dr.Ktime))
+	}
+	if ev := r.handle(dr); ev != nil {
+		r.stats.events[ev.Type].Add(1)
+		if r.deliver.Has(ev.Type) {
+			emit(ev)
+		}
+	}
+}
+
+// next is the ring whose pending record comes first, nil when every ring
+// is empty. Each ring is in commit order; across rings, records are
+// merged by their kernel time, so that a process's exec or fork (priority
+// ring) comes before the opens it made afterwards (bulk ring), as with
+// one ring. The bulk ring is looked at first: a record committed before
+// one seen there (a process's exec before its opens) is then visible in
+// the priority ring too. When the priority ring is more than half full,
+// its records go first whatever their time: losing none of them matters
+// more than the order of a few opens.
+func (r *Reader) next() (*ring, error) {
+	var best *ring
+	for _, rg := range r.rings {
+		if !rg.pending {
+			if err := r.fill(rg); err != nil {
+				return nil, err
+			}
+			if !rg.pending {
+				continue
+			}
+		}
+		if best == nil || rg.ktime <= best.ktime {
+			best = rg
+		}
+	}
+	if prio := r.rings[len(r.rings)-1]; prio.pending && best != prio &&
+		prio.rd.AvailableBytes() > prio.rd.BufferSize()/2 {
+		return prio, nil
+	}
+	return best, nil
+}
+
+// fill reads rg's next record, if it has one, skipping wakeup records.
+func (r *Reader) fill(rg *ring) error {
+	for rg.rd.AvailableBytes() > 0 {
+		err := rg.rd.ReadInto(&rg.rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil // only discarded records
+		}
+		if err != nil {
+			return err
+		}
+		raw := rg.rec.RawSample
+		if len(raw) > 0 && raw[0] == vgWake {
 			r.stats.wakeRecords.Add(1)
 			continue
 		}
-		n := r.stats.records.Add(1)
-		if err := r.dec.Decode(rec.RawSample, &dr); err != nil {
-			r.stats.decodeErr.Add(1)
+		rg.pending = true
+		rg.ktime = 0 // a record too short for a header goes first, to be counted
+		if len(raw) >= 16 {
+			rg.ktime = le.Uint64(raw[8:])
+		}
+		return nil
+	}
+	return nil
+}
+
+// wait sleeps until a ring has data, Close is called, or d passes.
+func (r *Reader) wait(d time.Duration) error {
+	var evs [3]unix.EpollEvent
+	ms := int((d + time.Millisecond - 1) / time.Millisecond)
+	for {
+		_, err := unix.EpollWait(r.ep, evs[:], ms)
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if n%latencySampleEvery == 0 {
-			r.stats.latency.Observe(r.clock.sinceBoot(dr.Ktime))
+		if err != nil {
+			return fmt.Errorf("wait for the ring buffers: %w", err)
 		}
-		if ev := r.handle(&dr); ev != nil {
-			r.stats.events[ev.Type].Add(1)
-			if r.deliver.Has(ev.Type) {
-				emit(ev)
-			}
-		}
+		return nil
 	}
+}
+
+// unread is the rings' unread bytes; Run's goroutine only.
+func (r *Reader) unread() int {
+	n := 0
+	for _, rg := range r.rings {
+		n += rg.rd.AvailableBytes()
+	}
+	return n
 }
 
 // Close stops Run.
 func (r *Reader) Close() error {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
-	r.closed = true
-	return r.rd.Close()
+	r.closing.Store(true)
+	if r.running {
+		var one [8]byte
+		one[0] = 1
+		unix.Write(r.wake, one[:])
+		return nil // Run frees the rings on its way out
+	}
+	return r.freeLocked()
 }
 
-// available is the ring's unread bytes, 0 once closed (the ring buffer
+func (r *Reader) free() {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	r.freeLocked()
+}
+
+func (r *Reader) freeLocked() error {
+	if r.freed {
+		return nil
+	}
+	r.freed = true
+	var errs []error
+	for _, rg := range r.rings {
+		errs = append(errs, rg.rd.Close())
+	}
+	for _, fd := range []int{r.ep, r.wake} {
+		if fd >= 0 {
+			errs = append(errs, unix.Close(fd))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// available is the rings' unread bytes, 0 once closed (a ring buffer
 // reader's AvailableBytes does not survive its Close).
 func (r *Reader) available() int {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
-	if r.closed {
+	if r.freed {
 		return 0
 	}
-	return r.rd.AvailableBytes()
+	return r.unread()
 }
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
@@ -215,6 +414,7 @@ func (r *Reader) Stats() ReaderStats {
 	s := ReaderStats{
 		Records:      r.stats.records.Load(),
 		DecodeErrors: r.stats.decodeErr.Load(),
+		Floods:       r.stats.floods.Load(),
 		Events:       make(map[event.Type]uint64),
 		Latency:      latencySummary(&r.stats.latency),
 	}

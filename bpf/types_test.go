@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -132,5 +133,38 @@ func TestEventSource(t *testing.T) {
 		if name == "exec_denied" && ev.Res != -1 {
 			t.Errorf("denied exec: res %d, want -1", ev.Res)
 		}
+	}
+}
+
+// Every type has a traffic class, and the kernel's ring and rate-limit
+// masks are the class column of the type table: the file types on the
+// bulk ring, process lifecycle never limited.
+func TestClassesReachKernel(t *testing.T) {
+	c, err := DefaultOptions().config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range event.Types() {
+		cl := typ.Info().Class
+		if cl == event.ClassNone {
+			t.Errorf("%s: no traffic class in the type table", typ)
+		}
+		if got := c.BulkTypes&(1<<typ) != 0; got != (cl == event.ClassFile) {
+			t.Errorf("%s (%s): on the bulk ring %v", typ, cl, got)
+		}
+		if got := c.LimitTypes&(1<<typ) != 0; got != (cl != event.ClassProcess) {
+			t.Errorf("%s (%s): rate limited %v", typ, cl, got)
+		}
+	}
+	for _, typ := range []event.Type{event.TypeExec, event.TypeFork, event.TypeExit, event.TypeConnect, event.TypeSetuid} {
+		if c.BulkTypes&(1<<typ) != 0 {
+			t.Errorf("%s is on the bulk ring", typ)
+		}
+	}
+	if want := uint64(time.Second) / DefaultRateLimit; c.RateIntervalNs != want || c.RateBurstNs != DefaultRateBurst*want {
+		t.Errorf("rate: interval %d burst %d ns, want %d and %d", c.RateIntervalNs, c.RateBurstNs, want, DefaultRateBurst*want)
+	}
+	if off, err := (Options{RateLimit: -1}).config(); err != nil || off.RateIntervalNs != 0 {
+		t.Errorf("RateLimit -1: interval %d, %v; want 0 (no limit)", off.RateIntervalNs, err)
 	}
 }

@@ -51,6 +51,10 @@ type vigilVgConfig struct {
 	FileFilter     uint32
 	_              [4]byte
 	BpfCmds        uint64
+	BulkTypes      uint32
+	LimitTypes     uint32
+	RateIntervalNs uint64
+	RateBurstNs    uint64
 }
 
 type vigilVgConnect struct {
@@ -110,6 +114,21 @@ type vigilVgExit struct {
 	Status uint32
 	Pad    uint32
 }
+
+type vigilVgFlood struct {
+	_         structs.HostLayout
+	Hdr       vigilVgHdr
+	EventType uint32
+	Bulk      uint32
+	Limited   uint64
+}
+
+type vigilVgFloodFlags uint32
+
+const (
+	vigilVgFloodFlagsVG_FLOOD_START vigilVgFloodFlags = 1
+	vigilVgFloodFlagsVG_FLOOD_END   vigilVgFloodFlags = 2
+)
 
 type vigilVgFork struct {
 	_            structs.HostLayout
@@ -242,6 +261,14 @@ type vigilVgPolUidKey struct {
 	Uid uint32
 }
 
+type vigilVgRate struct {
+	_         structs.HostLayout
+	Tat       uint64
+	Limited   uint64
+	Flooding  uint32
+	EventType uint32
+}
+
 type vigilVgSys struct {
 	_       structs.HostLayout
 	Hdr     vigilVgHdr
@@ -341,12 +368,14 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	vigilMapVgBulk            = "vg_bulk"
 	vigilMapVgCfg             = "vg_cfg"
 	vigilMapVgDrops           = "vg_drops"
 	vigilMapVgEvents          = "vg_events"
 	vigilMapVgFilePaths       = "vg_file_paths"
 	vigilMapVgFiltered        = "vg_filtered"
 	vigilMapVgHeap            = "vg_heap"
+	vigilMapVgLimited         = "vg_limited"
 	vigilMapVgNames           = "vg_names"
 	vigilMapVgOpenPaths       = "vg_open_paths"
 	vigilMapVgPolDescs        = "vg_pol_descs"
@@ -358,6 +387,7 @@ const (
 	vigilMapVgPolPort         = "vg_pol_port"
 	vigilMapVgPolProcs        = "vg_pol_procs"
 	vigilMapVgPolUid          = "vg_pol_uid"
+	vigilMapVgRates           = "vg_rates"
 	vigilMapVgSetidOld        = "vg_setid_old"
 	vigilProgCgConnect4       = "cg_connect4"
 	vigilProgCgConnect6       = "cg_connect6"
@@ -421,6 +451,8 @@ const (
 	vigilVarVgExec            = "_vg_exec"
 	vigilVarVgExecFlags       = "_vg_exec_flags"
 	vigilVarVgExit            = "_vg_exit"
+	vigilVarVgFlood           = "_vg_flood"
+	vigilVarVgFloodFlags      = "_vg_flood_flags"
 	vigilVarVgFork            = "_vg_fork"
 	vigilVarVgFpathKey        = "_vg_fpath_key"
 	vigilVarVgNameKey         = "_vg_name_key"
@@ -435,6 +467,7 @@ const (
 	vigilVarVgPolPathKey      = "_vg_pol_path_key"
 	vigilVarVgPolProc         = "_vg_pol_proc"
 	vigilVarVgPolUidKey       = "_vg_pol_uid_key"
+	vigilVarVgRate            = "_vg_rate"
 	vigilVarVgSys             = "_vg_sys"
 	vigilVarVgSysFlags        = "_vg_sys_flags"
 	vigilVarVgSyscall         = "_vg_syscall"
@@ -547,12 +580,14 @@ type vigilProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilMapSpecs struct {
+	VgBulk      *ebpf.MapSpec `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
 	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgLimited   *ebpf.MapSpec `ebpf:"vg_limited"`
 	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
@@ -564,6 +599,7 @@ type vigilMapSpecs struct {
 	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
 	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
+	VgRates     *ebpf.MapSpec `ebpf:"vg_rates"`
 	VgSetidOld  *ebpf.MapSpec `ebpf:"vg_setid_old"`
 }
 
@@ -577,6 +613,8 @@ type vigilVariableSpecs struct {
 	VgExec          *ebpf.VariableSpec `ebpf:"_vg_exec"`
 	VgExecFlags     *ebpf.VariableSpec `ebpf:"_vg_exec_flags"`
 	VgExit          *ebpf.VariableSpec `ebpf:"_vg_exit"`
+	VgFlood         *ebpf.VariableSpec `ebpf:"_vg_flood"`
+	VgFloodFlags    *ebpf.VariableSpec `ebpf:"_vg_flood_flags"`
 	VgFork          *ebpf.VariableSpec `ebpf:"_vg_fork"`
 	VgFpathKey      *ebpf.VariableSpec `ebpf:"_vg_fpath_key"`
 	VgNameKey       *ebpf.VariableSpec `ebpf:"_vg_name_key"`
@@ -591,6 +629,7 @@ type vigilVariableSpecs struct {
 	VgPolPathKey    *ebpf.VariableSpec `ebpf:"_vg_pol_path_key"`
 	VgPolProc       *ebpf.VariableSpec `ebpf:"_vg_pol_proc"`
 	VgPolUidKey     *ebpf.VariableSpec `ebpf:"_vg_pol_uid_key"`
+	VgRate          *ebpf.VariableSpec `ebpf:"_vg_rate"`
 	VgSys           *ebpf.VariableSpec `ebpf:"_vg_sys"`
 	VgSysFlags      *ebpf.VariableSpec `ebpf:"_vg_sys_flags"`
 	VgSyscall       *ebpf.VariableSpec `ebpf:"_vg_syscall"`
@@ -619,12 +658,14 @@ func (o *vigilObjects) Close() error {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilMaps struct {
+	VgBulk      *ebpf.Map `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
 	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
+	VgLimited   *ebpf.Map `ebpf:"vg_limited"`
 	VgNames     *ebpf.Map `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
@@ -636,17 +677,20 @@ type vigilMaps struct {
 	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
 	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
+	VgRates     *ebpf.Map `ebpf:"vg_rates"`
 	VgSetidOld  *ebpf.Map `ebpf:"vg_setid_old"`
 }
 
 func (m *vigilMaps) Close() error {
 	return _VigilClose(
+		m.VgBulk,
 		m.VgCfg,
 		m.VgDrops,
 		m.VgEvents,
 		m.VgFilePaths,
 		m.VgFiltered,
 		m.VgHeap,
+		m.VgLimited,
 		m.VgNames,
 		m.VgOpenPaths,
 		m.VgPolDescs,
@@ -658,6 +702,7 @@ func (m *vigilMaps) Close() error {
 		m.VgPolPort,
 		m.VgPolProcs,
 		m.VgPolUid,
+		m.VgRates,
 		m.VgSetidOld,
 	)
 }
@@ -672,6 +717,8 @@ type vigilVariables struct {
 	VgExec          *ebpf.Variable `ebpf:"_vg_exec"`
 	VgExecFlags     *ebpf.Variable `ebpf:"_vg_exec_flags"`
 	VgExit          *ebpf.Variable `ebpf:"_vg_exit"`
+	VgFlood         *ebpf.Variable `ebpf:"_vg_flood"`
+	VgFloodFlags    *ebpf.Variable `ebpf:"_vg_flood_flags"`
 	VgFork          *ebpf.Variable `ebpf:"_vg_fork"`
 	VgFpathKey      *ebpf.Variable `ebpf:"_vg_fpath_key"`
 	VgNameKey       *ebpf.Variable `ebpf:"_vg_name_key"`
@@ -686,6 +733,7 @@ type vigilVariables struct {
 	VgPolPathKey    *ebpf.Variable `ebpf:"_vg_pol_path_key"`
 	VgPolProc       *ebpf.Variable `ebpf:"_vg_pol_proc"`
 	VgPolUidKey     *ebpf.Variable `ebpf:"_vg_pol_uid_key"`
+	VgRate          *ebpf.Variable `ebpf:"_vg_rate"`
 	VgSys           *ebpf.Variable `ebpf:"_vg_sys"`
 	VgSysFlags      *ebpf.Variable `ebpf:"_vg_sys_flags"`
 	VgSyscall       *ebpf.Variable `ebpf:"_vg_syscall"`

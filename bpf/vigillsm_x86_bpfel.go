@@ -46,6 +46,10 @@ type vigilLsmVgConfig struct {
 	FileFilter     uint32
 	_              [4]byte
 	BpfCmds        uint64
+	BulkTypes      uint32
+	LimitTypes     uint32
+	RateIntervalNs uint64
+	RateBurstNs    uint64
 }
 
 type vigilLsmVgFpathKey struct {
@@ -120,16 +124,26 @@ type vigilLsmVgPolUidKey struct {
 	Uid uint32
 }
 
+type vigilLsmVgRate struct {
+	_         structs.HostLayout
+	Tat       uint64
+	Limited   uint64
+	Flooding  uint32
+	EventType uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	vigilLsmMapVgBulk          = "vg_bulk"
 	vigilLsmMapVgCfg           = "vg_cfg"
 	vigilLsmMapVgDrops         = "vg_drops"
 	vigilLsmMapVgEvents        = "vg_events"
 	vigilLsmMapVgFilePaths     = "vg_file_paths"
 	vigilLsmMapVgFiltered      = "vg_filtered"
 	vigilLsmMapVgHeap          = "vg_heap"
+	vigilLsmMapVgLimited       = "vg_limited"
 	vigilLsmMapVgNames         = "vg_names"
 	vigilLsmMapVgOpenPaths     = "vg_open_paths"
 	vigilLsmMapVgPolDescs      = "vg_pol_descs"
@@ -141,6 +155,7 @@ const (
 	vigilLsmMapVgPolPort       = "vg_pol_port"
 	vigilLsmMapVgPolProcs      = "vg_pol_procs"
 	vigilLsmMapVgPolUid        = "vg_pol_uid"
+	vigilLsmMapVgRates         = "vg_rates"
 	vigilLsmProgLsmConnect     = "lsm_connect"
 	vigilLsmProgLsmExec        = "lsm_exec"
 	vigilLsmProgLsmOpen        = "lsm_open"
@@ -199,12 +214,14 @@ type vigilLsmProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilLsmMapSpecs struct {
+	VgBulk      *ebpf.MapSpec `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
 	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgLimited   *ebpf.MapSpec `ebpf:"vg_limited"`
 	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
@@ -216,6 +233,7 @@ type vigilLsmMapSpecs struct {
 	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
 	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
+	VgRates     *ebpf.MapSpec `ebpf:"vg_rates"`
 }
 
 // vigilLsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -246,12 +264,14 @@ func (o *vigilLsmObjects) Close() error {
 //
 // It can be passed to loadVigilLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilLsmMaps struct {
+	VgBulk      *ebpf.Map `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
 	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
 	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
 	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
 	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
+	VgLimited   *ebpf.Map `ebpf:"vg_limited"`
 	VgNames     *ebpf.Map `ebpf:"vg_names"`
 	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
 	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
@@ -263,16 +283,19 @@ type vigilLsmMaps struct {
 	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
 	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
+	VgRates     *ebpf.Map `ebpf:"vg_rates"`
 }
 
 func (m *vigilLsmMaps) Close() error {
 	return _VigilLsmClose(
+		m.VgBulk,
 		m.VgCfg,
 		m.VgDrops,
 		m.VgEvents,
 		m.VgFilePaths,
 		m.VgFiltered,
 		m.VgHeap,
+		m.VgLimited,
 		m.VgNames,
 		m.VgOpenPaths,
 		m.VgPolDescs,
@@ -284,6 +307,7 @@ func (m *vigilLsmMaps) Close() error {
 		m.VgPolPort,
 		m.VgPolProcs,
 		m.VgPolUid,
+		m.VgRates,
 	)
 }
 

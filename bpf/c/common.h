@@ -43,11 +43,39 @@ static __always_inline bool restarting(long ret)
 #define REC_MASK 16383
 #define PATH_MASK (VG_PATH_MAX - 1)
 
-/* The one ring buffer every record goes through. User space sets the size. */
+/*
+ * Two ring buffers, so that a flood of one class cannot crowd out another:
+ * vg_events, the priority ring, carries process lifecycle, network,
+ * privilege and enforcement records and the flood records; vg_bulk
+ * carries the high-volume file types (vg_config.bulk_types, from the
+ * class column of the event-type table). User space sets both sizes.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 } vg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} vg_bulk SEC(".maps");
+
+/* Per-process budgets (struct vg_rate), by tgid | bulk << 32. LRU: an
+ * evicted process starts again with a full bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct vg_rate);
+} vg_rates SEC(".maps");
+
+/* Records over their process's rate, not sent, per CPU, by enum vg_type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VG_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} vg_limited SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -229,15 +257,40 @@ __u64 vg_last_wakeup = 0;
  * every wakeup_ns. */
 volatile __u32 vg_reader_polling = 0;
 
-static __always_inline bool want_wakeup(struct vg_config *cfg, __u64 now)
+static __always_inline __u64 ring_avail(bool bulk)
+{
+	if (bulk)
+		return bpf_ringbuf_query(&vg_bulk, BPF_RB_AVAIL_DATA);
+	return bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA);
+}
+
+static __always_inline long ring_output(bool bulk, void *rec, __u32 size, __u64 flags)
+{
+	if (bulk)
+		return bpf_ringbuf_output(&vg_bulk, rec, size, flags);
+	return bpf_ringbuf_output(&vg_events, rec, size, flags);
+}
+
+/* One reader drains both rings (one epoll over both), so a wakeup through
+ * either wakes it for both, and the rate of wakeups (vg_last_wakeup) is
+ * shared; the data waiting is each ring's own. */
+static __always_inline bool want_wakeup(struct vg_config *cfg, __u64 now, bool bulk)
 {
 	if (now - vg_last_wakeup < cfg->wakeup_ns)
 		return false;
-	return !vg_reader_polling || bpf_ringbuf_query(&vg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes;
+	return !vg_reader_polling || ring_avail(bulk) >= cfg->wakeup_bytes;
+}
+
+static __always_inline void count_drop(enum vg_type type)
+{
+	__u32 key = type;
+	__u64 *n = bpf_map_lookup_elem(&vg_drops, &key);
+	if (n)
+		*n += 1;
 }
 
 /*
- * Send a record built in the heap. The reader is woken when it is not
+ * Send a record to one ring. The reader is woken when it is not
  * polling (asleep until woken), or when wakeup_bytes are waiting; at most
  * once per wakeup_ns either way.
  *
@@ -248,27 +301,118 @@ static __always_inline bool want_wakeup(struct vg_config *cfg, __u64 now)
  * full barrier, and so is the reader's store): one of the two sides sees
  * the other, and if it is this one a bare VG_WAKE record wakes the reader.
  */
-static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type)
+static __always_inline void ring_send(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type, bool bulk)
 {
 	__u64 now = ((struct vg_hdr *)rec)->ktime;
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (want_wakeup(cfg, now)) {
+	if (want_wakeup(cfg, now, bulk)) {
 		flags = BPF_RB_FORCE_WAKEUP;
 		vg_last_wakeup = now;
 	}
 	((struct vg_hdr *)rec)->size = size;
-	if (bpf_ringbuf_output(&vg_events, rec, size & REC_MASK, flags)) {
-		__u32 key = type;
-		__u64 *n = bpf_map_lookup_elem(&vg_drops, &key);
-		if (n)
-			*n += 1;
+	if (ring_output(bulk, rec, size & REC_MASK, flags)) {
+		count_drop(type);
 		return;
 	}
 	if (flags == BPF_RB_NO_WAKEUP && !vg_reader_polling && now - vg_last_wakeup >= cfg->wakeup_ns) {
 		struct vg_wake w = {.type = VG_WAKE, .size = sizeof(w)};
 		vg_last_wakeup = now;
-		bpf_ringbuf_output(&vg_events, &w, sizeof(w), BPF_RB_FORCE_WAKEUP);
+		ring_output(bulk, &w, sizeof(w), BPF_RB_FORCE_WAKEUP);
 	}
+}
+
+/* Tell user space that the process of hdr started (VG_FLOOD_START) or
+ * stopped (VG_FLOOD_END) going over its rate on one ring. A lost flood
+ * record counts as a drop of the type it is about. */
+static __always_inline void flood_record(struct vg_config *cfg, struct vg_hdr *hdr, struct vg_rate *b, __u16 flag,
+					 __u32 bulk)
+{
+	struct vg_flood f;
+	__builtin_memcpy(&f.hdr, hdr, sizeof(f.hdr));
+	f.hdr.type = VG_FLOOD;
+	f.hdr.flags = flag;
+	f.hdr.policy = 0;
+	f.event_type = b->event_type;
+	f.bulk = bulk;
+	f.limited = b->limited;
+	ring_send(cfg, &f, sizeof(f), b->event_type, false);
+}
+
+/*
+ * The per-process rate limit: a GCRA token bucket per process and ring.
+ * A record is sent while the process's theoretical arrival time (tat) is
+ * at most rate_burst_ns ahead of now; each sent record moves it one
+ * rate_interval_ns later. Concurrent threads of a process may race on
+ * tat: the add is atomic, the reset to now is not (a lost race lets a
+ * record or two more through). false: over the rate; counted, not sent.
+ */
+static __always_inline bool rate_ok(struct vg_config *cfg, struct vg_hdr *hdr, enum vg_type type, __u32 bulk)
+{
+	__u64 now = hdr->ktime;
+	__u64 key = hdr->pid | ((__u64)bulk << 32);
+	struct vg_rate *b = bpf_map_lookup_elem(&vg_rates, &key);
+	if (!b) {
+		struct vg_rate fresh = {.tat = now + cfg->rate_interval_ns};
+		bpf_map_update_elem(&vg_rates, &key, &fresh, BPF_NOEXIST);
+		return true;
+	}
+	__u64 tat = b->tat;
+	if (tat < now) {
+		/* A full bucket: whatever flood there was is over. */
+		if (b->flooding) {
+			flood_record(cfg, hdr, b, VG_FLOOD_END, bulk);
+			b->flooding = 0;
+			b->limited = 0;
+		}
+		b->tat = now;
+		tat = now;
+	}
+	if (tat - now <= cfg->rate_burst_ns) {
+		__sync_fetch_and_add(&b->tat, cfg->rate_interval_ns);
+		return true;
+	}
+	__u32 k = type;
+	__u64 *n = bpf_map_lookup_elem(&vg_limited, &k);
+	if (n)
+		*n += 1;
+	__sync_fetch_and_add(&b->limited, 1);
+	if (!b->flooding) {
+		b->flooding = 1;
+		b->event_type = type;
+		flood_record(cfg, hdr, b, VG_FLOOD_START, bulk);
+	}
+	return false;
+}
+
+/* The end of a process: a flood it was in ends with it. */
+static __always_inline void rate_exit(struct vg_config *cfg, struct vg_hdr *hdr)
+{
+	for (__u32 bulk = 0; bulk < 2; bulk++) {
+		__u64 key = hdr->pid | ((__u64)bulk << 32);
+		struct vg_rate *b = bpf_map_lookup_elem(&vg_rates, &key);
+		if (!b)
+			continue;
+		if (b->flooding)
+			flood_record(cfg, hdr, b, VG_FLOOD_END, bulk);
+		bpf_map_delete_elem(&vg_rates, &key);
+	}
+}
+
+/*
+ * Send a record built in the heap, on the ring of its type's class: the
+ * bulk ring for bulk_types, the priority ring for the rest and for every
+ * record that carries a policy outcome (enforcement). limit_types go
+ * through their process's budget on that ring first.
+ */
+static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type)
+{
+	struct vg_hdr *hdr = rec;
+	__u32 bit = 1U << type;
+	bool enforced = hdr->policy != 0;
+	__u32 bulk = (cfg->bulk_types & bit) && !enforced;
+	if ((cfg->limit_types & bit) && !enforced && cfg->rate_interval_ns && !rate_ok(cfg, hdr, type, bulk))
+		return;
+	ring_send(cfg, rec, size, type, bulk);
 }
 
 /*

@@ -4,7 +4,7 @@
  * open (file_open) and connect (socket_connect). A separate object from
  * vigil.c because kernels without BPF LSM refuse to load LSM programs at
  * all; it is loaded only where bpf is an active LSM, with every map
- * replaced by the main object's (one policy, one ring buffer).
+ * replaced by the main object's (one policy, the same ring buffers).
  */
 #include "common.h"
 

@@ -170,6 +170,7 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 	}
 	e->status = task->exit_code;
 	e->_pad = 0;
+	rate_exit(cfg, &e->hdr);
 	submit(cfg, e, sizeof(*e), VG_EXIT);
 	return 0;
 }

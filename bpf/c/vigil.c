@@ -2,7 +2,7 @@
 /*
  * The one BPF object vigil loads. The hook families live in their own
  * files; they are compiled as one unit so that every program shares the
- * same maps (one ring buffer, one configuration, one set of counters).
+ * same maps (the ring buffers, one configuration, one set of counters).
  */
 #include "process.c"
 #include "file.c"
@@ -12,6 +12,9 @@
 /* Keep the record types in BTF so bpf2go can generate their Go structs. */
 const struct vg_exec *_vg_exec __attribute__((unused));
 const struct vg_fork *_vg_fork __attribute__((unused));
+const struct vg_flood *_vg_flood __attribute__((unused));
+const struct vg_rate *_vg_rate __attribute__((unused));
+const enum vg_flood_flags *_vg_flood_flags __attribute__((unused));
 const struct vg_exit *_vg_exit __attribute__((unused));
 const struct vg_open *_vg_open __attribute__((unused));
 const struct vg_connect *_vg_connect __attribute__((unused));

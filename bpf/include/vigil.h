@@ -59,6 +59,16 @@ struct vg_wake {
 	__u32 size;
 };
 
+/* A process went over its rate (see vg_config.rate_interval_ns): one
+ * record when it starts being limited (VG_FLOOD_START) and one when it
+ * stops (VG_FLOOD_END: its bucket refilled, or it exited), on the priority
+ * ring. Not an event type: the reader hands it to its flood callback. */
+#define VG_FLOOD 0x7e
+enum vg_flood_flags {
+	VG_FLOOD_START = 1 << 0,
+	VG_FLOOD_END = 1 << 1,
+};
+
 /* Header of every record: who did it, when. */
 struct vg_hdr {
 	__u8 type;	 /* enum vg_type */
@@ -89,6 +99,24 @@ enum vg_exec_flags {
 	VG_EXEC_DENIED = 1 << 6, /* refused by BPF LSM: the process keeps its image */
 	VG_EXEC_ENV_TRUNC = 1 << 7, /* the environment was cut to vg_config.env_bytes */
 	VG_EXEC_ENV_FAULT = 1 << 8,
+};
+
+/* VG_FLOOD: the header is the limited record's (its process, uid and
+ * comm; flags VG_FLOOD_*). */
+struct vg_flood {
+	struct vg_hdr hdr;
+	__u32 event_type; /* enum vg_type of the record that went over */
+	__u32 bulk;	  /* 1: the bulk ring's budget, 0: the priority ring's */
+	__u64 limited;	  /* records not sent so far in this flood */
+};
+
+/* A process's budget on one ring (map vg_rates, key: tgid | bulk << 32),
+ * a GCRA token bucket: tat is when the bucket would be full again. */
+struct vg_rate {
+	__u64 tat;
+	__u64 limited;	  /* records not sent in the current flood */
+	__u32 flooding;	  /* 1 between the START and END records */
+	__u32 event_type; /* the type that started the flood */
 };
 
 /* sched_process_exec. Tail: exe, cwd, argv (NUL separated), then the
@@ -274,6 +302,14 @@ struct vg_config {
 	__u32 bpf_filter;   /* 1: only the bpf(2) commands in bpf_cmds */
 	__u32 file_filter;  /* bit (1 << enum vg_type): only paths in vg_file_paths */
 	__u64 bpf_cmds;     /* bit (1 << cmd) */
+	/* Traffic classes (engine/event TypeInfo.Class): the types on the
+	 * bulk ring (vg_bulk; all others use vg_events), and those under the
+	 * per-process rate limit. Records with a policy outcome always use
+	 * vg_events and are never limited. */
+	__u32 bulk_types;   /* bit (1 << enum vg_type) */
+	__u32 limit_types;  /* bit (1 << enum vg_type) */
+	__u64 rate_interval_ns; /* per process and ring: a record per this, on average (0: no limit) */
+	__u64 rate_burst_ns;    /* ...with this much credit saved up: burst * interval */
 };
 
 /* Key of vg_file_paths, an LPM trie like vg_open_paths whose first byte

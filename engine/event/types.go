@@ -46,6 +46,39 @@ const (
 	FilterBPFCmd
 )
 
+// Class is an event type's traffic class: which kernel ring buffer
+// carries its records and whether the per-process rate limit applies
+// (bpf/c/common.h submit, docs/events.md "Kernel side").
+type Class uint8
+
+// Traffic classes.
+const (
+	ClassNone Class = iota
+	// ClassProcess: exec, fork, exit. The priority ring, never rate
+	// limited: the process table depends on every one of them.
+	ClassProcess
+	// ClassNetwork: sockets. The priority ring, rate limited per process.
+	ClassNetwork
+	// ClassPrivilege: credentials, namespaces, modules, mounts, ptrace,
+	// bpf, memfd. The priority ring, rate limited per process.
+	ClassPrivilege
+	// ClassFile: the high-volume file types. The bulk ring, rate limited
+	// per process, so that a flood of them never costs another class.
+	ClassFile
+)
+
+// String is the class's name ("file").
+func (c Class) String() string {
+	return [...]string{"", "process", "network", "privilege", "file"}[c]
+}
+
+// Bulk says whether the class's records go through the bulk ring.
+func (c Class) Bulk() bool { return c == ClassFile }
+
+// Limited says whether the class's records are under the per-process
+// rate limit.
+func (c Class) Limited() bool { return c != ClassNone && c != ClassProcess }
+
 // Syscall is one syscall that produces an event type. Its program is
 // tp_<Name> on the tracepoint syscalls/sys_exit_<Name> (and, for a type
 // with TypeInfo.Entry, tp_enter_<Name> on sys_enter_<Name>).
@@ -65,6 +98,7 @@ type TypeInfo struct {
 	Name   string     // evt.type
 	C      string     // its enum vg_type constant in bpf/include/vigil.h
 	Record RecordKind // the record struct it arrives in
+	Class  Class      // the ring buffer and rate limit its records go through
 	// Syscalls produce the type, in attach order; none for exec, fork and
 	// exit, which come from scheduler tracepoints (bpf/c/process.c).
 	Syscalls []Syscall
@@ -103,50 +137,50 @@ const pathFilters = FilterName | FilterPath
 
 // typeTable is the event-type table, indexed by Type.
 var typeTable = [numTypes]TypeInfo{
-	TypeExec: {Name: "exec", C: "VG_EXEC", Record: RecordExec, Text: []TextKey{txtCmdline, txtCwd, txtParent, txtMemfdExe}},
-	TypeFork: {Name: "fork", C: "VG_FORK", Record: RecordFork},
-	TypeExit: {Name: "exit", C: "VG_EXIT", Record: RecordExit},
-	TypeOpen: {Name: "open", C: "VG_OPEN", Record: RecordOpen, Syscalls: syscalls("open", "openat", "openat2", "creat"),
+	TypeExec: {Name: "exec", C: "VG_EXEC", Record: RecordExec, Class: ClassProcess, Text: []TextKey{txtCmdline, txtCwd, txtParent, txtMemfdExe}},
+	TypeFork: {Name: "fork", C: "VG_FORK", Record: RecordFork, Class: ClassProcess},
+	TypeExit: {Name: "exit", C: "VG_EXIT", Record: RecordExit, Class: ClassProcess},
+	TypeOpen: {Name: "open", C: "VG_OPEN", Record: RecordOpen, Class: ClassFile, Syscalls: syscalls("open", "openat", "openat2", "creat"),
 		Filters: FilterOpenPath, Text: []TextKey{txtFile, txtOpenFlags}},
-	TypeConnect: {Name: "connect", C: "VG_CONNECT", Record: RecordConnect, Syscalls: syscalls("connect"),
+	TypeConnect: {Name: "connect", C: "VG_CONNECT", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("connect"),
 		Text: []TextKey{txtDest, txtProto, txtSrc}},
-	TypeUnlink: {Name: "unlink", C: "VG_UNLINK", Record: RecordOpen, Syscalls: syscalls("unlink", "unlinkat", "rmdir"),
+	TypeUnlink: {Name: "unlink", C: "VG_UNLINK", Record: RecordOpen, Class: ClassFile, Syscalls: syscalls("unlink", "unlinkat", "rmdir"),
 		Filters: pathFilters, Text: []TextKey{txtFile}},
-	TypeMkdir: {Name: "mkdir", C: "VG_MKDIR", Record: RecordOpen, Syscalls: syscalls("mkdir", "mkdirat"),
+	TypeMkdir: {Name: "mkdir", C: "VG_MKDIR", Record: RecordOpen, Class: ClassFile, Syscalls: syscalls("mkdir", "mkdirat"),
 		Filters: pathFilters, Text: []TextKey{txtFile, txtMode}},
-	TypeRename: {Name: "rename", C: "VG_RENAME", Record: RecordSys, Syscalls: syscalls("rename", "renameat", "renameat2"),
+	TypeRename: {Name: "rename", C: "VG_RENAME", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("rename", "renameat", "renameat2"),
 		Filters: pathFilters, SecondPath: "file.newpath", Text: []TextKey{txtFile, txtNewPath}},
-	TypeLink: {Name: "link", C: "VG_LINK", Record: RecordSys, Syscalls: syscalls("link", "linkat"),
+	TypeLink: {Name: "link", C: "VG_LINK", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("link", "linkat"),
 		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}},
-	TypeSymlink: {Name: "symlink", C: "VG_SYMLINK", Record: RecordSys, Syscalls: syscalls("symlink", "symlinkat"),
+	TypeSymlink: {Name: "symlink", C: "VG_SYMLINK", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("symlink", "symlinkat"),
 		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}},
-	TypeChmod: {Name: "chmod", C: "VG_CHMOD", Record: RecordSys,
+	TypeChmod: {Name: "chmod", C: "VG_CHMOD", Record: RecordSys, Class: ClassFile,
 		Syscalls: append(syscalls("chmod", "fchmod", "fchmodat"), Syscall{"fchmodat2", "Linux 6.6+"}),
 		Filters:  pathFilters, Text: []TextKey{txtFile, txtMode}},
-	TypePtrace: {Name: "ptrace", C: "VG_PTRACE", Record: RecordSys, Syscalls: syscalls("ptrace"),
+	TypePtrace: {Name: "ptrace", C: "VG_PTRACE", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("ptrace"),
 		Filters: FilterName | FilterPtraceRequest, Text: []TextKey{txtPtraceRequest, txtPtracePID, txtPtraceTarget}},
-	TypeSetuid: {Name: "setuid", C: "VG_SETUID", Record: RecordSys, Syscalls: syscalls("setuid", "setreuid", "setresuid", "setfsuid"),
+	TypeSetuid: {Name: "setuid", C: "VG_SETUID", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("setuid", "setreuid", "setresuid", "setfsuid"),
 		Entry: true, Filters: FilterName | FilterSetidRoot, Text: []TextKey{txtIDs, txtOldIDs}},
-	TypeSetgid: {Name: "setgid", C: "VG_SETGID", Record: RecordSys, Syscalls: syscalls("setgid", "setregid", "setresgid", "setfsgid"),
+	TypeSetgid: {Name: "setgid", C: "VG_SETGID", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("setgid", "setregid", "setresgid", "setfsgid"),
 		Entry: true, Filters: FilterName | FilterSetidRoot, Text: []TextKey{txtIDs, txtOldIDs}},
-	TypeMemfd: {Name: "memfd_create", C: "VG_MEMFD", Record: RecordSys, Syscalls: syscalls("memfd_create"),
+	TypeMemfd: {Name: "memfd_create", C: "VG_MEMFD", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("memfd_create"),
 		Filters: FilterName, Text: []TextKey{txtMemfdName}},
-	TypeModule: {Name: "module_load", C: "VG_MODULE", Record: RecordSys,
+	TypeModule: {Name: "module_load", C: "VG_MODULE", Record: RecordSys, Class: ClassPrivilege,
 		Syscalls: []Syscall{{"init_module", noModules}, {"finit_module", noModules}},
 		Filters:  FilterName, Text: []TextKey{txtModule, txtModuleFile}},
-	TypeSetns: {Name: "setns", C: "VG_SETNS", Record: RecordSys, Syscalls: syscalls("setns"),
+	TypeSetns: {Name: "setns", C: "VG_SETNS", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("setns"),
 		Filters: FilterName, Text: []TextKey{txtNS}},
-	TypeUnshare: {Name: "unshare", C: "VG_UNSHARE", Record: RecordSys, Syscalls: syscalls("unshare"),
+	TypeUnshare: {Name: "unshare", C: "VG_UNSHARE", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("unshare"),
 		Filters: FilterName, Text: []TextKey{txtNS}},
-	TypeMount: {Name: "mount", C: "VG_MOUNT", Record: RecordSys, Syscalls: syscalls("mount"),
+	TypeMount: {Name: "mount", C: "VG_MOUNT", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("mount"),
 		Filters: FilterName, Text: []TextKey{txtMountSource, txtMountTarget, txtFSType}},
-	TypeBPF: {Name: "bpf", C: "VG_BPF", Record: RecordSys, Syscalls: syscalls("bpf"),
+	TypeBPF: {Name: "bpf", C: "VG_BPF", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("bpf"),
 		Filters: FilterName | FilterBPFCmd, Text: []TextKey{txtBPFCmd, txtBPFName}},
-	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Syscalls: syscalls("dup", "dup2", "dup3"),
+	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("dup", "dup2", "dup3"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
-	TypeAccept: {Name: "accept", C: "VG_ACCEPT", Record: RecordConnect, Syscalls: syscalls("accept", "accept4"),
+	TypeAccept: {Name: "accept", C: "VG_ACCEPT", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("accept", "accept4"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
-	TypeListen: {Name: "listen", C: "VG_LISTEN", Record: RecordConnect, Syscalls: syscalls("listen"),
+	TypeListen: {Name: "listen", C: "VG_LISTEN", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("listen"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
 }
 
