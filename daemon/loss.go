@@ -35,6 +35,8 @@ type lossWatch struct {
 	lastDropCheck time.Time
 	now           func() time.Time
 	host          string // the loss alert's hostname
+	// limited, when set, are the events the kernel's rate limit held back (bpf.Probes.Limited).
+	limited func() (map[event.Type]uint64, error)
 }
 
 func newLossWatch(k Kernel) *lossWatch {
@@ -80,7 +82,7 @@ func (l *lossWatch) watch(ctx context.Context, log *slog.Logger, fan *sinks.Fano
 	}
 }
 
-type lossCount struct{ kernel, queues uint64 }
+type lossCount struct{ kernel, queues, limited uint64 }
 
 // check compares the counters with last: when events were lost in the
 // kernel (ring buffer full) or alerts in a sink's queue, it marks
@@ -91,22 +93,31 @@ func (l *lossWatch) check(last *lossCount, stats []sinks.Stats, log *slog.Logger
 		return nil
 	}
 	cur := lossCount{kernel: bpf.Sum(drops)}
+	if l.limited != nil {
+		if n, err := l.limited(); err == nil {
+			cur.limited = bpf.Sum(n)
+		}
+	}
 	for _, s := range stats {
 		cur.queues += s.Dropped
 	}
-	dk, dq := cur.kernel-last.kernel, cur.queues-last.queues
+	dk, dq, dl := cur.kernel-last.kernel, cur.queues-last.queues, cur.limited-last.limited
 	*last = cur
 	l.seenDrops.Store(cur.kernel)
-	if dk+dq == 0 {
+	if dk+dq+dl == 0 {
 		return nil
+	}
+	flood := ""
+	if dl > 0 {
+		flood = fmt.Sprintf(", %d rate limited in the kernel (event flood)", dl)
 	}
 	now := l.now()
 	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
-	log.Warn("events lost; coverage degraded", "kernel", dk, "sink_queues", dq)
+	log.Warn("events lost; coverage degraded", "kernel", dk, "rate_limited", dl, "sink_queues", dq)
 	return &event.Alert{
 		Time: now, Rule: LossRule, Priority: event.PriorityError.String(), Level: event.PriorityError.Level(), Source: "internal",
-		Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full), %d alerts in full sink queues; rules may have missed matches",
-			lossInterval, dk, dq),
+		Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full)%s, %d alerts in full sink queues; rules may have missed matches",
+			lossInterval, dk, flood, dq),
 		Tags: []string{"vigil", "coverage"}, Hostname: l.host, Action: "alert", Degraded: true,
 		Event: &event.Event{Time: now, Proc: &event.Process{}},
 	}

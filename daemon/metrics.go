@@ -57,6 +57,8 @@ var (
 	descRecords    = prometheus.NewDesc("vigil_records_total", "Records read from the ring buffer.", nil, nil)
 	descDecodeErr  = prometheus.NewDesc("vigil_decode_errors_total", "Records that could not be decoded (counted and skipped).", nil, nil)
 	descDrops      = prometheus.NewDesc("vigil_kernel_drops_total", "Events lost because the ring buffer was full, by type.", []string{"type"}, nil)
+	descLimited    = prometheus.NewDesc("vigil_kernel_rate_limited_total", "Events not sent because their process was over its rate limit (an event flood), by type.", []string{"type"}, nil)
+	descFloods     = prometheus.NewDesc("vigil_flood_records_total", "Flood records: a process started or stopped going over its rate limit.", nil, nil)
 	descFiltered   = prometheus.NewDesc("vigil_kernel_filtered_total", "Events the kernel-side filters dropped as no rule can match them, by type.", []string{"type"}, nil)
 	descProcs      = prometheus.NewDesc("vigil_process_table_entries", "Processes in the process table.", nil, nil)
 	descEvictions  = prometheus.NewDesc("vigil_process_table_evictions_total", "Live processes evicted from the full process table.", nil, nil)
@@ -107,6 +109,7 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(descRecords, s.Records)
 		counter(descDecodeErr, s.DecodeErrors)
+		counter(descFloods, s.Floods)
 		ps := r.Procs().Stats()
 		gauge(descProcs, float64(ps.Entries))
 		counter(descEvictions, ps.Evictions)
@@ -115,6 +118,11 @@ func (x *metrics) Collect(ch chan<- prometheus.Metric) {
 		if drops, err := p.Drops(); err == nil {
 			for t, n := range drops {
 				counter(descDrops, n, t.String())
+			}
+		}
+		if l, err := p.Limited(); err == nil {
+			for t, n := range l {
+				counter(descLimited, n, t.String())
 			}
 		}
 		if f, err := p.Filtered(); err == nil {

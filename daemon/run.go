@@ -202,7 +202,8 @@ func (d *daemon) loadProbes(context.Context) error {
 	}
 	// Every type is delivered: a reload may start using a type; the
 	// kernel's mask decides what is copied.
-	p, r, err := bpf.Open(opts, bpf.ReaderOptions{Types: event.Types(), MaxProcs: d.o.Config.ProcessTable.MaxEntries, Containers: lookup})
+	fl := newFloods(d.log.With("component", "flood"), d.fan.Publish, opts.RateLimit)
+	p, r, err := bpf.Open(opts, bpf.ReaderOptions{Types: event.Types(), MaxProcs: d.o.Config.ProcessTable.MaxEntries, Containers: lookup, Flood: fl.record})
 	if err != nil {
 		return err
 	}
@@ -216,6 +217,7 @@ func (d *daemon) applyPlan(context.Context) error {
 		return err
 	}
 	d.loss = newLossWatch(d.probes)
+	d.loss.limited = d.probes.Limited
 	d.metrics.attach(d.probes, d.reader)
 	return nil
 }
