@@ -147,6 +147,9 @@ func (c *constCheck) call(e ast.Expr) {
 			}
 		}
 	case operators.In:
+		if args[1].Kind() == ast.ListKind {
+			c.elementTypes(args[0], args[1].AsList().Elements())
+		}
 		if f := c.field(args[0]); f != nil {
 			c.compared(f, args[1], fn)
 		}
@@ -440,4 +443,44 @@ func (c *constCheck) start(e ast.Expr) int {
 		off = min(off, o)
 	})
 	return off
+}
+
+// elementTypes reports the elements of a list literal that x in [...]
+// compares with x and that can never equal it: the checker accepts
+// proc.uid in [0, "root"] (a list(dyn)), but a string never equals an int.
+func (c *constCheck) elementTypes(x ast.Expr, elems []ast.Expr) {
+	tm := c.a.NativeRep().TypeMap()
+	xt := tm[x.ID()]
+	for _, el := range elems {
+		if et := tm[el.ID()]; xt != nil && et != nil && !mayEqual(xt, et) {
+			c.reportAt(el, fmt.Sprintf("in compares %s with this %s, which are never equal", xt, et))
+		}
+	}
+}
+
+// mayEqual reports whether values of types a and b can be equal (numbers
+// compare across int, uint and double).
+func mayEqual(a, b *types.Type) bool {
+	vague := func(t *types.Type) bool {
+		k := t.Kind()
+		return k == types.DynKind || k == types.AnyKind || k == types.TypeParamKind || k == types.ErrorKind || k == types.UnknownKind
+	}
+	num := func(t *types.Type) bool {
+		k := t.Kind()
+		return k == types.IntKind || k == types.UintKind || k == types.DoubleKind
+	}
+	switch {
+	case vague(a) || vague(b), num(a) && num(b):
+		return true
+	case a.Kind() != b.Kind():
+		return false
+	case a.Kind() == types.ListKind || a.Kind() == types.MapKind:
+		ap, bp := a.Parameters(), b.Parameters()
+		for i := range min(len(ap), len(bp)) {
+			if !mayEqual(ap[i], bp[i]) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -72,6 +72,13 @@ func TestConstantErrors(t *testing.T) {
 			[]string{`a.yaml:1:9: list "ts": evt.type is compared with item "exce", which is not an event type (` + typeList(event.AllTypes) + `) (used by rule "R" at a.yaml:5:27) (LOAD_BAD_EVTTYPE)`}},
 		{"in an exception", "- rule: R\n  desc: d\n  condition: evt.type == \"open\"\n  output: o\n  priority: info\n  exceptions:\n    - name: e\n      condition: file.path.glob(\"[\")\n",
 			[]string{`a.yaml:8:33: rule "R" exception "e": glob: "[" is not a valid glob pattern: the [ at byte 1 opens a class that is never closed (write \[ for a [) (LOAD_CONDITION)`}},
+		{"in list of another type", constRule(`evt.type == "exec" && proc.uid in [0, 1.0, 2u, "root"]`),
+			[]string{`a.yaml:3:62: rule "R": in compares int with this string, which are never equal (LOAD_CONDITION)`}},
+		{"in list of lists", "- list: l0\n  items: []\n" + constRule(`evt.type in [[1, 2], l0]`),
+			[]string{
+				`a.yaml:5:28: rule "R": in compares string with this list(int), which are never equal (LOAD_CONDITION)`,
+				`a.yaml:5:36: rule "R": in compares string with this list(string), which are never equal (LOAD_CONDITION)`,
+			}},
 		{"constant that fails", constRule(`evt.type == "open" && evt.time > timestamp("2024-13-01")`),
 			[]string{`a.yaml:3:48: rule "R": this constant expression fails on every event: invalid RFC 3339 timestamp "2024-13-01" (LOAD_CONDITION)`}},
 		{"constant conversion", constRule(`evt.type == "open" && proc.uid == int("abc")`),
