@@ -168,6 +168,7 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 
 	loss := map[string]float64{}
 	s.Losses = map[string]map[string]float64{}
+	s.KilledSpooling = map[string]int{}
 	missingFam := map[string]bool{}
 	var upSeconds float64
 	for _, r := range c.v.Runs {
@@ -176,9 +177,11 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 		}
 		l := r.Last
 		s.Events += l.Events
+		s.Alerts += l.Alerts
 		s.Records += l.Records
 		s.DecodeErrors += l.DecodeErrors
 		s.KernelDrops += l.KernelDrops
+		s.RateLimited += l.RateLimited
 		s.Reloads.VigilSuccess += l.ReloadOK
 		s.Reloads.VigilFailure += l.ReloadFailed
 		for sink, fams := range l.SinkLoss {
@@ -194,6 +197,11 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 			missingFam[f] = true
 		}
 		if r.HowEnded == "SIGKILL" {
+			for sink, n := range l.SinkSpooled {
+				if n > 0 {
+					s.KilledSpooling[sink]++
+				}
+			}
 			s.KillToExitMax = max(s.KillToExitMax, r.Ended.Sub(r.Signalled).Seconds())
 		}
 		if !r.Ready.IsZero() {
@@ -222,13 +230,14 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 		s.CPUPercent = 100 * s.CPUSeconds / upSeconds
 	}
 	for sink := range loss {
-		loss[sink] += s.KernelDrops
+		loss[sink] += s.KernelDrops + s.RateLimited
 	}
 	got, other := map[string]Receipts{}, map[string]int{}
-	s.Malformed = map[string]int{}
+	s.Malformed, s.Received = map[string]int{}, map[string]int{}
 	for sink, in := range inboxes {
 		got[sink], other[sink] = in.Markers, in.OtherTotal()
 		s.Malformed[sink] = in.Malformed
+		s.Received[sink] = in.Count()
 		s.MalformedFirst = append(s.MalformedFirst, in.FirstBad...)
 		// A SIGKILL can cut the file sink's last line; nothing else may
 		// be malformed.

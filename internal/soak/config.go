@@ -46,7 +46,10 @@ const (
 const Stream = "SOAK"
 
 // WriteConfig writes vigil.yaml, the marker rules and the first reload
-// file, and returns the config's path.
+// file, and returns the config's path. The built-in rules are loaded and
+// judged, but the sinks deliver only the soak's alerts (tag soak): the
+// alerts other work on a shared host raises (a flood test of another
+// session) would fill the queues and blur the account.
 func (l Layout) WriteConfig(p Ports) (string, error) {
 	for _, d := range []string{l.RulesDir(), l.MarkDir(), l.path("bin"), l.path("spool")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -58,13 +61,16 @@ sinks:
   - type: file
     path: %q
     format: json
+    tags: [soak]
   - type: webhook
+    tags: [soak]
     url: "http://127.0.0.1:%d/alerts"
     timeout: 2s
     retries: 2
     backoff: 100ms
     spool: {dir: %q, max_bytes: 268435456}
   - type: nats
+    tags: [soak]
     url: "nats://127.0.0.1:%d"
     jetstream: true
     stream: %s

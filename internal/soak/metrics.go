@@ -109,6 +109,7 @@ func (m Metrics) LossFamilies() []string {
 // Snapshot is what the soak keeps of one scrape.
 type Snapshot struct {
 	Events, Records, DecodeErrors, KernelDrops float64
+	RateLimited                                float64 // vigil_kernel_rate_limited_total (a flooding process's events)
 	ReloadOK, ReloadFailed                     float64
 	Alerts                                     float64
 	// SinkLoss is, per sink and loss family, the count.
@@ -125,6 +126,7 @@ func Snap(m Metrics) Snapshot {
 		Records:      m.Sum("vigil_records_total", nil),
 		DecodeErrors: m.Sum("vigil_decode_errors_total", nil),
 		KernelDrops:  m.Sum("vigil_kernel_drops_total", nil),
+		RateLimited:  m.Sum("vigil_kernel_rate_limited_total", nil),
 		ReloadOK:     m.Sum("vigil_reloads_total", map[string]string{"result": "success"}),
 		ReloadFailed: m.Sum("vigil_reloads_total", map[string]string{"result": "failure"}),
 		Alerts:       m.Sum("vigil_alerts_total", nil),
@@ -133,7 +135,7 @@ func Snap(m Metrics) Snapshot {
 		SinkQueued:   map[string]float64{},
 		SinkSpooled:  map[string]float64{},
 	}
-	for _, name := range []string{"vigil_events_total", "vigil_kernel_drops_total", "vigil_reloads_total", "vigil_sink_sent_total", "vigil_sink_failed_total", "vigil_sink_dropped_total", "vigil_sink_spooled", "vigil_sink_queue_depth"} {
+	for _, name := range []string{"vigil_events_total", "vigil_kernel_drops_total", "vigil_kernel_rate_limited_total", "vigil_reloads_total", "vigil_sink_sent_total", "vigil_sink_failed_total", "vigil_sink_dropped_total", "vigil_sink_spooled", "vigil_sink_queue_depth"} {
 		if !m.Has(name) {
 			s.Missing = append(s.Missing, name)
 		}

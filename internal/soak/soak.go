@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -126,6 +128,12 @@ func Run(o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A copy, so that a rebuild of bin/vigil meanwhile does not change
+	// what the restarts run.
+	bin := filepath.Join(lay.Dir, "vigil")
+	if err := copyFile(o.Vigil, bin); err != nil {
+		return nil, err
+	}
 	if err := copyFile("/bin/true", lay.MarkerBin()); err != nil {
 		return nil, err
 	}
@@ -144,11 +152,17 @@ func Run(o Options) (*Summary, error) {
 	}
 	defer bus.Down()
 
-	v := &Vigil{Bin: o.Vigil, Config: cfg, LockFile: filepath.Join(lay.Dir, "vigil.lock"), LogDir: lay.Dir, Metrics: fmt.Sprintf("127.0.0.1:%d", ports.Metrics)}
+	v := &Vigil{Bin: bin, Config: cfg, LockFile: filepath.Join(lay.Dir, "vigil.lock"), LogDir: lay.Dir, Metrics: fmt.Sprintf("127.0.0.1:%d", ports.Metrics)}
 	sum := &Summary{Dir: lay.Dir, Started: time.Now().UTC()}
-	sum.Commit, sum.Modified = buildVCS(o.Vigil)
-	if sum.Commit == "" {
-		sum.Commit = "unknown (no vcs.revision in the binary's build info)"
+	sum.Commit, sum.Modified = buildVCS(bin)
+	if sum.Modified {
+		sum.ModifiedFiles = modifiedFiles()
+	}
+	if sum.Commit == "" { // built without VCS stamping: the tree's HEAD
+		out, _ := exec.Command("git", "rev-parse", "HEAD").Output()
+		sum.Commit = strings.TrimSpace(string(out)) + " (git HEAD at the start; the binary has no vcs.revision)"
+		sum.ModifiedFiles = modifiedFiles()
+		sum.Modified = len(sum.ModifiedFiles) > 0
 	}
 	ledger := &Ledger{}
 	if _, err := v.Start(time.Minute); err != nil {
@@ -187,6 +201,23 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, data, 0o755)
+}
+
+// modifiedFiles lists the tracked files with uncommitted changes in the
+// current directory's git tree (the ones the binary may have been built
+// with), best effort.
+func modifiedFiles() []string {
+	out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	if err != nil {
+		return nil
+	}
+	var files []string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if len(line) > 3 {
+			files = append(files, line[3:]) // "XY path"
+		}
+	}
+	return files
 }
 
 // buildVCS reads the commit the binary was built from.

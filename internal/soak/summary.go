@@ -13,10 +13,11 @@ import (
 // Summary is the soak's result, printed and written as JSON.
 type Summary struct {
 	Started, LoadEnded, Ended time.Time
-	DurationSeconds           float64 `json:"duration_seconds"`
-	Commit                    string  `json:"commit"`
-	Modified                  bool    `json:"commit_modified"` // built from a tree with uncommitted changes
-	Dir                       string  `json:"dir"`
+	DurationSeconds           float64  `json:"duration_seconds"`
+	Commit                    string   `json:"commit"`
+	Modified                  bool     `json:"commit_modified"`          // built from a tree with uncommitted changes
+	ModifiedFiles             []string `json:"modified_files,omitempty"` // git status at the soak's start
+	Dir                       string   `json:"dir"`
 
 	Tally
 	BackgroundOps  uint64                 `json:"background_ops"`
@@ -25,10 +26,15 @@ type Summary struct {
 	Malformed      map[string]int         `json:"malformed_alerts"`
 	MalformedFirst []string               `json:"malformed_first,omitempty"`
 
-	Events       float64 `json:"events"`
-	Records      float64 `json:"records"`
-	DecodeErrors float64 `json:"decode_errors"`
-	KernelDrops  float64 `json:"kernel_drops"`
+	// Alerts is vigil_alerts_total summed over the runs (at their last
+	// scrape); Received is every alert each sink delivered.
+	Alerts       float64        `json:"alerts_raised"`
+	Received     map[string]int `json:"alerts_received"`
+	Events       float64        `json:"events"`
+	Records      float64        `json:"records"`
+	DecodeErrors float64        `json:"decode_errors"`
+	KernelDrops  float64        `json:"kernel_drops"`
+	RateLimited  float64        `json:"kernel_rate_limited"`
 	// Losses: per sink, per loss counter family, summed over runs.
 	Losses         map[string]map[string]float64 `json:"sink_loss_counters"`
 	MissingMetrics []string                      `json:"metrics_not_exposed,omitempty"`
@@ -42,10 +48,13 @@ type Summary struct {
 		VigilSuccess float64 `json:"vigil_reloads_success"`
 		VigilFailure float64 `json:"vigil_reloads_failure"`
 	} `json:"reloads"`
-	Kills   int      `json:"sigkills"`
-	Crashes int      `json:"crashes"`
-	Webhook *Outages `json:"webhook_outages"`
-	NATS    *Outages `json:"nats_outages"`
+	Kills int `json:"sigkills"`
+	// KilledSpooling counts, per sink, the SIGKILLs that hit vigil with
+	// alerts in that sink's spool (at the scrape just before the kill).
+	KilledSpooling map[string]int `json:"sigkills_with_alerts_spooled"`
+	Crashes        int            `json:"crashes"`
+	Webhook        *Outages       `json:"webhook_outages"`
+	NATS           *Outages       `json:"nats_outages"`
 
 	// Per SIGKILL: signal to exit, and the next start to ready; the
 	// total time actions were excluded as vigil down.
@@ -102,7 +111,8 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "%-10s exactly once %d, missing %d, duplicates %d, unknown %d, counted loss %.0f, unaccounted %d; other alerts %d; in-flight received %d, down-window received %d\n",
 			name, r.Exact, r.Missing, r.Duplicates, r.Unknown, r.CountedLoss, r.Unaccounted, r.OtherAlerts, r.InFlightReceived, r.DownReceived)
 	}
-	fmt.Fprintf(w, "events %.0f, records %.0f, kernel drops %.0f, decode errors %.0f\n", s.Events, s.Records, s.KernelDrops, s.DecodeErrors)
+	fmt.Fprintf(w, "alerts raised (vigil_alerts_total, all runs) %.0f; received %v\n", s.Alerts, s.Received)
+	fmt.Fprintf(w, "events %.0f, records %.0f, kernel drops %.0f, rate-limited %.0f, decode errors %.0f\n", s.Events, s.Records, s.KernelDrops, s.RateLimited, s.DecodeErrors)
 	fmt.Fprintf(w, "sink loss counters: %v\n", s.Losses)
 	if len(s.MissingMetrics) > 0 {
 		fmt.Fprintf(w, "metrics not exposed: %s\n", strings.Join(s.MissingMetrics, ", "))
@@ -110,6 +120,7 @@ func (s *Summary) Print(w io.Writer) {
 	r := s.Reloads
 	fmt.Fprintf(w, "reloads: %d rewrites, %d confirmed, %d missed, %d failed, %d skipped; vigil_reloads_total success %.0f failure %.0f\n", r.Rewrites, r.Confirmed, r.Missed, r.Failed, r.Skipped, r.VigilSuccess, r.VigilFailure)
 	fmt.Fprintf(w, "SIGKILLs %d, crashes %d; webhook outages %d (%.0f s), NATS outages %d (%.0f s)\n", s.Kills, s.Crashes, s.Webhook.Count, s.Webhook.Seconds, s.NATS.Count, s.NATS.Seconds)
+	fmt.Fprintf(w, "SIGKILLs with alerts in a spool: %v\n", s.KilledSpooling)
 	fmt.Fprintf(w, "SIGKILL to exit at most %.1f s, start to ready at most %.1f s, %.0f s down in all\n", s.KillToExitMax, s.StartReadyMax, s.DownSeconds)
 	fmt.Fprintf(w, "vigil max RSS %.1f MiB, CPU %.1f s (%.1f%% of one core); log: %d WARN, %d ERROR lines\n", s.MaxRSSMiB, s.CPUSeconds, s.CPUPercent, s.LogWarnings, s.LogErrors)
 	for _, p := range s.LogFirst {
