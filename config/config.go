@@ -23,6 +23,7 @@ type Config struct {
 	Metrics      Metrics      `yaml:"metrics"`
 	Events       []string     `yaml:"events"` // event types traced at most; empty: all the rules use
 	RingbufSize  int          `yaml:"ringbuf_size"`
+	RateLimit    RateLimit    `yaml:"rate_limit"`
 	ProcessTable ProcessTable `yaml:"process_table"`
 	Containers   Containers   `yaml:"containers"`
 	Enforcement  Enforcement  `yaml:"enforcement"`
@@ -37,6 +38,13 @@ type Config struct {
 // Metrics is the HTTP endpoint of /metrics, /healthz and /readyz.
 type Metrics struct {
 	Address string `yaml:"address"` // "" disables it
+}
+
+// RateLimit is the kernel's per-process budget for the rate-limited
+// event classes (docs/events.md, "Per-process rate limit").
+type RateLimit struct {
+	PerSecond int `yaml:"per_second"` // records a second per process and ring; 0: 20000; -1: no limit
+	Burst     int `yaml:"burst"`      // records at once beyond the rate; 0: 20000
 }
 
 // ProcessTable bounds the process table.
@@ -157,6 +165,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	}
 	if n := c.RingbufSize; n != 0 && (n < os.Getpagesize() || n&(n-1) != 0) {
 		return errorAt(file, at("ringbuf_size"), "ringbuf_size %d: want a power of two of at least %d", n, os.Getpagesize())
+	}
+	if r := c.RateLimit; r.PerSecond < -1 || r.PerSecond > 1e9 || r.Burst < 0 {
+		return errorAt(file, at("rate_limit"), "rate_limit: per_second %d, burst %d: want per_second -1 (no limit) to 1000000000 and burst >= 0", r.PerSecond, r.Burst)
 	}
 	if c.ProcessTable.MaxEntries < 0 {
 		return errorAt(file, at("process_table"), "process_table.max_entries: want a positive number")

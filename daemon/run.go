@@ -196,6 +196,7 @@ func (d *daemon) loadProbes(context.Context) error {
 	opts := bpf.DefaultOptions()
 	opts.Types, opts.Env, opts.NoSetidOld = pl.Types, pl.Env, pl.Args.NoSetidOld
 	opts.RingSize = d.o.Config.RingbufSize
+	opts.RateLimit, opts.RateBurst = d.o.Config.RateLimit.PerSecond, d.o.Config.RateLimit.Burst
 	var lookup func(event.Container) (event.Container, bool)
 	if d.cache != nil {
 		lookup = d.cache.Get
