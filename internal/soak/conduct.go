@@ -75,6 +75,9 @@ func (c *conductor) kill() {
 	}
 	r := c.v.Current()
 	c.log.Info("vigil killed", "exit_after", r.Ended.Sub(r.Signalled).Round(time.Millisecond))
+	if r.SlowExit != "" {
+		c.sum.SlowExits = append(c.sum.SlowExits, fmt.Sprintf("pid %d, %.1f s after SIGKILL; kernel stack 1 s after: %s", r.Pid, r.Ended.Sub(r.Signalled).Seconds(), r.SlowExit))
+	}
 	c.sum.Kills++
 	time.Sleep(time.Second)
 	c.restart()
@@ -178,6 +181,7 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 		l := r.Last
 		s.Events += l.Events
 		s.Alerts += l.Alerts
+		s.MarkerAlerts += l.MarkerAlerts
 		s.Records += l.Records
 		s.DecodeErrors += l.DecodeErrors
 		s.KernelDrops += l.KernelDrops

@@ -112,6 +112,7 @@ type Snapshot struct {
 	RateLimited                                float64 // vigil_kernel_rate_limited_total (a flooding process's events)
 	ReloadOK, ReloadFailed                     float64
 	Alerts                                     float64
+	MarkerAlerts                               float64 // of the marker rules
 	// SinkLoss is, per sink and loss family, the count.
 	SinkLoss map[string]map[string]float64
 	// SinkSent, SinkQueued, SinkSpooled per sink.
@@ -130,6 +131,7 @@ func Snap(m Metrics) Snapshot {
 		ReloadOK:     m.Sum("vigil_reloads_total", map[string]string{"result": "success"}),
 		ReloadFailed: m.Sum("vigil_reloads_total", map[string]string{"result": "failure"}),
 		Alerts:       m.Sum("vigil_alerts_total", nil),
+		MarkerAlerts: markerAlerts(m),
 		SinkLoss:     map[string]map[string]float64{},
 		SinkSent:     map[string]float64{},
 		SinkQueued:   map[string]float64{},
@@ -151,4 +153,12 @@ func Snap(m Metrics) Snapshot {
 		}
 	}
 	return s
+}
+
+func markerAlerts(m Metrics) float64 {
+	var n float64
+	for _, rule := range markerRule {
+		n += m.Sum("vigil_alerts_total", map[string]string{"rule": rule})
+	}
+	return n
 }

@@ -30,6 +30,7 @@ type Summary struct {
 	// scrape); Received is every alert each sink delivered.
 	Alerts       float64        `json:"alerts_raised"`
 	Received     map[string]int `json:"alerts_received"`
+	MarkerAlerts float64        `json:"marker_alerts_raised"`
 	Events       float64        `json:"events"`
 	Records      float64        `json:"records"`
 	DecodeErrors float64        `json:"decode_errors"`
@@ -68,8 +69,9 @@ type Summary struct {
 	LogErrors     int      `json:"log_error_lines"`
 	LogFirst      []string `json:"log_first,omitempty"`
 
-	Problems []string `json:"problems"`
-	OK       bool     `json:"ok"`
+	SlowExits []string `json:"slow_exits,omitempty"`
+	Problems  []string `json:"problems"`
+	OK        bool     `json:"ok"`
 }
 
 func (s *Summary) problem(format string, args ...any) {
@@ -111,7 +113,7 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "%-10s exactly once %d, missing %d, duplicates %d, unknown %d, counted loss %.0f, unaccounted %d; other alerts %d; in-flight received %d, down-window received %d\n",
 			name, r.Exact, r.Missing, r.Duplicates, r.Unknown, r.CountedLoss, r.Unaccounted, r.OtherAlerts, r.InFlightReceived, r.DownReceived)
 	}
-	fmt.Fprintf(w, "alerts raised (vigil_alerts_total, all runs) %.0f; received %v\n", s.Alerts, s.Received)
+	fmt.Fprintf(w, "alerts raised (vigil_alerts_total, last scrape of each run) %.0f, of the marker rules %.0f; received %v\n", s.Alerts, s.MarkerAlerts, s.Received)
 	fmt.Fprintf(w, "events %.0f, records %.0f, kernel drops %.0f, rate-limited %.0f, decode errors %.0f\n", s.Events, s.Records, s.KernelDrops, s.RateLimited, s.DecodeErrors)
 	fmt.Fprintf(w, "sink loss counters: %v\n", s.Losses)
 	if len(s.MissingMetrics) > 0 {

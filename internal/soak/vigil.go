@@ -32,6 +32,7 @@ type Incarnation struct {
 	Ended              time.Time
 	HowEnded           string // "SIGKILL", "SIGTERM", "exited: ..."
 	Signalled          time.Time
+	SlowExit           string // the kernel stack of a process not gone 1 s after the signal
 	Last               Snapshot
 	Scraped            bool
 	HWMKiB, RSSKiB     int64
@@ -133,6 +134,15 @@ func (v *Vigil) end(sig syscall.Signal, how string, wait time.Duration) error {
 	r.Signalled = time.Now()
 	v.cmd.Process.Signal(sig)
 	var err error
+	select {
+	case err = <-v.exited:
+		v.exited <- err
+	case <-time.After(time.Second):
+		// Still there a second after the signal: keep where it is
+		// stuck, for the report.
+		stack, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stack", r.Pid))
+		r.SlowExit = string(stack)
+	}
 	select {
 	case err = <-v.exited:
 		v.exited <- err
