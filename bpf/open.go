@@ -38,12 +38,14 @@ func Sum(counts map[event.Type]uint64) uint64 {
 }
 
 // StoppedAttrs are the counters a command logs when it stops, as slog
-// key-value pairs: records, decode errors, kernel drops and filtered
-// events by type, and the delivery latency.
+// key-value pairs: records, decode errors, kernel drops, rate-limited and
+// filtered events by type, flood records, and the delivery latency.
 func StoppedAttrs(p *Probes, r *Reader) []any {
 	drops, _ := p.Drops()
+	limited, _ := p.Limited()
 	filtered, _ := p.Filtered()
 	s := r.Stats()
-	return []any{"records", s.Records, "decode_errors", s.DecodeErrors, "kernel_drops", drops, "kernel_filtered", filtered,
+	return []any{"records", s.Records, "decode_errors", s.DecodeErrors, "kernel_drops", drops, "kernel_rate_limited", limited,
+		"floods", s.Floods, "kernel_filtered", filtered,
 		"latency_samples", s.Latency.Samples, "latency_p50", s.Latency.P50, "latency_p99", s.Latency.P99, "latency_max", s.Latency.Max}
 }
