@@ -235,7 +235,13 @@ func sortErrors(errs Errors, files []*File) {
 	sort.SliceStable(errs, func(i, j int) bool {
 		a, b := errs[i].Pos, errs[j].Pos
 		if a.File != b.File {
-			return order[a.File] < order[b.File]
+			rank := func(f string) int {
+				if r, ok := order[f]; ok {
+					return r
+				}
+				return len(files) // a file not read: after those read
+			}
+			return rank(a.File) < rank(b.File)
 		}
 		return before(a, b)
 	})
@@ -247,7 +253,14 @@ func sortErrors(errs Errors, files []*File) {
 func LoadSources(srcs ...Source) (*Set, error) {
 	var errs Errors
 	files := make([]*File, len(srcs))
+	total := 0
 	for i, src := range srcs {
+		if total += len(src.Data); total > MaxTotalBytes {
+			errs = append(errs, &Error{Pos: Pos{File: src.Name, Line: 1, Col: 1}, Code: CodeTooLarge,
+				Msg: fmt.Sprintf("the rules files loaded together are larger than %d MiB, the limit; this one and the ones after it are not read", MaxTotalBytes>>20)})
+			files = files[:i]
+			break
+		}
 		f, err := Read(src)
 		if err != nil {
 			errs = append(errs, err.(Errors)...)

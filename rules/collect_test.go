@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -420,5 +421,21 @@ func TestFileTooLarge(t *testing.T) {
 	}
 	if n := len(srcs[0].Data); n != MaxFileBytes+1 {
 		t.Errorf("read %d bytes of a %d-byte file, want %d", n, 2*len(data), MaxFileBytes+1)
+	}
+}
+
+// Files loaded together are bounded too: the first file past
+// MaxTotalBytes and those after it are not read, and the error says so.
+func TestTotalTooLarge(t *testing.T) {
+	part := "- list: l%d\n  items: [a]\n# " + strings.Repeat("x", MaxFileBytes-100) + "\n"
+	var srcs []Source
+	for i := range 3 {
+		srcs = append(srcs, src(fmt.Sprintf("f%d.yaml", i), fmt.Sprintf(part, i)))
+	}
+	srcs = append(srcs, src("bad.yaml", "- rule: [\n"))
+	_, err := LoadSources(srcs...)
+	want := "f2.yaml:1:1: the rules files loaded together are larger than 16 MiB, the limit; this one and the ones after it are not read (LOAD_TOO_LARGE)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %.300v\nwant %s", err, want)
 	}
 }

@@ -22,6 +22,7 @@ const Builtin = "builtin"
 // files).
 func Sources(paths ...string) ([]Source, error) {
 	var srcs []Source
+	total := 0
 	for _, p := range paths {
 		if p == Builtin {
 			for _, n := range ruleFiles(builtin.FS, ".") {
@@ -40,6 +41,9 @@ func Sources(paths ...string) ([]Source, error) {
 				return nil, fmt.Errorf("read rules: %w", err)
 			}
 			srcs = append(srcs, Source{Name: n, Data: data})
+			if total += len(data); total > MaxTotalBytes {
+				return srcs, nil // LoadSources says so; nothing more is read
+			}
 		}
 	}
 	return srcs, nil
