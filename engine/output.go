@@ -97,9 +97,10 @@ func isFieldByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.'
 }
 
-// render fills a template for ev. Field values are escaped: nothing a
-// process controls (paths, arguments, names) can add a line, a terminal
-// escape sequence or invalid UTF-8 to an alert.
+// render fills a template for ev. Field values are in the text escape
+// (event.AppendEscaped): nothing a process controls (paths, arguments,
+// names) can add a line, a terminal escape sequence, a bidi control or
+// invalid UTF-8 to an alert, and every byte is recoverable.
 func render(parts []outputPart, ev *event.Event) string {
 	var b []byte
 	for _, p := range parts {
@@ -115,7 +116,7 @@ func render(parts []outputPart, ev *event.Event) string {
 func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
 	switch f.Kind {
 	case event.KindString:
-		return appendEscaped(b, f.Str(ev))
+		return event.AppendEscaped(b, f.Str(ev))
 	case event.KindInt:
 		return strconv.AppendInt(b, f.Int(ev), 10)
 	case event.KindUint:
@@ -129,7 +130,7 @@ func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
 			if i > 0 {
 				b = append(b, ' ')
 			}
-			b = appendEscaped(b, s)
+			b = event.AppendEscaped(b, s)
 		}
 		return b
 	case event.KindIP:
@@ -142,61 +143,13 @@ func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
 			if i > 0 {
 				b = append(b, ' ')
 			}
-			b = appendEscaped(b, k)
+			b = event.AppendEscaped(b, k)
 			b = append(b, '=')
-			b = appendEscaped(b, m[k])
+			b = event.AppendEscaped(b, m[k])
 		}
 	}
 	return b
 }
-
-// appendEscaped writes s with C0 and C1 control characters, DEL, U+2028/9
-// and invalid UTF-8 bytes written as \xNN or \uNNNN, and backslash doubled
-// so an escape cannot be faked.
-//
-// It is the escaping of the alert's output message, text a person reads
-// in any sink, inside a sentence the rule author wrote: spaces stay. The
-// other escapers have other targets and stay apart: event.AppendJSONString
-// (a JSON string), event's text format (a key=value token, quoted Go-style
-// when it holds a space), sinks/syslog (RFC 5424 header and SD-PARAM
-// rules) and sinks/nats (subject tokens). Each sink escapes the message
-// again for its transport.
-func appendEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '\\' {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c == '\\' {
-			b = append(b, '\\', '\\')
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			b = append(b, '\\', 'x', hexDigit(c>>4), hexDigit(c&0xf))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r < 0x20 || r == 0x7f:
-			b = append(b, '\\', 'x', hexDigit(byte(r)>>4), hexDigit(byte(r)&0xf))
-		case r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029:
-			b = fmt.Appendf(b, `\u%04x`, r)
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return b
-}
-
-func hexDigit(n byte) byte { return "0123456789abcdef"[n] }
 
 // Rerender renders a's output again from its event, after the event was
 // completed (container metadata that arrived late). A rule no longer in

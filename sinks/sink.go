@@ -40,7 +40,10 @@ type Idler interface {
 	Idle(ctx context.Context) error
 }
 
-// Format is how a sink renders an alert.
+// Format is how a sink renders an alert. Both formats are valid UTF-8 with
+// nothing that can split, colour or reorder a line on a terminal, and keep
+// every byte from the kernel recoverable (event.Unescape; docs/rules.md,
+// "Encoding of untrusted bytes").
 type Format string
 
 // Formats.

@@ -12,7 +12,7 @@ type Alert struct {
 	Priority string // Falco's spelling: Emergency ... Debug
 	Level    int    // 0 (Emergency) to 7 (Debug): lower is more severe
 	Source   string // "syscall", as Falco names its kernel event source
-	Output   string // the rule's output template, rendered and escaped
+	Output   string // the rule's output template, rendered, values in the text escape (AppendEscaped)
 	Fields   []string
 	Tags     []string
 	Hostname string
@@ -27,24 +27,28 @@ type Alert struct {
 // output (time, rule, priority, source, output, output_fields, tags,
 // hostname), so falcosidekick and SIEM parsers read it unchanged, followed
 // by vigil's own keys: action and the full event (every field it has,
-// whatever the output names).
+// whatever the output names). The values of output_fields and event are
+// in the escape of untrusted bytes (AppendJSONString). The alert's own
+// strings (rule, output, tags, ...) are text: the output's values are
+// escaped already, and each is written as AppendSafeText writes it, so it
+// reads the same in the JSON, the text format and syslog's header.
 func AppendAlertJSON(b []byte, a *Alert) []byte {
 	b = append(b, `{"time":"`...)
 	b = a.Time.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","rule":`...)
-	b = AppendJSONString(b, a.Rule)
+	b = appendJSONText(b, a.Rule)
 	b = append(b, `,"priority":`...)
-	b = AppendJSONString(b, a.Priority)
+	b = appendJSONText(b, a.Priority)
 	b = append(b, `,"source":`...)
-	b = AppendJSONString(b, a.Source)
+	b = appendJSONText(b, a.Source)
 	b = append(b, `,"output":`...)
-	b = AppendJSONString(b, a.Output)
+	b = appendJSONText(b, a.Output)
 	b = append(b, `,"output_fields":{`...)
 	for i, name := range a.Fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendJSONString(b, name)
+		b = appendJSONText(b, name)
 		b = append(b, ':')
 		if f, ok := FieldByName(name); ok {
 			b = appendJSONValue(b, f, a.Event)
@@ -57,12 +61,12 @@ func AppendAlertJSON(b []byte, a *Alert) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendJSONString(b, t)
+		b = appendJSONText(b, t)
 	}
 	b = append(b, `],"hostname":`...)
-	b = AppendJSONString(b, a.Hostname)
+	b = appendJSONText(b, a.Hostname)
 	b = append(b, `,"action":`...)
-	b = AppendJSONString(b, a.Action)
+	b = appendJSONText(b, a.Action)
 	b = append(b, `,"coverage_degraded":`...)
 	b = strconv.AppendBool(b, a.Degraded)
 	if a.Event == nil {
@@ -73,18 +77,20 @@ func AppendAlertJSON(b []byte, a *Alert) []byte {
 	return append(b, '}')
 }
 
-// AppendAlertText appends a as one line: time, priority, rule, output.
+// AppendAlertText appends a as one line: time, priority, rule (quoted),
+// output. Nothing in it can add a line or reorder it on a terminal: the
+// rule is AppendQuoted, the output and the rest AppendSafeText.
 func AppendAlertText(b []byte, a *Alert) []byte {
 	b = a.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	b = append(b, ' ')
-	b = append(b, a.Priority...)
+	b = AppendSafeText(b, a.Priority)
 	b = append(b, ' ')
-	b = strconv.AppendQuote(b, a.Rule)
+	b = AppendQuoted(b, a.Rule)
 	b = append(b, ' ')
-	b = append(b, a.Output...)
+	b = AppendSafeText(b, a.Output)
 	if a.Action != "" && a.Action != "alert" {
 		b = append(b, " action="...)
-		b = append(b, a.Action...)
+		b = AppendSafeText(b, a.Action)
 	}
 	if a.Degraded {
 		b = append(b, " coverage=degraded"...)

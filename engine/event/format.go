@@ -11,9 +11,10 @@ import (
 
 // AppendJSON appends e as one JSON object whose keys are the field names
 // of the rule language ({"evt.type":"open","proc.name":"cat",...}), with the
-// fields that apply to e's type, in table order. Strings are escaped so
-// that no byte from the kernel (newlines, escape sequences, invalid UTF-8)
-// reaches the output raw.
+// fields that apply to e's type, in table order. Strings are written by
+// AppendJSONString: no byte from the kernel (newlines, escape sequences,
+// bidi controls, invalid UTF-8) reaches the output raw, and every one is
+// recoverable.
 func AppendJSON(b []byte, e *Event) []byte {
 	b = append(b, '{')
 	first := true
@@ -101,9 +102,14 @@ func appendJSONValue(b []byte, f *Field, e *Event) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s as a JSON string. Control characters and DEL
-// are \u-escaped, invalid UTF-8 becomes U+FFFD, and U+2028/U+2029 are
-// escaped for consumers that embed JSON in JavaScript.
+// AppendJSONString appends s as a JSON string value, in the escape of
+// untrusted bytes (escape.go): a byte that does not start valid UTF-8 is
+// written as the text \xNN and a backslash as \\, so that Unescape, after
+// the JSON decoder, gives s back byte for byte. Control characters and
+// every other character strconv.IsPrint rejects (bidi and other format
+// controls, U+2028/U+2029) are written with JSON's \u escapes, which
+// decoders undo: the value is unchanged, and the line is safe on a
+// terminal.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -116,8 +122,10 @@ func AppendJSONString(b []byte, s string) []byte {
 			}
 			b = append(b, s[start:i]...)
 			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
+			case '"':
+				b = append(b, '\\', '"')
+			case '\\':
+				b = append(b, `\\\\`...)
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':
@@ -132,31 +140,39 @@ func AppendJSONString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
+			b = append(b, '\\', '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		case !strconv.IsPrint(r):
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			b = appendJSONRune(b, r)
+		default:
 			i += size
-			start = i
 			continue
 		}
 		i += size
+		start = i
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
+// appendJSONRune writes r as JSON's \uNNNN, a surrogate pair beyond U+FFFF.
+func appendJSONRune(b []byte, r rune) []byte {
+	if r > 0xffff {
+		r -= 0x10000
+		b = appendJSONRune(b, 0xd800+r>>10)
+		return appendJSONRune(b, 0xdc00+r&0x3ff)
+	}
+	return append(b, '\\', 'u', hexDigits[r>>12], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
 // AppendText appends e as one human-readable line (no newline): time,
 // type, then key=value pairs of the most useful fields for the type (its
-// row's Text keys). Values with spaces, quotes or anything unprintable are
-// quoted Go-style, so a line can never be split or coloured by what a
-// process passed in.
+// row's Text keys). Values with spaces, quotes or anything beyond
+// printable ASCII are quoted in the text escape (AppendQuoted), so a line
+// can never be split, coloured or reordered by what a process passed in.
 func AppendText(b []byte, e *Event) []byte {
 	b = e.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	b = append(b, ' ')
@@ -272,10 +288,12 @@ func addrPort(ip string, port uint16) string {
 	return ip + ":" + strconv.Itoa(int(port))
 }
 
+// appendTextValue writes v as it is when it is one token of printable
+// ASCII, and quoted (AppendQuoted) otherwise.
 func appendTextValue(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c <= ' ' || c == '"' || c == '\\' || c >= 0x7f {
-			return strconv.AppendQuote(b, v)
+			return AppendQuoted(b, v)
 		}
 	}
 	if v == "" {

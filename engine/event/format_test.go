@@ -81,29 +81,106 @@ func TestAppendJSONConnect(t *testing.T) {
 	}
 }
 
-// Whatever a process puts in a path or argument, the JSON stays one valid
-// line and decodes back to the same text (invalid UTF-8 as U+FFFD).
+// Whatever a process puts in a path, an argument or the environment, the
+// JSON stays one valid, printable line, and each string decodes (JSON,
+// then Unescape) to the bytes it had.
 func TestJSONHostileStrings(t *testing.T) {
-	hostile := []string{
-		"a\nb", "x\r\n{\"rule\":\"forged\"}", "\x1b[31mred\x1b[0m", "nul\x00byte", "bad\xff\xfeutf8", "q\"uote\\back",
-		"\u2028line sep\u2029", "del\x7f", "tab\there",
-	}
-	for _, s := range hostile {
+	for _, c := range hostileStrings {
 		e := sampleOpen()
-		e.File.RawPath = s
-		e.Proc.Argv = []string{"cat", s}
+		e.File.RawPath = c.in
+		e.Proc.Argv = []string{"cat", c.in}
+		e.Proc.Env = map[string]string{c.in: c.in}
 		b := AppendJSON(nil, e)
-		if bytes.ContainsAny(b, "\n\r\x1b\x00\x7f") || !json.Valid(b) {
-			t.Errorf("%q: raw control bytes or invalid JSON: %s", s, b)
+		if !json.Valid(b) {
+			t.Fatalf("%s: invalid JSON %s", c.name, b)
 		}
-		var got map[string]any
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatal(err)
+		checkPrintable(t, "AppendJSON", c.in, string(b))
+		want := `"file.rawpath":` + c.json + `,`
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s: no %s in %s", c.name, want, b)
 		}
-		want := string([]rune(s)) // one U+FFFD per invalid byte
-		if got["file.rawpath"] != want || got["proc.args"].([]any)[0] != want {
-			t.Errorf("%q round-tripped to %q", s, got["file.rawpath"])
+		if want := `"proc.args":[` + c.json + `]`; !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s: no %s in %s", c.name, want, b)
 		}
+		if want := `"proc.env":{` + c.json + `:` + c.json + `}`; !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s: no %s in %s", c.name, want, b)
+		}
+		back, err := DecodeJSON(b)
+		if err != nil {
+			t.Fatalf("%s: decode: %v", c.name, err)
+		}
+		if back.File.RawPath != c.in || back.Proc.Argv[1] != c.in || back.Proc.Env[c.in] != c.in {
+			t.Errorf("%s: decoded rawpath %q, args %q, env %q; want %q", c.name, back.File.RawPath, back.Proc.Argv, back.Proc.Env, c.in)
+		}
+	}
+	if _, err := DecodeJSON([]byte(`{"evt.type":"open","file.path":"a\\q"}`)); err == nil || err.Error() != `file.path: offset 1: bad escape: \"q"` {
+		t.Errorf("decode of a bad escape: %v", err)
+	}
+}
+
+// hostileAlert is an alert on an open of path, with the output the engine
+// renders for "open %file.path" (values in the text escape).
+func hostileAlert(path string) *Alert {
+	e := sampleOpen()
+	e.File.Path = path
+	e.Proc.Argv = []string{"cat", path}
+	return &Alert{Time: e.Time, Rule: "Open \u202e rule", Priority: "Warning", Level: 4, Source: "syscall",
+		Output: "open " + string(AppendEscaped(nil, path)), Fields: []string{"file.path", "proc.args"},
+		Tags: []string{"t\u202e"}, Hostname: "node-1", Action: "kill", Event: e}
+}
+
+// output, output_fields and event carry the same bytes the same way: an
+// invalid byte as \xNN and a literal backslash doubled, so that a literal
+// "\x41" in a path stays apart from the byte 0x41.
+func TestAlertJSONHostile(t *testing.T) {
+	const path = "/tmp/a\xffb\\x41\u202e\n"
+	a := hostileAlert(path)
+	b := AppendAlertJSON(nil, a)
+	checkPrintable(t, "AppendAlertJSON", path, string(b))
+	for _, want := range []string{
+		`"rule":"Open \\u202e rule",`,
+		`"output":"open /tmp/a\\xffb\\\\x41\\u202e\\n",`,
+		`"output_fields":{"file.path":"/tmp/a\\xffb\\\\x41\u202e\n","proc.args":["/tmp/a\\xffb\\\\x41\u202e\n"]},`,
+		`"tags":["t\\u202e"],`,
+		`"file.path":"/tmp/a\\xffb\\\\x41\u202e\n",`,
+	} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("no %s in\n%s", want, b)
+		}
+	}
+	var got struct {
+		Output string         `json:"output"`
+		Fields map[string]any `json:"output_fields"`
+		Event  map[string]any `json:"event"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.TrimPrefix(got.Output, "open ")
+	if text != `/tmp/a\xffb\\x41\u202e\n` {
+		t.Errorf("output value %s", text)
+	}
+	for what, v := range map[string]any{"output": text, "output_fields": got.Fields["file.path"], "event": got.Event["file.path"],
+		"output_fields args": got.Fields["proc.args"].([]any)[0]} {
+		if back, err := Unescape(v.(string)); err != nil || back != path {
+			t.Errorf("%s: %q unescapes to %q, %v; want %q", what, v, back, err, path)
+		}
+	}
+}
+
+func TestAlertTextHostile(t *testing.T) {
+	a := hostileAlert("/tmp/a\xffb\\x41\u202e\n")
+	got := string(AppendAlertText(nil, a))
+	want := `2026-11-22T04:00:00.123456Z Warning "Open \u202e rule" open /tmp/a\xffb\\x41\u202e\n action=kill`
+	if got != want {
+		t.Errorf("text:\n got %s\nwant %s", got, want)
+	}
+	// An output built elsewhere, unescaped, is made safe all the same.
+	a.Output, a.Priority, a.Action = "raw \u202e\x1b[2J\nforged \xff \\x41", "Warn\ning", "deny\u2066"
+	got = string(AppendAlertText(nil, a))
+	want = `2026-11-22T04:00:00.123456Z Warn\ning "Open \u202e rule" raw \u202e\x1b[2J\nforged \xff \x41 action=deny\u2066`
+	if got != want {
+		t.Errorf("text:\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -118,6 +195,23 @@ func TestAppendText(t *testing.T) {
 	got = string(AppendText(nil, e))
 	if strings.ContainsAny(got, "\n") || !strings.Contains(got, `file="/tmp/evil\n2026-01-01 exec pid=1"`) {
 		t.Errorf("hostile path not quoted: %s", got)
+	}
+	for _, c := range hostileStrings {
+		e.File.Path = c.in
+		got := string(AppendText(nil, e))
+		checkPrintable(t, "AppendText", c.in, got)
+		// One token of printable ASCII as it is, anything else quoted.
+		want := "file=" + string(AppendQuoted(nil, c.in))
+		if c.in != "" && strings.IndexFunc(c.in, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '"' || r == '\\' }) < 0 {
+			want = "file=" + c.in
+		}
+		if !strings.Contains(got, " "+want+" flags=") {
+			t.Errorf("%s: no %s in %s", c.name, want, got)
+		}
+	}
+	e.File.Path = "/tmp/\u202ecod.sh \xff\\x41"
+	if got, want := string(AppendText(nil, e)), `file="/tmp/\u202ecod.sh \xff\\x41" flags=`; !strings.Contains(got, want) {
+		t.Errorf("no %s in %s", want, got)
 	}
 }
 
@@ -243,5 +337,32 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendJSON(buf[:0], e)
+	}
+}
+
+// BenchmarkAppendAlertJSON: an alert on an ordinary event, and one whose
+// path and arguments need every kind of escape.
+func BenchmarkAppendAlertJSON(b *testing.B) {
+	for _, c := range []struct{ name, path string }{
+		{"plain", "/etc/shadow"},
+		{"hostile", "/tmp/é\xff\x1b[31m\u202e\\x41/" + strings.Repeat("ü\xfe", 8)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			a := hostileAlert(c.path)
+			var buf []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = AppendAlertJSON(buf[:0], a)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendAlertText(b *testing.B) {
+	a := hostileAlert("/etc/shadow")
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendAlertText(buf[:0], a)
 	}
 }

@@ -59,6 +59,9 @@ func DecodeJSON(line []byte) (*Event, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
+	if err := unescapeValues(m); err != nil {
+		return nil, err
+	}
 	for _, f := range Fields {
 		if f.Derived != "" {
 			delete(m, f.Name)

@@ -1,8 +1,8 @@
 package syslog
 
 import (
+	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -63,7 +63,8 @@ func severity(level int) int {
 // append appends the message for a to b. Whatever the alert holds, the
 // result is one message: the header fields are reduced to printable
 // ASCII, the structured data values are escaped and free of control
-// characters, and the body is JSON, which escapes every control byte.
+// characters, and the body is JSON (event.AppendAlertJSON), which escapes
+// every control, format and bidi character and every invalid byte.
 func (e *encoder) append(b []byte, a *event.Alert) []byte {
 	b = append(b, e.pri[severity(a.Level)]...)
 	if e.rfc3164 {
@@ -143,44 +144,41 @@ func appendHostname3164(b []byte, h string) []byte {
 	return b
 }
 
-// appendParamValue writes s as an SD PARAM-VALUE: '"', '\' and ']' are
-// escaped as RFC 5424 requires, and control characters (C0, DEL, C1) and
-// invalid UTF-8 become U+FFFD, so that no receiver or terminal ever sees
-// a raw newline, NUL or escape sequence in the header.
+// appendParamValue writes s as an SD PARAM-VALUE: s as alert text
+// (event.AppendSafeText: control, format and bidi characters and invalid
+// UTF-8 as \xNN or \uNNNN), then '"', '\' and ']' escaped as RFC 5424
+// requires, so that no receiver or terminal ever sees a raw newline, NUL,
+// escape sequence or bidi control in the header, and a receiver that
+// undoes RFC 5424's escapes reads what the alert's JSON says.
 //
 // It and the hostname writers above are the escaping of syslog's header,
 // kept apart from that of the message: RFC 5424 defines what the header
-// may hold, while the body carries the alert as its JSON or text format
-// already escapes it.
+// may hold, while the body carries the alert as its JSON format already
+// escapes it.
 func appendParamValue(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\' || c == ']':
-				b = append(b, s[start:i]...)
-				b = append(b, '\\', c)
-			case c < 0x20 || c == 0x7f:
-				b = append(b, s[start:i]...)
-				b = append(b, "\uFFFD"...)
-			default:
-				i++
-				continue
-			}
-			i++
-			start = i
-			continue
+	start := len(b)
+	b = event.AppendSafeText(b, s)
+	n := 0
+	for _, c := range b[start:] {
+		if c == '"' || c == '\\' || c == ']' {
+			n++
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || (r >= 0x80 && r < 0xa0) {
-			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
 	}
-	return append(b, s[start:]...)
+	if n == 0 {
+		return b
+	}
+	// Widen in place, from the end, each special byte taking a backslash.
+	end := len(b)
+	b = slices.Grow(b, n)[:end+n]
+	j := len(b)
+	for i := end - 1; i >= start; i-- {
+		c := b[i]
+		j--
+		b[j] = c
+		if c == '"' || c == '\\' || c == ']' {
+			j--
+			b[j] = '\\'
+		}
+	}
+	return b
 }

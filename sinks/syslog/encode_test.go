@@ -66,20 +66,29 @@ func TestPRI(t *testing.T) {
 	}
 }
 
+// An SD PARAM-VALUE is the alert text (event.AppendSafeText) with RFC
+// 5424's escapes on top: a receiver that undoes them reads what the
+// alert's JSON says.
 func TestParamValue(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"plain", "plain"},
 		{`a"b\c]d`, `a\"b\\c\]d`},
 		{"[x=1]", `[x=1\]`},
-		{"new\nline\r\x00nul\x7fdel", "new\uFFFDline\uFFFD\uFFFDnul\uFFFDdel"},
-		{"\x1b[31mred", "\uFFFD[31mred"},
-		{"c1 \xc2\x9b csi \xc2\x85 nel", "c1 \uFFFD csi \uFFFD nel"},
-		{"bad \xff\xfe utf8 \xe2\x82", "bad \uFFFD\uFFFD utf8 \uFFFD\uFFFD"},
-		{"été \u00a0 ok", "été \u00a0 ok"},
+		{"new\nline\r\x00nul\x7fdel", `new\\nline\\r\\x00nul\\x7fdel`},
+		{"\x1b[31mred", `\\x1b[31mred`},
+		{"c1 \xc2\x9b csi \xc2\x85 nel", `c1 \\u009b csi \\u0085 nel`},
+		{"bad \xff\xfe utf8 \xe2\x82", `bad \\xff\\xfe utf8 \\xe2\\x82`},
+		{"été \u00a0 ok", `été \\u00a0 ok`},
+		{"rlo \u202egnp.exe", `rlo \\u202egnp.exe`},
+		{"sep \u2028 cesu \xed\xa0\x80", `sep \\u2028 cesu \\xed\\xa0\\x80`},
 	} {
 		if got := string(appendParamValue(nil, tc.in)); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
 		}
+	}
+	// Appending keeps what b held, whatever has to widen.
+	if got := string(appendParamValue([]byte(`x="`), `a]"`)); got != `x="a\]\"` {
+		t.Errorf("append: got %q", got)
 	}
 }
 
@@ -122,8 +131,8 @@ func TestTimestamp(t *testing.T) {
 func TestEncodeHostile(t *testing.T) {
 	a := hostileAlert(t)
 	rule := checkHostile(t, a, mustNew(t, Config{Network: NetUDP, Address: "h:514"}).frame(a), FormatRFC5424, true)
-	if want := "Rule x\uFFFD<13>1 2026-01-01T00:00:00Z forged"; !strings.HasPrefix(rule, want) {
-		t.Fatalf("rule param %q, want it to start with %q", rule, want)
+	if want := `Rule x\n<13>1 2026-01-01T00:00:00Z forged vigil 1 alert - {}\r\x00\x1b[31mred\x1b[0m\u009b2J\xff\xfe]"\ [a="b"] \u2028end`; rule != want {
+		t.Fatalf("rule param %q, want %q", rule, want)
 	}
 	checkHostile(t, a, mustNew(t, Config{Network: NetUDP, Address: "h:514", Format: FormatRFC3164}).frame(a), FormatRFC3164, true)
 	checkHostile(t, a, mustNew(t, Config{Network: NetUnixgram, Format: FormatRFC3164}).frame(a), FormatRFC3164, false)
