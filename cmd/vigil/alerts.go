@@ -48,7 +48,7 @@ func alertsCmd(stdout io.Writer, logger func() (*slog.Logger, error)) *cobra.Com
 				if format == "json" || r.Err != nil {
 					w.Write(r.Data)
 				} else {
-					fmt.Fprintf(w, "%s %s %s %q %s", r.Time.UTC().Format(time.RFC3339Nano), r.Hostname, r.Priority, r.Rule, outputOf(r.Data))
+					fmt.Fprintf(w, "%s %s %s %s %s", r.Time.UTC().Format(time.RFC3339Nano), event.AppendSafeText(nil, r.Hostname), event.AppendSafeText(nil, r.Priority), event.AppendQuoted(nil, r.Rule), event.AppendSafeText(nil, outputOf(r.Data)))
 				}
 				w.WriteByte('\n')
 				w.Flush()
