@@ -30,7 +30,9 @@ import (
 //   - a field compared (==, !=, in, <, ...) with a constant can hold it:
 //     an address field an address as the field renders it, a field of
 //     kernel constants one of its names (event.Field.Values), a number
-//     field a number its setter accepts (ports 0..65535, ids 0..2^32-1).
+//     field a number its setter accepts (ports 0..65535, ids 0..2^32-1);
+//   - an element of an in-list literal can equal the left side's type;
+//   - a constant expression does not fail (timestamp("2024-13-01")).
 
 // konst is one constant argument: a literal, or an item of a named list.
 type konst struct {
