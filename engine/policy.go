@@ -69,7 +69,9 @@ type ruleConj struct {
 	atoms [][]plan.PolicyAtom // an OR of ANDs
 }
 
-// compilePolicy converts a deny or kill rule. Errors are load errors.
+// compilePolicy converts a deny or kill rule, then refuses it if it would
+// act on most of the system or on a protected process without saying it
+// means to (checkReach). Errors are load errors.
 func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 	r := cr.src
 	item := fmt.Sprintf("rule %q", r.Name)
@@ -128,6 +130,7 @@ func (k *compilation) compilePolicy(cr *Rule, an *analyzer, excs []polSource) {
 		}
 		cr.policy[t] = rc
 	}
+	k.checkReach(cr)
 }
 
 func (s *polSource) pos(e ast.Expr) rules.Pos {
