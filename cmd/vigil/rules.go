@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/vigil-project/vigil/bpf"
+	"github.com/vigil-project/vigil/bpf/features"
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/ruletest"
@@ -31,10 +34,14 @@ func rulesCmd(stdout io.Writer) *cobra.Command {
 }
 
 func rulesValidateCmd(stdout io.Writer) *cobra.Command {
-	var explain bool
+	var explain, kernel bool
 	cmd := &cobra.Command{
 		Use:   "validate [PATH|builtin]...",
 		Short: "Check rule files; print every error with file:line:col",
+		Long: "Check rule files and print every error with file:line:col.\n" +
+			"With --kernel, and always when run as root on a kernel vigil can run on, also say what\n" +
+			"this kernel can enforce of each deny and kill rule, as vigil run would decide it;\n" +
+			"with --kernel, a rule vigil run would refuse here fails the validation.",
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			rs, err := engine.CompilePaths(engine.Options{}, paths...)
 			if err != nil {
@@ -50,11 +57,73 @@ func rulesValidateCmd(stdout io.Writer) *cobra.Command {
 			if explain {
 				explainRuleset(stdout, rs)
 			}
-			return nil
+			switch root := os.Geteuid() == 0; {
+			case kernel && !root:
+				return errors.New("--kernel probes the kernel, which needs root (CAP_BPF or CAP_SYS_ADMIN)")
+			case !kernel && !root:
+				return nil
+			}
+			r := features.Probe()
+			if err := r.Err(); err != nil {
+				if kernel {
+					return fmt.Errorf("kernel %s: %w", r.Kernel, err)
+				}
+				return nil // not a host vigil runs on: nothing to say
+			}
+			return kernelReport(stdout, rs, r.Kernel, bpf.MechanismsOf(r), kernel)
 		},
 	}
 	cmd.Flags().BoolVar(&explain, "explain", false, "show the rule index and the kernel prefilter derived from the rules")
+	cmd.Flags().BoolVar(&kernel, "kernel", false, "say what this kernel can enforce of each deny and kill rule; fail if vigil run would refuse one (automatic, without failing, when root)")
 	return cmd
+}
+
+// kernelReport says, per deny and kill rule and event type, what the
+// kernel (its mechanisms m) would do, as vigil run decides it
+// (bpf.Enforceability). strict (--kernel) makes a refusal an error and
+// reports a rule set without deny or kill rules too.
+func kernelReport(w io.Writer, rs *engine.Ruleset, release string, m bpf.Mechanisms, strict bool) error {
+	pol, err := rs.Policy(false, nil)
+	if err != nil {
+		return err
+	}
+	es := bpf.Enforceability(pol, m)
+	order := map[string]int{}
+	for i, r := range rs.Rules {
+		order[r.Name] = i
+	}
+	// Rule by rule as in the files (the policy lists them type by type).
+	slices.SortStableFunc(es, func(a, b bpf.Enforcement) int { return order[a.Rule] - order[b.Rule] })
+	if len(es) == 0 {
+		if strict {
+			fmt.Fprintf(w, "kernel %s: no deny or kill rules to enforce\n", release)
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "kernel %s: what vigil run would do with the deny and kill rules:\n", release)
+	refused := 0
+	for _, e := range es {
+		var does string
+		switch {
+		case e.Refused != nil:
+			refused++
+			does = "vigil run refuses it: " + strings.TrimPrefix(e.Refused.Error(), fmt.Sprintf("rule %q: ", e.Rule))
+		case !e.Enforce:
+			does = fmt.Sprintf("audit only (enforce: false): alerts %q", "would "+e.Action)
+			if e.Why != "" {
+				does += fmt.Sprintf(", and this kernel could not %s %s (%s)", e.Action, e.Type, e.Why)
+			}
+		case e.Does != e.Action:
+			does = fmt.Sprintf("kills instead (fallback: kill, with %s): this kernel cannot deny %s (%s)", e.How, e.Type, e.Why)
+		default:
+			does = fmt.Sprintf("%s (%s)", map[string]string{"deny": "denies", "kill": "kills"}[e.Action], e.How)
+		}
+		fmt.Fprintf(w, "  %s: rule %q: %s %s: %s\n", rs.RulePos(e.Rule), e.Rule, e.Action, e.Type, does)
+	}
+	if strict && refused > 0 {
+		return fmt.Errorf("vigil run would refuse %d of the deny rules on this kernel (see above)", refused)
+	}
+	return nil
 }
 
 func explainRuleset(w io.Writer, rs *engine.Ruleset) {

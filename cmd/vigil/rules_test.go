@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vigil-project/vigil/bpf"
+	"github.com/vigil-project/vigil/bpf/features"
+	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 )
 
@@ -118,5 +122,157 @@ func TestReplay(t *testing.T) {
 	}
 	if !strings.Contains(errs, f+":2: skipped:") || !strings.Contains(errs, "replayed 2 events (1 skipped): 1 alerts") {
 		t.Errorf("stderr: %s", errs)
+	}
+}
+
+// kernelReportRules has one deny or kill rule of each kind the kernel treats
+// differently.
+const kernelReportRules = `- rule: No nc
+  desc: d
+  condition: evt.type == "exec" && proc.name == "nc"
+  output: o
+  priority: critical
+  action: deny
+- rule: No shadow readers
+  desc: d
+  condition: evt.type == "open" && file.path == "/etc/shadow" && user.uid != 0
+  output: o
+  priority: critical
+  action: deny
+  fallback: kill
+- rule: No evil
+  desc: d
+  condition: evt.type == "exec" && proc.exe == "/tmp/evil"
+  output: o
+  priority: critical
+  action: kill
+- rule: Audit curl
+  desc: d
+  condition: evt.type in ["exec", "connect"] && proc.name == "curl"
+  output: o
+  priority: critical
+  action: deny
+  enforce: false
+- rule: No test net
+  desc: d
+  condition: evt.type == "connect" && net.dip.inCidr("203.0.113.0/24") && net.dport == 4444
+  output: o
+  priority: critical
+  action: deny
+`
+
+// fakeFeatures is a feature report with the enforcement features given
+// unavailable, each with its detail.
+func fakeFeatures(missing map[string]string) features.Report {
+	r := features.Report{Kernel: "6.1.0-test"}
+	for _, n := range []string{features.LSMProgram, features.LSMActive, features.CgroupConnect4, features.CgroupConnect6, features.SendSignal} {
+		detail, gone := missing[n]
+		r.Features = append(r.Features, features.Feature{Name: n, Available: !gone, Detail: detail})
+	}
+	return r
+}
+
+// What validate says a kernel would do with the rules, from a fake feature
+// report: no root needed.
+func TestKernelReport(t *testing.T) {
+	path := writeFile(t, "enforce.yaml", kernelReportRules)
+	rs, err := engine.CompilePaths(engine.Options{}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const noBPF = "active LSMs are lockdown,capability; without bpf among them LSM programs enforce nothing (add bpf to the lsm= kernel command line)"
+	cases := []struct {
+		name    string
+		missing map[string]string
+		want    string
+		err     string
+	}{
+		{"no BPF LSM", map[string]string{features.LSMActive: noBPF}, `kernel 6.1.0-test: what vigil run would do with the deny and kill rules:
+  P:1:9: rule "No nc": deny exec: vigil run refuses it: this kernel cannot deny exec (` + noBPF + `); add "fallback: kill" to kill the process instead, or "enforce: false" to only alert
+  P:7:9: rule "No shadow readers": deny open: kills instead (fallback: kill, with bpf_send_signal): this kernel cannot deny open (` + noBPF + `)
+  P:14:9: rule "No evil": kill exec: kills (bpf_send_signal)
+  P:20:9: rule "Audit curl": deny exec: audit only (enforce: false): alerts "would deny", and this kernel could not deny exec (` + noBPF + `)
+  P:20:9: rule "Audit curl": deny connect: audit only (enforce: false): alerts "would deny"
+  P:27:9: rule "No test net": deny connect: denies (cgroup connect hooks)
+`, "vigil run would refuse 1 of the deny rules on this kernel (see above)"},
+		{"BPF LSM", nil, `kernel 6.1.0-test: what vigil run would do with the deny and kill rules:
+  P:1:9: rule "No nc": deny exec: denies (BPF LSM)
+  P:7:9: rule "No shadow readers": deny open: denies (BPF LSM)
+  P:14:9: rule "No evil": kill exec: kills (bpf_send_signal)
+  P:20:9: rule "Audit curl": deny exec: audit only (enforce: false): alerts "would deny"
+  P:20:9: rule "Audit curl": deny connect: audit only (enforce: false): alerts "would deny"
+  P:27:9: rule "No test net": deny connect: denies (BPF LSM)
+`, ""},
+		{"neither LSM nor cgroup hooks", map[string]string{features.LSMProgram: "lsm programs refused", features.CgroupConnect4: "no cgroup v2 root"},
+			`kernel 6.1.0-test: what vigil run would do with the deny and kill rules:
+  P:1:9: rule "No nc": deny exec: vigil run refuses it: this kernel cannot deny exec (lsm programs refused); add "fallback: kill" to kill the process instead, or "enforce: false" to only alert
+  P:7:9: rule "No shadow readers": deny open: kills instead (fallback: kill, with bpf_send_signal): this kernel cannot deny open (lsm programs refused)
+  P:14:9: rule "No evil": kill exec: kills (bpf_send_signal)
+  P:20:9: rule "Audit curl": deny exec: audit only (enforce: false): alerts "would deny", and this kernel could not deny exec (lsm programs refused)
+  P:20:9: rule "Audit curl": deny connect: audit only (enforce: false): alerts "would deny", and this kernel could not deny connect (lsm programs refused; no cgroup v2 root)
+  P:27:9: rule "No test net": deny connect: vigil run refuses it: this kernel cannot deny connect (lsm programs refused; no cgroup v2 root); add "fallback: kill" to kill the process instead, or "enforce: false" to only alert
+`, "vigil run would refuse 2 of the deny rules on this kernel (see above)"},
+	}
+	for _, c := range cases {
+		var out bytes.Buffer
+		err := kernelReport(&out, rs, "6.1.0-test", bpf.MechanismsOf(fakeFeatures(c.missing)), true)
+		if got := strings.ReplaceAll(out.String(), path, "P"); got != c.want {
+			t.Errorf("%s:\n got:\n%s\nwant:\n%s", c.name, got, c.want)
+		}
+		if got := fmt.Sprint(err); c.err == "" && err != nil || c.err != "" && got != c.err {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.err)
+		}
+	}
+	// Without --kernel a refusal is reported, not an error; a rule set
+	// without deny or kill rules is reported only with --kernel.
+	var out bytes.Buffer
+	if err := kernelReport(&out, rs, "6.1.0-test", bpf.MechanismsOf(fakeFeatures(map[string]string{features.LSMActive: noBPF})), false); err != nil || !strings.Contains(out.String(), "vigil run refuses it") {
+		t.Errorf("automatic report: %v\n%s", err, out.String())
+	}
+	builtin, err := engine.CompilePaths(engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	kernelReport(&out, builtin, "6.1.0-test", bpf.Mechanisms{}, false)
+	if out.Len() != 0 {
+		t.Errorf("built-in rules, automatic: %q", out.String())
+	}
+	kernelReport(&out, builtin, "6.1.0-test", bpf.Mechanisms{}, true)
+	if want := "kernel 6.1.0-test: no deny or kill rules to enforce\n"; out.String() != want {
+		t.Errorf("built-in rules, --kernel: %q, want %q", out.String(), want)
+	}
+}
+
+// On this host, as root: validate reports what vigil run decides here
+// (BPF LSM as features.BPFLSM, which the loader asks, finds it), with
+// --kernel and without.
+func TestRulesValidateKernelLive(t *testing.T) {
+	needRoot(t)
+	path := writeFile(t, "enforce.yaml", strings.Split(kernelReportRules, "- rule: Audit curl")[0])
+	lsm, why := features.BPFLSM()
+	want := "ok: 3 rules (3 enabled)\nkernel " + features.Probe().Kernel + ": what vigil run would do with the deny and kill rules:\n"
+	if lsm {
+		want += `  P:1:9: rule "No nc": deny exec: denies (BPF LSM)
+  P:7:9: rule "No shadow readers": deny open: denies (BPF LSM)
+`
+	} else {
+		want += `  P:1:9: rule "No nc": deny exec: vigil run refuses it: this kernel cannot deny exec (` + why + `); add "fallback: kill" to kill the process instead, or "enforce: false" to only alert
+  P:7:9: rule "No shadow readers": deny open: kills instead (fallback: kill, with bpf_send_signal): this kernel cannot deny open (` + why + `)
+`
+	}
+	want += `  P:14:9: rule "No evil": kill exec: kills (bpf_send_signal)
+`
+	code, out, errs := runCLI(t, "rules", "validate", "--kernel", path)
+	wantCode, wantErr := 0, ""
+	if !lsm {
+		wantCode, wantErr = 1, "vigil: vigil run would refuse 1 of the deny rules on this kernel (see above)\n"
+	}
+	if got := strings.ReplaceAll(out, path, "P"); code != wantCode || got != want || errs != wantErr {
+		t.Errorf("--kernel: exit %d, stdout:\n%s\nstderr: %s\nwant exit %d, stdout:\n%s\nstderr: %s", code, got, errs, wantCode, want, wantErr)
+	}
+	code, out, errs = runCLI(t, "rules", "validate", path)
+	if got := strings.ReplaceAll(out, path, "P"); code != 0 || got != want || errs != "" {
+		t.Errorf("as root: exit %d, stdout:\n%s\nstderr: %s\nwant exit 0, stdout:\n%s", code, got, errs, want)
 	}
 }
