@@ -226,7 +226,13 @@ func (g *ruleGen) expr(depth int) string {
 	if depth > 5 {
 		return g.leaf()
 	}
-	switch g.pick(12) {
+	switch g.pick(15) {
+	case 12:
+		return "size(" + g.strList() + ") > " + g.num()
+	case 13:
+		return g.strList() + "[" + g.num() + "] == " + g.str()
+	case 14:
+		return "(" + g.expr(depth+1) + " ? " + g.strList() + " : " + g.strList() + ").exists(x, x == " + g.str() + ")"
 	case 1:
 		return g.expr(depth+1) + " && " + g.expr(depth+1)
 	case 2:
