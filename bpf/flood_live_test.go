@@ -2,7 +2,9 @@ package bpf
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -103,4 +105,72 @@ func rateLimitLive(t *testing.T, action, arg string, typ event.Type, bulk bool) 
 		t.Errorf("%d %s events delivered + %d held back: want 20000 or more, with some held back", delivered, typ, heldBack)
 	}
 	t.Logf("20000 %s calls: %d delivered, %d held back in %d floods (the process's other calls included)", typ, delivered, heldBack, len(floods)/2)
+}
+
+// With the bulk ring busy, the opens a process makes right after its exec
+// still meet the process table after that exec (the rings are merged by
+// kernel time): each names the new image and its arguments, never the
+// parent's.
+func TestExecBeforeItsOpens(t *testing.T) {
+	needRoot(t)
+	dir := tempDir(t)
+	busy := filepath.Join(dir, "busy")
+	os.WriteFile(busy, nil, 0o600)
+	o := DefaultOptions()
+	o.RateLimit = -1
+	p, err := Load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	got := make(chan *event.Event, 1<<16)
+	r, err := NewReader(p, ReaderOptions{Types: []event.Type{event.TypeOpen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Run(ctx, func(ev *event.Event) {
+			if filepath.Dir(ev.File.Path) == dir && ev.File.Path != busy {
+				got <- ev
+			}
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for range 2 {
+		loop := helper(t, "open-loop", busy)
+		if err := loop.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer loop.Wait()
+	}
+	cat, _ := filepath.EvalSymlinks("/bin/cat")
+	const n = 30
+	for i := range n {
+		f := filepath.Join(dir, fmt.Sprintf("m%d", i))
+		os.WriteFile(f, nil, 0o600)
+		if err := exec.Command("/bin/cat", f).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := 0
+	timeout := time.After(20 * time.Second)
+	for seen < n {
+		select {
+		case ev := <-got:
+			seen++
+			if ev.Proc.Exe != cat || len(ev.Proc.Argv) != 2 || ev.Proc.Argv[1] != ev.File.Path {
+				t.Errorf("open of %s: proc exe %q argv %q, want %s [cat %s]", ev.File.Path, ev.Proc.Exe, ev.Proc.Argv, cat, ev.File.Path)
+			}
+		case <-timeout:
+			drops, _ := p.Drops()
+			t.Fatalf("%d of %d opens after 20 s (open drops %d)", seen, n, drops[event.TypeOpen])
+		}
+	}
 }
