@@ -130,6 +130,7 @@ bench-go:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./bpf/
+	$(GO) test -run '^$$' -fuzz FuzzFloodRecord -fuzztime $(FUZZTIME) ./bpf/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./rules/
 	$(GO) test -run '^$$' -fuzz FuzzCreatedID -fuzztime $(FUZZTIME) ./containers/
 

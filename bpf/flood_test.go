@@ -90,7 +90,7 @@ func TestDecodeFlood(t *testing.T) {
 	}
 }
 
-func FuzzDecodeFlood(f *testing.F) {
+func FuzzFloodRecord(f *testing.F) {
 	r := testReader(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var d Record
@@ -104,14 +104,14 @@ func FuzzDecodeFlood(f *testing.F) {
 	})
 }
 
-// The seed corpus of FuzzDecodeFlood: `VIGIL_WRITE_SEEDS=1 go test -run TestFloodSeeds`.
+// The seed corpus of FuzzFloodRecord: `VIGIL_WRITE_SEEDS=1 go test -run TestFloodSeeds`.
 func TestFloodSeeds(t *testing.T) {
 	seeds := map[string][]byte{
 		"start": floodRecordBytes(t, vigilVgFloodFlagsVG_FLOOD_START, event.TypeOpen, 1),
 		"end":   floodRecordBytes(t, vigilVgFloodFlagsVG_FLOOD_END, event.TypeChmod, 77),
 		"short": floodRecordBytes(t, vigilVgFloodFlagsVG_FLOOD_START, event.TypeOpen, 1)[:hdrSize],
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeFlood")
+	dir := filepath.Join("testdata", "fuzz", "FuzzFloodRecord")
 	for name, raw := range seeds {
 		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
 		path := filepath.Join(dir, name)
