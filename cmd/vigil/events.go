@@ -69,7 +69,7 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 	f.BoolVar(&env, "env", false, "exec events carry the environment (proc.env: names, and values of the loader's variables and PATH)")
 	f.StringVar(&format, "format", "json", "output format: json or text")
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
-	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
+	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "size in bytes of the kernel's bulk ring buffer, the file events' (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters (records, drops, latency) to stderr on exit")
 	addProfileFlag(f, &profile)
 	return cmd

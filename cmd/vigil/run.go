@@ -78,7 +78,7 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 	f := cmd.Flags()
 	addRulesFlag(f, &rulePaths)
 	f.StringVar(&format, "format", "text", "alert format on stdout when the config names no sink: text or json (Falco-compatible)")
-	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "kernel ring buffer size in bytes (power of two)")
+	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "size in bytes of the kernel's bulk ring buffer, the file events' (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters to stderr on exit")
 	f.StringVar(&configPath, "config", "", "configuration file (rules, sinks, metrics, ...)")
 	f.StringVar(&lockFile, "lock-file", daemon.DefaultLockFile, "the host-wide lock that keeps a second vigil from starting")
