@@ -28,8 +28,13 @@ func Scrape(addr string) (Metrics, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("/metrics: %s", resp.Status)
 	}
+	return ParseMetrics(io.LimitReader(resp.Body, 64<<20))
+}
+
+// ParseMetrics reads a Prometheus text exposition.
+func ParseMetrics(r io.Reader) (Metrics, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(io.LimitReader(resp.Body, 64<<20))
+	fams, err := p.TextToMetricFamilies(r)
 	return Metrics(fams), err
 }
 
