@@ -174,3 +174,54 @@ func TestExecBeforeItsOpens(t *testing.T) {
 		}
 	}
 }
+
+// The wakeup scheme serves the priority ring too: with the open type off,
+// the only record after a quiet spell is the helper's exit, and the
+// sleeping reader (idle timeout an hour) still gets it.
+func TestPriorityRingWakes(t *testing.T) {
+	needRoot(t)
+	cmd, _, proceed := startWaiter(t)
+	o := DefaultOptions()
+	o.TargetPID = uint32(cmd.Process.Pid)
+	o.Types = []event.Type{event.TypeExec}
+	p, err := Load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := NewReader(p, ReaderOptions{Types: event.Types()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.idle = time.Hour
+	got := make(chan *event.Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, func(ev *event.Event) { got <- ev }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !r.asleep.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader never stopped polling")
+		}
+	}
+	proceed()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-got:
+			if ev.Type == event.TypeOpen {
+				t.Fatalf("an open with the type off: %+v", ev.File)
+			}
+			if ev.Type == event.TypeExit && ev.Proc.PID == uint32(cmd.Process.Pid) {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the exit after the quiet spell never arrived: no wakeup through the priority ring")
+		}
+	}
+}
