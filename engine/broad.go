@@ -205,8 +205,14 @@ func allPorts() *portSet {
 func (s *portSet) restrict(a plan.PolicyAtom) {
 	var in portSet
 	for _, r := range a.Ports {
-		for p := int(r[0]); p <= int(r[1]); p++ {
+		for p := int(r[0]); p <= int(r[1]); {
+			if p%64 == 0 && p+63 <= int(r[1]) {
+				in[p/64] = ^uint64(0) // a whole word at once
+				p += 64
+				continue
+			}
 			in[p/64] |= 1 << (p % 64)
+			p++
 		}
 	}
 	for i := range s {
@@ -242,28 +248,38 @@ type protectedHit struct {
 // running it.
 func (cr *Rule) protectedHits() protectedHit {
 	var hit protectedHit
-	for _, p := range protectedProcs {
-		first := ""
-		for _, exe := range p.exes {
-			for _, t := range plan.PolicyTypes {
-				for _, conj := range cr.policy[t].atoms {
-					if !(namesProgram(conj) || !selective(conj)) || !mayAct(conj, exe) {
+	first := make([]string, len(protectedProcs)) // the first executable hit, per process
+	hitExes := map[string]bool{}
+	for _, t := range plan.PolicyTypes {
+		for _, conj := range cr.policy[t].atoms {
+			if !namesProgram(conj) && selective(conj) {
+				continue
+			}
+			for i, p := range protectedProcs {
+				for _, exe := range p.exes {
+					if !mayAct(conj, exe) {
 						continue
 					}
 					if hit.conj == nil {
 						hit.typ, hit.conj = t, conj
 					}
-					if first == "" {
-						first = exe
-					}
-					if n := strconv.Quote(comm(exe)); !slices.Contains(hit.names, n) {
-						hit.names = append(hit.names, n)
+					hitExes[exe] = true
+					if first[i] == "" {
+						first[i] = exe
 					}
 				}
 			}
 		}
-		if first != "" {
-			hit.procs = append(hit.procs, p.what+" ("+first+")")
+	}
+	for i, p := range protectedProcs {
+		if first[i] == "" {
+			continue
+		}
+		hit.procs = append(hit.procs, p.what+" ("+first[i]+")")
+		for _, exe := range p.exes {
+			if n := strconv.Quote(comm(exe)); hitExes[exe] && !slices.Contains(hit.names, n) {
+				hit.names = append(hit.names, n)
+			}
 		}
 	}
 	return hit

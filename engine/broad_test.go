@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-project/vigil/engine/plan"
 	"github.com/vigil-project/vigil/rules"
 )
 
@@ -152,6 +153,29 @@ func TestReachAcknowledgements(t *testing.T) {
 	for _, a := range []string{ackBroad, ackProtected} {
 		if !slices.Contains(rules.Acknowledgements, a) {
 			t.Errorf("%q is not among rules.Acknowledgements %q", a, rules.Acknowledgements)
+		}
+	}
+}
+
+func TestPortSet(t *testing.T) {
+	cases := []struct {
+		atoms []plan.PolicyAtom
+		want  int
+	}{
+		{nil, 65536},
+		{[]plan.PolicyAtom{{Class: plan.PolDPort, Ports: [][2]uint16{{0, 65535}}}}, 65536},
+		{[]plan.PolicyAtom{{Class: plan.PolDPort, Ports: [][2]uint16{{1025, 65535}}}}, 64511},
+		{[]plan.PolicyAtom{{Class: plan.PolDPort, Ports: [][2]uint16{{30000, 65535}}}, {Class: plan.PolDPort, Ports: [][2]uint16{{0, 35000}}}}, 5001},
+		{[]plan.PolicyAtom{{Class: plan.PolDPort, Neg: true, Ports: [][2]uint16{{1024, 65535}}}}, 1024},
+		{[]plan.PolicyAtom{{Class: plan.PolDPort, Ports: [][2]uint16{{22, 22}, {63, 64}, {127, 129}}}}, 6},
+	}
+	for _, c := range cases {
+		s := allPorts()
+		for _, a := range c.atoms {
+			s.restrict(a)
+		}
+		if got := s.count(); got != c.want {
+			t.Errorf("%+v: %d ports, want %d", c.atoms, got, c.want)
 		}
 	}
 }

@@ -85,7 +85,11 @@ func rulesValidateCmd(stdout io.Writer) *cobra.Command {
 func kernelReport(w io.Writer, rs *engine.Ruleset, release string, m bpf.Mechanisms, strict bool) error {
 	pol, err := rs.Policy(false, nil)
 	if err != nil {
-		return err
+		fmt.Fprintf(w, "kernel %s: vigil run refuses the rules: %v\n", release, err)
+		if strict {
+			return errors.New("vigil run would refuse the rules on this kernel (see above)")
+		}
+		return nil
 	}
 	es := bpf.Enforceability(pol, m)
 	order := map[string]int{}

@@ -229,6 +229,22 @@ func TestKernelReport(t *testing.T) {
 	if err := kernelReport(&out, rs, "6.1.0-test", bpf.MechanismsOf(fakeFeatures(map[string]string{features.LSMActive: noBPF})), false); err != nil || !strings.Contains(out.String(), "vigil run refuses it") {
 		t.Errorf("automatic report: %v\n%s", err, out.String())
 	}
+	// More than the kernel holds: what vigil run refuses (rs.Policy).
+	var many strings.Builder
+	for i := range 65 {
+		fmt.Fprintf(&many, "- rule: R%d\n  desc: d\n  condition: evt.type == \"connect\" && net.dport == %d\n  output: o\n  priority: critical\n  action: deny\n", i, 1000+i)
+	}
+	big, err := engine.CompilePaths(engine.Options{}, writeFile(t, "many.yaml", many.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, strict := range []bool{false, true} {
+		out.Reset()
+		err := kernelReport(&out, big, "6.1.0-test", bpf.MechanismsOf(fakeFeatures(nil)), strict)
+		if want := "kernel 6.1.0-test: vigil run refuses the rules: the deny and kill rules for connect events need 65 tests in 65 alternatives; the kernel holds 64 and 64\n"; out.String() != want || (err != nil) != strict {
+			t.Errorf("too many rules, strict %v: %v\n%q\nwant %q", strict, err, out.String(), want)
+		}
+	}
 	builtin, err := engine.CompilePaths(engine.Options{})
 	if err != nil {
 		t.Fatal(err)
