@@ -282,6 +282,17 @@ func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
 		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeTooLarge, "the list has %d items, over the limit of %d", len(l.Items), rules.MaxListItems)
 		return nil
 	}
+	if len(l.Items) == 0 {
+		// [] alone is a list(dyn), which would change the type of what
+		// holds it ([l0, [1]] would become a list(list(int))): dyn([])
+		// keeps every use that checked with list(string) checking.
+		a, iss := k.c.base.Compile("dyn([])")
+		if iss.Err() != nil {
+			k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeInternal, "empty list: %v", iss.Err())
+			return nil
+		}
+		return a
+	}
 	// Built as an expression tree, not parsed from text: parsing a
 	// literal of 100,000 items took 0.8 s, checking the tree 0.25 s.
 	elems := make([]*exprpb.Expr, len(l.Items))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,5 +136,43 @@ func TestCompileContextCancelled(t *testing.T) {
 	cancel()
 	if rs, err := c.CompileContext(ctx, set); rs != nil || !errors.Is(err, context.Canceled) {
 		t.Errorf("CompileContext(cancelled) = %v, %v", rs, err)
+	}
+}
+
+// An empty list is a list of strings like any other: it matches nothing,
+// wherever it is used, and does not change the type of what holds it.
+func TestEmptyList(t *testing.T) {
+	rs := mustCompile(t, `
+- list: none
+  items: []
+- rule: In
+  desc: d
+  condition: evt.type == "exec" && (proc.name in none || "a" in [none, [1]][0])
+  output: o
+  priority: info
+- rule: Prefix
+  desc: d
+  condition: evt.type == "exec" && proc.exe.startsWithAny(none)
+  output: o
+  priority: info
+- rule: NotIn
+  desc: d
+  condition: evt.type == "exec" && !(proc.name in none)
+  output: o
+  priority: info
+`)
+	got := fired(rs, ev(t, map[string]any{"evt.type": "exec", "proc.name": "a", "proc.exe": "/bin/a"}))
+	if !slices.Equal(got, []string{"NotIn"}) {
+		t.Errorf("fired %v, want [NotIn]", got)
+	}
+}
+
+// The end of a block scalar's condition is just after its last
+// character, on its line, not past the line break.
+func TestErrorAtEndOfBlockScalar(t *testing.T) {
+	_, err := compile(t, "- rule: R\n  desc: d\n  condition: >\n   evt.type == \"exec\" &&\n  output: o\n  priority: info\n")
+	want := `a.yaml:4:25: rule "R": Syntax error: mismatched input '<EOF>'`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v\nwant %s...", err, want)
 	}
 }

@@ -139,7 +139,7 @@ func (c *constCheck) call(e ast.Expr) {
 		arg := args[len(args)-1] // s.matches(re) and matches(s, re)
 		for _, v := range c.strings(arg) {
 			if msg := argError(fn, v.s); msg != "" {
-				c.report(v, rules.CodeCondition, fn+": "+msg)
+				c.report(v, rules.CodeBadConst, fn+": "+msg)
 			}
 		}
 	case operators.Equals, operators.NotEquals, operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
@@ -209,13 +209,13 @@ func (c *constCheck) compared(f *event.Field, e ast.Expr, op string) {
 	case f.Kind == event.KindIP && (op == operators.Equals || op == operators.NotEquals || op == operators.In):
 		for _, v := range c.strings(e) {
 			if msg := ipValueError(f, v.s); msg != "" {
-				c.report(v, rules.CodeCondition, msg)
+				c.report(v, rules.CodeBadConst, msg)
 			}
 		}
 	case f.Values != nil && (op == operators.Equals || op == operators.NotEquals || op == operators.In):
 		for _, v := range c.strings(e) {
 			if msg := enumValueError(f, v.s); msg != "" {
-				code := rules.CodeCondition
+				code := rules.CodeBadConst
 				if f.Name == "evt.type" {
 					code = rules.CodeBadEvtType
 				}
@@ -342,7 +342,7 @@ func (c *constCheck) numbers(f *event.Field, e ast.Expr) {
 
 func (c *constCheck) reportAt(e ast.Expr, msg string) {
 	c.ok = false
-	c.k.errorf(c.pos(e), c.item, rules.CodeCondition, "%s", msg)
+	c.k.errorf(c.pos(e), c.item, rules.CodeBadConst, "%s", msg)
 }
 
 // scratchEvent is an event for trying a field's setter on, as FromFields
@@ -384,7 +384,7 @@ func (c *constCheck) folds(e ast.Expr) bool {
 		}
 		if err := c.eval(e); err != nil {
 			c.ok = false
-			c.k.errorf(c.t.Pos(c.start(e)), c.item, rules.CodeCondition, "this constant expression fails on every event: %v", err)
+			c.k.errorf(c.t.Pos(c.start(e)), c.item, rules.CodeBadConst, "this constant expression fails on every event: %v", err)
 			return false
 		}
 		return true

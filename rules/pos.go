@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -57,7 +58,9 @@ func (t Text) Pos(offset int) Pos {
 	sp := t.spans[max(i, 0)]
 	p := sp.pos
 	if sp.verbatim && offset > sp.off {
-		p.Col += utf8.RuneCountInString(t.S[sp.off:offset])
+		// A block scalar's text ends in its line break: just after the
+		// text is just after the last character on the line.
+		p.Col += utf8.RuneCountInString(strings.TrimRight(t.S[sp.off:offset], "\r\n"))
 	}
 	return p
 }
