@@ -97,6 +97,7 @@ func (d *daemon) close() {
 
 func (d *daemon) compileRules(context.Context) error {
 	opts := d.o.Config.PlanOptions()
+	opts.Allow = withSelf(d.log, opts.Allow)
 	r, err := NewRules(d.log,
 		func(ctx context.Context) (*engine.Ruleset, error) {
 			return engine.CompilePathsContext(ctx, engine.Options{}, d.o.RulePaths...)

@@ -150,3 +150,47 @@ func TestRunRefusesImpossibleDeny(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant %q", code, stderr.String(), want)
 	}
 }
+
+// Self-protection covers vigil's binary, not only the daemon's process:
+// a kill rule on opens of a file kills cat opening it, and spares
+// `vigil rules validate` opening the same file (here the test binary is
+// vigil's binary: TestMain runs it as vigil), whose open is still alerted.
+func TestRunSparesVigilsBinary(t *testing.T) {
+	needRoot(t)
+	dir, _ := filepath.EvalSymlinks(t.TempDir())
+	marker := filepath.Join(dir, "guarded.yaml")
+	os.WriteFile(marker, []byte("- nonsense\n"), 0o644)
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte(fmt.Sprintf(`- rule: Guarded file
+  desc: d
+  condition: evt.type == "open" && file.path == %q
+  output: open of %%file.path by %%proc.name
+  priority: critical
+  action: kill
+`, marker)), 0o644)
+	alerts, stderr := startRunLog(t, "--rules", rules)
+	waitUntil(t, "policy installed", func() bool { return strings.Contains(stderr.String(), "enforcement policy installed") })
+
+	cat := exec.Command("/bin/cat", marker)
+	err := cat.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("cat of the guarded file was not killed: %v", err)
+	}
+	if a := waitAlert(t, alerts, "Guarded file", cat.Process.Pid); a["action"] != "kill" {
+		t.Errorf("cat's alert: action %v, want kill", a["action"])
+	}
+
+	self := exec.Command(os.Args[0], "rules", "validate", marker)
+	self.Env = append(os.Environ(), "VIGIL_TEST_AS_VIGIL=1")
+	out, err := self.CombinedOutput()
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != -1 || ee.ExitCode() != 1 {
+		t.Errorf("vigil rules validate of the guarded file: %v, want exit status 1 (the file is not rules)\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "guarded.yaml:1:3") {
+		t.Errorf("vigil rules validate did not report the file:\n%s", out)
+	}
+	if a := waitAlert(t, alerts, "Guarded file", self.Process.Pid); a["action"] != "would kill" {
+		t.Errorf("vigil's own open: action %v, want would kill (exempt, still alerted)", a["action"])
+	}
+}
