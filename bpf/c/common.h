@@ -325,7 +325,7 @@ static __always_inline void ring_send(struct vg_config *cfg, void *rec, __u32 si
  * stopped (VG_FLOOD_END) going over its rate on one ring. A lost flood
  * record counts as a drop of the type it is about. */
 static __always_inline void flood_record(struct vg_config *cfg, struct vg_hdr *hdr, struct vg_rate *b, __u16 flag,
-					 __u32 bulk)
+					 __u32 bulk, __u64 limited)
 {
 	struct vg_flood f;
 	__builtin_memcpy(&f.hdr, hdr, sizeof(f.hdr));
@@ -334,8 +334,16 @@ static __always_inline void flood_record(struct vg_config *cfg, struct vg_hdr *h
 	f.hdr.policy = 0;
 	f.event_type = b->event_type;
 	f.bulk = bulk;
-	f.limited = b->limited;
+	f.limited = limited;
 	ring_send(cfg, &f, sizeof(f), b->event_type, false);
+}
+
+/* The end of a flood, once whatever the process's threads race: the one
+ * that clears flooding sends the record, with the count it takes. */
+static __always_inline void flood_end(struct vg_config *cfg, struct vg_hdr *hdr, struct vg_rate *b, __u32 bulk)
+{
+	if (__sync_val_compare_and_swap(&b->flooding, 1, 0) == 1)
+		flood_record(cfg, hdr, b, VG_FLOOD_END, bulk, __sync_lock_test_and_set(&b->limited, 0));
 }
 
 /*
@@ -344,7 +352,10 @@ static __always_inline void flood_record(struct vg_config *cfg, struct vg_hdr *h
  * at most rate_burst_ns ahead of now; each sent record moves it one
  * rate_interval_ns later. Concurrent threads of a process may race on
  * tat: the add is atomic, the reset to now is not (a lost race lets a
- * record or two more through). false: over the rate; counted, not sent.
+ * record or two more through); the start and end of a flood are one
+ * compare-and-swap each, so each is sent once and its count is exact
+ * (atomic xchg and cmpxchg: Linux 5.12, -mcpu=v3). false: over the rate;
+ * counted, not sent.
  */
 static __always_inline bool rate_ok(struct vg_config *cfg, struct vg_hdr *hdr, enum vg_type type, __u32 bulk)
 {
@@ -359,11 +370,8 @@ static __always_inline bool rate_ok(struct vg_config *cfg, struct vg_hdr *hdr, e
 	__u64 tat = b->tat;
 	if (tat < now) {
 		/* A full bucket: whatever flood there was is over. */
-		if (b->flooding) {
-			flood_record(cfg, hdr, b, VG_FLOOD_END, bulk);
-			b->flooding = 0;
-			b->limited = 0;
-		}
+		if (b->flooding)
+			flood_end(cfg, hdr, b, bulk);
 		b->tat = now;
 		tat = now;
 	}
@@ -376,10 +384,10 @@ static __always_inline bool rate_ok(struct vg_config *cfg, struct vg_hdr *hdr, e
 	if (n)
 		*n += 1;
 	__sync_fetch_and_add(&b->limited, 1);
-	if (!b->flooding) {
-		b->flooding = 1;
+	/* One start per flood: the thread that sets flooding sends it. */
+	if (!b->flooding && __sync_val_compare_and_swap(&b->flooding, 0, 1) == 0) {
 		b->event_type = type;
-		flood_record(cfg, hdr, b, VG_FLOOD_START, bulk);
+		flood_record(cfg, hdr, b, VG_FLOOD_START, bulk, 1);
 	}
 	return false;
 }
@@ -393,7 +401,7 @@ static __always_inline void rate_exit(struct vg_config *cfg, struct vg_hdr *hdr)
 		if (!b)
 			continue;
 		if (b->flooding)
-			flood_record(cfg, hdr, b, VG_FLOOD_END, bulk);
+			flood_end(cfg, hdr, b, bulk);
 		bpf_map_delete_elem(&vg_rates, &key);
 	}
 }
