@@ -93,7 +93,7 @@ func (k *compilation) checkReach(cr *Rule) {
 			if len(conj) > 0 {
 				how = fmt.Sprintf("most %s events (it holds whenever %s)", t, conjText(conj))
 			}
-			k.errorf(pos, item, rules.CodePolicy, "action %s would act on %s: it names no program (proc.exe, proc.name), file (file.path outside the system directories /, /usr, /etc, ...) or destination (net.dip, net.dport) to act on; narrow the condition, or add \"i_understand: %s\" to the rule to load it as it is",
+			k.errorf(pos, item, rules.CodeBroad, "action %s would act on %s: it names no program (proc.exe, proc.name), file (file.path outside the system directories /, /usr, /etc, ...) or destination (net.dip, net.dport) to act on; narrow the condition, or add \"i_understand: %s\" to the rule to load it as it is",
 				r.Action, how, ackBroad)
 		}
 	}
@@ -103,7 +103,7 @@ func (k *compilation) checkReach(cr *Rule) {
 			if len(hit.conj) > 0 {
 				how = fmt.Sprintf("on %s events whenever %s", hit.typ, conjText(hit.conj))
 			}
-			k.errorf(pos, item, rules.CodePolicy, "action %s would act on processes vigil protects: %s (%s); exclude them (for instance with an exception whose condition is proc.name in [%s]), or add \"i_understand: %s\" to the rule",
+			k.errorf(pos, item, rules.CodeProtected, "action %s would act on processes vigil protects: %s (%s); exclude them (for instance with an exception whose condition is proc.name in [%s]), or add \"i_understand: %s\" to the rule",
 				r.Action, strings.Join(hit.procs, ", "), how, strings.Join(hit.names, ", "), ackProtected)
 		}
 	}

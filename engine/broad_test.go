@@ -29,14 +29,14 @@ func firstLines(err error) []string {
 }
 
 const (
-	broadAdvice = ": it names no program (proc.exe, proc.name), file (file.path outside the system directories /, /usr, /etc, ...) or destination (net.dip, net.dport) to act on; narrow the condition, or add \"i_understand: broad\" to the rule to load it as it is (LOAD_POLICY)"
+	broadAdvice = ": it names no program (proc.exe, proc.name), file (file.path outside the system directories /, /usr, /etc, ...) or destination (net.dip, net.dport) to act on; narrow the condition, or add \"i_understand: broad\" to the rule to load it as it is (LOAD_POLICY_BROAD)"
 	allNames    = `"vigil", "systemd", "init", "containerd", "containerd-shim", "dockerd", "runc", "crun", "crio", "conmon", "sshd", "sshd-session", "sshd-auth"`
 	allProcs    = "vigil (/usr/local/bin/vigil), PID 1 (/usr/lib/systemd/systemd), containerd (/usr/bin/containerd), containerd-shim (/usr/bin/containerd-shim), dockerd (/usr/bin/dockerd), runc (/usr/bin/runc), crun (/usr/bin/crun), cri-o (/usr/bin/crio), conmon (/usr/bin/conmon), sshd (/usr/sbin/sshd)"
 )
 
 func protectedMsg(action, procs, how, names string) string {
 	return `a.yaml:3:14: rule "R": action ` + action + " would act on processes vigil protects: " + procs + " (" + how +
-		"); exclude them (for instance with an exception whose condition is proc.name in [" + names + "]), or add \"i_understand: protected\" to the rule (LOAD_POLICY)"
+		"); exclude them (for instance with an exception whose condition is proc.name in [" + names + "]), or add \"i_understand: protected\" to the rule (LOAD_POLICY_PROTECTED)"
 }
 
 // Enforcement rules that would act on most of the system are refused, with

@@ -24,19 +24,21 @@ const (
 	CodeTooLarge      = "LOAD_TOO_LARGE"          // a file, condition, list or macro chain over its limit (limits.go)
 
 	// Codes of the errors the engine finds when it compiles a loaded set.
-	CodeBadName    = "LOAD_BAD_NAME"     // a list or macro name that is not a CEL identifier, or shadows fields
-	CodeBadList    = "LOAD_BAD_LIST"     // list items that do not form a CEL list
-	CodeCondition  = "LOAD_CONDITION"    // a condition CEL rejects
-	CodeBadConst   = "LOAD_BAD_CONSTANT" // a constant argument or operand no event can match (engine/consts.go)
-	CodeNotBool    = "LOAD_NOT_BOOL"     // a condition whose type is not bool
-	CodeCycle      = "LOAD_CYCLE"        // macros that refer to each other in a cycle
-	CodeInternal   = "LOAD_INTERNAL"     // a CEL step that should not fail did
-	CodeBadEvtType = "LOAD_BAD_EVTTYPE"  // evt.type compared with a name that is not an event type
-	CodeNoEvtType  = "LOAD_NO_EVTTYPE"   // a condition that restricts evt.type to nothing, or not at all
-	CodeCost       = "LOAD_COST"         // a condition over the evaluation cost budget
-	CodeOutput     = "LOAD_OUTPUT"       // an output naming an unknown field
-	CodePolicy     = "LOAD_POLICY"       // a deny or kill condition the kernel cannot evaluate
-	CodePolicyType = "LOAD_POLICY_TYPE"  // a deny or kill rule matching an event type without a kernel hook
+	CodeBadName    = "LOAD_BAD_NAME"         // a list or macro name that is not a CEL identifier, or shadows fields
+	CodeBadList    = "LOAD_BAD_LIST"         // list items that do not form a CEL list
+	CodeCondition  = "LOAD_CONDITION"        // a condition CEL rejects
+	CodeBadConst   = "LOAD_BAD_CONSTANT"     // a constant argument or operand no event can match (engine/consts.go)
+	CodeNotBool    = "LOAD_NOT_BOOL"         // a condition whose type is not bool
+	CodeCycle      = "LOAD_CYCLE"            // macros that refer to each other in a cycle
+	CodeInternal   = "LOAD_INTERNAL"         // a CEL step that should not fail did
+	CodeBadEvtType = "LOAD_BAD_EVTTYPE"      // evt.type compared with a name that is not an event type
+	CodeNoEvtType  = "LOAD_NO_EVTTYPE"       // a condition that restricts evt.type to nothing, or not at all
+	CodeCost       = "LOAD_COST"             // a condition over the evaluation cost budget
+	CodeOutput     = "LOAD_OUTPUT"           // an output naming an unknown field
+	CodePolicy     = "LOAD_POLICY"           // a deny or kill condition the kernel cannot evaluate
+	CodePolicyType = "LOAD_POLICY_TYPE"      // a deny or kill rule matching an event type without a kernel hook
+	CodeBroad      = "LOAD_POLICY_BROAD"     // a deny or kill rule that would act on most of the system (i_understand: broad)
+	CodeProtected  = "LOAD_POLICY_PROTECTED" // a deny or kill rule that could act on a protected program (i_understand: protected)
 )
 
 // Error is one problem in a rules file, at a position.
