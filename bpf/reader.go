@@ -105,24 +105,29 @@ var DefaultDeliver = []event.Type{event.TypeExec, event.TypeOpen, event.TypeConn
 
 // NewReader starts reading the probes' ring buffers. The process table is
 // seeded from /proc before the first record is read.
-func NewReader(p *Probes, o ReaderOptions) (r *Reader, err error) {
-	r = &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
-	defer func() {
-		if err != nil {
-			r.free()
-		}
-	}()
+func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
+	r := &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
+	if err := r.start(p, o); err != nil {
+		r.free()
+		return nil, err
+	}
+	return r, nil
+}
+
+// openRings opens a reader per ring and the epoll Run waits on.
+func (r *Reader) openRings(p *Probes) error {
+	var err error
 	if r.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("epoll for the ring buffers: %w", err)
+		return fmt.Errorf("epoll for the ring buffers: %w", err)
 	}
 	if r.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return nil, fmt.Errorf("eventfd for the ring buffers: %w", err)
+		return fmt.Errorf("eventfd for the ring buffers: %w", err)
 	}
 	fds := []int{r.wake}
 	for _, m := range []*ebpf.Map{p.objs.VgBulk, p.objs.VgEvents} {
 		rd, err := ringbuf.NewReader(m)
 		if err != nil {
-			return nil, fmt.Errorf("open ring buffer reader: %w", err)
+			return fmt.Errorf("open ring buffer reader: %w", err)
 		}
 		// Reads never wait: Run waits on its own epoll, for every ring.
 		rd.SetDeadline(time.Unix(1, 0))
@@ -131,21 +136,30 @@ func NewReader(p *Probes, o ReaderOptions) (r *Reader, err error) {
 	}
 	for _, fd := range fds {
 		if err := unix.EpollCtl(r.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
-			return nil, fmt.Errorf("epoll for the ring buffers: %w", err)
+			return fmt.Errorf("epoll for the ring buffers: %w", err)
 		}
 	}
+	return nil
+}
+
+// start opens the rings and fills in what the options leave out.
+func (r *Reader) start(p *Probes, o ReaderOptions) error {
+	if err := r.openRings(p); err != nil {
+		return err
+	}
+	var err error
 	if r.users == nil {
 		r.users = process.NewUsers("/etc/passwd")
 	}
 	r.stats.latency.Init(latencyBounds())
 	if r.clock, err = newClock(); err != nil {
-		return nil, err
+		return err
 	}
 	if r.procs == nil {
 		containers := cgroup.NewResolver(p.cgroup.Mount).Container
 		r.procs = process.New(process.Options{MaxEntries: o.MaxProcs, Containers: containers, BootTime: r.clock.boot})
 		if _, err := r.procs.Seed(); err != nil {
-			return nil, fmt.Errorf("seed process table: %w", err)
+			return fmt.Errorf("seed process table: %w", err)
 		}
 	}
 	types := o.Types
@@ -155,7 +169,7 @@ func NewReader(p *Probes, o ReaderOptions) (r *Reader, err error) {
 	for _, t := range types {
 		r.deliver |= 1 << t
 	}
-	return r, nil
+	return nil
 }
 
 // Procs returns the reader's process table.
