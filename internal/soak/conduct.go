@@ -172,6 +172,7 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 	loss := map[string]float64{}
 	s.Losses = map[string]map[string]float64{}
 	s.KilledSpooling = map[string]int{}
+	s.KernelLoss = map[Kind]float64{}
 	missingFam := map[string]bool{}
 	var upSeconds float64
 	for _, r := range c.v.Runs {
@@ -186,6 +187,9 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 		s.DecodeErrors += l.DecodeErrors
 		s.KernelDrops += l.KernelDrops
 		s.RateLimited += l.RateLimited
+		for k, n := range l.KernelLoss {
+			s.KernelLoss[k] += n
+		}
 		s.Reloads.VigilSuccess += l.ReloadOK
 		s.Reloads.VigilFailure += l.ReloadFailed
 		for sink, fams := range l.SinkLoss {
@@ -233,9 +237,6 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 	if upSeconds > 0 {
 		s.CPUPercent = 100 * s.CPUSeconds / upSeconds
 	}
-	for sink := range loss {
-		loss[sink] += s.KernelDrops + s.RateLimited
-	}
 	got, other := map[string]Receipts{}, map[string]int{}
 	s.Malformed, s.Received = map[string]int{}, map[string]int{}
 	for sink, in := range inboxes {
@@ -254,7 +255,7 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 		}
 	}
 	s.DownSeconds = c.ledger.DownSeconds(s.LoadEnded)
-	s.Tally, s.Sinks = c.ledger.Account(c.o.Grace, got, loss, other)
+	s.Tally, s.Sinks = c.ledger.Account(c.o.Grace, got, loss, s.KernelLoss, other)
 	s.BackgroundOps = load.Background()
 	s.MarkerFailures = load.Failures.Load()
 	if n := s.MarkerFailures; n > 0 {
@@ -267,7 +268,7 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 			continue
 		}
 		if r.Unaccounted > 0 {
-			s.problem("%s: %d marker alerts missing and not counted as lost (missing %d, counted loss %.0f; first missing %v)", sink, r.Unaccounted, r.Missing, r.CountedLoss, r.MissingFirst)
+			s.problem("%s: %d marker alerts missing and not counted as lost (missing %v, counted loss %.0f; first missing %v)", sink, r.Unaccounted, r.MissingByKind, r.CountedLoss, r.MissingFirst)
 		}
 		if r.Duplicates > 0 {
 			s.problem("%s: %d duplicate marker alerts", sink, r.Duplicates)

@@ -135,11 +135,17 @@ type SinkReport struct {
 	InFlightReceived int `json:"in_flight_received"`
 	DownReceived     int `json:"down_window_received"`
 	// Unknown are marker alerts of no recorded action.
-	Unknown      int     `json:"unknown"`
-	CountedLoss  float64 `json:"counted_loss"` // what vigil's counters say it lost for this sink and in the kernel
-	Unaccounted  int     `json:"unaccounted"`  // missing beyond what vigil counted
-	OtherAlerts  int     `json:"other_alerts"` // alerts of other rules (built-in, internal)
-	MissingFirst []Key   `json:"missing_first,omitempty"`
+	Unknown int `json:"unknown"`
+	// CountedLoss is what vigil's counters say it lost for this sink
+	// (sink loss families) and in the kernel (drops and rate-limited
+	// events of the marker kinds' types); a missing alert of a kind is
+	// covered by the kernel's losses of that type first, then by the
+	// sink's.
+	CountedLoss   float64      `json:"counted_loss"`
+	MissingByKind map[Kind]int `json:"missing_by_kind,omitempty"`
+	Unaccounted   int          `json:"unaccounted"`  // missing beyond what vigil counted
+	OtherAlerts   int          `json:"other_alerts"` // alerts of other rules (built-in, internal)
+	MissingFirst  []Key        `json:"missing_first,omitempty"`
 }
 
 // Tally is what the ledger's accounting says, over all sinks.
@@ -150,10 +156,11 @@ type Tally struct {
 	InFlight  map[Kind]int `json:"excluded_in_flight_at_kill"`
 }
 
-// Account checks got (per sink) against the ledger. loss is, per sink,
-// the alerts vigil counted as lost (kernel drops included); other is the
+// Account checks got (per sink) against the ledger. sinkLoss is, per
+// sink, the alerts vigil counted as lost there; kernelLoss, per kind, the
+// events of its type the kernel dropped or rate-limited; other is the
 // count of non-marker alerts per sink, copied into the report.
-func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, loss map[string]float64, other map[string]int) (Tally, map[string]*SinkReport) {
+func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, sinkLoss map[string]float64, kernelLoss map[Kind]float64, other map[string]int) (Tally, map[string]*SinkReport) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := Tally{Performed: map[Kind]int{}, Counted: map[Kind]int{}, Down: map[Kind]int{}, InFlight: map[Kind]int{}}
@@ -173,7 +180,10 @@ func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, loss map[
 	}
 	reports := map[string]*SinkReport{}
 	for sink, r := range got {
-		rep := &SinkReport{CountedLoss: loss[sink], OtherAlerts: other[sink]}
+		rep := &SinkReport{CountedLoss: sinkLoss[sink], OtherAlerts: other[sink], MissingByKind: map[Kind]int{}}
+		for _, n := range kernelLoss {
+			rep.CountedLoss += n
+		}
 		for _, a := range l.actions {
 			n := r[a.Key]
 			switch class[a.Key] {
@@ -188,6 +198,7 @@ func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, loss map[
 			switch {
 			case n == 0:
 				rep.Missing++
+				rep.MissingByKind[a.Kind]++
 				if len(rep.MissingFirst) < 10 {
 					rep.MissingFirst = append(rep.MissingFirst, a.Key)
 				}
@@ -203,9 +214,11 @@ func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, loss map[
 				rep.Unknown++
 			}
 		}
-		if lost := float64(rep.Missing) - rep.CountedLoss; lost > 0 {
-			rep.Unaccounted = int(lost)
+		var beyondKernel float64
+		for k, n := range rep.MissingByKind {
+			beyondKernel += max(0, float64(n)-kernelLoss[k])
 		}
+		rep.Unaccounted = int(max(0, beyondKernel-sinkLoss[sink]))
 		reports[sink] = rep
 	}
 	return t, reports

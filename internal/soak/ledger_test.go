@@ -52,20 +52,27 @@ func TestAccount(t *testing.T) {
 
 	got := map[string]Receipts{
 		"a": {{Open, 1}: 1, {Open, 2}: 2, {Open, 4}: 1, {Open, 5}: 1, {Connect, 1}: 1, {Exec, 1}: 1, {Exec, 99}: 1},
+		"c": {{Open, 2}: 1, {Open, 3}: 1, {Open, 4}: 1, {Open, 5}: 1, {Connect, 1}: 1},
 		"b": {{Open, 1}: 1, {Open, 2}: 1, {Open, 3}: 1, {Open, 4}: 1, {Exec, 2}: 1},
 	}
-	tally, reps := l.Account(2*time.Second, got, map[string]float64{"b": 5}, map[string]int{"a": 7})
+	tally, reps := l.Account(2*time.Second, got, map[string]float64{"b": 1}, map[Kind]float64{Connect: 1, Exec: 3}, map[string]int{"a": 7})
 	if tally.Performed[Open] != 5 || tally.Counted[Open] != 5 || tally.InFlight[Exec] != 1 || tally.Down[Exec] != 1 || tally.Counted[Connect] != 1 {
 		t.Errorf("tally %+v", tally)
 	}
-	a, b := reps["a"], reps["b"]
+	a, b, c := reps["a"], reps["b"], reps["c"]
+	// c misses open 1; the kernel lost only execs and connects.
+	if c.Missing != 1 || c.MissingByKind[Open] != 1 || c.Unaccounted != 1 {
+		t.Errorf("sink c: %+v", c)
+	}
 	if a.Exact != 5 || a.Missing != 1 || a.Duplicates != 1 || a.Unknown != 1 || a.Unaccounted != 1 || a.InFlightReceived != 1 || a.DownReceived != 0 || a.OtherAlerts != 7 || a.Received != 6 {
 		t.Errorf("sink a: %+v", a)
 	}
 	if len(a.MissingFirst) != 1 || a.MissingFirst[0] != (Key{Open, 3}) {
 		t.Errorf("sink a missing %v, want [{open 3}]", a.MissingFirst)
 	}
-	// b misses open 5 and connect 1, and counted 5 losses: accounted.
+	// b misses open 5 (the sink's one loss) and connect 1 (the kernel's
+	// one connect drop): accounted. a's missing open 3 is not: the
+	// kernel lost no opens and the sink nothing.
 	if b.Exact != 4 || b.Missing != 2 || b.Unaccounted != 0 || b.DownReceived != 1 || b.CountedLoss != 5 {
 		t.Errorf("sink b: %+v", b)
 	}

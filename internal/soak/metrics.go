@@ -115,9 +115,12 @@ func (m Metrics) LossFamilies() []string {
 type Snapshot struct {
 	Events, Records, DecodeErrors, KernelDrops float64
 	RateLimited                                float64 // vigil_kernel_rate_limited_total (a flooding process's events)
-	ReloadOK, ReloadFailed                     float64
-	Alerts                                     float64
-	MarkerAlerts                               float64 // of the marker rules
+	// KernelLoss is, per marker kind, the drops and rate-limited events
+	// of its event type.
+	KernelLoss             map[Kind]float64
+	ReloadOK, ReloadFailed float64
+	Alerts                 float64
+	MarkerAlerts           float64 // of the marker rules
 	// SinkLoss is, per sink and loss family, the count.
 	SinkLoss map[string]map[string]float64
 	// SinkSent, SinkQueued, SinkSpooled per sink.
@@ -138,6 +141,7 @@ func Snap(m Metrics) Snapshot {
 		Alerts:       m.Sum("vigil_alerts_total", nil),
 		MarkerAlerts: markerAlerts(m),
 		SinkLoss:     map[string]map[string]float64{},
+		KernelLoss:   map[Kind]float64{},
 		SinkSent:     map[string]float64{},
 		SinkQueued:   map[string]float64{},
 		SinkSpooled:  map[string]float64{},
@@ -146,6 +150,10 @@ func Snap(m Metrics) Snapshot {
 		if !m.Has(name) {
 			s.Missing = append(s.Missing, name)
 		}
+	}
+	for _, k := range Kinds {
+		typ := map[string]string{"type": string(k)}
+		s.KernelLoss[k] = m.Sum("vigil_kernel_drops_total", typ) + m.Sum("vigil_kernel_rate_limited_total", typ)
 	}
 	for _, sink := range []string{FileSink, WebhookSink, NATSSink} {
 		want := map[string]string{"sink": sink}

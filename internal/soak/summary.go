@@ -28,14 +28,15 @@ type Summary struct {
 
 	// Alerts is vigil_alerts_total summed over the runs (at their last
 	// scrape); Received is every alert each sink delivered.
-	Alerts       float64        `json:"alerts_raised"`
-	Received     map[string]int `json:"alerts_received"`
-	MarkerAlerts float64        `json:"marker_alerts_raised"`
-	Events       float64        `json:"events"`
-	Records      float64        `json:"records"`
-	DecodeErrors float64        `json:"decode_errors"`
-	KernelDrops  float64        `json:"kernel_drops"`
-	RateLimited  float64        `json:"kernel_rate_limited"`
+	Alerts       float64          `json:"alerts_raised"`
+	Received     map[string]int   `json:"alerts_received"`
+	MarkerAlerts float64          `json:"marker_alerts_raised"`
+	Events       float64          `json:"events"`
+	Records      float64          `json:"records"`
+	DecodeErrors float64          `json:"decode_errors"`
+	KernelDrops  float64          `json:"kernel_drops"`
+	RateLimited  float64          `json:"kernel_rate_limited"`
+	KernelLoss   map[Kind]float64 `json:"kernel_loss_of_marker_types"` // drops + rate-limited, by type
 	// Losses: per sink, per loss counter family, summed over runs.
 	Losses         map[string]map[string]float64 `json:"sink_loss_counters"`
 	MissingMetrics []string                      `json:"metrics_not_exposed,omitempty"`
@@ -110,12 +111,12 @@ func (s *Summary) Print(w io.Writer) {
 	sort.Strings(sinks)
 	for _, name := range sinks {
 		r := s.Sinks[name]
-		fmt.Fprintf(w, "%-10s exactly once %d, missing %d, duplicates %d, unknown %d, counted loss %.0f, unaccounted %d; other alerts %d; in-flight received %d, down-window received %d\n",
-			name, r.Exact, r.Missing, r.Duplicates, r.Unknown, r.CountedLoss, r.Unaccounted, r.OtherAlerts, r.InFlightReceived, r.DownReceived)
+		fmt.Fprintf(w, "%-10s exactly once %d, missing %d %v, duplicates %d, unknown %d, counted loss %.0f, unaccounted %d; other alerts %d; in-flight received %d, down-window received %d\n",
+			name, r.Exact, r.Missing, r.MissingByKind, r.Duplicates, r.Unknown, r.CountedLoss, r.Unaccounted, r.OtherAlerts, r.InFlightReceived, r.DownReceived)
 	}
 	fmt.Fprintf(w, "alerts raised (vigil_alerts_total, last scrape of each run) %.0f, of the marker rules %.0f; received %v\n", s.Alerts, s.MarkerAlerts, s.Received)
 	fmt.Fprintf(w, "events %.0f, records %.0f, kernel drops %.0f, rate-limited %.0f, decode errors %.0f\n", s.Events, s.Records, s.KernelDrops, s.RateLimited, s.DecodeErrors)
-	fmt.Fprintf(w, "sink loss counters: %v\n", s.Losses)
+	fmt.Fprintf(w, "kernel losses of the marker types: %v; sink loss counters: %v\n", s.KernelLoss, s.Losses)
 	if len(s.MissingMetrics) > 0 {
 		fmt.Fprintf(w, "metrics not exposed: %s\n", strings.Join(s.MissingMetrics, ", "))
 	}
