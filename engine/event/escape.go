@@ -49,14 +49,62 @@ var textPlain = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// escapeLetter marks the characters that may follow a backslash in an
+// escape (\\ \" \n \r \t \xNN \uNNNN \UNNNNNNNN). A backslash of the
+// input is doubled only before one of them, or before a character the
+// encoding escapes; any other backslash is written as it is, and
+// Unescape reads a backslash that starts no escape as itself. So
+// `grep '\d'` stays `grep '\d'`, as Falco writes it, and `\x41` (four
+// characters) becomes `\\x41`.
+var escapeLetter = func() (t [utf8.RuneSelf]bool) {
+	for _, c := range `\"nrtxuU` {
+		t[c] = true
+	}
+	return t
+}()
+
+// backslashBefore reports whether a backslash followed by rest must be
+// doubled; escaped(rest) says whether the encoding escapes what starts
+// rest.
+func backslashBefore(rest string, escaped func(string) bool) bool {
+	if rest == "" {
+		return false
+	}
+	if c := rest[0]; c < utf8.RuneSelf && escapeLetter[c] {
+		return true
+	}
+	return escaped(rest)
+}
+
+// textEscapes reports whether the text escape escapes what starts s.
+func textEscapes(s string) bool {
+	if c := s[0]; c < utf8.RuneSelf {
+		return !textPlain[c] && c != '"'
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	return r == utf8.RuneError && size == 1 || !strconv.IsPrint(r)
+}
+
+// jsonEscapes reports whether a JSON value's byte escape escapes what
+// starts s (after the JSON decoder: only invalid bytes).
+func jsonEscapes(s string) bool {
+	if s[0] < utf8.RuneSelf {
+		return false
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	return r == utf8.RuneError && size == 1
+}
+
 // textMode says where an escaped text goes.
 type textMode uint8
 
 const (
-	// textValue doubles a backslash of s, so that Unescape gives s back;
-	// without it s is text vigil already escaped (an alert's output).
+	// textValue doubles a backslash of s where an escape could follow
+	// (escapeLetter), so that Unescape gives s back; without it s is text
+	// vigil already escaped (an alert's output).
 	textValue textMode = 1 << iota
-	// textQuoted writes a double quote as \" (inside a "..." token).
+	// textQuoted writes a double quote as \" (inside a "..." token), and
+	// doubles every backslash: the token is a Go string literal.
 	textQuoted
 	// textInJSON writes the text as the contents of a JSON string.
 	textInJSON
@@ -113,7 +161,7 @@ func appendText(b []byte, s string, m textMode) []byte {
 			switch c {
 			case '\\':
 				b = append(b, esc...)
-				if m&textValue != 0 {
+				if m&textQuoted != 0 || m&textValue != 0 && backslashBefore(s[i+1:], textEscapes) {
 					b = append(b, esc...)
 				}
 			case '"':
@@ -174,9 +222,10 @@ func appendRuneEscape(b []byte, r rune) []byte {
 // Unescape reverses the escapes of AppendEscaped, AppendQuoted (without
 // its quotes) and AppendJSONString (after the JSON decoder): \\, \", \n,
 // \r, \t, \xNN (the byte NN), \uNNNN and \UNNNNNNNN (the character). For
-// every s, Unescape(string(AppendEscaped(nil, s))) == s. A backslash
-// followed by anything else, or too few hex digits, is an error naming
-// its offset.
+// every s, Unescape(string(AppendEscaped(nil, s))) == s. A backslash that
+// starts no escape (followed by another character, or by too few hex
+// digits) is itself: the encoders write such backslashes as they are.
+// The error is for a \u or \U escape of what is not a character.
 func Unescape(s string) (string, error) {
 	i := strings.IndexByte(s, '\\')
 	if i < 0 {
@@ -210,8 +259,9 @@ var errBadEscape = errors.New("bad escape")
 
 // unescapeOne decodes the escape that starts s (s[0] is a backslash).
 func unescapeOne(b []byte, s string) (unescaped, error) {
+	literal := unescaped{append(b, '\\'), 1}
 	if len(s) < 2 {
-		return unescaped{}, fmt.Errorf("%w: a lone backslash at the end", errBadEscape)
+		return literal, nil
 	}
 	switch s[1] {
 	case '\\', '"':
@@ -225,7 +275,7 @@ func unescapeOne(b []byte, s string) (unescaped, error) {
 	case 'x':
 		v, ok := unhex(s[2:], 2)
 		if !ok {
-			return unescaped{}, fmt.Errorf("%w: \\x wants 2 hex digits", errBadEscape)
+			return literal, nil
 		}
 		return unescaped{append(b, byte(v)), 4}, nil
 	case 'u', 'U':
@@ -235,19 +285,14 @@ func unescapeOne(b []byte, s string) (unescaped, error) {
 		}
 		v, ok := unhex(s[2:], n)
 		if !ok {
-			return unescaped{}, fmt.Errorf("%w: \\%c wants %d hex digits", errBadEscape, s[1], n)
+			return literal, nil
 		}
 		if v > utf8.MaxRune || v >= 0xd800 && v < 0xe000 {
 			return unescaped{}, fmt.Errorf("%w: \\%s is not a character", errBadEscape, s[1:2+n])
 		}
 		return unescaped{utf8.AppendRune(b, rune(v)), 2 + n}, nil
 	}
-	return unescaped{}, fmt.Errorf("%w: \\%s", errBadEscape, firstRune(s[1:]))
-}
-
-func firstRune(s string) string {
-	_, n := utf8.DecodeRuneInString(s)
-	return strconv.Quote(s[:n])
+	return literal, nil
 }
 
 // unhex reads n hex digits at the start of s.

@@ -39,7 +39,12 @@ var hostileStrings = []struct {
 	{"overlong slash", "\xc0\xaf", `\xc0\xaf`, `"\\xc0\\xaf"`},
 	{"truncated sequence", "\xe2\x82", `\xe2\x82`, `"\\xe2\\x82"`},
 	{"literal escape", `\x41`, `\\x41`, `"\\\\x41"`},
-	{"backslash and quote", `q"\`, `q"\\`, `"q\"\\\\"`},
+	{"backslash and quote", `q"\`, `q"\`, `"q\"\\"`},
+	{"regex backslash, as Falco writes it", `grep '\d+' \.`, `grep '\d+' \.`, `"grep '\\d+' \\."`},
+	{"backslash before escape letters", `C:\Users\new\x`, `C:\\Users\\new\\x`, `"C:\\\\Users\\\\new\\\\x"`},
+	{"backslashes in a row", `a\\b\\\\`, `a\\\b\\\\\\\`, `"a\\\\\\b\\\\\\\\\\\\\\"`},
+	{"backslash before an invalid byte", "\\\xff", `\\\xff`, `"\\\\\\xff"`},
+	{"backslash before a control", "\\\x1b", `\\\x1b`, `"\\\u001b"`},
 	{"printable non-ASCII", "été 🙂 日本", "été 🙂 日本", `"été 🙂 日本"`},
 	{"valid U+FFFD", "\ufffd", "\ufffd", "\"\ufffd\""},
 }
@@ -92,20 +97,23 @@ func TestAppendSafeText(t *testing.T) {
 	}
 }
 
-func TestUnescapeErrors(t *testing.T) {
+// A backslash that starts no escape is itself, and so is one before too
+// few hex digits: the encoders write such backslashes as they are. Only
+// a \u or \U of what is not a character is an error.
+func TestUnescapeLiteralBackslashes(t *testing.T) {
+	for _, in := range []string{`abc\`, `a\q`, `ab\x4`, `\xZZ`, `\u12`, `\U0000004`, "\\\xff", `grep '\d+'`} {
+		if got, err := Unescape(in); err != nil || got != in {
+			t.Errorf("Unescape(%q) = %q, %v; want it unchanged", in, got, err)
+		}
+	}
+	if got, err := Unescape(`ok\\\u12`); err != nil || got != `ok\\u12` {
+		t.Errorf("Unescape(ok\\\\\\u12) = %q, %v", got, err)
+	}
 	for _, c := range []struct{ in, want string }{
-		{`abc\`, `offset 3: bad escape: a lone backslash at the end`},
-		{`a\q`, `offset 1: bad escape: \"q"`},
-		{`ab\x4`, `offset 2: bad escape: \x wants 2 hex digits`},
-		{`\xZZ`, `offset 0: bad escape: \x wants 2 hex digits`},
-		{`ok\\\u12`, `offset 4: bad escape: \u wants 4 hex digits`},
-		{`\U0000004`, `offset 0: bad escape: \U wants 8 hex digits`},
 		{`\ud800`, `offset 0: bad escape: \ud800 is not a character`},
-		{`\U00110000`, `offset 0: bad escape: \U00110000 is not a character`},
-		{"\\\xff", `offset 0: bad escape: \"\xff"`},
+		{`x\U00110000`, `offset 1: bad escape: \U00110000 is not a character`},
 	} {
-		_, err := Unescape(c.in)
-		if err == nil || err.Error() != c.want {
+		if _, err := Unescape(c.in); err == nil || err.Error() != c.want {
 			t.Errorf("Unescape(%q): %v, want %s", c.in, err, c.want)
 		}
 	}

@@ -125,7 +125,10 @@ func AppendJSONString(b []byte, s string) []byte {
 			case '"':
 				b = append(b, '\\', '"')
 			case '\\':
-				b = append(b, `\\\\`...)
+				b = append(b, `\\`...)
+				if backslashBefore(s[i+1:], jsonEscapes) {
+					b = append(b, `\\`...)
+				}
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':
