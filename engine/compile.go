@@ -406,8 +406,9 @@ func (k *compilation) closest(name string) string {
 	return rules.Suggest(name, cands)
 }
 
-// namedMacros lists the macros an expression names.
-func (k *compilation) namedMacros(a *cel.Ast) []string {
+// identNames lists the identifiers a checked expression names, as
+// resolved (fields, lists, macros), each once.
+func identNames(a *cel.Ast) []string {
 	var out []string
 	refs := a.NativeRep().ReferenceMap()
 	visit(a.NativeRep().Expr(), func(e ast.Expr) {
@@ -418,15 +419,20 @@ func (k *compilation) namedMacros(a *cel.Ast) []string {
 		if r := refs[e.ID()]; r != nil && r.Name != "" {
 			name = r.Name
 		}
-		if k.macros[name] != nil && !slices.Contains(out, name) {
+		if !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	})
 	return out
 }
 
-// resolveMacro inlines a macro's dependencies into it, depth first,
-// reporting cycles.
+// namedMacros lists the macros an expression names.
+func (k *compilation) namedMacros(a *cel.Ast) []string {
+	return slices.DeleteFunc(identNames(a), func(n string) bool { return k.macros[n] == nil })
+}
+
+// resolveMacro compiles a macro after the macros it names, depth first,
+// reporting cycles and chains over rules.MaxMacroDepth.
 func (k *compilation) resolveMacro(m *macro, path []string) {
 	switch m.state {
 	case 2:
@@ -465,19 +471,11 @@ func (k *compilation) resolveMacro(m *macro, path []string) {
 // constants; a names no list, it is returned as it is.
 func (k *compilation) inlineLists(a *cel.Ast, t rules.Text, item string) *cel.Ast {
 	var vars []*cel.InlineVariable
-	refs := a.NativeRep().ReferenceMap()
-	visit(a.NativeRep().Expr(), func(e ast.Expr) {
-		if e.Kind() != ast.IdentKind {
-			return
-		}
-		name := e.AsIdent()
-		if r := refs[e.ID()]; r != nil && r.Name != "" {
-			name = r.Name
-		}
-		if v := k.inline[name]; v != nil && !slices.Contains(vars, v) {
+	for _, name := range identNames(a) {
+		if v := k.inline[name]; v != nil {
 			vars = append(vars, v)
 		}
-	})
+	}
 	if len(vars) == 0 {
 		return a
 	}
