@@ -112,6 +112,12 @@ func TestFloodSeeds(t *testing.T) {
 		"short": floodRecordBytes(t, vigilVgFloodFlagsVG_FLOOD_START, event.TypeOpen, 1)[:hdrSize],
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzFloodRecord")
+	if _, err := os.Stat("testdata"); err != nil {
+		// The test binary runs away from the source tree (the kernel
+		// matrix, scripts/vm/run.sh): there are no seeds to compare.
+		t.Logf("no testdata here (%v): seeds not compared", err)
+		return
+	}
 	for name, raw := range seeds {
 		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", raw)
 		path := filepath.Join(dir, name)
