@@ -11,9 +11,11 @@ import (
 //
 // Send and Close are called from a single goroutine: the sink's worker in
 // the fan-out. Send delivers a batch in order, retrying as the sink sees
-// fit (within ctx), and returns an error only for alerts it gave up on,
-// which the fan-out counts as failed. A sink with an on-disk spool returns
-// nil once the alerts are safely spooled.
+// fit (within ctx), and returns an error only for alerts of the batch it
+// gave up on: a *DropError counts them by Reason (the rest of the batch
+// was taken); any other error drops the whole batch (ReasonError). A sink
+// with an on-disk spool takes alerts once they are safely spooled, and
+// reports what it spools and replays in its Counters.
 type Sink interface {
 	Send(ctx context.Context, batch []*event.Alert) error
 	// Close flushes what the sink holds and releases its resources; ctx
@@ -25,6 +27,17 @@ type Sink interface {
 type Counters struct {
 	Retried uint64 // attempts beyond the first
 	Spooled uint64 // alerts currently waiting in an on-disk spool
+	// Of the alerts Send took, those that went to the spool rather than
+	// the endpoint (since the sink was opened).
+	SpoolIn uint64
+	// Alerts found in the spool when the sink was opened (an earlier
+	// run's).
+	Recovered uint64
+	// Alerts delivered out of the spool (this run's and recovered ones).
+	Replayed uint64
+	// Spooled alerts dropped after Send took them (refused on replay,
+	// damaged on disk), by reason. Nil if none.
+	Drops map[Reason]uint64
 }
 
 // Reporter is implemented by sinks that have Counters. Counters may be

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,19 +28,12 @@ import (
 // ErrClosed is returned by Send after Close.
 var ErrClosed = errors.New("webhook: closed")
 
-// DropError reports alerts Send gave up on: refused by the endpoint (a
-// 4xx other than 429), undeliverable with no spool configured, or refused
-// by a full spool. Err is the first cause.
-type DropError struct {
-	Dropped int
-	Err     error
-}
-
-func (e *DropError) Error() string {
-	return fmt.Sprintf("webhook: %d alerts dropped: %v", e.Dropped, e.Err)
-}
-
-func (e *DropError) Unwrap() error { return e.Err }
+// DropError reports alerts of a batch Send gave up on, by reason:
+// refused by the endpoint (a 4xx other than 429: sinks.ReasonRefused),
+// undeliverable with no spool configured (ReasonUnavailable), refused by
+// a full spool (ReasonSpoolFull, the newest dropped) or by a failing one
+// (ReasonSpoolError). Err is the first cause.
+type DropError = sinks.DropError
 
 // StatusError is a response outside 2xx.
 type StatusError struct {
@@ -119,14 +114,25 @@ type Sink struct {
 	down       int
 	corruptLog int // spool damage already logged
 
+	// The outage in progress, logged once when it starts and once when it
+	// ends: since when, and what was spooled and dropped meanwhile.
+	downSince              time.Time
+	downSpooled, downLost  int
+	replaying, replayCount int // alerts replayed since the spool last filled
+
 	closed bool
 
 	// Time, replaced in tests so that backoffs cost nothing.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
-	retried atomic.Uint64
-	spooled atomic.Uint64
+	retried   atomic.Uint64
+	spooled   atomic.Uint64
+	spoolIn   atomic.Uint64
+	recovered atomic.Uint64
+	replayed  atomic.Uint64
+	mu        sync.Mutex
+	lost      map[sinks.Reason]uint64 // spooled alerts dropped after Send took them
 }
 
 var (
@@ -216,15 +222,66 @@ func New(c Config, opts ...Option) (*Sink, error) {
 		if n := s.sp.Len(); n > 0 {
 			s.spooling = true
 			s.spooled.Store(uint64(n))
-			s.log.Info("alerts spooled by an earlier run will be sent first", "alerts", n, "dir", s.spoolDir)
+			s.recovered.Store(uint64(n))
+			s.log.Info("alerts spooled by an earlier run will be replayed first", "alerts", n, "dir", s.spoolDir)
 		}
 	}
 	return s, nil
 }
 
-// Counters reports retries and the alerts waiting in the spool.
+// Counters reports retries, the spool's traffic and the spooled alerts
+// dropped later.
 func (s *Sink) Counters() sinks.Counters {
-	return sinks.Counters{Retried: s.retried.Load(), Spooled: s.spooled.Load()}
+	c := sinks.Counters{
+		Retried: s.retried.Load(), Spooled: s.spooled.Load(), SpoolIn: s.spoolIn.Load(),
+		Recovered: s.recovered.Load(), Replayed: s.replayed.Load(),
+	}
+	s.mu.Lock()
+	if len(s.lost) > 0 {
+		c.Drops = maps.Clone(s.lost)
+	}
+	s.mu.Unlock()
+	return c
+}
+
+// lose counts n spooled alerts dropped for r.
+func (s *Sink) lose(r sinks.Reason, n int) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.lost == nil {
+		s.lost = make(map[sinks.Reason]uint64)
+	}
+	s.lost[r] += uint64(n)
+	s.mu.Unlock()
+	if !s.downSince.IsZero() {
+		s.downLost += n
+	}
+}
+
+// outage logs the start of an outage: once, however long it lasts.
+func (s *Sink) outage(f *failure) {
+	if !s.downSince.IsZero() {
+		return
+	}
+	s.downSince = s.now()
+	s.downSpooled, s.downLost = 0, 0
+	what := "alerts are dropped"
+	if s.sp != nil {
+		what = "alerts are spooled"
+	}
+	s.log.Warn("webhook unreachable since "+s.downSince.UTC().Format(time.RFC3339)+"; "+what, "url", s.url, "err", f.err)
+}
+
+// reachable logs the end of an outage, with what it cost.
+func (s *Sink) reachable() {
+	if s.downSince.IsZero() {
+		return
+	}
+	s.log.Info("webhook reachable again", "url", s.url, "down_for", s.now().Sub(s.downSince).Round(time.Millisecond).String(),
+		"spooled", s.downSpooled, "dropped", s.downLost)
+	s.downSince = time.Time{}
 }
 
 // Send delivers the batch, Batch.Size alerts per request, in order. With a
@@ -235,12 +292,12 @@ func (s *Sink) Send(ctx context.Context, batch []*event.Alert) error {
 		return ErrClosed
 	}
 	recs := s.encode(batch)
-	var d drops
+	var d DropError
 	if s.sp != nil && s.sp.Len() > 0 {
-		s.drain(ctx, &d)
+		s.drain(ctx)
 		if s.sp.Len() > 0 {
 			s.toSpool(recs, &d)
-			return d.error()
+			return d.OrNil()
 		}
 	}
 	for i := 0; i < len(recs); i += s.size {
@@ -248,24 +305,36 @@ func (s *Sink) Send(ctx context.Context, batch []*event.Alert) error {
 		f := s.deliver(ctx, chunk, s.retries)
 		switch {
 		case f == nil:
+			s.reachable()
 			continue
 		case !f.temporary:
-			d.add(len(chunk), f.err)
+			s.reachable() // it answered
+			d.Add(refusal(f), len(chunk), f.err)
 			continue
 		case s.sp == nil:
 			// The endpoint is down: the rest would only wait through the
 			// same retries.
-			d.add(len(recs)-i, f.err)
+			s.outage(f)
+			s.downLost += len(recs) - i
+			d.Add(sinks.ReasonUnavailable, len(recs)-i, f.err)
 		default:
 			s.markDown(f)
-			if !s.spooling {
-				s.log.Warn("endpoint unavailable, spooling alerts", "err", f.err)
-			}
+			s.outage(f)
 			s.toSpool(recs[i:], &d)
 		}
 		break
 	}
-	return d.error()
+	return d.OrNil()
+}
+
+// refusal is the reason of a failure that is not retried: an answer
+// outside 2xx, or a request that could not be made.
+func refusal(f *failure) sinks.Reason {
+	var se *StatusError
+	if errors.As(f.err, &se) {
+		return sinks.ReasonRefused
+	}
+	return sinks.ReasonError
 }
 
 // Close tries once more to empty the spool, within ctx, unless the
@@ -280,14 +349,13 @@ func (s *Sink) Close(ctx context.Context) error {
 	if s.sp == nil {
 		return nil
 	}
-	var d drops
 	if s.sp.Len() > 0 && ctx.Err() == nil {
-		s.drain(ctx, &d)
+		s.drain(ctx)
 	}
 	if n := s.sp.Len(); n > 0 {
 		s.log.Info("alerts stay spooled for the next start", "alerts", n, "dir", s.spoolDir)
 	}
-	return errors.Join(d.error(), s.sp.Close())
+	return s.sp.Close()
 }
 
 // encode renders each alert once; requests and the spool use the same
@@ -309,16 +377,19 @@ func (s *Sink) encode(batch []*event.Alert) [][]byte {
 // drain delivers spooled alerts, oldest first, with one attempt per
 // request and no retries: the endpoint failed a whole round of retries
 // before they were spooled, and a Send must not spend another round on
-// every call while it stays down.
-func (s *Sink) drain(ctx context.Context, d *drops) {
+// every call while it stays down. What it drops is counted in the sink's
+// Counters, not in a Send's error: those alerts were taken earlier.
+func (s *Sink) drain(ctx context.Context) {
 	if s.now().Before(s.probeAt) {
 		return
 	}
 	for s.sp.Len() > 0 && ctx.Err() == nil {
+		before := s.sp.Len()
 		recs, err := s.sp.PeekN(s.size)
 		s.logCorrupt()
+		s.lose(sinks.ReasonSpoolDamage, before-s.sp.Len()) // records cut off as damaged
 		if err != nil {
-			d.add(0, err)
+			s.log.Warn("read spool", "dir", s.spoolDir, "err", err)
 			break
 		}
 		if len(recs) == 0 {
@@ -327,35 +398,50 @@ func (s *Sink) drain(ctx context.Context, d *drops) {
 		f := s.deliver(ctx, recs, 0)
 		if f != nil && f.temporary {
 			s.markDown(f)
+			s.outage(f)
 			break
 		}
+		s.reachable()
 		if f != nil {
-			d.add(len(recs), f.err)
+			s.lose(refusal(f), len(recs))
 		}
 		if err := s.sp.PopN(len(recs)); err != nil {
-			d.add(0, err)
+			s.log.Warn("pop spool", "dir", s.spoolDir, "err", err)
 			break
+		}
+		if f == nil {
+			s.replayed.Add(uint64(len(recs)))
+			s.replayCount += len(recs)
 		}
 		s.down = 0
 	}
 	s.spooled.Store(uint64(s.sp.Len()))
 	if s.spooling && s.sp.Len() == 0 {
 		s.spooling = false
-		s.log.Info("endpoint available again, spool drained")
+		s.log.Info("spool replayed", "alerts", s.replayCount, "dir", s.spoolDir)
+		s.replayCount = 0
 	}
 }
 
-// toSpool queues recs behind the spooled alerts; what does not fit is
-// dropped, newest first, and counted.
-func (s *Sink) toSpool(recs [][]byte, d *drops) {
+// toSpool queues recs behind the spooled alerts; when the spool is full
+// the newest are dropped (the spooled ones are older, and the first of an
+// outage are the ones that explain it) and counted.
+func (s *Sink) toSpool(recs [][]byte, d *DropError) {
 	if len(recs) == 0 {
 		return
 	}
 	for i, r := range recs {
 		if err := s.sp.Append(r); err != nil {
-			d.add(len(recs)-i, err)
+			reason := sinks.ReasonSpoolError
+			if errors.Is(err, spool.ErrFull) {
+				reason = sinks.ReasonSpoolFull
+			}
+			d.Add(reason, len(recs)-i, err)
+			s.downLost += len(recs) - i
 			break
 		}
+		s.spoolIn.Add(1)
+		s.downSpooled++
 	}
 	// The alerts are already safe from a crash of this process; syncing
 	// keeps them through a crash of the host. A failed sync loses nothing
@@ -529,26 +615,6 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return min(max(d, 0), MaxRetryAfter), true
-}
-
-// drops accumulates what a Send gave up on.
-type drops struct {
-	n   int
-	err error
-}
-
-func (d *drops) add(n int, err error) {
-	d.n += n
-	if d.err == nil {
-		d.err = err
-	}
-}
-
-func (d *drops) error() error {
-	if d.n == 0 {
-		return d.err
-	}
-	return &DropError{Dropped: d.n, Err: d.err}
 }
 
 // Idle replays the spool when the endpoint is back, so spooled alerts go

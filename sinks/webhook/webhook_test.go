@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/sinks"
 	"github.com/vigil-project/vigil/sinks/spool"
 )
 
@@ -324,9 +326,9 @@ func TestRetries(t *testing.T) {
 				w.WriteHeader(http.StatusServiceUnavailable)
 			}
 		}, nil, 2, "", []time.Duration{MaxRetryAfter}},
-		{"400 is not retried", status(400), nil, 1, `1 alerts dropped: status 400 Bad Request: "busy"`, nil},
+		{"400 is not retried", status(400), nil, 1, `1 alerts dropped (1 refused): status 400 Bad Request: "busy"`, nil},
 		{"404 is not retried", status(404), nil, 1, "status 404", nil},
-		{"retries run out", status(500, 500, 500, 500, 500, 500, 500), nil, 6, "1 alerts dropped: status 500", nil},
+		{"retries run out", status(500, 500, 500, 500, 500, 500, 500), nil, 6, "1 alerts dropped (1 unavailable): status 500", nil},
 		{"retries: 0", status(500), new(0), 1, "status 500", nil},
 		{"redirect is not followed", func(n int, w http.ResponseWriter) {
 			w.Header().Set("Location", "https://elsewhere.example/")
@@ -353,7 +355,7 @@ func TestRetries(t *testing.T) {
 			case c.err != "":
 				var de *DropError
 				var se *StatusError
-				if !errors.As(err, &de) || de.Dropped != 1 || !errors.As(err, &se) {
+				if !errors.As(err, &de) || de.Total() != 1 || !errors.As(err, &se) {
 					t.Fatalf("error %#v: want a DropError of 1 wrapping a StatusError", err)
 				}
 			}
@@ -551,7 +553,8 @@ func TestCloseDrains(t *testing.T) {
 }
 
 // A spooled alert the endpoint refuses once it is back is dropped and
-// counted, and the ones behind it still go.
+// counted as refused in the sink's Counters (not in the Send that took
+// it, nor in a later Send's error), and the ones behind it still go.
 func TestSpoolDrainRejected(t *testing.T) {
 	addr := downAddr(t)
 	s, ft := newSink(t, Config{URL: "http://" + addr, Retries: new(0), Spool: SpoolConfig{Dir: t.TempDir()}})
@@ -565,16 +568,16 @@ func TestSpoolDrainRejected(t *testing.T) {
 	}}
 	serveAt(t, addr, rc)
 	ft.now = ft.now.Add(MaxBackoff + time.Second)
-	err := s.Send(t.Context(), alerts(3, 4))
-	var de *DropError
-	if !errors.As(err, &de) || de.Dropped != 1 {
-		t.Fatalf("Send: %v, want one alert dropped", err)
+	if err := s.Send(t.Context(), alerts(3, 4)); err != nil {
+		t.Fatalf("Send: %v; the refused alert was taken by an earlier Send", err)
 	}
 	if got := rc.alertsIn(t); !slices.Equal(got, encoded(0, 4)) {
 		t.Fatalf("received %d alerts, want 4 attempts in order", len(got))
 	}
-	if s.Counters().Spooled != 0 {
-		t.Fatalf("Spooled = %d", s.Counters().Spooled)
+	c := s.Counters()
+	want := sinks.Counters{SpoolIn: 3, Replayed: 2, Drops: map[sinks.Reason]uint64{sinks.ReasonRefused: 1}}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("Counters %+v, want %+v", c, want)
 	}
 }
 
@@ -584,7 +587,7 @@ func TestSpoolFull(t *testing.T) {
 		Spool: SpoolConfig{Dir: t.TempDir(), MaxBytes: one}})
 	err := s.Send(t.Context(), alerts(0, 3))
 	var de *DropError
-	if !errors.As(err, &de) || de.Dropped != 2 || !errors.Is(err, spool.ErrFull) {
+	if !errors.As(err, &de) || de.Total() != 2 || de.Counts[sinks.ReasonSpoolFull] != 2 || !errors.Is(err, spool.ErrFull) {
 		t.Fatalf("Send: %v, want 2 dropped because the spool is full", err)
 	}
 	if !strings.Contains(err.Error(), "2 alerts dropped") {
@@ -599,7 +602,7 @@ func TestNoSpoolEndpointDown(t *testing.T) {
 	s, ft := newSink(t, Config{URL: "http://" + downAddr(t), Batch: BatchConfig{Size: 2}})
 	err := s.Send(t.Context(), alerts(0, 5))
 	var de *DropError
-	if !errors.As(err, &de) || de.Dropped != 5 {
+	if !errors.As(err, &de) || de.Total() != 5 {
 		t.Fatalf("Send: %v, want all 5 dropped", err)
 	}
 	if len(ft.sleeps) != DefaultRetries {
