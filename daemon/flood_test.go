@@ -45,12 +45,12 @@ func TestLossWatchRateLimited(t *testing.T) {
 	l.limited = func() (map[event.Type]uint64, error) { return map[event.Type]uint64{event.TypeOpen: limited}, nil }
 	var last lossCount
 	a := l.check(&last, []sinks.Stats{{Dropped: 0}}, quiet)
-	want := "vigil lost events in the last 1s: 2 in the kernel (ring buffer full), 500 rate limited in the kernel (event flood), 0 alerts in full sink queues; rules may have missed matches"
+	want := "vigil lost events in the last 1s: 2 in the kernel (ring buffer full), 500 rate limited in the kernel (event flood), 0 alerts in sinks; rules may have missed matches"
 	if a == nil || a.Output != want {
 		t.Fatalf("alert %+v, want output %q", a, want)
 	}
 	limited += 7
-	if a := l.check(&last, nil, quiet); a == nil || a.Output != "vigil lost events in the last 1s: 0 in the kernel (ring buffer full), 7 rate limited in the kernel (event flood), 0 alerts in full sink queues; rules may have missed matches" {
+	if a := l.check(&last, nil, quiet); a == nil || a.Output != "vigil lost events in the last 1s: 0 in the kernel (ring buffer full), 7 rate limited in the kernel (event flood), 0 alerts in sinks; rules may have missed matches" {
 		t.Errorf("second look: %+v", a)
 	}
 }

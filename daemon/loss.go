@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +39,10 @@ type lossWatch struct {
 	host          string // the loss alert's hostname
 	// limited, when set, are the events the kernel's rate limit held back (bpf.Probes.Limited).
 	limited func() (map[event.Type]uint64, error)
+	// losing are the sinks that lost alerts in check's last interval: the
+	// loss alert does not go to them, where it would be lost too and its
+	// loss would raise another.
+	losing map[string]bool
 }
 
 func newLossWatch(k Kernel) *lossWatch {
@@ -67,6 +73,7 @@ func (l *lossWatch) degraded() bool {
 
 // watch looks at the loss counters every lossInterval until ctx ends.
 func (l *lossWatch) watch(ctx context.Context, log *slog.Logger, fan *sinks.Fanout) {
+	fan.CountApart(LossRule)
 	tick := time.NewTicker(lossInterval)
 	defer tick.Stop()
 	var last lossCount
@@ -77,47 +84,95 @@ func (l *lossWatch) watch(ctx context.Context, log *slog.Logger, fan *sinks.Fano
 		case <-tick.C:
 		}
 		if a := l.check(&last, fan.Stats(), log); a != nil {
-			fan.Publish(a)
+			fan.PublishTo(a, func(sink string) bool { return !l.losing[sink] })
 		}
 	}
 }
 
-type lossCount struct{ kernel, queues, limited uint64 }
+type lossCount struct {
+	kernel, limited uint64
+	sinks           map[string]sinkLoss
+}
+
+// sinkLoss is what a sink lost: by reason, and of that, loss alerts.
+type sinkLoss struct {
+	drops map[sinks.Reason]uint64
+	total uint64
+	apart uint64
+}
 
 // check compares the counters with last: when events were lost in the
-// kernel (ring buffer full) or alerts in a sink's queue, it marks
-// coverage degraded and returns the alert saying how many.
+// kernel (ring buffer full, rate limited) or alerts in a sink (by
+// reason), it marks coverage degraded and returns one alert for the
+// interval saying how many, per sink and reason. A sink's loss of loss
+// alerts only is counted (in the metrics and the next alert's counts)
+// but raises no alert of its own, so that a sink that loses every alert
+// does not make one loss alert per interval forever.
 func (l *lossWatch) check(last *lossCount, stats []sinks.Stats, log *slog.Logger) *event.Alert {
 	drops, err := l.kernel.Drops()
 	if err != nil {
 		return nil
 	}
-	cur := lossCount{kernel: bpf.Sum(drops)}
+	cur := lossCount{kernel: bpf.Sum(drops), sinks: make(map[string]sinkLoss, len(stats))}
 	if l.limited != nil {
 		if n, err := l.limited(); err == nil {
 			cur.limited = bpf.Sum(n)
 		}
 	}
+	var ds, raise uint64
+	var parts []string
+	l.losing = make(map[string]bool)
 	for _, s := range stats {
-		cur.queues += s.Dropped
+		now := sinkLoss{drops: maps.Clone(s.Drops), total: s.Lost(), apart: s.Apart}
+		if now.drops == nil && s.Dropped > 0 { // Stats not from a Fanout
+			now.drops = map[sinks.Reason]uint64{sinks.ReasonQueueFull: s.Dropped}
+			now.total = s.Dropped
+		}
+		cur.sinks[s.Name] = now
+		was := last.sinks[s.Name]
+		d := now.total - was.total
+		if d == 0 {
+			continue
+		}
+		l.losing[s.Name] = true
+		ds += d
+		raise += d - min(d, now.apart-was.apart)
+		delta := make(map[sinks.Reason]uint64)
+		for r, n := range now.drops {
+			if n > was.drops[r] {
+				delta[r] = n - was.drops[r]
+			}
+		}
+		name := s.Name
+		if name == "" {
+			name = "sink"
+		}
+		parts = append(parts, name+": "+sinks.FormatCounts(delta))
 	}
-	dk, dq, dl := cur.kernel-last.kernel, cur.queues-last.queues, cur.limited-last.limited
+	dk, dl := cur.kernel-last.kernel, cur.limited-last.limited
 	*last = cur
 	l.seenDrops.Store(cur.kernel)
-	if dk+dq+dl == 0 {
+	if dk+ds+dl == 0 {
 		return nil
+	}
+	now := l.now()
+	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
+	log.Warn("events lost; coverage degraded", "kernel", dk, "rate_limited", dl, "sinks", ds, "sink_losses", strings.Join(parts, "; "))
+	if dk+dl+raise == 0 {
+		return nil // only loss alerts were lost: counted, not raised again
 	}
 	flood := ""
 	if dl > 0 {
 		flood = fmt.Sprintf(", %d rate limited in the kernel (event flood)", dl)
 	}
-	now := l.now()
-	l.degradedUntil.Store(now.Add(degradedHold).UnixNano())
-	log.Warn("events lost; coverage degraded", "kernel", dk, "rate_limited", dl, "sink_queues", dq)
+	bySink := ""
+	if len(parts) > 0 {
+		bySink = " (" + strings.Join(parts, "; ") + ")"
+	}
 	return &event.Alert{
 		Time: now, Rule: LossRule, Priority: event.PriorityError.String(), Level: event.PriorityError.Level(), Source: "internal",
-		Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full)%s, %d alerts in full sink queues; rules may have missed matches",
-			lossInterval, dk, flood, dq),
+		Output: fmt.Sprintf("vigil lost events in the last %s: %d in the kernel (ring buffer full)%s, %d alerts in sinks%s; rules may have missed matches",
+			lossInterval, dk, flood, ds, bySink),
 		Tags: []string{"vigil", "coverage"}, Hostname: l.host, Action: "alert", Degraded: true,
 		Event: &event.Event{Time: now, Proc: &event.Process{}},
 	}

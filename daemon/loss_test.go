@@ -20,13 +20,14 @@ func TestLossWatch(t *testing.T) {
 		want          string // the alert's output; "" for none
 	}{
 		{0, 0, ""},
-		{7, 0, "vigil lost events in the last 1s: 7 in the kernel (ring buffer full), 0 alerts in full sink queues; rules may have missed matches"},
+		{7, 0, "vigil lost events in the last 1s: 7 in the kernel (ring buffer full), 0 alerts in sinks; rules may have missed matches"},
 		{7, 0, ""},
-		{9, 3, "vigil lost events in the last 1s: 2 in the kernel (ring buffer full), 3 alerts in full sink queues; rules may have missed matches"},
+		{9, 3, "vigil lost events in the last 1s: 2 in the kernel (ring buffer full), 3 alerts in sinks (webhook#1: 1 queue_full, 2 spool_full); rules may have missed matches"},
 	}
 	for i, s := range steps {
 		k.drops = s.kernel
-		a := l.check(&last, []sinks.Stats{{Dropped: s.queue}}, quiet)
+		st := sinks.Stats{Name: "webhook#1", Dropped: s.queue / 3, Drops: map[sinks.Reason]uint64{sinks.ReasonQueueFull: s.queue / 3, sinks.ReasonSpoolFull: s.queue - s.queue/3}}
+		a := l.check(&last, []sinks.Stats{st}, quiet)
 		switch {
 		case s.want == "" && a != nil:
 			t.Errorf("step %d: alert %q, want none", i, a.Output)
@@ -49,5 +50,35 @@ func TestLossWatch(t *testing.T) {
 	now = now.Add(time.Second)
 	if !l.degraded() {
 		t.Error("a drop the watcher has not seen yet does not mark the alert")
+	}
+}
+
+// A sink's losses are counted per reason; the loss alert goes only to
+// the sinks that lost nothing in the interval, and a sink that lost only
+// loss alerts is counted but raises no new one (no loop).
+func TestLossWatchSinks(t *testing.T) {
+	l := newLossWatch(&fakeKernel{})
+	var last lossCount
+	stats := func(webhook, apart, nats uint64) []sinks.Stats {
+		return []sinks.Stats{
+			{Name: "webhook#1", Drops: map[sinks.Reason]uint64{sinks.ReasonSpoolFull: webhook}, Apart: apart},
+			{Name: "nats#2", Drops: map[sinks.Reason]uint64{sinks.ReasonRefused: nats}},
+		}
+	}
+	a := l.check(&last, stats(221, 0, 0), quiet)
+	want := "vigil lost events in the last 1s: 0 in the kernel (ring buffer full), 221 alerts in sinks (webhook#1: 221 spool_full); rules may have missed matches"
+	if a == nil || a.Output != want {
+		t.Fatalf("alert %+v, want %q", a, want)
+	}
+	if !l.losing["webhook#1"] || l.losing["nats#2"] {
+		t.Errorf("losing %v: want the loss alert kept from webhook#1 only", l.losing)
+	}
+	// The loss alert reached a losing sink anyway (it was already queued)
+	// and was lost there: counted, no new alert.
+	if a := l.check(&last, stats(222, 1, 0), quiet); a != nil {
+		t.Errorf("a lost loss alert raised another: %q", a.Output)
+	}
+	if a := l.check(&last, stats(222, 1, 4), quiet); a == nil || a.Output != "vigil lost events in the last 1s: 0 in the kernel (ring buffer full), 4 alerts in sinks (nats#2: 4 refused); rules may have missed matches" {
+		t.Errorf("second loss: %+v", a)
 	}
 }
