@@ -103,6 +103,7 @@ type Sink struct {
 
 	published, duplicates, failed, retried, spooledTotal atomic.Uint64
 	spooled                                              atomic.Int64
+	recovered, replayed, damaged                         atomic.Uint64 // spool traffic, for sinks.Counters
 }
 
 type subjectKey struct{ priority, rule, hostname string }
@@ -156,6 +157,10 @@ func New(c Config, opts ...Option) (*Sink, error) {
 			return nil, fmt.Errorf("nats sink: open spool: %w", err)
 		}
 		s.spooled.Store(int64(s.sp.Len()))
+		s.recovered.Store(uint64(s.sp.Len()))
+		if n := s.sp.Len(); n > 0 {
+			s.log.Info("alerts spooled by an earlier run will be replayed first", "alerts", n, "dir", c.Spool.Dir)
+		}
 	}
 	s.nc, err = nats.Connect(c.URL, natsOpts...)
 	if err != nil {
@@ -271,7 +276,7 @@ func (s *Sink) sendCore(batch []*event.Alert) error {
 	}
 	if failed > 0 {
 		s.failed.Add(uint64(failed))
-		return fmt.Errorf("%w (%d of %d): %w", ErrUndelivered, failed, len(batch), lastErr)
+		return undelivered(sinks.ReasonUnavailable, failed, len(batch), lastErr)
 	}
 	return nil
 }
@@ -301,7 +306,14 @@ func (s *Sink) sendJetStream(ctx context.Context, batch []*event.Alert) error {
 		return s.spoolRecords(undelivered)
 	}
 	s.failed.Add(uint64(len(left)))
-	return fmt.Errorf("%w (%d of %d): %w", ErrUndelivered, len(left), len(batch), err)
+	return undelivered(sinks.ReasonUnavailable, len(left), len(batch), err)
+}
+
+// undelivered is Send's error for n of a batch of `of` given up on for r.
+func undelivered(r sinks.Reason, n, of int, err error) error {
+	d := &sinks.DropError{}
+	d.Add(r, n, fmt.Errorf("%w (%d of %d): %w", ErrUndelivered, n, of, err))
+	return d
 }
 
 // records renders batch. The bodies share one allocation, which is never
@@ -474,7 +486,12 @@ func (s *Sink) Stats() Stats {
 // Counters implements sinks.Reporter.
 func (s *Sink) Counters() sinks.Counters {
 	st := s.Stats()
-	return sinks.Counters{Retried: st.Retried, Spooled: st.Spooled}
+	c := sinks.Counters{Retried: st.Retried, Spooled: st.Spooled, SpoolIn: st.SpooledTotal,
+		Recovered: s.recovered.Load(), Replayed: s.replayed.Load()}
+	if n := s.damaged.Load(); n > 0 {
+		c.Drops = map[sinks.Reason]uint64{sinks.ReasonSpoolDamage: n}
+	}
+	return c
 }
 
 // Close delivers what the spool holds if NATS is reachable (what is left

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/sinks"
+	"github.com/vigil-project/vigil/sinks/spool"
 )
 
 // spooler is what the sink needs of sinks/spool: a FIFO of records on
@@ -102,7 +104,11 @@ func (s *Sink) appendSpool(rec []byte) error {
 // dropped, and the oldest keep their place.
 func (s *Sink) spoolFailed(n, of int, err error) error {
 	s.failed.Add(uint64(n))
-	return fmt.Errorf("%w (%d of %d): spool: %w", ErrUndelivered, n, of, err)
+	r := sinks.ReasonSpoolError
+	if errors.Is(err, spool.ErrFull) {
+		r = sinks.ReasonSpoolFull
+	}
+	return undelivered(r, n, of, fmt.Errorf("spool: %w", err))
 }
 
 // drainSpool publishes spooled alerts, oldest first, in chunks of
@@ -134,6 +140,7 @@ func (s *Sink) drainSpool(ctx context.Context, budget int) error {
 				// Nothing can make it publishable: it is dropped,
 				// counted, rather than block the alerts behind it.
 				s.failed.Add(1)
+				s.damaged.Add(1)
 				s.log.Error("dropping a spooled alert", "err", err)
 			}
 		}
@@ -142,6 +149,14 @@ func (s *Sink) drainSpool(ctx context.Context, budget int) error {
 			return fmt.Errorf("nats sink: spool: %w", err)
 		}
 		s.spooled.Store(int64(s.sp.Len()))
+		for _, r := range recs[:delivered] {
+			if r.subject != "" {
+				s.replayed.Add(1)
+			}
+		}
+		if s.sp.Len() == 0 && delivered > 0 {
+			s.log.Info("spool replayed", "replayed", s.replayed.Load())
+		}
 		n += delivered
 		if pubErr != nil {
 			return pubErr
