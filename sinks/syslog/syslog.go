@@ -148,7 +148,13 @@ func (s *Sink) Send(ctx context.Context, batch []*event.Alert) error {
 			err = s.deliver(ctx, s.frame(a))
 		}
 		if err != nil {
-			return fmt.Errorf("syslog %s: %d of %d alerts sent: %w", s.name, i, len(batch), err)
+			d := &sinks.DropError{} // the first i went out: only the rest is lost
+			r := sinks.ReasonUnavailable
+			if errors.Is(err, ErrTooLarge) {
+				r = sinks.ReasonEncode
+			}
+			d.Add(r, len(batch)-i, fmt.Errorf("syslog %s: %d of %d alerts sent: %w", s.name, i, len(batch), err))
+			return d
 		}
 	}
 	return nil

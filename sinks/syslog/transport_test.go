@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/sinks"
 )
 
 // receiver is a test syslog server: it hands over each message it gets,
@@ -355,6 +356,10 @@ func TestReconnect(t *testing.T) {
 			err := s.Send(ctx, []*event.Alert{third, third})
 			if err == nil || !strings.Contains(err.Error(), "0 of 2 alerts sent") {
 				t.Fatalf("send with the receiver away: %v", err)
+			}
+			var de *sinks.DropError
+			if !errors.As(err, &de) || de.Counts[sinks.ReasonUnavailable] != 2 || de.Total() != 2 {
+				t.Fatalf("send with the receiver away: %#v, want 2 dropped as unavailable", err)
 			}
 			r = up()
 			if err := s.Send(ctx, []*event.Alert{third}); err != nil {
