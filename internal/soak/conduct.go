@@ -258,8 +258,11 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 	s.Tally, s.Sinks = c.ledger.Account(c.o.Grace, got, loss, s.KernelLoss, other)
 	s.BackgroundOps = load.Background()
 	s.MarkerFailures = load.Failures.Load()
-	if n := s.MarkerFailures; n > 0 {
-		s.problem("%d marker actions failed (first: %s)", n, load.FirstError())
+	// A marker action that fails (a loopback connect timing out on a
+	// loaded host) is the load's failure, not vigil's: excluded from the
+	// account, and a problem only if it is more than one in a thousand.
+	if n, all := s.MarkerFailures, sumKinds(s.Performed); n > 0 && n*1000 > uint64(all) {
+		s.problem("%d of %d marker actions failed (first: %s)", n, all, load.FirstError())
 	}
 	for _, sink := range []string{FileSink, WebhookSink, NATSSink} {
 		r := s.Sinks[sink]
@@ -270,7 +273,10 @@ func (c *conductor) finish(load *Load, rec *Recorder, bus *Bus) error {
 		if r.Unaccounted > 0 {
 			s.problem("%s: %d marker alerts missing and not counted as lost (missing %v, counted loss %.0f; first missing %v)", sink, r.Unaccounted, r.MissingByKind, r.CountedLoss, r.MissingFirst)
 		}
-		if r.Duplicates > 0 {
+		// The webhook delivers at least once (docs/sinks.md): a batch
+		// sent but not yet trimmed from the spool when vigil is killed is
+		// sent again. The others must not repeat an alert.
+		if r.Duplicates > 0 && sink != WebhookSink {
 			s.problem("%s: %d duplicate marker alerts", sink, r.Duplicates)
 		}
 		if r.Unknown > 0 {

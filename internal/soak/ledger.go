@@ -31,6 +31,10 @@ type Key struct {
 type Action struct {
 	Key
 	Start, End time.Time
+	// Failed says the action returned an error (a connect that timed
+	// out): the syscall may still have reached the kernel, so its alert
+	// may arrive or not.
+	Failed bool
 }
 
 // Interval is a stretch of time; a zero To is still open.
@@ -51,8 +55,17 @@ type Ledger struct {
 
 // Record notes one action that ran from start to end.
 func (l *Ledger) Record(k Key, start, end time.Time) {
+	l.record(Action{Key: k, Start: start, End: end})
+}
+
+// RecordFailed notes one action that ran from start to end and failed.
+func (l *Ledger) RecordFailed(k Key, start, end time.Time) {
+	l.record(Action{Key: k, Start: start, End: end, Failed: true})
+}
+
+func (l *Ledger) record(a Action) {
 	l.mu.Lock()
-	l.actions = append(l.actions, Action{Key: k, Start: start, End: end})
+	l.actions = append(l.actions, a)
 	l.mu.Unlock()
 }
 
@@ -105,10 +118,16 @@ const (
 	// SIGKILL: their alert may have been in a queue that died with the
 	// process. Reported, not required.
 	InFlight
+	// Failed actions returned an error: their alert is neither required
+	// nor unknown.
+	Failed
 )
 
 // Classify puts a in its class; down and kills are sorted by time.
 func Classify(a Action, down []Interval, kills []time.Time, grace time.Duration) Class {
+	if a.Failed {
+		return Failed
+	}
 	for _, iv := range down {
 		if iv.overlaps(a.Start, a.End) {
 			return Down
@@ -134,6 +153,7 @@ type SinkReport struct {
 	// arrived anyway.
 	InFlightReceived int `json:"in_flight_received"`
 	DownReceived     int `json:"down_window_received"`
+	FailedReceived   int `json:"failed_action_received"`
 	// Unknown are marker alerts of no recorded action.
 	Unknown int `json:"unknown"`
 	// CountedLoss is what vigil's counters say it lost for this sink
@@ -154,6 +174,7 @@ type Tally struct {
 	Counted   map[Kind]int `json:"counted"`
 	Down      map[Kind]int `json:"excluded_down"`
 	InFlight  map[Kind]int `json:"excluded_in_flight_at_kill"`
+	Failed    map[Kind]int `json:"excluded_failed"`
 }
 
 // Account checks got (per sink) against the ledger. sinkLoss is, per
@@ -163,7 +184,7 @@ type Tally struct {
 func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, sinkLoss map[string]float64, kernelLoss map[Kind]float64, other map[string]int) (Tally, map[string]*SinkReport) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := Tally{Performed: map[Kind]int{}, Counted: map[Kind]int{}, Down: map[Kind]int{}, InFlight: map[Kind]int{}}
+	t := Tally{Performed: map[Kind]int{}, Counted: map[Kind]int{}, Down: map[Kind]int{}, InFlight: map[Kind]int{}, Failed: map[Kind]int{}}
 	class := make(map[Key]Class, len(l.actions))
 	for _, a := range l.actions {
 		c := Classify(a, l.down, l.kills, grace)
@@ -176,6 +197,8 @@ func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, sinkLoss 
 			t.Down[a.Kind]++
 		case InFlight:
 			t.InFlight[a.Kind]++
+		case Failed:
+			t.Failed[a.Kind]++
 		}
 	}
 	reports := map[string]*SinkReport{}
@@ -192,6 +215,9 @@ func (l *Ledger) Account(grace time.Duration, got map[string]Receipts, sinkLoss 
 				continue
 			case InFlight:
 				rep.InFlightReceived += min(n, 1)
+				continue
+			case Failed:
+				rep.FailedReceived += min(n, 1)
 				continue
 			}
 			rep.Received += n

@@ -46,17 +46,19 @@ func TestAccount(t *testing.T) {
 	l.Record(Key{Exec, 2}, at(11), at(11.01)) // while down
 	l.Up(at(12))
 	l.Record(Key{Connect, 1}, at(13), at(13.01))
+	l.RecordFailed(Key{Connect, 2}, at(14), at(16)) // timed out; arrived at a only
+	l.RecordFailed(Key{Connect, 3}, at(17), at(19)) // timed out; arrived nowhere
 	if d := l.DownSeconds(at(20)); d != 2 {
 		t.Errorf("down %v s, want 2", d)
 	}
 
 	got := map[string]Receipts{
-		"a": {{Open, 1}: 1, {Open, 2}: 2, {Open, 4}: 1, {Open, 5}: 1, {Connect, 1}: 1, {Exec, 1}: 1, {Exec, 99}: 1},
+		"a": {{Open, 1}: 1, {Open, 2}: 2, {Open, 4}: 1, {Open, 5}: 1, {Connect, 1}: 1, {Exec, 1}: 1, {Exec, 99}: 1, {Connect, 2}: 1},
 		"c": {{Open, 2}: 1, {Open, 3}: 1, {Open, 4}: 1, {Open, 5}: 1, {Connect, 1}: 1},
 		"b": {{Open, 1}: 1, {Open, 2}: 1, {Open, 3}: 1, {Open, 4}: 1, {Exec, 2}: 1},
 	}
 	tally, reps := l.Account(2*time.Second, got, map[string]float64{"b": 1}, map[Kind]float64{Connect: 1, Exec: 3}, map[string]int{"a": 7})
-	if tally.Performed[Open] != 5 || tally.Counted[Open] != 5 || tally.InFlight[Exec] != 1 || tally.Down[Exec] != 1 || tally.Counted[Connect] != 1 {
+	if tally.Performed[Open] != 5 || tally.Counted[Open] != 5 || tally.InFlight[Exec] != 1 || tally.Down[Exec] != 1 || tally.Counted[Connect] != 1 || tally.Failed[Connect] != 2 {
 		t.Errorf("tally %+v", tally)
 	}
 	a, b, c := reps["a"], reps["b"], reps["c"]
@@ -64,7 +66,7 @@ func TestAccount(t *testing.T) {
 	if c.Missing != 1 || c.MissingByKind[Open] != 1 || c.Unaccounted != 1 {
 		t.Errorf("sink c: %+v", c)
 	}
-	if a.Exact != 5 || a.Missing != 1 || a.Duplicates != 1 || a.Unknown != 1 || a.Unaccounted != 1 || a.InFlightReceived != 1 || a.DownReceived != 0 || a.OtherAlerts != 7 || a.Received != 6 {
+	if a.Exact != 5 || a.Missing != 1 || a.Duplicates != 1 || a.Unknown != 1 || a.Unaccounted != 1 || a.InFlightReceived != 1 || a.DownReceived != 0 || a.OtherAlerts != 7 || a.Received != 6 || a.FailedReceived != 1 {
 		t.Errorf("sink a: %+v", a)
 	}
 	if len(a.MissingFirst) != 1 || a.MissingFirst[0] != (Key{Open, 3}) {

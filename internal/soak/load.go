@@ -26,7 +26,7 @@ type Load struct {
 
 	seq      [3]atomic.Uint64
 	bgOps    atomic.Uint64
-	Failures atomic.Uint64 // marker actions that failed (not recorded)
+	Failures atomic.Uint64 // marker actions that failed (recorded as failed)
 	firstErr atomic.Value
 }
 
@@ -75,6 +75,7 @@ func (l *Load) Marker(k Kind) {
 	if err != nil {
 		l.Failures.Add(1)
 		l.firstErr.CompareAndSwap(nil, fmt.Sprintf("%s %d: %v", k, seq, err))
+		l.Ledger.RecordFailed(Key{Kind: k, Seq: seq}, start, end)
 		return
 	}
 	l.Ledger.Record(Key{Kind: k, Seq: seq}, start, end)

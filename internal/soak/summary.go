@@ -103,7 +103,8 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "  counted (vigil up):     %s\n", perKind(s.Counted))
 	fmt.Fprintf(w, "  excluded, vigil down:   %s\n", perKind(s.Down))
 	fmt.Fprintf(w, "  excluded, in flight at SIGKILL: %s\n", perKind(s.InFlight))
-	fmt.Fprintf(w, "background operations: %d\n", s.BackgroundOps)
+	fmt.Fprintf(w, "  excluded, the action failed: %s\n", perKind(s.Failed))
+	fmt.Fprintf(w, "marker actions that failed: %d; background operations: %d\n", s.MarkerFailures, s.BackgroundOps)
 	sinks := make([]string, 0, len(s.Sinks))
 	for name := range s.Sinks {
 		sinks = append(sinks, name)
@@ -111,8 +112,8 @@ func (s *Summary) Print(w io.Writer) {
 	sort.Strings(sinks)
 	for _, name := range sinks {
 		r := s.Sinks[name]
-		fmt.Fprintf(w, "%-10s exactly once %d, missing %d %v, duplicates %d, unknown %d, counted loss %.0f, unaccounted %d; other alerts %d; in-flight received %d, down-window received %d\n",
-			name, r.Exact, r.Missing, r.MissingByKind, r.Duplicates, r.Unknown, r.CountedLoss, r.Unaccounted, r.OtherAlerts, r.InFlightReceived, r.DownReceived)
+		fmt.Fprintf(w, "%-10s exactly once %d, missing %d %v, duplicates %d, unknown %d, counted loss %.0f, unaccounted %d; other alerts %d; in-flight received %d, down-window received %d, failed-action received %d\n",
+			name, r.Exact, r.Missing, r.MissingByKind, r.Duplicates, r.Unknown, r.CountedLoss, r.Unaccounted, r.OtherAlerts, r.InFlightReceived, r.DownReceived, r.FailedReceived)
 	}
 	fmt.Fprintf(w, "alerts raised (vigil_alerts_total, last scrape of each run) %.0f, of the marker rules %.0f; received %v\n", s.Alerts, s.MarkerAlerts, s.Received)
 	fmt.Fprintf(w, "events %.0f, records %.0f, kernel drops %.0f, rate-limited %.0f, decode errors %.0f\n", s.Events, s.Records, s.KernelDrops, s.RateLimited, s.DecodeErrors)
@@ -137,4 +138,12 @@ func (s *Summary) Print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "soak: FAILED, %d problems\n", len(s.Problems))
 	}
+}
+
+func sumKinds(m map[Kind]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
