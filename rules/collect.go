@@ -6,12 +6,15 @@ import (
 	"sort"
 )
 
-// name is an item's kind and name: lists, macros and rules each have
-// their own names, as in Falco.
+// name is an item's dialect, kind and name: lists, macros and rules each
+// have their own names, as in Falco, and so does each dialect.
 type name struct {
-	kind kind
-	name string
+	dialect Dialect
+	kind    kind
+	name    string
 }
+
+func nameOf(it *item) name { return name{it.dialect, it.kind, it.name} }
 
 // def is where a definition is: its place among all items, and in its file.
 type def struct {
@@ -25,9 +28,12 @@ type collector struct {
 	defs  map[name]Pos // definitions so far
 	bad   map[name]bool
 	later map[name]def // the first definition of each name, in all files
-	lists map[string]*List
-	macs  map[string]*Macro
-	rules map[string]*Rule
+	lists map[key]*List
+	macs  map[key]*Macro
+	rules map[key]*Rule
+	// frules are the Falco rules, with what Falco keeps besides the Rule.
+	frules map[string]*frule
+	warns  Errors
 	// broken is set after a file whose YAML did not parse: it may have
 	// defined what later files change.
 	broken bool
@@ -42,16 +48,17 @@ func Collect(files ...*File) (*Set, error) {
 		set:   &Set{files: map[string]*source{}},
 		defs:  map[name]Pos{},
 		bad:   map[name]bool{},
-		later: map[name]def{},
-		lists: map[string]*List{},
-		macs:  map[string]*Macro{},
-		rules: map[string]*Rule{},
+		later:  map[name]def{},
+		lists:  map[key]*List{},
+		macs:   map[key]*Macro{},
+		rules:  map[key]*Rule{},
+		frules: map[string]*frule{},
 	}
 	files = slices.DeleteFunc(slices.Clone(files), func(f *File) bool { return f == nil })
 	seq := 0
 	for _, f := range files {
 		for _, it := range f.items {
-			if k := (name{it.kind, it.name}); it.override == nil {
+			if k := nameOf(it); it.override == nil {
 				if _, ok := c.later[k]; !ok {
 					c.later[k] = def{seq, it.pos}
 				}
@@ -65,20 +72,44 @@ func Collect(files ...*File) (*Set, error) {
 			c.set.files[f.src.name] = f.src
 		}
 		for _, it := range f.items {
-			if it.override == nil {
+			switch {
+			case it.dialect == DialectFalco && it.override == nil:
+				c.falcoDefine(it)
+			case it.dialect == DialectFalco:
+				c.falcoChange(it, seq)
+			case it.override == nil:
 				c.define(it)
-			} else {
+			default:
 				c.change(it, seq)
 			}
 			seq++
 		}
 		c.broken = c.broken || f.broken
+		c.set.Warnings = append(c.set.Warnings, f.warnings...)
 	}
+	c.falcoExceptions()
 	if len(c.errs) > 0 {
 		sortErrors(c.errs, files)
 		return nil, c.errs
 	}
+	c.set.Warnings = append(c.set.Warnings, c.warns...)
+	sortErrors(c.set.Warnings, files)
+	c.set.index()
 	return c.set, nil
+}
+
+// index records which names are which, for Set.List, Macro and Rule.
+func (s *Set) index() {
+	s.lists, s.macros, s.rules = map[key]*List{}, map[key]*Macro{}, map[key]*Rule{}
+	for _, l := range s.Lists {
+		s.lists[key{l.Dialect, l.Name}] = l
+	}
+	for _, m := range s.Macros {
+		s.macros[key{m.Dialect, m.Name}] = m
+	}
+	for _, r := range s.Rules {
+		s.rules[key{r.Dialect, r.Name}] = r
+	}
 }
 
 func (c *collector) errorf(it *item, pos Pos, code, format string, args ...any) {
@@ -86,7 +117,7 @@ func (c *collector) errorf(it *item, pos Pos, code, format string, args ...any) 
 }
 
 func (c *collector) define(it *item) {
-	k := name{it.kind, it.name}
+	k := nameOf(it)
 	if p, ok := c.defs[k]; ok {
 		c.errorf(it, it.pos, CodeDuplicate, "already defined at %s; to change it, give this item an override", p)
 		return
@@ -100,11 +131,11 @@ func (c *collector) define(it *item) {
 	switch it.kind {
 	case kindList:
 		l := &List{Name: it.name, Items: slices.Clone(it.items), Pos: it.pos}
-		c.lists[it.name] = l
+		c.lists[key{DialectVigil, it.name}] = l
 		c.set.Lists = append(c.set.Lists, l)
 	case kindMacro:
 		m := &Macro{Name: it.name, Condition: it.condition, Pos: it.pos}
-		c.macs[it.name] = m
+		c.macs[key{DialectVigil, it.name}] = m
 		c.set.Macros = append(c.set.Macros, m)
 	case kindRule:
 		r := &Rule{
@@ -113,14 +144,14 @@ func (c *collector) define(it *item) {
 			Action: it.action, Enforce: it.enforce, Fallback: it.fallback, Exceptions: slices.Clone(it.exceptions),
 			Understood: slices.Clone(it.understood), Pos: it.pos,
 		}
-		c.rules[it.name] = r
+		c.rules[key{DialectVigil, it.name}] = r
 		c.set.Rules = append(c.set.Rules, r)
 	}
 }
 
 // change applies an override; seq is its place among all items.
 func (c *collector) change(it *item, seq int) {
-	k := name{it.kind, it.name}
+	k := nameOf(it)
 	if _, ok := c.defs[k]; !ok {
 		c.undefined(it, seq)
 		return
@@ -128,21 +159,22 @@ func (c *collector) change(it *item, seq int) {
 	if it.bad || c.bad[k] {
 		return
 	}
-	for _, key := range it.kind.keys() {
-		mode, ok := it.override[key]
+	id := key{DialectVigil, it.name}
+	for _, k := range it.kind.keys() {
+		mode, ok := it.override[k]
 		if !ok {
 			continue
 		}
 		app := mode == "append"
 		switch it.kind {
 		case kindList:
-			l := c.lists[it.name]
+			l := c.lists[id]
 			l.Items = merge(l.Items, it.items, app)
 		case kindMacro:
-			m := c.macs[it.name]
+			m := c.macs[id]
 			m.Condition = combine(m.Condition, it.condition, app)
 		case kindRule:
-			c.changeRule(c.rules[it.name], it, key, app)
+			c.changeRule(c.rules[id], it, k, app)
 		}
 	}
 }
@@ -199,7 +231,7 @@ func (c *collector) undefined(it *item, seq int) {
 			what = "nothing to disable"
 		}
 	}
-	switch d, ok := c.later[name{it.kind, it.name}]; {
+	switch d, ok := c.later[nameOf(it)]; {
 	case ok && d.seq > seq:
 		c.errorf(it, it.pos, CodeUndefined, "%s yet: the %s is defined only later, at %s; changes must come after the definition", what, it.kind, d.pos)
 	case c.broken:

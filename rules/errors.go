@@ -22,6 +22,18 @@ const (
 	CodeBadAction     = "LOAD_BAD_ACTION"         // an unknown action
 	CodeEngineVersion = "LOAD_ENGINE_VERSION"     // required_engine_version not semver, or newer than EngineVersion
 	CodeTooLarge      = "LOAD_TOO_LARGE"          // a file, condition, list or macro chain over its limit (limits.go)
+	CodeBadException  = "LOAD_BAD_EXCEPTION"      // a Falco exception whose fields, comps and values do not fit together
+	CodeBadPlugin     = "LOAD_BAD_PLUGIN"         // a required_plugin_versions entry that is not a name and a version
+
+	// Codes of warnings: Set.Warnings, for files that load. LOAD_UNKNOWN_KEY
+	// is a warning in Falco files (Falco ignores such keys) and an error in
+	// vigil's.
+	CodeSkippedSource  = "LOAD_SKIPPED_SOURCE"   // Falco rules of a source other than syscall, skipped (once per file and source)
+	CodeUnknownPlugin  = "LOAD_UNKNOWN_PLUGIN"   // a required plugin vigil does not provide (once per file and plugin)
+	CodeUnknownItem    = "LOAD_UNKNOWN_ITEM"     // a Falco item that is none of rule, macro, list, required_*: ignored
+	CodeDeprecated     = "LOAD_DEPRECATED_ITEM"  // Falco's legacy append: true, or a rule item with enabled alone
+	CodeAppendNoValues = "LOAD_APPEND_NO_VALUES" // a Falco exception appended or replaced without values
+	CodeExceptionName  = "LOAD_EXCEPTION_NAME"   // two Falco exceptions of the same name in one item
 
 	// Codes of the errors the engine finds when it compiles a loaded set.
 	CodeBadName    = "LOAD_BAD_NAME"         // a list or macro name that is not a CEL identifier, or shadows fields

@@ -49,6 +49,31 @@ func Sources(paths ...string) ([]Source, error) {
 	return srcs, nil
 }
 
+// FalcoSources reads Falco rules files at paths, in order, as Sources
+// does (a directory gives its *.yaml and *.yml files in name order), and
+// marks them DialectFalco. There is no built-in Falco set.
+func FalcoSources(paths ...string) ([]Source, error) {
+	var srcs []Source
+	total := 0
+	for _, p := range paths {
+		names, err := osRuleFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			data, err := readLimited(n)
+			if err != nil {
+				return nil, fmt.Errorf("read Falco rules: %w", err)
+			}
+			srcs = append(srcs, Source{Name: n, Data: data, Dialect: DialectFalco})
+			if total += len(data); total > MaxTotalBytes {
+				return srcs, nil // LoadSources says so; nothing more is read
+			}
+		}
+	}
+	return srcs, nil
+}
+
 // osRuleFiles lists the rules files of p as Sources describes them.
 func osRuleFiles(p string) ([]string, error) {
 	fi, err := os.Stat(p)

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -344,4 +345,57 @@ func unescape(b []byte) (n, adv int) {
 		n = utf8.RuneLen(utf8.RuneError)
 	}
 	return n, adv
+}
+
+// litText returns s as a Text all of whose bytes map to pos: syntax that
+// a rules file implies rather than contains.
+func litText(s string, pos Pos) Text { return Text{S: s, spans: []span{{pos: pos}}} }
+
+// joinText concatenates parts, each byte keeping its position.
+func joinText(parts ...Text) Text {
+	var t Text
+	var b strings.Builder
+	for _, p := range parts {
+		if p.S == "" {
+			continue
+		}
+		off := b.Len()
+		b.WriteString(p.S)
+		for _, sp := range p.spans {
+			sp.off += off
+			t.spans = append(t.spans, sp)
+		}
+	}
+	t.S = b.String()
+	if len(t.spans) == 0 && len(parts) > 0 {
+		t.spans = slices.Clone(parts[0].spans) // empty, but still somewhere
+	}
+	return t
+}
+
+// trimText returns t without leading and trailing white space (C's
+// isspace, as Falco trims), each byte keeping its position.
+func trimText(t Text) Text {
+	isSpace := func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r", r) }
+	start := len(t.S) - len(strings.TrimLeftFunc(t.S, isSpace))
+	end := len(strings.TrimRightFunc(t.S, isSpace))
+	if start == 0 && end == len(t.S) {
+		return t
+	}
+	end = max(end, start)
+	out := Text{S: t.S[start:end]}
+	if len(t.spans) == 0 {
+		return out
+	}
+	first := sort.Search(len(t.spans), func(i int) bool { return t.spans[i].off > start }) - 1
+	first = max(first, 0)
+	out.spans = append(out.spans, span{pos: t.Pos(start), verbatim: t.spans[first].verbatim})
+	for _, sp := range t.spans[first+1:] {
+		if sp.off >= end {
+			break
+		}
+		sp.off -= start
+		out.spans = append(out.spans, sp)
+	}
+	return out
 }

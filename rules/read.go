@@ -15,10 +15,12 @@ import (
 	"github.com/vigil-project/vigil/engine/event"
 )
 
-// Source is the content of one rules file and the name to report it by.
+// Source is the content of one rules file, the name to report it by and
+// its dialect.
 type Source struct {
-	Name string
-	Data []byte
+	Name    string
+	Data    []byte
+	Dialect Dialect
 }
 
 // File is one rules file after Read: its items in order, each with
@@ -28,11 +30,17 @@ type File struct {
 	items []*item
 	// broken is set when the YAML did not parse: items are missing, so
 	// overrides of names it may define are not reported as undefined.
-	broken bool
+	broken   bool
+	dialect  Dialect
+	warnings Errors
 }
 
 // Name returns the name the file is reported by.
 func (f *File) Name() string { return f.src.name }
+
+// Warnings returns what Read found that does not stop the file from
+// loading, in file order. Collect puts them in Set.Warnings.
+func (f *File) Warnings() Errors { return f.warnings }
 
 type kind uint8
 
@@ -76,6 +84,7 @@ func canAppend(key string) bool {
 // change to an earlier definition of the same name.
 type item struct {
 	kind     kind
+	dialect  Dialect
 	name     string
 	pos      Pos
 	keys     map[string]Pos    // the keys given, besides the name and override
@@ -95,6 +104,12 @@ type item struct {
 	fallback   Action
 	exceptions []Exception
 	understood []string
+
+	// Falco's keys.
+	source        string
+	warnEvttypes  bool
+	skipIfUnknown bool
+	fexcs         []*fexception
 }
 
 func (it *item) label() string { return fmt.Sprintf("%s %q", it.kind, it.name) }
@@ -107,12 +122,20 @@ type field struct {
 }
 
 type reader struct {
-	src  *source
-	errs Errors
+	src     *source
+	dialect Dialect
+	errs    Errors
+	warns   Errors
+	// once holds the warnings given once per file ("source k8s_audit").
+	once map[string]bool
 }
 
 func (r *reader) errorf(pos Pos, item, code, format string, args ...any) {
 	r.errs = append(r.errs, &Error{Pos: pos, Item: item, Code: code, Msg: fmt.Sprintf(format, args...), Line: r.src.line(pos.Line)})
+}
+
+func (r *reader) warnf(pos Pos, item, code, format string, args ...any) {
+	r.warns = append(r.warns, &Error{Pos: pos, Item: item, Code: code, Msg: fmt.Sprintf(format, args...), Line: r.src.line(pos.Line)})
 }
 
 func (r *reader) pos(n *yaml.Node) Pos {
@@ -123,8 +146,8 @@ func (r *reader) pos(n *yaml.Node) Pos {
 // item. On error it still returns the File, without the items that had
 // errors, so that Collect can go on to report the errors of other files.
 func Read(src Source) (*File, error) {
-	r := &reader{src: newSource(src.Name, src.Data)}
-	f := &File{src: r.src}
+	r := &reader{src: newSource(src.Name, src.Data), dialect: src.Dialect, once: map[string]bool{}}
+	f := &File{src: r.src, dialect: src.Dialect}
 	if bytes.HasPrefix(r.src.data, []byte{0xfe, 0xff}) || bytes.HasPrefix(r.src.data, []byte{0xff, 0xfe}) {
 		// yaml.v3 would decode it, but positions and snippets are in UTF-8.
 		r.errorf(Pos{File: src.Name, Line: 1, Col: 1}, "", CodeYAML, "rules files must be UTF-8, and this one is UTF-16")
@@ -156,6 +179,8 @@ func Read(src Source) (*File, error) {
 			break
 		}
 	}
+	sort.SliceStable(r.warns, func(i, j int) bool { return before(r.warns[i].Pos, r.warns[j].Pos) })
+	f.warnings = r.warns
 	if len(r.errs) == 0 {
 		return f, nil
 	}
@@ -219,7 +244,11 @@ func (r *reader) document(doc *yaml.Node, f *File) bool {
 		return true
 	}
 	for _, n := range seq.Content {
-		it, ok := r.item(n)
+		read := r.item
+		if r.dialect == DialectFalco {
+			read = r.falcoItem
+		}
+		it, ok := read(n)
 		if !ok {
 			return false
 		}
@@ -268,7 +297,7 @@ func (r *reader) item(n *yaml.Node) (*item, bool) {
 		return nil, true
 	case id[0].key == "required_engine_version":
 		r.fields(m, "", "", CodeUnknownKey, ids[3:])
-		return nil, r.version(id[0])
+		return nil, r.version(id[0], EngineVersion)
 	}
 
 	it := &item{pos: r.pos(id[0].val), keys: map[string]Pos{}}
@@ -366,6 +395,11 @@ func (r *reader) fields(m *yaml.Node, label, prefix, code string, known []string
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			default:
 				msg += "; valid keys are " + joinAnd(known)
+			}
+			if r.dialect == DialectFalco && code == CodeUnknownKey {
+				// Falco ignores keys it does not know.
+				r.warnf(f.pos, label, code, "%s; it is ignored", msg)
+				continue
 			}
 			r.errorf(f.pos, label, code, "%s", msg)
 			continue
@@ -630,22 +664,31 @@ func (r *reader) override(it *item, f field, given []string) {
 	}
 }
 
-// version checks a required_engine_version item. It returns false if the
-// file needs a newer engine.
-func (r *reader) version(f field) bool {
+// version checks a required_engine_version item against the version of
+// the engine, engine. It returns false if the file needs a newer engine.
+// Falco files may give an integer N, Falco's old form of 0.N.0.
+func (r *reader) version(f field, engine string) bool {
 	n := deref(f.val)
 	if n.Kind != yaml.ScalarNode {
 		r.errorf(r.pos(f.val), "", CodeBadType, "required_engine_version must be a string, not %s", describe(n))
 		return true
 	}
-	v, ok := parseVersion(n.Value)
+	want := n.Value
+	if minor, err := strconv.ParseUint(want, 10, 32); err == nil && r.dialect == DialectFalco {
+		want = fmt.Sprintf("0.%d.0", minor)
+	}
+	v, ok := parseVersion(want)
 	if !ok {
 		r.errorf(r.pos(f.val), "", CodeEngineVersion, "required_engine_version %q is not a version of the form MAJOR.MINOR.PATCH", n.Value)
 		return true
 	}
-	have, _ := parseVersion(EngineVersion)
+	have, _ := parseVersion(engine)
 	if slices.Compare(v[:], have[:]) > 0 {
-		r.errorf(r.pos(f.val), "", CodeEngineVersion, "these rules need engine version %s or later, and this is %s; the rest of the file is skipped", n.Value, EngineVersion)
+		what := "engine version"
+		if r.dialect == DialectFalco {
+			what = "Falco engine version"
+		}
+		r.errorf(r.pos(f.val), "", CodeEngineVersion, "these rules need %s %s or later, and this is %s; the rest of the file is skipped", what, want, engine)
 		return false
 	}
 	return true
