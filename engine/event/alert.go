@@ -14,9 +14,13 @@ type Alert struct {
 	Source   string // "syscall", as Falco names its kernel event source
 	Output   string // the rule's output template, rendered, values in the text escape (AppendEscaped)
 	Fields   []string
-	Tags     []string
-	Hostname string
-	Action   string // "alert" (enforcement adds deny/kill)
+	// FieldSources, when set, holds for each of Fields the field its value
+	// comes from (a Falco rule names its output fields by Falco's names);
+	// nil, or a nil entry, is the field of that name.
+	FieldSources []*Field
+	Tags         []string
+	Hostname     string
+	Action       string // "alert" (enforcement adds deny/kill)
 	// Degraded is set while vigil is losing events (ring buffer or queues
 	// full): other matching events may have gone unseen.
 	Degraded bool
@@ -50,7 +54,7 @@ func AppendAlertJSON(b []byte, a *Alert) []byte {
 		}
 		b = appendJSONText(b, name)
 		b = append(b, ':')
-		if f, ok := FieldByName(name); ok {
+		if f := a.fieldSource(i, name); f != nil {
 			b = appendJSONValue(b, f, a.Event)
 		} else {
 			b = append(b, "null"...)
@@ -75,6 +79,17 @@ func AppendAlertJSON(b []byte, a *Alert) []byte {
 	b = append(b, `,"event":`...)
 	b = AppendJSON(b, a.Event)
 	return append(b, '}')
+}
+
+// fieldSource is the field of a.Fields[i], or nil.
+func (a *Alert) fieldSource(i int, name string) *Field {
+	if i < len(a.FieldSources) && a.FieldSources[i] != nil {
+		return a.FieldSources[i]
+	}
+	if f, ok := FieldByName(name); ok {
+		return f
+	}
+	return nil
 }
 
 // AppendAlertText appends a as one line: time, priority, rule (quoted),

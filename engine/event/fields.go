@@ -427,6 +427,10 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.Proc.Container.Name }, SetStr: func(e *Event, s string) error { e.Proc.Container.Name = s; return nil }},
 	{Name: "container.image", Kind: KindString, Types: procTypes, Desc: "container image from the runtime, as the user named it (empty until the runtime lookup answers)",
 		Str: func(e *Event) string { return e.Proc.Container.Image }, SetStr: func(e *Event, s string) error { e.Proc.Container.Image = s; return nil }},
+	{Name: "container.image_repository", Kind: KindString, Types: procTypes, Desc: "container.image without its tag and digest (docker.io/library/nginx)", Falco: "container.image.repository",
+		Str: func(e *Event) string { r, _ := splitImage(e.Proc.Container.Image); return r }, Derived: "container.image"},
+	{Name: "container.image_tag", Kind: KindString, Types: procTypes, Desc: "the tag of container.image (1.25); empty without one", Falco: "container.image.tag",
+		Str: func(e *Event) string { _, t := splitImage(e.Proc.Container.Image); return t }, Derived: "container.image"},
 	{Name: "container.labels", Kind: KindMap, Types: procTypes, Desc: "container labels from the runtime (empty until the runtime lookup answers); container.labels[?\"app\"].orValue(\"\") reads one safely", Falco: "container.label",
 		Map: func(e *Event) map[string]string { return e.Proc.Container.Labels },
 		// No labels stay nil, as the runtime lookup leaves them.
@@ -442,6 +446,19 @@ var Fields = []Field{
 }
 
 var noProcess Process
+
+// splitImage splits an image reference into its repository and tag: the
+// digest (@sha256:...) goes, and a tag is what follows the last colon
+// after the last slash (a colon before it is a registry's port).
+func splitImage(image string) (repo, tag string) {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		return image[:i], image[i+1:]
+	}
+	return image, ""
+}
 
 func parentOf(e *Event) *Process {
 	if e.Parent == nil {

@@ -43,7 +43,7 @@ func TestAppendJSON(t *testing.T) {
 		"file.path": "/etc/hosts", "file.rawpath": "/etc/hosts", "file.name": "hosts", "file.dir": "/etc", "file.flags": float64(0x80000),
 		"file.mode": 0.0, "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
 		"container.id": "0123456789ab", "container.full_id": strings.Repeat("0123456789abcdef", 4), "container.runtime": "docker",
-		"container.name": "web-1", "container.image": "nginx:1.27", "container.labels": map[string]any{"app": "web", "tier": "front"},
+		"container.name": "web-1", "container.image": "nginx:1.27", "container.image_repository": "nginx", "container.image_tag": "1.27", "container.labels": map[string]any{"app": "web", "tier": "front"},
 		"k8s.ns": "", "k8s.pod": "",
 	}
 	if !reflect.DeepEqual(got, want) {
