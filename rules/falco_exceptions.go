@@ -62,8 +62,10 @@ func (r *reader) falcoExceptions(label string, f field, app bool) []*fexception 
 		if g := lookup(r, m, "name"); g != nil {
 			if v := deref(g.val); v.Kind == yaml.ScalarNode && !isNull(v) && v.Value != "" {
 				prefix, ex.name, ex.pos = fmt.Sprintf("exception %q: ", v.Value), v.Value, r.pos(g.val)
+			} else if v.Kind == yaml.ScalarNode {
+				r.errorf(r.pos(g.val), label, CodeEmpty, "exception name is empty")
 			} else {
-				r.errorf(r.pos(g.val), label, CodeEmpty, "exception name must be a non-empty string, not %s", describe(v))
+				r.errorf(r.pos(g.val), label, CodeBadType, "exception name must be a string, not %s", describe(v))
 			}
 		} else {
 			r.errorf(r.pos(m), label, CodeMissingKey, "exception: missing required key \"name\"")
@@ -190,8 +192,11 @@ func (c *collector) validate(it *item, ex *fexception) bool {
 }
 
 func count(e *fentry, what string) string {
-	if !e.list {
+	switch {
+	case !e.list:
 		return "one " + what
+	case len(e.items) == 1:
+		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", len(e.items), what)
 }
@@ -237,7 +242,11 @@ func (c *collector) build(it *item, ex *fexception) (Text, bool) {
 	parts = append(parts, at("("))
 	for i, row := range ex.values {
 		if !row.list || len(row.items) != len(ex.fields.items) {
-			return fail(row.pos, "value %d must be a list of %d values, one for each field, not %s", i+1, len(ex.fields.items), count(&row, "value"))
+			got := count(&row, "value")
+			if !row.list {
+				got = "a string"
+			}
+			return fail(row.pos, "value %d must be a list of %d values, one for each field, not %s", i+1, len(ex.fields.items), got)
 		}
 		if i > 0 {
 			parts = append(parts, at(" or "))

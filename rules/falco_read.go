@@ -244,7 +244,9 @@ func (r *reader) falcoOverride(it *item, f field, fields map[string]field) {
 	}
 	app, repl := falcoOverridable(it.kind)
 	known := slices.Clone(repl)
+	named := map[string]bool{}
 	for _, o := range r.fields(n, label, "override: ", CodeBadOverride, known) {
+		named[o.key] = true
 		v := deref(o.val)
 		mode := v.Value
 		_, given := fields[o.key]
@@ -268,11 +270,11 @@ func (r *reader) falcoOverride(it *item, f field, fields map[string]field) {
 		}
 	}
 	for _, k := range sortedKeys(fields) {
-		mode, named := it.override[k]
+		mode, ok := it.override[k]
 		switch {
-		case named:
+		case ok:
 			r.falcoValue(it, label, fields[k], mode == "append")
-		case slices.Contains(known, k):
+		case slices.Contains(known, k) && !named[k]:
 			add := fmt.Sprintf("\"%s: replace\"", k)
 			if slices.Contains(app, k) {
 				add = fmt.Sprintf("\"%s: append\" or \"%s: replace\"", k, k)
