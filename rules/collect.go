@@ -45,9 +45,9 @@ type collector struct {
 // contribute the items it could read.
 func Collect(files ...*File) (*Set, error) {
 	c := &collector{
-		set:   &Set{files: map[string]*source{}},
-		defs:  map[name]Pos{},
-		bad:   map[name]bool{},
+		set:    &Set{files: map[string]*source{}},
+		defs:   map[name]Pos{},
+		bad:    map[name]bool{},
 		later:  map[name]def{},
 		lists:  map[key]*List{},
 		macs:   map[key]*Macro{},

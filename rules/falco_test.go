@@ -344,3 +344,124 @@ func TestFalcoGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestFalcoExceptionText checks the condition text built from exceptions
+// against what Falco's compiler builds for them.
+func TestFalcoExceptionText(t *testing.T) {
+	const rule = `
+- rule: R
+  desc: d
+  condition: evt.type = open
+  output: o
+  priority: DEBUG
+  exceptions:
+`
+	for _, c := range []struct {
+		name, exceptions, local string
+		want                    []string
+	}{
+		{
+			name: "list operators take parentheses, other operators quotes",
+			exceptions: `
+    - name: e
+      fields: [fd.name, proc.name, proc.cmdline]
+      comps: [pmatch, in, "!="]
+      values: [["(/etc)", x, a b], [/tmp, [a b, c], '"c d"']]`,
+			want: []string{`(( fd.name pmatch (/etc) and  proc.name in (x) and  proc.cmdline != "a b") or ( fd.name pmatch (/tmp) and  proc.name in ("a b", c) and  proc.cmdline != "c d"))`},
+		},
+		{
+			name: "appended values add rows",
+			exceptions: `
+    - name: e
+      fields: [fd.name, proc.name]
+      values: [[/etc/passwd, cat]]`,
+			local: `
+- rule: R
+  append: true
+  exceptions:
+    - name: e
+      values: [[/etc/shadow, less]]`,
+			want: []string{`(( fd.name = /etc/passwd and  proc.name = cat) or ( fd.name = /etc/shadow and  proc.name = less))`},
+		},
+		{
+			name: "a single field takes a flat list",
+			exceptions: `
+    - name: e
+      fields: fd.name
+      comps: pmatch
+      values: [/etc, /usr/lib]`,
+			want: []string{`(fd.name pmatch (/etc, /usr/lib))`},
+		},
+		{
+			name: "no values, no condition",
+			exceptions: `
+    - name: none
+      fields: [proc.name]
+    - name: empty
+      fields: proc.name
+      values: []
+    - name: some
+      fields: proc.name
+      values: [sh]`,
+			want: []string{`(proc.name in (sh))`},
+		},
+		{
+			name: "replaced exceptions",
+			exceptions: `
+    - name: old
+      fields: proc.name
+      values: [sh]`,
+			local: `
+- rule: R
+  exceptions:
+    - name: new
+      fields: [proc.pname]
+      values: [[bash]]
+  override: {exceptions: replace}`,
+			want: []string{`(( proc.pname = bash))`},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srcs := []Source{falcoSrc("r.yaml", rule+strings.TrimPrefix(c.exceptions, "\n")+"\n")}
+			if c.local != "" {
+				srcs = append(srcs, falcoSrc("local.yaml", c.local))
+			}
+			set := loadOne(t, srcs...)
+			r := set.Rule(DialectFalco, "R")
+			var got []string
+			for _, e := range r.Exceptions {
+				got = append(got, e.Condition.S)
+				checkTextPositions(t, set, e.Condition)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			if full := r.FalcoCondition().S; full != "(evt.type = open) and not "+strings.Join(c.want, " and not ") {
+				t.Errorf("FalcoCondition = %s", full)
+			}
+		})
+	}
+}
+
+func TestFalcoSources(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"b.yaml", "a.yml", "c.txt", ".hidden.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("- list: "+strings.TrimSuffix(n, filepath.Ext(n))+"\n  items: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srcs, err := FalcoSources(dir, filepath.Join(dir, "c.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range srcs {
+		got = append(got, filepath.Base(s.Name)+" "+s.Dialect.String())
+	}
+	if want := []string{"a.yml falco", "b.yaml falco", "c.txt falco"}; !slices.Equal(got, want) {
+		t.Errorf("sources = %q, want %q", got, want)
+	}
+	if _, err := FalcoSources(filepath.Join(dir, "missing")); err == nil || !strings.HasPrefix(err.Error(), "read rules: ") {
+		t.Errorf("missing path: %v", err)
+	}
+}
