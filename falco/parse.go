@@ -6,10 +6,10 @@ import (
 )
 
 // maxDepth is how deeply parentheses, not(...), transformers and val()
-// may nest. Falco's parser defaults to 100 (counting its recursive calls,
-// about five per parenthesis); here each level counts once, so a deep
-// condition Falco's rule loader accepts (it raises the limit to 1000) is
-// accepted too, and no input can overflow the stack.
+// may nest. Falco counts its recursive calls, about five per parenthesis,
+// against 100 (1000 in its rule loader); here each level counts once, so
+// every condition Falco's default accepts is accepted, and the stack
+// stays small whatever the input.
 const maxDepth = 100
 
 // Error is a syntax error in a condition.
