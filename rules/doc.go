@@ -15,6 +15,15 @@
 // names, as in Falco; package engine, which sees lists and macros as CEL
 // identifiers, checks their names.
 //
+// Falco's rules files load unmodified as DialectFalco sources
+// (FalcoSources): their lists, macros and rules have names of their own,
+// apart from vigil's, and follow Falco's loader rather than vigil's
+// (falco_read.go, falco_collect.go): a definition of a defined name
+// replaces it; appending gives "old new"; exceptions made of fields, comps
+// and values become the Falco condition text Falco builds for them; rules
+// of sources other than syscall are skipped; keys Falco ignores draw
+// warnings (Set.Warnings) rather than errors.
+//
 // Conditions and outputs are opaque strings here: package engine compiles
 // them and uses Text.Pos to place its own errors in the rules files.
 package rules

@@ -31,19 +31,12 @@ func Sources(paths ...string) ([]Source, error) {
 			}
 			continue
 		}
-		names, err := osRuleFiles(p)
+		more, err := readRuleFiles(p, DialectVigil, &srcs, &total)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range names {
-			data, err := readLimited(n)
-			if err != nil {
-				return nil, fmt.Errorf("read rules: %w", err)
-			}
-			srcs = append(srcs, Source{Name: n, Data: data})
-			if total += len(data); total > MaxTotalBytes {
-				return srcs, nil // LoadSources says so; nothing more is read
-			}
+		if !more {
+			break
 		}
 	}
 	return srcs, nil
@@ -56,22 +49,36 @@ func FalcoSources(paths ...string) ([]Source, error) {
 	var srcs []Source
 	total := 0
 	for _, p := range paths {
-		names, err := osRuleFiles(p)
+		more, err := readRuleFiles(p, DialectFalco, &srcs, &total)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range names {
-			data, err := readLimited(n)
-			if err != nil {
-				return nil, fmt.Errorf("read Falco rules: %w", err)
-			}
-			srcs = append(srcs, Source{Name: n, Data: data, Dialect: DialectFalco})
-			if total += len(data); total > MaxTotalBytes {
-				return srcs, nil // LoadSources says so; nothing more is read
-			}
+		if !more {
+			break
 		}
 	}
 	return srcs, nil
+}
+
+// readRuleFiles appends the rules files of path p to srcs, as files of
+// dialect d, and their sizes to total. It returns false once total is over
+// MaxTotalBytes: LoadSources says so, and nothing more is read.
+func readRuleFiles(p string, d Dialect, srcs *[]Source, total *int) (bool, error) {
+	names, err := osRuleFiles(p)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		data, err := readLimited(n)
+		if err != nil {
+			return false, fmt.Errorf("read rules: %w", err)
+		}
+		*srcs = append(*srcs, Source{Name: n, Data: data, Dialect: d})
+		if *total += len(data); *total > MaxTotalBytes {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // osRuleFiles lists the rules files of p as Sources describes them.
