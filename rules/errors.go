@@ -27,7 +27,8 @@ const (
 
 	// Codes of warnings: Set.Warnings, for files that load. LOAD_UNKNOWN_KEY
 	// is a warning in Falco files (Falco ignores such keys) and an error in
-	// vigil's.
+	// vigil's; so is LOAD_BAD_NAME (a Falco macro or list name that Falco
+	// conditions cannot name).
 	CodeSkippedSource  = "LOAD_SKIPPED_SOURCE"   // Falco rules of a source other than syscall, skipped (once per file and source)
 	CodeUnknownPlugin  = "LOAD_UNKNOWN_PLUGIN"   // a required plugin vigil does not provide (once per file and plugin)
 	CodeUnknownItem    = "LOAD_UNKNOWN_ITEM"     // a Falco item that is none of rule, macro, list, required_*: ignored

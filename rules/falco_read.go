@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -101,6 +103,7 @@ func (r *reader) falcoItem(n *yaml.Node) (*item, bool) {
 		return nil, true
 	}
 	label, nerrs := it.label(), len(r.errs)
+	r.falcoName(it)
 	fields := map[string]field{}
 	for _, f := range r.fields(m, label, "", CodeUnknownKey, append([]string{id.key}, falcoKeys(it.kind)...)) {
 		if f.key != id.key {
@@ -164,6 +167,30 @@ func lookup(r *reader, m *yaml.Node, k string) *field {
 		}
 	}
 	return nil
+}
+
+// falcoName warns of a macro or list name that Falco's condition language
+// cannot refer to, as Falco does: a macro name is an identifier, a list
+// name a bare string.
+func (r *reader) falcoName(it *item) {
+	var ok bool
+	switch it.kind {
+	case kindMacro:
+		ok = it.name[0] < utf8.RuneSelf && unicode.IsLetter(rune(it.name[0])) && !strings.ContainsFunc(it.name, func(c rune) bool {
+			return c >= utf8.RuneSelf || !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != '_'
+		})
+	case kindList:
+		ok = !strings.ContainsFunc(it.name, func(c rune) bool { return strings.ContainsRune("()\"'=,", c) || unicode.IsSpace(c) })
+	default:
+		return
+	}
+	if !ok {
+		what := "is letters, digits and _, starting with a letter"
+		if it.kind == kindList {
+			what = "has no spaces, quotes, parentheses, '=' or ','"
+		}
+		r.warnf(it.pos, it.label(), CodeBadName, "conditions cannot refer to a %s of this name: a %s name %s", it.kind, it.kind, what)
+	}
 }
 
 // falcoDefine reads a definition: a new item, or one replacing an earlier

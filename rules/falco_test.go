@@ -465,3 +465,32 @@ func TestFalcoSources(t *testing.T) {
 		t.Errorf("missing path: %v", err)
 	}
 }
+
+// TestFalcoOutputTrim checks that a trimmed output keeps its positions.
+func TestFalcoOutputTrim(t *testing.T) {
+	set := loadOne(t, falcoSrc("o.yaml", `- rule: R
+  desc: d
+  condition: evt.type = open
+  output: "  opened %fd.name\t"
+  priority: DEBUG
+- rule: S
+  desc: d
+  condition: evt.type = open
+  output: |
+
+      opened
+      again
+
+  priority: DEBUG
+`))
+	r := set.Rule(DialectFalco, "R")
+	if r.Output.S != "opened %fd.name" || r.Output.Pos(0).String() != "o.yaml:4:14" || r.Output.Pos(7).String() != "o.yaml:4:21" {
+		t.Errorf("output %q at %s, %%fd at %s", r.Output.S, r.Output.Pos(0), r.Output.Pos(7))
+	}
+	s := set.Rule(DialectFalco, "S")
+	if s.Output.S != "opened\nagain" || s.Output.Pos(0).String() != "o.yaml:11:7" || posOf(t, s.Output, "again") != "o.yaml:12:7" {
+		t.Errorf("output %q at %s", s.Output.S, s.Output.Pos(0))
+	}
+	checkTextPositions(t, set, r.Output)
+	checkTextPositions(t, set, s.Output)
+}
