@@ -494,3 +494,71 @@ func TestFalcoOutputTrim(t *testing.T) {
 	checkTextPositions(t, set, r.Output)
 	checkTextPositions(t, set, s.Output)
 }
+
+func TestFalcoReplaceAndRedefine(t *testing.T) {
+	set := loadOne(t, falcoSrc("a.yaml", `
+- rule: First
+  desc: first
+  condition: evt.type = open
+  output: opened
+  priority: NOTICE
+  tags: [a]
+  exceptions:
+    - name: e
+      fields: proc.name
+      values: [sh]
+- rule: Second
+  desc: second
+  condition: evt.type = close
+  output: closed
+  priority: NOTICE
+- rule: Audit
+  desc: audit
+  condition: ka.verb = get
+  output: got
+  priority: NOTICE
+  source: k8s_audit
+`), falcoSrc("b.yaml", `
+- rule: First
+  desc: first, redefined
+  condition: evt.type = openat
+  output: opened again
+  priority: critical
+- rule: Second
+  priority: ALERT
+  enabled: false
+  warn_evttypes: false
+  skip-if-unknown-filter: true
+  tags: [b, a]
+  capture: true
+  override:
+    priority: replace
+    enabled: replace
+    warn_evttypes: replace
+    skip-if-unknown-filter: replace
+    tags: replace
+    capture: replace
+- rule: Audit
+  enabled: false
+`))
+	if len(set.Rules) != 2 || set.Rules[0].Name != "First" || set.Rule(DialectFalco, "Audit") != nil {
+		t.Fatalf("rules %q", []string{set.Rules[0].Name, set.Rules[1].Name})
+	}
+	first := set.Rules[0]
+	if first.Desc != "first, redefined" || first.Condition.S != "evt.type = openat" || first.Priority != event.PriorityCritical ||
+		first.Tags != nil || first.Exceptions != nil || first.Pos.String() != "b.yaml:2:9" {
+		t.Errorf("redefined rule = %+v", first)
+	}
+	second := set.Rules[1]
+	if second.Priority != event.PriorityAlert || second.Enabled || second.WarnEvttypes || !second.SkipIfUnknown ||
+		!slices.Equal(second.Tags, []string{"a", "b"}) || second.Desc != "second" {
+		t.Errorf("replaced keys = %+v", second)
+	}
+	want := []string{
+		`a.yaml:22:11: rule "Audit": rules of source "k8s_audit" are skipped: vigil loads only syscall rules (this is said once per file) (LOAD_SKIPPED_SOURCE)`,
+		`b.yaml:22:3: rule "Audit": a rule item with enabled alone is deprecated; use "override: {enabled: replace}" (LOAD_DEPRECATED_ITEM)`,
+	}
+	if got := firstLines(set.Warnings); !slices.Equal(got, want) {
+		t.Errorf("warnings %q", got)
+	}
+}
