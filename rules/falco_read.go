@@ -122,7 +122,7 @@ func (r *reader) falcoItem(n *yaml.Node) (*item, bool) {
 	delete(fields, "override")
 	if legacy && hasOverride {
 		r.errorf(override.pos, label, CodeBadOverride, "override and append: true cannot be used together; name the keys to append in override")
-		it.bad = true
+		it.bad, it.override = true, map[string]string{} // a change, not applied
 		return it, true
 	}
 	for k, f := range fields {
@@ -315,7 +315,6 @@ func (r *reader) falcoOverride(it *item, f field, fields map[string]field) {
 	if it.kind != kindRule && len(it.override) > 0 && it.override[it.kind.mainKey()] == "replace" {
 		// Replacing the only key of a list or macro is redefining it.
 		it.override = nil
-		it.enabled = true
 	}
 }
 
