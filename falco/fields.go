@@ -1,0 +1,231 @@
+package falco
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// argKind is what a Falco field takes in brackets.
+type argKind uint8
+
+const (
+	argNone     argKind = iota
+	argIndex            // [N], required
+	argIndexAny         // [N], or none: then any of the values (proc.aname)
+	argKey              // [NAME], required
+	argKeyOpt           // [NAME], or none
+)
+
+// variant is how vigil computes a Falco field on some event types: where
+// cond holds (a CEL condition, "" for always) on those types, the value is
+// expr. A field whose variants do not cover an event is absent there, and
+// Falco's comparisons on an absent field are false.
+type variant struct {
+	types event.TypeSet
+	cond  string
+	expr  func(arg string) string
+}
+
+// field is one Falco field: its kind in CEL after translation, and how
+// vigil computes it, or what it would need.
+type field struct {
+	name     string
+	arg      argKind
+	kind     event.Kind
+	network  bool // an IPNET: = and in test membership in a CIDR
+	duration bool // nanoseconds: expr is a CEL duration
+	many     bool // expr is a list: a comparison holds if it holds for one item
+	variants []variant
+	// zero is what expr gives where cond fails (when variants cover all
+	// types): Falco would not extract the field there, so a comparison the
+	// zero value satisfies needs the condition.
+	needs string // non-empty: vigil cannot compute it; what it needs
+}
+
+func ident(name string) func(string) string { return func(string) string { return name } }
+
+// vigilField is a Falco field that is exactly a vigil field.
+func vigilField(falco, vigil string) field {
+	f, ok := event.FieldByName(vigil)
+	if !ok {
+		panic("falco: no vigil field " + vigil)
+	}
+	return field{name: falco, kind: f.Kind, variants: []variant{{types: f.Types, expr: ident(vigil)}}}
+}
+
+func needs(name, what string) field { return field{name: name, needs: what} }
+
+func types(ts ...event.Type) event.TypeSet {
+	var s event.TypeSet
+	for _, t := range ts {
+		s |= 1 << t
+	}
+	return s
+}
+
+var (
+	fileTypes = types(event.TypeOpen, event.TypeUnlink, event.TypeMkdir, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod)
+	netTypes  = types(event.TypeConnect, event.TypeDup, event.TypeAccept, event.TypeListen)
+	// The client is the side that connected: for connect the process
+	// itself (net.s*), for accept the peer (net.d*).
+	clientSide = types(event.TypeConnect)
+	serverSide = types(event.TypeAccept, event.TypeListen, event.TypeDup)
+)
+
+// ancestor is proc.aname[N] and its relatives: N 0 is the process, 1 its
+// parent, and so on; with no N, any ancestor (the process excluded).
+func ancestor(name, self string) field {
+	return field{name: name, arg: argIndexAny, kind: event.KindString, many: true, variants: []variant{{
+		types: event.AllTypes,
+		expr: func(arg string) string {
+			switch arg {
+			case "":
+				return "proc.ancestors"
+			case "0":
+				return self
+			case "1":
+				return "proc.pname"
+			}
+			n, _ := strconv.Atoi(arg)
+			return fmt.Sprintf("proc.ancestors[%d]", n-1)
+		},
+	}}}
+}
+
+var fieldTable = map[string]field{}
+
+func init() {
+	for _, f := range []field{
+		vigilField("proc.name", "proc.name"),
+		vigilField("proc.exepath", "proc.exe"),
+		vigilField("proc.cmdline", "proc.cmdline"),
+		vigilField("proc.pcmdline", "proc.pcmdline"),
+		vigilField("proc.pexepath", "proc.pexe"),
+		vigilField("proc.pid", "proc.pid"),
+		vigilField("proc.ppid", "proc.ppid"),
+		vigilField("thread.tid", "proc.tid"),
+		vigilField("proc.cwd", "proc.cwd"),
+		vigilField("proc.tty", "proc.tty"),
+		vigilField("proc.is_exe_from_memfd", "proc.exe_memfd"),
+		vigilField("user.uid", "user.uid"),
+		vigilField("user.name", "user.name"),
+		vigilField("user.loginuid", "proc.loginuid"),
+		vigilField("group.gid", "proc.gid"),
+		vigilField("thread.cap_effective", "proc.cap_effective"),
+		vigilField("container.id", "container.id"),
+		vigilField("container.name", "container.name"),
+		vigilField("container.image", "container.image"),
+		vigilField("k8s.ns.name", "k8s.ns"),
+		vigilField("k8s.pod.name", "k8s.pod"),
+		vigilField("fd.directory", "file.dir"),
+		vigilField("fd.filename", "file.name"),
+		vigilField("fd.nameraw", "file.rawpath"),
+		vigilField("evt.is_open_read", "file.read"),
+		vigilField("evt.is_open_write", "file.write"),
+		vigilField("evt.rawres", "evt.res"),
+		vigilField("fd.l4proto", "net.proto"),
+		vigilField("container.image.repository", "container.image_repository"),
+		vigilField("container.image.tag", "container.image_tag"),
+		vigilField("evt.arg.flags", "file.flags_text"),
+		// Falco names a syscall's arguments as its driver records them;
+		// vigil's path fields are the same values (file.rawpath: as passed).
+		argField("evt.arg.name", "file.rawpath", event.TypeOpen, event.TypeUnlink),
+		argField("evt.arg.path", "file.rawpath", event.TypeMkdir, event.TypeUnlink),
+		argField("evt.arg.filename", "file.rawpath", event.TypeChmod),
+		argField("evt.arg.mode", "file.mode_text", event.TypeOpen, event.TypeMkdir, event.TypeChmod),
+		{name: "proc.env", arg: argKeyOpt, kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: func(arg string) string {
+			if arg == "" {
+				return "proc.env_text"
+			}
+			return fmt.Sprintf("proc.env[?%q].orValue(\"\")", arg)
+		}}}},
+		{name: "evt.arg.oldpath", kind: event.KindString, variants: []variant{
+			{types: types(event.TypeRename), expr: ident("file.rawpath")},
+			{types: types(event.TypeLink), expr: ident("file.rawtarget")},
+		}},
+		{name: "evt.arg.newpath", kind: event.KindString, variants: []variant{
+			{types: types(event.TypeRename), expr: ident("file.rawtarget")},
+			{types: types(event.TypeLink), expr: ident("file.rawpath")},
+		}},
+		argField("evt.arg.target", "file.rawtarget", event.TypeSymlink),
+		argField("evt.arg.linkpath", "file.rawpath", event.TypeSymlink),
+		argField("evt.arg.request", "ptrace.request", event.TypePtrace),
+		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname")}}},
+		vigilField("proc.args", "proc.args_text"),
+		// Falco: an open that creates a file with an execute bit.
+		{name: "evt.is_open_exec", kind: event.KindBool, variants: []variant{{types: types(event.TypeOpen), expr: ident(`(file.create && file.mode_text.contains("S_IX"))`)}}},
+		{name: "proc.duration", kind: event.KindInt, duration: true, variants: []variant{{types: event.AllTypes, expr: ident("(evt.time - proc.start)")}}},
+		vigilField("proc.exe", "proc.argv0"),
+		vigilField("proc.pexe", "proc.pargv0"),
+		// Either end of a socket.
+		{name: "fd.ip", kind: event.KindIP, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sip, net.dip]")}}},
+		{name: "fd.net", kind: event.KindIP, network: true, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sip, net.dip]")}}},
+		{name: "fd.port", kind: event.KindUint, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sport, net.dport]")}}},
+		ancestor("proc.aname", "proc.name"),
+		{name: "fd.name", kind: event.KindString, variants: []variant{
+			{types: fileTypes, expr: ident("file.path")},
+			{types: netTypes, cond: `net.family == "unix"`, expr: ident("net.path")},
+		}},
+		{name: "fd.typechar", kind: event.KindString, variants: []variant{
+			{types: fileTypes, expr: ident(`"f"`)},
+			{types: netTypes, cond: `net.family == "ipv4"`, expr: ident(`"4"`)},
+			{types: netTypes, cond: `net.family == "ipv6"`, expr: ident(`"6"`)},
+			{types: netTypes, cond: `net.family == "unix"`, expr: ident(`"u"`)},
+		}},
+		{name: "fd.type", kind: event.KindString, variants: []variant{
+			{types: fileTypes, expr: ident(`"file"`)},
+			{types: netTypes, cond: `net.family == "ipv4"`, expr: ident(`"ipv4"`)},
+			{types: netTypes, cond: `net.family == "ipv6"`, expr: ident(`"ipv6"`)},
+			{types: netTypes, cond: `net.family == "unix"`, expr: ident(`"unix"`)},
+		}},
+		{name: "fd.num", kind: event.KindInt, variants: []variant{{types: types(event.TypeOpen), expr: ident("evt.res")}}},
+		{name: "fd.sockfamily", kind: event.KindString, variants: []variant{
+			{types: netTypes, cond: `net.family in ["ipv4", "ipv6"]`, expr: ident(`"ip"`)},
+			{types: netTypes, cond: `net.family == "unix"`, expr: ident(`"unix"`)},
+		}},
+		netField("fd.sip", "fd.sport", "net.dip", "net.dport", "net.sip", "net.sport"),
+		netField("fd.cip", "fd.cport", "net.sip", "net.sport", "net.dip", "net.dport"),
+		netField("fd.rip", "fd.rport", "net.dip", "net.dport", "net.dip", "net.dport"),
+		netField("fd.lip", "fd.lport", "net.sip", "net.sport", "net.sip", "net.sport"),
+	} {
+		add(f)
+	}
+}
+
+// argField is a Falco syscall argument that is a vigil field on some types.
+func argField(falco, vigil string, ts ...event.Type) field {
+	f := vigilField(falco, vigil)
+	f.variants[0].types = types(ts...)
+	return f
+}
+
+// netField adds the port of an address field pair too, and the network
+// form (fd.snet for fd.sip). onClient is the vigil field on events where the
+// process is the client (connect), onServer where it is the server.
+const inet = `net.family in ["ipv4", "ipv6"]`
+
+func netField(ip, port, ipOnClient, portOnClient, ipOnServer, portOnServer string) field {
+	add(field{name: port, kind: event.KindUint, variants: []variant{
+		{types: clientSide, cond: inet, expr: ident(portOnClient)},
+		{types: serverSide, cond: inet, expr: ident(portOnServer)},
+	}})
+	ipf := field{name: ip, kind: event.KindIP, variants: []variant{
+		{types: clientSide, cond: inet, expr: ident(ipOnClient)},
+		{types: serverSide, cond: inet, expr: ident(ipOnServer)},
+	}}
+	nf := ipf
+	nf.name = strings.TrimSuffix(ip, "ip") + "net"
+	nf.network = true
+	add(nf)
+	return ipf
+}
+
+func add(f field) {
+	if _, dup := fieldTable[f.name]; dup {
+		panic("falco: field " + f.name + " twice")
+	}
+	fieldTable[f.name] = f
+}

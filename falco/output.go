@@ -1,0 +1,166 @@
+package falco
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// NA is what Falco prints for a field it cannot extract.
+const NA = "<NA>"
+
+// OutputField returns the field a Falco output token %name or %name[arg]
+// renders: a vigil field where it is the same value, or one computed the
+// way Falco renders it. A field vigil cannot compute renders NA; a name
+// Falco does not have is an error.
+func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
+	label := name
+	if hasArg {
+		label += "[" + arg + "]"
+	}
+	str := func(get func(*event.Event) string) (*event.Field, error) {
+		return &event.Field{Name: label, Kind: event.KindString, Str: get}, nil
+	}
+	switch name {
+	case "evt.type":
+		return str(falcoEventName)
+	case "evt.dir":
+		return str(func(*event.Event) string { return "<" })
+	case "evt.res":
+		return str(func(e *event.Event) string {
+			if e.Res >= 0 {
+				return "SUCCESS"
+			}
+			if n := errnoName(-e.Res); n != "" {
+				return n
+			}
+			return strconv.FormatInt(e.Res, 10)
+		})
+	case "proc.args":
+		return str(func(e *event.Event) string { return strings.Join(e.Proc.Args(), " ") })
+	case "proc.aname":
+		n, err := strconv.Atoi(arg)
+		if hasArg && (err != nil || n < 0) {
+			return nil, fmt.Errorf("%s: the index must be a number from 0", label)
+		}
+		if !hasArg {
+			return str(func(e *event.Event) string { return strings.Join(e.Proc.Ancestors, " ") })
+		}
+		return str(func(e *event.Event) string {
+			switch {
+			case n == 0:
+				return e.Proc.Name
+			case n-1 < len(e.Proc.Ancestors):
+				return e.Proc.Ancestors[n-1]
+			}
+			return NA
+		})
+	case "proc.pname":
+		return str(func(e *event.Event) string {
+			if e.Parent == nil || e.Parent.Name == "" {
+				return NA
+			}
+			return e.Parent.Name
+		})
+	case "fd.name":
+		return str(func(e *event.Event) string {
+			switch {
+			case fileTypes.Has(e.Type):
+				return e.File.Path
+			case netTypes.Has(e.Type) && e.Net.Family == "unix":
+				return e.Net.Path
+			case netTypes.Has(e.Type):
+				c, s := endpoints(e)
+				return c.String() + "->" + s.String()
+			}
+			return NA
+		})
+	case "fd.typechar", "fd.type":
+		long := name == "fd.type"
+		return str(func(e *event.Event) string {
+			switch {
+			case fileTypes.Has(e.Type):
+				return map[bool]string{false: "f", true: "file"}[long]
+			case netTypes.Has(e.Type):
+				switch e.Net.Family {
+				case "ipv4":
+					return map[bool]string{false: "4", true: "ipv4"}[long]
+				case "ipv6":
+					return map[bool]string{false: "6", true: "ipv6"}[long]
+				case "unix":
+					return map[bool]string{false: "u", true: "unix"}[long]
+				}
+			}
+			return NA
+		})
+	case "fd.sip", "fd.cip", "fd.rip", "fd.lip", "fd.sport", "fd.cport", "fd.rport", "fd.lport":
+		return str(func(e *event.Event) string {
+			if !netTypes.Has(e.Type) || (e.Net.Family != "ipv4" && e.Net.Family != "ipv6") {
+				return NA
+			}
+			c, s := endpoints(e)
+			local, remote := c, s
+			if !clientSide.Has(e.Type) {
+				local, remote = s, c
+			}
+			ap := map[string]netip.AddrPort{"s": s, "c": c, "r": remote, "l": local}[name[3:4]]
+			if strings.HasSuffix(name, "port") {
+				return strconv.Itoa(int(ap.Port()))
+			}
+			return ap.Addr().String()
+		})
+	}
+	if f, ok := fieldTable[name]; ok && f.needs == "" && len(f.variants) == 1 && f.arg == argNone {
+		if vf, ok := event.FieldByName(f.variants[0].expr("")); ok {
+			return vf, nil
+		}
+	}
+	if _, ok := fieldTable[name]; ok {
+		return str(func(*event.Event) string { return NA })
+	}
+	if _, ok := missingFields[name]; ok || strings.HasPrefix(name, "evt.arg") || strings.HasPrefix(name, "evt.rawarg") {
+		return str(func(*event.Event) string { return NA })
+	}
+	if name == "evt.time" || name == "evt.hostname" || name == "container.image.repository" || name == "container.image.tag" {
+		return str(func(*event.Event) string { return NA })
+	}
+	return nil, fmt.Errorf("unknown field %%%s%s", label, suggestField(name))
+}
+
+// endpoints are a socket's client and server addresses: for connect the
+// process is the client (vigil's source), else the server.
+func endpoints(e *event.Event) (client, server netip.AddrPort) {
+	src, dst := netip.AddrPortFrom(e.Net.SIP, e.Net.SPort), netip.AddrPortFrom(e.Net.DIP, e.Net.DPort)
+	if clientSide.Has(e.Type) {
+		return src, dst
+	}
+	return dst, src
+}
+
+// falcoEventName is Falco's evt.type of a vigil event.
+func falcoEventName(e *event.Event) string {
+	switch e.Type {
+	case event.TypeExec:
+		return "execve"
+	case event.TypeFork:
+		return "clone"
+	case event.TypeExit:
+		return "procexit"
+	}
+	if e.Syscall != "" {
+		return e.Syscall
+	}
+	return e.Type.String()
+}
+
+func errnoName(n int64) string {
+	for name, v := range errnoNumbers {
+		if v == n && name != "EWOULDBLOCK" && name != "EDEADLOCK" && name != "ENOTSUP" {
+			return name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,214 @@
+package falco
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vigil-project/vigil/rules"
+)
+
+// Codes of the errors and warnings of translation.
+const (
+	CodeUnknownField = "LOAD_UNKNOWN_FIELD" // a field Falco does not have (error)
+	CodeBadValue     = "LOAD_BAD_VALUE"     // a value the field cannot take: a number, an address, an event name (error)
+	CodeSkipped      = "LOAD_SKIPPED_RULE"  // a Falco rule vigil cannot evaluate, skipped (warning)
+)
+
+// translator translates the Falco lists, macros and rules of one set.
+type translator struct {
+	lists     map[string]*rules.List
+	macros    map[string]*rules.Macro
+	listMemo  map[string][]string
+	listBusy  map[string]bool
+	macroMemo map[string]*macroResult
+	errs      rules.Errors
+}
+
+type macroResult struct {
+	f    frag
+	c    tri
+	text rules.Text
+}
+
+// Translate turns the Falco items of set into vigil's: each Falco rule's
+// condition and exceptions become CEL over vigil's fields, each Falco macro
+// a CEL macro named MacroName(name); Falco lists are expanded where they
+// are used and leave the set. A Falco rule vigil cannot evaluate (a field
+// or event vigil lacks) leaves the set with a warning that says why.
+// Errors are Falco conditions that are wrong in Falco too.
+func Translate(set *rules.Set) (warnings, errs rules.Errors) {
+	tr := &translator{lists: map[string]*rules.List{}, macros: map[string]*rules.Macro{},
+		listMemo: map[string][]string{}, listBusy: map[string]bool{}, macroMemo: map[string]*macroResult{}}
+	var lists []*rules.List
+	for _, l := range set.Lists {
+		if l.Dialect == rules.DialectFalco {
+			tr.lists[l.Name] = l
+		} else {
+			lists = append(lists, l)
+		}
+	}
+	var macros []*rules.Macro
+	var falcoMacros []*rules.Macro
+	for _, m := range set.Macros {
+		if m.Dialect == rules.DialectFalco {
+			tr.macros[m.Name] = m
+			falcoMacros = append(falcoMacros, m)
+		} else {
+			macros = append(macros, m)
+		}
+	}
+	var kept []*rules.Rule
+	for _, r := range set.Rules {
+		if r.Dialect != rules.DialectFalco {
+			kept = append(kept, r)
+			continue
+		}
+		nr := *r // the caller's set is not changed
+		w, ok := tr.rule(&nr)
+		if w != nil {
+			warnings = append(warnings, w)
+		}
+		if ok {
+			kept = append(kept, &nr)
+		}
+	}
+	// Every macro that translates goes to the engine (under its CEL
+	// name), so that its errors are reported even when no rule uses it.
+	for _, m := range falcoMacros {
+		res := tr.macro(m.Name)
+		if res.c != unknown || len(res.f.needs) > 0 || len(res.f.ps) == 0 {
+			continue
+		}
+		macros = append(macros, &rules.Macro{Name: MacroName(m.Name), Condition: res.text, Pos: m.Pos, Dialect: rules.DialectFalco})
+	}
+	set.Lists, set.Macros, set.Rules = lists, macros, kept
+	return warnings, tr.errs
+}
+
+// rule translates r in place; ok is false when the rule is not kept: a
+// rule vigil cannot evaluate (the warning says why), or one with errors
+// (reported in tr.errs).
+func (tr *translator) rule(r *rules.Rule) (warning *rules.Error, ok bool) {
+	label := fmt.Sprintf("rule %q", r.Name)
+	f, t, ok := tr.condition(r.Condition, label)
+	if !ok {
+		return nil, false
+	}
+	all := f
+	var excs []rules.Exception
+	for _, e := range r.Exceptions {
+		ef, et, ok := tr.condition(e.Condition, label)
+		if !ok {
+			return nil, false
+		}
+		all.add(ef)
+		switch ef.c {
+		case never:
+			continue // excludes nothing
+		case always:
+			et = rules.TextAt("true", e.Pos)
+		}
+		excs = append(excs, rules.Exception{Name: e.Name, Condition: et, Pos: e.Pos})
+	}
+	if len(all.needs) > 0 {
+		n := all.needs[0]
+		return &rules.Error{Pos: n.Pos, Item: label, Code: CodeSkipped,
+			Msg: fmt.Sprintf("skipped: %s needs %s, which vigil does not have", n.Field, n.What)}, false
+	}
+	if f.c == never {
+		msg := "skipped: its condition can never be true in vigil"
+		if len(all.lacks) > 0 {
+			msg = fmt.Sprintf("skipped: it matches only Falco events vigil does not have (%s)", strings.Join(all.lacks, ", "))
+		}
+		return &rules.Error{Pos: r.Condition.Pos(0), Item: label, Code: CodeSkipped, Msg: msg}, false
+	}
+	if f.c == always {
+		t = rules.TextAt("true", r.Condition.Pos(0))
+	}
+	r.Condition, r.Exceptions = t, excs
+	return nil, true
+}
+
+// condition parses and translates one Falco condition.
+func (tr *translator) condition(t rules.Text, label string) (frag, rules.Text, bool) {
+	n, err := Parse(t.S)
+	if err != nil {
+		off, msg := 0, err.Error()
+		if pe, ok := err.(*Error); ok {
+			off, msg = pe.Off, pe.Msg
+		}
+		tr.errs = append(tr.errs, &rules.Error{Pos: t.Pos(off), Item: label, Code: rules.CodeCondition, Msg: msg})
+		return frag{}, rules.Text{}, false
+	}
+	c := &cond{t: t, tr: tr}
+	f := c.node(n)
+	for _, e := range c.errs {
+		tr.errs = append(tr.errs, &rules.Error{Pos: t.Pos(e.Off), Item: label, Code: e.Code, Msg: e.Msg})
+	}
+	if len(c.errs) > 0 {
+		return frag{}, rules.Text{}, false
+	}
+	var b rules.TextBuilder
+	for _, p := range f.ps {
+		b.WriteAt(p.s, t.Pos(p.off))
+	}
+	return f, b.Text(), true
+}
+
+// macro translates the Falco macro name once.
+func (tr *translator) macro(name string) *macroResult {
+	if r := tr.macroMemo[name]; r != nil {
+		return r
+	}
+	m := tr.macros[name]
+	// A cycle sees this placeholder; the engine reports cycles of
+	// macros, but a Falco cycle never reaches it, so it is reported here.
+	tr.macroMemo[name] = &macroResult{c: unknown, f: frag{needs: []Need{{Pos: m.Pos, Field: name, What: "a macro that does not refer to itself"}}}}
+	f, t, ok := tr.condition(m.Condition, fmt.Sprintf("macro %q", name))
+	r := &macroResult{f: f, c: f.c, text: t}
+	if !ok {
+		r.c = never
+	}
+	tr.macroMemo[name] = r
+	return r
+}
+
+// list returns the items of the Falco list name, lists it names expanded
+// (as Falco does); false if there is no such list.
+func (tr *translator) list(name string) ([]string, bool) {
+	l := tr.lists[name]
+	if l == nil {
+		return nil, false
+	}
+	if items, ok := tr.listMemo[name]; ok {
+		return items, true
+	}
+	if tr.listBusy[name] {
+		tr.errs = append(tr.errs, &rules.Error{Pos: l.Pos, Item: fmt.Sprintf("list %q", name), Code: rules.CodeCycle,
+			Msg: "the list contains itself"})
+		return nil, true
+	}
+	tr.listBusy[name] = true
+	var out []string
+	for _, it := range l.Items {
+		s, quoted := ParseListItem(it)
+		if !quoted {
+			if sub, ok := tr.list(s); ok {
+				out = append(out, sub...)
+				continue
+			}
+		}
+		out = append(out, s)
+		if len(out) > rules.MaxListItems {
+			break
+		}
+	}
+	if len(out) > rules.MaxListItems {
+		tr.errs = append(tr.errs, &rules.Error{Pos: l.Pos, Item: fmt.Sprintf("list %q", name), Code: rules.CodeTooLarge,
+			Msg: fmt.Sprintf("the list and the lists it names have more than %d items", rules.MaxListItems)})
+		out = out[:rules.MaxListItems]
+	}
+	tr.listBusy[name] = false
+	tr.listMemo[name] = out
+	return out, true
+}

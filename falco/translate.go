@@ -1,0 +1,887 @@
+package falco
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/rules"
+)
+
+// MacroName is the CEL name of Falco macro name: Falco's macros live in a
+// namespace of their own, beside vigil's.
+func MacroName(name string) string { return "falco__" + name }
+
+// tri is what translation knows of a condition's value on every event.
+type tri uint8
+
+const (
+	unknown tri = iota
+	always
+	never
+)
+
+// piece is CEL text that came from byte off of the Falco condition.
+type piece struct {
+	s   string
+	off int
+}
+
+// Need is a part of a Falco condition vigil cannot evaluate: the rule that
+// reaches it is skipped with a warning, as Falco skips a rule with
+// skip-if-unknown-filter.
+type Need struct {
+	Pos   rules.Pos
+	Field string // the Falco field, or evt.type
+	What  string // what vigil would need
+}
+
+// frag is the translation of one node.
+type frag struct {
+	ps    []piece
+	c     tri
+	needs []Need
+	// lacks are Falco events vigil lacks that a part of the condition can
+	// only match (that part is false in vigil).
+	lacks []string
+}
+
+func constFrag(c tri, off int) frag {
+	s := "true"
+	if c == never {
+		s = "false"
+	}
+	return frag{ps: []piece{{s, off}}, c: c}
+}
+
+func (f *frag) add(g frag) {
+	f.needs = append(f.needs, g.needs...)
+	for _, l := range g.lacks {
+		if !slices.Contains(f.lacks, l) {
+			f.lacks = append(f.lacks, l)
+		}
+	}
+}
+
+// transError is a problem in a Falco condition at a byte offset of it.
+type transError struct {
+	Off  int
+	Code string
+	Msg  string
+}
+
+// cond is the translation of one condition: its text (for positions), the
+// errors found, and the macros it refers to.
+type cond struct {
+	t    rules.Text
+	errs []transError
+	tr   *translator
+}
+
+func (c *cond) errorf(off int, code, format string, args ...any) frag {
+	c.errs = append(c.errs, transError{Off: off, Code: code, Msg: fmt.Sprintf(format, args...)})
+	return constFrag(unknown, off)
+}
+
+func (c *cond) need(off int, field, what string) frag {
+	f := constFrag(unknown, off)
+	f.needs = []Need{{Pos: c.t.Pos(off), Field: field, What: what}}
+	return f
+}
+
+// node translates n.
+func (c *cond) node(n Node) frag {
+	switch n := n.(type) {
+	case *And:
+		return c.join(n.Off, n.Terms, " && ", never)
+	case *Or:
+		return c.join(n.Off, n.Terms, " || ", always)
+	case *Not:
+		x := c.node(n.X)
+		out := frag{ps: append(append([]piece{{"!(", n.Off}}, x.ps...), piece{")", n.Off})}
+		out.add(x)
+		switch x.c {
+		case always:
+			out = withConst(out, never, n.Off)
+		case never:
+			out = withConst(out, always, n.Off)
+		}
+		return out
+	case *Ident:
+		return c.macro(n)
+	case *Check:
+		return c.check(n)
+	}
+	return c.errorf(n.Offset(), rules.CodeInternal, "unexpected node %T", n)
+}
+
+// withConst is f with its text replaced by the constant c (its needs and
+// lacks kept).
+func withConst(f frag, c tri, off int) frag {
+	g := constFrag(c, off)
+	g.add(f)
+	return g
+}
+
+// join translates terms joined by op; absorb is the constant that decides
+// the whole (false for and, true for or). Terms with the other constant are
+// dropped, as they change nothing.
+func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
+	var out frag
+	var kept [][]piece
+	for _, t := range terms {
+		f := c.node(t)
+		out.add(f)
+		switch f.c {
+		case absorb:
+			return withConst(out, absorb, off)
+		case unknown:
+			kept = append(kept, f.ps)
+		}
+	}
+	switch len(kept) {
+	case 0:
+		other := always
+		if absorb == always {
+			other = never
+		}
+		return withConst(out, other, off)
+	case 1:
+		out.ps = kept[0]
+		return out
+	}
+	out.ps = append(out.ps, piece{"(", off})
+	for i, k := range kept {
+		if i > 0 {
+			out.ps = append(out.ps, piece{op, off})
+		}
+		out.ps = append(out.ps, k...)
+	}
+	out.ps = append(out.ps, piece{")", off})
+	return out
+}
+
+// macro translates a reference to a Falco macro.
+func (c *cond) macro(n *Ident) frag {
+	tr := c.tr
+	if _, isList := tr.lists[n.Name]; isList && tr.macros[n.Name] == nil {
+		return c.errorf(n.Off, rules.CodeCondition, "%s is a list, not a macro: a list is used as the values of in, intersects or pmatch, as in (%s)", n.Name, n.Name)
+	}
+	if tr.macros[n.Name] == nil {
+		msg := fmt.Sprintf("undefined macro %s", n.Name)
+		if _, ok := fieldTable[n.Name]; ok || strings.Contains(n.Name, ".") {
+			msg = fmt.Sprintf("%s is a field: a field needs an operator and a value", n.Name)
+		}
+		return c.errorf(n.Off, rules.CodeCondition, "%s", msg)
+	}
+	r := tr.macro(n.Name)
+	out := frag{c: r.c}
+	out.add(r.f)
+	if r.c != unknown {
+		return withConst(out, r.c, n.Off)
+	}
+	if len(r.f.needs) > 0 {
+		out.ps = []piece{{"false", n.Off}}
+		return out
+	}
+	out.ps = []piece{{MacroName(n.Name), n.Off}}
+	return out
+}
+
+// check translates field op value.
+func (c *cond) check(n *Check) frag {
+	name := n.Field.Name
+	switch name {
+	case "evt.type":
+		return c.evtType(n)
+	case "evt.dir":
+		return c.evtDir(n)
+	case "evt.res":
+		return c.evtRes(n)
+	case "evt.num":
+		return c.evtNum(n)
+	}
+	f, ok := fieldTable[name]
+	if !ok {
+		if what, ok := missingFields[name]; ok {
+			return c.need(n.Field.Off, name, what)
+		}
+		if strings.HasPrefix(name, "evt.arg.") || name == "evt.arg" || name == "evt.rawarg" || strings.HasPrefix(name, "evt.rawarg.") {
+			return c.need(n.Field.Off, fieldLabel(n.Field), "the argument as Falco's driver records it for this event")
+		}
+		return c.errorf(n.Field.Off, CodeUnknownField, "unknown field %s%s", name, suggestField(name))
+	}
+	if f.needs != "" {
+		return c.need(n.Field.Off, name, f.needs)
+	}
+	arg, ok := c.fieldArg(n.Field, f)
+	if !ok {
+		return constFrag(unknown, n.Off)
+	}
+	kind := f.kind
+	var wrap []string
+	for i := len(n.Field.Transformers) - 1; i >= 0; i-- {
+		switch tf := n.Field.Transformers[i]; tf {
+		case "tolower", "toupper", "basename":
+			if kind != event.KindString {
+				return c.errorf(n.Field.Off, rules.CodeCondition, "%s() takes a string field; %s is %s", tf, name, kind)
+			}
+			wrap = append(wrap, tf)
+		case "len":
+			if kind != event.KindString && kind != event.KindStrings {
+				return c.errorf(n.Field.Off, rules.CodeCondition, "len() takes a string or list field; %s is %s", name, kind)
+			}
+			wrap = append(wrap, tf)
+			kind = event.KindInt
+		default:
+			return c.need(n.Field.Off, tf+"("+name+")", "the "+tf+" transformer")
+		}
+	}
+	if n.Value != nil && n.Value.Field != nil {
+		return c.need(n.Value.Off, "val("+n.Value.Field.Name+")", "comparing two fields (val)")
+	}
+	if n.List != nil && n.List.Field != nil {
+		return c.need(n.List.Off, "val("+n.List.Field.Name+")", "comparing two fields (val)")
+	}
+	// A list field Falco renders as one string of names joined by spaces
+	// (thread.cap_*): contains a name (no space in it) holds when one
+	// name contains it; anything else compares the joined string.
+	words, joined := false, false
+	if kind == event.KindStrings && !f.many {
+		kind = event.KindString
+		v := ""
+		if n.Value != nil {
+			v = n.Value.Text
+		}
+		if (n.Op == "contains" || n.Op == "icontains") && !strings.Contains(v, " ") {
+			words = true
+		} else {
+			joined = true
+		}
+	}
+	if f.many && len(wrap) > 0 {
+		return c.need(n.Field.Off, name, "a transformer on a field of many values")
+	}
+	consts, ok := c.operands(n, f, kind)
+	if !ok {
+		return constFrag(unknown, n.Off)
+	}
+	many := (f.many && arg == "") || words
+	var out frag
+	var alts [][]piece
+	for _, v := range f.variants {
+		x := v.expr(arg)
+		if joined {
+			x += `.join(" ")`
+		}
+		for _, w := range wrap {
+			switch w {
+			case "tolower":
+				x += ".lowerAscii()"
+			case "toupper":
+				x += ".upperAscii()"
+			case "basename":
+				x = "basename(" + x + ")"
+			case "len":
+				x = "size(" + x + ")"
+			}
+		}
+		var guards []string
+		if v.types != event.AllTypes {
+			guards = append(guards, typeGuard(v.types))
+		}
+		if v.cond != "" {
+			guards = append(guards, v.cond)
+		}
+		if f.arg == argIndexAny && arg != "" && arg != "0" && arg != "1" {
+			k, _ := strconv.Atoi(arg)
+			guards = append(guards, fmt.Sprintf("proc.ancestors.size() >= %d", k-1))
+		}
+		var cmp string
+		if n.Op == "exists" {
+			cmp = ""
+		} else {
+			var err string
+			cmp, err = compare(n.Op, x, kind, f.network, many, consts)
+			if err != "" {
+				return c.errorf(n.OpOff, rules.CodeCondition, "%s", err)
+			}
+			// A plain vigil field is its kind's zero value where the
+			// variant does not apply; a comparison false on the zero
+			// value needs no guard.
+			if plainField(x) && !many && len(guards) > 0 && f.arg == argNone && !holdsOnZero(n.Op, kind, f.network, consts) {
+				guards = nil
+			}
+		}
+		terms := append(guards, cmp)
+		if cmp == "" {
+			terms = guards
+		}
+		switch len(terms) {
+		case 0:
+			return constFrag(always, n.Off) // exists, on every event
+		case 1:
+			alts = append(alts, []piece{{terms[0], n.Off}})
+		default:
+			alts = append(alts, []piece{{"(" + strings.Join(terms, " && ") + ")", n.Off}})
+		}
+	}
+	if len(alts) == 1 {
+		out.ps = alts[0]
+		return out
+	}
+	out.ps = append(out.ps, piece{"(", n.Off})
+	for i, a := range alts {
+		if i > 0 {
+			out.ps = append(out.ps, piece{" || ", n.Off})
+		}
+		out.ps = append(out.ps, a...)
+	}
+	out.ps = append(out.ps, piece{")", n.Off})
+	return out
+}
+
+// fieldLabel is a field as written: name and argument.
+func fieldLabel(f Field) string {
+	if f.HasArg {
+		return f.Name + "[" + f.Arg + "]"
+	}
+	return f.Name
+}
+
+// plainField reports whether x is a vigil field name.
+func plainField(x string) bool {
+	_, ok := event.FieldByName(x)
+	return ok
+}
+
+// fieldArg checks the field's argument against what it takes.
+func (c *cond) fieldArg(fl Field, f field) (string, bool) {
+	switch f.arg {
+	case argNone:
+		if fl.HasArg {
+			c.errorf(fl.ArgOff, rules.CodeCondition, "%s takes no argument", fl.Name)
+			return "", false
+		}
+		return "", true
+	case argIndex, argIndexAny:
+		if !fl.HasArg {
+			if f.arg == argIndex {
+				c.errorf(fl.Off, rules.CodeCondition, "%s needs an index: %s[N]", fl.Name, fl.Name)
+				return "", false
+			}
+			return "", true
+		}
+		n, err := strconv.Atoi(fl.Arg)
+		if err != nil || n < 0 || n > 1000 {
+			c.errorf(fl.ArgOff, rules.CodeCondition, "%s[%s]: the index must be a number from 0", fl.Name, fl.Arg)
+			return "", false
+		}
+		return strconv.Itoa(n), true
+	case argKey:
+		if !fl.HasArg || fl.Arg == "" {
+			c.errorf(fl.Off, rules.CodeCondition, "%s needs an argument: %s[NAME]", fl.Name, fl.Name)
+			return "", false
+		}
+	}
+	return fl.Arg, true
+}
+
+// operands returns the constant operands of n as CEL literals of kind, or
+// for the list operators the list items; lists named are expanded.
+func (c *cond) operands(n *Check, f field, kind event.Kind) ([]string, bool) {
+	if n.Op == "exists" {
+		return nil, true
+	}
+	raw, ok := c.values(n)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(raw))
+	for _, v := range raw {
+		lit, err := literal(v.Text, kind, f.network, n.Op)
+		if err != "" {
+			c.errorf(v.Off, CodeBadValue, "%s %s: %s", n.Field.Name, n.Op, err)
+			return nil, false
+		}
+		if f.duration {
+			lit = fmt.Sprintf("duration(%q)", lit+"ns")
+		}
+		out = append(out, lit)
+	}
+	return out, true
+}
+
+// literal is the CEL literal of a Falco value for a field of kind.
+func literal(s string, kind event.Kind, network bool, op string) (string, string) {
+	switch kind {
+	case event.KindInt, event.KindUint:
+		if op == "contains" || op == "startswith" || op == "endswith" || op == "glob" {
+			return "", "a number field takes =, !=, <, <=, >, >= and in"
+		}
+		n, err := parseNumber(s)
+		if err != nil {
+			return "", fmt.Sprintf("%q is not a number", s)
+		}
+		return strconv.FormatInt(n, 10), ""
+	case event.KindBool:
+		switch strings.ToLower(s) {
+		case "true":
+			return "true", ""
+		case "false":
+			return "false", ""
+		}
+		return "", fmt.Sprintf("%q is not true or false", s)
+	case event.KindIP:
+		if network {
+			if p, err := netip.ParsePrefix(s); err == nil {
+				return strconv.Quote(p.Masked().String()), ""
+			}
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return "", fmt.Sprintf("%q is not an IP address", s)
+		}
+		return strconv.Quote(a.String()), ""
+	}
+	if op == "icontains" || op == "iglob" {
+		s = strings.ToLower(s)
+	}
+	if op == "bcontains" || op == "bstartswith" {
+		b, err := hexBytes(s)
+		if err != "" {
+			return "", err
+		}
+		s = b
+	}
+	return strconv.Quote(s), ""
+}
+
+// parseNumber parses Falco's numbers: decimal, or hexadecimal with 0x.
+func parseNumber(s string) (int64, error) {
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		u, err := strconv.ParseUint(h, 16, 64)
+		return int64(u), err
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+func hexBytes(s string) (string, string) {
+	if len(s)%2 != 0 {
+		return "", fmt.Sprintf("%q is not an even number of hex digits", s)
+	}
+	var b []byte
+	for i := 0; i < len(s); i += 2 {
+		v, err := strconv.ParseUint(s[i:i+2], 16, 8)
+		if err != nil {
+			return "", fmt.Sprintf("%q is not hex bytes", s)
+		}
+		if v >= 0x80 {
+			return "", "bytes above 0x7f are not supported (vigil compares text)"
+		}
+		b = append(b, byte(v))
+	}
+	return string(b), ""
+}
+
+// compare is the CEL comparison x op consts.
+func compare(op, x string, kind event.Kind, network, many bool, consts []string) (string, string) {
+	if many {
+		inner, err := compare(op, "a", kind, network, false, consts)
+		if err != "" {
+			return "", err
+		}
+		return x + ".exists(a, " + inner + ")", ""
+	}
+	one := func() string {
+		if len(consts) == 0 {
+			return `""`
+		}
+		return consts[0]
+	}
+	list := "[" + strings.Join(consts, ", ") + "]"
+	isStr := kind == event.KindString
+	switch op {
+	case "=", "!=":
+		cel := "=="
+		if op == "!=" {
+			cel = "!="
+		}
+		if kind == event.KindBool {
+			if (one() == "true") == (op == "=") {
+				return x, ""
+			}
+			return "!" + x, ""
+		}
+		if network {
+			if op == "=" {
+				return x + ".inCidr(" + one() + ")", ""
+			}
+			return "!" + x + ".inCidr(" + one() + ")", ""
+		}
+		return x + " " + cel + " " + one(), ""
+	case "<", "<=", ">", ">=":
+		if kind != event.KindInt && kind != event.KindUint {
+			return "", fmt.Sprintf("%s compares numbers; this field is %s", op, kind)
+		}
+		return x + " " + op + " " + one(), ""
+	case "in", "intersects":
+		if kind == event.KindBool {
+			return "", op + " does not take a bool field"
+		}
+		if network {
+			return x + ".inCidrs(" + list + ")", ""
+		}
+		if len(consts) == 1 {
+			return x + " == " + consts[0], ""
+		}
+		return x + " in " + list, ""
+	case "pmatch":
+		if !isStr {
+			return "", "pmatch takes a path field"
+		}
+		return x + ".underAny(" + list + ")", ""
+	}
+	if !isStr {
+		return "", fmt.Sprintf("%s takes a string field; this field is %s", op, kind)
+	}
+	switch op {
+	case "contains", "bcontains":
+		return x + ".contains(" + one() + ")", ""
+	case "icontains":
+		return x + ".lowerAscii().contains(" + one() + ")", ""
+	case "startswith", "bstartswith":
+		return x + ".startsWith(" + one() + ")", ""
+	case "endswith":
+		return x + ".endsWith(" + one() + ")", ""
+	case "glob":
+		return x + ".glob(" + one() + ")", ""
+	case "iglob":
+		return x + ".lowerAscii().glob(" + one() + ")", ""
+	case "regex":
+		return x + ".matches(" + one() + ")", ""
+	}
+	return "", "unknown operator " + op
+}
+
+// holdsOnZero reports whether op consts may hold for the zero value of
+// kind ("" or 0 or false); true when unsure.
+func holdsOnZero(op string, kind event.Kind, network bool, consts []string) bool {
+	unq := func(s string) string {
+		u, err := strconv.Unquote(s)
+		if err != nil {
+			return s
+		}
+		return u
+	}
+	switch kind {
+	case event.KindString:
+		switch op {
+		case "=", "in", "intersects":
+			for _, s := range consts {
+				if unq(s) == "" {
+					return true
+				}
+			}
+			return false
+		case "contains", "icontains", "startswith", "endswith", "bcontains", "bstartswith":
+			return len(consts) == 0 || unq(consts[0]) == ""
+		case "glob", "iglob":
+			return len(consts) == 0 || strings.Trim(unq(consts[0]), "*") == ""
+		case "pmatch":
+			for _, s := range consts {
+				if strings.TrimRight(unq(s), "/") == "" {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	case event.KindIP:
+		return op == "!="
+	case event.KindBool:
+		return op != "=" || len(consts) == 0 || consts[0] != "true"
+	case event.KindInt, event.KindUint:
+		for _, s := range consts {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return true
+			}
+			switch op {
+			case "=", "in", "intersects":
+				if n == 0 {
+					return true
+				}
+			case "!=":
+				if n != 0 {
+					return true
+				}
+			case "<":
+				return 0 < n
+			case "<=":
+				return 0 <= n
+			case ">":
+				return 0 > n
+			case ">=":
+				return 0 >= n
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// typeGuard is the CEL condition that evt.type is one of the set.
+func typeGuard(s event.TypeSet) string {
+	ts := s.Types()
+	if len(ts) == 1 {
+		return fmt.Sprintf("evt.type == %q", ts[0].String())
+	}
+	q := make([]string, len(ts))
+	for i, t := range ts {
+		q[i] = strconv.Quote(t.String())
+	}
+	return "evt.type in [" + strings.Join(q, ", ") + "]"
+}
+
+// values returns the texts of a check's value or list, lists expanded.
+func (c *cond) values(n *Check) ([]Value, bool) {
+	if n.Value != nil {
+		return []Value{*n.Value}, true
+	}
+	if n.List == nil {
+		return nil, true
+	}
+	if n.List.Ref != "" {
+		items, ok := c.tr.list(n.List.Ref)
+		if !ok {
+			c.errorf(n.List.RefOff, rules.CodeCondition, "undefined list %s", n.List.Ref)
+			return nil, false
+		}
+		var out []Value
+		for _, it := range items {
+			out = append(out, Value{Off: n.List.RefOff, Text: it})
+		}
+		return out, true
+	}
+	var out []Value
+	for _, v := range n.List.Items {
+		if items, ok := c.tr.list(v.Text); ok {
+			for _, it := range items {
+				out = append(out, Value{Off: v.Off, Text: it})
+			}
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
+// evtType translates a comparison of evt.type with Falco's event names.
+func (c *cond) evtType(n *Check) frag {
+	switch n.Op {
+	case "=", "!=", "in", "intersects":
+	default:
+		return c.errorf(n.OpOff, rules.CodeBadEvtType, "evt.type takes =, != and in, not %s", n.Op)
+	}
+	vals, ok := c.values(n)
+	if !ok {
+		return constFrag(unknown, n.Off)
+	}
+	var names []string
+	for _, v := range vals {
+		if !knownEvent(v.Text) {
+			msg := fmt.Sprintf("%q is not an event Falco has", v.Text)
+			if s := rules.Suggest(v.Text, eventNameList()); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			}
+			return c.errorf(v.Off, rules.CodeBadEvtType, "%s", msg)
+		}
+		names = append(names, v.Text)
+	}
+	set, _ := resolveEvents(names)
+	var out frag
+	out.lacks = set.lacking
+	var alts []string
+	for _, t := range set.sorted() {
+		if set.whole[t] {
+			alts = append(alts, fmt.Sprintf("evt.type == %q", t.String()))
+			continue
+		}
+		scs := set.types[t]
+		q := make([]string, len(scs))
+		for i, s := range scs {
+			q[i] = strconv.Quote(s)
+		}
+		sc := "evt.syscall == " + q[0]
+		if len(q) > 1 {
+			sc = "evt.syscall in [" + strings.Join(q, ", ") + "]"
+		}
+		alts = append(alts, fmt.Sprintf("(evt.type == %q && %s)", t.String(), sc))
+	}
+	neg := n.Op == "!="
+	if len(alts) == 0 {
+		if neg {
+			return withConst(out, always, n.Off)
+		}
+		return withConst(out, never, n.Off)
+	}
+	s := strings.Join(alts, " || ")
+	if len(alts) > 1 {
+		s = "(" + s + ")"
+	}
+	if neg {
+		s = "!" + s
+		if len(alts) == 1 && !strings.HasPrefix(alts[0], "(") {
+			s = "!(" + alts[0] + ")"
+		}
+	}
+	out.ps = []piece{{s, n.Off}}
+	return out
+}
+
+// evtNum: Falco numbers events from 1; vigil does not number them, so only
+// the comparisons whose answer that alone decides translate (Falco's
+// rules use evt.num=0 as a condition that is never true).
+func (c *cond) evtNum(n *Check) frag {
+	if n.Value != nil && n.Value.Text == "0" {
+		switch n.Op {
+		case "=":
+			return constFrag(never, n.Off)
+		case "!=", ">":
+			return constFrag(always, n.Off)
+		}
+	}
+	if n.Op == "exists" {
+		return constFrag(always, n.Off)
+	}
+	return c.need(n.Field.Off, "evt.num", "event numbers")
+}
+
+// evtDir: vigil's records are syscall exits, Falco's "<".
+func (c *cond) evtDir(n *Check) frag {
+	if n.Op != "=" && n.Op != "!=" || n.Value == nil {
+		return c.errorf(n.OpOff, rules.CodeCondition, "evt.dir takes = or != and < or >")
+	}
+	var exit bool
+	switch n.Value.Text {
+	case "<":
+		exit = true
+	case ">":
+	default:
+		return c.errorf(n.Value.Off, CodeBadValue, "evt.dir is < (exit) or > (enter), not %q", n.Value.Text)
+	}
+	if exit == (n.Op == "=") {
+		return constFrag(always, n.Off)
+	}
+	return constFrag(never, n.Off)
+}
+
+// evtRes: Falco's evt.res is SUCCESS or the error's name; vigil's is the
+// number (Falco's evt.rawres), so the names become numbers here.
+func (c *cond) evtRes(n *Check) frag {
+	if n.Field.HasArg || len(n.Field.Transformers) > 0 {
+		return c.errorf(n.Field.Off, rules.CodeCondition, "evt.res takes no argument or transformer here")
+	}
+	if n.Op == "exists" {
+		return frag{ps: []piece{{typeGuard(sysTypes()), n.Off}}}
+	}
+	vals, ok := c.values(n)
+	if !ok {
+		return constFrag(unknown, n.Off)
+	}
+	// Which of Falco's renderings (SUCCESS, or an error's name) the
+	// comparison holds for, decided here: the condition tests numbers.
+	var texts []string
+	for _, v := range vals {
+		if _, ok := errnoNumber(v.Text); !ok && v.Text != "SUCCESS" && (n.Op == "=" || n.Op == "!=" || n.Op == "in" || n.Op == "intersects") {
+			return c.errorf(v.Off, CodeBadValue, "evt.res is SUCCESS or an error name (ENOENT, EPERM, EINPROGRESS, ...), not %q", v.Text)
+		}
+		texts = append(texts, v.Text)
+	}
+	holds := func(name string) (bool, bool) {
+		switch n.Op {
+		case "=", "in", "intersects":
+			return slices.Contains(texts, name), true
+		case "!=":
+			return name != texts[0], true
+		case "contains":
+			return strings.Contains(name, texts[0]), true
+		case "icontains":
+			return strings.Contains(strings.ToLower(name), strings.ToLower(texts[0])), true
+		case "startswith":
+			return strings.HasPrefix(name, texts[0]), true
+		case "endswith":
+			return strings.HasSuffix(name, texts[0]), true
+		}
+		return false, false
+	}
+	success, ok := holds("SUCCESS")
+	if !ok {
+		return c.errorf(n.OpOff, rules.CodeCondition, "evt.res takes =, !=, in, contains, startswith and endswith; use evt.rawres to compare numbers")
+	}
+	var errnos []string
+	all := true
+	for _, num := range errnoList() {
+		if h, _ := holds(errnoName(num)); h {
+			errnos = append(errnos, strconv.FormatInt(-num, 10))
+		} else {
+			all = false
+		}
+	}
+	var s string
+	switch {
+	case success && all:
+		return constFrag(always, n.Off)
+	case all:
+		s = "evt.res < 0"
+	case len(errnos) == 0 && !success:
+		return constFrag(never, n.Off)
+	case len(errnos) == 0:
+		s = "evt.res >= 0"
+	default:
+		s = "evt.res in [" + strings.Join(errnos, ", ") + "]"
+		if len(errnos) == 1 {
+			s = "evt.res == " + errnos[0]
+		}
+		if success {
+			s = "(evt.res >= 0 || " + s + ")"
+		}
+	}
+	// Falco has no evt.res on exec, fork and exit records.
+	return frag{ps: []piece{{"(" + typeGuard(sysTypes()) + " && " + s + ")", n.Off}}}
+}
+
+func sysTypes() event.TypeSet {
+	var s event.TypeSet
+	for _, t := range event.Types() {
+		if len(t.Info().Syscalls) > 0 {
+			s |= 1 << t
+		}
+	}
+	return s
+}
+
+func eventNameList() []string {
+	out := slices.Clone(lacking)
+	for n := range eventNames {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func suggestField(name string) string {
+	names := make([]string, 0, len(fieldTable))
+	for n := range fieldTable {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if s := rules.Suggest(name, names); s != "" {
+		return " (did you mean " + s + "?)"
+	}
+	return ""
+}
