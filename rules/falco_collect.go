@@ -171,7 +171,7 @@ func falcoAppendText(old, app Text) Text {
 	if app.S == "" {
 		return old
 	}
-	return joinText(old, litText(" ", old.Pos(len(old.S))), app)
+	return joinText(old, TextAt(" ", old.Pos(len(old.S))), app)
 }
 
 // falcoExceptions builds the exceptions of the Falco rules loaded, once

@@ -161,7 +161,7 @@ func (c *collector) validate(it *item, ex *fexception) bool {
 		if ex.comps == nil {
 			ex.comps = &fentry{list: true, pos: ex.pos}
 			for range ex.fields.items {
-				ex.comps.items = append(ex.comps.items, fentry{text: litText("=", ex.pos), pos: ex.pos})
+				ex.comps.items = append(ex.comps.items, fentry{text: TextAt("=", ex.pos), pos: ex.pos})
 			}
 		}
 		if !ex.comps.list || len(ex.comps.items) != len(ex.fields.items) {
@@ -180,7 +180,7 @@ func (c *collector) validate(it *item, ex *fexception) bool {
 		return true
 	}
 	if ex.comps == nil {
-		ex.comps = &fentry{text: litText("in", ex.pos), pos: ex.pos}
+		ex.comps = &fentry{text: TextAt("in", ex.pos), pos: ex.pos}
 	}
 	if ex.comps.list {
 		return fail(ex.comps.pos, "with a single field, comps must be a single operator too")
@@ -213,7 +213,7 @@ func describeEntry(e fentry) string {
 // "(( f1 c1 v1 and  f2 c2 v2) or ( ...))", spaces and all, one
 // parenthesised row per values entry. Without values it is empty.
 func (c *collector) build(it *item, ex *fexception) (Text, bool) {
-	at := func(s string) Text { return litText(s, ex.pos) }
+	at := func(s string) Text { return TextAt(s, ex.pos) }
 	fail := func(pos Pos, format string, args ...any) (Text, bool) {
 		c.errorf(it, pos, CodeBadException, "exception %q: "+format, append([]any{ex.name}, args...)...)
 		return Text{}, false
@@ -261,19 +261,19 @@ func (c *collector) build(it *item, ex *fexception) (Text, bool) {
 			v := row.items[k]
 			switch {
 			case v.list:
-				parts = append(parts, litText("(", v.pos))
+				parts = append(parts, TextAt("(", v.pos))
 				for j, e := range v.items {
 					if e.list {
 						return fail(e.pos, "value %d, item %d must be a string, not a list", i+1, k+1)
 					}
 					if j > 0 {
-						parts = append(parts, litText(", ", e.pos))
+						parts = append(parts, TextAt(", ", e.pos))
 					}
 					parts = append(parts, quoteItem(e.text))
 				}
-				parts = append(parts, litText(")", v.pos))
+				parts = append(parts, TextAt(")", v.pos))
 			case slices.Contains(falcoListOperators, comp.S) && !strings.HasPrefix(v.text.S, "("):
-				parts = append(parts, litText("(", v.pos), v.text, litText(")", v.text.Pos(len(v.text.S))))
+				parts = append(parts, TextAt("(", v.pos), v.text, TextAt(")", v.text.Pos(len(v.text.S))))
 			case slices.Contains(falcoListOperators, comp.S):
 				parts = append(parts, v.text)
 			default:
@@ -293,7 +293,7 @@ func quoteItem(t Text) Text {
 	if !strings.Contains(t.S, " ") || strings.HasPrefix(t.S, `"`) || strings.HasPrefix(t.S, "'") {
 		return t
 	}
-	return joinText(litText(`"`, t.Pos(0)), t, litText(`"`, t.Pos(len(t.S))))
+	return joinText(TextAt(`"`, t.Pos(0)), t, TextAt(`"`, t.Pos(len(t.S))))
 }
 
 // mergeException applies an appended exception to a rule's exceptions:
@@ -333,9 +333,9 @@ func (r *Rule) FalcoCondition() Text {
 		return r.Condition
 	}
 	at := r.Condition.Pos(0)
-	parts := []Text{litText("(", at), r.Condition, litText(")", r.Condition.Pos(len(r.Condition.S)))}
+	parts := []Text{TextAt("(", at), r.Condition, TextAt(")", r.Condition.Pos(len(r.Condition.S)))}
 	for _, e := range r.Exceptions {
-		parts = append(parts, litText(" and not ", e.Pos), e.Condition)
+		parts = append(parts, TextAt(" and not ", e.Pos), e.Condition)
 	}
 	return joinText(parts...)
 }

@@ -347,10 +347,6 @@ func unescape(b []byte) (n, adv int) {
 	return n, adv
 }
 
-// litText returns s as a Text all of whose bytes map to pos: syntax that
-// a rules file implies rather than contains.
-func litText(s string, pos Pos) Text { return Text{S: s, spans: []span{{pos: pos}}} }
-
 // joinText concatenates parts, each byte keeping its position.
 func joinText(parts ...Text) Text {
 	var t Text
