@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
+	"github.com/vigil-project/vigil/falco"
 	"github.com/vigil-project/vigil/rules"
 )
 
@@ -70,6 +71,7 @@ type Rule struct {
 	exceptions []exception
 	output     []outputPart
 	outFields  []string
+	outSources []*event.Field // for Falco rules: the field of each outFields name
 	cost       uint64
 	paths      pathSet                 // for open rules: what the condition requires of opens
 	readsEnv   bool                    // the condition or output reads proc.env
@@ -94,6 +96,10 @@ type Ruleset struct {
 	// (the index of event.Fields), then macros.
 	names  map[string]int
 	macros []cel.Program
+	// Warnings are what loaded but deserves a word: Falco rules skipped
+	// (a field or event vigil lacks), Falco rules that match every event
+	// type.
+	Warnings rules.Errors
 }
 
 const maxTypes = 32 // event.TypeSet holds 32
@@ -104,6 +110,7 @@ type compilation struct {
 	set    *rules.Set
 	env    *cel.Env
 	errs   rules.Errors
+	warns  rules.Errors
 	lists  map[string]*rules.List
 	macros map[string]*macro
 	inline map[string]*cel.InlineVariable // each list's literal, by name
@@ -149,7 +156,17 @@ func (c *Compiler) Compile(set *rules.Set) (*Ruleset, error) {
 // CompileContext is Compile that gives up, with ctx's error, once ctx is
 // done: a reload past its deadline stops working rather than running on.
 func (c *Compiler) CompileContext(ctx context.Context, set *rules.Set) (*Ruleset, error) {
-	k := &compilation{c: c, set: set, lists: map[string]*rules.List{}, macros: map[string]*macro{}, inline: map[string]*cel.InlineVariable{}}
+	warns := slices.Clone(set.Warnings)
+	var errs rules.Errors
+	if hasFalco(set) {
+		// Falco's conditions become CEL over vigil's fields first; the
+		// caller's set is left as it was.
+		cp := *set
+		var w rules.Errors
+		w, errs = falco.Translate(&cp)
+		warns, set = append(warns, w...), &cp
+	}
+	k := &compilation{c: c, set: set, errs: errs, warns: warns, lists: map[string]*rules.List{}, macros: map[string]*macro{}, inline: map[string]*cel.InlineVariable{}}
 	var decls []cel.EnvOption
 	for _, l := range set.Lists {
 		if k.checkName("list", l.Name, l.Pos) {
@@ -219,6 +236,8 @@ func (c *Compiler) CompileContext(ctx context.Context, set *rules.Set) (*Ruleset
 		slices.SortStableFunc(k.errs, func(a, b *rules.Error) int { return comparePos(a.Pos, b.Pos) })
 		return nil, k.errs
 	}
+	slices.SortStableFunc(k.warns, func(a, b *rules.Error) int { return comparePos(a.Pos, b.Pos) })
+	rs.Warnings = k.warns
 	for _, r := range rs.Rules {
 		if !r.Enabled {
 			continue
@@ -513,6 +532,13 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 		types, constrained := an.eventTypes(native.Expr(), native.ReferenceMap())
 		switch {
 		case len(bad) > 0:
+		case !constrained && r.Dialect == rules.DialectFalco:
+			// Falco runs such a rule on every event, and warns.
+			cr.Types = event.AllTypes
+			if r.WarnEvttypes {
+				k.warns = append(k.warns, &rules.Error{Pos: r.Condition.Pos(0), Item: item, Code: rules.CodeNoEvtType,
+					Msg: "the condition does not restrict evt.type, so it is evaluated for every event type (warn_evttypes: false silences this)"})
+			}
 		case !constrained:
 			k.errorf(r.Condition.Pos(0), item, rules.CodeNoEvtType,
 				"the condition does not restrict evt.type, so it would be evaluated for every event type (%s); add evt.type == \"...\" or evt.type in [...]", typeList(event.AllTypes))
@@ -533,7 +559,7 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 			}
 		}
 	}
-	cr.output, cr.outFields = k.parseOutput(r.Output, item)
+	cr.output, cr.outFields, cr.outSources = k.parseOutput(r.Output, item, r.Dialect)
 	if len(k.errs) == n && (r.Action == rules.ActionDeny || r.Action == rules.ActionKill) {
 		k.compilePolicy(cr, an, excs)
 	}
@@ -649,4 +675,36 @@ func visit(e ast.Expr, f func(ast.Expr)) {
 			visit(me.Value(), f)
 		}
 	}
+}
+
+// hasFalco reports whether set has items of Falco's dialect.
+func hasFalco(set *rules.Set) bool {
+	for _, r := range set.Rules {
+		if r.Dialect == rules.DialectFalco {
+			return true
+		}
+	}
+	for _, m := range set.Macros {
+		if m.Dialect == rules.DialectFalco {
+			return true
+		}
+	}
+	for _, l := range set.Lists {
+		if l.Dialect == rules.DialectFalco {
+			return true
+		}
+	}
+	return false
+}
+
+// Skipped is the number of Falco rules left out because vigil cannot
+// evaluate them (each has its warning).
+func (rs *Ruleset) Skipped() int {
+	n := 0
+	for _, w := range rs.Warnings {
+		if w.Code == falco.CodeSkipped {
+			n++
+		}
+	}
+	return n
 }

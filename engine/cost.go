@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"strings"
+
 	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // estimator bounds the sizes of field values for cel-go's cost estimate:
@@ -18,7 +22,11 @@ func (estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 		s := cost.RangedSizeEstimate(0, 4096)
 		return &s
 	case n.Type().Kind() == types.ListKind:
-		s := cost.RangedSizeEstimate(0, 2048)
+		max := uint64(2048)
+		if f, ok := event.FieldByName(strings.Join(n.Path(), ".")); ok && f.MaxItems > 0 {
+			max = uint64(f.MaxItems)
+		}
+		s := cost.RangedSizeEstimate(0, max)
 		return &s
 	}
 	return nil

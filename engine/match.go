@@ -131,17 +131,18 @@ func (rs *Ruleset) alert(r *Rule, ev *event.Event) *event.Alert {
 		}
 	}
 	return &event.Alert{
-		Time:     ev.Time,
-		Rule:     r.Name,
-		Priority: r.Priority.String(),
-		Level:    r.Priority.Level(),
-		Source:   Source,
-		Output:   render(r.output, ev),
-		Fields:   r.outFields,
-		Tags:     r.Tags,
-		Hostname: rs.hostname,
-		Action:   action,
-		Event:    ev,
+		Time:         ev.Time,
+		Rule:         r.Name,
+		Priority:     r.Priority.String(),
+		Level:        r.Priority.Level(),
+		Source:       Source,
+		Output:       render(r.output, ev),
+		Fields:       r.outFields,
+		FieldSources: r.outSources,
+		Tags:         r.Tags,
+		Hostname:     rs.hostname,
+		Action:       action,
+		Event:        ev,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/falco"
 	"github.com/vigil-project/vigil/rules"
 )
 
@@ -22,10 +23,11 @@ type outputPart struct {
 // literal %. Unknown fields, and a % that starts no field name (as in
 // Falco, where it is an invalid token), are errors at their place in the
 // rule file.
-func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []string) {
+func (k *compilation) parseOutput(t rules.Text, item string, d rules.Dialect) ([]outputPart, []string, []*event.Field) {
 	s := t.S
 	var parts []outputPart
 	var names []string
+	var sources []*event.Field
 	lit := strings.Builder{}
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -57,6 +59,32 @@ func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []st
 			i++
 			continue
 		}
+		if d == rules.DialectFalco {
+			arg, hasArg := "", false
+			if j < len(s) && s[j] == '[' {
+				if e := strings.IndexByte(s[j:], ']'); e > 0 {
+					arg, hasArg = s[j+1:j+e], true
+					j += e + 1
+				}
+			}
+			f, err := falco.OutputField(name, arg, hasArg)
+			if err != nil {
+				k.errorf(t.Pos(i), item, rules.CodeOutput, "output names %v", err)
+				i = j
+				continue
+			}
+			if lit.Len() > 0 {
+				parts = append(parts, outputPart{lit: lit.String()})
+				lit.Reset()
+			}
+			parts = append(parts, outputPart{field: f})
+			if !slices.Contains(names, f.Name) {
+				names = append(names, f.Name)
+				sources = append(sources, f)
+			}
+			i = j
+			continue
+		}
 		f, ok := event.FieldByName(name)
 		if !ok {
 			msg := fmt.Sprintf("output names unknown field %%%s", name)
@@ -80,7 +108,7 @@ func (k *compilation) parseOutput(t rules.Text, item string) ([]outputPart, []st
 	if lit.Len() > 0 {
 		parts = append(parts, outputPart{lit: strings.TrimRight(lit.String(), " ")})
 	}
-	return parts, names
+	return parts, names, sources
 }
 
 // lonePercent reports the % at s[i], which starts no field name.

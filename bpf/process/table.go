@@ -15,7 +15,7 @@ const (
 	// their children's later events may still name them as parent.
 	exitedKeep = 1024
 	// maxAncestors caps Process.Ancestors.
-	maxAncestors = 16
+	maxAncestors = event.MaxAncestors
 )
 
 // Options configure a Table.

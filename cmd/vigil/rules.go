@@ -27,6 +27,19 @@ func addRulesFlag(f *pflag.FlagSet, paths *[]string) {
 	f.StringArrayVar(paths, "rules", nil, "rule file or directory (repeatable; \"builtin\" for the built-in set, the default)")
 }
 
+// addFalcoRulesFlag declares --falco-rules: Falco rules files or
+// directories, read as Falco writes them (repeatable).
+func addFalcoRulesFlag(f *pflag.FlagSet, paths *[]string) {
+	f.StringArrayVar(paths, "falco-rules", nil, "Falco rules file or directory, loaded as it is (repeatable; alongside --rules; without --rules, vigil's built-in rules are not loaded)")
+}
+
+// printWarnings writes the warnings of a load, one per line, and a count.
+func printWarnings(w io.Writer, rs *engine.Ruleset) {
+	for _, e := range rs.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", strings.SplitN(e.Error(), "\n", 2)[0])
+	}
+}
+
 func rulesCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "rules", Short: "Validate, list fields of, and test rules (no root needed)"}
 	cmd.AddCommand(rulesValidateCmd(stdout), rulesFieldsCmd(stdout), rulesTestCmd(stdout))
@@ -35,6 +48,7 @@ func rulesCmd(stdout io.Writer) *cobra.Command {
 
 func rulesValidateCmd(stdout io.Writer) *cobra.Command {
 	var explain, kernel bool
+	var falcoPaths []string
 	cmd := &cobra.Command{
 		Use:   "validate [PATH|builtin]...",
 		Short: "Check rule files; print every error with file:line:col",
@@ -43,17 +57,25 @@ func rulesValidateCmd(stdout io.Writer) *cobra.Command {
 			"this kernel can enforce of each deny and kill rule, as vigil run would decide it;\n" +
 			"with --kernel, a rule vigil run would refuse here fails the validation.",
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			rs, err := engine.CompilePaths(engine.Options{}, paths...)
+			rs, err := engine.CompileFiles(cmd.Context(), engine.Options{}, engine.Paths{Rules: paths, Falco: falcoPaths})
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), rs)
 			enabled := 0
 			for _, r := range rs.Rules {
 				if r.Enabled {
 					enabled++
 				}
 			}
-			fmt.Fprintf(stdout, "ok: %d rules (%d enabled)\n", len(rs.Rules), enabled)
+			fmt.Fprintf(stdout, "ok: %d rules (%d enabled)", len(rs.Rules), enabled)
+			if n := rs.Skipped(); n > 0 {
+				fmt.Fprintf(stdout, ", %d Falco rules skipped", n)
+			}
+			if len(rs.Warnings) > 0 {
+				fmt.Fprintf(stdout, ", %d warnings", len(rs.Warnings))
+			}
+			fmt.Fprintln(stdout)
 			if explain {
 				explainRuleset(stdout, rs)
 			}
@@ -73,6 +95,7 @@ func rulesValidateCmd(stdout io.Writer) *cobra.Command {
 			return kernelReport(stdout, rs, r.Kernel, bpf.MechanismsOf(r), kernel)
 		},
 	}
+	addFalcoRulesFlag(cmd.Flags(), &falcoPaths)
 	cmd.Flags().BoolVar(&explain, "explain", false, "show the rule index and the kernel prefilter derived from the rules")
 	cmd.Flags().BoolVar(&kernel, "kernel", false, "say what this kernel can enforce of each deny and kill rule; fail if vigil run would refuse one (automatic, without failing, when root)")
 	return cmd

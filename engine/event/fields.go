@@ -88,6 +88,9 @@ type Field struct {
 	SetStrs func(*Event, []string) error
 	SetIP   func(*Event, netip.Addr)
 	SetMap  func(*Event, map[string]string)
+	// MaxItems bounds the items of a list field, for cost estimates (0:
+	// the kernel's bound on argv, 2048).
+	MaxItems int
 	// Derived names what a field without a setter is computed from.
 	Derived string
 	// Default fills the field when FromFields is not given it, from what
@@ -210,6 +213,10 @@ var Fields = []Field{
 		Strs: func(e *Event) []string { return e.Proc.Args() },
 		// argv[0] is the command name (set before, in table order).
 		SetStrs: func(e *Event, l []string) error { e.Proc.Argv = append([]string{e.Proc.Name}, l...); return nil }},
+	{Name: "proc.args_text", Kind: KindString, Types: procTypes, Desc: "proc.args joined by spaces (Falco's proc.args)", Falco: "proc.args",
+		Str: func(e *Event) string { return strings.Join(e.Proc.Args(), " ") }, Derived: "proc.args"},
+	{Name: "proc.argv0", Kind: KindString, Types: procTypes, Desc: "argv[0], as the process was started (Falco's proc.exe)", Falco: "proc.exe",
+		Str: func(e *Event) string { return argv0(e.Proc) }, Derived: "proc.args"},
 	{Name: "proc.args_truncated", Kind: KindBool, Types: procTypes, Desc: "the kernel cut the argument list short",
 		Bool: func(e *Event) bool { return e.Proc.ArgsTrunc }, SetBool: func(e *Event, b bool) { e.Proc.ArgsTrunc = b }},
 	{Name: "proc.cmdline", Kind: KindString, Types: procTypes, Desc: "proc.name followed by the arguments",
@@ -240,7 +247,7 @@ var Fields = []Field{
 			return setU32(&e.LoginUID, n)
 		},
 		Default: func(e *Event) { e.LoginUID = NoLoginUID }},
-	{Name: "proc.cap_effective", Kind: KindStrings, Types: procTypes, Desc: "effective capabilities at the event, by name (CAP_SYS_ADMIN, ...)", Falco: "thread.cap_effective", Values: capNames.values(),
+	{Name: "proc.cap_effective", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "effective capabilities at the event, by name (CAP_SYS_ADMIN, ...)", Falco: "thread.cap_effective", Values: capNames.values(),
 		Strs: func(e *Event) []string { return CapNames(e.CapEff) },
 		SetStrs: func(e *Event, l []string) error {
 			m, err := capMask(l)
@@ -249,6 +256,8 @@ var Fields = []Field{
 		}},
 	{Name: "proc.env", Kind: KindMap, Types: procTypes, Desc: "environment at exec, when collected (config events.env): every name, values only for allow-listed names (\"\" for the rest)", Falco: "proc.env",
 		Map: func(e *Event) map[string]string { return e.Proc.Env }, SetMap: func(e *Event, m map[string]string) { e.Proc.Env = m }},
+	{Name: "proc.env_text", Kind: KindString, Types: procTypes, Desc: "proc.env as NAME=value words in name order, as Falco's proc.env is one string", Falco: "proc.env",
+		Str: func(e *Event) string { return envText(e.Proc.Env) }, Derived: "proc.env"},
 	{Name: "proc.start", Kind: KindTime, Types: procTypes, Desc: "when the process started",
 		Time: func(e *Event) time.Time { return e.Proc.Start }, SetTime: func(e *Event, t time.Time) { e.Proc.Start = t }},
 	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)", Falco: "proc.is_exe_from_memfd",
@@ -257,6 +266,8 @@ var Fields = []Field{
 		Str: func(e *Event) string { return parentOf(e).Name }, SetStr: func(e *Event, s string) error { settableParent(e).Name = s; return nil }},
 	{Name: "proc.pexe", Kind: KindString, Types: procTypes, Desc: "parent's executable path", Falco: "proc.pexepath",
 		Str: func(e *Event) string { return parentOf(e).Exe }, SetStr: func(e *Event, s string) error { settableParent(e).Exe = s; return nil }},
+	{Name: "proc.pargv0", Kind: KindString, Types: procTypes, Desc: "the parent's argv[0] (Falco's proc.pexe)", Falco: "proc.pexe",
+		Str: func(e *Event) string { return argv0(parentOf(e)) }, Derived: "proc.pcmdline"},
 	{Name: "proc.pcmdline", Kind: KindString, Types: procTypes, Desc: "parent's command line",
 		Str: func(e *Event) string { return parentOf(e).Cmdline }, SetStr: func(e *Event, s string) error { settableParent(e).Cmdline = s; return nil },
 		Default: func(e *Event) {
@@ -264,7 +275,7 @@ var Fields = []Field{
 				e.Parent.Cmdline = e.Parent.Name
 			}
 		}},
-	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, Desc: "names of the ancestors, nearest first (parent first)", Falco: "proc.aname[N]",
+	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "names of the ancestors, nearest first (parent first)", Falco: "proc.aname[N]",
 		Strs: func(e *Event) []string { return e.Proc.Ancestors }, SetStrs: func(e *Event, l []string) error { e.Proc.Ancestors = l; return nil }},
 	{Name: "user.uid", Kind: KindUint, Types: procTypes, Desc: "user id (same as proc.uid)",
 		Uint: func(e *Event) uint64 { return uint64(e.User.UID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.User.UID, n) },
@@ -283,8 +294,12 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
 	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2", Falco: "evt.arg.flags",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
+	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC", Falco: "evt.arg.flags",
+		Str: func(e *Event) string { return OpenFlagsString(e.File.Flags) }, Derived: "file.flags"},
 	{Name: "file.mode", Kind: KindUint, Types: modeTypes, Desc: "mode argument (permission bits used with O_CREAT, of the new directory, or set by chmod)", Falco: "evt.arg.mode",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Mode, n) }},
+	{Name: "file.mode_text", Kind: KindString, Types: modeTypes, Desc: "file.mode's bits by name, as Falco renders them: S_IXOTH|S_IROTH|S_IWUSR|S_IRUSR", Falco: "evt.arg.mode",
+		Str: func(e *Event) string { return ModeString(e.File.Mode) }, Derived: "file.mode"},
 	{Name: "file.setuid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-user-id bit (S_ISUID)",
 		Bool: func(e *Event) bool { return e.File.Mode&modeSetuid != 0 }, Derived: "file.mode"},
 	{Name: "file.setgid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-group-id bit (S_ISGID)",
@@ -446,6 +461,30 @@ var Fields = []Field{
 }
 
 var noProcess Process
+
+// MaxAncestors is the number of ancestors a process's Ancestors holds at
+// most.
+const MaxAncestors = 16
+
+func envText(env map[string]string) string {
+	var b strings.Builder
+	for i, k := range SortedKeys(env) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(env[k])
+	}
+	return b.String()
+}
+
+func argv0(p *Process) string {
+	if len(p.Argv) == 0 {
+		return ""
+	}
+	return p.Argv[0]
+}
 
 // splitImage splits an image reference into its repository and tag: the
 // digest (@sha256:...) goes, and a tag is what follows the last colon

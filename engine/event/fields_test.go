@@ -19,3 +19,11 @@ func TestSplitImage(t *testing.T) {
 		}
 	}
 }
+
+func TestModeString(t *testing.T) {
+	for m, want := range map[uint32]string{0: "", 0o755: "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR", 0o4700: "S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"} {
+		if got := ModeString(m); got != want {
+			t.Errorf("ModeString(%o) = %q, want %q", m, got, want)
+		}
+	}
+}

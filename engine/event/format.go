@@ -331,6 +331,23 @@ func OpenFlagsString(f uint32) string {
 	return s.String()
 }
 
+var modeNames = []string{"S_IXOTH", "S_IWOTH", "S_IROTH", "S_IXGRP", "S_IWGRP", "S_IRGRP", "S_IXUSR", "S_IWUSR", "S_IRUSR", "S_ISVTX", "S_ISGID", "S_ISUID"}
+
+// ModeString renders a mode's permission bits by name, lowest bit first,
+// joined by | (S_IXOTH|S_IROTH|S_IRUSR); "" for none.
+func ModeString(m uint32) string {
+	var s strings.Builder
+	for i, n := range modeNames {
+		if m&(1<<i) != 0 {
+			if s.Len() > 0 {
+				s.WriteByte('|')
+			}
+			s.WriteString(n)
+		}
+	}
+	return s.String()
+}
+
 // SortedKeys returns the keys of m in increasing order.
 func SortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
