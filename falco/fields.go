@@ -27,6 +27,10 @@ type variant struct {
 	types event.TypeSet
 	cond  string
 	expr  func(arg string) string
+	// condZero says expr is its kind's zero value wherever cond fails
+	// (net.dip where net.family is not IP, proc.pname where it is ""), so
+	// cond may be left out of a comparison the zero value fails.
+	condZero bool
 }
 
 // field is one Falco field: its kind in CEL after translation, and how
@@ -153,7 +157,7 @@ func init() {
 		argField("evt.arg.target", "file.rawtarget", event.TypeSymlink),
 		argField("evt.arg.linkpath", "file.rawpath", event.TypeSymlink),
 		argField("evt.arg.request", "ptrace.request", event.TypePtrace),
-		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname")}}},
+		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname"), condZero: true}}},
 		vigilField("proc.args", "proc.args_text"),
 		// Falco: an open that creates a file with an execute bit.
 		{name: "evt.is_open_exec", kind: event.KindBool, variants: []variant{{types: types(event.TypeOpen), expr: ident(`(file.create && file.mode_text.contains("S_IX"))`)}}},
@@ -167,7 +171,7 @@ func init() {
 		ancestor("proc.aname", "proc.name"),
 		{name: "fd.name", kind: event.KindString, variants: []variant{
 			{types: fileTypes, expr: ident("file.path")},
-			{types: netTypes, cond: `net.family == "unix"`, expr: ident("net.path")},
+			{types: netTypes, cond: `net.family == "unix"`, expr: ident("net.path"), condZero: true},
 		}},
 		{name: "fd.typechar", kind: event.KindString, variants: []variant{
 			{types: fileTypes, expr: ident(`"f"`)},
@@ -209,12 +213,12 @@ const inet = `net.family in ["ipv4", "ipv6"]`
 
 func netField(ip, port, ipOnClient, portOnClient, ipOnServer, portOnServer string) field {
 	add(field{name: port, kind: event.KindUint, variants: []variant{
-		{types: clientSide, cond: inet, expr: ident(portOnClient)},
-		{types: serverSide, cond: inet, expr: ident(portOnServer)},
+		{types: clientSide, cond: inet, expr: ident(portOnClient), condZero: true},
+		{types: serverSide, cond: inet, expr: ident(portOnServer), condZero: true},
 	}})
 	ipf := field{name: ip, kind: event.KindIP, variants: []variant{
-		{types: clientSide, cond: inet, expr: ident(ipOnClient)},
-		{types: serverSide, cond: inet, expr: ident(ipOnServer)},
+		{types: clientSide, cond: inet, expr: ident(ipOnClient), condZero: true},
+		{types: serverSide, cond: inet, expr: ident(ipOnServer), condZero: true},
 	}}
 	nf := ipf
 	nf.name = strings.TrimSuffix(ip, "ip") + "net"

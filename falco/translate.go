@@ -312,7 +312,7 @@ func (c *cond) check(n *Check) frag {
 			// A plain vigil field is its kind's zero value where the
 			// variant does not apply; a comparison false on the zero
 			// value needs no guard.
-			if plainField(x) && !many && len(guards) > 0 && f.arg == argNone && !holdsOnZero(n.Op, kind, f.network, consts) {
+			if len(guards) > 0 && !many && f.arg == argNone && zeroOutside(x, v) && !holdsOnZero(n.Op, kind, f.network, consts) {
 				guards = nil
 			}
 		}
@@ -352,10 +352,12 @@ func fieldLabel(f Field) string {
 	return f.Name
 }
 
-// plainField reports whether x is a vigil field name.
-func plainField(x string) bool {
-	_, ok := event.FieldByName(x)
-	return ok
+// zeroOutside reports whether x, in variant v, is its kind's zero value on
+// every event v does not cover: a vigil field that only v's types carry,
+// and that is zero where v's condition fails.
+func zeroOutside(x string, v variant) bool {
+	f, ok := event.FieldByName(x)
+	return ok && f.Types&^v.types == 0 && (v.cond == "" || v.condZero)
 }
 
 // fieldArg checks the field's argument against what it takes.

@@ -1,0 +1,148 @@
+package falco_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vigil-project/vigil/engine"
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/rules"
+)
+
+// The lists and macros the conditions below use, written in Falco's style.
+const prelude = `
+- list: shells
+  items: [bash, sh, zsh]
+- list: more_shells
+  items: [shells, fish]
+- list: quoted
+  items: ['"sh -c uname -p 2> /dev/null"', plain]
+- list: web_ports
+  items: [80, 443]
+- macro: open_write
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_write=true and fd.typechar='f' and fd.num>=0)
+- macro: spawned_process
+  condition: (evt.type in (execve, execveat) and evt.dir=<)
+- macro: never_true
+  condition: (evt.num=0)
+`
+
+func events(t *testing.T) map[string]*event.Event {
+	t.Helper()
+	mk := func(v map[string]any) *event.Event {
+		e, err := event.FromFields(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	return map[string]*event.Event{
+		// bash -c id, child of sshd, under systemd
+		"exec": mk(map[string]any{"evt.type": "exec", "proc.name": "bash", "proc.exe": "/usr/bin/bash",
+			"proc.args": []string{"-c", "id"}, "proc.cmdline": "bash -c id", "proc.pname": "sshd", "proc.ancestors": []string{"sshd", "systemd"},
+			"proc.uid": 0, "user.name": "root", "proc.cap_effective": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}}),
+		// vi writes /etc/passwd
+		"write": mk(map[string]any{"evt.type": "open", "evt.syscall": "openat", "evt.res": 3, "proc.name": "vi",
+			"file.path": "/etc/passwd", "file.flags": 0x241, "container.image": "docker.io/library/nginx:1.27"}),
+		// cat fails to open /etc/shadow
+		"denied": mk(map[string]any{"evt.type": "open", "evt.syscall": "open", "evt.res": -13, "proc.name": "cat",
+			"file.path": "/etc/shadow", "file.flags": 0}),
+		// curl connects to 10.1.2.3:443 from 192.168.0.5:40000
+		"connect": mk(map[string]any{"evt.type": "connect", "evt.syscall": "connect", "evt.res": 0, "proc.name": "curl",
+			"net.family": "ipv4", "net.proto": "tcp", "net.dip": "10.1.2.3", "net.dport": 443, "net.sip": "192.168.0.5", "net.sport": 40000}),
+	}
+}
+
+// Each Falco condition, and the events Falco's answer is true for.
+var semantics = []struct {
+	cond string
+	want string // the events that match, space separated, in name order
+}{
+	{`spawned_process and proc.name in (shells)`, "exec"},
+	{`spawned_process and proc.name in (more_shells)`, "exec"},
+	{`spawned_process and proc.name in (fish)`, ""},
+	{`spawned_process and proc.cmdline in (quoted)`, ""},
+	{`spawned_process and proc.pname = sshd`, "exec"},
+	{`spawned_process and proc.aname[1] = sshd and proc.aname[2] = systemd`, "exec"},
+	{`spawned_process and proc.aname[3] = systemd`, ""},
+	{`spawned_process and proc.aname = systemd`, "exec"},
+	{`spawned_process and proc.aname[0] = bash`, "exec"},
+	{`spawned_process and proc.args contains "-c"`, "exec"},
+	{`spawned_process and proc.args = "-c id"`, "exec"},
+	{`spawned_process and thread.cap_effective contains CAP_SYS_ADMIN`, "exec"},
+	{`spawned_process and thread.cap_effective icontains cap_net_raw`, "exec"},
+	{`spawned_process and not proc.pname exists`, ""},
+	{`evt.dir = >`, ""},
+	{`open_write and fd.name startswith /etc`, "write"},
+	{`open_write and fd.directory = /etc and fd.filename = passwd`, "write"},
+	{`open_write and evt.arg.flags contains O_TRUNC`, "write"},
+	{`evt.type = open and evt.res = EACCES`, "denied"},
+	{`evt.type in (open, openat) and evt.res startswith E`, "denied"},
+	{`evt.type = openat and evt.res = SUCCESS`, "write"},
+	{`evt.type = open and fd.name != /etc/passwd`, "denied"},
+	{`evt.type in (open, openat, connect) and fd.name != /etc/passwd`, "denied"},
+	{`evt.type in (open, openat, connect) and fd.num >= 0`, "write"},
+	{`evt.type = connect and fd.sip = 10.1.2.3 and fd.sport = 443 and fd.cport = 40000`, "connect"},
+	{`evt.type = connect and fd.snet = 10.0.0.0/8 and not fd.cnet = 10.0.0.0/8`, "connect"},
+	{`evt.type = connect and fd.rport in (web_ports) and fd.l4proto = tcp and fd.typechar = 4`, "connect"},
+	{`evt.type = connect and fd.ip = 192.168.0.5`, "connect"},
+	{`evt.type = connect and fd.sockfamily = ip`, "connect"},
+	{`evt.type in (connect, sendto) and fd.sport exists`, "connect"},
+	{`evt.type in (open, openat) and container.image.repository = docker.io/library/nginx and container.image.tag = "1.27"`, "write"},
+	{`evt.type != connect and proc.name glob "c*"`, "denied"},
+	{`evt.type in (open, openat) and fd.name pmatch (/etc)`, "denied write"},
+	{`evt.type in (open, openat) and fd.name regex "^/etc/(passwd|shadow)$"`, "denied write"},
+	{`evt.type in (open, openat) and fd.name icontains PASSWD`, "write"},
+	{`evt.type in (open, openat) and tolower(proc.name) = VI`, ""},
+	{`evt.type in (open, openat) and toupper(proc.name) = VI`, "write"},
+	{`evt.type in (open, openat) and never_true`, ""},
+	{`evt.type in (open, openat) and not never_true and not (proc.name=vi)`, "denied"},
+}
+
+// A Falco condition that vigil evaluates gives Falco's answer on every
+// event: each condition is a rule of its own in one Falco file.
+func TestFalcoSemantics(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(prelude)
+	for i, c := range semantics {
+		fmt.Fprintf(&b, "- rule: r%d\n  desc: d\n  condition: %s\n  output: o %%proc.name\n  priority: WARNING\n", i, strings.ReplaceAll(c.cond, "\n", " "))
+	}
+	set, err := rules.LoadSources(rules.Source{Name: "semantics.yaml", Data: []byte(b.String()), Dialect: rules.DialectFalco})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := engine.NewCompiler(engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.CompileContext(context.Background(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Conditions that are never true in vigil are skipped, and one that
+	// does not restrict evt.type is run on every type: each with a warning.
+	var warned []string
+	for _, w := range rs.Warnings {
+		warned = append(warned, w.Item+" "+w.Code)
+	}
+	if want := `rule "r14" LOAD_SKIPPED_RULE, rule "r31" LOAD_NO_EVTTYPE, rule "r37" LOAD_SKIPPED_RULE`; strings.Join(warned, ", ") != want {
+		t.Errorf("warnings %q\nwant %q", strings.Join(warned, ", "), want)
+	}
+	evs := events(t)
+	got := make([][]string, len(semantics))
+	m := engine.NewMatcher()
+	for _, name := range []string{"connect", "denied", "exec", "write"} {
+		for _, a := range m.Match(rs, evs[name], nil) {
+			var i int
+			fmt.Sscanf(a.Rule, "r%d", &i)
+			got[i] = append(got[i], name)
+		}
+	}
+	for i, c := range semantics {
+		if g := strings.Join(got[i], " "); g != c.want {
+			t.Errorf("%s\n\tmatches %q, want %q", c.cond, g, c.want)
+		}
+	}
+}
