@@ -133,6 +133,22 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFloodRecord -fuzztime $(FUZZTIME) ./bpf/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./rules/
 	$(GO) test -run '^$$' -fuzz FuzzCreatedID -fuzztime $(FUZZTIME) ./containers/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./falco/
+	$(GO) test -run '^$$' -fuzz FuzzLoadFalco -fuzztime $(FUZZTIME) ./rules/
+
+# Falco compatibility (not part of make test; third-party data, never
+# committed): rules validate --falco-rules on Falco's stable, incubating and
+# sandbox files, one by one and together, with the counts of active and
+# skipped rules. Fails only if a file does not load.
+FALCO_RULES ?= ../shared/falco-rules
+.PHONY: falco-compat
+falco-compat: build
+	@if [ ! -d $(FALCO_RULES) ]; then echo "falco-compat: $(FALCO_RULES) does not exist; nothing to measure"; exit 0; fi; \
+	for f in $(FALCO_RULES)/falco_rules.yaml $(FALCO_RULES)/falco-incubating_rules.yaml $(FALCO_RULES)/falco-sandbox_rules.yaml; do \
+		printf '%s: ' $$(basename $$f); ./$(BIN) rules validate --falco-rules $$f 2>/dev/null || exit 1; \
+	done; \
+	printf 'all three: '; ./$(BIN) rules validate $(addprefix --falco-rules ,$(FALCO_RULES)/falco_rules.yaml $(FALCO_RULES)/falco-incubating_rules.yaml $(FALCO_RULES)/falco-sandbox_rules.yaml) 2>&1 | \
+		sed -n 's/^warning: //p; $$p' | grep -v '^$$' | sed 's/ (LOAD_[A-Z_]*)$$//'
 
 # The main job with built-in defaults: built-in rules, alerts on stdout.
 run: build
