@@ -73,10 +73,6 @@ func types(ts ...event.Type) event.TypeSet {
 var (
 	fileTypes = types(event.TypeOpen, event.TypeUnlink, event.TypeMkdir, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod)
 	netTypes  = types(event.TypeConnect, event.TypeDup, event.TypeAccept, event.TypeListen)
-	// The client is the side that connected: for connect the process
-	// itself (net.s*), for accept the peer (net.d*).
-	clientSide = types(event.TypeConnect)
-	serverSide = types(event.TypeAccept, event.TypeListen, event.TypeDup)
 )
 
 // ancestor is proc.aname[N] and its relatives: N 0 is the process, 1 its
@@ -111,24 +107,30 @@ func init() {
 		vigilField("proc.pid", "proc.pid"),
 		vigilField("proc.ppid", "proc.ppid"),
 		vigilField("thread.tid", "proc.tid"),
-		vigilField("proc.cwd", "proc.cwd"),
+		// Falco's proc.cwd always ends in a slash.
+		{name: "proc.cwd", kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: ident(`(proc.cwd.endsWith("/") ? proc.cwd : proc.cwd + "/")`)}}},
 		vigilField("proc.tty", "proc.tty"),
 		vigilField("proc.is_exe_from_memfd", "proc.exe_memfd"),
-		vigilField("user.uid", "user.uid"),
+		// Falco's user and group are the effective ids.
+		vigilField("user.uid", "proc.euid"),
 		vigilField("user.name", "user.name"),
 		vigilField("user.loginuid", "proc.loginuid"),
 		vigilField("group.gid", "proc.gid"),
 		vigilField("thread.cap_effective", "proc.cap_effective"),
-		vigilField("container.id", "container.id"),
+		// Falco's container.id is "host" on the host.
+		{name: "container.id", kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: ident(`(container.id == "" ? "host" : container.id)`)}}},
 		vigilField("container.name", "container.name"),
 		vigilField("container.image", "container.image"),
 		vigilField("k8s.ns.name", "k8s.ns"),
 		vigilField("k8s.pod.name", "k8s.pod"),
-		vigilField("fd.directory", "file.dir"),
-		vigilField("fd.filename", "file.name"),
-		vigilField("fd.nameraw", "file.rawpath"),
-		vigilField("evt.is_open_read", "file.read"),
-		vigilField("evt.is_open_write", "file.write"),
+		// A file's fd.* exist on opens only (the other file syscalls take
+		// no fd); a failed open has a name but no fd.type or fd.filename.
+		argField("fd.directory", "file.dir", event.TypeOpen),
+		{name: "fd.filename", kind: event.KindString, variants: []variant{{types: types(event.TypeOpen), cond: "evt.res >= 0", expr: ident("file.name")}}},
+		argField("fd.nameraw", "file.rawpath", event.TypeOpen),
+		// Falco's creat is neither (it has no flags argument).
+		{name: "evt.is_open_read", kind: event.KindBool, variants: []variant{{types: types(event.TypeOpen), expr: ident(`(file.read && evt.syscall != "creat")`)}}},
+		{name: "evt.is_open_write", kind: event.KindBool, variants: []variant{{types: types(event.TypeOpen), expr: ident(`(file.write && evt.syscall != "creat")`)}}},
 		vigilField("evt.rawres", "evt.res"),
 		vigilField("fd.l4proto", "net.proto"),
 		vigilField("container.image.repository", "container.image_repository"),
@@ -136,9 +138,11 @@ func init() {
 		vigilField("evt.arg.flags", "file.flags_text"),
 		// Falco names a syscall's arguments as its driver records them;
 		// vigil's path fields are the same values (file.rawpath: as passed).
-		argField("evt.arg.name", "file.rawpath", event.TypeOpen, event.TypeUnlink),
-		argField("evt.arg.path", "file.rawpath", event.TypeMkdir, event.TypeUnlink),
-		argField("evt.arg.filename", "file.rawpath", event.TypeChmod),
+		// Falco resolves a relative path argument (against the cwd or the
+		// dirfd) and gives an absolute one as passed.
+		pathArg("evt.arg.name", variant{types: types(event.TypeOpen)}, variant{types: types(event.TypeUnlink), cond: `evt.syscall == "unlinkat"`}),
+		pathArg("evt.arg.path", variant{types: types(event.TypeMkdir)}, variant{types: types(event.TypeUnlink), cond: `evt.syscall in ["unlink", "rmdir"]`}),
+		pathArg("evt.arg.filename", variant{types: types(event.TypeChmod), cond: `evt.syscall != "fchmod"`}),
 		argField("evt.arg.mode", "file.mode_text", event.TypeOpen, event.TypeMkdir, event.TypeChmod),
 		{name: "proc.env", arg: argKeyOpt, kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: func(arg string) string {
 			if arg == "" {
@@ -170,33 +174,42 @@ func init() {
 		{name: "fd.port", kind: event.KindUint, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sport, net.dport]")}}},
 		ancestor("proc.aname", "proc.name"),
 		{name: "fd.name", kind: event.KindString, variants: []variant{
-			{types: fileTypes, expr: ident("file.path")},
+			{types: types(event.TypeOpen), expr: ident("file.path")},
 			{types: netTypes, cond: `net.family == "unix"`, expr: ident("net.path"), condZero: true},
 		}},
-		{name: "fd.typechar", kind: event.KindString, variants: []variant{
-			{types: fileTypes, expr: ident(`"f"`)},
-			{types: netTypes, cond: `net.family == "ipv4"`, expr: ident(`"4"`)},
-			{types: netTypes, cond: `net.family == "ipv6"`, expr: ident(`"6"`)},
-			{types: netTypes, cond: `net.family == "unix"`, expr: ident(`"u"`)},
-		}},
-		{name: "fd.type", kind: event.KindString, variants: []variant{
-			{types: fileTypes, expr: ident(`"file"`)},
-			{types: netTypes, cond: `net.family == "ipv4"`, expr: ident(`"ipv4"`)},
-			{types: netTypes, cond: `net.family == "ipv6"`, expr: ident(`"ipv6"`)},
-			{types: netTypes, cond: `net.family == "unix"`, expr: ident(`"unix"`)},
-		}},
+		{name: "fd.typechar", kind: event.KindString, variants: append([]variant{
+			{types: types(event.TypeOpen), cond: `!file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"f"`)},
+			{types: types(event.TypeOpen), cond: `file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"d"`)},
+		}, sockVariants("4", "6", "u")...)},
+		{name: "fd.type", kind: event.KindString, variants: append([]variant{
+			{types: types(event.TypeOpen), cond: `evt.res >= 0 && !file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"file"`)},
+			{types: types(event.TypeOpen), cond: `evt.res >= 0 && file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"directory"`)},
+		}, sockVariants("ipv4", "ipv6", "unix")...)},
 		{name: "fd.num", kind: event.KindInt, variants: []variant{{types: types(event.TypeOpen), expr: ident("evt.res")}}},
 		{name: "fd.sockfamily", kind: event.KindString, variants: []variant{
 			{types: netTypes, cond: `net.family in ["ipv4", "ipv6"]`, expr: ident(`"ip"`)},
 			{types: netTypes, cond: `net.family == "unix"`, expr: ident(`"unix"`)},
 		}},
-		netField("fd.sip", "fd.sport", "net.dip", "net.dport", "net.sip", "net.sport"),
-		netField("fd.cip", "fd.cport", "net.sip", "net.sport", "net.dip", "net.dport"),
-		netField("fd.rip", "fd.rport", "net.dip", "net.dport", "net.dip", "net.dport"),
-		netField("fd.lip", "fd.lport", "net.sip", "net.sport", "net.sip", "net.sport"),
+		// Server and client as Falco has them: for connect the process is
+		// the client (vigil's source end), for accept and listen the
+		// server; a listening socket has no client, and a dup'ed socket's
+		// role is not known.
+		netField("fd.sip", "fd.sport", side{connect, "d"}, side{accept, "s"}, side{listen, "s"}),
+		netField("fd.cip", "fd.cport", side{connect, "s"}, side{accept, "d"}),
+		netField("fd.rip", "fd.rport", side{connect, "d"}, side{accept, "d"}),
+		netField("fd.lip", "fd.lport", side{connect, "s"}, side{accept, "s"}, side{listen, "s"}),
 	} {
 		add(f)
 	}
+}
+
+// pathArg is a Falco path argument: file.rawpath when absolute, else the
+// path vigil resolved (file.path), on each variant's events.
+func pathArg(name string, vs ...variant) field {
+	for i := range vs {
+		vs[i].expr = ident(`(file.rawpath.startsWith("/") ? file.rawpath : file.path)`)
+	}
+	return field{name: name, kind: event.KindString, variants: vs}
 }
 
 // argField is a Falco syscall argument that is a vigil field on some types.
@@ -206,25 +219,41 @@ func argField(falco, vigil string, ts ...event.Type) field {
 	return f
 }
 
-// netField adds the port of an address field pair too, and the network
-// form (fd.snet for fd.sip). onClient is the vigil field on events where the
-// process is the client (connect), onServer where it is the server.
 const inet = `net.family in ["ipv4", "ipv6"]`
 
-func netField(ip, port, ipOnClient, portOnClient, ipOnServer, portOnServer string) field {
-	add(field{name: port, kind: event.KindUint, variants: []variant{
-		{types: clientSide, cond: inet, expr: ident(portOnClient), condZero: true},
-		{types: serverSide, cond: inet, expr: ident(portOnServer), condZero: true},
-	}})
-	ipf := field{name: ip, kind: event.KindIP, variants: []variant{
-		{types: clientSide, cond: inet, expr: ident(ipOnClient), condZero: true},
-		{types: serverSide, cond: inet, expr: ident(ipOnServer), condZero: true},
-	}}
-	nf := ipf
-	nf.name = strings.TrimSuffix(ip, "ip") + "net"
-	nf.network = true
-	add(nf)
-	return ipf
+var (
+	connect = types(event.TypeConnect)
+	accept  = types(event.TypeAccept)
+	listen  = types(event.TypeListen)
+)
+
+// side is which of vigil's ends (s: net.sip/sport, d: net.dip/dport) a
+// Falco address field is on some types.
+type side struct {
+	types event.TypeSet
+	end   string
+}
+
+// sockVariants are fd.typechar's or fd.type's values on sockets.
+func sockVariants(v4, v6, unix string) []variant {
+	return []variant{
+		{types: netTypes, cond: `net.family == "ipv4"`, expr: ident(strconv.Quote(v4))},
+		{types: netTypes, cond: `net.family == "ipv6"`, expr: ident(strconv.Quote(v6))},
+		{types: netTypes, cond: `net.family == "unix"`, expr: ident(strconv.Quote(unix))},
+	}
+}
+
+// netField adds the port field of an address field and the network form
+// (fd.snet for fd.sip), and returns the address field.
+func netField(ip, port string, sides ...side) field {
+	var ips, ports []variant
+	for _, sd := range sides {
+		ips = append(ips, variant{types: sd.types, cond: inet, expr: ident("net." + sd.end + "ip"), condZero: true})
+		ports = append(ports, variant{types: sd.types, cond: inet, expr: ident("net." + sd.end + "port"), condZero: true})
+	}
+	add(field{name: port, kind: event.KindUint, variants: ports})
+	add(field{name: strings.TrimSuffix(ip, "ip") + "net", kind: event.KindIP, network: true, variants: ips})
+	return field{name: ip, kind: event.KindIP, variants: ips}
 }
 
 func add(f field) {

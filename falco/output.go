@@ -96,27 +96,14 @@ func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
 			}
 			return NA
 		})
-	case "fd.sip", "fd.cip", "fd.rip", "fd.lip", "fd.sport", "fd.cport", "fd.rport", "fd.lport":
-		return str(func(e *event.Event) string {
-			if !netTypes.Has(e.Type) || (e.Net.Family != "ipv4" && e.Net.Family != "ipv6") {
-				return NA
-			}
-			c, s := endpoints(e)
-			local, remote := c, s
-			if !clientSide.Has(e.Type) {
-				local, remote = s, c
-			}
-			ap := map[string]netip.AddrPort{"s": s, "c": c, "r": remote, "l": local}[name[3:4]]
-			if strings.HasSuffix(name, "port") {
-				return strconv.Itoa(int(ap.Port()))
-			}
-			return ap.Addr().String()
-		})
 	}
-	if f, ok := fieldTable[name]; ok && f.needs == "" && len(f.variants) == 1 && f.arg == argNone {
+	if f, ok := fieldTable[name]; ok && f.needs == "" && len(f.variants) == 1 && f.arg == argNone && f.variants[0].types == event.AllTypes {
 		if vf, ok := event.FieldByName(f.variants[0].expr("")); ok {
 			return vf, nil
 		}
+	}
+	if f, ok := fieldTable[name]; ok && f.needs == "" && f.arg == argNone {
+		return str(func(e *event.Event) string { return renderVariants(f, e) })
 	}
 	if _, ok := fieldTable[name]; ok {
 		return str(func(*event.Event) string { return NA })
@@ -130,11 +117,73 @@ func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
 	return nil, fmt.Errorf("unknown field %%%s%s", label, suggestField(name))
 }
 
+// goConds are the variant conditions of fields.go, evaluated in Go for
+// outputs.
+var goConds = map[string]func(*event.Event) bool{
+	"":                                   func(*event.Event) bool { return true },
+	inet:                                 func(e *event.Event) bool { return e.Net.Family == "ipv4" || e.Net.Family == "ipv6" },
+	`net.family == "unix"`:               func(e *event.Event) bool { return e.Net.Family == "unix" },
+	`net.family == "ipv4"`:               func(e *event.Event) bool { return e.Net.Family == "ipv4" },
+	`net.family == "ipv6"`:               func(e *event.Event) bool { return e.Net.Family == "ipv6" },
+	"evt.res >= 0":                       func(e *event.Event) bool { return e.Res >= 0 },
+	`evt.syscall == "unlinkat"`:          func(e *event.Event) bool { return e.Syscall == "unlinkat" },
+	`evt.syscall in ["unlink", "rmdir"]`: func(e *event.Event) bool { return e.Syscall == "unlink" || e.Syscall == "rmdir" },
+	`evt.syscall != "fchmod"`:            func(e *event.Event) bool { return e.Syscall != "fchmod" },
+}
+
+// renderVariants renders a field of fields.go whose value is a vigil
+// field (or a quoted constant) on each variant: the first variant that
+// applies to e, or NA.
+func renderVariants(f field, e *event.Event) string {
+	for _, v := range f.variants {
+		ok := goConds[v.cond]
+		if !v.types.Has(e.Type) || ok == nil || !ok(e) {
+			continue
+		}
+		x := v.expr("")
+		if u, err := strconv.Unquote(x); err == nil {
+			return u
+		}
+		if vf, found := event.FieldByName(x); found {
+			return string(appendValue(nil, vf, e))
+		}
+		if strings.HasPrefix(x, "(file.rawpath.startsWith") {
+			if strings.HasPrefix(e.File.RawPath, "/") {
+				return e.File.RawPath
+			}
+			return e.File.Path
+		}
+	}
+	return NA
+}
+
+// appendValue appends a vigil field's value as text.
+func appendValue(b []byte, f *event.Field, e *event.Event) []byte {
+	switch f.Kind {
+	case event.KindString:
+		return append(b, f.Str(e)...)
+	case event.KindInt:
+		return strconv.AppendInt(b, f.Int(e), 10)
+	case event.KindUint:
+		return strconv.AppendUint(b, f.Uint(e), 10)
+	case event.KindBool:
+		return strconv.AppendBool(b, f.Bool(e))
+	case event.KindIP:
+		if ip := f.IP(e); ip.IsValid() {
+			return ip.AppendTo(b)
+		}
+	case event.KindStrings:
+		return append(b, strings.Join(f.Strs(e), " ")...)
+	}
+	return b
+}
+
 // endpoints are a socket's client and server addresses: for connect the
-// process is the client (vigil's source), else the server.
+// process is the client (vigil's source end), for accept and listen the
+// server.
 func endpoints(e *event.Event) (client, server netip.AddrPort) {
 	src, dst := netip.AddrPortFrom(e.Net.SIP, e.Net.SPort), netip.AddrPortFrom(e.Net.DIP, e.Net.DPort)
-	if clientSide.Has(e.Type) {
+	if e.Type == event.TypeConnect {
 		return src, dst
 	}
 	return dst, src

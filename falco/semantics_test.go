@@ -49,6 +49,13 @@ func events(t *testing.T) map[string]*event.Event {
 		// cat fails to open /etc/shadow
 		"denied": mk(map[string]any{"evt.type": "open", "evt.syscall": "open", "evt.res": -13, "proc.name": "cat",
 			"file.path": "/etc/shadow", "file.flags": 0}),
+		// nginx accepts 10.9.9.9:5555 on 0.0.0.0:80... its local 10.0.0.2:80
+		"accept": mk(map[string]any{"evt.type": "accept", "evt.syscall": "accept4", "evt.res": 5, "proc.name": "nginx", "proc.cwd": "/srv",
+			"net.family": "ipv4", "net.proto": "tcp", "net.dip": "10.9.9.9", "net.dport": 5555, "net.sip": "10.0.0.2", "net.sport": 80,
+			"container.id": "0123456789ab"}),
+		// rm removes /etc/cron.d/x (no fd: Falco's fd.* are absent)
+		"unlink": mk(map[string]any{"evt.type": "unlink", "evt.syscall": "unlinkat", "evt.res": 0, "proc.name": "rm", "proc.cwd": "/etc/cron.d",
+			"file.path": "/etc/cron.d/x", "file.rawpath": "x"}),
 		// curl connects to 10.1.2.3:443 from 192.168.0.5:40000
 		"connect": mk(map[string]any{"evt.type": "connect", "evt.syscall": "connect", "evt.res": 0, "proc.name": "curl",
 			"net.family": "ipv4", "net.proto": "tcp", "net.dip": "10.1.2.3", "net.dport": 443, "net.sip": "192.168.0.5", "net.sport": 40000}),
@@ -98,6 +105,14 @@ var semantics = []struct {
 	{`evt.type in (open, openat) and tolower(proc.name) = VI`, ""},
 	{`evt.type in (open, openat) and toupper(proc.name) = VI`, "write"},
 	{`evt.type in (open, openat) and never_true`, ""},
+	{`evt.type in (accept, accept4) and fd.sip = 10.0.0.2 and fd.sport = 80 and fd.cip = 10.9.9.9 and fd.rport = 5555 and fd.lport = 80`, "accept"},
+	{`evt.type = accept4 and proc.cwd = /srv/`, "accept"},
+	{`evt.type in (accept4, unlinkat) and container.id != host`, "accept"},
+	{`evt.type in (accept, connect) and fd.ip != 10.0.0.2`, "connect"},
+	{`evt.type in (accept, connect) and not fd.net = 10.0.0.0/8`, ""},
+	{`evt.type in (open, openat, unlink, unlinkat) and fd.name startswith /etc`, "denied write"},
+	{`evt.type = unlinkat and evt.arg.name = /etc/cron.d/x`, "unlink"},
+	{`evt.type in (unlink, unlinkat) and not fd.name exists`, "unlink"},
 	{`evt.type in (open, openat) and not never_true and not (proc.name=vi)`, "denied"},
 }
 
@@ -133,7 +148,7 @@ func TestFalcoSemantics(t *testing.T) {
 	evs := events(t)
 	got := make([][]string, len(semantics))
 	m := engine.NewMatcher()
-	for _, name := range []string{"connect", "denied", "exec", "write"} {
+	for _, name := range []string{"accept", "connect", "denied", "exec", "unlink", "write"} {
 		for _, a := range m.Match(rs, evs[name], nil) {
 			var i int
 			fmt.Sscanf(a.Rule, "r%d", &i)

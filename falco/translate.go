@@ -462,12 +462,9 @@ func literal(s string, kind event.Kind, network bool, op string) (string, string
 	return strconv.Quote(s), ""
 }
 
-// parseNumber parses Falco's numbers: decimal, or hexadecimal with 0x.
+// parseNumber parses Falco's numbers: decimal only (Falco refuses 0x10
+// as "not a valid number").
 func parseNumber(s string) (int64, error) {
-	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
-		u, err := strconv.ParseUint(h, 16, 64)
-		return int64(u), err
-	}
 	return strconv.ParseInt(s, 10, 64)
 }
 
@@ -495,6 +492,11 @@ func compare(op, x string, kind event.Kind, network, many bool, consts []string)
 		inner, err := compare(op, "a", kind, network, false, consts)
 		if err != "" {
 			return "", err
+		}
+		// One value that matches is enough, but != needs every one to
+		// differ (Falco's fd.ip != x is false if either end is x).
+		if op == "!=" {
+			return x + ".all(a, " + inner + ")", ""
 		}
 		return x + ".exists(a, " + inner + ")", ""
 	}
