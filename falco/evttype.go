@@ -20,7 +20,7 @@ var falcoOnly = map[string]event.Type{
 	// A successful execveat reaches Falco as execve: execveat is a
 	// failed one, which vigil does not record (it is in lacking).
 	"execve": event.TypeExec,
-	"clone": event.TypeFork, "clone3": event.TypeFork, "fork": event.TypeFork, "vfork": event.TypeFork,
+	"clone":  event.TypeFork, "clone3": event.TypeFork, "fork": event.TypeFork, "vfork": event.TypeFork,
 	"procexit": event.TypeExit,
 }
 
