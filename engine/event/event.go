@@ -187,9 +187,22 @@ type Container struct {
 	Labels  map[string]string // never modified once set
 	PodNS   string
 	PodName string
+	// Privileged: the runtime gives the container every capability and
+	// every device, and no seccomp or LSM confinement.
+	Privileged bool
+	Mounts     []ContainerMount // never modified once set
 	// Known is set once the runtime's answer (possibly "no such
-	// container") has been applied to Name, Image, Labels and the pod.
+	// container") has been applied to Name, Image, Labels, the pod,
+	// Privileged and Mounts.
 	Known bool
+}
+
+// ContainerMount is a mount the runtime set up for a container: a bind
+// mount of a host path, a volume, or a filesystem such as proc.
+type ContainerMount struct {
+	Source string // host path, volume path or filesystem name (proc, tmpfs)
+	Dest   string // where it is mounted in the container
+	RW     bool   // mounted read-write
 }
 
 // File is the file of a file event.

@@ -454,6 +454,14 @@ var Fields = []Field{
 				e.Proc.Container.Labels = m
 			}
 		}},
+	{Name: "container.privileged", Kind: KindBool, Types: procTypes, Desc: "the runtime runs the container privileged (docker run --privileged, securityContext.privileged in Kubernetes); false until the runtime lookup answers",
+		Bool: func(e *Event) bool { return e.Proc.Container.Privileged }, SetBool: func(e *Event, b bool) { e.Proc.Container.Privileged = b }},
+	{Name: "container.mounts", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the mounts the runtime set up, as source:dest:rw or source:dest:ro (source: the host path of a bind mount or volume, or a filesystem name such as proc); empty until the runtime lookup answers",
+		Strs: func(e *Event) []string { return mountStrings(e.Proc.Container.Mounts) }, SetStrs: setMounts},
+	{Name: "container.mount_sources", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the sources of container.mounts, in order: container.mount_sources.exists(s, s.glob(\"/var/run/*.sock\")) finds a runtime socket mounted from the host", Falco: "container.mount.dest[SOURCE]",
+		Strs: func(e *Event) []string { return mountParts(e.Proc.Container.Mounts, false) }, Derived: "container.mounts"},
+	{Name: "container.mount_dests", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the destinations of container.mounts, in order", Falco: "container.mount.source[DEST]",
+		Strs: func(e *Event) []string { return mountParts(e.Proc.Container.Mounts, true) }, Derived: "container.mounts"},
 	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (from the runtime lookup)", Falco: "k8s.ns.name",
 		Str: func(e *Event) string { return e.Proc.Container.PodNS }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodNS = s; return nil }},
 	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)", Falco: "k8s.pod.name",
@@ -465,6 +473,66 @@ var noProcess Process
 // MaxAncestors is the number of ancestors a process's Ancestors holds at
 // most.
 const MaxAncestors = 16
+
+// MaxContainerMounts is the number of mounts of a container that vigil
+// keeps: runtimes set up a few dozen, and the cost estimate of a rule
+// over the mount lists needs a bound.
+const MaxContainerMounts = 256
+
+func mountStrings(ms []ContainerMount) []string {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		mode := ":ro"
+		if m.RW {
+			mode = ":rw"
+		}
+		out[i] = m.Source + ":" + m.Dest + mode
+	}
+	return out
+}
+
+func mountParts(ms []ContainerMount, dest bool) []string {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Source
+		if dest {
+			out[i] = m.Dest
+		}
+	}
+	return out
+}
+
+// setMounts parses container.mounts items. The source ends at the first
+// colon, as in docker run -v; the destination must be absolute.
+func setMounts(e *Event, l []string) error {
+	if len(l) > MaxContainerMounts {
+		return fmt.Errorf("%d mounts, more than the %d vigil keeps", len(l), MaxContainerMounts)
+	}
+	ms := make([]ContainerMount, 0, len(l))
+	for _, s := range l {
+		rest, mode, ok := cutLast(s, ':')
+		src, dest, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 || (mode != "rw" && mode != "ro") || !strings.HasPrefix(dest, "/") {
+			return fmt.Errorf("mount %q is not source:/dest:rw or source:/dest:ro", s)
+		}
+		ms = append(ms, ContainerMount{Source: src, Dest: dest, RW: mode == "rw"})
+	}
+	e.Proc.Container.Mounts = ms
+	return nil
+}
+
+func cutLast(s string, sep byte) (before, after string, found bool) {
+	if i := strings.LastIndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
 
 func envText(env map[string]string) string {
 	var b strings.Builder

@@ -1,6 +1,9 @@
 package event
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // An image reference splits as the runtimes write it: a registry's port is
 // not a tag, and a digest goes.
@@ -24,6 +27,40 @@ func TestModeString(t *testing.T) {
 	for m, want := range map[uint32]string{0: "", 0o755: "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR", 0o4700: "S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"} {
 		if got := ModeString(m); got != want {
 			t.Errorf("ModeString(%o) = %q, want %q", m, got, want)
+		}
+	}
+}
+
+// container.mounts items read back as they print; a malformed one is
+// refused with the item named.
+func TestContainerMounts(t *testing.T) {
+	e, err := FromFields(map[string]any{"evt.type": "exec", "container.mounts": []any{"/var/run/docker.sock:/run/docker.sock:rw", "proc:/proc:ro", ":/empty-source:ro"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ContainerMount{{"/var/run/docker.sock", "/run/docker.sock", true}, {"proc", "/proc", false}, {"", "/empty-source", false}}
+	if !slices.Equal(e.Proc.Container.Mounts, want) {
+		t.Errorf("mounts = %+v", e.Proc.Container.Mounts)
+	}
+	for name, want := range map[string][]string{
+		"container.mounts":        {"/var/run/docker.sock:/run/docker.sock:rw", "proc:/proc:ro", ":/empty-source:ro"},
+		"container.mount_sources": {"/var/run/docker.sock", "proc", ""},
+		"container.mount_dests":   {"/run/docker.sock", "/proc", "/empty-source"},
+	} {
+		f, _ := FieldByName(name)
+		if got := f.Strs(e); !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	for item, msg := range map[string]string{
+		"/a":             `container.mounts: mount "/a" is not source:/dest:rw or source:/dest:ro`,
+		"/a:/b":          `container.mounts: mount "/a:/b" is not source:/dest:rw or source:/dest:ro`,
+		"/a:/b:rx":       `container.mounts: mount "/a:/b:rx" is not source:/dest:rw or source:/dest:ro`,
+		"/a:relative:rw": `container.mounts: mount "/a:relative:rw" is not source:/dest:rw or source:/dest:ro`,
+	} {
+		_, err := FromFields(map[string]any{"evt.type": "exec", "container.mounts": []any{item}})
+		if err == nil || err.Error() != msg {
+			t.Errorf("%q: err = %v, want %s", item, err, msg)
 		}
 	}
 }

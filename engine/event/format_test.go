@@ -18,7 +18,8 @@ func sampleOpen() *Event {
 		Proc: &Process{PID: 100, PPID: 1, Name: "cat", Exe: "/usr/bin/cat", Argv: []string{"cat", "/etc/hosts"}, Env: map[string]string{"HOME": "", "LD_PRELOAD": "/tmp/x.so"},
 			Cmdline: "cat /etc/hosts", Cwd: "/root", Start: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
 			Ancestors: []string{"systemd"}, Container: Container{ID: "0123456789ab", FullID: strings.Repeat("0123456789abcdef", 4), Runtime: "docker",
-				Name: "web-1", Image: "nginx:1.27", Labels: map[string]string{"tier": "front", "app": "web"}, Known: true}},
+				Name: "web-1", Image: "nginx:1.27", Labels: map[string]string{"tier": "front", "app": "web"},
+				Privileged: true, Mounts: []ContainerMount{{Source: "/var/run/docker.sock", Dest: "/run/docker.sock", RW: true}, {Source: "proc", Dest: "/proc"}}, Known: true}},
 		Parent: parent,
 		User:   User{UID: 1000, Name: "alice"},
 		File:   File{Path: "/etc/hosts", RawPath: "/etc/hosts", Flags: 0x80000},
@@ -44,6 +45,8 @@ func TestAppendJSON(t *testing.T) {
 		"file.mode": 0.0, "file.mode_text": "", "proc.env_text": "HOME= LD_PRELOAD=/tmp/x.so", "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
 		"container.id": "0123456789ab", "container.full_id": strings.Repeat("0123456789abcdef", 4), "container.runtime": "docker",
 		"container.name": "web-1", "container.image": "nginx:1.27", "container.image_repository": "nginx", "container.image_tag": "1.27", "container.labels": map[string]any{"app": "web", "tier": "front"},
+		"container.privileged": true, "container.mounts": []any{"/var/run/docker.sock:/run/docker.sock:rw", "proc:/proc:ro"},
+		"container.mount_sources": []any{"/var/run/docker.sock", "proc"}, "container.mount_dests": []any{"/run/docker.sock", "/proc"},
 		"k8s.ns": "", "k8s.pod": "",
 	}
 	if !reflect.DeepEqual(got, want) {

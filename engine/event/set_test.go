@@ -92,6 +92,9 @@ func sampleValues(t *testing.T, typ Type) map[string]any {
 			if f.Values != nil {
 				l = []any{f.Values[1], f.Values[len(f.Values)-1]}
 			}
+			if f.Name == "container.mounts" { // items have a syntax
+				l = []any{fmt.Sprintf("/a%d:/x:rw", i), fmt.Sprintf("b%d:/y:ro", i)}
+			}
 			v = l
 		case KindIP:
 			v = fmt.Sprintf("10.0.%d.%d", i/256, i%256)
