@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
 )
@@ -18,7 +19,8 @@ import (
 // example. The zero Config is what vigil runs with no file: the
 // built-in rules and every event type they use.
 type Config struct {
-	Rules        []string     `yaml:"rules"` // files, directories, or "builtin"
+	Rules        []string     `yaml:"rules"`       // files, directories, or "builtin"
+	FalcoRules   []string     `yaml:"falco_rules"` // Falco rules files or directories, loaded as they are
 	Sinks        []Sink       `yaml:"-"`
 	Metrics      Metrics      `yaml:"metrics"`
 	Events       []string     `yaml:"events"` // event types traced at most; empty: all the rules use
@@ -204,6 +206,19 @@ func (c *Config) EventTypes() ([]event.Type, error) {
 		return nil, nil
 	}
 	return ParseTypes(c.Events)
+}
+
+// RulePaths are the rules files a run loads: each flag given replaces the
+// config's key of the same name (rules, falco_rules).
+func (c *Config) RulePaths(rules, falco []string) engine.Paths {
+	p := engine.Paths{Rules: c.Rules, Falco: c.FalcoRules}
+	if len(rules) > 0 {
+		p.Rules = rules
+	}
+	if len(falco) > 0 {
+		p.Falco = falco
+	}
+	return p
 }
 
 // PlanOptions are the config's part of the kernel plan.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,13 +25,13 @@ import (
 // Options are what `vigil run` was asked to do.
 type Options struct {
 	Config *config.Config // with at least one sink
-	// RulePaths are the rules files (flags, else the config's; none: the
-	// built-in set).
-	RulePaths []string
-	Stdout    io.Writer // for stdout sinks
-	Log       *slog.Logger
-	LockFile  string // the host-wide lock (DefaultLockFile)
-	Stats     bool   // log the counters on exit even when nothing was lost
+	// Rules are the rules files, vigil's and Falco's (flags, else the
+	// config's; none at all: the built-in set).
+	Rules    engine.Paths
+	Stdout   io.Writer // for stdout sinks
+	Log      *slog.Logger
+	LockFile string // the host-wide lock (DefaultLockFile)
+	Stats    bool   // log the counters on exit even when nothing was lost
 }
 
 // daemon is one run: what the steps build, in order.
@@ -100,7 +101,13 @@ func (d *daemon) compileRules(context.Context) error {
 	opts.Allow = withSelf(d.log, opts.Allow)
 	r, err := NewRules(d.log,
 		func(ctx context.Context) (*engine.Ruleset, error) {
-			return engine.CompilePathsContext(ctx, engine.Options{}, d.o.RulePaths...)
+			rs, err := engine.CompileFiles(ctx, engine.Options{}, d.o.Rules)
+			if err == nil {
+				for _, w := range rs.Warnings {
+					d.log.Warn("rules: "+w.Msg, "at", w.Pos.String(), "item", w.Item, "code", w.Code)
+				}
+			}
+			return rs, err
 		},
 		func(rs *engine.Ruleset) (plan.Plan, error) { return rs.Plan(opts) })
 	d.rules = r
@@ -267,7 +274,7 @@ func (d *daemon) logStopped() {
 // reloads them when a rules file changes. Reloads run one at a time, here.
 func (d *daemon) handleSignals(ctx context.Context) {
 	changed := make(chan struct{}, 1)
-	if err := watchRules(ctx, d.o.RulePaths, changed); err != nil {
+	if err := watchRules(ctx, append(slices.Clone(d.o.Rules.Rules), d.o.Rules.Falco...), changed); err != nil {
 		d.log.Warn("rules files are not watched; reload with SIGHUP", "err", err)
 	}
 	for {

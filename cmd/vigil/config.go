@@ -17,15 +17,16 @@ func configCmd(stdout io.Writer) *cobra.Command {
 		Use:   "validate FILE",
 		Short: "Check a config file and every rules file it names; errors with file:line:col",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(args[0])
 			if err != nil {
 				return err
 			}
-			rs, err := engine.CompilePaths(engine.Options{}, cfg.Rules...)
+			rs, err := engine.CompileFiles(cmd.Context(), engine.Options{}, cfg.RulePaths(nil, nil))
 			if err != nil {
 				return err
 			}
+			printWarnings(stdout, rs)
 			if _, err := rs.Plan(cfg.PlanOptions()); err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ func printWarnings(w io.Writer, rs *engine.Ruleset) {
 
 func rulesCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "rules", Short: "Validate, list fields of, and test rules (no root needed)"}
-	cmd.AddCommand(rulesValidateCmd(stdout), rulesFieldsCmd(stdout), rulesTestCmd(stdout))
+	cmd.AddCommand(rulesValidateCmd(stdout), rulesFieldsCmd(stdout), rulesTestCmd(stdout), rulesListCmd(stdout))
 	return cmd
 }
 
@@ -268,18 +268,19 @@ func typeNamesOf(s event.TypeSet) []string {
 }
 
 func rulesTestCmd(stdout io.Writer) *cobra.Command {
-	var rulePaths []string
+	var rulePaths, falcoPaths []string
 	cmd := &cobra.Command{
 		Use:   "test [TESTFILE|DIR]...",
 		Short: "Run rule test cases (the built-in rules' own tests when no path is given)",
-		Long: "Run rule test files against the rules given with --rules (the built-in set by default).\n" +
+		Long: "Run rule test files against the rules given with --rules and --falco-rules (the built-in set by default).\n" +
 			"With no test path, run the built-in tests and require every built-in rule to have a\n" +
 			"case where it fires and one where it must not.",
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			rs, err := engine.CompilePaths(engine.Options{}, rulePaths...)
+			rs, err := engine.CompileFiles(cmd.Context(), engine.Options{}, engine.Paths{Rules: rulePaths, Falco: falcoPaths})
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), rs)
 			srcs := rules.BuiltinTests()
 			if len(paths) > 0 {
 				if srcs, err = rules.Sources(paths...); err != nil {
@@ -332,6 +333,32 @@ func rulesTestCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	addRulesFlag(cmd.Flags(), &rulePaths)
+	addFalcoRulesFlag(cmd.Flags(), &falcoPaths)
+	return cmd
+}
+
+// rulesListCmd lists the rules a load gives: what vigil run would judge
+// events with.
+func rulesListCmd(stdout io.Writer) *cobra.Command {
+	var falcoPaths []string
+	cmd := &cobra.Command{
+		Use:   "list [PATH|builtin]...",
+		Short: "List the rules: name, priority, enabled, event types, dialect and where each is defined",
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			rs, err := engine.CompileFiles(cmd.Context(), engine.Options{}, engine.Paths{Rules: paths, Falco: falcoPaths})
+			if err != nil {
+				return err
+			}
+			printWarnings(cmd.ErrOrStderr(), rs)
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RULE\tPRIORITY\tENABLED\tEVENTS\tDIALECT\tDEFINED AT")
+			for _, r := range rs.Rules {
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", r.Name, r.Priority, r.Enabled, strings.Join(typeNamesOf(r.Types), ","), r.Dialect(), r.Pos())
+			}
+			return tw.Flush()
+		},
+	}
+	addFalcoRulesFlag(cmd.Flags(), &falcoPaths)
 	return cmd
 }
 

@@ -29,6 +29,7 @@ func alertRenderer(format string) (func([]byte, *event.Alert) []byte, error) {
 func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		rulePaths  []string
+		falcoPaths []string
 		format     string
 		ringSize   int
 		stats      bool
@@ -64,19 +65,17 @@ func runCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *cobr
 				}
 				cfg.Sinks = []config.Sink{config.Stdout(format, "--format")}
 			}
-			if len(rulePaths) == 0 {
-				rulePaths = cfg.Rules
-			}
 			if cmd.Flags().Changed("ring-size") || cfg.RingbufSize == 0 {
 				cfg.RingbufSize = ringSize
 			}
 			return daemon.Run(cmd.Context(), daemon.Options{
-				Config: cfg, RulePaths: rulePaths, Stdout: stdout, Log: log, LockFile: lockFile, Stats: stats,
+				Config: cfg, Rules: cfg.RulePaths(rulePaths, falcoPaths), Stdout: stdout, Log: log, LockFile: lockFile, Stats: stats,
 			})
 		},
 	}
 	f := cmd.Flags()
 	addRulesFlag(f, &rulePaths)
+	addFalcoRulesFlag(f, &falcoPaths)
 	f.StringVar(&format, "format", "text", "alert format on stdout when the config names no sink: text or json (Falco-compatible)")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "size in bytes of the kernel's bulk ring buffer, the file events' (power of two)")
 	f.BoolVar(&stats, "stats", false, "print counters to stderr on exit")
@@ -103,8 +102,8 @@ func configLogger(log *slog.Logger, stderr io.Writer, c config.Log) *slog.Logger
 
 func replayCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		rulePaths []string
-		format    string
+		rulePaths, falcoPaths []string
+		format                string
 	)
 	cmd := &cobra.Command{
 		Use:   "replay FILE.jsonl",
@@ -115,10 +114,11 @@ func replayCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rs, err := engine.CompilePaths(engine.Options{}, rulePaths...)
+			rs, err := engine.CompileFiles(cmd.Context(), engine.Options{}, engine.Paths{Rules: rulePaths, Falco: falcoPaths})
 			if err != nil {
 				return err
 			}
+			printWarnings(stderr, rs)
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
@@ -159,6 +159,7 @@ func replayCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	f := cmd.Flags()
 	addRulesFlag(f, &rulePaths)
+	addFalcoRulesFlag(f, &falcoPaths)
 	f.StringVar(&format, "format", "text", "alert format: text or json")
 	return cmd
 }
