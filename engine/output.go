@@ -20,9 +20,11 @@ type outputPart struct {
 }
 
 // parseOutput splits a template at Falco-style %field tokens; %% is a
-// literal %. Unknown fields, and a % that starts no field name (as in
-// Falco, where it is an invalid token), are errors at their place in the
-// rule file.
+// literal %. A list field takes an index, %proc.ancestors[1], as Falco's
+// fields take an argument: a [ right after a field name always opens one.
+// Unknown fields, an index that is not one, and a % that starts no field
+// name (as in Falco, where it is an invalid token), are errors at their
+// place in the rule file.
 func (k *compilation) parseOutput(t rules.Text, item string, d rules.Dialect) ([]outputPart, []string, []*event.Field) {
 	s := t.S
 	var parts []outputPart
@@ -95,6 +97,14 @@ func (k *compilation) parseOutput(t rules.Text, item string, d rules.Dialect) ([
 			i = j
 			continue
 		}
+		if j < len(s) && s[j] == '[' {
+			var n int
+			if f, n = k.indexed(t, f, j, item); f == nil {
+				i = j + max(n, 1)
+				continue
+			}
+			name, j = s[i+1:j+n], j+n
+		}
 		if lit.Len() > 0 {
 			parts = append(parts, outputPart{lit: lit.String()})
 			lit.Reset()
@@ -102,6 +112,7 @@ func (k *compilation) parseOutput(t rules.Text, item string, d rules.Dialect) ([
 		parts = append(parts, outputPart{field: f})
 		if !slices.Contains(names, name) {
 			names = append(names, name)
+			sources = append(sources, f)
 		}
 		i = j
 	}
@@ -109,6 +120,43 @@ func (k *compilation) parseOutput(t rules.Text, item string, d rules.Dialect) ([
 		parts = append(parts, outputPart{lit: strings.TrimRight(lit.String(), " ")})
 	}
 	return parts, names, sources
+}
+
+// indexed is the element of list field f that the index at t.S[j] (a
+// "[") names, %proc.ancestors[0] the parent: a string field that is ""
+// when the list has no such element. n is the length of the index, with
+// its brackets. A field that is not a list, or an index that is not a
+// number from 0 in brackets, is an error at the "[" (nil, and n how far
+// to skip).
+func (k *compilation) indexed(t rules.Text, f *event.Field, j int, item string) (*event.Field, int) {
+	s := t.S
+	end := strings.IndexByte(s[j:], ']')
+	if f.Kind != event.KindStrings {
+		k.errorf(t.Pos(j), item, rules.CodeOutput, "%%%s is not a list: it takes no index (put a space before a [ that is text)", f.Name)
+		return nil, end + 1
+	}
+	if end < 0 {
+		k.errorf(t.Pos(j), item, rules.CodeOutput, "the index of %%%s is not closed with ]", f.Name)
+		return nil, 1
+	}
+	idx := s[j+1 : j+end]
+	n, err := strconv.Atoi(idx)
+	if err != nil || n < 0 || strings.TrimLeft(idx, "0123456789") != "" {
+		k.errorf(t.Pos(j), item, rules.CodeOutput, "the index of %%%s must be a number from 0, not %q", f.Name, idx)
+		return nil, end + 1
+	}
+	if f.MaxItems > 0 && n >= f.MaxItems {
+		k.errorf(t.Pos(j), item, rules.CodeOutput, "%%%s holds at most %d items, so [%d] is never there (the first is [0])", f.Name, f.MaxItems, n)
+		return nil, end + 1
+	}
+	get := f.Strs
+	return &event.Field{Name: f.Name + s[j:j+end+1], Kind: event.KindString, Types: f.Types, Desc: f.Desc,
+		Str: func(e *event.Event) string {
+			if l := get(e); n < len(l) {
+				return l[n]
+			}
+			return ""
+		}}, end + 1
 }
 
 // lonePercent reports the % at s[i], which starts no field name.
