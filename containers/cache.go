@@ -1,5 +1,5 @@
 // Package containers looks up container metadata (name, image, labels,
-// Kubernetes pod) from the container runtimes: containerd's native API,
+// Kubernetes pod, privilege, mounts) from the container runtimes: containerd's native API,
 // the CRI API and the Docker Engine API (also served by podman). Lookups
 // run in the background and are cached by container id, so the event path
 // never waits for a runtime: Get answers from the cache at once, and a
@@ -24,11 +24,13 @@ import (
 
 // Meta is what a runtime says about a container.
 type Meta struct {
-	Name    string
-	Image   string
-	Labels  map[string]string
-	PodNS   string
-	PodName string
+	Name       string
+	Image      string
+	Labels     map[string]string
+	PodNS      string
+	PodName    string
+	Privileged bool
+	Mounts     []event.ContainerMount
 }
 
 // ErrNotFound is returned by a Source that does not know a container.
@@ -335,7 +337,8 @@ func (c *Cache) lookup(ctx context.Context, j job) {
 	switch {
 	case err == nil:
 		e.state = done
-		e.ct = event.Container{Name: meta.Name, Image: meta.Image, Labels: maps.Clone(meta.Labels), PodNS: meta.PodNS, PodName: meta.PodName, Known: true}
+		e.ct = event.Container{Name: meta.Name, Image: meta.Image, Labels: maps.Clone(meta.Labels), PodNS: meta.PodNS, PodName: meta.PodName,
+			Privileged: meta.Privileged, Mounts: keepMounts(meta.Mounts), Known: true}
 	case errors.Is(err, ErrNotFound) && j.prefetch == 0:
 		e.notFound++
 		if e.notFound >= c.o.NotFoundTries {

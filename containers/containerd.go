@@ -94,6 +94,12 @@ func (c *Containerd) get(ctx context.Context, ns, id string) (Meta, error) {
 	ct := resp.GetContainer()
 	m := Meta{Name: ct.GetID(), Image: ct.GetImage(), Labels: ct.GetLabels()}
 	podFromLabels(&m)
+	if spec := ct.GetSpec().GetValue(); len(spec) > 0 {
+		// containerd stores the OCI spec as JSON in its Any.
+		if m.Privileged, m.Mounts, err = parseSpec(spec); err != nil {
+			return Meta{}, fmt.Errorf("containerd: container %s/%s: %w", ns, id, err)
+		}
+	}
 	return m, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // CRI is a client of a Kubernetes CRI runtime service (containerd's CRI
@@ -59,6 +61,9 @@ func (c *CRI) Lookup(ctx context.Context, id string) (Meta, error) {
 	if m.Name == "" {
 		m.Name = ct.GetMetadata().GetName()
 	}
+	if err := c.status(ctx, id, &m); err != nil {
+		return Meta{}, err
+	}
 	if sb := ct.GetPodSandboxId(); sb != "" && (m.PodNS == "" || m.PodName == "") {
 		st, err := c.rt.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: sb})
 		switch {
@@ -71,6 +76,27 @@ func (c *CRI) Lookup(ctx context.Context, id string) (Meta, error) {
 		}
 	}
 	return m, nil
+}
+
+// status fills in the mounts and the privileged flag from the container's
+// verbose status. A container removed since it was listed keeps the rest.
+func (c *CRI) status(ctx context.Context, id string, m *Meta) error {
+	st, err := c.rt.ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	switch {
+	case status.Code(err) == codes.NotFound:
+		return nil
+	case err != nil:
+		return fmt.Errorf("cri: container status %s: %w", id, err)
+	}
+	for _, x := range st.GetStatus().GetMounts() {
+		m.Mounts = append(m.Mounts, event.ContainerMount{Source: x.GetHostPath(), Dest: x.GetContainerPath(), RW: !x.GetReadonly()})
+	}
+	if info, ok := st.GetInfo()["info"]; ok {
+		if m.Privileged, err = parseCRIInfo(info); err != nil {
+			return fmt.Errorf("cri: container %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // Watch is not offered: CRI's event stream is optional and containerd's

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // Docker is a client of the Docker Engine API on a unix socket; podman's
@@ -59,17 +61,37 @@ func (d *Docker) Lookup(ctx context.Context, id string) (Meta, error) {
 	default:
 		return Meta{}, fmt.Errorf("%s: GET /containers/%s/json: %s", d.name, id, resp.Status)
 	}
+	m, err := decodeInspect(io.LimitReader(resp.Body, maxInspect))
+	if err != nil {
+		return Meta{}, fmt.Errorf("%s: decode container %s: %w", d.name, id, err)
+	}
+	return m, nil
+}
+
+// decodeInspect reads the answer of GET /containers/<id>/json. Mounts
+// lists the binds, volumes and tmpfs mounts the user asked for, not the
+// ones every container gets (proc, dev, sysfs).
+func decodeInspect(r io.Reader) (Meta, error) {
 	var c struct {
 		Name   string
 		Config struct {
 			Image  string
 			Labels map[string]string
 		}
+		HostConfig struct{ Privileged bool }
+		Mounts     []struct {
+			Source      string
+			Destination string
+			RW          bool
+		}
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxInspect)).Decode(&c); err != nil {
-		return Meta{}, fmt.Errorf("%s: decode container %s: %w", d.name, id, err)
+	if err := json.NewDecoder(r).Decode(&c); err != nil {
+		return Meta{}, err
 	}
-	m := Meta{Name: trimName(c.Name), Image: c.Config.Image, Labels: c.Config.Labels}
+	m := Meta{Name: trimName(c.Name), Image: c.Config.Image, Labels: c.Config.Labels, Privileged: c.HostConfig.Privileged}
+	for _, x := range c.Mounts {
+		m.Mounts = append(m.Mounts, event.ContainerMount{Source: x.Source, Dest: x.Destination, RW: x.RW})
+	}
 	podFromLabels(&m)
 	return m, nil
 }

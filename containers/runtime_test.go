@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/internal/ctrtest"
@@ -93,6 +96,69 @@ func TestRealRuntimes(t *testing.T) {
 		got, _ := get(t, event.Container{ID: id[:12], FullID: id, Runtime: "cri"})
 		if got.Name != "cart" || got.PodNS != "shop" || got.PodName != "cart-7d9f" || got.Image != ctrtest.Ref {
 			t.Errorf("cache: %+v", got)
+		}
+	})
+
+	t.Run("privileged and mounts", func(t *testing.T) {
+		dir := t.TempDir()
+		ro := event.ContainerMount{Source: dir, Dest: "/data", RW: false}
+		// ctr's plain container has the spec's default mounts only.
+		plain, err := cd.Lookup(ctx, "ctr-web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain.Privileged || !slices.Contains(plain.Mounts, event.ContainerMount{Source: "proc", Dest: "/proc", RW: true}) || slices.ContainsFunc(plain.Mounts, func(m event.ContainerMount) bool { return m.Dest == "/data" }) {
+			t.Errorf("ctr-web: privileged %v, mounts %+v", plain.Privileged, plain.Mounts)
+		}
+		ctrd.Ctr(t, "default", "run", "-d", "--privileged", "--mount", "type=bind,src="+dir+",dst=/data,options=rbind:ro", ctrtest.Ref, "ctr-priv", "sleep", "60")
+		m, err := cd.Lookup(ctx, "ctr-priv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.Privileged || !slices.Contains(m.Mounts, ro) {
+			t.Errorf("ctr-priv: privileged %v, mounts %+v", m.Privileged, m.Mounts)
+		}
+
+		// Docker lists the mounts the user asked for, no others. The
+		// container is created, not started: a privileged one asks for
+		// every capability, more than a test host may have.
+		id := strings.TrimSpace(dockerd.Run(t, "create", "--network", "none", "--privileged", "-v", dir+":/data:ro", "-v", dir+":/rw", "--name", "priv1", ctrtest.DockerRef, "sleep", "60"))
+		m, err = dk.Lookup(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []event.ContainerMount{ro, {Source: dir, Dest: "/rw", RW: true}}; !m.Privileged || !sameMounts(m.Mounts, want) {
+			t.Errorf("docker priv1: privileged %v, mounts %+v, want %+v", m.Privileged, m.Mounts, want)
+		}
+		got, _ := get(t, event.Container{ID: id[:12], FullID: id, Runtime: "docker"})
+		if !got.Privileged || !sameMounts(got.Mounts, m.Mounts) {
+			t.Errorf("cache: %+v", got)
+		}
+		web1 := strings.TrimSpace(dockerd.Run(t, "ps", "-q", "--no-trunc", "--filter", "name=^web1$"))
+		if m, err := dk.Lookup(ctx, web1); err != nil || m.Privileged || len(m.Mounts) != 0 {
+			t.Errorf("docker web1: %+v, %v", m, err)
+		}
+
+		// CRI: a privileged container needs a privileged pod.
+		pod := ctrd.RunPod(t, "ops", "node-agent-x1", "0f0e0d0c-0b0a-4909-8807-0605040302ff", func(c *cri.PodSandboxConfig) {
+			c.Linux.SecurityContext.Privileged = true
+		})
+		id = pod.StartConfig(t, "agent", func(c *cri.ContainerConfig) {
+			c.Linux = &cri.LinuxContainerConfig{SecurityContext: &cri.LinuxContainerSecurityContext{Privileged: true}}
+			c.Mounts = []*cri.Mount{{ContainerPath: "/data", HostPath: dir, Readonly: true}}
+		}, "sleep", "60")
+		m, err = cr.Lookup(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.Privileged || !sameMounts(m.Mounts, []event.ContainerMount{ro}) || m.PodNS != "ops" {
+			t.Errorf("cri agent: %+v", m)
+		}
+		id = pod.StartConfig(t, "sidecar", func(c *cri.ContainerConfig) {
+			c.Mounts = []*cri.Mount{{ContainerPath: "/rw", HostPath: dir}}
+		}, "sleep", "60")
+		if m, err := cr.Lookup(ctx, id); err != nil || m.Privileged || !sameMounts(m.Mounts, []event.ContainerMount{{Source: dir, Dest: "/rw", RW: true}}) {
+			t.Errorf("cri sidecar: %+v, %v", m, err)
 		}
 	})
 
@@ -192,6 +258,15 @@ func TestRuntimeDown(t *testing.T) {
 	if !ok || !got.Known || got.Name != "" {
 		t.Errorf("lxc: %+v %v", got, ok)
 	}
+}
+
+// sameMounts compares mounts in any order: runtimes keep them in maps.
+func sameMounts(a, b []event.ContainerMount) bool {
+	cmp := func(x, y event.ContainerMount) int { return strings.Compare(x.Dest, y.Dest) }
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, cmp)
+	slices.SortFunc(b, cmp)
+	return slices.Equal(a, b)
 }
 
 func checkMeta(t *testing.T, got, want Meta) {

@@ -19,9 +19,9 @@ type Pod struct {
 }
 
 // RunPod creates a pod through containerd's CRI API, on the host network
-// (no CNI) and in the cgroupfs layout the kubelet uses. t's cleanup
-// stops and removes it.
-func (c *Containerd) RunPod(t testing.TB, namespace, name, uid string) *Pod {
+// (no CNI) and in the cgroupfs layout the kubelet uses; edit, if given,
+// changes its config first. t's cleanup stops and removes it.
+func (c *Containerd) RunPod(t testing.TB, namespace, name, uid string, edit ...func(*cri.PodSandboxConfig)) *Pod {
 	t.Helper()
 	conn, err := grpc.NewClient("unix://"+c.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -38,6 +38,9 @@ func (c *Containerd) RunPod(t testing.TB, namespace, name, uid string) *Pod {
 				NamespaceOptions: &cri.NamespaceOption{Network: cri.NamespaceMode_NODE},
 			},
 		},
+	}
+	for _, f := range edit {
+		f(p.cfg)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -59,18 +62,25 @@ func (c *Containerd) RunPod(t testing.TB, namespace, name, uid string) *Pod {
 // the test image with args, and returns its id.
 func (p *Pod) Start(t testing.TB, name string, args ...string) string {
 	t.Helper()
+	return p.StartConfig(t, name, nil, args...)
+}
+
+// StartConfig is Start with edit, if not nil, changing the container's
+// config first.
+func (p *Pod) StartConfig(t testing.TB, name string, edit func(*cri.ContainerConfig), args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cc, err := p.rt.CreateContainer(ctx, &cri.CreateContainerRequest{
-		PodSandboxId: p.ID,
-		Config: &cri.ContainerConfig{
-			Metadata: &cri.ContainerMetadata{Name: name},
-			Image:    &cri.ImageSpec{Image: Ref},
-			Command:  args,
-			Labels:   map[string]string{"team": "blue"},
-		},
-		SandboxConfig: p.cfg,
-	})
+	cfg := &cri.ContainerConfig{
+		Metadata: &cri.ContainerMetadata{Name: name},
+		Image:    &cri.ImageSpec{Image: Ref},
+		Command:  args,
+		Labels:   map[string]string{"team": "blue"},
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	cc, err := p.rt.CreateContainer(ctx, &cri.CreateContainerRequest{PodSandboxId: p.ID, Config: cfg, SandboxConfig: p.cfg})
 	if err != nil {
 		t.Fatalf("CreateContainer: %v", err)
 	}
