@@ -78,28 +78,12 @@ func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
 			}
 			return NA
 		})
-	case "fd.typechar", "fd.type":
-		long := name == "fd.type"
-		return str(func(e *event.Event) string {
-			switch {
-			case fileTypes.Has(e.Type):
-				return map[bool]string{false: "f", true: "file"}[long]
-			case netTypes.Has(e.Type):
-				switch e.Net.Family {
-				case "ipv4":
-					return map[bool]string{false: "4", true: "ipv4"}[long]
-				case "ipv6":
-					return map[bool]string{false: "6", true: "ipv6"}[long]
-				case "unix":
-					return map[bool]string{false: "u", true: "unix"}[long]
-				}
-			}
-			return NA
-		})
 	}
 	if f, ok := fieldTable[name]; ok && f.needs == "" && len(f.variants) == 1 && f.arg == argNone && f.variants[0].types == event.AllTypes {
 		if vf, ok := event.FieldByName(f.variants[0].expr("")); ok {
-			return vf, nil
+			named := *vf // the vigil field under Falco's name
+			named.Name = label
+			return &named, nil
 		}
 	}
 	if f, ok := fieldTable[name]; ok && f.needs == "" && f.arg == argNone {
@@ -129,6 +113,15 @@ var goConds = map[string]func(*event.Event) bool{
 	`evt.syscall == "unlinkat"`:          func(e *event.Event) bool { return e.Syscall == "unlinkat" },
 	`evt.syscall in ["unlink", "rmdir"]`: func(e *event.Event) bool { return e.Syscall == "unlink" || e.Syscall == "rmdir" },
 	`evt.syscall != "fchmod"`:            func(e *event.Event) bool { return e.Syscall != "fchmod" },
+	`proc.pname != ""`:                   func(e *event.Event) bool { return e.Parent != nil && e.Parent.Name != "" },
+	`!file.flags_text.contains("O_DIRECTORY")`:                 func(e *event.Event) bool { return !isDir(e) },
+	`file.flags_text.contains("O_DIRECTORY")`:                  isDir,
+	`evt.res >= 0 && !file.flags_text.contains("O_DIRECTORY")`: func(e *event.Event) bool { return e.Res >= 0 && !isDir(e) },
+	`evt.res >= 0 && file.flags_text.contains("O_DIRECTORY")`:  func(e *event.Event) bool { return e.Res >= 0 && isDir(e) },
+}
+
+func isDir(e *event.Event) bool {
+	return strings.Contains(event.OpenFlagsString(e.File.Flags), "O_DIRECTORY")
 }
 
 // renderVariants renders a field of fields.go whose value is a vigil

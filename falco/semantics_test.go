@@ -2,7 +2,9 @@ package falco_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,5 +161,61 @@ func TestFalcoSemantics(t *testing.T) {
 		if g := strings.Join(got[i], " "); g != c.want {
 			t.Errorf("%s\n\tmatches %q, want %q", c.cond, g, c.want)
 		}
+	}
+}
+
+// A Falco rule's output renders Falco's fields the way Falco prints them,
+// and its output_fields are keyed by the names the template used.
+func TestFalcoOutput(t *testing.T) {
+	src := `- rule: out
+  desc: d
+  condition: evt.type in (open, openat, connect, execve)
+  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.vpid"
+  priority: WARNING
+`
+	set, err := rules.LoadSources(rules.Source{Name: "out.yaml", Data: []byte(src), Dialect: rules.DialectFalco})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := engine.NewCompiler(engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.CompileContext(context.Background(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := events(t)
+	m := engine.NewMatcher()
+	for name, want := range map[string]string{
+		"exec":    "execve SUCCESS bash parent=sshd gp=systemd ggp=<NA> file=<NA> type=<NA> uid=0 exe=/usr/bin/bash flags=<NA> conn=<NA>:<NA> nope=<NA>",
+		"denied":  "open EACCES cat parent=<NA> gp=<NA> ggp=<NA> file=/etc/shadow type=<NA> uid=0 exe= flags=O_RDONLY conn=<NA>:<NA> nope=<NA>",
+		"connect": "connect SUCCESS curl parent=<NA> gp=<NA> ggp=<NA> file=192.168.0.5:40000->10.1.2.3:443 type=ipv4 uid=0 exe= flags=<NA> conn=10.1.2.3:443 nope=<NA>",
+	} {
+		as := m.Match(rs, evs[name], nil)
+		if len(as) != 1 {
+			t.Fatalf("%s: %d alerts", name, len(as))
+		}
+		if as[0].Output != want {
+			t.Errorf("%s:\n\tgot  %s\n\twant %s", name, as[0].Output, want)
+		}
+	}
+	var got struct {
+		Fields map[string]any `json:"output_fields"`
+	}
+	a := m.Match(rs, evs["connect"], nil)[0]
+	if err := json.Unmarshal(event.AppendAlertJSON(nil, a), &got); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range got.Fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.name proc.vpid user.uid"; strings.Join(keys, " ") != want {
+		t.Errorf("output_fields keys %s\nwant %s", strings.Join(keys, " "), want)
+	}
+	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 {
+		t.Errorf("output_fields %v", got.Fields)
 	}
 }
