@@ -312,8 +312,14 @@ func (c *cond) check(n *Check) frag {
 			// A plain vigil field is its kind's zero value where the
 			// variant does not apply; a comparison false on the zero
 			// value needs no guard.
+			// With several variants, each keeps its type guard: the
+			// analysis that derives the kernel's filters then sees that
+			// net.path's variant cannot match an open.
 			if len(guards) > 0 && !many && f.arg == argNone && zeroOutside(x, v) && !holdsOnZero(n.Op, kind, f.network, consts) {
 				guards = nil
+				if len(f.variants) > 1 && v.types != event.AllTypes {
+					guards = []string{typeGuard(v.types)}
+				}
 			}
 		}
 		terms := append(guards, cmp)
