@@ -6,7 +6,6 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/vigil-project/vigil/engine/event"
-	"github.com/vigil-project/vigil/rules"
 )
 
 // analyzer reads checked conditions (macros not inlined: it follows them
@@ -19,7 +18,7 @@ import (
 // first visit of a macro records a conservative answer, which is what a
 // cycle (reported elsewhere) gets.
 type analyzer struct {
-	lists    map[string]*rules.List
+	lists    map[string]*list
 	macros   map[string]*macro
 	types    map[string]typeResult   // eventTypes, per macro
 	paths    map[string]pathSet      // pathsOf, per macro, type and field (prefilter.go)
@@ -28,7 +27,7 @@ type analyzer struct {
 	readsOf  map[string]bool         // reads, per macro and field
 }
 
-func newAnalyzer(lists map[string]*rules.List, macros map[string]*macro) *analyzer {
+func newAnalyzer(lists map[string]*list, macros map[string]*macro) *analyzer {
 	return &analyzer{lists: lists, macros: macros, types: map[string]typeResult{}, paths: map[string]pathSet{},
 		values: map[string]valuesResult{}, required: map[string]bool{}, readsOf: map[string]bool{}}
 }
@@ -100,7 +99,8 @@ func stringLit(e ast.Expr) (string, bool) {
 	return string(s), ok
 }
 
-// stringList returns the strings of a list literal or a named list.
+// stringList returns the strings of a list literal or a named list of
+// strings; a list(int) has none.
 func (an *analyzer) stringList(e ast.Expr, refs map[int64]*ast.ReferenceInfo) ([]string, bool) {
 	if e.Kind() == ast.ListKind {
 		var out []string
@@ -113,7 +113,7 @@ func (an *analyzer) stringList(e ast.Expr, refs map[int64]*ast.ReferenceInfo) ([
 		}
 		return out, true
 	}
-	if l := an.lists[nameOf(e, refs)]; l != nil {
+	if l := an.lists[nameOf(e, refs)]; l != nil && l.ints == nil {
 		return l.Items, true
 	}
 	return nil, false
@@ -202,7 +202,7 @@ func typeSetOf(name string) event.TypeSet {
 
 // unknownTypes reports string literals compared with evt.type that name no
 // event type, with their expression ids.
-func unknownTypes(e ast.Expr, refs map[int64]*ast.ReferenceInfo, lists map[string]*rules.List) map[int64]string {
+func unknownTypes(e ast.Expr, refs map[int64]*ast.ReferenceInfo, lists map[string]*list) map[int64]string {
 	out := map[int64]string{}
 	visit(e, func(x ast.Expr) {
 		if x.Kind() != ast.CallKind {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -111,7 +112,7 @@ type compilation struct {
 	env    *cel.Env
 	errs   rules.Errors
 	warns  rules.Errors
-	lists  map[string]*rules.List
+	lists  map[string]*list
 	macros map[string]*macro
 	inline map[string]*cel.InlineVariable // each list's literal, by name
 }
@@ -132,6 +133,31 @@ type macro struct {
 	deps  []string    // macros it names
 	depth int         // the longest chain of macros from it, itself included
 	state int         // 0 new, 1 visiting, 2 done (cycle detection)
+}
+
+// A list is a vigil list as conditions see it: the items of the lists it
+// names expanded, one pair of quotes taken off the items that had them.
+// It is a list(int) when every item is an integer written without quotes,
+// a list(string) otherwise (docs/rules.md, "Lists").
+type list struct {
+	*rules.List               // a copy of src whose Items are the expanded items
+	src         *rules.List   // the list as the rule files define it
+	from        []*rules.List // for each item, the list it is written in
+	ints        []int64       // the items as numbers, for a list(int); else nil
+	ok          bool          // expanded: no cycle, within the size limit
+	state       int           // 0 new, 1 visiting, 2 done (cycle detection)
+}
+
+// celType is the type conditions see the list with. An empty list is a
+// list(dyn): it may stand for strings or numbers, and matches neither.
+func (l *list) celType() *cel.Type {
+	switch {
+	case l.ints != nil:
+		return cel.ListType(cel.IntType)
+	case l.ok && len(l.Items) == 0:
+		return cel.ListType(cel.DynType)
+	}
+	return cel.ListType(cel.StringType)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -166,12 +192,17 @@ func (c *Compiler) CompileContext(ctx context.Context, set *rules.Set) (*Ruleset
 		w, errs = falco.Translate(&cp)
 		warns, set = append(warns, w...), &cp
 	}
-	k := &compilation{c: c, set: set, errs: errs, warns: warns, lists: map[string]*rules.List{}, macros: map[string]*macro{}, inline: map[string]*cel.InlineVariable{}}
+	k := &compilation{c: c, set: set, errs: errs, warns: warns, lists: map[string]*list{}, macros: map[string]*macro{}, inline: map[string]*cel.InlineVariable{}}
 	var decls []cel.EnvOption
 	for _, l := range set.Lists {
 		if k.checkName("list", l.Name, l.Pos) {
-			k.lists[l.Name] = l
-			decls = append(decls, cel.Variable(l.Name, cel.ListType(cel.StringType)))
+			k.lists[l.Name] = &list{src: l}
+		}
+	}
+	for _, l := range set.Lists {
+		if ll := k.lists[l.Name]; ll != nil && ll.src == l {
+			k.expand(ll, nil)
+			decls = append(decls, cel.Variable(l.Name, ll.celType()))
 		}
 	}
 	for _, m := range set.Macros {
@@ -186,8 +217,8 @@ func (c *Compiler) CompileContext(ctx context.Context, set *rules.Set) (*Ruleset
 	}
 	k.env = env
 	for _, l := range set.Lists {
-		if k.lists[l.Name] == l {
-			if lit := k.listLiteral(l); lit != nil {
+		if ll := k.lists[l.Name]; ll != nil && ll.src == l && ll.ok {
+			if lit := k.listLiteral(ll); lit != nil {
 				k.inline[l.Name] = cel.NewInlineVariable(l.Name, lit)
 			}
 		}
@@ -288,19 +319,112 @@ func (k *compilation) checkName(kind, name string, pos rules.Pos) bool {
 	case fieldRoots[name]:
 		k.errorf(pos, item, rules.CodeBadName, "%q is the start of field names (%s.*); choose another name", name, name)
 	case kind == "macro" && k.lists[name] != nil:
-		k.errorf(pos, item, rules.CodeDuplicate, "a list is already named %q (at %s)", name, k.lists[name].Pos)
+		k.errorf(pos, item, rules.CodeDuplicate, "a list is already named %q (at %s)", name, k.lists[name].src.Pos)
 	default:
 		return true
 	}
 	return false
 }
 
-// listLiteral is the CEL list literal of a list's items.
-func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
-	if len(l.Items) > rules.MaxListItems {
-		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeTooLarge, "the list has %d items, over the limit of %d", len(l.Items), rules.MaxListItems)
-		return nil
+// expand resolves the items of l (docs/rules.md, "Lists"): an item that
+// is exactly the name of another vigil list stands for that list's items,
+// expanded in turn; an item in one pair of double or single quotes is the
+// text inside them, taken literally. A list that names a list in a cycle,
+// or that has more than rules.MaxListItems items once expanded, is an
+// error at the list; a list naming a failed list fails without one of
+// its own. Each list is expanded once, however many lists name it.
+func (k *compilation) expand(l *list, path []string) {
+	if l.state != 0 {
+		return
 	}
+	l.state = 1
+	path = append(path, l.src.Name)
+	item := fmt.Sprintf("list %q", l.src.Name)
+	if len(l.src.Items) > rules.MaxListItems {
+		// Before expanding: the list alone is too large.
+		k.errorf(l.src.Pos, item, rules.CodeTooLarge, "the list has %d items, over the limit of %d", len(l.src.Items), rules.MaxListItems)
+		l.state = 2
+		return
+	}
+	var items []string
+	var from []*rules.List
+	ok, ints := true, true
+	for _, it := range l.src.Items {
+		s, quoted := unquoteItem(it)
+		sub := k.lists[s]
+		switch {
+		case quoted || sub == nil:
+			items, from = append(items, s), append(from, l.src)
+			ints = ints && !quoted && isInteger(s)
+		case sub.state == 1:
+			what := "the list names itself"
+			if sub != l {
+				what = "lists name each other in a cycle: " + strings.Join(append(path[slices.Index(path, s):], s), " -> ")
+			}
+			k.errorf(l.src.Pos, item, rules.CodeCycle, "%s (an item that is the name of a list stands for its items; write '\"%s\"' for the text %s)", what, s, s)
+			ok = false
+		default:
+			k.expand(sub, path)
+			if !sub.ok {
+				ok = false // its error is reported
+				continue
+			}
+			items, from = append(items, sub.Items...), append(from, sub.from...)
+			ints = ints && (sub.ints != nil || len(sub.Items) == 0)
+		}
+		if ok && len(items) > rules.MaxListItems {
+			k.errorf(l.src.Pos, item, rules.CodeTooLarge, "the list and the lists it names have more than %d items, the limit", rules.MaxListItems)
+			ok = false
+		}
+		if !ok {
+			break
+		}
+	}
+	l.state = 2
+	if !ok {
+		l.List = l.src
+		return
+	}
+	cp := *l.src
+	cp.Items = items
+	l.List, l.from, l.ok = &cp, from, true
+	if ints && len(items) > 0 {
+		l.ints = make([]int64, len(items))
+		for i, s := range items {
+			l.ints[i], _ = strconv.ParseInt(s, 10, 64) // isInteger parsed it
+		}
+	}
+}
+
+// unquoteItem takes one pair of surrounding double or single quotes off a
+// list item; quoted reports whether it had them (the item is then
+// literal text, never a list's name or a number).
+func unquoteItem(s string) (text string, quoted bool) {
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1], true
+	}
+	return s, false
+}
+
+// isInteger reports whether a list item is an integer as vigil writes
+// one: decimal, an optional minus, no leading zero (0755 is not 755), in
+// int64's range.
+func isInteger(s string) bool {
+	d := strings.TrimPrefix(s, "-")
+	if d == "" || d[0] == '0' && (len(d) > 1 || d != s) {
+		return false
+	}
+	for i := range len(d) {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
+}
+
+// listLiteral is the CEL list literal of an expanded list's items.
+func (k *compilation) listLiteral(l *list) *cel.Ast {
 	if len(l.Items) == 0 {
 		// [] alone is a list(dyn), which would change the type of what
 		// holds it ([l0, [1]] would become a list(list(int))): dyn([])
@@ -316,8 +440,11 @@ func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
 	// literal of 100,000 items took 0.8 s, checking the tree 0.25 s.
 	elems := make([]*exprpb.Expr, len(l.Items))
 	for i, it := range l.Items {
-		elems[i] = &exprpb.Expr{Id: int64(i + 2), ExprKind: &exprpb.Expr_ConstExpr{
-			ConstExpr: &exprpb.Constant{ConstantKind: &exprpb.Constant_StringValue{StringValue: it}}}}
+		c := &exprpb.Constant{ConstantKind: &exprpb.Constant_StringValue{StringValue: it}}
+		if l.ints != nil {
+			c = &exprpb.Constant{ConstantKind: &exprpb.Constant_Int64Value{Int64Value: l.ints[i]}}
+		}
+		elems[i] = &exprpb.Expr{Id: int64(i + 2), ExprKind: &exprpb.Expr_ConstExpr{ConstExpr: c}}
 	}
 	parsed := &exprpb.ParsedExpr{
 		Expr:       &exprpb.Expr{Id: 1, ExprKind: &exprpb.Expr_ListExpr{ListExpr: &exprpb.Expr_CreateList{Elements: elems}}},
@@ -325,7 +452,7 @@ func (k *compilation) listLiteral(l *rules.List) *cel.Ast {
 	}
 	a, iss := k.c.base.Check(cel.ParsedExprToAst(parsed))
 	if iss.Err() != nil {
-		// A list of string constants always checks.
+		// A list of string or int constants always checks.
 		k.errorf(l.Pos, fmt.Sprintf("list %q", l.Name), rules.CodeBadList, "items do not form a CEL list: %v", iss.Err())
 		return nil
 	}
@@ -357,7 +484,7 @@ func (k *compilation) checkBool(t rules.Text, item string) *cel.Ast {
 					msg = "undeclared reference to '" + full + "'"
 				}
 			}
-			k.errorf(t.Pos(off), item, rules.CodeCondition, "%s", k.explain(msg))
+			k.errorf(t.Pos(off), item, rules.CodeCondition, "%s%s", k.explain(msg), k.listHint(msg, t.S))
 		}
 		return nil
 	}
@@ -408,6 +535,36 @@ func (k *compilation) explain(msg string) string {
 		return s
 	}
 	return strings.TrimSuffix(msg, " (in container '')")
+}
+
+// listHint says, after a type error that involves lists, how the types of
+// the named lists in condition s were decided: their items decide them,
+// and rule authors do not declare them.
+func (k *compilation) listHint(msg, s string) string {
+	if !strings.Contains(msg, "no matching overload") {
+		return ""
+	}
+	notIdent := func(r rune) bool {
+		return r != '_' && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}
+	var hints, seen []string
+	for _, w := range strings.FieldsFunc(s, notIdent) {
+		l := k.lists[w]
+		if l == nil || !l.ok || len(l.Items) == 0 || slices.Contains(seen, w) {
+			continue
+		}
+		seen = append(seen, w)
+		switch {
+		case l.ints != nil && strings.Contains(msg, "list(int)"):
+			hints = append(hints, fmt.Sprintf("list %q is a list(int), since every item is an integer; quote one ('\"%s\"') to make them strings", w, l.Items[0]))
+		case l.ints == nil && strings.Contains(msg, "list(string)"):
+			hints = append(hints, fmt.Sprintf("list %q is a list(string), since not every item is an integer without quotes", w))
+		}
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(hints, "; ") + ")"
 }
 
 func (k *compilation) closest(name string) string {
@@ -488,22 +645,40 @@ func (k *compilation) resolveMacro(m *macro, path []string) {
 
 // inlineLists replaces the lists a names by their literals and folds
 // constants; a names no list, it is returned as it is.
+//
+// Empty lists are inlined last, and not folded: folding turns their
+// dyn([]) into [], and an empty list a names twice (bound once by the
+// inliner) would take the type of its first use, so that
+// net.dport in none && proc.name in none would no longer check.
 func (k *compilation) inlineLists(a *cel.Ast, t rules.Text, item string) *cel.Ast {
-	var vars []*cel.InlineVariable
+	var vars, empty []*cel.InlineVariable
 	for _, name := range identNames(a) {
-		if v := k.inline[name]; v != nil {
+		switch v := k.inline[name]; {
+		case v == nil:
+		case len(k.lists[name].Items) == 0:
+			empty = append(empty, v)
+		default:
 			vars = append(vars, v)
 		}
 	}
-	if len(vars) == 0 {
-		return a
+	if len(vars) > 0 {
+		fold, err := cel.NewConstantFoldingOptimizer()
+		if err != nil {
+			k.errorf(t.Pos(0), item, rules.CodeInternal, "constant folding: %v", err)
+			return nil
+		}
+		if a = k.optimize(a, t, item, cel.NewInliningOptimizer(vars...), fold); a == nil {
+			return nil
+		}
 	}
-	fold, err := cel.NewConstantFoldingOptimizer()
-	if err != nil {
-		k.errorf(t.Pos(0), item, rules.CodeInternal, "constant folding: %v", err)
-		return nil
+	if len(empty) > 0 {
+		a = k.optimize(a, t, item, cel.NewInliningOptimizer(empty...))
 	}
-	opt, err := cel.NewStaticOptimizer(cel.NewInliningOptimizer(vars...), fold)
+	return a
+}
+
+func (k *compilation) optimize(a *cel.Ast, t rules.Text, item string, opts ...any) *cel.Ast {
+	opt, err := cel.NewStaticOptimizer(opts...)
 	if err != nil {
 		k.errorf(t.Pos(0), item, rules.CodeInternal, "optimizer: %v", err)
 		return nil

@@ -176,3 +176,145 @@ func TestErrorAtEndOfBlockScalar(t *testing.T) {
 		t.Errorf("err = %v\nwant %s...", err, want)
 	}
 }
+
+// A list item that is exactly the name of another list stands for that
+// list's items, expanded in turn, whatever the order of definition and
+// after appends; one pair of surrounding quotes makes an item literal
+// text. A list whose items are all integers without quotes is a
+// list(int).
+func TestListItems(t *testing.T) {
+	rs := mustCompile(t, `
+- list: all_shells
+  items: [shells, zsh, '"shells"', "'zsh'"]
+- list: shells
+  items: [bash, sh]
+- list: shells
+  items: [more_shells]
+  override:
+    items: append
+- list: more_shells
+  items: [dash]
+- list: quoted
+  items: ['"sh -c uname -p 2> /dev/null"', "'single'", '"unbalanced', '""', '""x""', "'a\"", '"''"', x"]
+- list: ports
+  items: [80, 443, "8080", 0]
+- list: signed
+  items: [-1, 7]
+- list: more_ports
+  items: [ports, 22, empty]
+- list: empty
+  items: []
+- list: texts
+  items: [80, '"443"']
+- list: octal
+  items: [0755, "007", "-0", "+1", 1e3, 99999999999999999999]
+- list: mixed
+  items: [ports, http]
+- rule: R
+  desc: d
+  condition: evt.type == "connect" && net.dport in more_ports && proc.name in all_shells && !(net.dport in empty) && !(proc.name in empty)
+  output: o
+  priority: info
+`)
+	cases := []struct {
+		list  string
+		items []string
+		ints  []int64
+	}{
+		{"all_shells", []string{"bash", "sh", "dash", "zsh", "shells", "zsh"}, nil},
+		{"shells", []string{"bash", "sh", "dash"}, nil},
+		{"quoted", []string{"sh -c uname -p 2> /dev/null", "single", `"unbalanced`, "", `"x"`, `'a"`, `'`, `x"`}, nil},
+		{"ports", []string{"80", "443", "8080", "0"}, []int64{80, 443, 8080, 0}},
+		{"signed", []string{"-1", "7"}, []int64{-1, 7}},
+		{"more_ports", []string{"80", "443", "8080", "0", "22"}, []int64{80, 443, 8080, 0, 22}},
+		{"empty", nil, nil},
+		{"texts", []string{"80", "443"}, nil},
+		{"octal", []string{"0755", "007", "-0", "+1", "1e3", "99999999999999999999"}, nil},
+		{"mixed", []string{"80", "443", "8080", "0", "http"}, nil},
+	}
+	for _, c := range cases {
+		l := rs.an.lists[c.list]
+		if !slices.Equal(l.Items, c.items) || !slices.Equal(l.ints, c.ints) || (l.ints == nil) != (c.ints == nil) {
+			t.Errorf("list %s: items %q ints %v, want %q %v", c.list, l.Items, l.ints, c.items, c.ints)
+		}
+	}
+	if got := rs.an.lists["shells"].from[2].Pos.Line; got != 10 {
+		t.Errorf("dash is written in the list at line %d, want 10", got)
+	}
+	conn := func(port int, name string) []string {
+		return fired(rs, ev(t, map[string]any{"evt.type": "connect", "net.dport": port, "proc.name": name}))
+	}
+	for _, c := range []struct {
+		port int
+		name string
+		want []string
+	}{
+		{22, "dash", []string{"R"}}, {8080, "shells", []string{"R"}}, {443, "zsh", []string{"R"}},
+		{23, "bash", nil}, {80, "more_shells", nil}, {80, "'zsh'", nil},
+	} {
+		if got := conn(c.port, c.name); !slices.Equal(got, c.want) {
+			t.Errorf("port %d, %s: fired %v, want %v", c.port, c.name, got, c.want)
+		}
+	}
+}
+
+// The errors of lists: at the list, with how to mean the text when an
+// item names a list by accident; constants checked at the list that
+// writes them; types explained where a list is used with the other type.
+func TestListErrors(t *testing.T) {
+	rule := func(cond string) string {
+		return "- rule: R\n  desc: d\n  condition: " + cond + "\n  output: o\n  priority: info\n"
+	}
+	cases := []struct {
+		name, src string
+		want      []string
+	}{
+		{"names itself", "- list: sudo\n  items: [sudo, su]\n" + rule(`evt.type == "exec" && proc.name in sudo`),
+			[]string{`a.yaml:1:9: list "sudo": the list names itself (an item that is the name of a list stands for its items; write '"sudo"' for the text sudo) (LOAD_CYCLE)`}},
+		{"cycle", "- list: a\n  items: [x, b]\n- list: b\n  items: [c]\n- list: c\n  items: [a, y]\n- list: d\n  items: [b]\n" + rule(`evt.type == "exec" && proc.name in d`),
+			[]string{`a.yaml:5:9: list "c": lists name each other in a cycle: a -> b -> c -> a (an item that is the name of a list stands for its items; write '"a"' for the text a) (LOAD_CYCLE)`}},
+		{"constant in a named list", "- list: nets\n  items: [10.0.0.0/8, 10.0.0.0/33]\n- list: all_nets\n  items: [nets]\n" + rule(`evt.type == "connect" && net.dip.inCidrs(all_nets)`),
+			[]string{`a.yaml:1:9: list "nets": inCidrs: item "10.0.0.0/33" is not an IP address or prefix (prefix length out of range) (used by rule "R" at a.yaml:7:55) (LOAD_BAD_CONSTANT)`}},
+		{"port out of range", "- list: ports\n  items: [80, 70000, -1]\n- list: all_ports\n  items: [ports]\n" + rule(`evt.type == "connect" && net.dport in all_ports`),
+			[]string{
+				`a.yaml:1:9: list "ports": net.dport is compared with item "70000", a value it never holds (port 70000 out of range) (used by rule "R" at a.yaml:7:52) (LOAD_BAD_CONSTANT)`,
+				`a.yaml:1:9: list "ports": net.dport is compared with item "-1", a value it never holds (port -1 out of range) (used by rule "R" at a.yaml:7:52) (LOAD_BAD_CONSTANT)`,
+			}},
+		{"int list with a string field", "- list: ports\n  items: [80, 443]\n" + rule(`evt.type == "exec" && proc.name in ports`),
+			[]string{`a.yaml:5:46: rule "R": found no matching overload for '@in' applied to '(string, list(int))' (list "ports" is a list(int), since every item is an integer; quote one ('"80"') to make them strings) (LOAD_CONDITION)`}},
+		{"string list with a number field", "- list: ports\n  items: [80, http]\n" + rule(`evt.type == "connect" && net.dport in ports`),
+			[]string{`a.yaml:5:49: rule "R": found no matching overload for '@in' applied to '(int, list(string))' (list "ports" is a list(string), since not every item is an integer without quotes) (LOAD_CONDITION)`}},
+	}
+	for _, c := range cases {
+		_, err := compile(t, c.src)
+		var errs rules.Errors
+		if !errors.As(err, &errs) {
+			t.Errorf("%s: err = %v", c.name, err)
+			continue
+		}
+		var got []string
+		for _, e := range errs {
+			line, _, _ := strings.Cut(e.Error(), "\n")
+			got = append(got, line)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+}
+
+// Expansion applies the size limit to the expanded list: two lists
+// within it that name each other's halves are over it, at the list.
+func TestListLimitAfterExpansion(t *testing.T) {
+	items := make([]string, rules.MaxListItems/2+1)
+	for i := range items {
+		items[i] = fmt.Sprintf("n%d", i)
+	}
+	src := "- list: half\n  items: [" + strings.Join(items, ", ") + "]\n- list: twice\n  items: [half, half]\n- list: uses\n  items: [twice]\n" +
+		"- rule: R\n  desc: d\n  condition: evt.type == \"exec\" && proc.name in uses\n  output: o\n  priority: info\n"
+	_, err := compile(t, src)
+	want := `a.yaml:3:9: list "twice": the list and the lists it names have more than 200000 items, the limit (LOAD_TOO_LARGE)`
+	if got, _, _ := strings.Cut(fmt.Sprint(err), "\n"); got != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}

@@ -38,8 +38,8 @@ import (
 type konst struct {
 	s    string
 	expr ast.Expr    // the literal; nil for a list item
-	list *rules.List // the list the item is in
-	use  ast.Expr    // where the list is used
+	list *rules.List // the list the item is written in (a list it names, maybe)
+	use  ast.Expr    // where the named list is used
 }
 
 // constCheck is the state of checkConstants for one condition.
@@ -85,7 +85,7 @@ func (c *constCheck) report(v konst, code, msg string) {
 }
 
 // strings returns the string constants of e: a literal, the literal
-// elements of a list literal, or the items of a named list.
+// elements of a list literal, or the items of a named list of strings.
 func (c *constCheck) strings(e ast.Expr) []konst {
 	switch e.Kind() {
 	case ast.LiteralKind:
@@ -101,10 +101,10 @@ func (c *constCheck) strings(e ast.Expr) []konst {
 		}
 		return out
 	case ast.IdentKind:
-		if l := c.k.lists[nameOf(e, c.refs)]; l != nil {
+		if l := c.k.lists[nameOf(e, c.refs)]; l != nil && l.ok && l.ints == nil {
 			out := make([]konst, len(l.Items))
 			for i, s := range l.Items {
-				out[i] = konst{s: s, list: l, use: e}
+				out[i] = konst{s: s, list: l.from[i], use: e}
 			}
 			return out
 		}
@@ -306,6 +306,15 @@ func setterTakes(f *event.Field, s string) bool {
 // numbers checks the number constants a number field is compared with:
 // its setter accepts the values it can hold.
 func (c *constCheck) numbers(f *event.Field, e ast.Expr) {
+	if l := c.k.lists[nameOf(e, c.refs)]; e.Kind() == ast.IdentKind && l != nil && l.ints != nil {
+		for i, n := range l.ints {
+			if err := f.SetInt(scratchEvent(), n); err != nil {
+				c.report(konst{s: l.Items[i], list: l.from[i], use: e}, rules.CodeBadConst,
+					f.Name+" is compared with %s, a value it never holds ("+strings.ReplaceAll(err.Error(), "%", "%%")+")")
+			}
+		}
+		return
+	}
 	lits := []ast.Expr{e}
 	if e.Kind() == ast.ListKind {
 		lits = e.AsList().Elements()

@@ -74,7 +74,7 @@ func TestConstantErrors(t *testing.T) {
 			[]string{`a.yaml:8:33: rule "R" exception "e": glob: "[" is not a valid glob pattern: the [ at byte 1 opens a class that is never closed (write \[ for a [) (LOAD_BAD_CONSTANT)`}},
 		{"in list of another type", constRule(`evt.type == "exec" && proc.uid in [0, 1.0, 2u, "root"]`),
 			[]string{`a.yaml:3:62: rule "R": in compares int with this string, which are never equal (LOAD_BAD_CONSTANT)`}},
-		{"in list of lists", "- list: l0\n  items: []\n" + constRule(`evt.type in [[1, 2], l0]`),
+		{"in list of lists", "- list: l0\n  items: [a]\n" + constRule(`evt.type in [[1, 2], l0]`),
 			[]string{
 				`a.yaml:5:28: rule "R": in compares string with this list(int), which are never equal (LOAD_BAD_CONSTANT)`,
 				`a.yaml:5:36: rule "R": in compares string with this list(string), which are never equal (LOAD_BAD_CONSTANT)`,

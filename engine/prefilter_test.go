@@ -350,3 +350,45 @@ func TestPrefilterFiles(t *testing.T) {
 		t.Errorf("chmod filtered without a chmod rule: %+v", f[event.TypeChmod])
 	}
 }
+
+// The kernel filters see lists as conditions do: the lists a list names
+// expanded, quotes taken off; a list(int) constrains no string field.
+func TestPrefilterNamedLists(t *testing.T) {
+	rs := mustCompile(t, `
+- list: etc_files
+  items: [/etc/shadow, /etc/sudoers]
+- list: watched
+  items: [etc_files, '"/tmp/x y"']
+- list: daemons
+  items: [servers, '"etc_files"']
+- list: servers
+  items: [nginx]
+- list: ports
+  items: [80, 443]
+- rule: O
+  desc: d
+  condition: evt.type == "open" && file.path in watched
+  output: x
+  priority: WARNING
+- rule: L
+  desc: d
+  condition: evt.type == "listen" && proc.name in daemons
+  output: x
+  priority: WARNING
+- rule: A
+  desc: d
+  condition: evt.type == "accept" && net.sport in ports
+  output: x
+  priority: WARNING
+`)
+	pf := rs.Prefilter()
+	if got := describe(pf.Open.Paths); got != "/etc/shadow, /etc/sudoers, /tmp/x y" {
+		t.Errorf("open paths %q", got)
+	}
+	if got := pf.Args.Names[event.TypeListen]; !slices.Equal(got, []string{"etc_files", "nginx"}) {
+		t.Errorf("listen names %q, want [etc_files nginx]", got)
+	}
+	if got, ok := pf.Args.Names[event.TypeAccept]; ok {
+		t.Errorf("accept filtered by name %q, though its rule constrains no name", got)
+	}
+}
