@@ -43,6 +43,17 @@ func (estimator) EstimateCallCost(fn, overload string, target *cost.AstNode, arg
 		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 1+4096/100), ResultSize: &size}
 	case "string_glob_string", "string_equalsIgnoreCase_string", "string_under_string", "string_inCidr_string":
 		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 1+4096/100)}
+	case "string_resolvesTo_string":
+		// An address parsed and one map lookup.
+		return &cost.CallEstimate{CostEstimate: cost.FixedCostEstimate(2)}
+	case "string_resolvesToAny_list":
+		n := uint64(2048)
+		if len(args) == 1 {
+			if sz := args[0].ComputedSize(); sz != nil {
+				n = sz.Max
+			}
+		}
+		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 2*n)}
 	case "string_underAny_list", "string_inCidrs_list", "string_startsWithAny_list", "string_endsWithAny_list", "string_containsAny_list":
 		n := uint64(2048)
 		if len(args) == 1 {

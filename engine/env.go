@@ -30,10 +30,13 @@ func celType(k event.Kind) *cel.Type {
 
 // newBaseEnv declares every field and vigil's functions. Lists and macros
 // of a rule set are declared on top of it (Extend) when compiling.
-func newBaseEnv() (*cel.Env, error) {
+func newBaseEnv() (*cel.Env, error) { return newEnv(nil) }
+
+// newEnv is newBaseEnv whose resolvesTo asks names.
+func newEnv(names Names) (*cel.Env, error) {
 	opts := []cel.EnvOption{
 		ext.Strings(),
-		cel.Lib(library{}),
+		cel.Lib(library{names: names}),
 		cel.CrossTypeNumericComparisons(true),
 		// m[?"k"].orValue(""): map fields (labels, env) read safely.
 		cel.OptionalTypes(),

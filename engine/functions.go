@@ -2,25 +2,32 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 // library holds the functions rule authors need that CEL lacks. Each is
 // documented with an example in docs/rules.md. None allocates.
-type library struct{}
+type library struct {
+	names Names // what resolvesTo reads; nil: no name resolves to anything
+}
 
 func (library) LibraryName() string { return "vigil" }
 
 func (library) ProgramOptions() []cel.ProgramOption { return nil }
 
-func (library) CompileOptions() []cel.EnvOption {
+func (l library) CompileOptions() []cel.EnvOption {
 	str, list := cel.StringType, cel.ListType(cel.StringType)
 	strFn := func(name, id string, f func(string, string) bool) cel.EnvOption {
 		return cel.Function(name, cel.MemberOverload(id, []*cel.Type{str, str}, cel.BoolType,
@@ -44,7 +51,180 @@ func (library) CompileOptions() []cel.EnvOption {
 			cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(basename(string(a.(types.String)))) }))),
 		cel.Function("dirname", cel.Overload("dirname_string", []*cel.Type{str}, str,
 			cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(dirname(string(a.(types.String)))) }))),
+		cel.Function("resolvesTo", cel.MemberOverload("string_resolvesTo_string", []*cel.Type{str, str}, cel.BoolType,
+			cel.BinaryBinding(func(ip, name ref.Val) ref.Val { return types.Bool(l.resolves(ip, name)) }))),
+		cel.Function("resolvesToAny", cel.MemberOverload("string_resolvesToAny_list", []*cel.Type{str, list}, cel.BoolType,
+			cel.BinaryBinding(func(ip, names ref.Val) ref.Val {
+				for it := names.(traits.Lister).Iterator(); it.HasNext() == types.True; {
+					if l.resolves(ip, it.Next()) {
+						return types.True
+					}
+				}
+				return types.False
+			}))),
+		cel.ASTValidators(dnsArgs{}),
 	}
+}
+
+// Names answers resolvesTo: whether ip is one of the addresses a DNS name
+// resolved to. It is called on the event path, so it must only read what
+// was resolved before (dnsnames.Cache does): the engine never resolves.
+type Names interface {
+	Resolves(name string, ip netip.Addr) bool
+}
+
+// WithNames returns a Compiler whose rules' resolvesTo and resolvesToAny
+// ask names. Without it no name resolves to anything.
+func (c *Compiler) WithNames(names Names) (*Compiler, error) {
+	env, err := newEnv(names)
+	if err != nil {
+		return nil, err
+	}
+	cp := *c
+	cp.base = env
+	return &cp, nil
+}
+
+// resolves is resolvesTo of an address (a CEL string, "" when the event
+// has none) and a name.
+func (l library) resolves(ip, name ref.Val) bool {
+	s, ok := name.(types.String)
+	if l.names == nil || !ok {
+		return false
+	}
+	a, err := netip.ParseAddr(string(ip.(types.String)))
+	return err == nil && l.names.Resolves(string(s), a)
+}
+
+// dnsArgs checks at load time what resolvesTo and resolvesToAny are given:
+// the names are resolved ahead of the events, from the rules, so they
+// must be constants: a string, a list literal or a named list.
+type dnsArgs struct{}
+
+func (dnsArgs) Name() string { return "vigil.dns_names" }
+
+func (dnsArgs) Validate(_ *cel.Env, _ cel.ValidatorConfig, a *celast.AST, iss *cel.Issues) {
+	root := celast.NavigateAST(a)
+	for _, fn := range []string{"resolvesTo", "resolvesToAny"} {
+		for _, call := range celast.MatchDescendants(root, celast.FunctionMatcher(fn)) {
+			args := call.AsCall().Args()
+			if len(args) != 1 {
+				continue
+			}
+			arg := args[0]
+			var names []celast.Expr
+			switch {
+			case fn == "resolvesTo" && arg.Kind() == celast.LiteralKind:
+				names = []celast.Expr{arg}
+			case fn == "resolvesToAny" && arg.Kind() == celast.ListKind:
+				names = arg.AsList().Elements()
+			case fn == "resolvesToAny" && arg.Kind() == celast.IdentKind && !isField(a, arg):
+				continue // a named list: its items are constants
+			default:
+				what := "a string"
+				if fn == "resolvesToAny" {
+					what = "a list literal or a named list"
+				}
+				iss.ReportErrorAtID(arg.ID(), "%s takes its DNS names as constants (%s), not a field or an expression: vigil resolves them ahead of the events, when the rules load", fn, what)
+				continue
+			}
+			for _, n := range names {
+				s, ok := stringLit(n)
+				if !ok {
+					iss.ReportErrorAtID(n.ID(), "%s takes its DNS names as constants (%s), not a field or an expression: vigil resolves them ahead of the events, when the rules load", fn, "string literals")
+					continue
+				}
+				if msg := dnsNameError(s); msg != "" {
+					iss.ReportErrorAtID(n.ID(), "%q is not a DNS name: %s", s, msg)
+				}
+			}
+		}
+	}
+}
+
+// isField reports whether the identifier e (the checker turns proc.args
+// into one) names a field rather than a list.
+func isField(a *celast.AST, e celast.Expr) bool {
+	name := e.AsIdent()
+	if r := a.ReferenceMap()[e.ID()]; r != nil && r.Name != "" {
+		name = r.Name
+	}
+	_, ok := event.FieldByName(name)
+	return ok
+}
+
+// dnsNameError says why s is not a host name a resolver can look up, or
+// "": labels of letters, digits, - and _, 1 to 63 bytes each, 253 bytes
+// in all, an optional final dot. An IP address is a name that resolves
+// to itself.
+func dnsNameError(s string) string {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return ""
+	}
+	t := strings.TrimSuffix(s, ".")
+	switch {
+	case t == "":
+		return "it is empty"
+	case len(t) > 253:
+		return fmt.Sprintf("it is %d bytes long, over 253", len(t))
+	}
+	for i, label := range strings.Split(t, ".") {
+		if label == "" {
+			return fmt.Sprintf("label %d is empty", i+1)
+		}
+		if len(label) > 63 {
+			return fmt.Sprintf("label %d is %d bytes long, over 63", i+1, len(label))
+		}
+		for j := 0; j < len(label); j++ {
+			c := label[j]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return fmt.Sprintf("label %d has the byte %q", i+1, c)
+			}
+		}
+	}
+	return ""
+}
+
+// DNSNames returns the names the enabled rules give resolvesTo and
+// resolvesToAny, in their conditions and the macros those name, sorted:
+// what a Names behind the rules must keep resolved (dnsnames.Cache's
+// SetNames).
+func (rs *Ruleset) DNSNames() []string {
+	seen := map[string]bool{}
+	done := map[string]bool{}
+	var walk func(a *cel.Ast)
+	walk = func(a *cel.Ast) {
+		refs := a.NativeRep().ReferenceMap()
+		celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+			if name := nameOf(e, refs); name != "" && !done[name] {
+				if m := rs.an.macros[name]; m != nil && m.ast != nil {
+					done[name] = true
+					walk(m.ast)
+				}
+			}
+			if e.Kind() != celast.CallKind || len(e.AsCall().Args()) != 1 {
+				return
+			}
+			switch e.AsCall().FunctionName() {
+			case "resolvesTo":
+				if s, ok := stringLit(e.AsCall().Args()[0]); ok {
+					seen[s] = true
+				}
+			case "resolvesToAny":
+				if l, ok := rs.an.stringList(e.AsCall().Args()[0], refs); ok {
+					for _, s := range l {
+						seen[s] = true
+					}
+				}
+			}
+		}))
+	}
+	for _, r := range rs.Rules {
+		if r.Enabled && r.cond != nil {
+			walk(r.cond)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // anyOf reports whether f(s, item) holds for some item of the list l.
