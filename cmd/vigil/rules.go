@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/ruletest"
+	"github.com/vigil-project/vigil/falco"
 	"github.com/vigil-project/vigil/rules"
 )
 
@@ -213,11 +214,18 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 
 func rulesFieldsCmd(stdout io.Writer) *cobra.Command {
 	var format string
+	var falcoNames bool
 	cmd := &cobra.Command{
 		Use:   "fields",
-		Short: "List every field rules can use, with type and description",
-		Args:  cobra.NoArgs,
+		Short: "List every field rules can use, with type, description and the Falco names that read it",
+		Long: "List every field rules can use, with its type, the event types that carry it, the Falco\n" +
+			"fields that read it in Falco rules files, and its description. With --falco, list Falco's\n" +
+			"fields instead: the vigil fields or CEL each becomes, or what vigil lacks for it.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if falcoNames {
+				return printFalcoFields(stdout, format)
+			}
 			switch format {
 			case "json":
 				type field struct {
@@ -229,7 +237,7 @@ func rulesFieldsCmd(stdout io.Writer) *cobra.Command {
 				}
 				var out []field
 				for _, f := range event.Fields {
-					out = append(out, field{f.Name, celTypeName(f.Kind), typeNamesOf(f.Types), f.Desc, f.Falco})
+					out = append(out, field{f.Name, celTypeName(f.Kind), typeNamesOf(f.Types), f.Desc, strings.Join(falco.NamesOf(f.Name), ", ")})
 				}
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
@@ -238,7 +246,7 @@ func rulesFieldsCmd(stdout io.Writer) *cobra.Command {
 				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "FIELD\tTYPE\tEVENTS\tFALCO\tDESCRIPTION")
 				for _, f := range event.Fields {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, celTypeName(f.Kind), strings.Join(typeNamesOf(f.Types), ","), f.Falco, f.Desc)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, celTypeName(f.Kind), strings.Join(typeNamesOf(f.Types), ","), strings.Join(falco.NamesOf(f.Name), ", "), f.Desc)
 				}
 				return tw.Flush()
 			}
@@ -246,7 +254,31 @@ func rulesFieldsCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().BoolVar(&falcoNames, "falco", false, "list Falco's fields and what each is in vigil")
 	return cmd
+}
+
+// printFalcoFields lists Falco's fields as vigil has them.
+func printFalcoFields(w io.Writer, format string) error {
+	cat := falco.Catalog()
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(cat)
+	case "text":
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "FALCO\tVIGIL")
+		for _, f := range cat {
+			is := strings.Join(append(slices.Clone(f.Vigil), f.CEL...), " | ")
+			if f.Needs != "" {
+				is = "not in vigil: needs " + f.Needs
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", f.Falco, is)
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("--format %q: want text or json", format)
 }
 
 // celTypeName is the type rule authors see (all numbers are CEL ints).

@@ -80,8 +80,32 @@ func TestRulesFields(t *testing.T) {
 			t.Errorf("file.path: %v", f)
 		}
 	}
+	for _, f := range fields {
+		if f["name"] == "net.dip" && f["falco"] != "fd.cip, fd.cnet, fd.rip, fd.rnet, fd.sip, fd.snet" {
+			t.Errorf("net.dip: %v", f)
+		}
+	}
 	if _, out, _ := runCLI(t, "rules", "fields"); !strings.Contains(out, "proc.uid") {
 		t.Errorf("text: %s", out)
+	}
+	// --falco: Falco's fields, what each is in vigil or what it needs.
+	_, out, _ = runCLI(t, "rules", "fields", "--falco", "--format", "json")
+	var cat []map[string]any
+	if err := json.Unmarshal([]byte(out), &cat); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range cat {
+		got[f["falco"].(string)] = fmt.Sprintf("%v %v %v", f["vigil"], f["cel"], f["needs"])
+	}
+	for name, want := range map[string]string{
+		"proc.exepath":            "[proc.exe] <nil> <nil>",
+		"fd.name":                 "[file.path net.path] <nil> <nil>",
+		"proc.is_exe_upper_layer": "<nil> <nil> the overlayfs layer of the executable",
+	} {
+		if got[name] != want {
+			t.Errorf("--falco %s: %s, want %s", name, got[name], want)
+		}
 	}
 }
 
