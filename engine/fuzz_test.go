@@ -304,7 +304,18 @@ func (g *ruleGen) file() string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(strconv.Quote(fuzzStrings[g.pick(len(fuzzStrings))]))
+			// A string, a list's name (itself or a later list too: cycles),
+			// a number (integer lists), or a quoted, literal item.
+			switch k := g.pick(8); {
+			case k == 5:
+				b.WriteString("l" + strconv.Itoa(g.pick(3)))
+			case k == 6:
+				b.WriteString(fuzzNumbers[g.pick(len(fuzzNumbers))])
+			case k == 7:
+				b.WriteString(strconv.Quote("'" + fuzzStrings[g.pick(len(fuzzStrings))] + "'"))
+			default:
+				b.WriteString(strconv.Quote(fuzzStrings[g.pick(len(fuzzStrings))]))
+			}
 		}
 		b.WriteString("]\n")
 		g.lists = append(g.lists, name)
@@ -320,7 +331,8 @@ func (g *ruleGen) file() string {
 			c = "evt.type == " + strconv.Quote(event.Types()[g.pick(len(event.Types()))].String()) + " && (" + c + ")"
 		}
 		b.WriteString("- rule: R" + strconv.Itoa(i) + "\n  desc: d\n  condition: " + cond(c))
-		out := []string{"o %proc.name", "%proc.name %net.dip", "%proc.name.", "100%% %evt.type", "%", "%(", "%file.pth", g.raw(12)}[max(0, g.pick(12)-4)]
+		out := []string{"o %proc.name", "%proc.name %net.dip", "%proc.name.", "100%% %evt.type", "%", "%(", "%file.pth",
+			"%proc.ancestors[1] %proc.args[0]", "%proc.name[1]", "%proc.args[", g.raw(12)}[max(0, g.pick(15)-4)]
 		b.WriteString("  output: " + strconv.Quote(out) + "\n  priority: info\n")
 		if a := g.pick(6); a >= 4 {
 			b.WriteString("  action: " + []string{"deny", "kill"}[a-4] + "\n")
