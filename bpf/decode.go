@@ -13,8 +13,8 @@ import (
 // hand because binary.Read costs ~35x more per record.
 const (
 	hdrSize     = 80
-	execSize    = hdrSize + 24
-	forkSize    = hdrSize + 16
+	execSize    = hdrSize + 40
+	forkSize    = hdrSize + 32
 	exitSize    = hdrSize + 8
 	openSize    = hdrSize + 32
 	connectSize = hdrSize + 64
@@ -45,6 +45,10 @@ type Record struct {
 	Comm     string
 	CapEff   uint64 // effective capabilities
 	LoginUID uint32
+
+	// vg_exec: the process's ids in its pid namespace; vg_fork: the
+	// child's (struct vg_nsids)
+	VPID, VPGID, SID uint32
 
 	// vg_exec
 	PPID, TTY uint32
@@ -134,6 +138,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		}
 		r.ChildPID = le.Uint32(raw[hdrSize:])
 		r.ChildStartNs = le.Uint64(raw[hdrSize+8:])
+		r.nsIDs(raw[hdrSize+16:])
 	case event.RecordExit:
 		if len(raw) < exitSize {
 			return ErrShort
@@ -175,6 +180,7 @@ func (d *Decoder) exec(raw []byte, r *Record) error {
 	cwdLen := int(le.Uint16(f[18:]))
 	argsLen := int(le.Uint16(f[20:]))
 	envLen := int(le.Uint16(f[22:]))
+	r.nsIDs(f[24:])
 	tail := raw[execSize:]
 	if exeLen+cwdLen+argsLen+envLen > len(tail) {
 		return ErrBadTail
@@ -185,6 +191,13 @@ func (d *Decoder) exec(raw []byte, r *Record) error {
 	// Env aliases the record: the reader parses it before the next one.
 	r.Env = tail[exeLen+cwdLen+argsLen : exeLen+cwdLen+argsLen+envLen]
 	return nil
+}
+
+// nsIDs decodes a struct vg_nsids.
+func (r *Record) nsIDs(b []byte) {
+	r.VPID = le.Uint32(b[0:])
+	r.VPGID = le.Uint32(b[4:])
+	r.SID = le.Uint32(b[8:])
 }
 
 // splitArgs splits NUL-separated arguments; the last may lack its NUL when

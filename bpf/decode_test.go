@@ -28,6 +28,7 @@ func TestLayoutMatchesGenerated(t *testing.T) {
 		{"vg_hdr", unsafe.Sizeof(vigilVgHdr{}), hdrSize},
 		{"vg_exec", unsafe.Sizeof(vigilVgExec{}), execSize},
 		{"vg_fork", unsafe.Sizeof(vigilVgFork{}), forkSize},
+		{"vg_nsids", unsafe.Sizeof(vigilVgNsids{}), 16},
 		{"vg_exit", unsafe.Sizeof(vigilVgExit{}), exitSize},
 		{"vg_open", unsafe.Sizeof(vigilVgOpen{}), openSize},
 		{"vg_connect", unsafe.Sizeof(vigilVgConnect{}), connectSize},
@@ -87,14 +88,15 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	denied := vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "sh"), Ppid: 1, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}
 	denied.Hdr.Flags = uint16(vigilVgExecFlagsVG_EXEC_DENIED)
 	return map[string][]byte{
-		"exec":        pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args)), EnvLen: uint16(len(env))}, exe, cwd, args, env),
+		"exec": pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args)), EnvLen: uint16(len(env)),
+			Ids: vigilVgNsids{Vpid: 7, Vpgid: 6, Sid: 5}}, exe, cwd, args, env),
 		"exec_denied": pack(t, denied, exe, cwd, args),
 		"rename":      pack(t, rename, []byte("a"), []byte("/tmp"), []byte("/b")),
 		"setuid":      pack(t, setuid),
 		"bpf":         pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
 		"mount":       pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
 		"dup":         pack(t, dup),
-		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234}),
+		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
 		"connect":     pack(t, conn),
@@ -113,7 +115,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Record{Type: uint8(event.TypeExec), Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
-		CapEff: 1 << 21, LoginUID: 1000, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
+		CapEff: 1 << 21, LoginUID: 1000, VPID: 7, VPGID: 6, SID: 5, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
 		Env: []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00")}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("exec:\n got %+v\nwant %+v", r, want)
@@ -139,7 +141,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 		t.Errorf("unix: %v %+v", err, r)
 	}
 	r = Record{}
-	if err := d.Decode(recs["fork"], &r); err != nil || r.ChildPID != 5000 || r.ChildStartNs != 1234 || r.Comm != "bash" {
+	if err := d.Decode(recs["fork"], &r); err != nil || r.ChildPID != 5000 || r.ChildStartNs != 1234 || r.Comm != "bash" || r.VPID != 2 || r.VPGID != 1 || r.SID != 1 {
 		t.Errorf("fork: %v %+v", err, r)
 	}
 	r = Record{}

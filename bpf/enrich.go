@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigil-project/vigil/bpf/process"
 	"github.com/vigil-project/vigil/engine/event"
 )
 
@@ -35,7 +36,8 @@ func (r *Reader) handle(d *Record) *event.Event {
 		// The event is the parent's (the caller's); the result is the child.
 		ev.Proc = r.proc(d)
 		ev.Res = int64(d.ChildPID)
-		r.procs.Fork(d.PID, d.ChildPID, r.clock.wall(d.ChildStartNs), d.CgroupID)
+		r.procs.Fork(d.PID, process.Child{PID: d.ChildPID, Start: r.clock.wall(d.ChildStartNs), CgroupID: d.CgroupID,
+			VPID: d.VPID, VPGID: d.VPGID, SID: d.SID})
 	case event.RecordExit:
 		ev.Proc = r.proc(d)
 		ev.Res = exitCode(d.Status)
@@ -108,6 +110,9 @@ func execProcess(d *Record, c clock) *event.Process {
 	return &event.Process{
 		PID:       d.PID,
 		PPID:      d.PPID,
+		VPID:      d.VPID,
+		VPGID:     d.VPGID,
+		SID:       d.SID,
 		Name:      d.Comm,
 		Exe:       exe,
 		Argv:      slices.Clone(d.Argv),

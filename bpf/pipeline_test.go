@@ -61,8 +61,13 @@ func TestExecFields(t *testing.T) {
 
 	p := ev.Proc
 	want := event.Process{
-		PID:       uint32(cmd.Process.Pid),
-		PPID:      uint32(os.Getpid()),
+		PID:  uint32(cmd.Process.Pid),
+		PPID: uint32(os.Getpid()),
+		// Setsid: it leads a new session and group.
+		VPID:      uint32(cmd.Process.Pid),
+		VPGID:     uint32(cmd.Process.Pid),
+		SID:       uint32(cmd.Process.Pid),
+		SName:     "mytrue",
 		Name:      "mytrue",
 		Exe:       realpath(t, "/bin/true"),
 		Argv:      []string{"./mytrue", "a", "b c", ""},

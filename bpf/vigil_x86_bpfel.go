@@ -92,6 +92,7 @@ type vigilVgExec struct {
 	CwdLen  uint16
 	ArgsLen uint16
 	EnvLen  uint16
+	Ids     vigilVgNsids
 }
 
 type vigilVgExecFlags uint32
@@ -136,6 +137,7 @@ type vigilVgFork struct {
 	ChildPid     uint32
 	Pad          uint32
 	ChildStartNs uint64
+	ChildIds     vigilVgNsids
 }
 
 type vigilVgFpathKey struct {
@@ -169,6 +171,14 @@ type vigilVgNameKey struct {
 	Type uint32
 	Pad  uint32
 	Comm [16]int8
+}
+
+type vigilVgNsids struct {
+	_     structs.HostLayout
+	Vpid  uint32
+	Vpgid uint32
+	Sid   uint32
+	Pad   uint32
 }
 
 type vigilVgOpen struct {

@@ -568,6 +568,33 @@ static __always_inline __u32 tty_nr(struct task_struct *task)
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
 }
 
+/* pid_nr_ns(): the number of pid in the pid namespace ns at level, 0 when
+ * pid is not visible there. Helper reads: numbers[] is indexed at run
+ * time. */
+static __always_inline __u32 pid_nr_at(struct pid *pid, __u32 level, struct pid_namespace *ns)
+{
+	if (!pid || BPF_CORE_READ(pid, level) < level)
+		return 0;
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 31]);
+	return up.ns == ns ? up.nr : 0;
+}
+
+/* task's process, group and session ids in task's own pid namespace
+ * (task_tgid_vnr, task_pgrp_vnr, task_session_vnr as the task sees them). */
+static __always_inline void ns_ids(struct task_struct *task, struct vg_nsids *ids)
+{
+	struct pid *tp = BPF_CORE_READ(task, thread_pid);
+	__u32 level = BPF_CORE_READ(tp, level);
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), &tp->numbers[level & 31]);
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	ids->vpid = pid_nr_at(BPF_CORE_READ(sig, pids[PIDTYPE_TGID]), level, up.ns);
+	ids->vpgid = pid_nr_at(BPF_CORE_READ(sig, pids[PIDTYPE_PGID]), level, up.ns);
+	ids->sid = pid_nr_at(BPF_CORE_READ(sig, pids[PIDTYPE_SID]), level, up.ns);
+	ids->_pad = 0;
+}
+
 /* The struct file behind fd in the current task, or NULL. */
 static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {

@@ -95,6 +95,8 @@ int BPF_PROG(lsm_exec, struct linux_binprm *bprm, int ret)
 	e->ppid = task->real_parent->tgid;
 	e->tty = tty_nr(task);
 	e->start_ns = task->start_boottime;
+	ns_ids(task, &e->ids);
+	e->env_len = 0;
 	__u16 flags = VG_EXEC_DENIED;
 	__u32 off = sizeof(*e);
 	if (pw & PW_TRUNC)

@@ -39,6 +39,7 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	e->ppid = task->real_parent->tgid;
 	e->tty = tty_nr(task);
 	e->start_ns = task->start_boottime;
+	ns_ids(task, &e->ids);
 
 	__u16 flags = 0;
 	__u32 off = sizeof(*e);
@@ -144,6 +145,7 @@ int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	e->_pad = 0;
 	e->child_start_ns = child->start_boottime;
+	ns_ids(child, &e->child_ids);
 	submit(cfg, e, sizeof(*e), VG_FORK);
 	return 0;
 }

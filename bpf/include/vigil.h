@@ -119,6 +119,15 @@ struct vg_rate {
 	__u32 event_type; /* the type that started the flood */
 };
 
+/* A process's ids as seen in its own pid namespace (the one it was
+ * created in): what getpid(), getpgrp() and getsid(0) return to it. */
+struct vg_nsids {
+	__u32 vpid;
+	__u32 vpgid;
+	__u32 sid;
+	__u32 _pad;
+};
+
 /* sched_process_exec. Tail: exe, cwd, argv (NUL separated), then the
  * environment (NUL separated, only when vg_config.env_bytes > 0). */
 struct vg_exec {
@@ -130,6 +139,7 @@ struct vg_exec {
 	__u16 cwd_len;
 	__u16 args_len;
 	__u16 env_len;
+	struct vg_nsids ids;
 };
 
 /* sched_process_fork of a new process (threads are not reported). The
@@ -139,6 +149,7 @@ struct vg_fork {
 	__u32 child_pid;
 	__u32 _pad;
 	__u64 child_start_ns;
+	struct vg_nsids child_ids;
 };
 
 /* sched_process_exit of the last thread of a process. */

@@ -61,10 +61,39 @@ func (t *Table) Seed() (int, error) {
 		}
 	}
 	for _, p := range read {
+		p.SName = t.seedSession(p, read)
+	}
+	for _, p := range read {
 		t.store(p)
 	}
 	return len(read), nil
 }
+
+// seedSession is the SName of p, a process read by Seed: the name of the
+// eldest ancestor in p's session (sessionName, for a whole read of procfs).
+func (t *Table) seedSession(p *event.Process, read map[uint32]*event.Process) string {
+	cur := p
+	for range maxSessionWalk {
+		if cur.SID == cur.VPID {
+			break
+		}
+		par := read[cur.PPID]
+		if par == nil {
+			if par = t.procs[cur.PPID]; par != nil && par.SID == cur.SID && par.SName != "" {
+				return par.SName
+			}
+		}
+		if par == nil || par == cur || par.SID != cur.SID {
+			break
+		}
+		cur = par
+	}
+	return cur.Name
+}
+
+// maxSessionWalk bounds the walk to a session leader: deeper than any
+// real process tree.
+const maxSessionWalk = 1024
 
 // read reads one process from procfs, all but Cmdline and Ancestors. Every
 // file is read through one directory handle, which stays bound to the
@@ -113,8 +142,11 @@ func (t *Table) read(pid uint32) (*event.Process, error) {
 	return p, nil
 }
 
-// parseStatus fills the credentials from /proc/PID/status and reports
-// whether the pid is a thread-group leader (a process, not a thread).
+// parseStatus fills the credentials and the pid-namespace ids from
+// /proc/PID/status and reports whether the pid is a thread-group leader (a
+// process, not a thread). NSpid, NSpgid and NSsid list an id in every pid
+// namespace from procfs's down to the process's own; the last is the one
+// the process sees, as the kernel side reports it.
 func parseStatus(b []byte, p *event.Process) bool {
 	for line := range strings.Lines(string(b)) {
 		key, val, _ := strings.Cut(line, ":")
@@ -127,6 +159,12 @@ func parseStatus(b []byte, p *event.Process) bool {
 			p.UID, p.EUID = atou32(f[0]), atou32(f[1])
 		case key == "Gid" && len(f) >= 1:
 			p.GID = atou32(f[0])
+		case key == "NSpid" && len(f) >= 1:
+			p.VPID = atou32(f[len(f)-1])
+		case key == "NSpgid" && len(f) >= 1:
+			p.VPGID = atou32(f[len(f)-1])
+		case key == "NSsid" && len(f) >= 1:
+			p.SID = atou32(f[len(f)-1])
 		}
 	}
 	return true

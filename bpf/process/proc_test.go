@@ -29,6 +29,9 @@ type fakeProc struct {
 	exe, cwd        string   // symlink targets; "": no link
 	cgroup          string
 	noStat          bool // the process died while being read
+	// ns: the NSpid, NSpgid and NSsid lines of status, outermost
+	// namespace first ("": no lines, as for a kernel thread here).
+	ns [3]string
 }
 
 func writeProcfs(t *testing.T, procs ...fakeProc) string {
@@ -47,6 +50,9 @@ func writeProcfs(t *testing.T, procs ...fakeProc) string {
 			"status": fmt.Sprintf("Name:\t%s\nState:\t%c\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\nUid:\t%d\t%d\t%[7]d\t%[7]d\nGid:\t%d\t%[8]d\t%[8]d\t%[8]d\nGroups:\t\n",
 				p.comm, p.state, p.tgid, p.pid, p.ppid, p.uid, p.euid, p.gid),
 			"cgroup": p.cgroup,
+		}
+		if p.ns[0] != "" {
+			files["status"] += fmt.Sprintf("NSpid:\t%s\nNSpgid:\t%s\nNSsid:\t%s\n", p.ns[0], p.ns[1], p.ns[2])
 		}
 		if !p.noStat {
 			files["stat"] = fmt.Sprintf("%[1]d (%[2]s) %[3]c %[4]d %[1]d %[1]d %[5]d -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %[6]d 3133440 402 18446744073709551615\n",
@@ -82,17 +88,18 @@ func must(t *testing.T, err error) {
 // A small host: init, kernel threads, an ssh login, and an odd process
 // in a docker container.
 var fakeHost = []fakeProc{
-	{pid: 1, comm: "systemd", argv: []string{"/sbin/init", "splash"}, exe: "/usr/lib/systemd/systemd", cwd: "/", cgroup: "0::/init.scope\n", start: 1},
+	{pid: 1, comm: "systemd", argv: []string{"/sbin/init", "splash"}, exe: "/usr/lib/systemd/systemd", cwd: "/", cgroup: "0::/init.scope\n", start: 1,
+		ns: [3]string{"1", "1", "1"}},
 	{pid: 2, comm: "kthreadd", cwd: "/", cgroup: "0::/\n", start: 1},
 	{pid: 3, ppid: 2, comm: "kworker/0:0-events", cwd: "/", cgroup: "0::/\n", start: 2},
 	{pid: 100, ppid: 1, comm: "sshd", argv: []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"}, exe: "/usr/sbin/sshd", cwd: "/", start: 300,
-		cgroup: "9:name=systemd:/system.slice/ssh.service\n0::/system.slice/ssh.service\n"},
+		cgroup: "9:name=systemd:/system.slice/ssh.service\n0::/system.slice/ssh.service\n", ns: [3]string{"100", "100", "100"}},
 	{pid: 200, ppid: 100, comm: "bash", argv: []string{"-bash"}, exe: "/usr/bin/bash", cwd: "/home/u", tty: 34816, uid: 1000, euid: 1000, gid: 1001, start: 5000,
-		cgroup: "0::/user.slice/user-1000.slice/session-1.scope\n"},
+		cgroup: "0::/user.slice/user-1000.slice/session-1.scope\n", ns: [3]string{"200", "200", "200"}},
 	{pid: 300, ppid: 200, comm: "my (odd) name) ", argv: []string{"./evil", "a b", "c"}, exe: "/tmp/evil (deleted)", cwd: "/tmp", uid: 1000, euid: 0, start: 12345,
-		cgroup: "4:memory:/docker/" + dockerID + "\n0::/docker/" + dockerID + "\n"},
+		cgroup: "4:memory:/docker/" + dockerID + "\n0::/docker/" + dockerID + "\n", ns: [3]string{"300\t1", "300\t1", "300\t1"}},
 	{pid: 400, ppid: 300, comm: "3", argv: []string{"x"}, exe: "/memfd:payload (deleted)", cwd: "/tmp", start: 12346,
-		cgroup: "0::/docker/" + dockerID + "/init.scope\n"},
+		cgroup: "0::/docker/" + dockerID + "/init.scope\n", ns: [3]string{"400\t2", "300\t1", "300\t1"}},
 	{pid: 500, ppid: 200, comm: "defunct", state: 'Z', start: 6000},
 	{pid: 600, ppid: 1, comm: "gone", noStat: true, argv: []string{"gone"}},
 	{pid: 601, tgid: 600, ppid: 1, comm: "thread", argv: []string{"gone"}},
@@ -106,18 +113,19 @@ func TestSeed(t *testing.T) {
 	}
 	docker := event.Container{ID: dockerID[:12], FullID: dockerID, Runtime: "docker"}
 	for _, want := range []event.Process{
-		{PID: 1, Name: "systemd", Exe: "/usr/lib/systemd/systemd", Argv: []string{"/sbin/init", "splash"}, Cmdline: "systemd splash", Cwd: "/",
+		{PID: 1, VPID: 1, VPGID: 1, SID: 1, SName: "systemd", Name: "systemd", Exe: "/usr/lib/systemd/systemd", Argv: []string{"/sbin/init", "splash"}, Cmdline: "systemd splash", Cwd: "/",
 			Start: boot.Add(10 * time.Millisecond)},
-		{PID: 2, Name: "kthreadd", Cmdline: "kthreadd", Cwd: "/", Start: boot.Add(10 * time.Millisecond)},
-		{PID: 3, PPID: 2, Name: "kworker/0:0-events", Cmdline: "kworker/0:0-events", Cwd: "/", Start: boot.Add(20 * time.Millisecond),
+		{PID: 2, SName: "kthreadd", Name: "kthreadd", Cmdline: "kthreadd", Cwd: "/", Start: boot.Add(10 * time.Millisecond)},
+		{PID: 3, PPID: 2, SName: "kworker/0:0-events", Name: "kworker/0:0-events", Cmdline: "kworker/0:0-events", Cwd: "/", Start: boot.Add(20 * time.Millisecond),
 			Ancestors: []string{"kthreadd"}},
-		{PID: 100, PPID: 1, Name: "sshd", Exe: "/usr/sbin/sshd", Argv: []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"},
+		{PID: 100, PPID: 1, VPID: 100, VPGID: 100, SID: 100, SName: "sshd", Name: "sshd", Exe: "/usr/sbin/sshd", Argv: []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"},
 			Cmdline: "sshd", Cwd: "/", Start: boot.Add(3 * time.Second), Ancestors: []string{"systemd"}},
-		{PID: 200, PPID: 100, Name: "bash", Exe: "/usr/bin/bash", Argv: []string{"-bash"}, Cmdline: "bash", Cwd: "/home/u", TTY: 34816,
+		{PID: 200, PPID: 100, VPID: 200, VPGID: 200, SID: 200, SName: "bash", Name: "bash", Exe: "/usr/bin/bash", Argv: []string{"-bash"}, Cmdline: "bash", Cwd: "/home/u", TTY: 34816,
 			UID: 1000, EUID: 1000, GID: 1001, Start: boot.Add(50 * time.Second), Ancestors: []string{"sshd", "systemd"}},
-		{PID: 300, PPID: 200, Name: "my (odd) name) ", Exe: "/tmp/evil (deleted)", Argv: []string{"./evil", "a b", "c"}, Cmdline: "my (odd) name)  a b c",
+		{PID: 300, PPID: 200, VPID: 1, VPGID: 1, SID: 1, SName: "my (odd) name) ", Name: "my (odd) name) ", Exe: "/tmp/evil (deleted)", Argv: []string{"./evil", "a b", "c"}, Cmdline: "my (odd) name)  a b c",
 			Cwd: "/tmp", UID: 1000, Start: boot.Add(123450 * time.Millisecond), Container: docker, Ancestors: []string{"bash", "sshd", "systemd"}},
-		{PID: 400, PPID: 300, Name: "3", Exe: "/memfd:payload (deleted)", ExeMemfd: true, Argv: []string{"x"}, Cmdline: "3", Cwd: "/tmp",
+		// In the container: its init's session and group, seen as 1.
+		{PID: 400, PPID: 300, VPID: 2, VPGID: 1, SID: 1, SName: "my (odd) name) ", Name: "3", Exe: "/memfd:payload (deleted)", ExeMemfd: true, Argv: []string{"x"}, Cmdline: "3", Cwd: "/tmp",
 			Start: boot.Add(123460 * time.Millisecond), Container: docker, Ancestors: []string{"my (odd) name) ", "bash", "sshd", "systemd"}},
 	} {
 		got := tab.Get(want.PID)

@@ -118,6 +118,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 	t.procReads.Add(1)
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
 	p.Ancestors = lineage(t.procs[p.PPID])
+	p.SName = sessionName(p, t.procs[p.PPID])
 	t.store(p)
 	return p
 }
@@ -128,6 +129,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 func (t *Table) Exec(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
 	p.Ancestors = lineage(t.procs[p.PPID])
+	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
 	t.store(p)
 	return p
@@ -138,22 +140,35 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 func (t *Table) ExecAttempt(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
 	p.Ancestors = lineage(t.procs[p.PPID])
+	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
 	return p
 }
 
+// Child is what the kernel says of a new process.
+type Child struct {
+	PID      uint32
+	Start    time.Time
+	CgroupID uint64
+	// VPID, VPGID and SID are its ids in its own pid namespace.
+	VPID, VPGID, SID uint32
+}
+
 // Fork stores and returns the snapshot of a new process child of parent,
 // which until it executes something is a copy of its parent.
-func (t *Table) Fork(parent, child uint32, start time.Time, cgroupID uint64) *event.Process {
+func (t *Table) Fork(parent uint32, child Child) *event.Process {
 	var c event.Process
-	if par := t.Lookup(parent); par != nil {
+	par := t.Lookup(parent)
+	if par != nil {
 		c = *par
 		c.Ancestors = lineage(par)
-		c.Container = t.container(cgroupID, par)
+		c.Container = t.container(child.CgroupID, par)
 	} else {
-		c.Container = t.container(cgroupID, nil)
+		c.Container = t.container(child.CgroupID, nil)
 	}
-	c.PID, c.PPID, c.Start, c.CgroupID = child, parent, start, cgroupID
+	c.PID, c.PPID, c.Start, c.CgroupID = child.PID, parent, child.Start, child.CgroupID
+	c.VPID, c.VPGID, c.SID = child.VPID, child.VPGID, child.SID
+	c.SName = sessionName(&c, par)
 	p := &c
 	t.store(p)
 	return p
@@ -265,6 +280,17 @@ func lineage(parent *event.Process) []string {
 	a := make([]string, 0, n+1)
 	a = append(a, parent.Name)
 	return append(a, parent.Ancestors[:n]...)
+}
+
+// sessionName is the SName of p, a child of parent: the name of the
+// eldest ancestor in p's session, as Falco's proc.sname finds it. Session
+// ids are as each process sees them, so the walk also stops where a
+// parent's session differs, as at a container's init.
+func sessionName(p, parent *event.Process) string {
+	if p.SID == p.VPID || parent == nil || parent.SID != p.SID || parent.SName == "" {
+		return p.Name
+	}
+	return parent.SName
 }
 
 // Moved returns the snapshot of p's process as seen in cgroup id: p itself

@@ -54,7 +54,7 @@ func TestExecFork(t *testing.T) {
 	initCopy := clone(initp)
 
 	// fork + exec of a shell, then a container runtime's child.
-	child := tab.Fork(1, 10, boot.Add(time.Minute), 1)
+	child := tab.Fork(1, Child{PID: 10, Start: boot.Add(time.Minute), CgroupID: 1})
 	want := clone(initp)
 	want.PID, want.PPID, want.Start, want.Ancestors = 10, 1, boot.Add(time.Minute), []string{"init"}
 	if !reflect.DeepEqual(clone(child), want) {
@@ -75,13 +75,13 @@ func TestExecFork(t *testing.T) {
 	// Moving into cgroup 7 (a container) at fork changes the container;
 	// staying in the parent's cgroup does not ask the resolver again.
 	n := *calls
-	ctr := tab.Fork(10, 11, boot, 7)
+	ctr := tab.Fork(10, Child{PID: 11, Start: boot, CgroupID: 7})
 	if ctr.Container.ID != "c7" || *calls != n+1 {
 		t.Errorf("fork into a container: %+v, %d resolver calls", ctr.Container, *calls-n)
 	}
 	n = *calls
 	run := tab.Exec(execRec(11, 10, "nginx", 7))
-	grand := tab.Fork(11, 12, boot, 7)
+	grand := tab.Fork(11, Child{PID: 12, Start: boot, CgroupID: 7})
 	if run.Container.ID != "c7" || grand.Container.ID != "c7" || *calls != n {
 		t.Errorf("container lost: %+v %+v, %d resolver calls", run.Container, grand.Container, *calls-n)
 	}
@@ -90,7 +90,7 @@ func TestExecFork(t *testing.T) {
 	}
 
 	// An unknown parent, not in procfs either.
-	orphan := tab.Fork(999, 1000, boot, 8)
+	orphan := tab.Fork(999, Child{PID: 1000, Start: boot, CgroupID: 8})
 	if want := (event.Process{PID: 1000, PPID: 999, Start: boot, CgroupID: 8, Container: orphan.Container}); !reflect.DeepEqual(*orphan, want) ||
 		orphan.Container.ID != "c8" {
 		t.Errorf("orphan: %+v", orphan)
@@ -106,13 +106,13 @@ func TestForkKeepsProcfsContainer(t *testing.T) {
 	tab, _ := newTable(t, 0)
 	seeded := &event.Process{PID: 5, Name: "app", Container: event.Container{ID: "abc", FullID: "abc", Runtime: "lxc"}}
 	tab.store(seeded)
-	if c := tab.Fork(5, 6, boot, 99).Container; !reflect.DeepEqual(c, seeded.Container) {
+	if c := tab.Fork(5, Child{PID: 6, Start: boot, CgroupID: 99}).Container; !reflect.DeepEqual(c, seeded.Container) {
 		t.Errorf("fork of a seeded process: %+v", c)
 	}
-	if c := tab.Fork(5, 7, boot, 8).Container; c.ID != "c8" {
+	if c := tab.Fork(5, Child{PID: 7, Start: boot, CgroupID: 8}).Container; c.ID != "c8" {
 		t.Errorf("fork into a known container: %+v", c)
 	}
-	if c := tab.Fork(6, 8, boot, 1).Container; c.ID != "" {
+	if c := tab.Fork(6, Child{PID: 8, Start: boot, CgroupID: 1}).Container; c.ID != "" {
 		t.Errorf("fork out of the container: %+v", c)
 	}
 }
@@ -121,7 +121,7 @@ func TestAncestorsCap(t *testing.T) {
 	tab, _ := newTable(t, 0)
 	tab.Exec(execRec(1, 0, "p1", 1))
 	for pid := uint32(2); pid <= 40; pid++ {
-		tab.Fork(pid-1, pid, boot, 1)
+		tab.Fork(pid-1, Child{PID: pid, Start: boot, CgroupID: 1})
 		p := tab.Exec(execRec(pid, pid-1, fmt.Sprint("p", pid), 1))
 		if want := min(int(pid-1), maxAncestors); len(p.Ancestors) != want || p.Ancestors[0] != fmt.Sprint("p", pid-1) {
 			t.Fatalf("pid %d: ancestors %q", pid, p.Ancestors)
@@ -133,7 +133,7 @@ func TestExit(t *testing.T) {
 	tab, _ := newTable(t, 0)
 	tab.Exec(execRec(1, 0, "init", 1))
 	for pid := uint32(2); pid < 2+exitedKeep+10; pid++ {
-		tab.Fork(1, pid, boot, 1)
+		tab.Fork(1, Child{PID: pid, Start: boot, CgroupID: 1})
 	}
 	// pid 2 exits, and before it is reaped pid 2 is reused: the new
 	// process must outlive the old one's exit.
@@ -143,7 +143,7 @@ func TestExit(t *testing.T) {
 	if tab.Get(2) == nil {
 		t.Fatal("exited process removed at once")
 	}
-	reused := tab.Fork(1, 2, boot.Add(time.Hour), 1)
+	reused := tab.Fork(1, Child{PID: 2, Start: boot.Add(time.Hour), CgroupID: 1})
 	for pid := uint32(4); pid < 4+exitedKeep; pid++ {
 		tab.Exit(pid)
 	}
@@ -163,7 +163,7 @@ func TestCap(t *testing.T) {
 	tab, _ := newTable(t, max)
 	tab.Exec(execRec(1, 0, "init", 1))
 	for pid := uint32(2); pid < 50; pid++ {
-		tab.Fork(1, pid, boot, 1)
+		tab.Fork(1, Child{PID: pid, Start: boot, CgroupID: 1})
 		if s := tab.Stats(); s.Entries > max || len(tab.procs) > max {
 			t.Fatalf("table grew to %d entries (cap %d)", len(tab.procs), max)
 		}
@@ -180,8 +180,8 @@ func TestCap(t *testing.T) {
 	}
 	tab.Exit(live[0])
 	tab.Exit(live[1])
-	tab.Fork(1, 100, boot, 1)
-	tab.Fork(1, 101, boot, 1)
+	tab.Fork(1, Child{PID: 100, Start: boot, CgroupID: 1})
+	tab.Fork(1, Child{PID: 101, Start: boot, CgroupID: 1})
 	if s2 := tab.Stats(); s2.Evictions != s.Evictions || s2.Reaped != 2 || tab.Get(live[2]) == nil {
 		t.Errorf("exited entries not reaped first: %+v", s2)
 	}
@@ -196,7 +196,7 @@ func BenchmarkTable(b *testing.B) {
 	tab, _ := newTable(b, 0)
 	tab.Exec(execRec(1, 0, "init", 1))
 	for pid := uint32(2); pid < 30002; pid++ {
-		tab.Fork(1, pid, boot, 1)
+		tab.Fork(1, Child{PID: pid, Start: boot, CgroupID: 1})
 	}
 	// Exec's figures include the caller's allocation of the record.
 	b.Run("Exec", func(b *testing.B) {
@@ -208,7 +208,7 @@ func BenchmarkTable(b *testing.B) {
 	b.Run("Fork", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := range b.N {
-			tab.Fork(1, uint32(2+i%30000), boot, 1)
+			tab.Fork(1, Child{PID: uint32(2 + i%30000), Start: boot, CgroupID: 1})
 		}
 	})
 	b.Run("Get", func(b *testing.B) {
@@ -225,7 +225,7 @@ func BenchmarkTable(b *testing.B) {
 // events, and stops asking once the answer is final.
 func TestContainerRetry(t *testing.T) {
 	tab, calls := newTable(t, 0)
-	p := tab.Fork(1, 50, time.Now(), 9)
+	p := tab.Fork(1, Child{PID: 50, Start: time.Now(), CgroupID: 9})
 	if p.Container.ID != "" || *calls != 1 {
 		t.Fatalf("fork: %+v, %d calls", p.Container, *calls)
 	}
@@ -243,5 +243,51 @@ func TestContainerRetry(t *testing.T) {
 	e := tab.Exec(&event.Process{PID: 50, PPID: 1, Name: "sh", CgroupID: 9})
 	if e.Container.ID != "c9" || *calls != 3 {
 		t.Errorf("exec: %+v, %d calls", e.Container, *calls)
+	}
+}
+
+// A process's session leader is the eldest ancestor in its session, as
+// each process sees session ids: a login shell leads its own session, a
+// build under it is in the shell's, a container's init leads its own (its
+// parent's ids are of another namespace), and a child forked before its
+// leader exec'd keeps the leader's name of that time.
+func TestSessionNames(t *testing.T) {
+	tab, _ := newTable(t, 0)
+	ids := func(p *event.Process, vpid, vpgid, sid uint32) *event.Process {
+		p.VPID, p.VPGID, p.SID = vpid, vpgid, sid
+		return p
+	}
+	steps := []struct {
+		p    *event.Process
+		want string
+	}{
+		{ids(execRec(50, 1, "sshd", 1), 50, 50, 50), "sshd"},
+		{ids(execRec(51, 50, "bash", 1), 51, 51, 51), "bash"},
+		{ids(execRec(52, 51, "make", 1), 52, 52, 51), "bash"},
+		{ids(execRec(60, 1, "containerd-shim", 1), 60, 60, 60), "containerd-shim"},
+		{ids(execRec(61, 60, "init", 7), 1, 1, 1), "init"},
+		{ids(execRec(62, 61, "sh", 7), 7, 7, 1), "init"},
+		// Not setsid'd by its runtime: the session is outside its namespace.
+		{ids(execRec(63, 60, "app", 8), 1, 1, 0), "app"},
+		{ids(execRec(64, 63, "worker", 8), 2, 1, 0), "app"},
+	}
+	for _, s := range steps {
+		if got := tab.Exec(s.p).SName; got != s.want {
+			t.Errorf("exec %s (pid %d): sname %q, want %q", s.p.Name, s.p.PID, got, s.want)
+		}
+	}
+	cc := tab.Fork(52, Child{PID: 53, Start: boot, CgroupID: 1, VPID: 53, VPGID: 52, SID: 51})
+	if cc.SName != "bash" || cc.Name != "make" || cc.VPID != 53 || cc.VPGID != 52 {
+		t.Errorf("fork of make: %+v", cc)
+	}
+	tab.Exec(ids(execRec(51, 50, "zsh", 1), 51, 51, 51))
+	if got := tab.Get(53).SName; got != "bash" {
+		t.Errorf("forked before the leader's exec: sname %q, want bash", got)
+	}
+	if got := tab.Exec(ids(execRec(53, 52, "cc", 1), 53, 52, 51)).SName; got != "bash" {
+		t.Errorf("exec under a make forked from bash: sname %q, want bash (make's snapshot)", got)
+	}
+	if got := tab.Exec(ids(execRec(54, 51, "vi", 1), 54, 54, 51)).SName; got != "zsh" {
+		t.Errorf("exec under the re-exec'd leader: sname %q, want zsh", got)
 	}
 }

@@ -132,8 +132,15 @@ type User struct {
 // Process is what is known of a process (thread group) at some point of its
 // life: it is replaced, never modified, on exec.
 type Process struct {
-	PID       uint32
-	PPID      uint32
+	PID  uint32
+	PPID uint32
+	// The ids as the process sees them in its own pid namespace (where a
+	// container's init is 1), at exec or fork: setsid(2) and setpgid(2)
+	// after that are not seen. 0: not visible there.
+	VPID      uint32
+	VPGID     uint32   // process group id
+	SID       uint32   // session id
+	SName     string   // the session leader's Name: the eldest ancestor in the session, or the process itself
 	Name      string   // comm, at most 15 bytes
 	Exe       string   // absolute path, as /proc/PID/exe shows it
 	Argv      []string // argv[0] included

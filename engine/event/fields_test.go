@@ -64,3 +64,31 @@ func TestContainerMounts(t *testing.T) {
 		}
 	}
 }
+
+// The pid-namespace ids: a rule test that leaves them out describes a
+// host process that leads itself; the leader fields compare the ids.
+func TestNamespaceIDs(t *testing.T) {
+	e, err := FromFields(map[string]any{"evt.type": "exec", "proc.pid": 4000, "proc.name": "sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Proc.VPID != 4000 || e.Proc.SName != "sh" {
+		t.Errorf("defaults: vpid %d sname %q, want 4000 sh", e.Proc.VPID, e.Proc.SName)
+	}
+	for _, tt := range []struct {
+		vpid, vpgid, sid  uint32
+		pgLeader, sLeader bool
+	}{
+		{1, 1, 1, true, true},
+		{7, 1, 1, false, false},
+		{7, 7, 1, true, false},
+		{0, 0, 0, false, false}, // unknown ids lead nothing
+	} {
+		e := &Event{Proc: &Process{VPID: tt.vpid, VPGID: tt.vpgid, SID: tt.sid}}
+		pg, _ := FieldByName("proc.vpgid_leader")
+		s, _ := FieldByName("proc.sid_leader")
+		if pg.Bool(e) != tt.pgLeader || s.Bool(e) != tt.sLeader {
+			t.Errorf("vpid %d vpgid %d sid %d: vpgid_leader %v sid_leader %v, want %v %v", tt.vpid, tt.vpgid, tt.sid, pg.Bool(e), s.Bool(e), tt.pgLeader, tt.sLeader)
+		}
+	}
+}
