@@ -56,6 +56,9 @@ const dnsRules = `
   condition: evt.type == "accept" && !net.sip.resolvesToAny(["trusted.example.test", "10.9.9.9"])
   output: o
   priority: warning
+  exceptions:
+    - name: partner
+      condition: net.sip.resolvesTo("Partner.Example.Test") && proc.name in ["gateway"]
 - rule: Off
   desc: d
   condition: evt.type == "connect" && net.dip.resolvesTo("disabled.test")
@@ -70,12 +73,13 @@ func TestResolvesTo(t *testing.T) {
 		"pool.b.test":                          {"192.0.2.7", "2001:db8::7"},
 		"trusted.example.test":                 {"10.1.1.1"},
 		"10.9.9.9":                             {"10.9.9.9"},
+		"Partner.Example.Test":                 {"203.0.113.9"},
 	}
 	rs, err := compileNames(t, z, dnsRules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"10.9.9.9", "kubernetes.default.svc.cluster.local", "pool.a.test", "pool.b.test", "trusted.example.test"}
+	want := []string{"10.9.9.9", "Partner.Example.Test", "kubernetes.default.svc.cluster.local", "pool.a.test", "pool.b.test", "trusted.example.test"}
 	if got := rs.DNSNames(); !slices.Equal(got, want) {
 		t.Errorf("DNSNames = %q, want %q", got, want)
 	}
@@ -92,6 +96,8 @@ func TestResolvesTo(t *testing.T) {
 		{map[string]any{"evt.type": "accept", "net.sip": "10.1.1.1"}, ""},
 		{map[string]any{"evt.type": "accept", "net.sip": "10.9.9.9"}, ""},
 		{map[string]any{"evt.type": "accept", "net.sip": "203.0.113.5"}, "Inbound"},
+		{map[string]any{"evt.type": "accept", "net.sip": "203.0.113.9", "proc.name": "gateway"}, ""}, // the exception
+		{map[string]any{"evt.type": "accept", "net.sip": "203.0.113.9", "proc.name": "nc"}, "Inbound"},
 	} {
 		if got := strings.Join(fired(rs, ev(t, tt.fields)), ","); got != tt.want {
 			t.Errorf("%v: fired %q, want %q", tt.fields, got, tt.want)
@@ -186,4 +192,24 @@ func TestResolvesToCache(t *testing.T) {
 	if got := fired(rs, ev(t, map[string]any{"evt.type": "connect", "net.dip": "10.0.0.1"})); len(got) != 0 {
 		t.Errorf("fired %q for another address", got)
 	}
+}
+
+// FuzzDNSNameError: whatever a rule writes, the check answers without
+// panicking, and what it accepts is an address or a name of at most 253
+// bytes of letters, digits, '-', '_' and dots.
+func FuzzDNSNameError(f *testing.F) {
+	for _, s := range []string{"kubernetes.default.svc.cluster.local.", "a..b", "fd00::1", "", "x y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if dnsNameError(s) != "" {
+			return
+		}
+		if _, err := netip.ParseAddr(s); err == nil {
+			return
+		}
+		if len(strings.TrimSuffix(s, ".")) > 253 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+			t.Fatalf("accepted %q", s)
+		}
+	})
 }

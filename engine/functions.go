@@ -186,20 +186,20 @@ func dnsNameError(s string) string {
 }
 
 // DNSNames returns the names the enabled rules give resolvesTo and
-// resolvesToAny, in their conditions and the macros those name, sorted:
-// what a Names behind the rules must keep resolved (dnsnames.Cache's
-// SetNames).
+// resolvesToAny, in their conditions, their exceptions and the macros
+// those name, sorted: what a Names behind the rules must keep resolved
+// (dnsnames.Cache's SetNames).
 func (rs *Ruleset) DNSNames() []string {
 	seen := map[string]bool{}
 	done := map[string]bool{}
-	var walk func(a *cel.Ast)
-	walk = func(a *cel.Ast) {
-		refs := a.NativeRep().ReferenceMap()
-		celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+	var walk func(a *celast.AST)
+	walk = func(a *celast.AST) {
+		refs := a.ReferenceMap()
+		celast.PostOrderVisit(a.Expr(), celast.NewExprVisitor(func(e celast.Expr) {
 			if name := nameOf(e, refs); name != "" && !done[name] {
 				if m := rs.an.macros[name]; m != nil && m.ast != nil {
 					done[name] = true
-					walk(m.ast)
+					walk(m.ast.NativeRep())
 				}
 			}
 			if e.Kind() != celast.CallKind || len(e.AsCall().Args()) != 1 {
@@ -219,9 +219,27 @@ func (rs *Ruleset) DNSNames() []string {
 			}
 		}))
 	}
+	var parser *cel.Env
 	for _, r := range rs.Rules {
-		if r.Enabled && r.cond != nil {
-			walk(r.cond)
+		if !r.Enabled || r.cond == nil {
+			continue
+		}
+		walk(r.cond.NativeRep())
+		// The compiled exceptions keep no syntax tree: parse again the few
+		// that may name one (they compiled, so they parse).
+		for _, ex := range r.src.Exceptions {
+			if !strings.Contains(ex.Condition.S, "resolvesTo") {
+				continue
+			}
+			if parser == nil {
+				var err error
+				if parser, err = newBaseEnv(); err != nil {
+					break
+				}
+			}
+			if a, iss := parser.Parse(ex.Condition.S); iss.Err() == nil {
+				walk(a.NativeRep())
+			}
 		}
 	}
 	return slices.Sorted(maps.Keys(seen))
