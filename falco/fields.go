@@ -41,6 +41,9 @@ type field struct {
 	kind     event.Kind
 	network  bool // an IPNET: = and in test membership in a CIDR
 	duration bool // nanoseconds: expr is a CEL duration
+	// numName names a number written as the value (Falco's evt.arg.cmd=5
+	// is BPF_PROG_LOAD): vigil's field holds names.
+	numName func(uint32) string
 	many     bool // expr is a list: a comparison holds if it holds for one item
 	variants []variant
 	// zero is what expr gives where cond fails (when variants cover all
@@ -160,7 +163,8 @@ func init() {
 		}},
 		argField("evt.arg.target", "file.rawtarget", event.TypeSymlink),
 		argField("evt.arg.linkpath", "file.rawpath", event.TypeSymlink),
-		argField("evt.arg.request", "ptrace.request", event.TypePtrace),
+		withNames(argField("evt.arg.request", "ptrace.request", event.TypePtrace), event.PtraceRequestName),
+		withNames(argField("evt.arg.cmd", "bpf.cmd", event.TypeBPF), event.BPFCmdName),
 		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname"), condZero: true}}},
 		vigilField("proc.args", "proc.args_text"),
 		// Falco: an open that creates a file with an execute bit.
@@ -210,6 +214,11 @@ func pathArg(name string, vs ...variant) field {
 		vs[i].expr = ident(`(file.rawpath.startsWith("/") ? file.rawpath : file.path)`)
 	}
 	return field{name: name, kind: event.KindString, variants: vs}
+}
+
+func withNames(f field, name func(uint32) string) field {
+	f.numName = name
+	return f
 }
 
 // argField is a Falco syscall argument that is a vigil field on some types.

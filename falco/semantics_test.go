@@ -58,6 +58,8 @@ func events(t *testing.T) map[string]*event.Event {
 		// rm removes /etc/cron.d/x (no fd: Falco's fd.* are absent)
 		"unlink": mk(map[string]any{"evt.type": "unlink", "evt.syscall": "unlinkat", "evt.res": 0, "proc.name": "rm", "proc.cwd": "/etc/cron.d",
 			"file.path": "/etc/cron.d/x", "file.rawpath": "x"}),
+		// bpftool loads a program
+		"bpf": mk(map[string]any{"evt.type": "bpf", "evt.syscall": "bpf", "evt.res": 7, "proc.name": "bpftool", "bpf.cmd": "BPF_PROG_LOAD"}),
 		// curl connects to 10.1.2.3:443 from 192.168.0.5:40000
 		"connect": mk(map[string]any{"evt.type": "connect", "evt.syscall": "connect", "evt.res": 0, "proc.name": "curl",
 			"net.family": "ipv4", "net.proto": "tcp", "net.dip": "10.1.2.3", "net.dport": 443, "net.sip": "192.168.0.5", "net.sport": 40000}),
@@ -115,6 +117,8 @@ var semantics = []struct {
 	{`evt.type in (open, openat, unlink, unlinkat) and fd.name startswith /etc`, "denied write"},
 	{`evt.type = unlinkat and evt.arg.name = /etc/cron.d/x`, "unlink"},
 	{`evt.type in (unlink, unlinkat) and not fd.name exists`, "unlink"},
+	{`evt.type = bpf and (evt.arg.cmd=5 or evt.arg.cmd=BPF_PROG_LOAD)`, "bpf"},
+	{`evt.type = bpf and evt.arg.cmd=0`, ""},
 	{`evt.type in (open, openat) and not never_true and not (proc.name=vi)`, "denied"},
 }
 
@@ -150,7 +154,7 @@ func TestFalcoSemantics(t *testing.T) {
 	evs := events(t)
 	got := make([][]string, len(semantics))
 	m := engine.NewMatcher()
-	for _, name := range []string{"accept", "connect", "denied", "exec", "unlink", "write"} {
+	for _, name := range []string{"accept", "bpf", "connect", "denied", "exec", "unlink", "write"} {
 		for _, a := range m.Match(rs, evs[name], nil) {
 			var i int
 			fmt.Sscanf(a.Rule, "r%d", &i)

@@ -410,6 +410,11 @@ func (c *cond) operands(n *Check, f field, kind event.Kind) ([]string, bool) {
 	}
 	out := make([]string, 0, len(raw))
 	for _, v := range raw {
+		if f.numName != nil {
+			if u, err := strconv.ParseUint(v.Text, 10, 32); err == nil {
+				v.Text = f.numName(uint32(u))
+			}
+		}
 		lit, err := literal(v.Text, kind, f.network, n.Op)
 		if err != "" {
 			c.errorf(v.Off, CodeBadValue, "%s %s: %s", n.Field.Name, n.Op, err)
