@@ -115,6 +115,10 @@ type compilation struct {
 	lists  map[string]*list
 	macros map[string]*macro
 	inline map[string]*cel.InlineVariable // each list's literal, by name
+	// copied counts the items lists take from the lists they name, all
+	// lists together: expansion may add rules.MaxListItems items, the
+	// work of one list at the limit, and no more.
+	copied int
 }
 
 // A macro is compiled once, whatever number of conditions name it: its
@@ -332,7 +336,10 @@ func (k *compilation) checkName(kind, name string, pos rules.Pos) bool {
 // text inside them, taken literally. A list that names a list in a cycle,
 // or that has more than rules.MaxListItems items once expanded, is an
 // error at the list; a list naming a failed list fails without one of
-// its own. Each list is expanded once, however many lists name it.
+// its own. Each list is expanded once, however many lists name it, and
+// the items all lists take from the lists they name are bounded (a chain
+// of lists each naming a large one would otherwise cost its length times
+// the large one).
 func (k *compilation) expand(l *list, path []string) {
 	if l.state != 0 {
 		return
@@ -367,7 +374,15 @@ func (k *compilation) expand(l *list, path []string) {
 			k.expand(sub, path)
 			if !sub.ok {
 				ok = false // its error is reported
-				continue
+				break
+			}
+			if k.copied += len(sub.Items); k.copied > rules.MaxListItems {
+				if k.copied-len(sub.Items) <= rules.MaxListItems { // once
+					k.errorf(l.src.Pos, item, rules.CodeTooLarge, "lists take more than %d items from the lists they name, all lists together, the limit (here %d from %s)",
+						rules.MaxListItems, len(sub.Items), s)
+				}
+				ok = false
+				break
 			}
 			items, from = append(items, sub.Items...), append(from, sub.from...)
 			ints = ints && (sub.ints != nil || len(sub.Items) == 0)

@@ -303,18 +303,28 @@ func TestListErrors(t *testing.T) {
 	}
 }
 
-// Expansion applies the size limit to the expanded list: two lists
-// within it that name each other's halves are over it, at the list.
+// Expansion applies the size limit to the expanded list, and bounds the
+// items all lists take from the lists they name: a chain of lists naming
+// a large one stops at the list past the bound.
 func TestListLimitAfterExpansion(t *testing.T) {
-	items := make([]string, rules.MaxListItems/2+1)
-	for i := range items {
-		items[i] = fmt.Sprintf("n%d", i)
+	names := func(prefix string, n int) string {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf("%s%d", prefix, i)
+		}
+		return strings.Join(items, ", ")
 	}
-	src := "- list: half\n  items: [" + strings.Join(items, ", ") + "]\n- list: twice\n  items: [half, half]\n- list: uses\n  items: [twice]\n" +
-		"- rule: R\n  desc: d\n  condition: evt.type == \"exec\" && proc.name in uses\n  output: o\n  priority: info\n"
-	_, err := compile(t, src)
-	want := `a.yaml:3:9: list "twice": the list and the lists it names have more than 200000 items, the limit (LOAD_TOO_LARGE)`
-	if got, _, _ := strings.Cut(fmt.Sprint(err), "\n"); got != want {
-		t.Errorf("err = %v\nwant %s", err, want)
+	rule := "- rule: R\n  desc: d\n  condition: evt.type == \"exec\" && proc.name in uses\n  output: o\n  priority: info\n"
+	cases := []struct{ name, src, want string }{
+		{"expanded list", "- list: half\n  items: [" + names("a", rules.MaxListItems/2+1) + "]\n- list: big\n  items: [half, " + names("b", rules.MaxListItems/2) + "]\n- list: uses\n  items: [big]\n" + rule,
+			`a.yaml:3:9: list "big": the list and the lists it names have more than 200000 items, the limit (LOAD_TOO_LARGE)`},
+		{"all lists", "- list: l0\n  items: [" + names("a", 60_000) + "]\n- list: l1\n  items: [l0]\n- list: l2\n  items: [l1]\n- list: l3\n  items: [l2]\n- list: uses\n  items: [l3]\n" + rule,
+			`a.yaml:9:9: list "uses": lists take more than 200000 items from the lists they name, all lists together, the limit (here 60000 from l3) (LOAD_TOO_LARGE)`},
+	}
+	for _, c := range cases {
+		_, err := compile(t, c.src)
+		if got, _, _ := strings.Cut(fmt.Sprint(err), "\n"); got != c.want {
+			t.Errorf("%s: err = %v\nwant %s", c.name, err, c.want)
+		}
 	}
 }
