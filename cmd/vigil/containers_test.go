@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +42,11 @@ func TestRunContainerAlerts(t *testing.T) {
 	alerts, stderr := startRunLog(t, "--config", cfgPath)
 
 	t.Run("ctr run -t", func(t *testing.T) {
+		// Privileged, with a read-only bind: the event says so.
+		dir := t.TempDir()
 		out, err := ctrtest.RunTTY(exec.Command("ctr", "--address", ctrd.Socket, "--namespace", "default",
-			"run", "-t", "--rm", ctrtest.Ref, "vigil-tty", "/bin/sh", "-c", "tty"), 30*time.Second)
+			"run", "-t", "--rm", "--privileged", "--mount", "type=bind,src="+dir+",dst=/data,options=rbind:ro",
+			ctrtest.Ref, "vigil-tty", "/bin/sh", "-c", "tty"), 30*time.Second)
 		if err != nil || !strings.Contains(out, "/dev/pts/") {
 			t.Fatalf("ctr run -t: %v\n%s", err, out)
 		}
@@ -50,8 +54,11 @@ func TestRunContainerAlerts(t *testing.T) {
 		ev := a["event"].(map[string]any)
 		checkFields(t, "ctr", ev, map[string]any{
 			"container.name": "vigil-tty", "container.image": ctrtest.Ref, "container.runtime": "containerd",
-			"container.full_id": "vigil-tty", "proc.name": "sh", "proc.exe": "/bin/busybox",
+			"container.full_id": "vigil-tty", "proc.name": "sh", "proc.exe": "/bin/busybox", "container.privileged": true,
 		})
+		if m, _ := ev["container.mounts"].([]any); !slices.Contains(m, any(dir+":/data:ro")) || !slices.Contains(m, any("proc:/proc:rw")) {
+			t.Errorf("container.mounts = %v", ev["container.mounts"])
+		}
 		if ev["proc.tty"] == float64(0) {
 			t.Errorf("proc.tty = 0 for a shell with a terminal")
 		}
@@ -70,7 +77,7 @@ func TestRunContainerAlerts(t *testing.T) {
 		ev := a["event"].(map[string]any)
 		checkFields(t, "docker", ev, map[string]any{
 			"container.image": ctrtest.DockerRef, "container.runtime": "docker", "proc.name": "sh",
-			"container.labels": map[string]any{"team": "green"},
+			"container.labels": map[string]any{"team": "green"}, "container.privileged": false, "container.mounts": []any{},
 		})
 		if id, _ := ev["container.id"].(string); len(id) != 12 || !strings.HasPrefix(ev["container.full_id"].(string), id) {
 			t.Errorf("container.id %q, full_id %q", ev["container.id"], ev["container.full_id"])
