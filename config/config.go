@@ -19,8 +19,12 @@ import (
 // example. The zero Config is what vigil runs with no file: the
 // built-in rules and every event type they use.
 type Config struct {
-	Rules        []string     `yaml:"rules"`       // files, directories, or "builtin"
-	FalcoRules   []string     `yaml:"falco_rules"` // Falco rules files or directories, loaded as they are
+	Rules      []string `yaml:"rules"`       // files, directories, or "builtin"
+	FalcoRules []string `yaml:"falco_rules"` // Falco rules files or directories, loaded as they are
+	// RuleMatching is Falco's rule_matching: "all" (the default: every
+	// rule that matches an event alerts) or "first" (only the first, in
+	// definition order).
+	RuleMatching string       `yaml:"rule_matching"`
 	Sinks        []Sink       `yaml:"-"`
 	Metrics      Metrics      `yaml:"metrics"`
 	Events       []string     `yaml:"events"` // event types traced at most; empty: all the rules use
@@ -170,6 +174,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	}
 	if r := c.RateLimit; r.PerSecond < -1 || r.PerSecond > 1e9 || r.Burst < 0 {
 		return errorAt(file, at("rate_limit"), "rate_limit: per_second %d, burst %d: want per_second -1 (no limit) to 1000000000 and burst >= 0", r.PerSecond, r.Burst)
+	}
+	if c.RuleMatching != "" && c.RuleMatching != "all" && c.RuleMatching != "first" {
+		return errorAt(file, at("rule_matching"), "rule_matching %q: want all or first", c.RuleMatching)
 	}
 	if c.ProcessTable.MaxEntries < 0 {
 		return errorAt(file, at("process_table"), "process_table.max_entries: want a positive number")

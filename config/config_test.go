@@ -26,7 +26,7 @@ import (
 func TestConfigErrors(t *testing.T) {
 	t.Setenv("VIGIL_TEST_DIR", "/var/log/vigil")
 	cases := []struct{ src, want string }{
-		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, falco_rules, metrics, events, ringbuf_size, rate_limit, process_table, containers, enforcement, environment, log, sinks)`},
+		{"sinkz: []\n", `:1:1: unknown key "sinkz" (known: rules, falco_rules, rule_matching, metrics, events, ringbuf_size, rate_limit, process_table, containers, enforcement, environment, log, sinks)`},
 		{"environment:\n  collect: sometimes\n", `:2:3: environment.collect "sometimes": want auto, always or never`},
 		{"environment:\n  max_bytes: 5000\n", `:2:3: environment.max_bytes 5000: want 1 to 4095`},
 		{"environment:\n  value: [A]\n", `:2:3: unknown key "value" (known: collect, max_bytes, values)`},

@@ -29,3 +29,15 @@ func TestRulePaths(t *testing.T) {
 		t.Error("falco_rules as a string: no error")
 	}
 }
+
+func TestRuleMatching(t *testing.T) {
+	for _, v := range []string{"", "all", "first"} {
+		if _, err := Parse("vigil.yaml", []byte("rule_matching: \""+v+"\"\n")); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	_, err := Parse("vigil.yaml", []byte("rule_matching: some\n"))
+	if want := `vigil.yaml:1:16: rule_matching "some": want all or first`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

@@ -66,6 +66,7 @@ func Run(ctx context.Context, o Options) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d := &daemon{o: o, log: o.Log, matcher: engine.NewMatcher()}
+	d.matcher.First = o.Config.RuleMatching == "first"
 	defer d.close()
 	for _, s := range []step{
 		{"compile the rules and their kernel plan", d.compileRules},

@@ -17,8 +17,12 @@ const Source = "syscall"
 // Matcher evaluates events against rule sets from one goroutine: it owns
 // the activation that converts each event's fields once.
 type Matcher struct {
-	act  *activation
-	mark []bool
+	// First stops at the first rule that matches an event, in definition
+	// order (Falco's rule_matching: first); otherwise every matching rule
+	// alerts (Falco's default, all).
+	First bool
+	act   *activation
+	mark  []bool
 	// Counters: written by the goroutine that calls Match, readable from
 	// any (metrics).
 	Events, Evaluations, Errors atomic.Uint64
@@ -99,6 +103,9 @@ func (m *Matcher) match(rs *Ruleset, ev *event.Event, cands []*Rule, out []*even
 			continue
 		}
 		out = append(out, rs.alert(r, ev))
+		if m.First {
+			break
+		}
 	}
 	m.act.ev = nil
 	return out
