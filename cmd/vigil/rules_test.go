@@ -316,3 +316,21 @@ func TestRulesValidateKernelLive(t *testing.T) {
 		t.Errorf("as root: exit %d, stdout:\n%s\nstderr: %s\nwant exit 0, stdout:\n%s", code, got, errs, want)
 	}
 }
+
+// Falco-syntax rules get the same kernel filters as vigil's: the open rule
+// of the test file copies only opens of /etc/shadow.
+func TestValidateExplainFalco(t *testing.T) {
+	code, out, errs := runCLI(t, "rules", "validate", "--explain", "--falco-rules", "testdata/falco/live.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"ok: 3 rules (3 enabled)\n",
+		"kernel: event types traced for rules: exec,open,connect (exec, fork and exit are always traced for the process table)\n",
+		"kernel: opens of clean absolute paths outside 1 prefixes/paths are dropped before they are copied\n  rule \"VT Shadow read\": /etc/shadow\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
