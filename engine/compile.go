@@ -350,7 +350,7 @@ func (k *compilation) expand(l *list, path []string) {
 	if len(l.src.Items) > rules.MaxListItems {
 		// Before expanding: the list alone is too large.
 		k.errorf(l.src.Pos, item, rules.CodeTooLarge, "the list has %d items, over the limit of %d", len(l.src.Items), rules.MaxListItems)
-		l.state = 2
+		l.List, l.state = l.src, 2
 		return
 	}
 	var items []string

@@ -103,6 +103,8 @@ func TestLimits(t *testing.T) {
 			`a.yaml:3:14: rule "R": the condition is 1024 KiB, over the limit of 1024 KiB (LOAD_TOO_LARGE)`},
 		{"list", "- list: big\n  items: [" + strings.Repeat("a, ", rules.MaxListItems) + "a]\n" + rule(`evt.type == "exec" && proc.name in big`),
 			`a.yaml:1:9: list "big": the list has 200001 items, over the limit of 200000 (LOAD_TOO_LARGE)`},
+		{"list too large, its items analysed", "- list: big\n  items: [" + strings.Repeat("exec, ", rules.MaxListItems) + "a]\n" + rule(`evt.type in big`),
+			`a.yaml:1:9: list "big": the list has 200001 items, over the limit of 200000 (LOAD_TOO_LARGE)`},
 		{"macro depth", chain.String() + rule(fmt.Sprintf(`m%d`, rules.MaxMacroDepth+5)),
 			`a.yaml:201:10: macro "m100": macros name macros more than 100 deep here (LOAD_TOO_LARGE)`},
 		{"unknown field of a known root", rule(`evt.type == "exec" && proc.nosuch == "a"`),
