@@ -333,8 +333,12 @@ func (b *polBuilder) test(src *polSource, e ast.Expr) (plan.PolicyAtom, int8, er
 		}
 		if l := b.an.lists[nameOf(args[1], refs)]; l != nil && name != "" {
 			var lits []ast.Expr
-			for _, s := range l.Items {
-				lits = append(lits, stringExpr(s))
+			for i, s := range l.Items {
+				if l.ints != nil { // a list(int): net.dport in web_ports
+					lits = append(lits, ast.NewExprFactory().NewLiteral(0, types.Int(l.ints[i])))
+				} else {
+					lits = append(lits, stringExpr(s))
+				}
 			}
 			a, err := b.valueAtom(src, e, name, lits, refs)
 			return a, 0, err
