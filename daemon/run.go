@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
+	"github.com/vigil-project/vigil/internal/dnsnames"
 	"github.com/vigil-project/vigil/sinks"
 	"github.com/vigil-project/vigil/sinks/stream"
 )
@@ -100,13 +101,27 @@ func (d *daemon) close() {
 func (d *daemon) compileRules(context.Context) error {
 	opts := d.o.Config.PlanOptions()
 	opts.Allow = withSelf(d.log, opts.Allow)
+	// The addresses of the DNS names rules compare with (resolvesTo,
+	// Falco's fd.sip.name) are resolved in the background; a load names
+	// them.
+	names := dnsnames.New(dnsnames.Options{Logger: d.log.With("component", "dns")})
+	d.onClose(names.Close)
+	base, err := engine.NewCompiler(engine.Options{})
+	if err != nil {
+		return err
+	}
+	c, err := base.WithNames(names)
+	if err != nil {
+		return err
+	}
 	r, err := NewRules(d.log,
 		func(ctx context.Context) (*engine.Ruleset, error) {
-			rs, err := engine.CompileFiles(ctx, engine.Options{}, d.o.Rules)
+			rs, err := c.CompileFiles(ctx, d.o.Rules)
 			if err == nil {
 				for _, w := range rs.Warnings {
 					d.log.Warn("rules: "+w.Msg, "at", w.Pos.String(), "item", w.Item, "code", w.Code)
 				}
+				names.SetNames(rs.DNSNames())
 			}
 			return rs, err
 		},

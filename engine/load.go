@@ -29,6 +29,15 @@ func CompilePathsContext(ctx context.Context, o Options, paths ...string) (*Rule
 // CompileFiles loads and compiles vigil's and Falco's rules files, vigil's
 // first; it gives up once ctx is done.
 func CompileFiles(ctx context.Context, o Options, p Paths) (*Ruleset, error) {
+	c, err := NewCompiler(o)
+	if err != nil {
+		return nil, err
+	}
+	return c.CompileFiles(ctx, p)
+}
+
+// CompileFiles is the package's CompileFiles with this compiler.
+func (c *Compiler) CompileFiles(ctx context.Context, p Paths) (*Ruleset, error) {
 	vigil := p.Rules
 	if len(vigil) == 0 && len(p.Falco) == 0 {
 		vigil = []string{rules.Builtin}
@@ -53,10 +62,6 @@ func CompileFiles(ctx context.Context, o Options, p Paths) (*Ruleset, error) {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	c, err := NewCompiler(o)
-	if err != nil {
 		return nil, err
 	}
 	return c.CompileContext(ctx, set)
