@@ -732,6 +732,12 @@ func (k *compilation) compileRule(r *rules.Rule, an *analyzer) *Rule {
 		case !constrained:
 			k.errorf(r.Condition.Pos(0), item, rules.CodeNoEvtType,
 				"the condition does not restrict evt.type, so it would be evaluated for every event type (%s); add evt.type == \"...\" or evt.type in [...]", typeList(event.AllTypes))
+		case types == 0 && r.Dialect == rules.DialectFalco:
+			// Falco loads a rule that is false on every event (its rules
+			// files have some: "not (container.id exists)"); so does
+			// vigil, with a word.
+			k.warns = append(k.warns, &rules.Error{Pos: r.Condition.Pos(0), Item: item, Code: rules.CodeNoEvtType,
+				Msg: "the condition is false on every event, in Falco too: the rule never fires"})
 		case types == 0:
 			k.errorf(r.Condition.Pos(0), item, rules.CodeNoEvtType, "the condition can match no event type")
 		default:

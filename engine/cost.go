@@ -54,6 +54,14 @@ func (estimator) EstimateCallCost(fn, overload string, target *cost.AstNode, arg
 			}
 		}
 		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, 2*n)}
+	case "list_globIndex_string":
+		n := uint64(2048)
+		if target != nil {
+			if sz := (*target).ComputedSize(); sz != nil {
+				n = sz.Max
+			}
+		}
+		return &cost.CallEstimate{CostEstimate: cost.RangedCostEstimate(1, n*(1+4096/100))}
 	case "string_underAny_list", "string_inCidrs_list", "string_startsWithAny_list", "string_endsWithAny_list", "string_containsAny_list":
 		n := uint64(2048)
 		if len(args) == 1 {

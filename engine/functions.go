@@ -62,8 +62,22 @@ func (l library) CompileOptions() []cel.EnvOption {
 				}
 				return types.False
 			}))),
+		cel.Function("globIndex", cel.MemberOverload("list_globIndex_string", []*cel.Type{list, str}, cel.IntType,
+			cel.BinaryBinding(func(l, p ref.Val) ref.Val { return types.Int(globIndex(l, string(p.(types.String)))) }))),
 		cel.ASTValidators(dnsArgs{}),
 	}
+}
+
+// globIndex is the index of the first item of l that matches the glob
+// pattern, or -1.
+func globIndex(l ref.Val, pattern string) int {
+	i := 0
+	for it := l.(traits.Lister).Iterator(); it.HasNext() == types.True; i++ {
+		if s, ok := it.Next().(types.String); ok && glob(pattern, string(s)) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Names answers resolvesTo: whether ip is one of the addresses a DNS name

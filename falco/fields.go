@@ -41,9 +41,10 @@ type field struct {
 	kind     event.Kind
 	network  bool // an IPNET: = and in test membership in a CIDR
 	duration bool // nanoseconds: expr is a CEL duration
+	dns      bool // the names of an address: = and in test resolvesTo
 	// numName names a number written as the value (Falco's evt.arg.cmd=5
 	// is BPF_PROG_LOAD): vigil's field holds names.
-	numName func(uint32) string
+	numName  func(uint32) string
 	many     bool // expr is a list: a comparison holds if it holds for one item
 	variants []variant
 	// zero is what expr gives where cond fails (when variants cover all
@@ -167,6 +168,18 @@ func init() {
 		withNames(argField("evt.arg.cmd", "bpf.cmd", event.TypeBPF), event.BPFCmdName),
 		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname"), condZero: true}}},
 		vigilField("proc.args", "proc.args_text"),
+		vigilField("proc.vpid", "proc.vpid"),
+		vigilField("proc.vpgid", "proc.vpgid"),
+		vigilField("proc.is_vpgid_leader", "proc.vpgid_leader"),
+		vigilField("proc.sid", "proc.sid"),
+		vigilField("proc.is_sid_leader", "proc.sid_leader"),
+		vigilField("proc.sname", "proc.sname"),
+		vigilField("container.privileged", "container.privileged"),
+		// Falco's container.mount.dest[KEY] is the destination of the
+		// first mount whose source matches the glob KEY, or "N/A";
+		// container.mount.source[KEY] the other way round.
+		mountField("container.mount.dest", "container.mount_sources", "container.mount_dests"),
+		mountField("container.mount.source", "container.mount_dests", "container.mount_sources"),
 		// Falco: an open that creates a file with an execute bit.
 		{name: "evt.is_open_exec", kind: event.KindBool, variants: []variant{{types: types(event.TypeOpen), expr: ident(`(file.create && file.mode_text.contains("S_IX"))`)}}},
 		{name: "proc.duration", kind: event.KindInt, duration: true, variants: []variant{{types: event.AllTypes, expr: ident("(evt.time - proc.start)")}}},
@@ -216,6 +229,13 @@ func pathArg(name string, vs ...variant) field {
 	return field{name: name, kind: event.KindString, variants: vs}
 }
 
+func mountField(name, by, value string) field {
+	return field{name: name, arg: argKey, kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: func(arg string) string {
+		i := fmt.Sprintf("%s.globIndex(%q)", by, arg)
+		return fmt.Sprintf(`(%s >= 0 ? %s[%s] : "N/A")`, i, value, i)
+	}}}}
+}
+
 func withNames(f field, name func(uint32) string) field {
 	f.numName = name
 	return f
@@ -252,8 +272,9 @@ func sockVariants(v4, v6, unix string) []variant {
 	}
 }
 
-// netField adds the port field of an address field and the network form
-// (fd.snet for fd.sip), and returns the address field.
+// netField adds the port field of an address field, the network form
+// (fd.snet for fd.sip) and the DNS name form (fd.sip.name), and returns
+// the address field.
 func netField(ip, port string, sides ...side) field {
 	var ips, ports []variant
 	for _, sd := range sides {
@@ -262,6 +283,9 @@ func netField(ip, port string, sides ...side) field {
 	}
 	add(field{name: port, kind: event.KindUint, variants: ports})
 	add(field{name: strings.TrimSuffix(ip, "ip") + "net", kind: event.KindIP, network: true, variants: ips})
+	// The names rules compare the address with are resolved in the
+	// background (as Falco does; it never reverse-resolves).
+	add(field{name: ip + ".name", kind: event.KindString, dns: true, variants: ips})
 	return field{name: ip, kind: event.KindIP, variants: ips}
 }
 

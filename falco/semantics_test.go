@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -47,7 +49,8 @@ func events(t *testing.T) map[string]*event.Event {
 			"proc.uid": 0, "user.name": "root", "proc.cap_effective": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}}),
 		// vi writes /etc/passwd
 		"write": mk(map[string]any{"evt.type": "open", "evt.syscall": "openat", "evt.res": 3, "proc.name": "vi",
-			"file.path": "/etc/passwd", "file.flags": 0x241, "container.image": "docker.io/library/nginx:1.27"}),
+			"file.path": "/etc/passwd", "file.flags": 0x241, "container.image": "docker.io/library/nginx:1.27",
+			"container.id": "0123456789ab", "container.privileged": true, "container.mounts": []string{"/var/run/docker.sock:/run/docker.sock:rw", "proc:/proc:rw"}}),
 		// cat fails to open /etc/shadow
 		"denied": mk(map[string]any{"evt.type": "open", "evt.syscall": "open", "evt.res": -13, "proc.name": "cat",
 			"file.path": "/etc/shadow", "file.flags": 0}),
@@ -119,6 +122,15 @@ var semantics = []struct {
 	{`evt.type in (unlink, unlinkat) and not fd.name exists`, "unlink"},
 	{`evt.type = bpf and (evt.arg.cmd=5 or evt.arg.cmd=BPF_PROG_LOAD)`, "bpf"},
 	{`evt.type = bpf and evt.arg.cmd=0`, ""},
+	{`evt.type in (sendto, recvfrom) and fd.name = /x`, ""},
+	{`evt.type in (open, openat) and container.privileged = true`, "write"},
+	{`evt.type in (open, openat) and container.mount.dest[/var/run/docker.sock] = /run/docker.sock`, "write"},
+	{`evt.type in (open, openat) and not container.mount.dest[/var/run/*.sock] in ("<NA>", "N/A")`, "write"},
+	{`evt.type in (open, openat) and container.mount.dest[/etc*] != "N/A"`, ""},
+	{`evt.type in (open, openat) and container.mount.source[/proc] = proc`, "write"},
+	{`evt.type = connect and fd.sip.name = db.example`, "connect"},
+	{`evt.type = connect and fd.sip.name in (x.example, db.example) and not fd.cip.name = db.example`, "connect"},
+	{`evt.type = connect and fd.sip.name != db.example`, ""},
 	{`evt.type in (open, openat) and not never_true and not (proc.name=vi)`, "denied"},
 }
 
@@ -138,18 +150,37 @@ func TestFalcoSemantics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c, err = c.WithNames(names{"db.example": "10.1.2.3"}); err != nil {
+		t.Fatal(err)
+	}
 	rs, err := c.CompileContext(context.Background(), set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Conditions that are never true in vigil are skipped, and one that
-	// does not restrict evt.type is run on every type: each with a warning.
-	var warned []string
+	// A condition false on every event (in Falco too) loads and never
+	// fires; one that only events vigil lacks can match is skipped; one
+	// that does not restrict evt.type runs on every type: each warned.
+	warned := map[string]string{}
 	for _, w := range rs.Warnings {
-		warned = append(warned, w.Item+" "+w.Code)
+		warned[w.Item] = w.Code
 	}
-	if want := `rule "r14" LOAD_SKIPPED_RULE, rule "r31" LOAD_NO_EVTTYPE, rule "r37" LOAD_SKIPPED_RULE`; strings.Join(warned, ", ") != want {
-		t.Errorf("warnings %q\nwant %q", strings.Join(warned, ", "), want)
+	index := func(cond string) string {
+		for i, c := range semantics {
+			if c.cond == cond {
+				return fmt.Sprintf("rule %q", fmt.Sprintf("r%d", i))
+			}
+		}
+		t.Fatalf("no case %s", cond)
+		return ""
+	}
+	want := map[string]string{
+		index(`evt.dir = >`): "LOAD_NO_EVTTYPE",
+		index(`evt.type in (open, openat) and never_true`):       "LOAD_NO_EVTTYPE",
+		index(`evt.type != connect and proc.name glob "c*"`):     "LOAD_NO_EVTTYPE",
+		index(`evt.type in (sendto, recvfrom) and fd.name = /x`): "LOAD_SKIPPED_RULE",
+	}
+	if !reflect.DeepEqual(warned, want) {
+		t.Errorf("warnings %v\nwant %v", warned, want)
 	}
 	evs := events(t)
 	got := make([][]string, len(semantics))
@@ -174,7 +205,7 @@ func TestFalcoOutput(t *testing.T) {
 	src := `- rule: out
   desc: d
   condition: evt.type in (open, openat, connect, execve)
-  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.vpid"
+  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.is_exe_upper_layer"
   priority: WARNING
 `
 	set, err := rules.LoadSources(rules.Source{Name: "out.yaml", Data: []byte(src), Dialect: rules.DialectFalco})
@@ -216,10 +247,15 @@ func TestFalcoOutput(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.name proc.vpid user.uid"; strings.Join(keys, " ") != want {
+	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.is_exe_upper_layer proc.name user.uid"; strings.Join(keys, " ") != want {
 		t.Errorf("output_fields keys %s\nwant %s", strings.Join(keys, " "), want)
 	}
 	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 {
 		t.Errorf("output_fields %v", got.Fields)
 	}
 }
+
+// names resolves each name to one address.
+type names map[string]string
+
+func (n names) Resolves(name string, ip netip.Addr) bool { return n[name] == ip.String() }

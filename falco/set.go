@@ -115,12 +115,14 @@ func (tr *translator) rule(r *rules.Rule) (warning *rules.Error, ok bool) {
 		return &rules.Error{Pos: n.Pos, Item: label, Code: CodeSkipped,
 			Msg: fmt.Sprintf("skipped: %s needs %s, which vigil does not have", n.Field, n.What)}, false
 	}
-	if f.c == never {
-		msg := "skipped: its condition can never be true in vigil"
-		if len(all.lacks) > 0 {
-			msg = fmt.Sprintf("skipped: it matches only Falco events vigil does not have (%s)", strings.Join(all.lacks, ", "))
-		}
-		return &rules.Error{Pos: r.Condition.Pos(0), Item: label, Code: CodeSkipped, Msg: msg}, false
+	switch {
+	case f.c == never && f.lackNever:
+		return &rules.Error{Pos: r.Condition.Pos(0), Item: label, Code: CodeSkipped,
+			Msg: fmt.Sprintf("skipped: it matches only Falco events vigil does not have (%s)", strings.Join(f.lacks, ", "))}, false
+	case f.c == never:
+		// False in Falco too: the rule loads and never fires (the engine
+		// says so).
+		t = rules.TextAt("false", r.Condition.Pos(0))
 	}
 	if f.c == always {
 		t = rules.TextAt("true", r.Condition.Pos(0))

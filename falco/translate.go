@@ -47,6 +47,9 @@ type frag struct {
 	// lacks are Falco events vigil lacks that a part of the condition can
 	// only match (that part is false in vigil).
 	lacks []string
+	// lackNever says c is never because of events vigil lacks (rather
+	// than false in Falco too).
+	lackNever bool
 }
 
 func constFrag(c tri, off int) frag {
@@ -132,14 +135,19 @@ func withConst(f frag, c tri, off int) frag {
 func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
 	var out frag
 	var kept [][]piece
+	lackAll := true
 	for _, t := range terms {
 		f := c.node(t)
 		out.add(f)
 		switch f.c {
 		case absorb:
-			return withConst(out, absorb, off)
+			r := withConst(out, absorb, off)
+			r.lackNever = f.lackNever
+			return r
 		case unknown:
 			kept = append(kept, f.ps)
+		default:
+			lackAll = lackAll && f.lackNever
 		}
 	}
 	switch len(kept) {
@@ -148,7 +156,9 @@ func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
 		if absorb == always {
 			other = never
 		}
-		return withConst(out, other, off)
+		r := withConst(out, other, off)
+		r.lackNever = other == never && lackAll
+		return r
 	case 1:
 		out.ps = kept[0]
 		return out
@@ -181,7 +191,9 @@ func (c *cond) macro(n *Ident) frag {
 	out := frag{c: r.c}
 	out.add(r.f)
 	if r.c != unknown {
-		return withConst(out, r.c, n.Off)
+		w := withConst(out, r.c, n.Off)
+		w.lackNever = r.f.lackNever
+		return w
 	}
 	if len(r.f.needs) > 0 {
 		out.ps = []piece{{"false", n.Off}}
@@ -305,7 +317,11 @@ func (c *cond) check(n *Check) frag {
 			cmp = ""
 		} else {
 			var err string
-			cmp, err = compare(n.Op, x, kind, f.network, many, consts)
+			if f.dns {
+				cmp, err = compareName(n.Op, x, consts)
+			} else {
+				cmp, err = compare(n.Op, x, kind, f.network, many, consts)
+			}
 			if err != "" {
 				return c.errorf(n.OpOff, rules.CodeCondition, "%s", err)
 			}
@@ -495,6 +511,21 @@ func hexBytes(s string) (string, string) {
 		b = append(b, byte(v))
 	}
 	return string(b), ""
+}
+
+// compareName compares the names of the address x with consts: = and in
+// hold when x is one of the addresses a name resolves to.
+func compareName(op, x string, consts []string) (string, string) {
+	switch op {
+	case "=", "in", "intersects":
+		if len(consts) == 1 {
+			return x + ".resolvesTo(" + consts[0] + ")", ""
+		}
+		return x + ".resolvesToAny([" + strings.Join(consts, ", ") + "])", ""
+	case "!=":
+		return "!" + x + ".resolvesTo(" + consts[0] + ")", ""
+	}
+	return "", op + " on a DNS name needs the address's own name (reverse DNS), which vigil does not look up; use = or in"
 }
 
 // compare is the CEL comparison x op consts.
@@ -742,7 +773,9 @@ func (c *cond) evtType(n *Check) frag {
 		if neg {
 			return withConst(out, always, n.Off)
 		}
-		return withConst(out, never, n.Off)
+		r := withConst(out, never, n.Off)
+		r.lackNever = true
+		return r
 	}
 	s := strings.Join(alts, " || ")
 	if len(alts) > 1 {
