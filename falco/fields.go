@@ -2,6 +2,7 @@ package falco
 
 import (
 	"fmt"
+	"os/user"
 	"strconv"
 	"strings"
 
@@ -44,7 +45,10 @@ type field struct {
 	dns      bool // the names of an address: = and in test resolvesTo
 	// numName names a number written as the value (Falco's evt.arg.cmd=5
 	// is BPF_PROG_LOAD): vigil's field holds names.
-	numName  func(uint32) string
+	numName func(uint32) string
+	// nameNum is the other way: a name written as the value is looked up
+	// at load (Falco's evt.arg.uid=nobody; vigil's field holds the id).
+	nameNum  func(string) (int64, bool)
 	many     bool // expr is a list: a comparison holds if it holds for one item
 	variants []variant
 	// zero is what expr gives where cond fails (when variants cover all
@@ -166,6 +170,8 @@ func init() {
 		argField("evt.arg.linkpath", "file.rawpath", event.TypeSymlink),
 		withNames(argField("evt.arg.request", "ptrace.request", event.TypePtrace), event.PtraceRequestName),
 		withNames(argField("evt.arg.cmd", "bpf.cmd", event.TypeBPF), event.BPFCmdName),
+		// setuid(2)'s argument; Falco renders it as the user's name.
+		{name: "evt.arg.uid", kind: event.KindInt, nameNum: lookupUID, variants: []variant{{types: types(event.TypeSetuid), cond: `evt.syscall == "setuid"`, expr: ident("setid.real")}}},
 		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname"), condZero: true}}},
 		vigilField("proc.args", "proc.args_text"),
 		vigilField("proc.vpid", "proc.vpid"),
@@ -234,6 +240,16 @@ func mountField(name, by, value string) field {
 		i := fmt.Sprintf("%s.globIndex(%q)", by, arg)
 		return fmt.Sprintf(`(%s >= 0 ? %s[%s] : "N/A")`, i, value, i)
 	}}}}
+}
+
+// lookupUID is the uid of a user name in this host's user database.
+func lookupUID(name string) (int64, bool) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(u.Uid, 10, 64)
+	return n, err == nil
 }
 
 func withNames(f field, name func(uint32) string) field {

@@ -113,6 +113,7 @@ var goConds = map[string]func(*event.Event) bool{
 	`evt.syscall == "unlinkat"`:          func(e *event.Event) bool { return e.Syscall == "unlinkat" },
 	`evt.syscall in ["unlink", "rmdir"]`: func(e *event.Event) bool { return e.Syscall == "unlink" || e.Syscall == "rmdir" },
 	`evt.syscall != "fchmod"`:            func(e *event.Event) bool { return e.Syscall != "fchmod" },
+	`evt.syscall == "setuid"`:            func(e *event.Event) bool { return e.Syscall == "setuid" },
 	`proc.pname != ""`:                   func(e *event.Event) bool { return e.Parent != nil && e.Parent.Name != "" },
 	`!file.flags_text.contains("O_DIRECTORY")`:                 func(e *event.Event) bool { return !isDir(e) },
 	`file.flags_text.contains("O_DIRECTORY")`:                  isDir,

@@ -431,6 +431,16 @@ func (c *cond) operands(n *Check, f field, kind event.Kind) ([]string, bool) {
 				v.Text = f.numName(uint32(u))
 			}
 		}
+		if f.nameNum != nil {
+			if _, err := strconv.ParseInt(v.Text, 10, 64); err != nil {
+				// A name no user has here matches no id: -2 is none.
+				id, ok := f.nameNum(v.Text)
+				if !ok {
+					id = -2
+				}
+				v.Text = strconv.FormatInt(id, 10)
+			}
+		}
 		lit, err := literal(v.Text, kind, f.network, n.Op)
 		if err != "" {
 			c.errorf(v.Off, CodeBadValue, "%s %s: %s", n.Field.Name, n.Op, err)
