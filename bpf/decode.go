@@ -12,7 +12,7 @@ import (
 // the bpf2go-generated structs in decode_test.go; the decoder is written by
 // hand because binary.Read costs ~35x more per record.
 const (
-	hdrSize     = 80
+	hdrSize     = 96
 	execSize    = hdrSize + 40
 	forkSize    = hdrSize + 32
 	exitSize    = hdrSize + 8
@@ -44,6 +44,8 @@ type Record struct {
 	CgroupID uint64
 	Comm     string
 	CapEff   uint64 // effective capabilities
+	CapPrm   uint64 // permitted
+	CapInh   uint64 // inheritable
 	LoginUID uint32
 
 	// vg_exec: the process's ids in its pid namespace; vg_fork: the
@@ -122,6 +124,8 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 	r.Comm = d.comm(raw[48:64])
 	r.CapEff = le.Uint64(raw[64:])
 	r.LoginUID = le.Uint32(raw[72:])
+	r.CapPrm = le.Uint64(raw[80:])
+	r.CapInh = le.Uint64(raw[88:])
 
 	// The ring buffer rounds records up to 8 bytes; the size field is exact.
 	if int(size) > len(raw) || int(size) < hdrSize {

@@ -60,7 +60,7 @@ func pack(t testing.TB, fixed any, tail ...[]byte) []byte {
 }
 
 func hdr(typ vigilVgType, comm string) vigilVgHdr {
-	h := vigilVgHdr{Type: uint8(typ), Flags: 3, Ktime: 123456789, Pid: 4242, Tid: 4243, Uid: 1000, Gid: 1001, Euid: 0, CgroupId: 77, CapEff: 1 << 21, Loginuid: 1000}
+	h := vigilVgHdr{Type: uint8(typ), Flags: 3, Ktime: 123456789, Pid: 4242, Tid: 4243, Uid: 1000, Gid: 1001, Euid: 0, CgroupId: 77, CapEff: 1 << 21, Loginuid: 1000, CapPrm: 1<<21 | 1<<7, CapInh: 1 << 13}
 	for i := 0; i < len(comm) && i < 16; i++ {
 		h.Comm[i] = int8(comm[i])
 	}
@@ -115,7 +115,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Record{Type: uint8(event.TypeExec), Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
-		CapEff: 1 << 21, LoginUID: 1000, VPID: 7, VPGID: 6, SID: 5, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
+		CapEff: 1 << 21, CapPrm: 1<<21 | 1<<7, CapInh: 1 << 13, LoginUID: 1000, VPID: 7, VPGID: 6, SID: 5, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
 		Env: []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00")}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("exec:\n got %+v\nwant %+v", r, want)

@@ -26,6 +26,8 @@ func (r *Reader) handle(d *Record) *event.Event {
 		GID:      d.GID,
 		EUID:     d.EUID,
 		CapEff:   d.CapEff,
+		CapPrm:   d.CapPrm,
+		CapInh:   d.CapInh,
 		LoginUID: d.LoginUID,
 		User:     event.User{UID: d.UID, Name: r.users.Name(d.UID)},
 	}

@@ -164,6 +164,8 @@ type vigilVgHdr struct {
 	CapEff   uint64
 	Loginuid uint32
 	Pad2     uint32
+	CapPrm   uint64
+	CapInh   uint64
 }
 
 type vigilVgNameKey struct {

@@ -213,6 +213,18 @@ static __always_inline __u64 cgroup_id_of(struct vg_config *cfg, struct task_str
 	return BPF_CORE_READ(css, cgroup, kn, id);
 }
 
+/* A capability set of a cred into dst: a __u64 since Linux 6.3, before it
+ * __u32 cap[2], the same 8 bytes. */
+#define CRED_CAPS(dst, cred, set)                                                                                      \
+	do {                                                                                                           \
+		if (bpf_core_field_exists((cred)->set.val)) {                                                          \
+			(dst) = (cred)->set.val;                                                                       \
+		} else {                                                                                               \
+			(dst) = 0;                                                                                     \
+			bpf_probe_read_kernel(&(dst), sizeof(dst), &(cred)->set);                                      \
+		}                                                                                                      \
+	} while (0)
+
 static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, struct task_struct *task,
 				     enum vg_type type, __u64 pid_tgid)
 {
@@ -232,13 +244,9 @@ static __always_inline void fill_hdr(struct vg_hdr *h, struct vg_config *cfg, st
 	__builtin_memset(h->comm, 0, sizeof(h->comm));
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	const struct cred *cred = task->cred;
-	if (bpf_core_field_exists(cred->cap_effective.val)) {
-		h->cap_eff = cred->cap_effective.val;
-	} else {
-		/* Before Linux 6.3: __u32 cap[2], the same 8 bytes. */
-		h->cap_eff = 0;
-		bpf_probe_read_kernel(&h->cap_eff, sizeof(h->cap_eff), &cred->cap_effective);
-	}
+	CRED_CAPS(h->cap_eff, cred, cap_effective);
+	CRED_CAPS(h->cap_prm, cred, cap_permitted);
+	CRED_CAPS(h->cap_inh, cred, cap_inheritable);
 	h->loginuid = bpf_core_field_exists(task->loginuid) ? task->loginuid.val : (__u32)-1;
 	h->_pad2 = 0;
 }

@@ -87,6 +87,8 @@ struct vg_hdr {
 	__u64 cap_eff;	 /* effective capabilities (bit n: capability n) */
 	__u32 loginuid;	 /* audit login uid; 4294967295 when unset */
 	__u32 _pad2;
+	__u64 cap_prm;	 /* permitted capabilities */
+	__u64 cap_inh;	 /* inheritable capabilities */
 };
 
 enum vg_exec_flags {

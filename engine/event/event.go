@@ -96,6 +96,8 @@ type Event struct {
 	GID      uint32
 	EUID     uint32
 	CapEff   uint64 // effective capabilities (bit n: capability n)
+	CapPrm   uint64 // permitted capabilities
+	CapInh   uint64 // inheritable capabilities
 	LoginUID uint32 // audit login uid; NoLoginUID when unset
 	Syscall  string // the syscall, for types that several syscalls produce ("" for exec, fork, exit)
 

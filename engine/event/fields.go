@@ -268,6 +268,20 @@ var Fields = []Field{
 			e.CapEff = m
 			return err
 		}},
+	{Name: "proc.cap_permitted", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "permitted capabilities at the event, by name: what the thread may make effective", Falco: "thread.cap_permitted", Values: capNames.values(),
+		Strs: func(e *Event) []string { return CapNames(e.CapPrm) },
+		SetStrs: func(e *Event, l []string) error {
+			m, err := capMask(l)
+			e.CapPrm = m
+			return err
+		}},
+	{Name: "proc.cap_inheritable", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "inheritable capabilities at the event, by name: those kept across an exec of a file that has them", Falco: "thread.cap_inheritable", Values: capNames.values(),
+		Strs: func(e *Event) []string { return CapNames(e.CapInh) },
+		SetStrs: func(e *Event, l []string) error {
+			m, err := capMask(l)
+			e.CapInh = m
+			return err
+		}},
 	{Name: "proc.env", Kind: KindMap, Types: procTypes, Desc: "environment at exec, when collected (config events.env): every name, values only for allow-listed names (\"\" for the rest)", Falco: "proc.env",
 		Map: func(e *Event) map[string]string { return e.Proc.Env }, SetMap: func(e *Event, m map[string]string) { e.Proc.Env = m }},
 	{Name: "proc.env_text", Kind: KindString, Types: procTypes, Desc: "proc.env as NAME=value words in name order, as Falco's proc.env is one string", Falco: "proc.env",

@@ -14,7 +14,7 @@ func sampleOpen() *Event {
 	parent := &Process{PID: 1, Name: "systemd", Exe: "/usr/lib/systemd/systemd", Cmdline: "systemd"}
 	return &Event{
 		Type: TypeOpen, Time: time.Date(2026, 11, 22, 4, 0, 0, 123456789, time.UTC), Res: 3, Source: "tracepoint",
-		TID: 101, UID: 1000, GID: 1000, EUID: 1000, CapEff: 1<<21 | 1<<1, LoginUID: 1000, Syscall: "openat",
+		TID: 101, UID: 1000, GID: 1000, EUID: 1000, CapEff: 1<<21 | 1<<1, CapPrm: 1<<21 | 1<<1 | 1<<7, CapInh: 1 << 13, LoginUID: 1000, Syscall: "openat",
 		Proc: &Process{PID: 100, PPID: 1, VPID: 100, VPGID: 100, SID: 1, SName: "systemd", Name: "cat", Exe: "/usr/bin/cat", Argv: []string{"cat", "/etc/hosts"}, Env: map[string]string{"HOME": "", "LD_PRELOAD": "/tmp/x.so"},
 			Cmdline: "cat /etc/hosts", Cwd: "/root", Start: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
 			Ancestors: []string{"systemd"}, Container: Container{ID: "0123456789ab", FullID: strings.Repeat("0123456789abcdef", 4), Runtime: "docker",
@@ -34,7 +34,8 @@ func TestAppendJSON(t *testing.T) {
 	}
 	want := map[string]any{
 		"evt.type": "open", "evt.time": "2026-11-22T04:00:00.123456789Z", "evt.res": 3.0, "evt.failed": false, "evt.source": "tracepoint", "evt.syscall": "openat",
-		"proc.loginuid": 1000.0, "proc.cap_effective": []any{"CAP_DAC_OVERRIDE", "CAP_SYS_ADMIN"}, "proc.env": map[string]any{"HOME": "", "LD_PRELOAD": "/tmp/x.so"},
+		"proc.loginuid": 1000.0, "proc.cap_effective": []any{"CAP_DAC_OVERRIDE", "CAP_SYS_ADMIN"},
+		"proc.cap_permitted": []any{"CAP_DAC_OVERRIDE", "CAP_SETUID", "CAP_SYS_ADMIN"}, "proc.cap_inheritable": []any{"CAP_NET_RAW"}, "proc.env": map[string]any{"HOME": "", "LD_PRELOAD": "/tmp/x.so"},
 		"file.setuid": false, "file.setgid": false,
 		"proc.pid": 100.0, "proc.tid": 101.0, "proc.ppid": 1.0, "proc.name": "cat",
 		"proc.vpid": 100.0, "proc.vpgid": 100.0, "proc.vpgid_leader": true, "proc.sid": 1.0, "proc.sid_leader": false, "proc.sname": "systemd", "proc.exe": "/usr/bin/cat",
