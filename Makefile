@@ -76,6 +76,7 @@ test-short:
 bench: build bench-go bench-deps
 	bench/run.sh $(BIN)
 	BENCH_MODE=run BENCH_OUT=bench/results-run.json bench/run.sh $(BIN)
+	@if [ -f $(FALCO_RULES)/falco_rules.yaml ]; then $(MAKE) bench-falco; fi
 	BENCH_MODE=policy BENCH_OUT=bench/results-policy.json bench/run.sh $(BIN)
 	VIGIL_VM_BENCH=1 scripts/vm/run.sh
 	bench/redis.sh $(BIN)
@@ -135,6 +136,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCreatedID -fuzztime $(FUZZTIME) ./containers/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./falco/
 	$(GO) test -run '^$$' -fuzz FuzzLoadFalco -fuzztime $(FUZZTIME) ./rules/
+
+# The open/exec/connect loops under vigil run with Falco's stable rules
+# (third-party data from FALCO_RULES, never committed), beside the same
+# loops with the built-in rules: results-run.json and results-falco.json.
+.PHONY: bench-falco
+bench-falco: build
+	BENCH_MODE=falco BENCH_FALCO_RULES=$(FALCO_RULES)/falco_rules.yaml BENCH_OUT=bench/results-falco.json bench/run.sh $(BIN)
 
 # Falco compatibility (not part of make test; third-party data, never
 # committed): rules validate --falco-rules on Falco's stable, incubating and
