@@ -21,8 +21,10 @@ func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
 	if hasArg {
 		label += "[" + arg + "]"
 	}
+	// A value of NA is absent: JSON's null, as Falco's output_fields.
 	str := func(get func(*event.Event) string) (*event.Field, error) {
-		return &event.Field{Name: label, Kind: event.KindString, Str: get}, nil
+		return &event.Field{Name: label, Kind: event.KindString, Str: get,
+			Absent: func(e *event.Event) bool { return get(e) == NA }}, nil
 	}
 	switch name {
 	case "evt.type":

@@ -250,7 +250,7 @@ func TestFalcoOutput(t *testing.T) {
 	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.is_exe_upper_layer proc.name user.uid"; strings.Join(keys, " ") != want {
 		t.Errorf("output_fields keys %s\nwant %s", strings.Join(keys, " "), want)
 	}
-	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 {
+	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 || got.Fields["proc.aname[1]"] != nil || got.Fields["proc.is_exe_upper_layer"] != nil {
 		t.Errorf("output_fields %v", got.Fields)
 	}
 }
