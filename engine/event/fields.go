@@ -91,6 +91,9 @@ type Field struct {
 	// MaxItems bounds the items of a list field, for cost estimates (0:
 	// the kernel's bound on argv, 2048).
 	MaxItems int
+	// Absent, when set, says the field has no value on the event (Falco's
+	// fields in a Falco rule's output: text shows <NA>, JSON null).
+	Absent func(*Event) bool
 	// Derived names what a field without a setter is computed from.
 	Derived string
 	// Default fills the field when FromFields is not given it, from what
