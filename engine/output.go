@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-project/vigil/engine/event"
@@ -184,47 +183,9 @@ func render(parts []outputPart, ev *event.Event) string {
 			b = append(b, p.lit...)
 			continue
 		}
-		b = appendFieldText(b, p.field, ev)
+		b = event.AppendValueText(b, p.field, ev)
 	}
 	return string(b)
-}
-
-func appendFieldText(b []byte, f *event.Field, ev *event.Event) []byte {
-	switch f.Kind {
-	case event.KindString:
-		return event.AppendEscaped(b, f.Str(ev))
-	case event.KindInt:
-		return strconv.AppendInt(b, f.Int(ev), 10)
-	case event.KindUint:
-		return strconv.AppendUint(b, f.Uint(ev), 10)
-	case event.KindBool:
-		return strconv.AppendBool(b, f.Bool(ev))
-	case event.KindTime:
-		return f.Time(ev).UTC().AppendFormat(b, time.RFC3339Nano)
-	case event.KindStrings:
-		for i, s := range f.Strs(ev) {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = event.AppendEscaped(b, s)
-		}
-		return b
-	case event.KindIP:
-		if ip := f.IP(ev); ip.IsValid() {
-			return ip.AppendTo(b)
-		}
-	case event.KindMap:
-		m := f.Map(ev)
-		for i, k := range event.SortedKeys(m) {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = event.AppendEscaped(b, k)
-			b = append(b, '=')
-			b = event.AppendEscaped(b, m[k])
-		}
-	}
-	return b
 }
 
 // Rerender renders a's output again from its event, after the event was

@@ -141,7 +141,10 @@ func renderVariants(f field, e *event.Event) string {
 			return u
 		}
 		if vf, found := event.FieldByName(x); found {
-			return string(appendValue(nil, vf, e))
+			if vf.Kind == event.KindString {
+				return vf.Str(e) // the alert's text escapes it
+			}
+			return string(event.AppendValueText(nil, vf, e))
 		}
 		if strings.HasPrefix(x, "(file.rawpath.startsWith") {
 			if strings.HasPrefix(e.File.RawPath, "/") {
@@ -151,27 +154,6 @@ func renderVariants(f field, e *event.Event) string {
 		}
 	}
 	return NA
-}
-
-// appendValue appends a vigil field's value as text.
-func appendValue(b []byte, f *event.Field, e *event.Event) []byte {
-	switch f.Kind {
-	case event.KindString:
-		return append(b, f.Str(e)...)
-	case event.KindInt:
-		return strconv.AppendInt(b, f.Int(e), 10)
-	case event.KindUint:
-		return strconv.AppendUint(b, f.Uint(e), 10)
-	case event.KindBool:
-		return strconv.AppendBool(b, f.Bool(e))
-	case event.KindIP:
-		if ip := f.IP(e); ip.IsValid() {
-			return ip.AppendTo(b)
-		}
-	case event.KindStrings:
-		return append(b, strings.Join(f.Strs(e), " ")...)
-	}
-	return b
 }
 
 // endpoints are a socket's client and server addresses: for connect the
