@@ -1,3 +1,5 @@
+//go:build linux
+
 package falco_test
 
 import (
@@ -25,7 +27,11 @@ import (
 // Falco's rules are third-party data, never committed: they are read from
 // $FALCO_RULES_DIR, by default the shared checkout beside the repository.
 //
-//	go test ./falco -run '^$' -bench 'Mix' -count 5
+//	go test ./falco -run '^$' -bench 'Mix' -count 5              # ns/event, allocs, ratio
+//	go test ./falco -run '^$' -bench 'FalcoRule' -benchtime 30x  # by rule
+//	go test ./falco -run '^$' -bench 'Shapes' -benchtime 100x    # by translation shape
+//
+// Linux only: the interleaved benchmarks read the thread's CPU clock.
 
 // mixPath is the recorded event mix.
 const mixPath = "testdata/bench/events.jsonl"
@@ -106,9 +112,11 @@ func TestBenchMix(t *testing.T) {
 // interleave runs whole passes of evs through each of sets in turn, the
 // first set rotating every round so none always runs on a warmer cache,
 // and returns each set's median pass over the rounds in CPU ns per event:
-// the time this thread ran, not the time other processes held the CPU
-// (the host is shared and noisy). It leaves out the garbage collector's
-// background work, so allocations show as allocs/op, not here.
+// the time this thread ran, not the time other processes of the host held
+// the CPU (the host is shared and noisy; a VM's steal time still counts,
+// hence the medians, and the ratios of sets timed in the same rounds). It
+// leaves out the garbage collector's background work, so allocations show
+// in BenchmarkMix's allocs/op, not here.
 func interleave(b *testing.B, evs []*event.Event, sets ...*engine.Ruleset) []float64 {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
