@@ -125,6 +125,8 @@ func init() {
 		vigilField("user.loginuid", "proc.loginuid"),
 		vigilField("group.gid", "proc.gid"),
 		vigilField("thread.cap_effective", "proc.cap_effective"),
+		vigilField("thread.cap_permitted", "proc.cap_permitted"),
+		vigilField("thread.cap_inheritable", "proc.cap_inheritable"),
 		// Falco's container.id is "host" on the host.
 		{name: "container.id", kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: ident(`(container.id == "" ? "host" : container.id)`)}}},
 		vigilField("container.name", "container.name"),

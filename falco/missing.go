@@ -28,8 +28,6 @@ var missingFields = map[string]string{
 	"proc.stdin.name":                         "the process's file descriptors",
 	"proc.stdout.name":                        "the process's file descriptors",
 	"proc.fdopencount":                        "the process's file descriptors",
-	"thread.cap_permitted":                    "permitted capabilities",
-	"thread.cap_inheritable":                  "inheritable capabilities",
 	"fd.name_changed":                         "file descriptor tracking",
 	"fd.connected":                            "file descriptor tracking",
 	"fd.types":                                "file descriptor tracking",

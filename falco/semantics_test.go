@@ -46,7 +46,8 @@ func events(t *testing.T) map[string]*event.Event {
 		// bash -c id, child of sshd, under systemd
 		"exec": mk(map[string]any{"evt.type": "exec", "proc.name": "bash", "proc.exe": "/usr/bin/bash",
 			"proc.args": []string{"-c", "id"}, "proc.cmdline": "bash -c id", "proc.pname": "sshd", "proc.ancestors": []string{"sshd", "systemd"},
-			"proc.uid": 0, "user.name": "root", "proc.cap_effective": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}}),
+			"proc.uid": 0, "user.name": "root", "proc.cap_effective": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"},
+			"proc.cap_permitted": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW", "CAP_SYS_PTRACE"}}),
 		// vi writes /etc/passwd
 		"write": mk(map[string]any{"evt.type": "open", "evt.syscall": "openat", "evt.res": 3, "proc.name": "vi",
 			"file.path": "/etc/passwd", "file.flags": 0x241, "container.image": "docker.io/library/nginx:1.27",
@@ -88,6 +89,7 @@ var semantics = []struct {
 	{`spawned_process and thread.cap_effective contains CAP_SYS_ADMIN`, "exec"},
 	{`spawned_process and thread.cap_effective icontains cap_net_raw`, "exec"},
 	{`spawned_process and not proc.pname exists`, ""},
+	{`spawned_process and thread.cap_permitted contains CAP_SYS_PTRACE and not thread.cap_effective contains CAP_SYS_PTRACE`, "exec"},
 	{`evt.dir = >`, ""},
 	{`open_write and fd.name startswith /etc`, "write"},
 	{`open_write and fd.directory = /etc and fd.filename = passwd`, "write"},
