@@ -172,6 +172,13 @@ func init() {
 		argField("evt.arg.linkpath", "file.rawpath", event.TypeSymlink),
 		withNames(argField("evt.arg.request", "ptrace.request", event.TypePtrace), event.PtraceRequestName),
 		withNames(argField("evt.arg.cmd", "bpf.cmd", event.TypeBPF), event.BPFCmdName),
+		// evt.rawarg.X: the argument's number, not its rendering.
+		argField("evt.rawarg.flags", "file.flags", event.TypeOpen),
+		argField("evt.rawarg.mode", "file.mode", event.TypeOpen, event.TypeMkdir, event.TypeChmod),
+		argField("evt.rawarg.request", "ptrace.request_num", event.TypePtrace),
+		{name: "evt.rawarg.uid", kind: event.KindInt, variants: []variant{{types: types(event.TypeSetuid), cond: `evt.syscall == "setuid"`, expr: ident("setid.real")}}},
+		vigilField("evt.rawarg.res", "evt.res"),
+		vigilField("evt.arg.res", "evt.res"),
 		// setuid(2)'s argument; Falco renders it as the user's name.
 		{name: "evt.arg.uid", kind: event.KindInt, nameNum: lookupUID, variants: []variant{{types: types(event.TypeSetuid), cond: `evt.syscall == "setuid"`, expr: ident("setid.real")}}},
 		{name: "proc.pname", kind: event.KindString, variants: []variant{{types: event.AllTypes, cond: `proc.pname != ""`, expr: ident("proc.pname"), condZero: true}}},
