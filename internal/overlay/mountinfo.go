@@ -1,0 +1,136 @@
+package overlay
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mount is one line of /proc/PID/mountinfo, reduced to what the lookup
+// needs.
+type mount struct {
+	dev    uint64 // the filesystem's device number (st_dev of its directories)
+	root   string // the directory of the filesystem mounted, from its root
+	point  string // where it is mounted, relative to the reader's root
+	fstype string
+	super  string // the superblock options, still escaped
+}
+
+// parseLine parses one line of the proc(5) format
+//
+//	73 48 0:40 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w
+//
+// The optional fields before "-" vary in number, so the fields after it
+// are found relative to the separator.
+func parseLine(line string) (mount, error) {
+	f := strings.Fields(line)
+	sep := -1
+	for i := 6; i < len(f); i++ {
+		if f[i] == "-" {
+			sep = i
+			break
+		}
+	}
+	if sep < 0 {
+		return mount{}, fmt.Errorf("want 6 fields, optional fields, \"-\" and the filesystem type; got %d fields and no separator", len(f))
+	}
+	if sep+1 >= len(f) {
+		return mount{}, fmt.Errorf("no filesystem type after \"-\"")
+	}
+	dev, err := parseDev(f[2])
+	if err != nil {
+		return mount{}, err
+	}
+	m := mount{dev: dev, root: unescapeOctal(f[3]), point: unescapeOctal(f[4]), fstype: f[sep+1]}
+	if sep+3 < len(f) {
+		m.super = f[sep+3]
+	}
+	return m, nil
+}
+
+// parseDev parses the third field, "major:minor".
+func parseDev(s string) (uint64, error) {
+	maj, min, ok := strings.Cut(s, ":")
+	a, errA := strconv.ParseUint(maj, 10, 32)
+	b, errB := strconv.ParseUint(min, 10, 32)
+	if !ok || errA != nil || errB != nil {
+		return 0, fmt.Errorf("field 3 %q: not major:minor", s)
+	}
+	return unix.Mkdev(uint32(a), uint32(b)), nil
+}
+
+// parseMountinfo parses a whole mountinfo file; a malformed line is an
+// error naming the line.
+func parseMountinfo(r io.Reader) ([]mount, error) {
+	var mounts []mount
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20) // overlay options of images with many layers are long
+	for n := 1; sc.Scan(); n++ {
+		m, err := parseLine(sc.Text())
+		if err != nil {
+			return nil, fmt.Errorf("mountinfo line %d: %w", n, err)
+		}
+		mounts = append(mounts, m)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	return mounts, nil
+}
+
+// upperDir is the upperdir option of an overlay's superblock options, as
+// the kernel resolved it: mountinfo escapes it twice, the kernel's \ooo
+// for ",", space, tab, newline and backslash, under overlayfs's own
+// backslash escaping of the mount option. Escaped commas are \054, so
+// splitting on "," is safe before unescaping. ok is false for an overlay
+// without an upper layer (read-only).
+func upperDir(super string) (dir string, ok bool) {
+	for opt := range strings.SplitSeq(super, ",") {
+		if v, found := strings.CutPrefix(opt, "upperdir="); found {
+			dir, ok = unescapeBackslash(unescapeOctal(v)), true
+		}
+	}
+	return dir, ok
+}
+
+// unescapeOctal undoes the kernel's \ooo escaping in mountinfo.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unescapeBackslash undoes overlayfs's escaping of a directory option: a
+// backslash keeps the next character literally (ovl_unescape).
+func unescapeBackslash(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' {
+			i++ // a trailing backslash escapes nothing and goes, as in the kernel
+			if i == len(s) {
+				break
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
