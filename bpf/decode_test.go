@@ -9,9 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
+	"github.com/vigil-project/vigil/bpf/process"
 	"github.com/vigil-project/vigil/engine/event"
 )
 
@@ -84,6 +87,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgSyscallVG_SYS_DUP2)}
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
+	socket := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SOCKET, "tcpdump"), Ret: 3, Syscall: uint16(vigilVgSyscallVG_SYS_SOCKET), Arg: [6]uint64{17, 3 | 0x80000, 0x300}}
 	// An exec the LSM hook refused (lsm.c): flagged, no environment.
 	denied := vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "sh"), Ppid: 1, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}
 	denied.Hdr.Flags = uint16(vigilVgExecFlagsVG_EXEC_DENIED)
@@ -96,6 +100,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"bpf":         pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
 		"mount":       pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
 		"dup":         pack(t, dup),
+		"socket":      pack(t, socket),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
@@ -290,5 +295,24 @@ func BenchmarkBinaryReadOpen(b *testing.B) {
 		if err := binary.Read(bytes.NewReader(raw), binary.LittleEndian, &v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A socket record becomes the call's domain, type (flags kept) and
+// protocol, named as rules name them.
+func TestSocketRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["socket"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	if want := (event.Socket{Domain: 17, Type: 3 | 0x80000, Protocol: 0x300}); ev.Type != event.TypeSocket || ev.Socket != want || ev.Res != 3 || ev.Syscall != "socket" {
+		t.Errorf("socket: type %s %+v res %d syscall %q, want %+v res 3 socket", ev.Type, ev.Socket, ev.Res, ev.Syscall, want)
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " domain=AF_PACKET type=SOCK_RAW proto=768") {
+		t.Errorf("text: %s", got)
 	}
 }

@@ -321,6 +321,8 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 		case bpfMapCreate:
 			ev.BPF.MapType = uint32(a[1])
 		}
+	case event.TypeSocket:
+		ev.Socket = event.Socket{Domain: uint32(a[0]), Type: uint32(a[1]), Protocol: uint32(a[2])}
 	}
 }
 
@@ -423,7 +425,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_CONNECT + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_SOCKET + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -442,6 +444,7 @@ func init() {
 		vigilVgSyscallVG_SYS_MOUNT: "mount", vigilVgSyscallVG_SYS_BPF: "bpf", vigilVgSyscallVG_SYS_DUP: "dup",
 		vigilVgSyscallVG_SYS_DUP2: "dup2", vigilVgSyscallVG_SYS_DUP3: "dup3", vigilVgSyscallVG_SYS_ACCEPT: "accept",
 		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
+		vigilVgSyscallVG_SYS_SOCKET: "socket",
 	} {
 		syscallNames[uint16(id)] = name
 	}

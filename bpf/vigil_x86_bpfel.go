@@ -345,6 +345,7 @@ const (
 	vigilVgSyscallVG_SYS_ACCEPT4      vigilVgSyscall = 41
 	vigilVgSyscallVG_SYS_LISTEN       vigilVgSyscall = 42
 	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
+	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
 )
 
 type vigilVgType uint32
@@ -373,7 +374,8 @@ const (
 	vigilVgTypeVG_DUP      vigilVgType = 21
 	vigilVgTypeVG_ACCEPT   vigilVgType = 22
 	vigilVgTypeVG_LISTEN   vigilVgType = 23
-	vigilVgTypeVG_TYPE_MAX vigilVgType = 24
+	vigilVgTypeVG_SOCKET   vigilVgType = 24
+	vigilVgTypeVG_TYPE_MAX vigilVgType = 25
 )
 
 // Names of all BPF objects in the ELF.
@@ -452,6 +454,7 @@ const (
 	vigilProgTpSetresuid      = "tp_setresuid"
 	vigilProgTpSetreuid       = "tp_setreuid"
 	vigilProgTpSetuid         = "tp_setuid"
+	vigilProgTpSocket         = "tp_socket"
 	vigilProgTpSymlink        = "tp_symlink"
 	vigilProgTpSymlinkat      = "tp_symlinkat"
 	vigilProgTpUnlink         = "tp_unlink"
@@ -581,6 +584,7 @@ type vigilProgramSpecs struct {
 	TpSetresuid      *ebpf.ProgramSpec `ebpf:"tp_setresuid"`
 	TpSetreuid       *ebpf.ProgramSpec `ebpf:"tp_setreuid"`
 	TpSetuid         *ebpf.ProgramSpec `ebpf:"tp_setuid"`
+	TpSocket         *ebpf.ProgramSpec `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.ProgramSpec `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
 	TpUnlink         *ebpf.ProgramSpec `ebpf:"tp_unlink"`
@@ -809,6 +813,7 @@ type vigilPrograms struct {
 	TpSetresuid      *ebpf.Program `ebpf:"tp_setresuid"`
 	TpSetreuid       *ebpf.Program `ebpf:"tp_setreuid"`
 	TpSetuid         *ebpf.Program `ebpf:"tp_setuid"`
+	TpSocket         *ebpf.Program `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.Program `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.Program `ebpf:"tp_symlinkat"`
 	TpUnlink         *ebpf.Program `ebpf:"tp_unlink"`
@@ -869,6 +874,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpSetresuid,
 		p.TpSetreuid,
 		p.TpSetuid,
+		p.TpSocket,
 		p.TpSymlink,
 		p.TpSymlinkat,
 		p.TpUnlink,

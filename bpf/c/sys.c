@@ -2,8 +2,9 @@
 /*
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
- * namespace changes, mount and bpf. Each family is switched off by the
- * type mask (prefilter) and, in user space, by not being attached at all.
+ * namespace changes, mount, bpf and socket. Each family is switched off
+ * by the type mask (prefilter) and, in user space, by not being attached
+ * at all.
  */
 #include "common.h"
 
@@ -537,6 +538,24 @@ int tp_bpf(struct syscall_trace_exit *ctx)
 		}
 	}
 	c.e->arg[1] = kind;
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- socket ---- */
+
+/* Frequent (every connection, name lookup and netlink query makes one),
+ * so it copies no string: the header and three arguments. */
+SEC("tp/syscalls/sys_exit_socket")
+int tp_socket(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_SOCKET, ctx->ret, VG_SYS_SOCKET))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	c.e->arg[0] = (__u32)SC_ARG1(r);
+	c.e->arg[1] = (__u32)SC_ARG2(r);
+	c.e->arg[2] = (__u32)SC_ARG3(r);
 	sys_submit(&c);
 	return 0;
 }

@@ -46,7 +46,8 @@ enum vg_type {
 	VG_DUP = 21,	/* dup, dup2, dup3 of a socket onto fd 0, 1 or 2 */
 	VG_ACCEPT = 22, /* accept, accept4 */
 	VG_LISTEN = 23,
-	VG_TYPE_MAX = 24,
+	VG_SOCKET = 24, /* struct vg_sys */
+	VG_TYPE_MAX = 25,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -228,6 +229,7 @@ enum vg_syscall {
 	VG_SYS_ACCEPT4 = 41,
 	VG_SYS_LISTEN = 42,
 	VG_SYS_CONNECT = 43,
+	VG_SYS_SOCKET = 44,
 };
 
 enum vg_sys_flags {
@@ -254,6 +256,8 @@ enum vg_sys_flags {
  *   mount:    s0 source, s2/s3 target, s4 fstype; arg0 flags
  *   bpf:      arg0 cmd; arg1 program type (PROG_LOAD) or map type
  *             (MAP_CREATE); s0 the program's or map's name
+ *   socket:   arg0 domain, arg1 type (with SOCK_NONBLOCK, SOCK_CLOEXEC),
+ *             arg2 protocol
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5

@@ -38,6 +38,7 @@ const (
 	TypeDup // of a socket onto fd 0, 1 or 2
 	TypeAccept
 	TypeListen
+	TypeSocket
 	numTypes
 )
 
@@ -114,6 +115,7 @@ type Event struct {
 	NS     NS     // setns, unshare
 	Mount  Mount  // mount
 	BPF    BPF    // bpf
+	Socket Socket // socket
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -329,4 +331,14 @@ type BPF struct {
 	ProgType uint32 // for BPF_PROG_LOAD
 	MapType  uint32 // for BPF_MAP_CREATE
 	Name     string // the program's or map's name
+}
+
+// Socket is a socket(2) call.
+type Socket struct {
+	Domain uint32 // AF_*
+	Type   uint32 // SOCK_*, with the SOCK_NONBLOCK and SOCK_CLOEXEC flags
+	// Protocol is as passed: IPPROTO_* for inet sockets, the ethertype
+	// in network byte order for packet sockets (768: ETH_P_ALL), 0 for
+	// the domain's default.
+	Protocol uint32
 }

@@ -463,6 +463,22 @@ var Fields = []Field{
 	{Name: "bpf.name", Kind: KindString, Types: setOf(TypeBPF), Desc: "the program's or map's name (at most 15 bytes)",
 		Str: func(e *Event) string { return e.BPF.Name }, SetStr: func(e *Event, s string) error { e.BPF.Name = s; return nil }},
 
+	{Name: "socket.domain", Kind: KindString, Types: setOf(TypeSocket), Desc: "the address family asked for: AF_PACKET, AF_INET, AF_NETLINK, ...", Falco: "evt.arg.domain", Values: sockDomainNames.values(),
+		Str:    func(e *Event) string { return SockDomainName(e.Socket.Domain) },
+		SetStr: setName(&sockDomainNames, "address family", false, func(e *Event) *uint32 { return &e.Socket.Domain })},
+	{Name: "socket.type", Kind: KindString, Types: setOf(TypeSocket), Desc: "the socket type: SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, ... (SOCK_NONBLOCK and SOCK_CLOEXEC left out)", Falco: "evt.arg.type", Values: sockTypeNames.values(),
+		Str: func(e *Event) string { return SockTypeName(e.Socket.Type) },
+		SetStr: func(e *Event, s string) error {
+			v, ok := sockTypeNames.parse(s)
+			if !ok || v > sockTypeMask {
+				return fmt.Errorf("unknown socket type %q", s)
+			}
+			e.Socket.Type = e.Socket.Type&^sockTypeMask | v
+			return nil
+		}},
+	{Name: "socket.protocol", Kind: KindUint, Types: setOf(TypeSocket), Desc: "the protocol as passed: IPPROTO_* for inet sockets, the ethertype in network byte order for packet sockets (768: ETH_P_ALL), 0 for the default", Falco: "evt.arg.proto",
+		Uint: func(e *Event) uint64 { return uint64(e.Socket.Protocol) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Socket.Protocol, n) }},
+
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",

@@ -276,6 +276,9 @@ var (
 	txtFSType      = always("fstype", func(e *Event) string { return e.Mount.FSType })
 	txtBPFCmd      = always("cmd", func(e *Event) string { return BPFCmdName(e.BPF.Cmd) })
 	txtBPFName     = always("name", func(e *Event) string { return e.BPF.Name })
+	txtSockDomain  = always("domain", func(e *Event) string { return SockDomainName(e.Socket.Domain) })
+	txtSockType    = always("type", func(e *Event) string { return SockTypeName(e.Socket.Type) })
+	txtSockProto   = always("proto", func(e *Event) string { return strconv.FormatUint(uint64(e.Socket.Protocol), 10) })
 )
 
 // always is a key printed for every event of its types.

@@ -209,3 +209,28 @@ func nsNames() []string {
 	}
 	return out
 }
+
+// sockDomainNames are the address families of socket(2) (AF_*, Linux).
+var sockDomainNames = constNames{prefix: "AF_", dense: []string{
+	"AF_UNSPEC", "AF_UNIX", "AF_INET", "AF_AX25", "AF_IPX", "AF_APPLETALK", "AF_NETROM", "AF_BRIDGE",
+	"AF_ATMPVC", "AF_X25", "AF_INET6", "AF_ROSE", "AF_DECnet", "AF_NETBEUI", "AF_SECURITY", "AF_KEY",
+	"AF_NETLINK", "AF_PACKET", "AF_ASH", "AF_ECONET", "AF_ATMSVC", "AF_RDS", "AF_SNA", "AF_IRDA",
+	"AF_PPPOX", "AF_WANPIPE", "AF_LLC", "AF_IB", "AF_MPLS", "AF_CAN", "AF_TIPC", "AF_BLUETOOTH",
+	"AF_IUCV", "AF_RXRPC", "AF_ISDN", "AF_PHONET", "AF_IEEE802154", "AF_CAIF", "AF_ALG", "AF_NFC",
+	"AF_VSOCK", "AF_KCM", "AF_QIPCRTR", "AF_SMC", "AF_XDP", "AF_MCTP",
+}}
+
+// SockDomainName names an address family (AF_PACKET).
+func SockDomainName(d uint32) string { return sockDomainNames.name(d) }
+
+// sockTypeNames are the socket types of socket(2), without its flags.
+var sockTypeNames = constNames{prefix: "SOCK_", sparse: map[uint32]string{
+	1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET", 6: "SOCK_DCCP", 10: "SOCK_PACKET",
+}}
+
+// sockTypeMask is the type in socket(2)'s type argument; the bits above
+// are SOCK_NONBLOCK and SOCK_CLOEXEC.
+const sockTypeMask = 0xf
+
+// SockTypeName names a socket type, its flags left out (SOCK_RAW).
+func SockTypeName(t uint32) string { return sockTypeNames.name(t & sockTypeMask) }

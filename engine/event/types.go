@@ -182,6 +182,9 @@ var typeTable = [numTypes]TypeInfo{
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
 	TypeListen: {Name: "listen", C: "VG_LISTEN", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("listen"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
+	// As frequent as connect: network class, under the rate limit.
+	TypeSocket: {Name: "socket", C: "VG_SOCKET", Record: RecordSys, Class: ClassNetwork, Syscalls: syscalls("socket"),
+		Filters: FilterName, Text: []TextKey{txtSockDomain, txtSockType, txtSockProto}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
