@@ -101,6 +101,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"mount":       pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
 		"dup":         pack(t, dup),
 		"socket":      pack(t, socket),
+		"userfaultfd": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_USERFAULTFD, "exploit"), Ret: 4, Syscall: uint16(vigilVgSyscallVG_SYS_USERFAULTFD), Arg: [6]uint64{0x80001}}),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
@@ -313,6 +314,23 @@ func TestSocketRecord(t *testing.T) {
 		t.Errorf("socket: type %s %+v res %d syscall %q, want %+v res 3 socket", ev.Type, ev.Socket, ev.Res, ev.Syscall, want)
 	}
 	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " domain=AF_PACKET type=SOCK_RAW proto=768") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+func TestUserfaultfdRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["userfaultfd"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	if ev.Type != event.TypeUserfaultfd || ev.Uffd.Flags != 0x80001 || ev.Res != 4 || ev.Syscall != "userfaultfd" {
+		t.Errorf("userfaultfd: type %s flags %#x res %d syscall %q", ev.Type, ev.Uffd.Flags, ev.Res, ev.Syscall)
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " flags=0x80001") {
 		t.Errorf("text: %s", got)
 	}
 }

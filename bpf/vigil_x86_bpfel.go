@@ -346,36 +346,38 @@ const (
 	vigilVgSyscallVG_SYS_LISTEN       vigilVgSyscall = 42
 	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
 	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
+	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
 )
 
 type vigilVgType uint32
 
 const (
-	vigilVgTypeVG_EXEC     vigilVgType = 1
-	vigilVgTypeVG_FORK     vigilVgType = 2
-	vigilVgTypeVG_EXIT     vigilVgType = 3
-	vigilVgTypeVG_OPEN     vigilVgType = 4
-	vigilVgTypeVG_CONNECT  vigilVgType = 5
-	vigilVgTypeVG_UNLINK   vigilVgType = 6
-	vigilVgTypeVG_MKDIR    vigilVgType = 7
-	vigilVgTypeVG_RENAME   vigilVgType = 8
-	vigilVgTypeVG_LINK     vigilVgType = 9
-	vigilVgTypeVG_SYMLINK  vigilVgType = 10
-	vigilVgTypeVG_CHMOD    vigilVgType = 11
-	vigilVgTypeVG_PTRACE   vigilVgType = 12
-	vigilVgTypeVG_SETUID   vigilVgType = 13
-	vigilVgTypeVG_SETGID   vigilVgType = 14
-	vigilVgTypeVG_MEMFD    vigilVgType = 15
-	vigilVgTypeVG_MODULE   vigilVgType = 16
-	vigilVgTypeVG_SETNS    vigilVgType = 17
-	vigilVgTypeVG_UNSHARE  vigilVgType = 18
-	vigilVgTypeVG_MOUNT    vigilVgType = 19
-	vigilVgTypeVG_BPF      vigilVgType = 20
-	vigilVgTypeVG_DUP      vigilVgType = 21
-	vigilVgTypeVG_ACCEPT   vigilVgType = 22
-	vigilVgTypeVG_LISTEN   vigilVgType = 23
-	vigilVgTypeVG_SOCKET   vigilVgType = 24
-	vigilVgTypeVG_TYPE_MAX vigilVgType = 25
+	vigilVgTypeVG_EXEC        vigilVgType = 1
+	vigilVgTypeVG_FORK        vigilVgType = 2
+	vigilVgTypeVG_EXIT        vigilVgType = 3
+	vigilVgTypeVG_OPEN        vigilVgType = 4
+	vigilVgTypeVG_CONNECT     vigilVgType = 5
+	vigilVgTypeVG_UNLINK      vigilVgType = 6
+	vigilVgTypeVG_MKDIR       vigilVgType = 7
+	vigilVgTypeVG_RENAME      vigilVgType = 8
+	vigilVgTypeVG_LINK        vigilVgType = 9
+	vigilVgTypeVG_SYMLINK     vigilVgType = 10
+	vigilVgTypeVG_CHMOD       vigilVgType = 11
+	vigilVgTypeVG_PTRACE      vigilVgType = 12
+	vigilVgTypeVG_SETUID      vigilVgType = 13
+	vigilVgTypeVG_SETGID      vigilVgType = 14
+	vigilVgTypeVG_MEMFD       vigilVgType = 15
+	vigilVgTypeVG_MODULE      vigilVgType = 16
+	vigilVgTypeVG_SETNS       vigilVgType = 17
+	vigilVgTypeVG_UNSHARE     vigilVgType = 18
+	vigilVgTypeVG_MOUNT       vigilVgType = 19
+	vigilVgTypeVG_BPF         vigilVgType = 20
+	vigilVgTypeVG_DUP         vigilVgType = 21
+	vigilVgTypeVG_ACCEPT      vigilVgType = 22
+	vigilVgTypeVG_LISTEN      vigilVgType = 23
+	vigilVgTypeVG_SOCKET      vigilVgType = 24
+	vigilVgTypeVG_USERFAULTFD vigilVgType = 25
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 26
 )
 
 // Names of all BPF objects in the ELF.
@@ -460,6 +462,7 @@ const (
 	vigilProgTpUnlink         = "tp_unlink"
 	vigilProgTpUnlinkat       = "tp_unlinkat"
 	vigilProgTpUnshare        = "tp_unshare"
+	vigilProgTpUserfaultfd    = "tp_userfaultfd"
 	vigilVarVgConfig          = "_vg_config"
 	vigilVarVgConnect         = "_vg_connect"
 	vigilVarVgConnectFlags    = "_vg_connect_flags"
@@ -590,6 +593,7 @@ type vigilProgramSpecs struct {
 	TpUnlink         *ebpf.ProgramSpec `ebpf:"tp_unlink"`
 	TpUnlinkat       *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.ProgramSpec `ebpf:"tp_unshare"`
+	TpUserfaultfd    *ebpf.ProgramSpec `ebpf:"tp_userfaultfd"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -819,6 +823,7 @@ type vigilPrograms struct {
 	TpUnlink         *ebpf.Program `ebpf:"tp_unlink"`
 	TpUnlinkat       *ebpf.Program `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.Program `ebpf:"tp_unshare"`
+	TpUserfaultfd    *ebpf.Program `ebpf:"tp_userfaultfd"`
 }
 
 func (p *vigilPrograms) Close() error {
@@ -880,6 +885,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpUnlink,
 		p.TpUnlinkat,
 		p.TpUnshare,
+		p.TpUserfaultfd,
 	)
 }
 

@@ -2,9 +2,9 @@
 /*
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
- * namespace changes, mount, bpf and socket. Each family is switched off
- * by the type mask (prefilter) and, in user space, by not being attached
- * at all.
+ * namespace changes, mount, bpf, socket and userfaultfd. Each family is
+ * switched off by the type mask (prefilter) and, in user space, by not
+ * being attached at all.
  */
 #include "common.h"
 
@@ -556,6 +556,19 @@ int tp_socket(struct syscall_trace_exit *ctx)
 	c.e->arg[0] = (__u32)SC_ARG1(r);
 	c.e->arg[1] = (__u32)SC_ARG2(r);
 	c.e->arg[2] = (__u32)SC_ARG3(r);
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- userfaultfd ---- */
+
+SEC("tp/syscalls/sys_exit_userfaultfd")
+int tp_userfaultfd(struct syscall_trace_exit *ctx)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_USERFAULTFD, ctx->ret, VG_SYS_USERFAULTFD))
+		return 0;
+	c.e->arg[0] = (__u32)SC_ARG1(c.x.regs);
 	sys_submit(&c);
 	return 0;
 }

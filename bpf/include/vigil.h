@@ -47,7 +47,8 @@ enum vg_type {
 	VG_ACCEPT = 22, /* accept, accept4 */
 	VG_LISTEN = 23,
 	VG_SOCKET = 24, /* struct vg_sys */
-	VG_TYPE_MAX = 25,
+	VG_USERFAULTFD = 25, /* struct vg_sys */
+	VG_TYPE_MAX = 26,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -230,6 +231,7 @@ enum vg_syscall {
 	VG_SYS_LISTEN = 42,
 	VG_SYS_CONNECT = 43,
 	VG_SYS_SOCKET = 44,
+	VG_SYS_USERFAULTFD = 45,
 };
 
 enum vg_sys_flags {
@@ -258,6 +260,7 @@ enum vg_sys_flags {
  *             (MAP_CREATE); s0 the program's or map's name
  *   socket:   arg0 domain, arg1 type (with SOCK_NONBLOCK, SOCK_CLOEXEC),
  *             arg2 protocol
+ *   userfaultfd: arg0 flags
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5

@@ -39,6 +39,7 @@ const (
 	TypeAccept
 	TypeListen
 	TypeSocket
+	TypeUserfaultfd
 	numTypes
 )
 
@@ -106,16 +107,17 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File   // open, unlink, mkdir, rename, link, symlink, chmod
-	Net    Net    // connect, dup, accept, listen
-	Ptrace Ptrace // ptrace
-	SetID  SetID  // setuid, setgid
-	Memfd  Memfd  // memfd_create
-	Module Module // module_load
-	NS     NS     // setns, unshare
-	Mount  Mount  // mount
-	BPF    BPF    // bpf
-	Socket Socket // socket
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod
+	Net    Net         // connect, dup, accept, listen
+	Ptrace Ptrace      // ptrace
+	SetID  SetID       // setuid, setgid
+	Memfd  Memfd       // memfd_create
+	Module Module      // module_load
+	NS     NS          // setns, unshare
+	Mount  Mount       // mount
+	BPF    BPF         // bpf
+	Socket Socket      // socket
+	Uffd   Userfaultfd // userfaultfd
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -341,4 +343,9 @@ type Socket struct {
 	// in network byte order for packet sockets (768: ETH_P_ALL), 0 for
 	// the domain's default.
 	Protocol uint32
+}
+
+// Userfaultfd is a userfaultfd(2) call.
+type Userfaultfd struct {
+	Flags uint32 // O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY
 }

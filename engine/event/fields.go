@@ -479,6 +479,11 @@ var Fields = []Field{
 	{Name: "socket.protocol", Kind: KindUint, Types: setOf(TypeSocket), Desc: "the protocol as passed: IPPROTO_* for inet sockets, the ethertype in network byte order for packet sockets (768: ETH_P_ALL), 0 for the default", Falco: "evt.arg.proto",
 		Uint: func(e *Event) uint64 { return uint64(e.Socket.Protocol) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Socket.Protocol, n) }},
 
+	{Name: "userfaultfd.flags", Kind: KindUint, Types: setOf(TypeUserfaultfd), Desc: "userfaultfd flags: O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY (1)", Falco: "evt.arg.flags",
+		Uint: func(e *Event) uint64 { return uint64(e.Uffd.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Uffd.Flags, n) }},
+	{Name: "userfaultfd.user_mode_only", Kind: KindBool, Types: setOf(TypeUserfaultfd), Desc: "UFFD_USER_MODE_ONLY: faults in kernel mode are not handled (what an unprivileged process may ask for when vm.unprivileged_userfaultfd is 0)",
+		Bool: func(e *Event) bool { return e.Uffd.Flags&uffdUserModeOnly != 0 }, Derived: "userfaultfd.flags"},
+
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",
@@ -514,6 +519,9 @@ var Fields = []Field{
 	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)", Falco: "k8s.pod.name",
 		Str: func(e *Event) string { return e.Proc.Container.PodName }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodName = s; return nil }},
 }
+
+// uffdUserModeOnly is UFFD_USER_MODE_ONLY, a flag of userfaultfd(2).
+const uffdUserModeOnly = 1
 
 var noProcess Process
 

@@ -279,6 +279,7 @@ var (
 	txtSockDomain  = always("domain", func(e *Event) string { return SockDomainName(e.Socket.Domain) })
 	txtSockType    = always("type", func(e *Event) string { return SockTypeName(e.Socket.Type) })
 	txtSockProto   = always("proto", func(e *Event) string { return strconv.FormatUint(uint64(e.Socket.Protocol), 10) })
+	txtUffdFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Uffd.Flags), 16) })
 )
 
 // always is a key printed for every event of its types.

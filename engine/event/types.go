@@ -185,6 +185,9 @@ var typeTable = [numTypes]TypeInfo{
 	// As frequent as connect: network class, under the rate limit.
 	TypeSocket: {Name: "socket", C: "VG_SOCKET", Record: RecordSys, Class: ClassNetwork, Syscalls: syscalls("socket"),
 		Filters: FilterName, Text: []TextKey{txtSockDomain, txtSockType, txtSockProto}},
+	TypeUserfaultfd: {Name: "userfaultfd", C: "VG_USERFAULTFD", Record: RecordSys, Class: ClassPrivilege,
+		Syscalls: []Syscall{{"userfaultfd", "absent without CONFIG_USERFAULTFD"}},
+		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
