@@ -210,12 +210,12 @@ func init() {
 			{types: netTypes, cond: `net.family == "unix"`, expr: ident("net.path"), condZero: true},
 		}},
 		{name: "fd.typechar", kind: event.KindString, variants: append([]variant{
-			{types: types(event.TypeOpen), cond: `!file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"f"`)},
-			{types: types(event.TypeOpen), cond: `file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"d"`)},
+			{types: types(event.TypeOpen), cond: notDirCond, expr: ident(`"f"`)},
+			{types: types(event.TypeOpen), cond: dirCond, expr: ident(`"d"`)},
 		}, sockVariants("4", "6", "u")...)},
 		{name: "fd.type", kind: event.KindString, variants: append([]variant{
-			{types: types(event.TypeOpen), cond: `evt.res >= 0 && !file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"file"`)},
-			{types: types(event.TypeOpen), cond: `evt.res >= 0 && file.flags_text.contains("O_DIRECTORY")`, expr: ident(`"directory"`)},
+			{types: types(event.TypeOpen), cond: "evt.res >= 0 && " + notDirCond, expr: ident(`"file"`)},
+			{types: types(event.TypeOpen), cond: "evt.res >= 0 && " + dirCond, expr: ident(`"directory"`)},
 		}, sockVariants("ipv4", "ipv6", "unix")...)},
 		{name: "fd.num", kind: event.KindInt, variants: []variant{{types: types(event.TypeOpen), expr: ident("evt.res")}}},
 		{name: "fd.sockfamily", kind: event.KindString, variants: []variant{
@@ -274,6 +274,14 @@ func argField(falco, vigil string, ts ...event.Type) field {
 }
 
 const inet = `net.family in ["ipv4", "ipv6"]`
+
+// dirCond is an open with O_DIRECTORY (0x10000): CEL has no bit
+// operators, but integer division and remainder do it without formatting
+// the flags.
+const (
+	dirCond    = "file.flags / 65536 % 2 == 1"
+	notDirCond = "file.flags / 65536 % 2 == 0"
+)
 
 var (
 	connect = types(event.TypeConnect)

@@ -117,14 +117,14 @@ var goConds = map[string]func(*event.Event) bool{
 	`evt.syscall != "fchmod"`:            func(e *event.Event) bool { return e.Syscall != "fchmod" },
 	`evt.syscall == "setuid"`:            func(e *event.Event) bool { return e.Syscall == "setuid" },
 	`proc.pname != ""`:                   func(e *event.Event) bool { return e.Parent != nil && e.Parent.Name != "" },
-	`!file.flags_text.contains("O_DIRECTORY")`:                 func(e *event.Event) bool { return !isDir(e) },
-	`file.flags_text.contains("O_DIRECTORY")`:                  isDir,
-	`evt.res >= 0 && !file.flags_text.contains("O_DIRECTORY")`: func(e *event.Event) bool { return e.Res >= 0 && !isDir(e) },
-	`evt.res >= 0 && file.flags_text.contains("O_DIRECTORY")`:  func(e *event.Event) bool { return e.Res >= 0 && isDir(e) },
+	notDirCond:                           func(e *event.Event) bool { return !isDir(e) },
+	dirCond:                              isDir,
+	"evt.res >= 0 && " + notDirCond:      func(e *event.Event) bool { return e.Res >= 0 && !isDir(e) },
+	"evt.res >= 0 && " + dirCond:         func(e *event.Event) bool { return e.Res >= 0 && isDir(e) },
 }
 
 func isDir(e *event.Event) bool {
-	return strings.Contains(event.OpenFlagsString(e.File.Flags), "O_DIRECTORY")
+	return e.File.Flags&0x10000 != 0
 }
 
 // renderVariants renders a field of fields.go whose value is a vigil
@@ -181,13 +181,4 @@ func falcoEventName(e *event.Event) string {
 		return e.Syscall
 	}
 	return e.Type.String()
-}
-
-func errnoName(n int64) string {
-	for name, v := range errnoNumbers {
-		if v == n && name != "EWOULDBLOCK" && name != "EDEADLOCK" && name != "ENOTSUP" {
-			return name
-		}
-	}
-	return ""
 }

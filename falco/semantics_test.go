@@ -97,6 +97,7 @@ var semantics = []struct {
 	{`evt.type = open and evt.res = EACCES`, "denied"},
 	{`evt.type in (open, openat) and evt.res startswith E`, "denied"},
 	{`evt.type = openat and evt.res = SUCCESS`, "write"},
+	{`evt.type in (open, openat) and evt.res != -1 and not evt.res = 3`, "denied write"},
 	{`evt.type = open and fd.name != /etc/passwd`, "denied"},
 	{`evt.type in (open, openat, connect) and fd.name != /etc/passwd`, "denied"},
 	{`evt.type in (open, openat, connect) and fd.num >= 0`, "write"},

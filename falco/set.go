@@ -28,6 +28,7 @@ type macroResult struct {
 	f    frag
 	c    tri
 	text rules.Text
+	leaf bool // names no macro
 }
 
 // Translate turns the Falco items of set into vigil's: each Falco rule's
@@ -152,7 +153,11 @@ func (tr *translator) condition(t rules.Text, label string) (frag, rules.Text, b
 	}
 	var b rules.TextBuilder
 	for _, p := range f.ps {
-		b.WriteAt(p.s, t.Pos(p.off))
+		if p.at != nil {
+			b.WriteAt(p.s, *p.at)
+		} else {
+			b.WriteAt(p.s, t.Pos(p.off))
+		}
 	}
 	return f, b.Text(), true
 }
@@ -167,7 +172,7 @@ func (tr *translator) macro(name string) *macroResult {
 	// macros, but a Falco cycle never reaches it, so it is reported here.
 	tr.macroMemo[name] = &macroResult{c: unknown, f: frag{needs: []Need{{Pos: m.Pos, Field: name, What: "a macro that does not refer to itself"}}}}
 	f, t, ok := tr.condition(m.Condition, fmt.Sprintf("macro %q", name))
-	r := &macroResult{f: f, c: f.c, text: t}
+	r := &macroResult{f: f, c: f.c, text: t, leaf: !f.refs}
 	if !ok {
 		r.c = never
 	}

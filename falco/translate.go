@@ -28,6 +28,9 @@ const (
 type piece struct {
 	s   string
 	off int
+	// at, when set, is the piece's place in another condition (a macro
+	// inlined here).
+	at *rules.Pos
 }
 
 // Need is a part of a Falco condition vigil cannot evaluate: the rule that
@@ -50,17 +53,77 @@ type frag struct {
 	// lackNever says c is never because of events vigil lacks (rather
 	// than false in Falco too).
 	lackNever bool
+	// cost estimates the work of evaluating ps, for ordering the terms
+	// of and and or: cheap tests first.
+	cost int
+	// refs says ps names a macro.
+	refs bool
+	// conj, when set, are the terms whose conjunction ps is: an and that
+	// holds it splices them, so that a test written twice (the evt.type
+	// guard of every check on an open) is evaluated once.
+	conj []frag
 }
+
+// key is the text of f, for finding a term written twice.
+func (f frag) key() string {
+	var b strings.Builder
+	for _, p := range f.ps {
+		b.WriteString(p.s)
+	}
+	return b.String()
+}
+
+// conjunction is the frag of terms joined by &&, at off.
+func conjunction(terms []frag, off int) frag {
+	var out frag
+	out.ps = append(out.ps, piece{s: "(", off: off})
+	for i, t := range terms {
+		if i > 0 {
+			out.ps = append(out.ps, piece{s: " && ", off: off})
+		}
+		out.ps = append(out.ps, t.ps...)
+		out.cost += t.cost
+		out.refs = out.refs || t.refs
+	}
+	out.ps = append(out.ps, piece{s: ")", off: off})
+	out.conj = terms
+	return out
+}
+
+// placed is f with every piece placed in src (a macro written in place).
+func placed(f frag, src rules.Text) frag {
+	ps := make([]piece, len(f.ps))
+	for i, p := range f.ps {
+		if p.at == nil {
+			pos := src.Pos(p.off)
+			p.at = &pos
+		}
+		ps[i] = p
+	}
+	f.ps = ps
+	if f.conj != nil {
+		conj := make([]frag, len(f.conj))
+		for i, t := range f.conj {
+			conj[i] = placed(t, src)
+		}
+		f.conj = conj
+	}
+	return f
+}
+
+// inlineCost is the largest cost of a macro written in place.
+const inlineCost = 12
 
 func constFrag(c tri, off int) frag {
 	s := "true"
 	if c == never {
 		s = "false"
 	}
-	return frag{ps: []piece{{s, off}}, c: c}
+	return frag{ps: []piece{{s: s, off: off}}, c: c}
 }
 
 func (f *frag) add(g frag) {
+	f.refs = f.refs || g.refs
 	f.needs = append(f.needs, g.needs...)
 	for _, l := range g.lacks {
 		if !slices.Contains(f.lacks, l) {
@@ -104,7 +167,7 @@ func (c *cond) node(n Node) frag {
 		return c.join(n.Off, n.Terms, " || ", always)
 	case *Not:
 		x := c.node(n.X)
-		out := frag{ps: append(append([]piece{{"!(", n.Off}}, x.ps...), piece{")", n.Off})}
+		out := frag{ps: append(append([]piece{{s: "!(", off: n.Off}}, x.ps...), piece{s: ")", off: n.Off}), cost: x.cost}
 		out.add(x)
 		switch x.c {
 		case always:
@@ -134,7 +197,7 @@ func withConst(f frag, c tri, off int) frag {
 // dropped, as they change nothing.
 func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
 	var out frag
-	var kept [][]piece
+	var kept []frag
 	lackAll := true
 	for _, t := range terms {
 		f := c.node(t)
@@ -145,11 +208,33 @@ func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
 			r.lackNever = f.lackNever
 			return r
 		case unknown:
-			kept = append(kept, f.ps)
+			kept = append(kept, f)
+			out.cost += f.cost
 		default:
 			lackAll = lackAll && f.lackNever
 		}
 	}
+	if absorb == never { // and: splice conjunctions, drop repeated terms
+		var flat []frag
+		seen := map[string]bool{}
+		for _, k := range kept {
+			terms := k.conj
+			if terms == nil {
+				terms = []frag{k}
+			}
+			for _, t := range terms {
+				if key := t.key(); !seen[key] {
+					seen[key] = true
+					flat = append(flat, t)
+				}
+			}
+		}
+		kept = flat
+	}
+	// and and or give the same answer in any order (CEL's too: an error
+	// is absorbed by the deciding side), so the cheapest tests go first
+	// and decide most events before the costly ones run.
+	slices.SortStableFunc(kept, func(a, b frag) int { return a.cost - b.cost })
 	switch len(kept) {
 	case 0:
 		other := always
@@ -160,17 +245,22 @@ func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
 		r.lackNever = other == never && lackAll
 		return r
 	case 1:
-		out.ps = kept[0]
+		out.ps, out.conj = kept[0].ps, kept[0].conj
 		return out
 	}
-	out.ps = append(out.ps, piece{"(", off})
+	if absorb == never {
+		c := conjunction(kept, off)
+		c.needs, c.lacks = out.needs, out.lacks
+		return c
+	}
+	out.ps = append(out.ps, piece{s: "(", off: off})
 	for i, k := range kept {
 		if i > 0 {
-			out.ps = append(out.ps, piece{op, off})
+			out.ps = append(out.ps, piece{s: op, off: off})
 		}
-		out.ps = append(out.ps, k...)
+		out.ps = append(out.ps, k.ps...)
 	}
-	out.ps = append(out.ps, piece{")", off})
+	out.ps = append(out.ps, piece{s: ")", off: off})
 	return out
 }
 
@@ -196,10 +286,27 @@ func (c *cond) macro(n *Ident) frag {
 		return w
 	}
 	if len(r.f.needs) > 0 {
-		out.ps = []piece{{"false", n.Off}}
+		out.ps = []piece{{s: "false", off: n.Off}}
 		return out
 	}
-	out.ps = []piece{{MacroName(n.Name), n.Off}}
+	// A small macro that names no other is written in place: it costs
+	// no lookup and no program of its own, and the text can only grow by
+	// its size at each use (inlining macros that name macros is what made
+	// loading exponential).
+	if r.leaf && r.f.cost <= inlineCost {
+		in := placed(r.f, tr.macros[n.Name].Condition)
+		if in.conj != nil {
+			c := conjunction(in.conj, n.Off)
+			c.needs, c.lacks = out.needs, out.lacks
+			return c
+		}
+		out.ps = append(append([]piece{{s: "(", off: n.Off}}, in.ps...), piece{s: ")", off: n.Off})
+		out.cost = in.cost
+		return out
+	}
+	out.ps = []piece{{s: MacroName(n.Name), off: n.Off}}
+	out.cost = r.f.cost
+	out.refs = true
 	return out
 }
 
@@ -283,7 +390,7 @@ func (c *cond) check(n *Check) frag {
 	}
 	many := (f.many && arg == "") || words
 	var out frag
-	var alts [][]piece
+	var alts [][]frag
 	for _, v := range f.variants {
 		x := v.expr(arg)
 		if joined {
@@ -338,31 +445,55 @@ func (c *cond) check(n *Check) frag {
 				}
 			}
 		}
+		// A variant whose value is a constant (fd.typechar's "f") is
+		// decided here: it drops out, or its guards alone remain.
+		if u, err := strconv.Unquote(x); err == nil && cmp != "" && len(wrap) == 0 && !many {
+			if h, known := constHolds(n.Op, u, consts); known {
+				if !h {
+					continue
+				}
+				cmp = ""
+			}
+		}
 		terms := append(guards, cmp)
 		if cmp == "" {
 			terms = guards
 		}
-		switch len(terms) {
-		case 0:
+		if len(terms) == 0 {
 			return constFrag(always, n.Off) // exists, on every event
-		case 1:
-			alts = append(alts, []piece{{terms[0], n.Off}})
-		default:
-			alts = append(alts, []piece{{"(" + strings.Join(terms, " && ") + ")", n.Off}})
 		}
+		var conj []frag
+		for i, t := range terms {
+			cost := 1
+			if i == len(terms)-1 && cmp != "" {
+				cost = opCost(n.Op, len(consts), many)
+			}
+			conj = append(conj, frag{ps: []piece{{s: t, off: n.Off}}, cost: cost})
+		}
+		alts = append(alts, conj)
+	}
+	if len(alts) == 0 {
+		return constFrag(never, n.Off)
 	}
 	if len(alts) == 1 {
-		out.ps = alts[0]
-		return out
+		if len(alts[0]) == 1 {
+			return alts[0][0]
+		}
+		return conjunction(alts[0], n.Off)
 	}
-	out.ps = append(out.ps, piece{"(", n.Off})
+	out.cost = len(alts) * opCost(n.Op, len(consts), many)
+	out.ps = append(out.ps, piece{s: "(", off: n.Off})
 	for i, a := range alts {
 		if i > 0 {
-			out.ps = append(out.ps, piece{" || ", n.Off})
+			out.ps = append(out.ps, piece{s: " || ", off: n.Off})
 		}
-		out.ps = append(out.ps, a...)
+		if len(a) == 1 {
+			out.ps = append(out.ps, a[0].ps...)
+		} else {
+			out.ps = append(out.ps, conjunction(a, n.Off).ps...)
+		}
 	}
-	out.ps = append(out.ps, piece{")", n.Off})
+	out.ps = append(out.ps, piece{s: ")", off: n.Off})
 	return out
 }
 
@@ -591,8 +722,16 @@ func compare(op, x string, kind event.Kind, network, many bool, consts []string)
 		if network {
 			return x + ".inCidrs(" + list + ")", ""
 		}
-		if len(consts) == 1 {
-			return x + " == " + consts[0], ""
+		// A few items compare faster one by one than through CEL's set.
+		if len(consts) > 0 && len(consts) <= 3 {
+			eqs := make([]string, len(consts))
+			for i, c := range consts {
+				eqs[i] = x + " == " + c
+			}
+			if len(eqs) == 1 {
+				return eqs[0], ""
+			}
+			return "(" + strings.Join(eqs, " || ") + ")", ""
 		}
 		return x + " in " + list, ""
 	case "pmatch":
@@ -621,6 +760,53 @@ func compare(op, x string, kind event.Kind, network, many bool, consts []string)
 		return x + ".matches(" + one() + ")", ""
 	}
 	return "", "unknown operator " + op
+}
+
+// opCost estimates a comparison's work (an equality is 1).
+func opCost(op string, items int, many bool) int {
+	c := 1
+	switch op {
+	case "contains", "startswith", "endswith", "bcontains", "bstartswith":
+		c = 2
+	case "icontains", "glob", "iglob", "regex":
+		c = 4
+	case "in", "intersects":
+		c = 1 + items/8
+	case "pmatch":
+		c = 2 + items
+	}
+	if many {
+		c *= 8
+	}
+	return c + 1 // and its guards
+}
+
+// constHolds decides op consts for the constant value v, when it can.
+func constHolds(op, v string, consts []string) (holds, known bool) {
+	var cs []string
+	for _, c := range consts {
+		u, err := strconv.Unquote(c)
+		if err != nil {
+			return false, false
+		}
+		cs = append(cs, u)
+	}
+	if len(cs) == 0 {
+		return false, false
+	}
+	switch op {
+	case "=", "in", "intersects":
+		return slices.Contains(cs, v), true
+	case "!=":
+		return v != cs[0], true
+	case "contains":
+		return strings.Contains(v, cs[0]), true
+	case "startswith":
+		return strings.HasPrefix(v, cs[0]), true
+	case "endswith":
+		return strings.HasSuffix(v, cs[0]), true
+	}
+	return false, false
 }
 
 // holdsOnZero reports whether op consts may hold for the zero value of
@@ -762,23 +948,44 @@ func (c *cond) evtType(n *Check) frag {
 	var out frag
 	out.lacks = set.lacking
 	var alts []string
+	var lastType, lastSC string
 	for _, t := range set.sorted() {
 		if set.whole[t] {
 			alts = append(alts, fmt.Sprintf("evt.type == %q", t.String()))
 			continue
 		}
 		scs := set.types[t]
+		// The syscalls named, or those not named when fewer.
+		var rest []string
+		for _, s := range t.Info().Syscalls {
+			if !slices.Contains(scs, s.Name) {
+				rest = append(rest, strconv.Quote(s.Name))
+			}
+		}
 		q := make([]string, len(scs))
 		for i, s := range scs {
 			q[i] = strconv.Quote(s)
 		}
-		sc := "evt.syscall == " + q[0]
-		if len(q) > 1 {
+		var sc string
+		switch {
+		case len(rest) < len(q) && len(rest) == 1:
+			sc = "evt.syscall != " + rest[0]
+		case len(rest) < len(q):
+			sc = "!(evt.syscall in [" + strings.Join(rest, ", ") + "])"
+		case len(q) == 1:
+			sc = "evt.syscall == " + q[0]
+		default:
 			sc = "evt.syscall in [" + strings.Join(q, ", ") + "]"
 		}
 		alts = append(alts, fmt.Sprintf("(evt.type == %q && %s)", t.String(), sc))
+		lastType, lastSC = fmt.Sprintf("evt.type == %q", t.String()), sc
 	}
 	neg := n.Op == "!="
+	if len(alts) == 1 && lastSC != "" && !neg && !strings.HasPrefix(alts[0], "evt.type ==") {
+		c := conjunction([]frag{{ps: []piece{{s: lastType, off: n.Off}}, cost: 1}, {ps: []piece{{s: lastSC, off: n.Off}}, cost: 2}}, n.Off)
+		c.lacks = out.lacks
+		return c
+	}
 	if len(alts) == 0 {
 		if neg {
 			return withConst(out, always, n.Off)
@@ -797,7 +1004,7 @@ func (c *cond) evtType(n *Check) frag {
 			s = "!(" + alts[0] + ")"
 		}
 	}
-	out.ps = []piece{{s, n.Off}}
+	out.ps = []piece{{s: s, off: n.Off}}
 	return out
 }
 
@@ -845,7 +1052,7 @@ func (c *cond) evtRes(n *Check) frag {
 		return c.errorf(n.Field.Off, rules.CodeCondition, "evt.res takes no argument or transformer here")
 	}
 	if n.Op == "exists" {
-		return frag{ps: []piece{{typeGuard(sysTypes()), n.Off}}}
+		return frag{ps: []piece{{s: `evt.type != "exit"`, off: n.Off}}}
 	}
 	vals, ok := c.values(n)
 	if !ok {
@@ -854,10 +1061,9 @@ func (c *cond) evtRes(n *Check) frag {
 	// Which of Falco's renderings (SUCCESS, or an error's name) the
 	// comparison holds for, decided here: the condition tests numbers.
 	var texts []string
+	// A value that is neither (evt.res != -1) is a text evt.res never
+	// is, as in Falco, which compares the text.
 	for _, v := range vals {
-		if _, ok := errnoNumber(v.Text); !ok && v.Text != "SUCCESS" && (n.Op == "=" || n.Op == "!=" || n.Op == "in" || n.Op == "intersects") {
-			return c.errorf(v.Off, CodeBadValue, "evt.res is SUCCESS or an error name (ENOENT, EPERM, EINPROGRESS, ...), not %q", v.Text)
-		}
 		texts = append(texts, v.Text)
 	}
 	holds := func(name string) (bool, bool) {
@@ -909,18 +1115,8 @@ func (c *cond) evtRes(n *Check) frag {
 			s = "(evt.res >= 0 || " + s + ")"
 		}
 	}
-	// Falco has no evt.res on exec, fork and exit records.
-	return frag{ps: []piece{{"(" + typeGuard(sysTypes()) + " && " + s + ")", n.Off}}}
-}
-
-func sysTypes() event.TypeSet {
-	var s event.TypeSet
-	for _, t := range event.Types() {
-		if len(t.Info().Syscalls) > 0 {
-			s |= 1 << t
-		}
-	}
-	return s
+	// A process's exit has no evt.res in Falco (vigil's is the exit code).
+	return conjunction([]frag{{ps: []piece{{s: `evt.type != "exit"`, off: n.Off}}, cost: 1}, {ps: []piece{{s: s, off: n.Off}}, cost: 1}}, n.Off)
 }
 
 func eventNameList() []string {
