@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,11 +52,12 @@ type key struct {
 // root is what one mount namespace says about the processes whose root
 // is rootDev.
 type root struct {
-	known   bool    // the root mount was found and is rootDev
-	overlay bool    // it is an overlay with an upper layer
-	upper   string  // that upper layer's directory, in vigil's namespace
-	mounts  []mount // every mount of the namespace, in mountinfo order, without options
-	dev     uint64  // the root's device
+	known   bool     // the root mount was found and is rootDev
+	overlay bool     // it is an overlay with an upper layer
+	upper   string   // that upper layer's directory, in vigil's namespace
+	lower   []string // its visible lower layers, topmost first; nil if any is relative
+	mounts  []mount  // every mount of the namespace, in mountinfo order, without options
+	dev     uint64   // the root's device
 }
 
 // New returns an empty cache.
@@ -85,7 +88,15 @@ func (c *Cache) Stats() Stats {
 // when the process is gone, its root cannot be told, or the file changed
 // since the exec in a way that hides where it was.
 func (c *Cache) UpperLayer(pid uint32, exePath string) (upper, known bool) {
-	upper, known = c.upperLayer(pid, exePath)
+	return c.UpperLayerOr(pid, 0, exePath)
+}
+
+// UpperLayerOr is UpperLayer for a process that may have exited already:
+// the root is then read from process fallback (0 for none), which must
+// share its root, such as its parent in the same container. Droppers
+// that run briefly and delete themselves are answered this way.
+func (c *Cache) UpperLayerOr(pid, fallback uint32, exePath string) (upper, known bool) {
+	upper, known = c.upperLayer(pid, fallback, exePath)
 	c.mu.Lock()
 	switch {
 	case !known:
@@ -99,13 +110,16 @@ func (c *Cache) UpperLayer(pid uint32, exePath string) (upper, known bool) {
 	return upper, known
 }
 
-func (c *Cache) upperLayer(pid uint32, exePath string) (upper, known bool) {
+func (c *Cache) upperLayer(pid, fallback uint32, exePath string) (upper, known bool) {
 	exe, deleted := strings.CutSuffix(exePath, " (deleted)")
 	if exe == "" || exe[0] != '/' || path.Clean(exe) != exe {
 		return false, false
 	}
-	dir := c.proc + "/" + strconv.FormatUint(uint64(pid), 10)
+	dir := c.procDir(pid)
 	r, err := c.root(dir)
+	if err != nil && fallback != 0 {
+		r, err = c.root(c.procDir(fallback))
+	}
 	if err != nil || !r.known {
 		return false, false
 	}
@@ -121,14 +135,45 @@ func (c *Cache) upperLayer(pid uint32, exePath string) (upper, known bool) {
 		// A file at a path deleted at exec time is another file.
 		return !deleted, !deleted
 	case entryAbsent:
-		// A file of the image cannot vanish without a whiteout, so an
-		// executable that is gone and left none was an upper one.
-		if deleted || deletedExe(dir, exe) {
-			return true, true
-		}
-		return false, true
+		return r.notInUpper(dir, exe, rel, deleted)
 	}
 	return false, false
+}
+
+// notInUpper answers for an executable the upper layer has no entry for:
+// one of the image, or one deleted (or renamed) since the exec. A file of
+// the image cannot vanish without leaving a whiteout in the upper layer,
+// so one gone without a trace was an upper one.
+func (r *root) notInUpper(dir, exe, rel string, deleted bool) (upper, known bool) {
+	if deleted {
+		return true, true
+	}
+	switch runningExe(dir, exe) {
+	case exeDeleted:
+		return true, true
+	case exeThere:
+		return false, true
+	}
+	// The process is gone or runs another file now: whether the image
+	// has the file says it.
+	if r.lower == nil {
+		return false, false
+	}
+	for _, l := range r.lower {
+		switch lookup(l, rel) {
+		case entryFile:
+			return false, true
+		case entryUnknown:
+			// A whiteout or an opaque directory in an image layer hides
+			// the layers below, and a symlink makes the path another.
+			return false, false
+		}
+	}
+	return true, true
+}
+
+func (c *Cache) procDir(pid uint32) string {
+	return c.proc + "/" + strconv.FormatUint(uint64(pid), 10)
 }
 
 // root returns the root entry for the process at dir (/proc/PID),
@@ -203,17 +248,20 @@ func newRoot(mounts []mount, rootDev uint64) *root {
 	if mounts[top].fstype != "overlay" {
 		return r
 	}
-	upper, ok := upperDir(mounts[top].super)
-	if !ok {
+	l := parseLayers(mounts[top].super)
+	if !l.hasUpper {
 		return r // a read-only overlay has nothing on an upper layer
 	}
-	if upper == "" || upper[0] != '/' {
-		// Runtimes pass relative layer paths, from a directory of their
-		// choosing, when the options would not fit in a page.
+	// Runtimes pass relative layer paths, from a directory of their
+	// choosing, when the options would not fit in a page.
+	if !filepath.IsAbs(l.upper) {
 		r.known = false
 		return r
 	}
-	r.overlay, r.upper = true, upper
+	r.overlay, r.upper = true, l.upper
+	if !slices.ContainsFunc(l.lower, func(d string) bool { return !filepath.IsAbs(d) }) {
+		r.lower = l.lower
+	}
 	r.mounts = make([]mount, len(mounts))
 	for i, m := range mounts {
 		r.mounts[i] = mount{dev: m.dev, root: m.root, point: m.point}
@@ -246,14 +294,29 @@ func under(p, point string) bool {
 	return strings.HasPrefix(p, point) && (len(p) == len(point) || p[len(point)] == '/')
 }
 
-// deletedExe reports whether the process at dir still runs exe, unlinked
-// since. /proc/PID/exe reads in vigil's namespace (with the path of the
-// container's root there in front), so only its end is compared.
-func deletedExe(dir, exe string) bool {
+// running is what /proc/PID/exe says of the executable a process ran.
+type running int
+
+const (
+	exeOther   running = iota // the process is gone, or runs another path
+	exeThere                  // it runs exe, still at its path
+	exeDeleted                // it runs exe, unlinked since
+)
+
+// runningExe reads /proc/PID/exe of the process at dir. The link reads
+// in vigil's namespace, with the path of the container's root there in
+// front, so only its end is compared.
+func runningExe(dir, exe string) running {
 	link, err := os.Readlink(dir + "/exe")
 	if err != nil {
-		return false
+		return exeOther
 	}
 	link, deleted := strings.CutSuffix(link, " (deleted)")
-	return deleted && strings.HasSuffix(link, exe)
+	switch {
+	case !strings.HasSuffix(link, exe):
+		return exeOther
+	case deleted:
+		return exeDeleted
+	}
+	return exeThere
 }

@@ -13,18 +13,21 @@ import (
 
 // fakeProc is a directory laid out like /proc for the processes a test
 // declares, each with a mount namespace file, a root directory and a
-// mountinfo, over one upper directory.
+// mountinfo, over one overlay's layer directories.
 type fakeProc struct {
-	t     *testing.T
-	dir   string // the fake /proc
-	upper string // the overlay's upper directory
-	subst *strings.Replacer
+	t      *testing.T
+	dir    string // the fake /proc
+	upper  string // the overlay's upper directory
+	lower2 string // its lower layers, the top one first
+	lower1 string
+	subst  *strings.Replacer
 }
 
 func newFakeProc(t *testing.T) *fakeProc {
 	base := t.TempDir()
-	p := &fakeProc{t: t, dir: filepath.Join(base, "proc"), upper: filepath.Join(base, "upper")}
-	for _, d := range []string{p.dir, p.upper} {
+	p := &fakeProc{t: t, dir: filepath.Join(base, "proc"), upper: filepath.Join(base, "upper"),
+		lower2: filepath.Join(base, "lower2"), lower1: filepath.Join(base, "lower1")}
+	for _, d := range []string{p.dir, p.upper, p.lower2, p.lower1} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -35,13 +38,14 @@ func newFakeProc(t *testing.T) *fakeProc {
 	}
 	// The fake roots are directories here, so their device is this one.
 	dev := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
-	p.subst = strings.NewReplacer("DEV", dev, "UPPER", p.upper)
+	p.subst = strings.NewReplacer("DEV", dev, "UPPER", p.upper, "LOWER2", p.lower2, "LOWER1", p.lower1)
 	return p
 }
 
 // process declares pid in namespace ns (processes with the same ns share
 // its file, hence its inode) with the given mountinfo; "DEV" in it stands
-// for the fake root's device and "UPPER" for the upper directory.
+// for the fake root's device, "UPPER", "LOWER2" and "LOWER1" for the
+// layer directories.
 func (p *fakeProc) process(pid uint32, ns, mountinfo string) {
 	d := filepath.Join(p.dir, strconv.Itoa(int(pid)))
 	nsFile := filepath.Join(p.dir, "ns-"+ns)
@@ -67,10 +71,10 @@ func (p *fakeProc) exe(pid uint32, target string) {
 	}
 }
 
-// file creates the regular file rel in the upper directory, or with a
-// target a symlink to it.
-func (p *fakeProc) file(rel string, symlinkTo ...string) {
-	f := filepath.Join(p.upper, rel)
+// file creates the regular file rel in the layer directory layer, or
+// with a target a symlink to it.
+func (p *fakeProc) file(layer, rel string, symlinkTo ...string) {
+	f := filepath.Join(layer, rel)
 	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
 		p.t.Fatal(err)
 	}
@@ -88,10 +92,10 @@ func (p *fakeProc) file(rel string, symlinkTo ...string) {
 // containerMounts is a container's mountinfo: the overlay root, a volume
 // on another filesystem, and a directory of the overlay bound elsewhere.
 const containerMounts = "" +
-	"600 500 DEV / / rw,relatime - overlay overlay rw,lowerdir=/l2:/l1,upperdir=UPPER,workdir=/w\n" +
+	"600 500 DEV / / rw,relatime - overlay overlay rw,lowerdir=LOWER2:LOWER1,upperdir=UPPER,workdir=/w\n" +
 	"601 600 0:77 / /proc rw - proc proc rw\n" +
 	"602 600 259:3 /volumes/data /vol rw - ext4 /dev/nvme0n1p3 rw\n" +
-	"603 600 DEV /opt/data /srv rw - overlay overlay rw,lowerdir=/l2:/l1,upperdir=UPPER,workdir=/w\n"
+	"603 600 DEV /opt/data /srv rw - overlay overlay rw,lowerdir=LOWER2:LOWER1,upperdir=UPPER,workdir=/w\n"
 
 func TestUpperLayer(t *testing.T) {
 	p := newFakeProc(t)
@@ -107,13 +111,22 @@ func TestUpperLayer(t *testing.T) {
 	p.process(24, "moved", "1 0 8:1 / / rw - overlay overlay rw,upperdir=UPPER\n")
 	p.process(25, "garbled", "1 0 DEV / /\n")
 
-	p.file("bin/new")
-	p.file("opt/data/app")
-	p.file("bin/link", "/bin/sh")
-	p.file("esc", "/")       // a container's symlink to the host's root
-	p.file("usr/lib", "lib") // and one within the upper directory
-	p.file("usr/lib2/x")
-	p.file("etc") // a file where the image has a directory
+	p.process(13, "ctr", containerMounts)
+	p.exe(13, "/run/ctr/rootfs/bin/other") // it executed something else since
+	p.process(26, "relative-lower", "1 0 DEV / / rw - overlay overlay rw,lowerdir=l/A:l/B,upperdir=UPPER,workdir=/w\n")
+
+	p.file(p.upper, "bin/new")
+	p.file(p.upper, "opt/data/app")
+	p.file(p.upper, "bin/link", "/bin/sh")
+	p.file(p.upper, "esc", "/")       // a container's symlink to the host's root
+	p.file(p.upper, "usr/lib", "lib") // and one within the upper directory
+	p.file(p.upper, "usr/lib2/x")
+	p.file(p.upper, "etc") // a file where the image has a directory
+	p.file(p.lower1, "bin/sh")
+	p.file(p.lower2, "bin/ls")
+	p.file(p.lower1, "bin/ls", "busybox")
+	p.file(p.lower2, "bin/odd", "busybox")
+	p.file(p.lower1, "bin/odd")
 
 	for _, tc := range []struct {
 		name         string
@@ -129,6 +142,16 @@ func TestUpperLayer(t *testing.T) {
 		{"upper and deleted, as the exec saw it", 10, "/bin/gone (deleted)", true, true},
 		{"upper and deleted since, as /proc/PID/exe says", 11, "/bin/gone", true, true},
 		{"from the image, /proc/PID/exe not deleted", 12, "/bin/sh", false, true},
+		{"from the image's bottom layer", 13, "/bin/sh", false, true},
+		{"from the image's top layer", 13, "/bin/ls", false, true},
+		{"in no layer: upper, then gone", 13, "/bin/renamed", true, true},
+		{"a symlink in an image layer hides the layers below", 13, "/bin/odd", false, false},
+		{"relative lower layers", 26, "/bin/sh", false, false},
+		{"relative lower layers, upper file", 26, "/bin/new", true, true},
+		{"a process gone, its parent's root", 98, "/bin/new", true, true},
+		{"a process gone, from the image", 98, "/bin/sh", false, true},
+		{"a process gone, a file in no layer", 98, "/tmp/dropper", true, true},
+		{"a process and its parent gone", 99, "/bin/new", false, false},
 		{"another file now at a deleted path", 10, "/bin/new (deleted)", false, false},
 		{"a symlink now at the path", 10, "/bin/link", false, false},
 		{"a symlink out of the upper directory is not followed", 10, "/esc/etc/passwd", false, false},
@@ -145,11 +168,18 @@ func TestUpperLayer(t *testing.T) {
 		{"a root that is no mount's root", 23, "/bin/new", false, false},
 		{"a root on another device than mountinfo's", 24, "/bin/new", false, false},
 		{"garbled mountinfo", 25, "/bin/new", false, false},
-		{"a process gone", 99, "/bin/new", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := New(Options{Proc: p.dir})
-			upper, known := c.UpperLayer(tc.pid, tc.exe)
+			var upper, known bool
+			switch tc.pid {
+			case 98:
+				upper, known = c.UpperLayerOr(98, 10, tc.exe)
+			case 99:
+				upper, known = c.UpperLayerOr(99, 97, tc.exe)
+			default:
+				upper, known = c.UpperLayer(tc.pid, tc.exe)
+			}
 			if upper != tc.upper || known != tc.known {
 				t.Fatalf("UpperLayer(%d, %q) = %v, %v; want %v, %v", tc.pid, tc.exe, upper, known, tc.upper, tc.known)
 			}
@@ -159,7 +189,8 @@ func TestUpperLayer(t *testing.T) {
 
 func TestCacheIsPerNamespaceAndBounded(t *testing.T) {
 	p := newFakeProc(t)
-	p.file("bin/new")
+	p.file(p.upper, "bin/new")
+	p.file(p.lower1, "bin/sh")
 	for pid, ns := range map[uint32]string{1: "a", 2: "a", 3: "b", 4: "c"} {
 		p.process(pid, ns, containerMounts)
 	}

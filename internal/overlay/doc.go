@@ -21,10 +21,14 @@
 //
 // Because the answer is read after the exec, a file changed in between is
 // judged as it is then: an executable of the image modified (copied up)
-// after its exec reads as upper, and one deleted and recreated reads as
-// unknown. The one deletion the package sees through is the common
-// dropper's: an upper-only file that executed and then removed itself
-// leaves no entry and no whiteout, which a file of the image cannot do.
+// after its exec reads as upper, and one deleted since reads as unknown
+// (its whiteout does not say whether it had been copied up). An upper
+// file that executed and then deleted itself, the common dropper, is
+// seen through: it leaves neither an entry nor a whiteout in the upper
+// layer, which a file of the image cannot do, so an executable found in
+// no layer at all was an upper one. A process that has exited already
+// has no root to read in /proc; UpperLayerOr reads another process's,
+// such as its parent's in the same container.
 //
 // One exec costs a few stat and open calls; what mountinfo says is cached
 // per mount namespace and root filesystem, with a bound.

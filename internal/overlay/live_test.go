@@ -19,20 +19,24 @@ import (
 
 // helperEnv, when set, makes the test binary a process of the live test's
 // container instead: "wait" keeps it running until its stdin closes,
-// "delete" removes its own executable first, as a dropper would.
+// "delete" removes its own executable first, as a dropper would, and
+// "delete-exit" does and exits at once.
 const helperEnv = "VIGIL_OVERLAY_HELPER"
 
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
 		os.Exit(m.Run())
-	case "delete":
+	case "delete", "delete-exit":
 		if err := os.Remove(os.Args[0]); err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)
 		}
 	}
 	fmt.Println("ready", os.Args[0])
+	if os.Getenv(helperEnv) == "delete-exit" {
+		os.Exit(0)
+	}
 	io.Copy(io.Discard, os.Stdin)
 	os.Exit(0)
 }
@@ -91,6 +95,7 @@ mkdir "$M/vol" "$M/tmp"
 mount -t tmpfs tmpfs "$M/vol"
 cp "$M/bin/image" "$M/bin/dropped"
 cp "$M/bin/image" "$M/tmp/dropper"
+cp "$M/bin/image" "$M/tmp/quick"
 cp "$M/bin/image" "$M/vol/tool"
 touch "$M/bin/touched"
 for exe in /bin/dropped /bin/touched /vol/tool; do
@@ -101,6 +106,8 @@ for exe in /tmp/dropper /bin/gone; do
 	VIGIL_OVERLAY_HELPER=delete chroot "$M" $exe <&3 &
 	echo pid $exe $!
 done
+VIGIL_OVERLAY_HELPER=delete-exit chroot "$M" /tmp/quick &
+echo pid /tmp/quick $!
 echo pid /bin/image $$
 VIGIL_OVERLAY_HELPER=wait exec chroot "$M" /bin/image
 `
@@ -144,7 +151,7 @@ VIGIL_OVERLAY_HELPER=wait exec chroot "$M" /bin/image
 		close(lines)
 	}()
 	timeout := time.After(20 * time.Second)
-	for len(ready) < 6 {
+	for len(ready) < 7 {
 		select {
 		case line, ok := <-lines:
 			if !ok {
@@ -203,6 +210,30 @@ func TestUpperLayerLive(t *testing.T) {
 	if s := c.Stats(); s.Misses != 1 || s.Hits != 5 {
 		t.Errorf("stats %+v, want 1 miss and 5 hits", s)
 	}
+
+	// A dropper that ran, deleted itself and exited (a zombie: its
+	// namespaces and executable are gone from /proc) before vigil looked.
+	quick := pids["/tmp/quick"]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns/mnt", quick)); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the quick dropper %d did not exit", quick)
+		}
+	}
+	if upper, known := c.UpperLayer(quick, "/tmp/quick"); known {
+		t.Errorf("an exited process alone: %v, %v; want unknown", upper, known)
+	}
+	if upper, known := c.UpperLayerOr(quick, pids["/bin/image"], "/tmp/quick"); !upper || !known {
+		t.Errorf("an exited dropper, the root of a process in its container: %v, %v; want true, true", upper, known)
+	}
+	if upper, known := c.UpperLayerOr(quick, pids["/bin/image"], "/bin/touched"); !upper || !known {
+		t.Errorf("a copied-up image file, the root of a process in its container: %v, %v; want true, true", upper, known)
+	}
+	if upper, known := c.UpperLayerOr(quick, pids["/bin/image"], "/bin/image"); upper || !known {
+		t.Errorf("an image file, the root of a process in its container: %v, %v; want false, true", upper, known)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -215,25 +246,30 @@ func TestUpperLayerLive(t *testing.T) {
 // BenchmarkUpperLayer measures one exec's answer: with the namespace
 // remembered (every exec but a container's first) for a file written in
 // the container and one of the image (which also reads /proc/PID/exe),
-// and with mountinfo read (a container's first exec).
+// for a process gone (the image's one layer looked at), and with
+// mountinfo read (a container's first exec).
 func BenchmarkUpperLayer(b *testing.B) {
 	pids, _ := liveOverlay(b)
 	for _, bc := range []struct {
-		name, exe string
-		fresh     bool
+		name, exe   string
+		gone, fresh bool
 	}{
-		{"cached/upper", "/bin/dropped", false},
-		{"cached/image", "/bin/image", false},
-		{"mountinfo/upper", "/bin/dropped", true},
+		{"cached/upper", "/bin/dropped", false, false},
+		{"cached/image", "/bin/image", false, false},
+		{"cached/gone/image", "/bin/image", true, false},
+		{"mountinfo/upper", "/bin/dropped", false, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := New(Options{})
-			pid := pids[bc.exe]
+			pid, fallback := pids[bc.exe], uint32(0)
+			if bc.gone {
+				pid, fallback = pids["/tmp/quick"], pid
+			}
 			for b.Loop() {
 				if bc.fresh {
 					c = New(Options{})
 				}
-				if _, known := c.UpperLayer(pid, bc.exe); !known {
+				if _, known := c.UpperLayerOr(pid, fallback, bc.exe); !known {
 					b.Fatal("unknown")
 				}
 			}

@@ -82,19 +82,49 @@ func parseMountinfo(r io.Reader) ([]mount, error) {
 	return mounts, nil
 }
 
-// upperDir is the upperdir option of an overlay's superblock options, as
-// the kernel resolved it: mountinfo escapes it twice, the kernel's \ooo
-// for ",", space, tab, newline and backslash, under overlayfs's own
-// backslash escaping of the mount option. Escaped commas are \054, so
-// splitting on "," is safe before unescaping. ok is false for an overlay
-// without an upper layer (read-only).
-func upperDir(super string) (dir string, ok bool) {
+// layers are the directories of an overlay, from its superblock options
+// as the kernel resolved them. mountinfo escapes them twice: the kernel's
+// \ooo for ",", space, tab, newline and backslash, over overlayfs's own
+// backslash escaping of a mount option (ovl_unescape). Escaped commas
+// are \054, so splitting the options on "," is safe before unescaping.
+type layers struct {
+	upper    string   // "" for a read-only overlay
+	hasUpper bool     // an upperdir option was given
+	lower    []string // the visible lower layers, topmost first
+}
+
+func parseLayers(super string) layers {
+	var l layers
 	for opt := range strings.SplitSeq(super, ",") {
-		if v, found := strings.CutPrefix(opt, "upperdir="); found {
-			dir, ok = unescapeBackslash(unescapeOctal(v)), true
+		switch k, v, _ := strings.Cut(opt, "="); k {
+		case "upperdir":
+			l.upper, l.hasUpper = unescapeBackslash(unescapeOctal(v)), true
+		case "lowerdir":
+			l.lower = splitLower(unescapeOctal(v))
 		}
 	}
-	return dir, ok
+	return l
+}
+
+// splitLower splits a lowerdir option at the colons overlayfs does not
+// see escaped. Layers after "::" hold data only, not names: they are left
+// out.
+func splitLower(v string) []string {
+	var dirs []string
+	start := 0
+	for i := 0; i <= len(v); i++ {
+		switch {
+		case i+1 < len(v) && v[i] == '\\':
+			i++
+		case i == len(v) || v[i] == ':':
+			if i == start {
+				return dirs
+			}
+			dirs = append(dirs, unescapeBackslash(v[start:i]))
+			start = i + 1
+		}
+	}
+	return dirs
 }
 
 // unescapeOctal undoes the kernel's \ooo escaping in mountinfo.

@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,32 +71,39 @@ func TestParseMountinfoLongLine(t *testing.T) {
 	if err != nil || len(m) != 1 {
 		t.Fatalf("got %d mounts, %v", len(m), err)
 	}
-	if dir, ok := upperDir(m[0].super); !ok || dir != "/u" {
-		t.Fatalf("upperdir %q %v, want /u", dir, ok)
+	if l := parseLayers(m[0].super); l.upper != "/u" || len(l.lower) != 1001 {
+		t.Fatalf("upperdir %q and %d lower layers, want /u and 1001", l.upper, len(l.lower))
 	}
 }
 
-func TestUpperDir(t *testing.T) {
+func TestParseLayers(t *testing.T) {
 	for _, tc := range []struct {
-		name, super, dir string
-		ok               bool
+		name, super string
+		want        layers
 	}{
-		{"plain", "rw,lowerdir=/l,upperdir=/var/lib/u/diff,workdir=/w", "/var/lib/u/diff", true},
+		{"plain", "rw,lowerdir=/l2:/l1,upperdir=/var/lib/u/diff,workdir=/w",
+			layers{upper: "/var/lib/u/diff", hasUpper: true, lower: []string{"/l2", "/l1"}}},
 		// What the kernel shows for upperdir=/tmp/up\,x\ 1 (overlayfs's
 		// escape of a comma, then a space): \134 is the backslash, \054
 		// the comma, \040 the space.
-		{"both escapes", `rw,lowerdir=/l,upperdir=/tmp/up\134\054x\134\0401,workdir=/w`, "/tmp/up,x 1", true},
-		{"escaped backslash", `rw,upperdir=/a\134\134b`, `/a\b`, true},
-		{"trailing backslash dropped", `rw,upperdir=/a\134`, `/a`, true},
-		{"escaped comma keeps the option whole", `rw,upperdir=/a\054lowerdir=/b`, "/a,lowerdir=/b", true},
-		{"relative, as runtimes pass long options", "rw,lowerdir=l/A:l/B,upperdir=123/diff,workdir=123/work", "123/diff", true},
-		{"read-only overlay", "rw,lowerdir=/l1:/l2", "", false},
-		{"a prefix is not the option", "rw,xupperdir=/u", "", false},
+		{"both escapes", `rw,lowerdir=/l,upperdir=/tmp/up\134\054x\134\0401,workdir=/w`,
+			layers{upper: "/tmp/up,x 1", hasUpper: true, lower: []string{"/l"}}},
+		{"escaped backslash", `rw,upperdir=/a\134\134b`, layers{upper: `/a\b`, hasUpper: true}},
+		{"trailing backslash dropped", `rw,upperdir=/a\134`, layers{upper: `/a`, hasUpper: true}},
+		{"escaped comma keeps the option whole", `rw,upperdir=/a\054lowerdir=/b`, layers{upper: "/a,lowerdir=/b", hasUpper: true}},
+		{"escaped colon in a lower layer", `rw,lowerdir=/a\134:b:/c\134\134:/d`, layers{lower: []string{"/a:b", `/c\`, "/d"}}},
+		{"a lower layer's trailing backslash", `rw,lowerdir=/a:/b\134`, layers{lower: []string{"/a", "/b"}}},
+		{"data-only layers left out", "rw,lowerdir=/l2:/l1::/data1::/data2,upperdir=/u",
+			layers{upper: "/u", hasUpper: true, lower: []string{"/l2", "/l1"}}},
+		{"relative, as runtimes pass long options", "rw,lowerdir=l/A:l/B,upperdir=123/diff,workdir=123/work",
+			layers{upper: "123/diff", hasUpper: true, lower: []string{"l/A", "l/B"}}},
+		{"read-only overlay", "rw,lowerdir=/l1:/l2", layers{lower: []string{"/l1", "/l2"}}},
+		{"a prefix is not the option", "rw,xupperdir=/u,lowerdirs=/l", layers{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, ok := upperDir(tc.super)
-			if dir != tc.dir || ok != tc.ok {
-				t.Fatalf("upperDir(%q) = %q, %v; want %q, %v", tc.super, dir, ok, tc.dir, tc.ok)
+			got := parseLayers(tc.super)
+			if got.upper != tc.want.upper || got.hasUpper != tc.want.hasUpper || !slices.Equal(got.lower, tc.want.lower) {
+				t.Fatalf("parseLayers(%q) = %+v; want %+v", tc.super, got, tc.want)
 			}
 		})
 	}
@@ -116,7 +124,11 @@ func FuzzParseMountinfo(f *testing.F) {
 			if m.fstype == "" || !strings.Contains(in, m.fstype) {
 				t.Fatalf("fstype %q not from the input", m.fstype)
 			}
-			upperDir(m.super)
+			for _, d := range parseLayers(m.super).lower {
+				if d == "" {
+					t.Fatalf("an empty lower layer from %q", m.super)
+				}
+			}
 		}
 	})
 }
