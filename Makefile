@@ -127,6 +127,7 @@ bench-deps:
 # Go micro-benchmarks (decoder and friends).
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./bpf/... ./engine/...
+	FALCO_RULES_DIR=$(abspath $(FALCO_RULES)) $(GO) test -run '^$$' -bench 'Mix' -count 5 ./falco/
 
 FUZZTIME ?= 30s
 fuzz:
