@@ -262,3 +262,60 @@ func TestFalcoOutput(t *testing.T) {
 type names map[string]string
 
 func (n names) Resolves(name string, ip netip.Addr) bool { return n[name] == ip.String() }
+
+// A macro no rule uses is not compiled (its ka.* fields are k8s_audit's);
+// a macro's error is reported once, whatever rules name it; a rule with
+// skip-if-unknown-filter is skipped, with a warning, for a field Falco
+// does not know.
+func TestFalcoErrors(t *testing.T) {
+	load := func(src string) (*engine.Ruleset, error) {
+		set, err := rules.LoadSources(rules.Source{Name: "e.yaml", Data: []byte(src), Dialect: rules.DialectFalco})
+		if err != nil {
+			return nil, err
+		}
+		c, err := engine.NewCompiler(engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CompileContext(context.Background(), set)
+	}
+	if _, err := load("- macro: audit_only\n  condition: ka.verb = create\n- rule: r\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n"); err != nil {
+		t.Errorf("an unused macro failed the load: %v", err)
+	}
+	_, err := load(`- macro: bad
+  condition: proc.nmae = x
+- rule: a
+  desc: d
+  condition: evt.type = execve and bad
+  output: o
+  priority: INFO
+- rule: b
+  desc: d
+  condition: evt.type = execve and not bad
+  output: o
+  priority: INFO
+`)
+	want := `e.yaml:2:14: macro "bad": unknown field proc.nmae (did you mean proc.name?) (LOAD_UNKNOWN_FIELD)`
+	if err == nil || strings.Split(err.Error(), "\n")[0] != want || strings.Count(err.Error(), "LOAD_") != 1 {
+		t.Errorf("error:\n%v\nwant once:\n%s", err, want)
+	}
+	rs, err := load(`- rule: new field
+  desc: d
+  condition: evt.type = execve and proc.future_field = 1
+  output: o
+  priority: INFO
+  skip-if-unknown-filter: true
+- rule: kept
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: INFO
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Rules) != 1 || rs.Rules[0].Name != "kept" || len(rs.Warnings) != 1 ||
+		rs.Warnings[0].Error() != `e.yaml:3:36: rule "new field": skipped (skip-if-unknown-filter): unknown field proc.future_field (LOAD_SKIPPED_RULE)` {
+		t.Errorf("rules %d, warnings %v", len(rs.Rules), rs.Warnings)
+	}
+}

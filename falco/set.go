@@ -22,6 +22,7 @@ type translator struct {
 	listBusy  map[string]bool
 	macroMemo map[string]*macroResult
 	errs      rules.Errors
+	reported  map[*rules.Error]bool
 }
 
 type macroResult struct {
@@ -29,6 +30,7 @@ type macroResult struct {
 	c    tri
 	text rules.Text
 	leaf bool // names no macro
+	errs []*rules.Error
 }
 
 // Translate turns the Falco items of set into vigil's: each Falco rule's
@@ -39,7 +41,7 @@ type macroResult struct {
 // Errors are Falco conditions that are wrong in Falco too.
 func Translate(set *rules.Set) (warnings, errs rules.Errors) {
 	tr := &translator{lists: map[string]*rules.List{}, macros: map[string]*rules.Macro{},
-		listMemo: map[string][]string{}, listBusy: map[string]bool{}, macroMemo: map[string]*macroResult{}}
+		listMemo: map[string][]string{}, listBusy: map[string]bool{}, macroMemo: map[string]*macroResult{}, reported: map[*rules.Error]bool{}}
 	var lists []*rules.List
 	for _, l := range set.Lists {
 		if l.Dialect == rules.DialectFalco {
@@ -73,11 +75,12 @@ func Translate(set *rules.Set) (warnings, errs rules.Errors) {
 			kept = append(kept, &nr)
 		}
 	}
-	// Every macro that translates goes to the engine (under its CEL
-	// name), so that its errors are reported even when no rule uses it.
+	// The macros the rules reached go to the engine (under their CEL
+	// names). As in Falco, a macro no rule uses is not compiled: a file
+	// may hold macros for the rules of other sources (k8s_audit's ka.*).
 	for _, m := range falcoMacros {
-		res := tr.macro(m.Name)
-		if res.c != unknown || len(res.f.needs) > 0 || len(res.f.ps) == 0 {
+		res := tr.macroMemo[m.Name]
+		if res == nil || res.c != unknown || len(res.f.needs) > 0 || len(res.f.ps) == 0 || len(res.errs) > 0 {
 			continue
 		}
 		macros = append(macros, &rules.Macro{Name: MacroName(m.Name), Condition: res.text, Pos: m.Pos, Dialect: rules.DialectFalco})
@@ -91,16 +94,14 @@ func Translate(set *rules.Set) (warnings, errs rules.Errors) {
 // (reported in tr.errs).
 func (tr *translator) rule(r *rules.Rule) (warning *rules.Error, ok bool) {
 	label := fmt.Sprintf("rule %q", r.Name)
-	f, t, ok := tr.condition(r.Condition, label)
-	if !ok {
-		return nil, false
-	}
+	f, t, errs := tr.condition(r.Condition, label)
 	all := f
 	var excs []rules.Exception
 	for _, e := range r.Exceptions {
-		ef, et, ok := tr.condition(e.Condition, label)
-		if !ok {
-			return nil, false
+		ef, et, eerrs := tr.condition(e.Condition, label)
+		errs = append(errs, eerrs...)
+		if len(eerrs) > 0 {
+			continue
 		}
 		all.add(ef)
 		switch ef.c {
@@ -110,6 +111,17 @@ func (tr *translator) rule(r *rules.Rule) (warning *rules.Error, ok bool) {
 			et = rules.TextAt("true", e.Pos)
 		}
 		excs = append(excs, rules.Exception{Name: e.Name, Condition: et, Pos: e.Pos})
+	}
+	if len(errs) > 0 {
+		// skip-if-unknown-filter: a field Falco does not know skips the
+		// rule (with a warning) instead of failing the load.
+		if r.SkipIfUnknown && allCode(errs, CodeUnknownField) {
+			e := errs[0]
+			return &rules.Error{Pos: e.Pos, Item: label, Code: CodeSkipped,
+				Msg: "skipped (skip-if-unknown-filter): " + e.Msg}, false
+		}
+		tr.report(errs)
+		return nil, false
 	}
 	if len(all.needs) > 0 {
 		n := all.needs[0]
@@ -132,24 +144,26 @@ func (tr *translator) rule(r *rules.Rule) (warning *rules.Error, ok bool) {
 	return nil, true
 }
 
-// condition parses and translates one Falco condition.
-func (tr *translator) condition(t rules.Text, label string) (frag, rules.Text, bool) {
+// condition parses and translates one Falco condition; errs are its
+// errors and those of the macros it names.
+func (tr *translator) condition(t rules.Text, label string) (frag, rules.Text, []*rules.Error) {
 	n, err := Parse(t.S)
 	if err != nil {
 		off, msg := 0, err.Error()
 		if pe, ok := err.(*Error); ok {
 			off, msg = pe.Off, pe.Msg
 		}
-		tr.errs = append(tr.errs, &rules.Error{Pos: t.Pos(off), Item: label, Code: rules.CodeCondition, Msg: msg})
-		return frag{}, rules.Text{}, false
+		return frag{}, rules.Text{}, []*rules.Error{{Pos: t.Pos(off), Item: label, Code: rules.CodeCondition, Msg: msg}}
 	}
 	c := &cond{t: t, tr: tr}
 	f := c.node(n)
+	var errs []*rules.Error
 	for _, e := range c.errs {
-		tr.errs = append(tr.errs, &rules.Error{Pos: t.Pos(e.Off), Item: label, Code: e.Code, Msg: e.Msg})
+		errs = append(errs, &rules.Error{Pos: t.Pos(e.Off), Item: label, Code: e.Code, Msg: e.Msg})
 	}
-	if len(c.errs) > 0 {
-		return frag{}, rules.Text{}, false
+	errs = append(errs, f.errs...)
+	if len(errs) > 0 {
+		return frag{}, rules.Text{}, errs
 	}
 	var b rules.TextBuilder
 	for _, p := range f.ps {
@@ -159,7 +173,27 @@ func (tr *translator) condition(t rules.Text, label string) (frag, rules.Text, b
 			b.WriteAt(p.s, t.Pos(p.off))
 		}
 	}
-	return f, b.Text(), true
+	return f, b.Text(), nil
+}
+
+// report adds errs to the translation's errors, each once (a macro's
+// errors reach every rule that names it).
+func (tr *translator) report(errs []*rules.Error) {
+	for _, e := range errs {
+		if !tr.reported[e] {
+			tr.reported[e] = true
+			tr.errs = append(tr.errs, e)
+		}
+	}
+}
+
+func allCode(errs []*rules.Error, code string) bool {
+	for _, e := range errs {
+		if e.Code != code {
+			return false
+		}
+	}
+	return true
 }
 
 // macro translates the Falco macro name once.
@@ -171,9 +205,9 @@ func (tr *translator) macro(name string) *macroResult {
 	// A cycle sees this placeholder; the engine reports cycles of
 	// macros, but a Falco cycle never reaches it, so it is reported here.
 	tr.macroMemo[name] = &macroResult{c: unknown, f: frag{needs: []Need{{Pos: m.Pos, Field: name, What: "a macro that does not refer to itself"}}}}
-	f, t, ok := tr.condition(m.Condition, fmt.Sprintf("macro %q", name))
-	r := &macroResult{f: f, c: f.c, text: t, leaf: !f.refs}
-	if !ok {
+	f, t, errs := tr.condition(m.Condition, fmt.Sprintf("macro %q", name))
+	r := &macroResult{f: f, c: f.c, text: t, leaf: !f.refs, errs: errs}
+	if len(errs) > 0 {
 		r.c = never
 	}
 	tr.macroMemo[name] = r

@@ -58,6 +58,8 @@ type frag struct {
 	cost int
 	// refs says ps names a macro.
 	refs bool
+	// errs are the errors of the macros ps names.
+	errs []*rules.Error
 	// conj, when set, are the terms whose conjunction ps is: an and that
 	// holds it splices them, so that a test written twice (the evt.type
 	// guard of every check on an open) is evaluated once.
@@ -124,6 +126,7 @@ func constFrag(c tri, off int) frag {
 
 func (f *frag) add(g frag) {
 	f.refs = f.refs || g.refs
+	f.errs = append(f.errs, g.errs...)
 	f.needs = append(f.needs, g.needs...)
 	for _, l := range g.lacks {
 		if !slices.Contains(f.lacks, l) {
@@ -250,7 +253,7 @@ func (c *cond) join(off int, terms []Node, op string, absorb tri) frag {
 	}
 	if absorb == never {
 		c := conjunction(kept, off)
-		c.needs, c.lacks = out.needs, out.lacks
+		c.needs, c.lacks, c.errs = out.needs, out.lacks, out.errs
 		return c
 	}
 	out.ps = append(out.ps, piece{s: "(", off: off})
@@ -278,7 +281,7 @@ func (c *cond) macro(n *Ident) frag {
 		return c.errorf(n.Off, rules.CodeCondition, "%s", msg)
 	}
 	r := tr.macro(n.Name)
-	out := frag{c: r.c}
+	out := frag{c: r.c, errs: r.errs}
 	out.add(r.f)
 	if r.c != unknown {
 		w := withConst(out, r.c, n.Off)
@@ -297,7 +300,7 @@ func (c *cond) macro(n *Ident) frag {
 		in := placed(r.f, tr.macros[n.Name].Condition)
 		if in.conj != nil {
 			c := conjunction(in.conj, n.Off)
-			c.needs, c.lacks = out.needs, out.lacks
+			c.needs, c.lacks, c.errs = out.needs, out.lacks, out.errs
 			return c
 		}
 		out.ps = append(append([]piece{{s: "(", off: n.Off}}, in.ps...), piece{s: ")", off: n.Off})
