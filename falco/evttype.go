@@ -37,8 +37,8 @@ var lacking = []string{
 	"pipe", "pipe2", "pluginevent", "poll", "ppoll", "prctl", "pread", "preadv", "prlimit", "process_vm_readv",
 	"process_vm_writev", "pwrite", "pwritev", "quotactl", "read", "readv", "recvfrom", "recvmmsg", "recvmsg",
 	"seccomp", "select", "semget", "semop", "sendfile", "sendmmsg", "sendmsg", "sendto", "setpgid",
-	"setrlimit", "setsid", "setsockopt", "shutdown", "signaldeliver", "signalfd", "socket", "socketpair",
-	"splice", "stat", "switch", "tgkill", "timerfd_create", "tkill", "umount", "umount2", "userfaultfd",
+	"setrlimit", "setsid", "setsockopt", "shutdown", "signaldeliver", "signalfd", "socketpair",
+	"splice", "stat", "switch", "tgkill", "timerfd_create", "tkill", "umount", "umount2",
 	"write", "writev", "container", "notification", "infra", "k8s", "mesos", "asyncevent", "page_fault",
 }
 

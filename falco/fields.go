@@ -145,7 +145,12 @@ func init() {
 		vigilField("fd.l4proto", "net.proto"),
 		vigilField("container.image.repository", "container.image_repository"),
 		vigilField("container.image.tag", "container.image_tag"),
-		vigilField("evt.arg.flags", "file.flags_text"),
+		// evt.arg.flags of an open renders its O_* names; of userfaultfd,
+		// the number.
+		{name: "evt.arg.flags", kind: event.KindString, variants: []variant{{types: types(event.TypeOpen), expr: ident("file.flags_text")}}},
+		argField("evt.arg.domain", "socket.domain", event.TypeSocket),
+		argField("evt.arg.type", "socket.type", event.TypeSocket),
+		argField("evt.arg.proto", "socket.protocol", event.TypeSocket),
 		// Falco names a syscall's arguments as its driver records them;
 		// vigil's path fields are the same values (file.rawpath: as passed).
 		// Falco resolves a relative path argument (against the cwd or the
@@ -173,7 +178,10 @@ func init() {
 		withNames(argField("evt.arg.request", "ptrace.request", event.TypePtrace), event.PtraceRequestName),
 		withNames(argField("evt.arg.cmd", "bpf.cmd", event.TypeBPF), event.BPFCmdName),
 		// evt.rawarg.X: the argument's number, not its rendering.
-		argField("evt.rawarg.flags", "file.flags", event.TypeOpen),
+		{name: "evt.rawarg.flags", kind: event.KindUint, variants: []variant{
+			{types: types(event.TypeOpen), expr: ident("file.flags")},
+			{types: types(event.TypeUserfaultfd), expr: ident("userfaultfd.flags")},
+		}},
 		argField("evt.rawarg.mode", "file.mode", event.TypeOpen, event.TypeMkdir, event.TypeChmod),
 		argField("evt.rawarg.request", "ptrace.request_num", event.TypePtrace),
 		{name: "evt.rawarg.uid", kind: event.KindInt, variants: []variant{{types: types(event.TypeSetuid), cond: `evt.syscall == "setuid"`, expr: ident("setid.real")}}},

@@ -64,6 +64,8 @@ func events(t *testing.T) map[string]*event.Event {
 			"file.path": "/etc/cron.d/x", "file.rawpath": "x"}),
 		// bpftool loads a program
 		"bpf": mk(map[string]any{"evt.type": "bpf", "evt.syscall": "bpf", "evt.res": 7, "proc.name": "bpftool", "bpf.cmd": "BPF_PROG_LOAD"}),
+		// tcpdump opens a packet socket
+		"socket": mk(map[string]any{"evt.type": "socket", "evt.syscall": "socket", "evt.res": 3, "proc.name": "tcpdump", "socket.domain": "AF_PACKET", "socket.type": "SOCK_RAW", "socket.protocol": 768}),
 		// curl connects to 10.1.2.3:443 from 192.168.0.5:40000
 		"connect": mk(map[string]any{"evt.type": "connect", "evt.syscall": "connect", "evt.res": 0, "proc.name": "curl",
 			"net.family": "ipv4", "net.proto": "tcp", "net.dip": "10.1.2.3", "net.dport": 443, "net.sip": "192.168.0.5", "net.sport": 40000}),
