@@ -78,7 +78,11 @@ func TestExecFields(t *testing.T) {
 		CgroupID:  p.CgroupID,
 		Container: p.Container,
 		Ancestors: p.Ancestors,
-		Env:       map[string]string{"PATH": "/usr/bin:/bin", "VIGIL_TEST": ""},
+		// Checked below.
+		AncestorExes:   p.AncestorExes,
+		AncestorArgv0s: p.AncestorArgv0s,
+		AncestorPIDs:   p.AncestorPIDs,
+		Env:            map[string]string{"PATH": "/usr/bin:/bin", "VIGIL_TEST": ""},
 	}
 	if !reflect.DeepEqual(*p, want) {
 		t.Errorf("exec process:\n got %+v\nwant %+v", *p, want)
@@ -88,6 +92,13 @@ func TestExecFields(t *testing.T) {
 	}
 	if len(p.Ancestors) == 0 || p.Ancestors[0] != selfComm(t) {
 		t.Errorf("ancestors = %q, want the test binary (%q) first", p.Ancestors, selfComm(t))
+	}
+	// The same ancestors' exes, argv[0]s and pids: this process, then its
+	// parent (the go tool or a shell).
+	if len(p.AncestorExes) < 2 || p.AncestorExes[0] != realpath(t, os.Args[0]) || len(p.AncestorArgv0s) < 2 || p.AncestorArgv0s[0] != os.Args[0] ||
+		len(p.AncestorPIDs) < 2 || p.AncestorPIDs[0] != uint32(os.Getpid()) || p.AncestorPIDs[1] != uint32(os.Getppid()) {
+		t.Errorf("ancestor exes %q argv0s %q pids %v; want %s, %s, %d then %d first", p.AncestorExes, p.AncestorArgv0s, p.AncestorPIDs,
+			realpath(t, os.Args[0]), os.Args[0], os.Getpid(), os.Getppid())
 	}
 	if ev.Parent == nil || ev.Parent.PID != uint32(os.Getpid()) || ev.Parent.Exe != realpath(t, os.Args[0]) {
 		t.Errorf("parent = %+v, want the test process", ev.Parent)

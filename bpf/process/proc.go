@@ -56,7 +56,7 @@ func (t *Table) Seed() (int, error) {
 			if par == nil {
 				break
 			}
-			p.Ancestors = append(p.Ancestors, par.Name)
+			addAncestor(p, par)
 			cur = par
 		}
 	}

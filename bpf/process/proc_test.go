@@ -105,6 +105,8 @@ var fakeHost = []fakeProc{
 	{pid: 601, tgid: 600, ppid: 1, comm: "thread", argv: []string{"gone"}},
 }
 
+const sshdArgv0 = "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"
+
 func TestSeed(t *testing.T) {
 	tab := New(Options{Procfs: writeProcfs(t, fakeHost...), BootTime: boot})
 	n, err := tab.Seed()
@@ -117,16 +119,22 @@ func TestSeed(t *testing.T) {
 			Start: boot.Add(10 * time.Millisecond)},
 		{PID: 2, SName: "kthreadd", Name: "kthreadd", Cmdline: "kthreadd", Cwd: "/", Start: boot.Add(10 * time.Millisecond)},
 		{PID: 3, PPID: 2, SName: "kworker/0:0-events", Name: "kworker/0:0-events", Cmdline: "kworker/0:0-events", Cwd: "/", Start: boot.Add(20 * time.Millisecond),
-			Ancestors: []string{"kthreadd"}},
+			Ancestors: []string{"kthreadd"}, AncestorExes: []string{""}, AncestorArgv0s: []string{""}, AncestorPIDs: []uint32{2}},
 		{PID: 100, PPID: 1, VPID: 100, VPGID: 100, SID: 100, SName: "sshd", Name: "sshd", Exe: "/usr/sbin/sshd", Argv: []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"},
-			Cmdline: "sshd", Cwd: "/", Start: boot.Add(3 * time.Second), Ancestors: []string{"systemd"}},
+			Cmdline: "sshd", Cwd: "/", Start: boot.Add(3 * time.Second), Ancestors: []string{"systemd"},
+			AncestorExes: []string{"/usr/lib/systemd/systemd"}, AncestorArgv0s: []string{"/sbin/init"}, AncestorPIDs: []uint32{1}},
 		{PID: 200, PPID: 100, VPID: 200, VPGID: 200, SID: 200, SName: "bash", Name: "bash", Exe: "/usr/bin/bash", Argv: []string{"-bash"}, Cmdline: "bash", Cwd: "/home/u", TTY: 34816,
-			UID: 1000, EUID: 1000, GID: 1001, Start: boot.Add(50 * time.Second), Ancestors: []string{"sshd", "systemd"}},
+			UID: 1000, EUID: 1000, GID: 1001, Start: boot.Add(50 * time.Second), Ancestors: []string{"sshd", "systemd"},
+			AncestorExes: []string{"/usr/sbin/sshd", "/usr/lib/systemd/systemd"}, AncestorArgv0s: []string{sshdArgv0, "/sbin/init"}, AncestorPIDs: []uint32{100, 1}},
 		{PID: 300, PPID: 200, VPID: 1, VPGID: 1, SID: 1, SName: "my (odd) name) ", Name: "my (odd) name) ", Exe: "/tmp/evil (deleted)", Argv: []string{"./evil", "a b", "c"}, Cmdline: "my (odd) name)  a b c",
-			Cwd: "/tmp", UID: 1000, Start: boot.Add(123450 * time.Millisecond), Container: docker, Ancestors: []string{"bash", "sshd", "systemd"}},
+			Cwd: "/tmp", UID: 1000, Start: boot.Add(123450 * time.Millisecond), Container: docker, Ancestors: []string{"bash", "sshd", "systemd"},
+			AncestorExes: []string{"/usr/bin/bash", "/usr/sbin/sshd", "/usr/lib/systemd/systemd"}, AncestorArgv0s: []string{"-bash", sshdArgv0, "/sbin/init"},
+			AncestorPIDs: []uint32{200, 100, 1}},
 		// In the container: its init's session and group, seen as 1.
 		{PID: 400, PPID: 300, VPID: 2, VPGID: 1, SID: 1, SName: "my (odd) name) ", Name: "3", Exe: "/memfd:payload (deleted)", ExeMemfd: true, Argv: []string{"x"}, Cmdline: "3", Cwd: "/tmp",
-			Start: boot.Add(123460 * time.Millisecond), Container: docker, Ancestors: []string{"my (odd) name) ", "bash", "sshd", "systemd"}},
+			Start: boot.Add(123460 * time.Millisecond), Container: docker, Ancestors: []string{"my (odd) name) ", "bash", "sshd", "systemd"},
+			AncestorExes:   []string{"/tmp/evil (deleted)", "/usr/bin/bash", "/usr/sbin/sshd", "/usr/lib/systemd/systemd"},
+			AncestorArgv0s: []string{"./evil", "-bash", sshdArgv0, "/sbin/init"}, AncestorPIDs: []uint32{300, 200, 100, 1}},
 	} {
 		got := tab.Get(want.PID)
 		if got == nil || !reflect.DeepEqual(*got, want) {

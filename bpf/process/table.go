@@ -117,7 +117,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 	}
 	t.procReads.Add(1)
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
-	p.Ancestors = lineage(t.procs[p.PPID])
+	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	t.store(p)
 	return p
@@ -128,7 +128,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 // Container. The table owns p from then on: the caller must not modify it.
 func (t *Table) Exec(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
-	p.Ancestors = lineage(t.procs[p.PPID])
+	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
 	t.store(p)
@@ -139,7 +139,7 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 // storing it: the process goes on with its current image and snapshot.
 func (t *Table) ExecAttempt(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
-	p.Ancestors = lineage(t.procs[p.PPID])
+	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
 	return p
@@ -161,7 +161,7 @@ func (t *Table) Fork(parent uint32, child Child) *event.Process {
 	par := t.Lookup(parent)
 	if par != nil {
 		c = *par
-		c.Ancestors = lineage(par)
+		setLineage(&c, par)
 		c.Container = t.container(child.CgroupID, par)
 	} else {
 		c.Container = t.container(child.CgroupID, nil)
@@ -271,15 +271,41 @@ func (t *Table) container(id uint64, prev *event.Process) event.Container {
 // maxRetry bounds Table.retry.
 const maxRetry = 4096
 
-// lineage returns the Ancestors of a child of parent.
-func lineage(parent *event.Process) []string {
+// setLineage sets the ancestor lists of p, a child of parent: parent
+// first, then parent's own ancestors, at most maxAncestors. The three
+// lists of strings share one allocation.
+func setLineage(p, parent *event.Process) {
+	p.Ancestors, p.AncestorExes, p.AncestorArgv0s, p.AncestorPIDs = nil, nil, nil, nil
 	if parent == nil || parent.Name == "" {
-		return nil
+		return
 	}
-	n := min(len(parent.Ancestors), maxAncestors-1)
-	a := make([]string, 0, n+1)
-	a = append(a, parent.Name)
-	return append(a, parent.Ancestors[:n]...)
+	capped := func(l []string) []string { return l[:min(len(l), maxAncestors-1)] }
+	strs := make([]string, 0, 3+len(capped(parent.Ancestors))+len(capped(parent.AncestorExes))+len(capped(parent.AncestorArgv0s)))
+	list := func(first string, rest []string) []string {
+		start := len(strs)
+		strs = append(append(strs, first), capped(rest)...)
+		return strs[start:len(strs):len(strs)]
+	}
+	p.Ancestors = list(parent.Name, parent.Ancestors)
+	p.AncestorExes = list(parent.Exe, parent.AncestorExes)
+	p.AncestorArgv0s = list(argv0(parent), parent.AncestorArgv0s)
+	pids := parent.AncestorPIDs[:min(len(parent.AncestorPIDs), maxAncestors-1)]
+	p.AncestorPIDs = append(append(make([]uint32, 0, len(pids)+1), parent.PID), pids...)
+}
+
+// addAncestor appends a to p's ancestor lists (Seed builds them so).
+func addAncestor(p, a *event.Process) {
+	p.Ancestors = append(p.Ancestors, a.Name)
+	p.AncestorExes = append(p.AncestorExes, a.Exe)
+	p.AncestorArgv0s = append(p.AncestorArgv0s, argv0(a))
+	p.AncestorPIDs = append(p.AncestorPIDs, a.PID)
+}
+
+func argv0(p *event.Process) string {
+	if len(p.Argv) == 0 {
+		return ""
+	}
+	return p.Argv[0]
 }
 
 // sessionName is the SName of p, a child of parent: the name of the

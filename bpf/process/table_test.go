@@ -57,6 +57,7 @@ func TestExecFork(t *testing.T) {
 	child := tab.Fork(1, Child{PID: 10, Start: boot.Add(time.Minute), CgroupID: 1})
 	want := clone(initp)
 	want.PID, want.PPID, want.Start, want.Ancestors = 10, 1, boot.Add(time.Minute), []string{"init"}
+	want.AncestorExes, want.AncestorArgv0s, want.AncestorPIDs = []string{"/bin/init"}, []string{"init"}, []uint32{1}
 	if !reflect.DeepEqual(clone(child), want) {
 		t.Errorf("fork:\n got %+v\nwant %+v", child, want)
 	}
@@ -126,6 +127,24 @@ func TestAncestorsCap(t *testing.T) {
 		if want := min(int(pid-1), maxAncestors); len(p.Ancestors) != want || p.Ancestors[0] != fmt.Sprint("p", pid-1) {
 			t.Fatalf("pid %d: ancestors %q", pid, p.Ancestors)
 		}
+	}
+	// The exes, argv[0]s and pids of the same ancestors, nearest first.
+	p := tab.Get(40)
+	var exes, argv0s []string
+	var pids []uint32
+	for pid := uint32(39); pid > 39-maxAncestors; pid-- {
+		exes, argv0s, pids = append(exes, fmt.Sprint("/bin/p", pid)), append(argv0s, fmt.Sprint("p", pid)), append(pids, pid)
+	}
+	if !reflect.DeepEqual(p.AncestorExes, exes) || !reflect.DeepEqual(p.AncestorArgv0s, argv0s) || !reflect.DeepEqual(p.AncestorPIDs, pids) {
+		t.Errorf("pid 40: exes %q argv0s %q pids %v; want %q %q %v", p.AncestorExes, p.AncestorArgv0s, p.AncestorPIDs, exes, argv0s, pids)
+	}
+	// The three lists share one allocation: appending to one (a user of
+	// the snapshot may) does not write into the next.
+	c := tab.Fork(40, Child{PID: 41, Start: boot, CgroupID: 1})
+	_ = append(c.Ancestors, "x")
+	_ = append(c.AncestorExes, "x")
+	if c.AncestorExes[0] != "/bin/p40" || c.AncestorArgv0s[0] != "p40" {
+		t.Errorf("lists overlap: exes %q argv0s %q", c.AncestorExes, c.AncestorArgv0s)
 	}
 }
 

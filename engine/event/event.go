@@ -162,6 +162,11 @@ type Process struct {
 	CgroupID  uint64
 	Container Container
 	Ancestors []string // names of the ancestors, nearest first, as they were when this image started
+	// The ancestors' executable paths, argv[0]s and pids, in the order
+	// of Ancestors.
+	AncestorExes   []string
+	AncestorArgv0s []string
+	AncestorPIDs   []uint32
 	// Env is the environment at exec, when collected (opt-in): every
 	// name, with its value for allow-listed names and "" for the rest.
 	Env map[string]string

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -308,6 +309,18 @@ var Fields = []Field{
 		}},
 	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "names of the ancestors, nearest first (parent first)", Falco: "proc.aname[N]",
 		Strs: func(e *Event) []string { return e.Proc.Ancestors }, SetStrs: func(e *Event, l []string) error { e.Proc.Ancestors = l; return nil }},
+	{Name: "proc.ancestor_exes", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "executable paths of the ancestors, in the order of proc.ancestors", Falco: "proc.aexepath[N]",
+		Strs: func(e *Event) []string { return e.Proc.AncestorExes }, SetStrs: func(e *Event, l []string) error { e.Proc.AncestorExes = l; return nil }},
+	{Name: "proc.ancestor_argv0s", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "argv[0] of the ancestors, in the order of proc.ancestors", Falco: "proc.aexe[N]",
+		Strs: func(e *Event) []string { return e.Proc.AncestorArgv0s }, SetStrs: func(e *Event, l []string) error { e.Proc.AncestorArgv0s = l; return nil }},
+	// A list of strings: the rule language has no list of numbers.
+	{Name: "proc.ancestor_pids", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "pids of the ancestors in decimal, in the order of proc.ancestors", Falco: "proc.apid[N]",
+		Strs: func(e *Event) []string { return pidStrings(e.Proc.AncestorPIDs) },
+		SetStrs: func(e *Event, l []string) error {
+			pids, err := parsePIDs(l)
+			e.Proc.AncestorPIDs = pids
+			return err
+		}},
 	{Name: "user.uid", Kind: KindUint, Types: procTypes, Desc: "user id (same as proc.uid)",
 		Uint: func(e *Event) uint64 { return uint64(e.User.UID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.User.UID, n) },
 		Default: func(e *Event) { e.User.UID = e.UID }},
@@ -600,6 +613,41 @@ func envText(env map[string]string) string {
 		b.WriteString(env[k])
 	}
 	return b.String()
+}
+
+// pidStrings renders pids in decimal, in one allocation for the digits.
+func pidStrings(pids []uint32) []string {
+	if len(pids) == 0 {
+		return nil
+	}
+	buf := make([]byte, 0, 8*len(pids))
+	ends := make([]int, len(pids))
+	for i, p := range pids {
+		buf = strconv.AppendUint(buf, uint64(p), 10)
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	out := make([]string, len(pids))
+	start := 0
+	for i, end := range ends {
+		out[i], start = all[start:end], end
+	}
+	return out
+}
+
+func parsePIDs(l []string) ([]uint32, error) {
+	if len(l) == 0 {
+		return nil, nil
+	}
+	out := make([]uint32, len(l))
+	for i, s := range l {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("ancestor pid %q is not a number", s)
+		}
+		out[i] = uint32(n)
+	}
+	return out, nil
 }
 
 func argv0(p *Process) string {

@@ -92,3 +92,24 @@ func TestNamespaceIDs(t *testing.T) {
 		}
 	}
 }
+
+// Ancestor pids are a list of decimal strings (the rule language has no
+// list of numbers); a rule test's non-number is an error naming it.
+func TestAncestorPIDs(t *testing.T) {
+	f, _ := FieldByName("proc.ancestor_pids")
+	e := &Event{Proc: &Process{AncestorPIDs: []uint32{4321, 1, 4294967295}}}
+	if got, want := f.Strs(e), []string{"4321", "1", "4294967295"}; !slices.Equal(got, want) {
+		t.Errorf("proc.ancestor_pids = %q, want %q", got, want)
+	}
+	if got := f.Strs(&Event{Proc: &Process{}}); got != nil {
+		t.Errorf("no ancestors: %q, want nil", got)
+	}
+	back, err := FromFields(map[string]any{"evt.type": "exec", "proc.ancestor_pids": []any{"12", "1"}})
+	if err != nil || !slices.Equal(back.Proc.AncestorPIDs, []uint32{12, 1}) {
+		t.Errorf("FromFields: %v, %v", back.Proc.AncestorPIDs, err)
+	}
+	_, err = FromFields(map[string]any{"evt.type": "exec", "proc.ancestor_pids": []any{"12", "init"}})
+	if want := `proc.ancestor_pids: ancestor pid "init" is not a number`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}

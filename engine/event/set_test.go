@@ -92,8 +92,11 @@ func sampleValues(t *testing.T, typ Type) map[string]any {
 			if f.Values != nil {
 				l = []any{f.Values[1], f.Values[len(f.Values)-1]}
 			}
-			if f.Name == "container.mounts" { // items have a syntax
+			switch f.Name { // items have a syntax
+			case "container.mounts":
 				l = []any{fmt.Sprintf("/a%d:/x:rw", i), fmt.Sprintf("b%d:/y:ro", i)}
+			case "proc.ancestor_pids":
+				l = []any{fmt.Sprint(n), fmt.Sprint(n + 1)}
 			}
 			v = l
 		case KindIP:
