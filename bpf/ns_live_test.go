@@ -32,9 +32,10 @@ func TestLivePIDNamespaceIDs(t *testing.T) {
 		t.Errorf("host process %d: vpid %d vpgid %d sid %d, want %d %[1]d %d", hpid, p.VPID, p.VPGID, p.SID, sid)
 	}
 
-	// Two commands, so that sh forks for each instead of exec-ing the last.
+	// A builtin last, so that sh forks for both commands instead of
+	// exec-ing the last one (busybox's sh would).
 	marker := filepath.Join(tempDir(t), "marker")
-	cmd := exec.Command("/bin/sh", "-c", "(: >"+marker+"); /bin/true; /bin/true")
+	cmd := exec.Command("/bin/sh", "-c", "(: >"+marker+"); /bin/true; /bin/true; :")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Setsid: true}
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
