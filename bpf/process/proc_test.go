@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vigil-project/vigil/engine/event"
 )
 
@@ -199,12 +201,30 @@ func TestParseStat(t *testing.T) {
 func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("7 (a) b) (c) S 1 7 7 34817 7 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0\n"))
 	f.Add([]byte("1 ( ) S"))
+	f.Add([]byte("Tgid:\t1\nNSpid:\t1\t7\nNSpgid:\nNSsid:\t1\t1\t1\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if st, err := parseStat(b); err == nil && !strings.Contains(string(b), "("+st.comm+")") {
 			t.Fatalf("parseStat(%q): comm %q", b, st.comm)
 		}
 		parseStatus(b, &event.Process{PID: 1})
 	})
+}
+
+// The ids a process sees are the last of each NS line, its own pid
+// namespace's; a line without ids leaves the id unknown (0).
+func TestParseStatusNamespaces(t *testing.T) {
+	for in, want := range map[string][3]uint32{
+		"Tgid:\t300\nNSpid:\t300\t1\nNSpgid:\t300\t1\nNSsid:\t250\n":             {1, 1, 250},
+		"Tgid:\t300\nNSpid:\t300\t20\t3\nNSpgid:\t290\t10\t2\nNSsid:\t1\t1\t0\n": {3, 2, 0},
+		"Tgid:\t300\nNSpid:\nNSpgid:\tx\n":                                       {0, 0, 0},
+		"Tgid:\t300\n":                                                           {0, 0, 0},
+	} {
+		var p event.Process
+		p.PID = 300
+		if !parseStatus([]byte(in), &p) || [3]uint32{p.VPID, p.VPGID, p.SID} != want {
+			t.Errorf("parseStatus(%q): vpid %d vpgid %d sid %d, want %v", in, p.VPID, p.VPGID, p.SID, want)
+		}
+	}
 }
 
 // TestSeedLive seeds from the real /proc with a child of known shape.
@@ -228,6 +248,8 @@ func TestSeedLive(t *testing.T) {
 	must(t, err)
 	me, err := parseStat(self)
 	must(t, err)
+	sid, err := unix.Getsid(0)
+	must(t, err)
 
 	first := start()
 	tab := New(Options{})
@@ -249,6 +271,12 @@ func TestSeedLive(t *testing.T) {
 		}
 		if len(p.Ancestors) == 0 || p.Ancestors[0] != me.comm {
 			t.Errorf("child ancestors %q, want %q first", p.Ancestors, me.comm)
+		}
+		// In this test's pid namespace and process group and session.
+		if p.VPID != uint32(pid) || p.VPGID != uint32(unix.Getpgrp()) || p.SID != uint32(sid) ||
+			len(p.AncestorPIDs) == 0 || p.AncestorPIDs[0] != uint32(os.Getpid()) {
+			t.Errorf("child ids: vpid %d vpgid %d sid %d ancestor pids %v; want %d %d %d, %d first",
+				p.VPID, p.VPGID, p.SID, p.AncestorPIDs, pid, unix.Getpgrp(), sid, os.Getpid())
 		}
 		if d := time.Since(p.Start); d < -time.Second || d > time.Minute {
 			t.Errorf("child start %v is %v ago", p.Start, d)
