@@ -85,20 +85,20 @@ var (
 
 // ancestor is proc.aname[N] and its relatives: N 0 is the process, 1 its
 // parent, and so on; with no N, any ancestor (the process excluded).
-func ancestor(name, self string) field {
+func ancestor(name, self, parent, list string) field {
 	return field{name: name, arg: argIndexAny, kind: event.KindString, many: true, variants: []variant{{
 		types: event.AllTypes,
 		expr: func(arg string) string {
 			switch arg {
 			case "":
-				return "proc.ancestors"
+				return list
 			case "0":
 				return self
 			case "1":
-				return "proc.pname"
+				return parent
 			}
 			n, _ := strconv.Atoi(arg)
-			return fmt.Sprintf("proc.ancestors[%d]", n-1)
+			return fmt.Sprintf("%s[%d]", list, n-1)
 		},
 	}}}
 }
@@ -212,7 +212,19 @@ func init() {
 		{name: "fd.ip", kind: event.KindIP, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sip, net.dip]")}}},
 		{name: "fd.net", kind: event.KindIP, network: true, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sip, net.dip]")}}},
 		{name: "fd.port", kind: event.KindUint, many: true, variants: []variant{{types: netTypes, cond: inet, expr: ident("[net.sport, net.dport]")}}},
-		ancestor("proc.aname", "proc.name"),
+		ancestor("proc.aname", "proc.name", "proc.pname", "proc.ancestors"),
+		ancestor("proc.aexepath", "proc.exe", "proc.pexe", "proc.ancestor_exes"),
+		ancestor("proc.aexe", "proc.argv0", "proc.pargv0", "proc.ancestor_argv0s"),
+		{name: "proc.apid", arg: argIndex, kind: event.KindInt, variants: []variant{{types: event.AllTypes, expr: func(arg string) string {
+			switch arg {
+			case "0":
+				return "proc.pid"
+			case "1":
+				return "proc.ppid"
+			}
+			n, _ := strconv.Atoi(arg)
+			return fmt.Sprintf("int(proc.ancestor_pids[%d])", n-1)
+		}}}},
 		{name: "fd.name", kind: event.KindString, variants: []variant{
 			{types: types(event.TypeOpen), expr: ident("file.path")},
 			{types: netTypes, cond: `net.family == "unix"`, expr: ident("net.path"), condZero: true},

@@ -43,20 +43,23 @@ func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
 		})
 	case "proc.args":
 		return str(func(e *event.Event) string { return strings.Join(e.Proc.Args(), " ") })
-	case "proc.aname":
+	case "proc.aname", "proc.aexepath", "proc.aexe", "proc.apid":
 		n, err := strconv.Atoi(arg)
 		if hasArg && (err != nil || n < 0) {
 			return nil, fmt.Errorf("%s: the index must be a number from 0", label)
 		}
+		// self is the process's own value, list its ancestors', parent first.
+		self, list := ancestry(name)
 		if !hasArg {
-			return str(func(e *event.Event) string { return strings.Join(e.Proc.Ancestors, " ") })
+			return str(func(e *event.Event) string { return strings.Join(list(e), " ") })
 		}
 		return str(func(e *event.Event) string {
+			l := list(e)
 			switch {
 			case n == 0:
-				return e.Proc.Name
-			case n-1 < len(e.Proc.Ancestors):
-				return e.Proc.Ancestors[n-1]
+				return self(e)
+			case n-1 < len(l):
+				return l[n-1]
 			}
 			return NA
 		})
@@ -154,6 +157,31 @@ func renderVariants(f field, e *event.Event) string {
 		}
 	}
 	return NA
+}
+
+// ancestry gives the process's own value of proc.aname and its relatives,
+// and its ancestors' (parent first).
+func ancestry(name string) (self func(*event.Event) string, list func(*event.Event) []string) {
+	switch name {
+	case "proc.aexepath":
+		return func(e *event.Event) string { return e.Proc.Exe }, func(e *event.Event) []string { return e.Proc.AncestorExes }
+	case "proc.aexe":
+		return func(e *event.Event) string {
+			if len(e.Proc.Argv) > 0 {
+				return e.Proc.Argv[0]
+			}
+			return ""
+		}, func(e *event.Event) []string { return e.Proc.AncestorArgv0s }
+	case "proc.apid":
+		return func(e *event.Event) string { return strconv.FormatUint(uint64(e.Proc.PID), 10) }, func(e *event.Event) []string {
+			out := make([]string, len(e.Proc.AncestorPIDs))
+			for i, p := range e.Proc.AncestorPIDs {
+				out[i] = strconv.FormatUint(uint64(p), 10)
+			}
+			return out
+		}
+	}
+	return func(e *event.Event) string { return e.Proc.Name }, func(e *event.Event) []string { return e.Proc.Ancestors }
 }
 
 // endpoints are a socket's client and server addresses: for connect the

@@ -46,6 +46,7 @@ func events(t *testing.T) map[string]*event.Event {
 		// bash -c id, child of sshd, under systemd
 		"exec": mk(map[string]any{"evt.type": "exec", "proc.name": "bash", "proc.exe": "/usr/bin/bash",
 			"proc.args": []string{"-c", "id"}, "proc.cmdline": "bash -c id", "proc.pname": "sshd", "proc.ancestors": []string{"sshd", "systemd"},
+			"proc.pexe": "/usr/sbin/sshd", "proc.ancestor_exes": []string{"/usr/sbin/sshd", "/usr/lib/systemd/systemd"}, "proc.ancestor_argv0s": []string{"sshd:", "/sbin/init"}, "proc.ancestor_pids": []string{"900", "1"},
 			"proc.uid": 0, "user.name": "root", "proc.cap_effective": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"},
 			"proc.cap_permitted": []string{"CAP_SYS_ADMIN", "CAP_NET_RAW", "CAP_SYS_PTRACE"}}),
 		// vi writes /etc/passwd
@@ -86,6 +87,9 @@ var semantics = []struct {
 	{`spawned_process and proc.aname[3] = systemd`, ""},
 	{`spawned_process and proc.aname = systemd`, "exec"},
 	{`spawned_process and proc.aname[0] = bash`, "exec"},
+	{`spawned_process and proc.aexepath[2] = /usr/lib/systemd/systemd and proc.aexe[2] = /sbin/init and proc.apid[2] = 1`, "exec"},
+	{`spawned_process and proc.aexepath endswith /sshd`, "exec"},
+	{`spawned_process and proc.apid[3] = 1`, ""},
 	{`spawned_process and proc.args contains "-c"`, "exec"},
 	{`spawned_process and proc.args = "-c id"`, "exec"},
 	{`spawned_process and thread.cap_effective contains CAP_SYS_ADMIN`, "exec"},
@@ -210,7 +214,7 @@ func TestFalcoOutput(t *testing.T) {
 	src := `- rule: out
   desc: d
   condition: evt.type in (open, openat, connect, execve)
-  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.is_exe_upper_layer"
+  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] gpexe=%proc.aexepath[2] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.is_exe_upper_layer"
   priority: WARNING
 `
 	set, err := rules.LoadSources(rules.Source{Name: "out.yaml", Data: []byte(src), Dialect: rules.DialectFalco})
@@ -228,9 +232,9 @@ func TestFalcoOutput(t *testing.T) {
 	evs := events(t)
 	m := engine.NewMatcher()
 	for name, want := range map[string]string{
-		"exec":    "execve SUCCESS bash parent=sshd gp=systemd ggp=<NA> file=<NA> type=<NA> uid=0 exe=/usr/bin/bash flags=<NA> conn=<NA>:<NA> nope=<NA>",
-		"denied":  "open EACCES cat parent=<NA> gp=<NA> ggp=<NA> file=/etc/shadow type=<NA> uid=0 exe= flags=O_RDONLY conn=<NA>:<NA> nope=<NA>",
-		"connect": "connect SUCCESS curl parent=<NA> gp=<NA> ggp=<NA> file=192.168.0.5:40000->10.1.2.3:443 type=ipv4 uid=0 exe= flags=<NA> conn=10.1.2.3:443 nope=<NA>",
+		"exec":    "execve SUCCESS bash parent=sshd gp=systemd ggp=<NA> gpexe=/usr/lib/systemd/systemd file=<NA> type=<NA> uid=0 exe=/usr/bin/bash flags=<NA> conn=<NA>:<NA> nope=<NA>",
+		"denied":  "open EACCES cat parent=<NA> gp=<NA> ggp=<NA> gpexe=<NA> file=/etc/shadow type=<NA> uid=0 exe= flags=O_RDONLY conn=<NA>:<NA> nope=<NA>",
+		"connect": "connect SUCCESS curl parent=<NA> gp=<NA> ggp=<NA> gpexe=<NA> file=192.168.0.5:40000->10.1.2.3:443 type=ipv4 uid=0 exe= flags=<NA> conn=10.1.2.3:443 nope=<NA>",
 	} {
 		as := m.Match(rs, evs[name], nil)
 		if len(as) != 1 {
@@ -252,7 +256,7 @@ func TestFalcoOutput(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.is_exe_upper_layer proc.name user.uid"; strings.Join(keys, " ") != want {
+	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aexepath[2] proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.is_exe_upper_layer proc.name user.uid"; strings.Join(keys, " ") != want {
 		t.Errorf("output_fields keys %s\nwant %s", strings.Join(keys, " "), want)
 	}
 	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 || got.Fields["proc.aname[1]"] != nil || got.Fields["proc.is_exe_upper_layer"] != nil {

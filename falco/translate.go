@@ -418,7 +418,7 @@ func (c *cond) check(n *Check) frag {
 		if v.cond != "" {
 			guards = append(guards, v.cond)
 		}
-		if f.arg == argIndexAny && arg != "" && arg != "0" && arg != "1" {
+		if (f.arg == argIndexAny || f.arg == argIndex) && arg != "" && arg != "0" && arg != "1" && strings.HasPrefix(f.name, "proc.a") {
 			k, _ := strconv.Atoi(arg)
 			guards = append(guards, fmt.Sprintf("proc.ancestors.size() >= %d", k-1))
 		}
