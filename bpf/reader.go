@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-project/vigil/bpf/process"
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/internal/hist"
+	"github.com/vigil-project/vigil/internal/overlay"
 )
 
 // idlePoll is how long the reader sleeps when the ring has been empty for
@@ -157,7 +158,8 @@ func (r *Reader) start(p *Probes, o ReaderOptions) error {
 	}
 	if r.procs == nil {
 		containers := cgroup.NewResolver(p.cgroup.Mount).Container
-		r.procs = process.New(process.Options{MaxEntries: o.MaxProcs, Containers: containers, BootTime: r.clock.boot})
+		layers := overlay.New(overlay.Options{})
+		r.procs = process.New(process.Options{MaxEntries: o.MaxProcs, Containers: containers, BootTime: r.clock.boot, ExeLayer: layers.UpperLayerOr})
 		if _, err := r.procs.Seed(); err != nil {
 			return fmt.Errorf("seed process table: %w", err)
 		}

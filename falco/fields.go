@@ -119,6 +119,7 @@ func init() {
 		{name: "proc.cwd", kind: event.KindString, variants: []variant{{types: event.AllTypes, expr: ident(`(proc.cwd.endsWith("/") ? proc.cwd : proc.cwd + "/")`)}}},
 		vigilField("proc.tty", "proc.tty"),
 		vigilField("proc.is_exe_from_memfd", "proc.exe_memfd"),
+		vigilField("proc.is_exe_upper_layer", "proc.exe_upper_layer"),
 		// Falco's user and group are the effective ids.
 		vigilField("user.uid", "proc.euid"),
 		vigilField("user.name", "user.name"),

@@ -10,7 +10,6 @@ var missingFields = map[string]string{
 	"proc.sid.exepath":                        "sessions",
 	"proc.duration":                           "process durations",
 	"proc.ppid.duration":                      "process durations",
-	"proc.is_exe_upper_layer":                 "the overlayfs layer of the executable",
 	"proc.is_exe_writable":                    "the executable's permissions",
 	"proc.exe_ino":                            "the executable's inode",
 	"proc.exe_ino.ctime":                      "the executable's inode times",

@@ -214,7 +214,7 @@ func TestFalcoOutput(t *testing.T) {
 	src := `- rule: out
   desc: d
   condition: evt.type in (open, openat, connect, execve)
-  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] gpexe=%proc.aexepath[2] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.is_exe_upper_layer"
+  output: "%evt.type %evt.res %proc.name parent=%proc.aname[1] gp=%proc.aname[2] ggp=%proc.aname[5] gpexe=%proc.aexepath[2] file=%fd.name type=%fd.type uid=%user.uid exe=%proc.exepath flags=%evt.arg.flags conn=%fd.sip:%fd.sport nope=%proc.is_exe_writable"
   priority: WARNING
 `
 	set, err := rules.LoadSources(rules.Source{Name: "out.yaml", Data: []byte(src), Dialect: rules.DialectFalco})
@@ -256,10 +256,10 @@ func TestFalcoOutput(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aexepath[2] proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.is_exe_upper_layer proc.name user.uid"; strings.Join(keys, " ") != want {
+	if want := "evt.arg.flags evt.res evt.type fd.name fd.sip fd.sport fd.type proc.aexepath[2] proc.aname[1] proc.aname[2] proc.aname[5] proc.exepath proc.is_exe_writable proc.name user.uid"; strings.Join(keys, " ") != want {
 		t.Errorf("output_fields keys %s\nwant %s", strings.Join(keys, " "), want)
 	}
-	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 || got.Fields["proc.aname[1]"] != nil || got.Fields["proc.is_exe_upper_layer"] != nil {
+	if got.Fields["fd.sip"] != "10.1.2.3" || got.Fields["user.uid"] != 0.0 || got.Fields["proc.aname[1]"] != nil || got.Fields["proc.is_exe_writable"] != nil {
 		t.Errorf("output_fields %v", got.Fields)
 	}
 }

@@ -29,6 +29,10 @@ type Options struct {
 	// event). It may be nil, and is called from the goroutine that mutates
 	// the table.
 	Containers func(cgroupID uint64) (event.Container, bool)
+	// ExeLayer, when set, says whether a container process's executable
+	// is on its overlay's upper layer (internal/overlay): pid's, or when
+	// pid is gone, fallback's root is read. known false reads as false.
+	ExeLayer func(pid, fallback uint32, exe string) (upper, known bool)
 	// BootTime is the wall-clock time of boot, to place /proc start times.
 	// Zero means now minus CLOCK_BOOTTIME, the clock /proc counts from.
 	BootTime time.Time
@@ -44,6 +48,7 @@ type Table struct {
 	procfs     string
 	max        int
 	containers func(uint64) (event.Container, bool)
+	exeLayer   func(pid, fallback uint32, exe string) (bool, bool)
 	boot       time.Time
 	// retry holds the cgroup ids whose container was not final yet: the
 	// processes in them ask again on their next event.
@@ -80,6 +85,7 @@ func New(o Options) *Table {
 		procfs:     o.Procfs,
 		max:        o.MaxEntries,
 		containers: o.Containers,
+		exeLayer:   o.ExeLayer,
 		boot:       o.BootTime,
 		procs:      make(map[uint32]*event.Process),
 		retry:      make(map[uint64]struct{}),
@@ -131,6 +137,13 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
+	if t.exeLayer != nil && p.Container.FullID != "" && !p.ExeMemfd {
+		var fallback uint32 // the parent, when it is in the same container
+		if pp := t.procs[p.PPID]; pp != nil && pp.Container.FullID == p.Container.FullID {
+			fallback = p.PPID
+		}
+		p.ExeUpperLayer, _ = t.exeLayer(p.PID, fallback, p.Exe)
+	}
 	t.store(p)
 	return p
 }

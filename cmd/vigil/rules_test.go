@@ -81,7 +81,7 @@ func TestRulesFields(t *testing.T) {
 		}
 	}
 	for _, f := range fields {
-		if f["name"] == "net.dip" && f["falco"] != "fd.cip, fd.cnet, fd.rip, fd.rnet, fd.sip, fd.snet" {
+		if f["name"] == "net.dip" && f["falco"] != "fd.cip, fd.cip.name, fd.cnet, fd.rip, fd.rip.name, fd.rnet, fd.sip, fd.sip.name, fd.snet" {
 			t.Errorf("net.dip: %v", f)
 		}
 	}
@@ -99,9 +99,9 @@ func TestRulesFields(t *testing.T) {
 		got[f["falco"].(string)] = fmt.Sprintf("%v %v %v", f["vigil"], f["cel"], f["needs"])
 	}
 	for name, want := range map[string]string{
-		"proc.exepath":            "[proc.exe] <nil> <nil>",
-		"fd.name":                 "[file.path net.path] <nil> <nil>",
-		"proc.is_exe_upper_layer": "<nil> <nil> the overlayfs layer of the executable",
+		"proc.exepath":         "[proc.exe] <nil> <nil>",
+		"fd.name":              "[file.path net.path] <nil> <nil>",
+		"proc.is_exe_writable": "<nil> <nil> the executable's permissions",
 	} {
 		if got[name] != want {
 			t.Errorf("--falco %s: %s, want %s", name, got[name], want)

@@ -159,9 +159,13 @@ type Process struct {
 	EUID      uint32
 	Start     time.Time
 	ExeMemfd  bool // the executable is a memfd (fileless execution)
-	CgroupID  uint64
-	Container Container
-	Ancestors []string // names of the ancestors, nearest first, as they were when this image started
+	// ExeUpperLayer: in a container, the executable is on its overlay's
+	// upper layer (written or changed since the container started), as
+	// far as vigil could tell at exec.
+	ExeUpperLayer bool
+	CgroupID      uint64
+	Container     Container
+	Ancestors     []string // names of the ancestors, nearest first, as they were when this image started
 	// The ancestors' executable paths, argv[0]s and pids, in the order
 	// of Ancestors.
 	AncestorExes   []string

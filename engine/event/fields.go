@@ -294,6 +294,8 @@ var Fields = []Field{
 		Time: func(e *Event) time.Time { return e.Proc.Start }, SetTime: func(e *Event, t time.Time) { e.Proc.Start = t }},
 	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)", Falco: "proc.is_exe_from_memfd",
 		Bool: func(e *Event) bool { return e.Proc.ExeMemfd }, SetBool: func(e *Event, b bool) { e.Proc.ExeMemfd = b }},
+	{Name: "proc.exe_upper_layer", Kind: KindBool, Types: procTypes, Desc: "in a container, the executable is on the overlay's upper layer: written or changed after the container started, not from its image (read at exec)", Falco: "proc.is_exe_upper_layer",
+		Bool: func(e *Event) bool { return e.Proc.ExeUpperLayer }, SetBool: func(e *Event, b bool) { e.Proc.ExeUpperLayer = b }},
 	{Name: "proc.pname", Kind: KindString, Types: procTypes, Desc: "parent's command name; empty when unknown",
 		Str: func(e *Event) string { return parentOf(e).Name }, SetStr: func(e *Event, s string) error { settableParent(e).Name = s; return nil }},
 	{Name: "proc.pexe", Kind: KindString, Types: procTypes, Desc: "parent's executable path", Falco: "proc.pexepath",

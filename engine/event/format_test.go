@@ -42,7 +42,7 @@ func TestAppendJSON(t *testing.T) {
 		"proc.vpid": 100.0, "proc.vpgid": 100.0, "proc.vpgid_leader": true, "proc.sid": 1.0, "proc.sid_leader": false, "proc.sname": "systemd", "proc.exe": "/usr/bin/cat",
 		"proc.args": []any{"/etc/hosts"}, "proc.args_text": "/etc/hosts", "proc.argv0": "cat", "proc.pargv0": "", "proc.args_truncated": false, "proc.cmdline": "cat /etc/hosts", "proc.cwd": "/root",
 		"proc.tty": 0.0, "proc.uid": 1000.0, "proc.gid": 1000.0, "proc.euid": 1000.0, "proc.start": "2026-11-22T03:00:00Z",
-		"proc.exe_memfd": false, "proc.pname": "systemd", "proc.pexe": "/usr/lib/systemd/systemd", "proc.pcmdline": "systemd",
+		"proc.exe_memfd": false, "proc.exe_upper_layer": false, "proc.pname": "systemd", "proc.pexe": "/usr/lib/systemd/systemd", "proc.pcmdline": "systemd",
 		"proc.ancestors": []any{"systemd"}, "proc.ancestor_exes": []any{"/usr/lib/systemd/systemd"}, "proc.ancestor_argv0s": []any{"/sbin/init"}, "proc.ancestor_pids": []any{"1"}, "user.uid": 1000.0, "user.name": "alice",
 		"file.path": "/etc/hosts", "file.rawpath": "/etc/hosts", "file.name": "hosts", "file.dir": "/etc", "file.flags": float64(0x80000), "file.flags_text": "O_RDONLY|O_CLOEXEC",
 		"file.mode": 0.0, "file.mode_text": "", "proc.env_text": "HOME= LD_PRELOAD=/tmp/x.so", "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
