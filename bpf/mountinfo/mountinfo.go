@@ -33,7 +33,7 @@ func ParseLine(line string) (Mount, bool) {
 	if sep < 6 || sep+1 >= len(f) {
 		return Mount{}, false
 	}
-	m := Mount{Root: unescape(f[3]), Point: unescape(f[4]), FSType: f[sep+1]}
+	m := Mount{Root: Unescape(f[3]), Point: Unescape(f[4]), FSType: f[sep+1]}
 	if sep+3 < len(f) {
 		m.Super = f[sep+3]
 	}
@@ -67,9 +67,9 @@ func Read() ([]Mount, error) {
 	return Parse(f)
 }
 
-// unescape undoes the kernel's \ooo escaping of space, tab, newline and
-// backslash in mountinfo paths.
-func unescape(s string) string {
+// Unescape undoes the kernel's \ooo escaping of space, tab, newline and
+// backslash in mountinfo paths (and options).
+func Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}

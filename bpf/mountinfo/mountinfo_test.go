@@ -59,8 +59,8 @@ func TestUnescapeOctal(t *testing.T) {
 		`/trailing\04`:  `/trailing\04`,
 		`/notoctal\09x`: `/notoctal\09x`,
 	} {
-		if got := unescape(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		if got := Unescape(in); got != want {
+			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigil-project/vigil/bpf/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +46,7 @@ func parseLine(line string) (mount, error) {
 	if err != nil {
 		return mount{}, err
 	}
-	m := mount{dev: dev, root: unescapeOctal(f[3]), point: unescapeOctal(f[4]), fstype: f[sep+1]}
+	m := mount{dev: dev, root: mountinfo.Unescape(f[3]), point: mountinfo.Unescape(f[4]), fstype: f[sep+1]}
 	if sep+3 < len(f) {
 		m.super = f[sep+3]
 	}
@@ -98,9 +99,9 @@ func parseLayers(super string) layers {
 	for opt := range strings.SplitSeq(super, ",") {
 		switch k, v, _ := strings.Cut(opt, "="); k {
 		case "upperdir":
-			l.upper, l.hasUpper = unescapeBackslash(unescapeOctal(v)), true
+			l.upper, l.hasUpper = unescapeBackslash(mountinfo.Unescape(v)), true
 		case "lowerdir":
-			l.lower = splitLower(unescapeOctal(v))
+			l.lower = splitLower(mountinfo.Unescape(v))
 		}
 	}
 	return l
@@ -125,25 +126,6 @@ func splitLower(v string) []string {
 		}
 	}
 	return dirs
-}
-
-// unescapeOctal undoes the kernel's \ooo escaping in mountinfo.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // unescapeBackslash undoes overlayfs's escaping of a directory option: a
