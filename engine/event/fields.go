@@ -62,7 +62,6 @@ type Field struct {
 	Name  string
 	Kind  Kind
 	Desc  string
-	Falco string  // the name a Falco user knows it by, when it differs
 	Types TypeSet // the event types that carry it
 	// Values are the known values of a field that names kernel constants
 	// (nil for free text), in numeric order. A number without a name is
@@ -193,7 +192,7 @@ var Fields = []Field{
 		}},
 	{Name: "evt.time", Kind: KindTime, Types: AllTypes, Desc: "when the event happened (wall clock, ns precision)",
 		Time: func(e *Event) time.Time { return e.Time }, SetTime: func(e *Event, t time.Time) { e.Time = t }},
-	{Name: "evt.res", Kind: KindInt, Types: AllTypes, Desc: "syscall result (fd, 0 or -errno); exit code for exit", Falco: "evt.rawres",
+	{Name: "evt.res", Kind: KindInt, Types: AllTypes, Desc: "syscall result (fd, 0 or -errno); exit code for exit",
 		Int: func(e *Event) int64 { return e.Res }, SetInt: func(e *Event, n int64) error { e.Res = n; return nil }},
 	{Name: "evt.failed", Kind: KindBool, Types: AllTypes, Desc: "the syscall returned an error",
 		Bool: func(e *Event) bool { return e.Failed() }, Derived: "evt.res"},
@@ -205,7 +204,7 @@ var Fields = []Field{
 
 	{Name: "proc.pid", Kind: KindUint, Types: procTypes, Desc: "process id (thread group id)",
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.PID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.PID, n) }},
-	{Name: "proc.tid", Kind: KindUint, Types: procTypes, Desc: "thread id", Falco: "thread.tid",
+	{Name: "proc.tid", Kind: KindUint, Types: procTypes, Desc: "thread id",
 		Uint: func(e *Event) uint64 { return uint64(e.TID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.TID, n) }},
 	{Name: "proc.ppid", Kind: KindUint, Types: procTypes, Desc: "parent process id",
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.PPID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.PPID, n) }},
@@ -214,26 +213,26 @@ var Fields = []Field{
 		Default: func(e *Event) { e.Proc.VPID = e.Proc.PID }},
 	{Name: "proc.vpgid", Kind: KindUint, Types: procTypes, Desc: "process group id in the process's pid namespace, at exec or fork",
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.VPGID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.VPGID, n) }},
-	{Name: "proc.vpgid_leader", Kind: KindBool, Types: procTypes, Desc: "the process leads its process group (proc.vpgid == proc.vpid): started directly from a shell's prompt, not by a script", Falco: "proc.is_vpgid_leader",
+	{Name: "proc.vpgid_leader", Kind: KindBool, Types: procTypes, Desc: "the process leads its process group (proc.vpgid == proc.vpid): started directly from a shell's prompt, not by a script",
 		Bool: func(e *Event) bool { return e.Proc.VPID != 0 && e.Proc.VPGID == e.Proc.VPID }, Derived: "proc.vpid, proc.vpgid"},
 	{Name: "proc.sid", Kind: KindUint, Types: procTypes, Desc: "session id in the process's pid namespace, at exec or fork; 0 when the session leader is outside that namespace",
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.SID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.SID, n) }},
-	{Name: "proc.sid_leader", Kind: KindBool, Types: procTypes, Desc: "the process leads its session (proc.sid == proc.vpid)", Falco: "proc.is_sid_leader",
+	{Name: "proc.sid_leader", Kind: KindBool, Types: procTypes, Desc: "the process leads its session (proc.sid == proc.vpid)",
 		Bool: func(e *Event) bool { return e.Proc.VPID != 0 && e.Proc.SID == e.Proc.VPID }, Derived: "proc.vpid, proc.sid"},
 	{Name: "proc.sname", Kind: KindString, Types: procTypes, Desc: "the session leader's command name: the eldest ancestor in the same session, or the process itself",
 		Str: func(e *Event) string { return e.Proc.SName }, SetStr: func(e *Event, s string) error { e.Proc.SName = s; return nil },
 		Default: func(e *Event) { e.Proc.SName = e.Proc.Name }},
 	{Name: "proc.name", Kind: KindString, Types: procTypes, Desc: "command name (comm, at most 15 bytes)",
 		Str: func(e *Event) string { return e.Proc.Name }, SetStr: func(e *Event, s string) error { e.Proc.Name = s; return nil }},
-	{Name: "proc.exe", Kind: KindString, Types: procTypes, Desc: "absolute path of the executable, as /proc/PID/exe shows it", Falco: "proc.exepath",
+	{Name: "proc.exe", Kind: KindString, Types: procTypes, Desc: "absolute path of the executable, as /proc/PID/exe shows it",
 		Str: func(e *Event) string { return e.Proc.Exe }, SetStr: func(e *Event, s string) error { e.Proc.Exe = s; return nil }},
 	{Name: "proc.args", Kind: KindStrings, Types: procTypes, Desc: "arguments without argv[0]",
 		Strs: func(e *Event) []string { return e.Proc.Args() },
 		// argv[0] is the command name (set before, in table order).
 		SetStrs: func(e *Event, l []string) error { e.Proc.Argv = append([]string{e.Proc.Name}, l...); return nil }},
-	{Name: "proc.args_text", Kind: KindString, Types: procTypes, Desc: "proc.args joined by spaces (Falco's proc.args)", Falco: "proc.args",
+	{Name: "proc.args_text", Kind: KindString, Types: procTypes, Desc: "proc.args joined by spaces (Falco's proc.args)",
 		Str: func(e *Event) string { return strings.Join(e.Proc.Args(), " ") }, Derived: "proc.args"},
-	{Name: "proc.argv0", Kind: KindString, Types: procTypes, Desc: "argv[0], as the process was started (Falco's proc.exe)", Falco: "proc.exe",
+	{Name: "proc.argv0", Kind: KindString, Types: procTypes, Desc: "argv[0], as the process was started (Falco's proc.exe)",
 		Str: func(e *Event) string { return argv0(e.Proc) }, Derived: "proc.args"},
 	{Name: "proc.args_truncated", Kind: KindBool, Types: procTypes, Desc: "the kernel cut the argument list short",
 		Bool: func(e *Event) bool { return e.Proc.ArgsTrunc }, SetBool: func(e *Event, b bool) { e.Proc.ArgsTrunc = b }},
@@ -246,11 +245,11 @@ var Fields = []Field{
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.TTY) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.TTY, n) }},
 	{Name: "proc.uid", Kind: KindUint, Types: procTypes, Desc: "real user id at the event",
 		Uint: func(e *Event) uint64 { return uint64(e.UID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.UID, n, &e.Proc.UID) }},
-	{Name: "proc.gid", Kind: KindUint, Types: procTypes, Desc: "real group id at the event", Falco: "group.gid",
+	{Name: "proc.gid", Kind: KindUint, Types: procTypes, Desc: "real group id at the event",
 		Uint: func(e *Event) uint64 { return uint64(e.GID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.GID, n, &e.Proc.GID) }},
 	{Name: "proc.euid", Kind: KindUint, Types: procTypes, Desc: "effective user id at the event",
 		Uint: func(e *Event) uint64 { return uint64(e.EUID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.EUID, n, &e.Proc.EUID) }},
-	{Name: "proc.loginuid", Kind: KindInt, Types: procTypes, Desc: "audit login uid (the user who logged in, kept across su and sudo); -1 when unset, as for daemons", Falco: "user.loginuid",
+	{Name: "proc.loginuid", Kind: KindInt, Types: procTypes, Desc: "audit login uid (the user who logged in, kept across su and sudo); -1 when unset, as for daemons",
 		Int: func(e *Event) int64 {
 			if e.LoginUID == NoLoginUID {
 				return -1
@@ -265,42 +264,42 @@ var Fields = []Field{
 			return setU32(&e.LoginUID, n)
 		},
 		Default: func(e *Event) { e.LoginUID = NoLoginUID }},
-	{Name: "proc.cap_effective", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "effective capabilities at the event, by name (CAP_SYS_ADMIN, ...)", Falco: "thread.cap_effective", Values: capNames.values(),
+	{Name: "proc.cap_effective", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "effective capabilities at the event, by name (CAP_SYS_ADMIN, ...)", Values: capNames.values(),
 		Strs: func(e *Event) []string { return CapNames(e.CapEff) },
 		SetStrs: func(e *Event, l []string) error {
 			m, err := capMask(l)
 			e.CapEff = m
 			return err
 		}},
-	{Name: "proc.cap_permitted", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "permitted capabilities at the event, by name: what the thread may make effective", Falco: "thread.cap_permitted", Values: capNames.values(),
+	{Name: "proc.cap_permitted", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "permitted capabilities at the event, by name: what the thread may make effective", Values: capNames.values(),
 		Strs: func(e *Event) []string { return CapNames(e.CapPrm) },
 		SetStrs: func(e *Event, l []string) error {
 			m, err := capMask(l)
 			e.CapPrm = m
 			return err
 		}},
-	{Name: "proc.cap_inheritable", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "inheritable capabilities at the event, by name: those kept across an exec of a file that has them", Falco: "thread.cap_inheritable", Values: capNames.values(),
+	{Name: "proc.cap_inheritable", Kind: KindStrings, Types: procTypes, MaxItems: 64, Desc: "inheritable capabilities at the event, by name: those kept across an exec of a file that has them", Values: capNames.values(),
 		Strs: func(e *Event) []string { return CapNames(e.CapInh) },
 		SetStrs: func(e *Event, l []string) error {
 			m, err := capMask(l)
 			e.CapInh = m
 			return err
 		}},
-	{Name: "proc.env", Kind: KindMap, Types: procTypes, Desc: "environment at exec, when collected (config events.env): every name, values only for allow-listed names (\"\" for the rest)", Falco: "proc.env",
+	{Name: "proc.env", Kind: KindMap, Types: procTypes, Desc: "environment at exec, when collected (config events.env): every name, values only for allow-listed names (\"\" for the rest)",
 		Map: func(e *Event) map[string]string { return e.Proc.Env }, SetMap: func(e *Event, m map[string]string) { e.Proc.Env = m }},
-	{Name: "proc.env_text", Kind: KindString, Types: procTypes, Desc: "proc.env as NAME=value words in name order, as Falco's proc.env is one string", Falco: "proc.env",
+	{Name: "proc.env_text", Kind: KindString, Types: procTypes, Desc: "proc.env as NAME=value words in name order, as Falco's proc.env is one string",
 		Str: func(e *Event) string { return envText(e.Proc.Env) }, Derived: "proc.env"},
 	{Name: "proc.start", Kind: KindTime, Types: procTypes, Desc: "when the process started",
 		Time: func(e *Event) time.Time { return e.Proc.Start }, SetTime: func(e *Event, t time.Time) { e.Proc.Start = t }},
-	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)", Falco: "proc.is_exe_from_memfd",
+	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)",
 		Bool: func(e *Event) bool { return e.Proc.ExeMemfd }, SetBool: func(e *Event, b bool) { e.Proc.ExeMemfd = b }},
-	{Name: "proc.exe_upper_layer", Kind: KindBool, Types: procTypes, Desc: "in a container, the executable is on the overlay's upper layer: written or changed after the container started, not from its image (read at exec)", Falco: "proc.is_exe_upper_layer",
+	{Name: "proc.exe_upper_layer", Kind: KindBool, Types: procTypes, Desc: "in a container, the executable is on the overlay's upper layer: written or changed after the container started, not from its image (read at exec)",
 		Bool: func(e *Event) bool { return e.Proc.ExeUpperLayer }, SetBool: func(e *Event, b bool) { e.Proc.ExeUpperLayer = b }},
 	{Name: "proc.pname", Kind: KindString, Types: procTypes, Desc: "parent's command name; empty when unknown",
 		Str: func(e *Event) string { return parentOf(e).Name }, SetStr: func(e *Event, s string) error { settableParent(e).Name = s; return nil }},
-	{Name: "proc.pexe", Kind: KindString, Types: procTypes, Desc: "parent's executable path", Falco: "proc.pexepath",
+	{Name: "proc.pexe", Kind: KindString, Types: procTypes, Desc: "parent's executable path",
 		Str: func(e *Event) string { return parentOf(e).Exe }, SetStr: func(e *Event, s string) error { settableParent(e).Exe = s; return nil }},
-	{Name: "proc.pargv0", Kind: KindString, Types: procTypes, Desc: "the parent's argv[0] (Falco's proc.pexe)", Falco: "proc.pexe",
+	{Name: "proc.pargv0", Kind: KindString, Types: procTypes, Desc: "the parent's argv[0] (Falco's proc.pexe)",
 		Str: func(e *Event) string { return argv0(parentOf(e)) }, Derived: "proc.pcmdline"},
 	{Name: "proc.pcmdline", Kind: KindString, Types: procTypes, Desc: "parent's command line",
 		Str: func(e *Event) string { return parentOf(e).Cmdline }, SetStr: func(e *Event, s string) error { settableParent(e).Cmdline = s; return nil },
@@ -309,14 +308,14 @@ var Fields = []Field{
 				e.Parent.Cmdline = e.Parent.Name
 			}
 		}},
-	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "names of the ancestors, nearest first (parent first)", Falco: "proc.aname[N]",
+	{Name: "proc.ancestors", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "names of the ancestors, nearest first (parent first)",
 		Strs: func(e *Event) []string { return e.Proc.Ancestors }, SetStrs: func(e *Event, l []string) error { e.Proc.Ancestors = l; return nil }},
-	{Name: "proc.ancestor_exes", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "executable paths of the ancestors, in the order of proc.ancestors", Falco: "proc.aexepath[N]",
+	{Name: "proc.ancestor_exes", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "executable paths of the ancestors, in the order of proc.ancestors",
 		Strs: func(e *Event) []string { return e.Proc.AncestorExes }, SetStrs: func(e *Event, l []string) error { e.Proc.AncestorExes = l; return nil }},
-	{Name: "proc.ancestor_argv0s", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "argv[0] of the ancestors, in the order of proc.ancestors", Falco: "proc.aexe[N]",
+	{Name: "proc.ancestor_argv0s", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "argv[0] of the ancestors, in the order of proc.ancestors",
 		Strs: func(e *Event) []string { return e.Proc.AncestorArgv0s }, SetStrs: func(e *Event, l []string) error { e.Proc.AncestorArgv0s = l; return nil }},
 	// A list of strings: the rule language has no list of numbers.
-	{Name: "proc.ancestor_pids", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "pids of the ancestors in decimal, in the order of proc.ancestors", Falco: "proc.apid[N]",
+	{Name: "proc.ancestor_pids", Kind: KindStrings, Types: procTypes, MaxItems: MaxAncestors, Desc: "pids of the ancestors in decimal, in the order of proc.ancestors",
 		Strs: func(e *Event) []string { return pidStrings(e.Proc.AncestorPIDs) },
 		SetStrs: func(e *Event, l []string) error {
 			pids, err := parsePIDs(l)
@@ -329,30 +328,30 @@ var Fields = []Field{
 	{Name: "user.name", Kind: KindString, Types: procTypes, Desc: "user name from the host's passwd database",
 		Str: func(e *Event) string { return e.User.Name }, SetStr: func(e *Event, s string) error { e.User.Name = s; return nil }},
 
-	{Name: "file.path", Kind: KindString, Types: fileTypes, Desc: "absolute, lexically normalised path", Falco: "fd.name",
+	{Name: "file.path", Kind: KindString, Types: fileTypes, Desc: "absolute, lexically normalised path",
 		Str: func(e *Event) string { return e.File.Path }, SetStr: func(e *Event, s string) error { e.File.Path = s; return nil }},
-	{Name: "file.rawpath", Kind: KindString, Types: fileTypes, Desc: "path as passed to the syscall", Falco: "evt.arg.name",
+	{Name: "file.rawpath", Kind: KindString, Types: fileTypes, Desc: "path as passed to the syscall",
 		Str: func(e *Event) string { return e.File.RawPath }, SetStr: func(e *Event, s string) error { e.File.RawPath = s; return nil },
 		Default: func(e *Event) { e.File.RawPath = e.File.Path }},
-	{Name: "file.name", Kind: KindString, Types: fileTypes, Desc: "last element of file.path", Falco: "fd.filename",
+	{Name: "file.name", Kind: KindString, Types: fileTypes, Desc: "last element of file.path",
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
-	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element", Falco: "fd.directory",
+	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
-	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2", Falco: "evt.arg.flags",
+	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
-	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC", Falco: "evt.arg.flags",
+	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
 		Str: func(e *Event) string { return OpenFlagsString(e.File.Flags) }, Derived: "file.flags"},
-	{Name: "file.mode", Kind: KindUint, Types: modeTypes, Desc: "mode argument (permission bits used with O_CREAT, of the new directory, or set by chmod)", Falco: "evt.arg.mode",
+	{Name: "file.mode", Kind: KindUint, Types: modeTypes, Desc: "mode argument (permission bits used with O_CREAT, of the new directory, or set by chmod)",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Mode) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Mode, n) }},
-	{Name: "file.mode_text", Kind: KindString, Types: modeTypes, Desc: "file.mode's bits by name, as Falco renders them: S_IXOTH|S_IROTH|S_IWUSR|S_IRUSR", Falco: "evt.arg.mode",
+	{Name: "file.mode_text", Kind: KindString, Types: modeTypes, Desc: "file.mode's bits by name, as Falco renders them: S_IXOTH|S_IROTH|S_IWUSR|S_IRUSR",
 		Str: func(e *Event) string { return ModeString(e.File.Mode) }, Derived: "file.mode"},
 	{Name: "file.setuid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-user-id bit (S_ISUID)",
 		Bool: func(e *Event) bool { return e.File.Mode&modeSetuid != 0 }, Derived: "file.mode"},
 	{Name: "file.setgid", Kind: KindBool, Types: modeTypes, Desc: "file.mode has the set-group-id bit (S_ISGID)",
 		Bool: func(e *Event) bool { return e.File.Mode&modeSetgid != 0 }, Derived: "file.mode"},
-	{Name: "file.newpath", Kind: KindString, Types: setOf(TypeRename), Desc: "the new path of a rename (file.path is the old one), absolute and normalised", Falco: "evt.arg.newpath",
+	{Name: "file.newpath", Kind: KindString, Types: setOf(TypeRename), Desc: "the new path of a rename (file.path is the old one), absolute and normalised",
 		Str: func(e *Event) string { return e.File.Target }, SetStr: func(e *Event, s string) error { e.File.Target = s; return nil }},
-	{Name: "file.target", Kind: KindString, Types: setOf(TypeLink, TypeSymlink), Desc: "what the new link (file.path) points to: the existing file of a hard link, a symlink's target resolved against the link's directory", Falco: "evt.arg.target",
+	{Name: "file.target", Kind: KindString, Types: setOf(TypeLink, TypeSymlink), Desc: "what the new link (file.path) points to: the existing file of a hard link, a symlink's target resolved against the link's directory",
 		Str: func(e *Event) string { return e.File.Target }, SetStr: func(e *Event, s string) error { e.File.Target = s; return nil }},
 	{Name: "file.rawtarget", Kind: KindString, Types: setOf(TypeLink, TypeSymlink, TypeRename), Desc: "file.target (file.newpath for rename) as passed to the syscall",
 		Str: func(e *Event) string { return e.File.RawTarget }, SetStr: func(e *Event, s string) error { e.File.RawTarget = s; return nil }},
@@ -366,33 +365,33 @@ var Fields = []Field{
 				e.File.Flags &^= atRemoveDir
 			}
 		}},
-	{Name: "file.read", Kind: KindBool, Types: openTypes, Desc: "opened for reading", Falco: "evt.is_open_read",
+	{Name: "file.read", Kind: KindBool, Types: openTypes, Desc: "opened for reading",
 		Bool: func(e *Event) bool { return e.File.Read() }, Derived: "file.flags"},
-	{Name: "file.write", Kind: KindBool, Types: openTypes, Desc: "opened for writing", Falco: "evt.is_open_write",
+	{Name: "file.write", Kind: KindBool, Types: openTypes, Desc: "opened for writing",
 		Bool: func(e *Event) bool { return e.File.Write() }, Derived: "file.flags"},
 	{Name: "file.create", Kind: KindBool, Types: openTypes, Desc: "O_CREAT or O_TMPFILE",
 		Bool: func(e *Event) bool { return e.File.Create() }, Derived: "file.flags"},
 	{Name: "file.trunc", Kind: KindBool, Types: openTypes, Desc: "O_TRUNC",
 		Bool: func(e *Event) bool { return e.File.Trunc() }, Derived: "file.flags"},
 
-	{Name: "net.family", Kind: KindString, Types: netTypes, Desc: "address family: ipv4, ipv6, unix", Falco: "fd.sockfamily",
+	{Name: "net.family", Kind: KindString, Types: netTypes, Desc: "address family: ipv4, ipv6, unix",
 		Str: func(e *Event) string { return e.Net.Family }, SetStr: func(e *Event, s string) error { e.Net.Family = s; return nil }},
-	{Name: "net.proto", Kind: KindString, Types: netTypes, Desc: "transport protocol: tcp, udp, icmp, icmpv6, sctp, raw; empty for unix", Falco: "fd.l4proto",
+	{Name: "net.proto", Kind: KindString, Types: netTypes, Desc: "transport protocol: tcp, udp, icmp, icmpv6, sctp, raw; empty for unix",
 		Str: func(e *Event) string { return e.Net.Proto }, SetStr: func(e *Event, s string) error { e.Net.Proto = s; return nil }},
 	{Name: "net.socktype", Kind: KindString, Types: netTypes, Desc: "socket type: stream, dgram, seqpacket, raw",
 		Str: func(e *Event) string { return e.Net.SockType }, SetStr: func(e *Event, s string) error { e.Net.SockType = s; return nil }},
-	{Name: "net.dip", Kind: KindIP, Types: netTypes, Desc: "destination IP address", Falco: "fd.sip",
+	{Name: "net.dip", Kind: KindIP, Types: netTypes, Desc: "destination IP address",
 		IP: func(e *Event) netip.Addr { return e.Net.DIP }, SetIP: func(e *Event, ip netip.Addr) { e.Net.DIP = ip }},
-	{Name: "net.dport", Kind: KindUint, Types: netTypes, Desc: "destination port", Falco: "fd.sport",
+	{Name: "net.dport", Kind: KindUint, Types: netTypes, Desc: "destination port",
 		Uint: func(e *Event) uint64 { return uint64(e.Net.DPort) }, SetInt: func(e *Event, n int64) error { return setPort(&e.Net.DPort, n) }},
-	{Name: "net.sip", Kind: KindIP, Types: netTypes, Desc: "source IP address, when the socket is bound", Falco: "fd.cip",
+	{Name: "net.sip", Kind: KindIP, Types: netTypes, Desc: "source IP address, when the socket is bound",
 		IP: func(e *Event) netip.Addr { return e.Net.SIP }, SetIP: func(e *Event, ip netip.Addr) { e.Net.SIP = ip }},
-	{Name: "net.sport", Kind: KindUint, Types: netTypes, Desc: "source port, when the socket is bound", Falco: "fd.cport",
+	{Name: "net.sport", Kind: KindUint, Types: netTypes, Desc: "source port, when the socket is bound",
 		Uint: func(e *Event) uint64 { return uint64(e.Net.SPort) }, SetInt: func(e *Event, n int64) error { return setPort(&e.Net.SPort, n) }},
-	{Name: "net.path", Kind: KindString, Types: netTypes, Desc: "unix socket path (abstract names start with @)", Falco: "fd.name",
+	{Name: "net.path", Kind: KindString, Types: netTypes, Desc: "unix socket path (abstract names start with @)",
 		Str: func(e *Event) string { return e.Net.Path }, SetStr: func(e *Event, s string) error { e.Net.Path = s; return nil }},
 
-	{Name: "ptrace.request", Kind: KindString, Types: setOf(TypePtrace), Desc: "the request by name (PTRACE_ATTACH, PTRACE_TRACEME, ...)", Falco: "evt.arg.request", Values: ptraceNames.values(),
+	{Name: "ptrace.request", Kind: KindString, Types: setOf(TypePtrace), Desc: "the request by name (PTRACE_ATTACH, PTRACE_TRACEME, ...)", Values: ptraceNames.values(),
 		Str:    func(e *Event) string { return PtraceRequestName(e.Ptrace.Request) },
 		SetStr: setName(&ptraceNames, "ptrace request", false, func(e *Event) *uint32 { return &e.Ptrace.Request })},
 	{Name: "ptrace.request_num", Kind: KindUint, Types: setOf(TypePtrace), Desc: "the request's number",
@@ -415,7 +414,7 @@ var Fields = []Field{
 	{Name: "setid.to_root", Kind: KindBool, Types: setidTypes, Desc: "one of the requested ids is 0",
 		Bool: func(e *Event) bool { return slices.Contains(e.SetID.Req[:], 0) }, Derived: "setid.real, setid.effective, setid.saved or setid.fs"},
 
-	{Name: "memfd.name", Kind: KindString, Types: setOf(TypeMemfd), Desc: "the name given to memfd_create", Falco: "evt.arg.name",
+	{Name: "memfd.name", Kind: KindString, Types: setOf(TypeMemfd), Desc: "the name given to memfd_create",
 		Str: func(e *Event) string { return e.Memfd.Name }, SetStr: func(e *Event, s string) error { e.Memfd.Name = s; return nil }},
 	{Name: "memfd.flags", Kind: KindUint, Types: setOf(TypeMemfd), Desc: "memfd_create flags (MFD_*)",
 		Uint: func(e *Event) uint64 { return uint64(e.Memfd.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Memfd.Flags, n) }},
@@ -478,10 +477,10 @@ var Fields = []Field{
 	{Name: "bpf.name", Kind: KindString, Types: setOf(TypeBPF), Desc: "the program's or map's name (at most 15 bytes)",
 		Str: func(e *Event) string { return e.BPF.Name }, SetStr: func(e *Event, s string) error { e.BPF.Name = s; return nil }},
 
-	{Name: "socket.domain", Kind: KindString, Types: setOf(TypeSocket), Desc: "the address family asked for: AF_PACKET, AF_INET, AF_NETLINK, ...", Falco: "evt.arg.domain", Values: sockDomainNames.values(),
+	{Name: "socket.domain", Kind: KindString, Types: setOf(TypeSocket), Desc: "the address family asked for: AF_PACKET, AF_INET, AF_NETLINK, ...", Values: sockDomainNames.values(),
 		Str:    func(e *Event) string { return SockDomainName(e.Socket.Domain) },
 		SetStr: setName(&sockDomainNames, "address family", false, func(e *Event) *uint32 { return &e.Socket.Domain })},
-	{Name: "socket.type", Kind: KindString, Types: setOf(TypeSocket), Desc: "the socket type: SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, ... (SOCK_NONBLOCK and SOCK_CLOEXEC left out)", Falco: "evt.arg.type", Values: sockTypeNames.values(),
+	{Name: "socket.type", Kind: KindString, Types: setOf(TypeSocket), Desc: "the socket type: SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, ... (SOCK_NONBLOCK and SOCK_CLOEXEC left out)", Values: sockTypeNames.values(),
 		Str: func(e *Event) string { return SockTypeName(e.Socket.Type) },
 		SetStr: func(e *Event, s string) error {
 			v, ok := sockTypeNames.parse(s)
@@ -491,10 +490,10 @@ var Fields = []Field{
 			e.Socket.Type = e.Socket.Type&^sockTypeMask | v
 			return nil
 		}},
-	{Name: "socket.protocol", Kind: KindUint, Types: setOf(TypeSocket), Desc: "the protocol as passed: IPPROTO_* for inet sockets, the ethertype in network byte order for packet sockets (768: ETH_P_ALL), 0 for the default", Falco: "evt.arg.proto",
+	{Name: "socket.protocol", Kind: KindUint, Types: setOf(TypeSocket), Desc: "the protocol as passed: IPPROTO_* for inet sockets, the ethertype in network byte order for packet sockets (768: ETH_P_ALL), 0 for the default",
 		Uint: func(e *Event) uint64 { return uint64(e.Socket.Protocol) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Socket.Protocol, n) }},
 
-	{Name: "userfaultfd.flags", Kind: KindUint, Types: setOf(TypeUserfaultfd), Desc: "userfaultfd flags: O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY (1)", Falco: "evt.arg.flags",
+	{Name: "userfaultfd.flags", Kind: KindUint, Types: setOf(TypeUserfaultfd), Desc: "userfaultfd flags: O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY (1)",
 		Uint: func(e *Event) uint64 { return uint64(e.Uffd.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Uffd.Flags, n) }},
 	{Name: "userfaultfd.user_mode_only", Kind: KindBool, Types: setOf(TypeUserfaultfd), Desc: "UFFD_USER_MODE_ONLY: faults in kernel mode are not handled (what an unprivileged process may ask for when vm.unprivileged_userfaultfd is 0)",
 		Bool: func(e *Event) bool { return e.Uffd.Flags&uffdUserModeOnly != 0 }, Derived: "userfaultfd.flags"},
@@ -503,17 +502,17 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",
 		Str: func(e *Event) string { return e.Proc.Container.FullID }, SetStr: func(e *Event, s string) error { e.Proc.Container.FullID = s; return nil }},
-	{Name: "container.runtime", Kind: KindString, Types: procTypes, Desc: "runtime guessed from the cgroup path: docker, containerd, cri, cri-o, podman, lxc", Falco: "container.type",
+	{Name: "container.runtime", Kind: KindString, Types: procTypes, Desc: "runtime guessed from the cgroup path: docker, containerd, cri, cri-o, podman, lxc",
 		Str: func(e *Event) string { return e.Proc.Container.Runtime }, SetStr: func(e *Event, s string) error { e.Proc.Container.Runtime = s; return nil }},
 	{Name: "container.name", Kind: KindString, Types: procTypes, Desc: "container name from the runtime (empty until the runtime lookup answers)",
 		Str: func(e *Event) string { return e.Proc.Container.Name }, SetStr: func(e *Event, s string) error { e.Proc.Container.Name = s; return nil }},
 	{Name: "container.image", Kind: KindString, Types: procTypes, Desc: "container image from the runtime, as the user named it (empty until the runtime lookup answers)",
 		Str: func(e *Event) string { return e.Proc.Container.Image }, SetStr: func(e *Event, s string) error { e.Proc.Container.Image = s; return nil }},
-	{Name: "container.image_repository", Kind: KindString, Types: procTypes, Desc: "container.image without its tag and digest (docker.io/library/nginx)", Falco: "container.image.repository",
+	{Name: "container.image_repository", Kind: KindString, Types: procTypes, Desc: "container.image without its tag and digest (docker.io/library/nginx)",
 		Str: func(e *Event) string { r, _ := splitImage(e.Proc.Container.Image); return r }, Derived: "container.image"},
-	{Name: "container.image_tag", Kind: KindString, Types: procTypes, Desc: "the tag of container.image (1.25); empty without one", Falco: "container.image.tag",
+	{Name: "container.image_tag", Kind: KindString, Types: procTypes, Desc: "the tag of container.image (1.25); empty without one",
 		Str: func(e *Event) string { _, t := splitImage(e.Proc.Container.Image); return t }, Derived: "container.image"},
-	{Name: "container.labels", Kind: KindMap, Types: procTypes, Desc: "container labels from the runtime (empty until the runtime lookup answers); container.labels[?\"app\"].orValue(\"\") reads one safely", Falco: "container.label",
+	{Name: "container.labels", Kind: KindMap, Types: procTypes, Desc: "container labels from the runtime (empty until the runtime lookup answers); container.labels[?\"app\"].orValue(\"\") reads one safely",
 		Map: func(e *Event) map[string]string { return e.Proc.Container.Labels },
 		// No labels stay nil, as the runtime lookup leaves them.
 		SetMap: func(e *Event, m map[string]string) {
@@ -525,13 +524,13 @@ var Fields = []Field{
 		Bool: func(e *Event) bool { return e.Proc.Container.Privileged }, SetBool: func(e *Event, b bool) { e.Proc.Container.Privileged = b }},
 	{Name: "container.mounts", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the mounts the runtime set up, as source:dest:rw or source:dest:ro (source: the host path of a bind mount or volume, or a filesystem name such as proc); empty until the runtime lookup answers",
 		Strs: func(e *Event) []string { return mountStrings(e.Proc.Container.Mounts) }, SetStrs: setMounts},
-	{Name: "container.mount_sources", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the sources of container.mounts, in order: container.mount_sources.exists(s, s.glob(\"/var/run/*.sock\")) finds a runtime socket mounted from the host", Falco: "container.mount.dest[SOURCE]",
+	{Name: "container.mount_sources", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the sources of container.mounts, in order: container.mount_sources.exists(s, s.glob(\"/var/run/*.sock\")) finds a runtime socket mounted from the host",
 		Strs: func(e *Event) []string { return mountParts(e.Proc.Container.Mounts, false) }, Derived: "container.mounts"},
-	{Name: "container.mount_dests", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the destinations of container.mounts, in order", Falco: "container.mount.source[DEST]",
+	{Name: "container.mount_dests", Kind: KindStrings, Types: procTypes, MaxItems: MaxContainerMounts, Desc: "the destinations of container.mounts, in order",
 		Strs: func(e *Event) []string { return mountParts(e.Proc.Container.Mounts, true) }, Derived: "container.mounts"},
-	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (from the runtime lookup)", Falco: "k8s.ns.name",
+	{Name: "k8s.ns", Kind: KindString, Types: procTypes, Desc: "Kubernetes namespace of the pod (from the runtime lookup)",
 		Str: func(e *Event) string { return e.Proc.Container.PodNS }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodNS = s; return nil }},
-	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)", Falco: "k8s.pod.name",
+	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)",
 		Str: func(e *Event) string { return e.Proc.Container.PodName }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodName = s; return nil }},
 }
 
