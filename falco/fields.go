@@ -245,12 +245,14 @@ func init() {
 		}},
 		// Server and client as Falco has them: for connect the process is
 		// the client (vigil's source end), for accept and listen the
-		// server; a listening socket has no client, and a dup'ed socket's
-		// role is not known.
-		netField("fd.sip", "fd.sport", side{connect, "d"}, side{accept, "s"}, side{listen, "s"}),
-		netField("fd.cip", "fd.cport", side{connect, "s"}, side{accept, "d"}),
-		netField("fd.rip", "fd.rport", side{connect, "d"}, side{accept, "d"}),
-		netField("fd.lip", "fd.lport", side{connect, "s"}, side{accept, "s"}, side{listen, "s"}),
+		// server; a listening socket has no client. A dup'ed socket's role
+		// is not recorded: the end with the higher port is taken for the
+		// client's (an ephemeral port), as for the reverse shells the
+		// rules look for.
+		netField("fd.sip", "fd.sport", side{connect, "d", ""}, side{accept, "s", ""}, side{listen, "s", ""}, side{dup, "d", dupClient}, side{dup, "s", dupServer}),
+		netField("fd.cip", "fd.cport", side{connect, "s", ""}, side{accept, "d", ""}, side{dup, "s", dupClient}, side{dup, "d", dupServer}),
+		netField("fd.rip", "fd.rport", side{connect, "d", ""}, side{accept, "d", ""}, side{dup, "d", ""}),
+		netField("fd.lip", "fd.lport", side{connect, "s", ""}, side{accept, "s", ""}, side{listen, "s", ""}, side{dup, "s", ""}),
 	} {
 		add(f)
 	}
@@ -308,6 +310,7 @@ var (
 	connect = types(event.TypeConnect)
 	accept  = types(event.TypeAccept)
 	listen  = types(event.TypeListen)
+	dup     = types(event.TypeDup)
 )
 
 // side is which of vigil's ends (s: net.sip/sport, d: net.dip/dport) a
@@ -315,7 +318,13 @@ var (
 type side struct {
 	types event.TypeSet
 	end   string
+	cond  string // and when, beyond an IP family
 }
+
+const (
+	dupClient = "net.sport > net.dport"
+	dupServer = "net.sport <= net.dport"
+)
 
 // sockVariants are fd.typechar's or fd.type's values on sockets.
 func sockVariants(v4, v6, unix string) []variant {
@@ -332,8 +341,12 @@ func sockVariants(v4, v6, unix string) []variant {
 func netField(ip, port string, sides ...side) field {
 	var ips, ports []variant
 	for _, sd := range sides {
-		ips = append(ips, variant{types: sd.types, cond: inet, expr: ident("net." + sd.end + "ip"), condZero: true})
-		ports = append(ports, variant{types: sd.types, cond: inet, expr: ident("net." + sd.end + "port"), condZero: true})
+		cond, zero := inet, true
+		if sd.cond != "" {
+			cond, zero = inet+" && "+sd.cond, false
+		}
+		ips = append(ips, variant{types: sd.types, cond: cond, expr: ident("net." + sd.end + "ip"), condZero: zero})
+		ports = append(ports, variant{types: sd.types, cond: cond, expr: ident("net." + sd.end + "port"), condZero: zero})
 	}
 	add(field{name: port, kind: event.KindUint, variants: ports})
 	add(field{name: strings.TrimSuffix(ip, "ip") + "net", kind: event.KindIP, network: true, variants: ips})

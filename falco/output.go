@@ -3,8 +3,10 @@ package falco
 import (
 	"fmt"
 	"net/netip"
+	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -43,6 +45,70 @@ func OutputField(name, arg string, hasArg bool) (*event.Field, error) {
 		})
 	case "proc.args":
 		return str(func(e *event.Event) string { return strings.Join(e.Proc.Args(), " ") })
+	case "proc.cwd":
+		return str(func(e *event.Event) string {
+			if strings.HasSuffix(e.Proc.Cwd, "/") {
+				return e.Proc.Cwd
+			}
+			return e.Proc.Cwd + "/"
+		})
+	case "proc.env":
+		if hasArg {
+			return str(func(e *event.Event) string {
+				if v, ok := e.Proc.Env[arg]; ok {
+					return v
+				}
+				return NA
+			})
+		}
+		return str(func(e *event.Event) string {
+			var b strings.Builder
+			for i, k := range event.SortedKeys(e.Proc.Env) {
+				if i > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(k + "=" + e.Proc.Env[k])
+			}
+			return b.String()
+		})
+	case "container.id":
+		return str(func(e *event.Event) string {
+			if e.Proc.Container.ID == "" {
+				return "host"
+			}
+			return e.Proc.Container.ID
+		})
+	case "evt.is_open_read", "evt.is_open_write", "evt.is_open_exec":
+		return str(func(e *event.Event) string {
+			if e.Type != event.TypeOpen {
+				return NA
+			}
+			var v bool
+			switch name {
+			case "evt.is_open_read":
+				v = e.File.Flags&3 != 1 && e.Syscall != "creat"
+			case "evt.is_open_write":
+				v = e.File.Flags&3 != 0 && e.Syscall != "creat"
+			default:
+				v = e.File.Flags&0o100 != 0 && e.File.Mode&0o111 != 0
+			}
+			return strconv.FormatBool(v)
+		})
+	case "proc.duration":
+		return str(func(e *event.Event) string {
+			if e.Proc.Start.IsZero() {
+				return NA
+			}
+			return strconv.FormatInt(e.Time.Sub(e.Proc.Start).Nanoseconds(), 10)
+		})
+	case "evt.arg.uid":
+		// Falco renders setuid's argument as the user's name.
+		return str(func(e *event.Event) string {
+			if e.Type != event.TypeSetuid || e.Syscall != "setuid" {
+				return NA
+			}
+			return userName(e.SetID.Req[0])
+		})
 	case "proc.aname", "proc.aexepath", "proc.aexe", "proc.apid":
 		n, err := strconv.Atoi(arg)
 		if hasArg && (err != nil || n < 0) {
@@ -118,6 +184,8 @@ var goConds = map[string]func(*event.Event) bool{
 	`evt.syscall == "unlinkat"`:          func(e *event.Event) bool { return e.Syscall == "unlinkat" },
 	`evt.syscall in ["unlink", "rmdir"]`: func(e *event.Event) bool { return e.Syscall == "unlink" || e.Syscall == "rmdir" },
 	`evt.syscall != "fchmod"`:            func(e *event.Event) bool { return e.Syscall != "fchmod" },
+	inet + " && " + dupClient:            func(e *event.Event) bool { return isInet(e) && e.Net.SPort > e.Net.DPort },
+	inet + " && " + dupServer:            func(e *event.Event) bool { return isInet(e) && e.Net.SPort <= e.Net.DPort },
 	`evt.syscall == "setuid"`:            func(e *event.Event) bool { return e.Syscall == "setuid" },
 	`proc.pname != ""`:                   func(e *event.Event) bool { return e.Parent != nil && e.Parent.Name != "" },
 	notDirCond:                           func(e *event.Event) bool { return !isDir(e) },
@@ -125,6 +193,8 @@ var goConds = map[string]func(*event.Event) bool{
 	"evt.res >= 0 && " + notDirCond:      func(e *event.Event) bool { return e.Res >= 0 && !isDir(e) },
 	"evt.res >= 0 && " + dirCond:         func(e *event.Event) bool { return e.Res >= 0 && isDir(e) },
 }
+
+func isInet(e *event.Event) bool { return e.Net.Family == "ipv4" || e.Net.Family == "ipv6" }
 
 func isDir(e *event.Event) bool {
 	return e.File.Flags&0x10000 != 0
@@ -159,6 +229,22 @@ func renderVariants(f field, e *event.Event) string {
 	return NA
 }
 
+var userNames sync.Map // uid (int64) -> name
+
+// userName is the name of uid in this host's user database, or the
+// number when it has none.
+func userName(uid int64) string {
+	if v, ok := userNames.Load(uid); ok {
+		return v.(string)
+	}
+	name := strconv.FormatInt(uid, 10)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	userNames.Store(uid, name)
+	return name
+}
+
 // ancestry gives the process's own value of proc.aname and its relatives,
 // and its ancestors' (parent first).
 func ancestry(name string) (self func(*event.Event) string, list func(*event.Event) []string) {
@@ -186,10 +272,10 @@ func ancestry(name string) (self func(*event.Event) string, list func(*event.Eve
 
 // endpoints are a socket's client and server addresses: for connect the
 // process is the client (vigil's source end), for accept and listen the
-// server.
+// server; for a dup, the end with the higher port is the client's.
 func endpoints(e *event.Event) (client, server netip.AddrPort) {
 	src, dst := netip.AddrPortFrom(e.Net.SIP, e.Net.SPort), netip.AddrPortFrom(e.Net.DIP, e.Net.DPort)
-	if e.Type == event.TypeConnect {
+	if e.Type == event.TypeConnect || (e.Type == event.TypeDup && e.Net.SPort > e.Net.DPort) {
 		return src, dst
 	}
 	return dst, src

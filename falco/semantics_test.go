@@ -325,3 +325,49 @@ func TestFalcoErrors(t *testing.T) {
 		t.Errorf("rules %d, warnings %v", len(rs.Rules), rs.Warnings)
 	}
 }
+
+// Fields whose Falco value vigil computes at output time: the cwd with
+// its slash, the environment, "host", setuid's user name, a dup'ed
+// reverse shell's socket (client -> server).
+func TestFalcoOutputComputed(t *testing.T) {
+	src := `- rule: out
+  desc: d
+  condition: evt.type in (execve, setuid, dup2)
+  output: "cwd=%proc.cwd env=%proc.env pre=%proc.env[LD_PRELOAD] ctr=%container.id uid=%evt.arg.uid conn=%fd.name sip=%fd.sip lport=%fd.lport"
+  priority: WARNING
+`
+	set, err := rules.LoadSources(rules.Source{Name: "out.yaml", Data: []byte(src), Dialect: rules.DialectFalco})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := engine.NewCompiler(engine.Options{})
+	rs, err := c.CompileContext(context.Background(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(v map[string]any) *event.Event {
+		e, err := event.FromFields(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	m := engine.NewMatcher()
+	for _, c := range []struct {
+		ev   map[string]any
+		want string
+	}{
+		{map[string]any{"evt.type": "exec", "proc.cwd": "/srv", "proc.env": map[string]any{"LD_PRELOAD": "/tmp/x.so", "HOME": ""}},
+			"cwd=/srv/ env=HOME= LD_PRELOAD=/tmp/x.so pre=/tmp/x.so ctr=host uid=<NA> conn=<NA> sip=<NA> lport=<NA>"},
+		{map[string]any{"evt.type": "setuid", "evt.syscall": "setuid", "setid.real": 0, "proc.cwd": "/", "container.id": "0123456789ab"},
+			"cwd=/ env= pre=<NA> ctr=0123456789ab uid=root conn=<NA> sip=<NA> lport=<NA>"},
+		{map[string]any{"evt.type": "dup", "evt.syscall": "dup2", "proc.cwd": "/tmp/", "net.family": "ipv4", "net.proto": "tcp",
+			"net.sip": "10.0.0.5", "net.sport": 50892, "net.dip": "192.0.2.2", "net.dport": 4444},
+			"cwd=/tmp/ env= pre=<NA> ctr=host uid=<NA> conn=10.0.0.5:50892->192.0.2.2:4444 sip=192.0.2.2 lport=50892"},
+	} {
+		as := m.Match(rs, mk(c.ev), nil)
+		if len(as) != 1 || as[0].Output != c.want {
+			t.Errorf("%v:\n\tgot  %v\n\twant %s", c.ev["evt.type"], as, c.want)
+		}
+	}
+}

@@ -24,6 +24,9 @@ func TestExecUpperLayer(t *testing.T) {
 		},
 		ExeLayer: func(pid, fallback uint32, exe string) (bool, bool) {
 			asked = append(asked, ask{pid, fallback, exe})
+			if pid == 31 || pid == 32 { // gone, with its parent
+				return false, false
+			}
 			return exe == "/tmp/dropped", true
 		},
 	})
@@ -36,5 +39,13 @@ func TestExecUpperLayer(t *testing.T) {
 	want := []ask{{20, 0, "/bin/sh"}, {21, 20, "/tmp/dropped"}}
 	if len(asked) != 2 || asked[0] != want[0] || asked[1] != want[1] {
 		t.Errorf("asked %v, want %v", asked, want)
+	}
+	// A process gone with its parent by the time vigil looks: another
+	// process of the container answers.
+	tb.Exec(&event.Process{PID: 31, PPID: 1, Name: "sh", Exe: "/bin/sh", CgroupID: 7})
+	asked = nil
+	gone := tb.Exec(&event.Process{PID: 32, PPID: 31, Name: "x", Exe: "/tmp/dropped", CgroupID: 7})
+	if !gone.ExeUpperLayer || len(asked) < 2 || asked[0] != (ask{32, 31, "/tmp/dropped"}) || asked[1].pid == 31 || asked[1].pid == 32 || asked[1].fallback != 0 {
+		t.Errorf("gone: upper %v, asked %v", gone.ExeUpperLayer, asked)
 	}
 }

@@ -142,10 +142,35 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 		if pp := t.procs[p.PPID]; pp != nil && pp.Container.FullID == p.Container.FullID {
 			fallback = p.PPID
 		}
-		p.ExeUpperLayer, _ = t.exeLayer(p.PID, fallback, p.Exe)
+		var known bool
+		p.ExeUpperLayer, known = t.exeLayer(p.PID, fallback, p.Exe)
+		if !known {
+			// The process and its parent are gone already (a dropped
+			// binary that ran and exited with its shell): any other
+			// process of the container has the same root.
+			p.ExeUpperLayer = t.layerVia(p)
+		}
 	}
 	t.store(p)
 	return p
+}
+
+// layerVia asks the overlay about p's executable through another process
+// of p's container, trying a few.
+func (t *Table) layerVia(p *event.Process) bool {
+	tries := 0
+	for pid, q := range t.procs {
+		if pid == p.PID || pid == p.PPID || q.Container.FullID != p.Container.FullID {
+			continue
+		}
+		if upper, known := t.exeLayer(pid, 0, p.Exe); known {
+			return upper
+		}
+		if tries++; tries == 4 {
+			break
+		}
+	}
+	return false
 }
 
 // ExecAttempt fills p, an exec the kernel refused, as Exec would, without
