@@ -3,6 +3,7 @@ package falco
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vigil-project/vigil/engine/event"
 )
@@ -17,7 +18,10 @@ type FieldInfo struct {
 }
 
 // Catalog lists every Falco field vigil knows, by name.
-func Catalog() []FieldInfo {
+func Catalog() []FieldInfo { return slices.Clone(catalog()) }
+
+// catalog is built once: the field table does not change after init.
+var catalog = sync.OnceValue(func() []FieldInfo {
 	var out []FieldInfo
 	for name, f := range fieldTable {
 		fi := FieldInfo{Falco: name, Needs: f.needs}
@@ -43,7 +47,7 @@ func Catalog() []FieldInfo {
 	}
 	slices.SortFunc(out, func(a, b FieldInfo) int { return strings.Compare(a.Falco, b.Falco) })
 	return out
-}
+})
 
 // specialFields are the Falco fields translation decides at load.
 var specialFields = map[string]string{
@@ -57,7 +61,7 @@ var specialFields = map[string]string{
 // event types, in name order.
 func NamesOf(name string) []string {
 	var out []string
-	for _, fi := range Catalog() {
+	for _, fi := range catalog() {
 		if slices.Contains(fi.Vigil, name) {
 			out = append(out, fi.Falco)
 		}

@@ -32,6 +32,9 @@ type variant struct {
 	// (net.dip where net.family is not IP, proc.pname where it is ""), so
 	// cond may be left out of a comparison the zero value fails.
 	condZero bool
+	// render, when set, is the value in Go, for outputs (expr is CEL that
+	// is not a plain field).
+	render func(*event.Event) string
 }
 
 // field is one Falco field: its kind in CEL after translation, and how
@@ -263,6 +266,12 @@ func init() {
 func pathArg(name string, vs ...variant) field {
 	for i := range vs {
 		vs[i].expr = ident(`(file.rawpath.startsWith("/") ? file.rawpath : file.path)`)
+		vs[i].render = func(e *event.Event) string {
+			if strings.HasPrefix(e.File.RawPath, "/") {
+				return e.File.RawPath
+			}
+			return e.File.Path
+		}
 	}
 	return field{name: name, kind: event.KindString, variants: vs}
 }

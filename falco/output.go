@@ -219,11 +219,8 @@ func renderVariants(f field, e *event.Event) string {
 			}
 			return string(event.AppendValueText(nil, vf, e))
 		}
-		if strings.HasPrefix(x, "(file.rawpath.startsWith") {
-			if strings.HasPrefix(e.File.RawPath, "/") {
-				return e.File.RawPath
-			}
-			return e.File.Path
+		if v.render != nil {
+			return v.render(e)
 		}
 	}
 	return NA
