@@ -96,7 +96,7 @@ func sumPerCPU(m *ebpf.Map) (map[event.Type]uint64, error) {
 func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 	m := p.objs.VgNames
 	want := map[vigilVgNameKey]bool{}
-	var types uint32
+	var types uint64
 	for t, names := range f.Names {
 		if t == event.TypeNone || t >= event.Type(vigilVgTypeVG_TYPE_MAX) {
 			return fmt.Errorf("name filter for event type %d: no kernel probe", t)
@@ -117,7 +117,7 @@ func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 		}
 	}
 	files := map[vigilVgFpathKey]bool{}
-	var fileTypes uint32
+	var fileTypes uint64
 	for t, ff := range f.Files {
 		if t == event.TypeNone || t >= event.Type(vigilVgTypeVG_TYPE_MAX) {
 			return fmt.Errorf("path filter for event type %d: no kernel probe", t)

@@ -63,7 +63,7 @@ func programsByName(ps *vigilPrograms) map[string]*ebpf.Program {
 // detaches the others: a type no rule reads costs nothing, not even the
 // tracepoint's call. (The type mask check in the programs stops the
 // records of a type at once; detaching follows.)
-func (p *Probes) syncHooks(mask uint32) error {
+func (p *Probes) syncHooks(mask uint64) error {
 	if p.tps == nil {
 		p.tps = make(map[string]link.Link)
 	}

@@ -30,24 +30,25 @@ type vigilLsmVgConfig struct {
 	_              structs.HostLayout
 	SelfTgid       uint32
 	TargetTgid     uint32
-	TypeMask       uint32
+	TypeMask       uint64
 	CgroupV1Subsys int32
+	_              [4]byte
 	WakeupBytes    uint64
 	WakeupNs       uint64
 	OpenFilter     uint32
 	PolGen         uint32
 	PolTypes       uint32
 	EnvBytes       uint32
-	NameTypes      uint32
+	NameTypes      uint64
 	SetidRoot      uint32
+	_              [4]byte
 	PtraceReqs     uint64
 	PtraceFilter   uint32
 	BpfFilter      uint32
-	FileFilter     uint32
-	_              [4]byte
+	FileFilter     uint64
 	BpfCmds        uint64
-	BulkTypes      uint32
-	LimitTypes     uint32
+	BulkTypes      uint64
+	LimitTypes     uint64
 	RateIntervalNs uint64
 	RateBurstNs    uint64
 }

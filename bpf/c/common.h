@@ -172,7 +172,7 @@ static __always_inline struct vg_config *config_get(void)
  */
 static __always_inline bool prefilter(struct vg_config *cfg, enum vg_type type, __u32 tgid)
 {
-	if (!(cfg->type_mask & (1U << type)))
+	if (!(cfg->type_mask & (1ULL << type)))
 		return false;
 	if (tgid == cfg->self_tgid)
 		return false;
@@ -193,7 +193,7 @@ static __always_inline void count_filtered(enum vg_type type)
  * require some command names, other processes' events end here. */
 static __always_inline bool name_wanted(struct vg_config *cfg, enum vg_type type)
 {
-	if (!(cfg->name_types & (1U << type)))
+	if (!(cfg->name_types & (1ULL << type)))
 		return true;
 	struct vg_name_key k = {.type = type};
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
@@ -423,7 +423,7 @@ static __always_inline void rate_exit(struct vg_config *cfg, struct vg_hdr *hdr)
 static __always_inline void submit(struct vg_config *cfg, void *rec, __u32 size, enum vg_type type)
 {
 	struct vg_hdr *hdr = rec;
-	__u32 bit = 1U << type;
+	__u64 bit = 1ULL << type;
 	bool enforced = hdr->policy != 0;
 	__u32 bulk = (cfg->bulk_types & bit) && !enforced;
 	if ((cfg->limit_types & bit) && !enforced && cfg->rate_interval_ns && !rate_ok(cfg, hdr, type, bulk))

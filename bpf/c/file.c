@@ -69,7 +69,7 @@ static __always_inline bool file_path_wanted(struct heap *h, __u8 tag, const cha
 static __always_inline bool file_wanted(struct vg_config *cfg, struct heap *h, enum vg_type type,
 					const char *upath, const char *second)
 {
-	if (!(cfg->file_filter & (1U << type)))
+	if (!(cfg->file_filter & (1ULL << type)))
 		return true;
 	if (file_path_wanted(h, type << 1, upath))
 		return true;

@@ -279,7 +279,7 @@ static __always_inline int on_setid_enter(struct syscall_trace_enter *ctx, enum 
 		return 0;
 	if (cfg->setid_root && !setid_to_root(sc, ctx->args[0], ctx->args[1], ctx->args[2]))
 		return 0; /* counted at exit */
-	if ((cfg->name_types & (1U << type)) && !name_wanted(cfg, type))
+	if ((cfg->name_types & (1ULL << type)) && !name_wanted(cfg, type))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	const struct cred *cr = task->cred;

@@ -306,7 +306,7 @@ struct vg_connect {
 struct vg_config {
 	__u32 self_tgid;   /* never report this process (vigil) */
 	__u32 target_tgid; /* if non-zero, report only this process */
-	__u32 type_mask;   /* bit (1 << enum vg_type) set: the type is reported */
+	__u64 type_mask;   /* bit (1 << enum vg_type) set: the type is reported */
 	__s32 cgroup_v1_subsys; /* < 0: cgroup v2 ids; else this v1 subsystem's ids */
 	__u64 wakeup_bytes; /* wake the reader once this much data is waiting */
 	__u64 wakeup_ns;    /* ...or when the last forced wakeup is this old */
@@ -315,19 +315,19 @@ struct vg_config {
 	__u32 pol_types;    /* bit (1 << policy type index) set: that type has a policy */
 	__u32 env_bytes;    /* bytes of the environment sent with exec records (0: none) */
 	/* Argument filters of the syscall types (engine/argfilter.go) */
-	__u32 name_types;    /* bit (1 << enum vg_type) set: only the comms in vg_names */
+	__u64 name_types;    /* bit (1 << enum vg_type) set: only the comms in vg_names */
 	__u32 setid_root;    /* 1: only set*id calls that ask for id 0 */
 	__u64 ptrace_reqs;   /* with ptrace_filter: the requests reported (bit: ptrace_bit()) */
 	__u32 ptrace_filter;
 	__u32 bpf_filter;   /* 1: only the bpf(2) commands in bpf_cmds */
-	__u32 file_filter;  /* bit (1 << enum vg_type): only paths in vg_file_paths */
+	__u64 file_filter;  /* bit (1 << enum vg_type): only paths in vg_file_paths */
 	__u64 bpf_cmds;     /* bit (1 << cmd) */
 	/* Traffic classes (engine/event TypeInfo.Class): the types on the
 	 * bulk ring (vg_bulk; all others use vg_events), and those under the
 	 * per-process rate limit. Records with a policy outcome always use
 	 * vg_events and are never limited. */
-	__u32 bulk_types;   /* bit (1 << enum vg_type) */
-	__u32 limit_types;  /* bit (1 << enum vg_type) */
+	__u64 bulk_types;   /* bit (1 << enum vg_type) */
+	__u64 limit_types;  /* bit (1 << enum vg_type) */
 	__u64 rate_interval_ns; /* per process and ring: a record per this, on average (0: no limit) */
 	__u64 rate_burst_ns;    /* ...with this much credit saved up: burst * interval */
 };

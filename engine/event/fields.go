@@ -29,7 +29,7 @@ func (k Kind) String() string {
 }
 
 // TypeSet is a set of event types.
-type TypeSet uint32
+type TypeSet uint64
 
 // Has reports whether t is in the set.
 func (s TypeSet) Has(t Type) bool { return s&(1<<t) != 0 }
