@@ -29,7 +29,7 @@ func (r *Reader) handle(d *Record) *event.Event {
 		CapPrm:   d.CapPrm,
 		CapInh:   d.CapInh,
 		LoginUID: d.LoginUID,
-		User:     event.User{UID: d.UID, Name: r.users.Name(d.UID)},
+		User:     r.users.User(d.UID),
 	}
 	switch t.Info().Record {
 	case event.RecordExec:

@@ -61,7 +61,7 @@ func (r *Reader) decodeFlood(raw []byte, d *Record) (Flood, error) {
 		Time:    r.clock.wall(d.Ktime),
 		Proc:    r.proc(d),
 		TID:     d.TID,
-		User:    event.User{UID: d.UID, Name: r.users.Name(d.UID)},
+		User:    r.users.User(d.UID),
 		Type:    typ,
 		Bulk:    le.Uint32(raw[hdrSize+4:]) != 0,
 		Limited: le.Uint64(raw[hdrSize+8:]),

@@ -126,6 +126,8 @@ func init() {
 		// Falco's user and group are the effective ids.
 		vigilField("user.uid", "proc.euid"),
 		vigilField("user.name", "user.name"),
+		vigilField("user.homedir", "user.home"),
+		vigilField("user.shell", "user.shell"),
 		vigilField("user.loginuid", "proc.loginuid"),
 		vigilField("group.gid", "proc.gid"),
 		vigilField("thread.cap_effective", "proc.cap_effective"),

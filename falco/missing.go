@@ -36,8 +36,6 @@ var missingFields = map[string]string{
 	"evt.is_io_write":                         "read and write events",
 	"evt.is_open_exec":                        "the exec bit of open flags",
 	"user.loginname":                          "the login user's name",
-	"user.homedir":                            "home directories",
-	"user.shell":                              "login shells",
 	"group.name":                              "group names",
 	"container.start_ts":                      "the container's start time",
 	"container.mounts":                        "the container's mounts",

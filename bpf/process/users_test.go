@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vigil-project/vigil/engine/event"
 )
 
 const passwd = `root:x:0:0:root:/root:/bin/bash
@@ -28,6 +30,16 @@ func TestUsers(t *testing.T) {
 	for uid, want := range map[uint32]string{0: "root", 1: "daemon", 1000: "alice", 65534: "nobody", 5: "", 2: "", 4242: ""} {
 		if got := u.Name(uid); got != want {
 			t.Errorf("Name(%d) = %q, want %q", uid, got, want)
+		}
+	}
+	// The first line of a uid wins, home and shell with it.
+	for uid, want := range map[uint32]event.User{
+		0:    {UID: 0, Name: "root", Home: "/root", Shell: "/bin/bash"},
+		1:    {UID: 1, Name: "daemon", Home: "/usr/sbin", Shell: "/usr/sbin/nologin"},
+		4242: {UID: 4242},
+	} {
+		if got := u.User(uid); got != want {
+			t.Errorf("User(%d) = %+v, want %+v", uid, got, want)
 		}
 	}
 

@@ -131,8 +131,10 @@ func (e *Event) Failed() bool { return e.Res < 0 }
 
 // User is the user of the event's thread.
 type User struct {
-	UID  uint32
-	Name string // from the host's passwd database; "" when unknown
+	UID   uint32
+	Name  string // from the host's passwd database; "" when unknown
+	Home  string // home directory from the passwd database
+	Shell string // login shell from the passwd database (/usr/sbin/nologin for system users)
 }
 
 // Process is what is known of a process (thread group) at some point of its

@@ -327,6 +327,10 @@ var Fields = []Field{
 		Default: func(e *Event) { e.User.UID = e.UID }},
 	{Name: "user.name", Kind: KindString, Types: procTypes, Desc: "user name from the host's passwd database",
 		Str: func(e *Event) string { return e.User.Name }, SetStr: func(e *Event, s string) error { e.User.Name = s; return nil }},
+	{Name: "user.home", Kind: KindString, Types: procTypes, Desc: "the user's home directory from the host's passwd database; \"\" when unknown",
+		Str: func(e *Event) string { return e.User.Home }, SetStr: func(e *Event, s string) error { e.User.Home = s; return nil }},
+	{Name: "user.shell", Kind: KindString, Types: procTypes, Desc: "the user's login shell from the host's passwd database (/usr/sbin/nologin, /bin/false for system accounts); \"\" when unknown",
+		Str: func(e *Event) string { return e.User.Shell }, SetStr: func(e *Event, s string) error { e.User.Shell = s; return nil }},
 
 	{Name: "file.path", Kind: KindString, Types: fileTypes, Desc: "absolute, lexically normalised path",
 		Str: func(e *Event) string { return e.File.Path }, SetStr: func(e *Event, s string) error { e.File.Path = s; return nil }},

@@ -22,7 +22,7 @@ func sampleOpen() *Event {
 				Name: "web-1", Image: "nginx:1.27", Labels: map[string]string{"tier": "front", "app": "web"},
 				Privileged: true, Mounts: []ContainerMount{{Source: "/var/run/docker.sock", Dest: "/run/docker.sock", RW: true}, {Source: "proc", Dest: "/proc"}}, Known: true}},
 		Parent: parent,
-		User:   User{UID: 1000, Name: "alice"},
+		User:   User{UID: 1000, Name: "alice", Home: "/home/alice", Shell: "/bin/bash"},
 		File:   File{Path: "/etc/hosts", RawPath: "/etc/hosts", Flags: 0x80000},
 	}
 }
@@ -43,7 +43,7 @@ func TestAppendJSON(t *testing.T) {
 		"proc.args": []any{"/etc/hosts"}, "proc.args_text": "/etc/hosts", "proc.argv0": "cat", "proc.pargv0": "", "proc.args_truncated": false, "proc.cmdline": "cat /etc/hosts", "proc.cwd": "/root",
 		"proc.tty": 0.0, "proc.uid": 1000.0, "proc.gid": 1000.0, "proc.euid": 1000.0, "proc.start": "2026-11-22T03:00:00Z",
 		"proc.exe_memfd": false, "proc.exe_upper_layer": false, "proc.pname": "systemd", "proc.pexe": "/usr/lib/systemd/systemd", "proc.pcmdline": "systemd",
-		"proc.ancestors": []any{"systemd"}, "proc.ancestor_exes": []any{"/usr/lib/systemd/systemd"}, "proc.ancestor_argv0s": []any{"/sbin/init"}, "proc.ancestor_pids": []any{"1"}, "user.uid": 1000.0, "user.name": "alice",
+		"proc.ancestors": []any{"systemd"}, "proc.ancestor_exes": []any{"/usr/lib/systemd/systemd"}, "proc.ancestor_argv0s": []any{"/sbin/init"}, "proc.ancestor_pids": []any{"1"}, "user.uid": 1000.0, "user.name": "alice", "user.home": "/home/alice", "user.shell": "/bin/bash",
 		"file.path": "/etc/hosts", "file.rawpath": "/etc/hosts", "file.name": "hosts", "file.dir": "/etc", "file.flags": float64(0x80000), "file.flags_text": "O_RDONLY|O_CLOEXEC",
 		"file.mode": 0.0, "file.mode_text": "", "proc.env_text": "HOME= LD_PRELOAD=/tmp/x.so", "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
 		"container.id": "0123456789ab", "container.full_id": strings.Repeat("0123456789abcdef", 4), "container.runtime": "docker",
