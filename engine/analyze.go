@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
@@ -129,7 +131,14 @@ func (an *analyzer) eventTypes(e ast.Expr, refs map[int64]*ast.ReferenceInfo) (e
 		}
 		return 0, false
 	case ast.IdentKind, ast.SelectKind:
-		m := an.macros[nameOf(e, refs)]
+		name := nameOf(e, refs)
+		m := an.macros[name]
+		if m == nil {
+			// A guard field (file.modified) is true only on its types.
+			if f, ok := event.FieldByName(name); ok && f.Guard {
+				return f.Types, true
+			}
+		}
 		if m == nil || m.ast == nil {
 			return 0, false
 		}
@@ -168,6 +177,11 @@ func (an *analyzer) eventTypes(e ast.Expr, refs map[int64]*ast.ReferenceInfo) (e
 		return 0, false
 	case operators.Equals, operators.NotEquals:
 		for i := range 2 {
+			if call.FunctionName() == operators.Equals && nameOf(args[i], refs) == "file.change" {
+				if s, ok := stringLit(args[1-i]); ok && s != "" {
+					return event.TypesChanging(s), true
+				}
+			}
 			if nameOf(args[i], refs) != "evt.type" {
 				continue
 			}
@@ -180,6 +194,15 @@ func (an *analyzer) eventTypes(e ast.Expr, refs map[int64]*ast.ReferenceInfo) (e
 			}
 		}
 	case operators.In:
+		if nameOf(args[0], refs) == "file.change" {
+			if l, ok := an.stringList(args[1], refs); ok && !slices.Contains(l, "") {
+				var set event.TypeSet
+				for _, s := range l {
+					set |= event.TypesChanging(s)
+				}
+				return set, true
+			}
+		}
 		if nameOf(args[0], refs) == "evt.type" {
 			if l, ok := an.stringList(args[1], refs); ok {
 				var set event.TypeSet

@@ -83,6 +83,8 @@ func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pat
 			return anyOpen
 		}
 		switch name {
+		case "file.modified":
+			return pathSet{{AnyFlags: oWrite | oCreat | oTrunc}}
 		case "file.write":
 			return pathSet{{AnyFlags: oWrite}}
 		case "file.create":
@@ -109,26 +111,37 @@ func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pat
 	case operators.Equals:
 		for i := range 2 {
 			if s, ok := stringLit(args[1-i]); ok {
-				switch nameOf(args[i], refs) {
-				case q.field:
+				name := nameOf(args[i], refs)
+				switch q.role(name) {
+				case rolePath:
 					return pathSet{{Path: s, Exact: true}}
-				case q.dirField():
+				case roleDir:
 					return dirPrefix(s)
+				}
+				if name == "file.change" && q.t == event.TypeOpen {
+					return changeFlags(s)
 				}
 			}
 		}
 	case operators.In:
 		if l, ok := an.stringList(args[1], refs); ok {
 			var out pathSet
-			switch nameOf(args[0], refs) {
-			case q.field:
+			name := nameOf(args[0], refs)
+			switch q.role(name) {
+			case rolePath:
 				for _, s := range l {
 					out = append(out, plan.PathRule{Path: s, Exact: true})
 				}
 				return out
-			case q.dirField():
+			case roleDir:
 				for _, s := range l {
 					out = append(out, dirPrefix(s)...)
+				}
+				return out
+			}
+			if name == "file.change" && q.t == event.TypeOpen {
+				for _, s := range l {
+					out = append(out, changeFlags(s)...)
 				}
 				return out
 			}
@@ -150,11 +163,53 @@ func (q pathQuery) dirField() string {
 	return ""
 }
 
+// pathRole is what a field is to a path query.
+type pathRole uint8
+
+const (
+	roleNone pathRole = iota
+	rolePath          // the path itself
+	roleDir           // its directory
+)
+
+// role says whether the field name is q's path or its directory:
+// file.modified_path (and _dir) stand for the field that names the file
+// an event of q's type changes.
+func (q pathQuery) role(name string) pathRole {
+	switch {
+	case name == "":
+		return roleNone
+	case name == q.field:
+		return rolePath
+	case name == q.dirField():
+		return roleDir
+	case q.t.Info().Change == "" || q.t.ChangedPathField() != q.field:
+		return roleNone
+	case name == "file.modified_path":
+		return rolePath
+	case name == "file.modified_dir":
+		return roleDir
+	}
+	return roleNone
+}
+
+// changeFlags is the open set of file.change == c: opens with the flags
+// that make that change (none for a change no open makes).
+func changeFlags(c string) pathSet {
+	switch c {
+	case event.ChangeTruncate:
+		return pathSet{{AnyFlags: oTrunc}}
+	case event.ChangeWrite:
+		return pathSet{{AnyFlags: oWrite | oCreat}}
+	}
+	return nil
+}
+
 // memberPaths handles file.path.startsWith("/etc/") and its relatives.
 func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, refs map[int64]*ast.ReferenceInfo, q pathQuery) pathSet {
-	field := nameOf(target, refs)
-	isDir := field != "" && field == q.dirField()
-	if (field != q.field && !isDir) || len(args) != 1 {
+	role := q.role(nameOf(target, refs))
+	isDir := role == roleDir
+	if role == roleNone || len(args) != 1 {
 		return anyOpen
 	}
 	var items []string

@@ -392,3 +392,52 @@ func TestPrefilterNamedLists(t *testing.T) {
 		t.Errorf("accept filtered by name %q, though its rule constrains no name", got)
 	}
 }
+
+// A rule on file.modified and file.modified_path applies to every type
+// that changes a file, and the kernel filters each on the path that names
+// the changed file: a rename's new path, a link's new name, an open's path
+// with the flags that change it.
+func TestPrefilterChanges(t *testing.T) {
+	rs := mustCompile(t, "- rule: R\n  desc: d\n  condition: 'file.modified && file.modified_path.startsWith(\"/etc/sudoers\") && !evt.failed'\n  output: o\n  priority: info\n")
+	if got, want := rs.Types(), []event.Type{event.TypeOpen, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod}; !slices.Equal(got, want) {
+		t.Errorf("types %v, want %v", got, want)
+	}
+	pf := rs.Prefilter()
+	if got, want := describe(pf.Open.Paths), "/etc/sudoers* (flags any of O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_TMPFILE)"; pf.Open.All || got != want {
+		t.Errorf("open filter %q, want %q", got, want)
+	}
+	sudoers := []plan.PathRule{{Path: "/etc/sudoers"}}
+	for _, ty := range []event.Type{event.TypeLink, event.TypeSymlink, event.TypeChmod} {
+		if got := pf.Args.Files[ty]; !slices.Equal(got.First, sudoers) || got.Second != nil {
+			t.Errorf("%s filter %+v, want first path %v", ty, got, sudoers)
+		}
+	}
+	if got := pf.Args.Files[event.TypeRename]; got.First != nil || !slices.Equal(got.Second, sudoers) {
+		t.Errorf("rename filter %+v, want the new path %v", got, sudoers)
+	}
+
+	// file.change narrows the types and, for opens, the flags.
+	rs = mustCompile(t, "- rule: R\n  desc: d\n  condition: 'file.change == \"truncate\" && file.modified_name.endsWith(\".log\")'\n  output: o\n  priority: info\n")
+	if got := rs.Types(); !slices.Equal(got, []event.Type{event.TypeOpen}) {
+		t.Errorf("truncate types %v", got)
+	}
+	if pf := rs.Prefilter(); pf.Open.All || describe(pf.Open.Paths) != "* (flags any of O_TRUNC)" {
+		t.Errorf("truncate open filter %+v", pf.Open)
+	}
+	rs = mustCompile(t, "- rule: R\n  desc: d\n  condition: 'file.change in [\"rename\", \"link\"] && file.modified_dir == \"/etc/cron.d\"'\n  output: o\n  priority: info\n")
+	if got := rs.Types(); !slices.Equal(got, []event.Type{event.TypeRename, event.TypeLink}) {
+		t.Errorf("rename/link types %v", got)
+	}
+	cron := []plan.PathRule{{Path: "/etc/cron.d/"}}
+	if f := rs.Prefilter().Args.Files; !slices.Equal(f[event.TypeRename].Second, cron) || !slices.Equal(f[event.TypeLink].First, cron) {
+		t.Errorf("rename/link filters %+v", f)
+	}
+}
+
+// An unknown change kind is a load error at its position.
+func TestChangeConstant(t *testing.T) {
+	_, err := compile(t, "- rule: R\n  desc: d\n  condition: 'file.modified && file.change == \"truncated\"'\n  output: o\n  priority: info\n")
+	if want := `a.yaml:3:47: rule "R": file.change is compared with "truncated", which is not one of its values (did you mean truncate?) (LOAD_BAD_CONSTANT)`; err == nil || strings.SplitN(err.Error(), "\n", 2)[0] != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}

@@ -256,19 +256,25 @@ const (
 )
 
 // Name is the last element of Path.
-func (f *File) Name() string {
-	if f.Path == "" {
-		return ""
-	}
-	return path.Base(f.Path)
-}
+func (f *File) Name() string { return baseName(f.Path) }
 
 // Dir is Path without its last element.
-func (f *File) Dir() string {
-	if f.Path == "" {
+func (f *File) Dir() string { return dirName(f.Path) }
+
+// baseName is p's last element, "" for "".
+func baseName(p string) string {
+	if p == "" {
 		return ""
 	}
-	return path.Dir(f.Path)
+	return path.Base(p)
+}
+
+// dirName is p without its last element, "" for "".
+func dirName(p string) string {
+	if p == "" {
+		return ""
+	}
+	return path.Dir(p)
 }
 
 // Read reports whether the file was opened for reading.

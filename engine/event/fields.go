@@ -96,6 +96,10 @@ type Field struct {
 	Absent func(*Event) bool
 	// Derived names what a field without a setter is computed from.
 	Derived string
+	// Guard: a boolean that is false on every type but its Types, so a
+	// condition that requires it is restricted to them as by evt.type
+	// (file.modified).
+	Guard bool
 	// Default fills the field when FromFields is not given it, from what
 	// the given fields imply (run after every setter); nil leaves it zero.
 	Default func(*Event)
@@ -109,6 +113,8 @@ var (
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
 	setidTypes = setOf(TypeSetuid, TypeSetgid)
 	nsTypes    = setOf(TypeSetns, TypeUnshare)
+	// changeTypes are the types that can change a file (TypeInfo.Change).
+	changeTypes = typesWhere(func(t *TypeInfo) bool { return t.Change != "" })
 	// sysTypes are the types syscalls produce: evt.syscall names which.
 	sysTypes = typesWhere(func(t *TypeInfo) bool { return len(t.Syscalls) > 0 })
 )
@@ -377,6 +383,21 @@ var Fields = []Field{
 		Bool: func(e *Event) bool { return e.File.Create() }, Derived: "file.flags"},
 	{Name: "file.trunc", Kind: KindBool, Types: openTypes, Desc: "O_TRUNC",
 		Bool: func(e *Event) bool { return e.File.Trunc() }, Derived: "file.flags"},
+	// One notion of "this file was changed", whatever the syscall: rules
+	// about a sensitive file name it once (docs/rules.md "File changes").
+	{Name: "file.modified", Kind: KindBool, Types: changeTypes, Guard: true,
+		Desc: "the event changes the file at file.modified_path: opened for writing, created or truncated; a file renamed, hard-linked or symlinked onto the name; its mode changed (file.change says how; failed calls count, evt.failed says)",
+		Bool: func(e *Event) bool { return e.Change() != "" }, Derived: "evt.type, file.flags"},
+	{Name: "file.change", Kind: KindString, Types: changeTypes, Values: Changes,
+		Desc: "how the event changes the file: write, truncate (O_TRUNC), rename, link, symlink, chmod; \"\" when it changes none",
+		Str:  func(e *Event) string { return e.Change() }, Derived: "evt.type, file.flags"},
+	{Name: "file.modified_path", Kind: KindString, Types: changeTypes,
+		Desc: "the path of the changed file: file.path, or for a rename the new path (file.newpath); \"\" when file.modified is false",
+		Str:  func(e *Event) string { return e.ChangedPath() }, Derived: "file.path, file.newpath"},
+	{Name: "file.modified_name", Kind: KindString, Types: changeTypes, Desc: "last element of file.modified_path",
+		Str: func(e *Event) string { return baseName(e.ChangedPath()) }, Derived: "file.modified_path"},
+	{Name: "file.modified_dir", Kind: KindString, Types: changeTypes, Desc: "file.modified_path without its last element",
+		Str: func(e *Event) string { return dirName(e.ChangedPath()) }, Derived: "file.modified_path"},
 
 	{Name: "net.family", Kind: KindString, Types: netTypes, Desc: "address family: ipv4, ipv6, unix",
 		Str: func(e *Event) string { return e.Net.Family }, SetStr: func(e *Event, s string) error { e.Net.Family = s; return nil }},

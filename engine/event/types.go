@@ -111,6 +111,71 @@ type TypeInfo struct {
 	SecondPath string
 	// Text are the keys the text format prints after the process's.
 	Text []TextKey
+	// Change is how an event of the type changes a file (file.change, one
+	// of Changes); "" for types that change none. An open changes a file
+	// only when it writes, creates or truncates it (Event.Change).
+	Change string
+	// ChangedPath is the field that names the changed file when it is
+	// not file.path: file.newpath, the name a rename puts a file at.
+	ChangedPath string
+}
+
+// Changes are the values of file.change: how an event changes a file.
+// Opens are "write" or, with O_TRUNC, "truncate".
+var Changes = []string{ChangeWrite, ChangeTruncate, ChangeRename, ChangeLink, ChangeSymlink, ChangeChmod}
+
+// File changes (TypeInfo.Change).
+const (
+	ChangeWrite    = "write"    // opened for writing or created
+	ChangeTruncate = "truncate" // emptied or cut: O_TRUNC
+	ChangeRename   = "rename"   // another file renamed onto the name
+	ChangeLink     = "link"     // a hard link created at the name
+	ChangeSymlink  = "symlink"  // a symbolic link created at the name
+	ChangeChmod    = "chmod"    // permission bits changed
+)
+
+// ChangedPathField is the field that names the file an event of t
+// changes: file.path, or TypeInfo.ChangedPath.
+func (t Type) ChangedPathField() string {
+	if p := t.Info().ChangedPath; p != "" {
+		return p
+	}
+	return "file.path"
+}
+
+// Change is how e changes the file that ChangedPath names; "" when it
+// changes none. Failed calls count: evt.failed says whether it happened.
+func (e *Event) Change() string {
+	c := e.Type.Info().Change
+	if e.Type != TypeOpen || c == "" {
+		return c
+	}
+	switch {
+	case e.File.Trunc():
+		return ChangeTruncate
+	case e.File.Write() || e.File.Create():
+		return ChangeWrite
+	}
+	return ""
+}
+
+// TypesChanging is the set of the types whose events can change a file
+// in the way change names (a file.change value).
+func TypesChanging(change string) TypeSet {
+	return typesWhere(func(t *TypeInfo) bool {
+		return t.Change == change || t.Change == ChangeWrite && change == ChangeTruncate
+	})
+}
+
+// ChangedPath is the path of the file e changes, "" when it changes none.
+func (e *Event) ChangedPath() string {
+	if e.Change() == "" {
+		return ""
+	}
+	if e.Type.ChangedPathField() == "file.newpath" {
+		return e.File.Target
+	}
+	return e.File.Path
 }
 
 // TextKey is one key=value of the text format.
@@ -141,7 +206,7 @@ var typeTable = [numTypes]TypeInfo{
 	TypeFork: {Name: "fork", C: "VG_FORK", Record: RecordFork, Class: ClassProcess},
 	TypeExit: {Name: "exit", C: "VG_EXIT", Record: RecordExit, Class: ClassProcess},
 	TypeOpen: {Name: "open", C: "VG_OPEN", Record: RecordOpen, Class: ClassFile, Syscalls: syscalls("open", "openat", "openat2", "creat"),
-		Filters: FilterOpenPath, Text: []TextKey{txtFile, txtOpenFlags}},
+		Filters: FilterOpenPath, Text: []TextKey{txtFile, txtOpenFlags}, Change: ChangeWrite},
 	TypeConnect: {Name: "connect", C: "VG_CONNECT", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("connect"),
 		Text: []TextKey{txtDest, txtProto, txtSrc}},
 	TypeUnlink: {Name: "unlink", C: "VG_UNLINK", Record: RecordOpen, Class: ClassFile, Syscalls: syscalls("unlink", "unlinkat", "rmdir"),
@@ -149,14 +214,15 @@ var typeTable = [numTypes]TypeInfo{
 	TypeMkdir: {Name: "mkdir", C: "VG_MKDIR", Record: RecordOpen, Class: ClassFile, Syscalls: syscalls("mkdir", "mkdirat"),
 		Filters: pathFilters, Text: []TextKey{txtFile, txtMode}},
 	TypeRename: {Name: "rename", C: "VG_RENAME", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("rename", "renameat", "renameat2"),
-		Filters: pathFilters, SecondPath: "file.newpath", Text: []TextKey{txtFile, txtNewPath}},
+		Filters: pathFilters, SecondPath: "file.newpath", Text: []TextKey{txtFile, txtNewPath},
+		Change: ChangeRename, ChangedPath: "file.newpath"},
 	TypeLink: {Name: "link", C: "VG_LINK", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("link", "linkat"),
-		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}},
+		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}, Change: ChangeLink},
 	TypeSymlink: {Name: "symlink", C: "VG_SYMLINK", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("symlink", "symlinkat"),
-		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}},
+		Filters: pathFilters, SecondPath: "file.target", Text: []TextKey{txtLink, txtLinkTarget}, Change: ChangeSymlink},
 	TypeChmod: {Name: "chmod", C: "VG_CHMOD", Record: RecordSys, Class: ClassFile,
 		Syscalls: append(syscalls("chmod", "fchmod", "fchmodat"), Syscall{"fchmodat2", "Linux 6.6+"}),
-		Filters:  pathFilters, Text: []TextKey{txtFile, txtMode}},
+		Filters:  pathFilters, Text: []TextKey{txtFile, txtMode}, Change: ChangeChmod},
 	TypePtrace: {Name: "ptrace", C: "VG_PTRACE", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("ptrace"),
 		Filters: FilterName | FilterPtraceRequest, Text: []TextKey{txtPtraceRequest, txtPtracePID, txtPtraceTarget}},
 	TypeSetuid: {Name: "setuid", C: "VG_SETUID", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("setuid", "setreuid", "setresuid", "setfsuid"),
