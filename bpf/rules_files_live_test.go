@@ -1,0 +1,81 @@
+package bpf
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// A sensitive file changed without an open for writing of its own name is
+// still caught (file.modified): sed -i and mv rename a temporary file onto
+// it, ln links something into place, chmod changes it in place. Each is
+// performed for real on harmless files (a comment-only cron.d file, a
+// sudoers.d file of one comment) that are removed afterwards.
+func TestFileChangeRulesLive(t *testing.T) {
+	c := live(t)
+	for _, d := range []string{"/etc/cron.d", "/etc/sudoers.d"} {
+		if err := os.MkdirAll(d, 0o755); err != nil { // the kernel matrix's root has none
+			t.Fatal(err)
+		}
+	}
+	tag := fmt.Sprintf("vigil-live-%d", os.Getpid())
+	run := func(t *testing.T, name string, args ...string) int {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %q: %v %s", name, args, err, out)
+		}
+		return cmd.Process.Pid
+	}
+	// The alert for the change of path by pid: sed's temporary file in
+	// the same directory raises one of its own first.
+	check := func(t *testing.T, rule string, pid int, path, want string) {
+		t.Helper()
+		a := c.firesOn(t, rule, fmt.Sprintf("pid %d changing %s", pid, path), func(e *event.Event) bool {
+			return e.Proc.PID == uint32(pid) && e.ChangedPath() == path
+		})
+		if !strings.Contains(a.Output, want) {
+			t.Errorf("%s: output %q lacks %q", rule, a.Output, want)
+		}
+	}
+
+	t.Run("sed -i renames onto a sudoers file", func(t *testing.T) {
+		f := filepath.Join("/etc/sudoers.d", tag)
+		if err := os.WriteFile(f, []byte("# vigil live test a\n"), 0o440); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(f)
+		pid := run(t, "sed", "-i", "s/ a$/ b/", f)
+		check(t, "Sudoers modified", pid, f, "file="+f+" change=rename process=sed")
+	})
+
+	t.Run("mv of a prepared file into cron.d", func(t *testing.T) {
+		tmp := filepath.Join("/etc", "."+tag) // the same filesystem: a rename, not a copy
+		if err := os.WriteFile(tmp, []byte("# vigil live test\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(tmp)
+		f := filepath.Join("/etc/cron.d", tag)
+		defer os.Remove(f)
+		pid := run(t, "mv", tmp, f)
+		check(t, "Cron job created or modified", pid, f, "file="+f+" change=rename process=mv")
+
+		pid = run(t, "chmod", "600", f)
+		check(t, "Cron job created or modified", pid, f, "file="+f+" change=chmod process=chmod")
+
+		hard := f + "-hard"
+		defer os.Remove(hard)
+		pid = run(t, "ln", f, hard)
+		check(t, "Cron job created or modified", pid, hard, "file="+hard+" change=link process=ln")
+
+		soft := f + "-soft"
+		defer os.Remove(soft)
+		pid = run(t, "ln", "-s", "/nonexistent/"+tag, soft)
+		check(t, "Cron job created or modified", pid, soft, "file="+soft+" change=symlink process=ln")
+	})
+}
