@@ -25,6 +25,54 @@ func lpmKey(r plan.PathRule) (vigilVgPathKey, error) {
 	return k, nil
 }
 
+// suffixKey is the vg_suffixes key of an end-of-path rule under a tag
+// (the vg_file_paths tag; VG_OPEN << 1 for opens): the tag, then the end
+// reversed.
+func suffixKey(tag uint8, r plan.PathRule) (vigilVgSuffixKey, error) {
+	var k vigilVgSuffixKey
+	if len(r.Path) > plan.SuffixMax || len(r.Path) == 0 {
+		return k, fmt.Errorf("path filter end %q is empty or longer than %d bytes", r.Path, plan.SuffixMax)
+	}
+	k.Data[0] = tag
+	for i := range len(r.Path) {
+		k.Data[1+i] = r.Path[len(r.Path)-1-i]
+	}
+	k.Prefixlen = uint32(1+len(r.Path)) * 8
+	return k, nil
+}
+
+// setSuffixes makes the entries of vg_suffixes whose tag ours accepts
+// exactly want, adding before removing.
+func (p *Probes) setSuffixes(want map[vigilVgSuffixKey]uint32, ours func(tag uint8) bool) error {
+	m := p.objs.VgSuffixes
+	for k, v := range want {
+		if err := m.Update(&k, &v, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("update path end filter: %w", err)
+		}
+	}
+	var stale []vigilVgSuffixKey
+	var k vigilVgSuffixKey
+	var v uint32
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		if _, ok := want[k]; !ok && ours(k.Data[0]) {
+			stale = append(stale, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read path end filter: %w", err)
+	}
+	for _, k := range stale {
+		if err := m.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("update path end filter: %w", err)
+		}
+	}
+	return nil
+}
+
+// openTag is the vg_suffixes tag of opens.
+const openTag = uint8(event.TypeOpen) << 1
+
 // SetOpenFilter replaces the kernel's open filter in place. Entries are
 // added before stale ones are removed and the filter is switched on last
 // (off first), so during the change the kernel drops only opens that both
@@ -36,12 +84,24 @@ func (p *Probes) SetOpenFilter(f plan.OpenFilter) error {
 		return p.writeConfig()
 	}
 	want := map[vigilVgPathKey]uint32{}
+	ends := map[vigilVgSuffixKey]uint32{}
 	for r, need := range f.TrieValues() {
+		if r.Suffix {
+			k, err := suffixKey(openTag, r)
+			if err != nil {
+				return err
+			}
+			ends[k] = need
+			continue
+		}
 		k, err := lpmKey(r)
 		if err != nil {
 			return err
 		}
 		want[k] = need
+	}
+	if err := p.setSuffixes(ends, func(tag uint8) bool { return tag == openTag }); err != nil {
+		return err
 	}
 	for k, v := range want {
 		if err := m.Update(&k, &v, ebpf.UpdateAny); err != nil {
@@ -66,6 +126,10 @@ func (p *Probes) SetOpenFilter(f plan.OpenFilter) error {
 		}
 	}
 	p.cfg.OpenFilter = 1
+	p.cfg.SuffixTypes &^= 1 << event.TypeOpen
+	if len(ends) > 0 {
+		p.cfg.SuffixTypes |= 1 << event.TypeOpen
+	}
 	return p.writeConfig()
 }
 
@@ -117,7 +181,8 @@ func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 		}
 	}
 	files := map[vigilVgFpathKey]bool{}
-	var fileTypes uint64
+	ends := map[vigilVgSuffixKey]uint32{}
+	var fileTypes, endTypes uint64
 	for t, ff := range f.Files {
 		if t == event.TypeNone || t >= event.Type(vigilVgTypeVG_TYPE_MAX) {
 			return fmt.Errorf("path filter for event type %d: no kernel probe", t)
@@ -125,6 +190,15 @@ func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 		fileTypes |= 1 << t
 		for which, rules := range [2][]plan.PathRule{ff.First, ff.Second} {
 			for _, r := range rules {
+				if r.Suffix {
+					k, err := suffixKey(uint8(t)<<1|uint8(which), r)
+					if err != nil {
+						return err
+					}
+					ends[k] = 0
+					endTypes |= 1 << t
+					continue
+				}
 				k, err := fileKey(uint8(t)<<1|uint8(which), r)
 				if err != nil {
 					return err
@@ -140,6 +214,10 @@ func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 			return fmt.Errorf("update path filter: %w", err)
 		}
 	}
+	if err := p.setSuffixes(ends, func(tag uint8) bool { return tag != openTag }); err != nil {
+		return err
+	}
+	p.cfg.SuffixTypes = p.cfg.SuffixTypes&(1<<event.TypeOpen) | endTypes
 	p.cfg.FileFilter = fileTypes
 	p.cfg.NameTypes = types
 	p.cfg.PtraceFilter, p.cfg.PtraceReqs = 0, 0

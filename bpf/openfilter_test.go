@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,10 @@ func TestOpenFilterLive(t *testing.T) {
 		{Path: d + "/keep/"},
 		{Path: d + "/exact.txt", Exact: true},
 		{Path: d + "/w/", AnyFlags: unix.O_WRONLY | unix.O_RDWR},
+		// Ends of paths: a name anywhere, an extension with a flag.
+		{Path: "/vigil-name.rc", Suffix: true},
+		{Path: ".vlog", Suffix: true, AnyFlags: unix.O_TRUNC},
+		{Path: "/deep/" + strings.Repeat("n", 40) + ".x", Suffix: true},
 	}}
 	if err := c.probes.SetOpenFilter(filter); err != nil {
 		t.Fatal(err)
@@ -50,6 +55,18 @@ func TestOpenFilterLive(t *testing.T) {
 		{openReq{Path: d + "/other/.hidden", Flags: wr}, true},
 		{openReq{Path: d + "/other/", Flags: rd | unix.O_DIRECTORY}, true},
 		{openReq{Path: "other/z", Flags: wr, Dir: d}, true}, // relative
+		{openReq{Path: d + "/other/vigil-name.rc", Flags: rd}, true},
+		{openReq{Path: d + "/other/xvigil-name.rc", Flags: rd}, false}, // another name
+		{openReq{Path: d + "/other/a.vlog", Flags: wr | unix.O_TRUNC}, true},
+		{openReq{Path: d + "/other/b.vlog", Flags: wr}, false}, // needs O_TRUNC
+		{openReq{Path: d + "/w/c.vlog", Flags: rd}, false},     // neither the prefix's flags nor the end's
+		{openReq{Path: d + "/w/d.vlog", Flags: wr}, true},      // the prefix's flags
+		// An end longer than most names, matched on the path's last bytes.
+		{openReq{Path: d + "/other/deep/" + strings.Repeat("n", 40) + ".x", Flags: rd}, true},
+		{openReq{Path: d + "/other/deep/" + strings.Repeat("n", 39) + ".x", Flags: rd}, false},
+	}
+	for _, sub := range []string{"other/deep"} {
+		os.MkdirAll(filepath.Join(d, sub), 0o755)
 	}
 	var reqs []openReq
 	for _, c := range cases {

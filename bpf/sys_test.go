@@ -515,4 +515,29 @@ func TestFileFilters(t *testing.T) {
 	if ev.File.Target != gdir+"/c" || ev.File.Path != gdir+"/l1" {
 		t.Errorf("link: path %q target %q", ev.File.Path, ev.File.Target)
 	}
+
+	// Ends of paths (file.name == "l1"): link(2) of .../l1 passes,
+	// chmod(2) of .../c does not.
+	hdir := tempDir(t)
+	if err := os.WriteFile(filepath.Join(hdir, "a"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.probes.SetArgFilter(plan.ArgFilter{Files: map[event.Type]plan.FileFilter{
+		event.TypeLink:  {First: []plan.PathRule{{Path: "/l1", Suffix: true}}},
+		event.TypeChmod: {First: []plan.PathRule{{Path: "/zz", Suffix: true}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	_, fl3 := runHelperCmd(t, "files", hdir)
+	c.waitFor(t, "files helper exit", byPID(fl3, event.TypeExit))
+	links, chmods = nil, nil
+	for _, e := range c.all(byPID(fl3, event.TypeLink)) {
+		links = append(links, e.Syscall)
+	}
+	for _, e := range c.all(byPID(fl3, event.TypeChmod)) {
+		chmods = append(chmods, e.Syscall)
+	}
+	if !slices.Equal(links, []string{"link", "linkat"}) || !slices.Equal(chmods, []string{"fchmod", "fchmodat"}) {
+		t.Errorf("with path ends: links %v (want link, linkat), chmods %v (want fchmod, fchmodat)", links, chmods)
+	}
 }

@@ -19,6 +19,7 @@ type vigilHeap struct {
 	Path      [8192]int8
 	Key       vigilVgPathKey
 	Fkey      vigilVgFpathKey
+	Skey      vigilVgSuffixKey
 	Pkey      vigilVgPolPathKey
 	LoopOff   uint32
 	LoopLast  uint32
@@ -56,6 +57,7 @@ type vigilVgConfig struct {
 	LimitTypes     uint64
 	RateIntervalNs uint64
 	RateBurstNs    uint64
+	SuffixTypes    uint64
 }
 
 type vigilVgConnect struct {
@@ -282,6 +284,12 @@ type vigilVgRate struct {
 	EventType uint32
 }
 
+type vigilVgSuffixKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [64]uint8
+}
+
 type vigilVgSys struct {
 	_       structs.HostLayout
 	Hdr     vigilVgHdr
@@ -406,6 +414,7 @@ const (
 	vigilMapVgPolUid          = "vg_pol_uid"
 	vigilMapVgRates           = "vg_rates"
 	vigilMapVgSetidOld        = "vg_setid_old"
+	vigilMapVgSuffixes        = "vg_suffixes"
 	vigilProgCgConnect4       = "cg_connect4"
 	vigilProgCgConnect6       = "cg_connect6"
 	vigilProgTpAccept         = "tp_accept"
@@ -622,6 +631,7 @@ type vigilMapSpecs struct {
 	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
 	VgRates     *ebpf.MapSpec `ebpf:"vg_rates"`
 	VgSetidOld  *ebpf.MapSpec `ebpf:"vg_setid_old"`
+	VgSuffixes  *ebpf.MapSpec `ebpf:"vg_suffixes"`
 }
 
 // vigilVariableSpecs contains global variables before they are loaded into the kernel.
@@ -700,6 +710,7 @@ type vigilMaps struct {
 	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
 	VgRates     *ebpf.Map `ebpf:"vg_rates"`
 	VgSetidOld  *ebpf.Map `ebpf:"vg_setid_old"`
+	VgSuffixes  *ebpf.Map `ebpf:"vg_suffixes"`
 }
 
 func (m *vigilMaps) Close() error {
@@ -725,6 +736,7 @@ func (m *vigilMaps) Close() error {
 		m.VgPolUid,
 		m.VgRates,
 		m.VgSetidOld,
+		m.VgSuffixes,
 	)
 }
 

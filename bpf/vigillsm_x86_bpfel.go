@@ -19,6 +19,7 @@ type vigilLsmHeap struct {
 	Path      [8192]int8
 	Key       vigilLsmVgPathKey
 	Fkey      vigilLsmVgFpathKey
+	Skey      vigilLsmVgSuffixKey
 	Pkey      vigilLsmVgPolPathKey
 	LoopOff   uint32
 	LoopLast  uint32
@@ -51,6 +52,7 @@ type vigilLsmVgConfig struct {
 	LimitTypes     uint64
 	RateIntervalNs uint64
 	RateBurstNs    uint64
+	SuffixTypes    uint64
 }
 
 type vigilLsmVgFpathKey struct {
@@ -133,6 +135,12 @@ type vigilLsmVgRate struct {
 	EventType uint32
 }
 
+type vigilLsmVgSuffixKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [64]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -157,6 +165,7 @@ const (
 	vigilLsmMapVgPolProcs      = "vg_pol_procs"
 	vigilLsmMapVgPolUid        = "vg_pol_uid"
 	vigilLsmMapVgRates         = "vg_rates"
+	vigilLsmMapVgSuffixes      = "vg_suffixes"
 	vigilLsmProgLsmConnect     = "lsm_connect"
 	vigilLsmProgLsmExec        = "lsm_exec"
 	vigilLsmProgLsmOpen        = "lsm_open"
@@ -235,6 +244,7 @@ type vigilLsmMapSpecs struct {
 	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
 	VgRates     *ebpf.MapSpec `ebpf:"vg_rates"`
+	VgSuffixes  *ebpf.MapSpec `ebpf:"vg_suffixes"`
 }
 
 // vigilLsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -285,6 +295,7 @@ type vigilLsmMaps struct {
 	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
 	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
 	VgRates     *ebpf.Map `ebpf:"vg_rates"`
+	VgSuffixes  *ebpf.Map `ebpf:"vg_suffixes"`
 }
 
 func (m *vigilLsmMaps) Close() error {
@@ -309,6 +320,7 @@ func (m *vigilLsmMaps) Close() error {
 		m.VgPolProcs,
 		m.VgPolUid,
 		m.VgRates,
+		m.VgSuffixes,
 	)
 }
 

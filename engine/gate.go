@@ -17,16 +17,18 @@ type typeIndex struct {
 	rules   []*Rule // the type's enabled rules, in definition order
 	ungated []int
 	// opens
-	exact map[string][]pathHit // exact paths
-	byTop map[string][]pathHit // prefixes by their first path component
-	other []pathHit            // prefixes shorter than a first component ("/", "/et")
+	exact  map[string][]pathHit // exact paths
+	byTop  map[string][]pathHit // prefixes by their first path component
+	other  []pathHit            // prefixes shorter than a first component ("/", "/et")
+	byBase map[string][]pathHit // ends that are a whole last element ("/.bashrc"), by it
+	ends   []pathHit            // other ends (".log", "/.ssh/id_rsa")
 	// execs
 	byName map[string][]int
 }
 
 type pathHit struct {
 	rule   int
-	prefix string
+	prefix string // or end, for the ends
 	flags  uint32 // any of (0: any)
 }
 
@@ -45,7 +47,7 @@ func topComponent(p string) (string, bool) {
 }
 
 func newOpenIndex(rules []*Rule, sets []pathSet) *typeIndex {
-	ix := &typeIndex{rules: rules, exact: map[string][]pathHit{}, byTop: map[string][]pathHit{}}
+	ix := &typeIndex{rules: rules, exact: map[string][]pathHit{}, byTop: map[string][]pathHit{}, byBase: map[string][]pathHit{}}
 	for i, s := range sets {
 		if s.isAll() {
 			ix.ungated = append(ix.ungated, i)
@@ -54,6 +56,10 @@ func newOpenIndex(rules []*Rule, sets []pathSet) *typeIndex {
 		for _, r := range s {
 			h := pathHit{rule: i, prefix: r.Path, flags: r.AnyFlags}
 			switch top, ok := topComponent(r.Path); {
+			case r.Suffix && strings.LastIndexByte(r.Path, '/') == 0:
+				ix.byBase[r.Path[1:]] = append(ix.byBase[r.Path[1:]], h)
+			case r.Suffix:
+				ix.ends = append(ix.ends, h)
 			case r.Exact:
 				ix.exact[r.Path] = append(ix.exact[r.Path], h)
 			case ok:
@@ -99,6 +105,18 @@ func (ix *typeIndex) markOpen(path string, flags uint32, mark []bool) {
 	}
 	for _, h := range ix.other {
 		if !mark[h.rule] && h.admits(flags) && strings.HasPrefix(path, h.prefix) {
+			mark[h.rule] = true
+		}
+	}
+	if len(ix.byBase) > 0 {
+		for _, h := range ix.byBase[path[strings.LastIndexByte(path, '/')+1:]] {
+			if h.admits(flags) {
+				mark[h.rule] = true
+			}
+		}
+	}
+	for _, h := range ix.ends {
+		if !mark[h.rule] && h.admits(flags) && strings.HasSuffix(path, h.prefix) {
 			mark[h.rule] = true
 		}
 	}

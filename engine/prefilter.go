@@ -117,6 +117,8 @@ func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pat
 					return pathSet{{Path: s, Exact: true}}
 				case roleDir:
 					return dirPrefix(s)
+				case roleName:
+					return nameEnd(s)
 				}
 				if name == "file.change" && q.t == event.TypeOpen {
 					return changeFlags(s)
@@ -136,6 +138,15 @@ func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pat
 			case roleDir:
 				for _, s := range l {
 					out = append(out, dirPrefix(s)...)
+				}
+				return out
+			case roleName:
+				for _, s := range l {
+					e := nameEnd(s)
+					if e.isAll() {
+						return anyOpen
+					}
+					out = append(out, e...)
 				}
 				return out
 			}
@@ -170,6 +181,7 @@ const (
 	roleNone pathRole = iota
 	rolePath          // the path itself
 	roleDir           // its directory
+	roleName          // its last element
 )
 
 // role says whether the field name is q's path or its directory:
@@ -183,14 +195,30 @@ func (q pathQuery) role(name string) pathRole {
 		return rolePath
 	case name == q.dirField():
 		return roleDir
+	case name == "file.name" && q.field == "file.path":
+		return roleName
 	case q.t.Info().Change == "" || q.t.ChangedPathField() != q.field:
 		return roleNone
 	case name == "file.modified_path":
 		return rolePath
 	case name == "file.modified_dir":
 		return roleDir
+	case name == "file.modified_name":
+		return roleName
 	}
 	return roleNone
+}
+
+// nameEnd is the path end of file.name == s: "/" + s. A name with a "/"
+// matches no path; "" any.
+func nameEnd(s string) pathSet {
+	switch {
+	case strings.Contains(s, "/"):
+		return nil
+	case s == "":
+		return anyOpen
+	}
+	return pathSet{{Path: "/" + s, Suffix: true}}
 }
 
 // changeFlags is the open set of file.change == c: opens with the flags
@@ -205,7 +233,8 @@ func changeFlags(c string) pathSet {
 	return nil
 }
 
-// memberPaths handles file.path.startsWith("/etc/") and its relatives.
+// memberPaths handles file.path.startsWith("/etc/") and its relatives,
+// and file.name.endsWith(".log"): an end of the path.
 func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, refs map[int64]*ast.ReferenceInfo, q pathQuery) pathSet {
 	role := q.role(nameOf(target, refs))
 	isDir := role == roleDir
@@ -222,7 +251,20 @@ func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, ref
 	}
 	var out pathSet
 	for _, s := range items {
+		if role == roleName {
+			// Only the ends of names say something of the path.
+			if fn != "endsWith" && fn != "endsWithAny" || s == "" {
+				return anyOpen
+			}
+			out = append(out, plan.PathRule{Path: s, Suffix: true})
+			continue
+		}
 		switch fn {
+		case "endsWith", "endsWithAny":
+			if s == "" {
+				return anyOpen
+			}
+			out = append(out, plan.PathRule{Path: s, Suffix: true})
 		case "startsWith", "startsWithAny":
 			// file.dir starting with p means file.path does too.
 			out = append(out, plan.PathRule{Path: s})
@@ -237,6 +279,10 @@ func (an *analyzer) memberPaths(fn string, target ast.Expr, args []ast.Expr, ref
 				return anyOpen
 			}
 			lit := s
+			if rest := strings.TrimPrefix(s, "*"); rest != s && rest != "" && !strings.ContainsAny(rest, `*?[\`) {
+				out = append(out, plan.PathRule{Path: rest, Suffix: true}) // "*/.bashrc": an end
+				continue
+			}
 			if i := strings.IndexAny(s, `*?[\`); i >= 0 {
 				out = append(out, plan.PathRule{Path: s[:i]})
 				continue
@@ -287,6 +333,30 @@ func meet(x, y plan.PathRule) (plan.PathRule, bool) {
 	m := plan.PathRule{AnyFlags: x.AnyFlags}
 	if m.AnyFlags == 0 {
 		m.AnyFlags = y.AnyFlags
+	}
+	if y.Suffix && !x.Suffix {
+		x, y = y, x
+	}
+	if x.Suffix {
+		switch {
+		case y.Suffix && strings.HasSuffix(x.Path, y.Path):
+			m.Path, m.Suffix = x.Path, true
+		case y.Suffix && strings.HasSuffix(y.Path, x.Path):
+			m.Path, m.Suffix = y.Path, true
+		case y.Suffix:
+			return m, false
+		case y.Exact:
+			if !strings.HasSuffix(y.Path, x.Path) {
+				return m, false
+			}
+			m.Path, m.Exact = y.Path, true
+		default:
+			// A prefix and an end: the trie holds one or the other; the
+			// end is usually the narrower (".bashrc" anywhere against all
+			// of /home).
+			m.Path, m.Suffix = x.Path, true
+		}
+		return m, true
 	}
 	switch {
 	case x.Exact && y.Exact:
@@ -360,7 +430,7 @@ func (rs *Ruleset) Prefilter() Prefilter {
 
 func tooLong(s pathSet) bool {
 	for _, r := range s {
-		if len(r.Path) > plan.FilterPathMax {
+		if len(r.Path) > plan.FilterPathMax || r.Suffix && len(r.Path) > plan.SuffixMax {
 			return true
 		}
 	}
@@ -384,8 +454,11 @@ func describe(s pathSet) string {
 	var parts []string
 	for _, r := range dedupe(s) {
 		d := r.Path + "*"
-		if r.Exact {
+		switch {
+		case r.Exact:
 			d = r.Path
+		case r.Suffix:
+			d = "*" + r.Path
 		}
 		if r.AnyFlags != 0 {
 			d += fmt.Sprintf(" (flags any of %s)", flagBits(r.AnyFlags))

@@ -191,7 +191,18 @@ func TestPrefilterShapes(t *testing.T) {
 		{`evt.type == "open" && file.path.startsWith("/etc/") && file.path.startsWith("/etc/ssh/")`, "/etc/ssh/*"},
 		{`evt.type == "open" && file.path.startsWith("/etc/") && file.path.startsWith("/usr/")`, ""},
 		{`evt.type == "open" && !(file.path == "/a")`, "all"},
-		{`evt.type == "open" && file.name == "id_rsa"`, "all"},
+		{`evt.type == "open" && file.name == "id_rsa"`, "*/id_rsa"},
+		{`evt.type == "open" && file.name in [".bashrc", ".zshrc"] && file.write`, "*/.bashrc (flags any of O_WRONLY|O_RDWR), */.zshrc (flags any of O_WRONLY|O_RDWR)"},
+		{`evt.type == "open" && file.name.endsWith(".log") && file.trunc`, "*.log (flags any of O_TRUNC)"},
+		{`evt.type == "open" && file.path.endsWithAny(["/.ssh/id_rsa", ".pem"])`, "*.pem, */.ssh/id_rsa"},
+		{`evt.type == "open" && file.path.startsWith("/home/") && file.name == ".bashrc"`, "*/.bashrc"},
+		{`evt.type == "open" && file.path == "/x/.bashrc" && file.name == ".bashrc"`, "/x/.bashrc"},
+		{`evt.type == "open" && file.path == "/x/.profile" && file.name == ".bashrc"`, ""},
+		{`evt.type == "open" && file.name.endsWith(".log") && file.name.endsWith("auth.log")`, "*auth.log"},
+		{`evt.type == "open" && file.path.glob("*/.bash_history")`, "*/.bash_history"},
+		{`evt.type == "open" && file.name.startsWith(".")`, "all"},
+		{`evt.type == "open" && file.name == ""`, "all"},
+		{`file.modified && file.modified_name == "authorized_keys"`, "*/authorized_keys (flags any of O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_TMPFILE)"},
 		{`evt.type == "open" && file.path.contains("/.ssh/")`, "all"},
 		{`(evt.type == "exec" && proc.name == "x") || (evt.type == "open" && file.path == "/x")`, "/x"},
 		{`evt.type in ["open", "exec"] && file.trunc`, "* (flags any of O_TRUNC)"},
@@ -336,10 +347,13 @@ func TestPrefilterArgs(t *testing.T) {
 func TestPrefilterFiles(t *testing.T) {
 	rs := builtinRuleset(t)
 	f := rs.Prefilter().Args.Files
-	if got := f[event.TypeUnlink].First; !slices.Equal(got, []plan.PathRule{{Path: "/home/"}, {Path: "/root/"}}) || f[event.TypeUnlink].Second != nil {
+	// History files are judged by their names wherever they are: path
+	// ends, not all of /home and /root.
+	hist := plan.PathRule{Path: "/.bash_history", Suffix: true}
+	if got := f[event.TypeUnlink].First; !slices.Contains(got, hist) || slices.Contains(got, plan.PathRule{Path: "/home/"}) || f[event.TypeUnlink].Second != nil {
 		t.Errorf("unlink: %+v", f[event.TypeUnlink])
 	}
-	if got := f[event.TypeRename]; len(got.First) != 2 || !slices.Contains(got.Second, plan.PathRule{Path: "/usr/local/bin/"}) {
+	if got := f[event.TypeRename]; !slices.Contains(got.First, hist) || !slices.Contains(got.Second, plan.PathRule{Path: "/usr/local/bin/"}) {
 		t.Errorf("rename: %+v", got)
 	}
 	if got := f[event.TypeSymlink]; !slices.Contains(got.Second, plan.PathRule{Path: "/etc/shadow", Exact: true}) ||
@@ -422,7 +436,7 @@ func TestPrefilterChanges(t *testing.T) {
 	if got := rs.Types(); !slices.Equal(got, []event.Type{event.TypeOpen}) {
 		t.Errorf("truncate types %v", got)
 	}
-	if pf := rs.Prefilter(); pf.Open.All || describe(pf.Open.Paths) != "* (flags any of O_TRUNC)" {
+	if pf := rs.Prefilter(); pf.Open.All || describe(pf.Open.Paths) != "*.log (flags any of O_TRUNC)" {
 		t.Errorf("truncate open filter %+v", pf.Open)
 	}
 	rs = mustCompile(t, "- rule: R\n  desc: d\n  condition: 'file.change in [\"rename\", \"link\"] && file.modified_dir == \"/etc/cron.d\"'\n  output: o\n  priority: info\n")

@@ -118,6 +118,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vg_file_paths SEC(".maps");
 
+/* Path ends the rules require (vg_config.suffix_types). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct vg_suffix_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vg_suffixes SEC(".maps");
+
 /* Command names some rule of a type requires (vg_config.name_types). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -134,6 +143,7 @@ struct heap {
 	char path[VG_PATH_MAX * 2];
 	struct vg_path_key key;
 	struct vg_fpath_key fkey;
+	struct vg_suffix_key skey;
 	struct vg_pol_path_key pkey;
 	/* State of the LSM programs' loops (lsm.c), kept in map memory: on
 	 * the stack the verifier tracks it exactly and explores every

@@ -6,17 +6,40 @@
 #define FILTER_MASK (VG_FILTER_PATH_MAX - 1)
 
 /*
+ * Whether the end of a path is one some rule names (vg_suffixes): the path
+ * is buf[last-len+1..last]; its last VG_SUFFIX_MAX-1 bytes are looked up,
+ * reversed, under tag. need as in vg_open_paths.
+ */
+static __always_inline bool suffix_wanted(struct heap *h, __u8 tag, const __u8 *buf, __u32 last, __u32 len,
+					  __u32 oflags)
+{
+	struct vg_suffix_key *k = &h->skey;
+	k->data[0] = tag;
+	__u32 m = len < VG_SUFFIX_MAX - 1 ? len : VG_SUFFIX_MAX - 1;
+	for (__u32 i = 0; i < VG_SUFFIX_MAX - 1; i++) {
+		if (i >= m)
+			break;
+		k->data[(i + 1) & (VG_SUFFIX_MAX - 1)] = buf[(last - i) & FILTER_MASK];
+	}
+	k->prefixlen = (m + 1) * 8;
+	__u32 *need = bpf_map_lookup_elem(&vg_suffixes, k);
+	return need && (*need == 0 || (oflags & *need));
+}
+
+/*
  * Whether some rule may match an open of path p (n bytes, NUL at p[n]) with
  * these flags. Rules match file.path, the lexically cleaned path; the raw
  * path is compared instead only when cleaning would not change it: no
  * "//", no "/." (this also passes dotfiles, harmlessly), no trailing "/".
  */
-static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
+static __always_inline bool open_wanted(struct vg_config *cfg, struct heap *h, __u32 n, __u32 oflags)
 {
 	struct vg_path_key *k = &h->key;
 	k->prefixlen = (n + 1) * 8;
 	__u32 *need = bpf_map_lookup_elem(&vg_open_paths, k);
 	if (need && (*need == 0 || (oflags & *need)))
+		return true;
+	if ((cfg->suffix_types & (1ULL << VG_OPEN)) && suffix_wanted(h, VG_OPEN << 1, k->data, n - 1, n, oflags))
 		return true;
 	if (n > 1 && k->data[(n - 1) & FILTER_MASK] == '/')
 		return true;
@@ -38,7 +61,7 @@ static __always_inline bool open_wanted(struct heap *h, __u32 n, __u32 oflags)
  * most 254 bytes that no entry of vg_file_paths covers cannot. Anything
  * else (relative, unclean, too long, unreadable) may.
  */
-static __always_inline bool file_path_wanted(struct heap *h, __u8 tag, const char *upath)
+static __always_inline bool file_path_wanted(struct vg_config *cfg, struct heap *h, __u8 tag, const char *upath)
 {
 	struct vg_fpath_key *k = &h->fkey;
 	long n = bpf_probe_read_user_str(&k->data[1], VG_FILTER_PATH_MAX - 1, upath);
@@ -49,6 +72,8 @@ static __always_inline bool file_path_wanted(struct heap *h, __u8 tag, const cha
 	k->data[0] = tag;
 	k->prefixlen = (n + 2) * 8; /* the tag, the path and its NUL */
 	if (bpf_map_lookup_elem(&vg_file_paths, k))
+		return true;
+	if ((cfg->suffix_types & (1ULL << (tag >> 1))) && suffix_wanted(h, tag, k->data, n, n, 0))
 		return true;
 	if (n > 1 && k->data[n & FILTER_MASK] == '/')
 		return true; /* trailing slash: cleaning changes it */
@@ -71,9 +96,9 @@ static __always_inline bool file_wanted(struct vg_config *cfg, struct heap *h, e
 {
 	if (!(cfg->file_filter & (1ULL << type)))
 		return true;
-	if (file_path_wanted(h, type << 1, upath))
+	if (file_path_wanted(cfg, h, type << 1, upath))
 		return true;
-	if (second && file_path_wanted(h, (type << 1) | 1, second))
+	if (second && file_path_wanted(cfg, h, (type << 1) | 1, second))
 		return true;
 	count_filtered(type);
 	return false;
@@ -240,7 +265,7 @@ static __always_inline int on_open_exit(long ret, enum vg_syscall sc)
 		long kn = bpf_probe_read_user_str(h->key.data, VG_FILTER_PATH_MAX, upath);
 		/* kn counts the NUL; a path that filled the key may be longer */
 		if (kn > 1 && kn < VG_FILTER_PATH_MAX && h->key.data[0] == '/' &&
-		    !open_wanted(h, kn - 1, oflags)) {
+		    !open_wanted(cfg, h, kn - 1, oflags)) {
 			count_filtered(VG_OPEN);
 			return 0;
 		}

@@ -330,6 +330,9 @@ struct vg_config {
 	__u64 limit_types;  /* bit (1 << enum vg_type) */
 	__u64 rate_interval_ns; /* per process and ring: a record per this, on average (0: no limit) */
 	__u64 rate_burst_ns;    /* ...with this much credit saved up: burst * interval */
+	/* bit (1 << enum vg_type): a path the tries do not admit is looked up
+	 * in vg_suffixes too (rules on file names: file.name == ".bashrc") */
+	__u64 suffix_types;
 };
 
 /* Key of vg_file_paths, an LPM trie like vg_open_paths whose first byte
@@ -436,6 +439,18 @@ enum vg_pol_outcome {
 struct vg_path_key {
 	__u32 prefixlen; /* bits */
 	__u8 data[VG_FILTER_PATH_MAX];
+};
+
+/* Key of vg_suffixes, an LPM trie over the ends of paths: data[0] is the
+ * tag of vg_file_paths (VG_OPEN << 1 for opens), then the path's last
+ * bytes in reverse order, so the longest match is the longest suffix a
+ * rule names ("/.bashrc" for file.name == ".bashrc", ".log" for
+ * file.name.endsWith(".log")). The value is as in vg_open_paths (opens)
+ * or unused. */
+#define VG_SUFFIX_MAX 64
+struct vg_suffix_key {
+	__u32 prefixlen; /* bits, the tag's 8 included */
+	__u8 data[VG_SUFFIX_MAX];
 };
 
 #endif

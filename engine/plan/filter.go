@@ -6,17 +6,47 @@ import (
 	"github.com/vigil-project/vigil/engine/event"
 )
 
-// PathRule is one entry of the kernel's open filter: a path prefix, or an
-// exact path, and the open flags of which an open must have one (0: any).
+// PathRule is one entry of the kernel's open filter: a path prefix, an
+// exact path, or (Suffix) the end of a path, and the open flags of which
+// an open must have one (0: any).
 type PathRule struct {
-	Path     string
-	Exact    bool
+	Path  string
+	Exact bool
+	// Suffix: the path ends with Path ("/.bashrc" is file.name ==
+	// ".bashrc"); at most SuffixMax bytes.
+	Suffix   bool
 	AnyFlags uint32
 }
 
 // FilterPathMax is the longest path the kernel's open filter holds; opens
 // of longer paths always reach user space.
 const FilterPathMax = 254
+
+// SuffixMax is the longest path end the kernel's suffix filter holds.
+const SuffixMax = 63
+
+// coveredBy says whether every path r matches, other matches too: a
+// shorter prefix, or a shorter end, of the same kind.
+func (r PathRule) coveredBy(other PathRule) bool {
+	switch {
+	case other == r:
+		return true
+	case r.Suffix || other.Suffix:
+		return r.Suffix && other.Suffix && strings.HasSuffix(r.Path, other.Path)
+	}
+	return !other.Exact && strings.HasPrefix(r.Path, other.Path)
+}
+
+// Matches says whether path p is one r names.
+func (r PathRule) Matches(p string) bool {
+	switch {
+	case r.Suffix:
+		return strings.HasSuffix(p, r.Path)
+	case r.Exact:
+		return p == r.Path
+	}
+	return strings.HasPrefix(p, r.Path)
+}
 
 // ArgFilter is what the kernel may drop of the types with argument
 // filters (event.TypeInfo.Filters) because no enabled rule can match it.
@@ -66,7 +96,7 @@ type OpenFilter struct {
 func (f OpenFilter) TrieValues() map[PathRule]uint32 {
 	vals := map[PathRule]uint32{}
 	for _, r := range f.Paths {
-		key := PathRule{Path: r.Path, Exact: r.Exact}
+		key := PathRule{Path: r.Path, Exact: r.Exact, Suffix: r.Suffix}
 		need, seen := vals[key]
 		vals[key] = mergeFlags(need, seen, r.AnyFlags)
 	}
@@ -75,7 +105,7 @@ func (f OpenFilter) TrieValues() map[PathRule]uint32 {
 		var need uint32
 		seen := false
 		for other, flags := range vals {
-			if other == key || (!other.Exact && strings.HasPrefix(key.Path, other.Path)) {
+			if key.coveredBy(other) {
 				need = mergeFlags(need, seen, flags)
 				seen = true
 			}
@@ -101,20 +131,31 @@ func (f OpenFilter) Wants(vals map[PathRule]uint32, raw string, flags uint32) bo
 	if f.All || len(raw) == 0 || raw[0] != '/' || len(raw) > FilterPathMax {
 		return true
 	}
-	// Longest matching entry: the exact path, else the longest prefix.
+	// Longest matching entry: the exact path, else the longest prefix;
+	// then, in the other trie, the longest end.
 	need, found := vals[PathRule{Path: raw, Exact: true}]
 	if !found {
-		best := -1
-		for k, v := range vals {
-			if !k.Exact && len(k.Path) > best && strings.HasPrefix(raw, k.Path) {
-				best, need, found = len(k.Path), v, true
-			}
-		}
+		need, found = longest(vals, raw, false)
 	}
 	if found && (need == 0 || flags&need != 0) {
 		return true
 	}
+	if need, found := longest(vals, raw, true); found && (need == 0 || flags&need != 0) {
+		return true
+	}
 	return !CleanForFilter(raw)
+}
+
+// longest is the value of the longest prefix (or, with suffix, end) entry
+// that matches raw.
+func longest(vals map[PathRule]uint32, raw string, suffix bool) (need uint32, found bool) {
+	best := -1
+	for k, v := range vals {
+		if !k.Exact && k.Suffix == suffix && len(k.Path) > best && k.Matches(raw) {
+			best, need, found = len(k.Path), v, true
+		}
+	}
+	return need, found
 }
 
 // CleanForFilter reports whether the kernel may judge raw as it is: it has
@@ -140,7 +181,7 @@ func pathWanted(rules []PathRule, raw string) bool {
 		return true
 	}
 	for _, r := range rules {
-		if (r.Exact && raw == r.Path) || (!r.Exact && strings.HasPrefix(raw, r.Path)) {
+		if r.Matches(raw) {
 			return true
 		}
 	}
