@@ -1,0 +1,264 @@
+package bpf
+
+// Programs these tests run, beyond the project's TEST_DEPS: passwd
+// (useradd, gpasswd, passwd), libcap2-bin (setcap), openssl, procps
+// (pgrep, pkill, sysctl), e2fsprogs (chattr), systemd (systemctl), tar,
+// python3. All are on a standard Debian host; a subtest whose program is
+// missing (the kernel matrix has busybox and bash only) is skipped and
+// says which package it needs.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/vigil-project/vigil/engine"
+	"github.com/vigil-project/vigil/engine/event"
+)
+
+// execLookOrSkip returns the path of program, or skips the test naming
+// the Debian package that has it.
+func execLookOrSkip(t *testing.T, program, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err != nil {
+		t.Skipf("%s not installed (Debian package %s)", program, pkg)
+	}
+	return p
+}
+
+// execStart runs a command to its end and returns its pid. Its exit
+// status does not matter: many of these commands are made to fail
+// harmlessly (a missing file, a missing chroot, no permission) after the
+// exec the rules judge.
+func execStart(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if cmd.Process == nil {
+		t.Fatalf("%s: %v %s", cmd, err, out)
+	}
+	return cmd.Process.Pid
+}
+
+// asNobody makes cmd run as uid and gid 65534, whose login shell is
+// nologin (or false in the kernel matrix): writes to /proc/sys fail.
+func asNobody(cmd *exec.Cmd) *exec.Cmd {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = "/"
+	return cmd
+}
+
+// childOf accepts the exec of a program named name whose parent is pid.
+func childOf(pid int, name string) func(*event.Event) bool {
+	return func(e *event.Event) bool {
+		return e.Type == event.TypeExec && e.Proc.PPID == uint32(pid) && e.Proc.Name == name
+	}
+}
+
+// matchBuiltin is every alert of the built-in rules on e.
+func matchBuiltin(t *testing.T, e *event.Event) []*event.Alert {
+	t.Helper()
+	return engine.NewMatcher().Match(builtinRules(t), e, nil)
+}
+
+func wantOutput(t *testing.T, a *event.Alert, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(a.Output, w) {
+			t.Errorf("%s: output %q lacks %q", a.Rule, a.Output, w)
+		}
+	}
+}
+
+// The behaviours the exec rules of 10-process.yaml and 15-discovery.yaml
+// detect, performed for real by the real programs, in harmless variants
+// of the same command line where the real thing would change the host
+// (a chroot that does not exist, a process name that matches nothing, a
+// write without permission).
+func TestExecRulesLive(t *testing.T) {
+	c := live(t)
+	dir := tempDir(t)
+	sh := execLookOrSkip(t, "sh", "dash")
+
+	t.Run("program started by a php-fpm worker", func(t *testing.T) {
+		// A shell named like the worker runs id, as PHP's system() does
+		// through sh -c: the second command keeps the shell around.
+		fpm := filepath.Join(dir, "php-fpm8.2")
+		if err := os.Symlink(sh, fpm); err != nil {
+			t.Fatal(err)
+		}
+		pid := execStart(t, exec.Command(fpm, "-c", "id >/dev/null; true"))
+		a := c.firesOn(t, "Program spawned by web or database server", "id below php-fpm8.2", childOf(pid, "id"))
+		wantOutput(t, a, "process=id cmdline=id", "parent=php-fpm8.2")
+	})
+
+	t.Run("find -exec sh", func(t *testing.T) {
+		find := execLookOrSkip(t, "find", "findutils")
+		pid := execStart(t, exec.Command(find, dir, "-maxdepth", "0", "-exec", "sh", ";"))
+		a := c.firesOn(t, "Interactive shell spawned by a program with a shell escape", "sh below find", childOf(pid, "sh"))
+		wantOutput(t, a, "shell=sh cmdline=sh parent=find")
+	})
+
+	t.Run("awk system(/bin/sh)", func(t *testing.T) {
+		awk := execLookOrSkip(t, "awk", "mawk")
+		pid := execStart(t, exec.Command(awk, `BEGIN { system("/bin/sh") }`))
+		a := c.firesOn(t, "Interactive shell spawned by a program with a shell escape", "sh below awk", childOf(pid, "sh"))
+		wantOutput(t, a, "parent=awk")
+	})
+
+	t.Run("python starts a bare shell", func(t *testing.T) {
+		py := execLookOrSkip(t, "python3", "python3")
+		cmd := exec.Command(py, "-c", `import subprocess; subprocess.run(["/bin/sh"], stdin=subprocess.DEVNULL)`)
+		pid := execStart(t, cmd)
+		a := c.firesOn(t, "Interactive shell spawned by a program with a shell escape", "sh below python", childOf(pid, "sh"))
+		wantOutput(t, a, "shell=sh cmdline=sh parent=python3")
+	})
+
+	t.Run("interactive shell of nobody", func(t *testing.T) {
+		pid := execStart(t, asNobody(exec.Command(sh, "-i")))
+		a := c.fires(t, "Interactive session by system user", pid)
+		wantOutput(t, a, "user=nobody uid=65534 shell=/", "cmdline=sh -i")
+	})
+
+	t.Run("uid 0 account", func(t *testing.T) {
+		useradd := execLookOrSkip(t, "useradd", "passwd")
+		pid := execStart(t, exec.Command(useradd, "-R", "/nonexistent-vigil-live", "-o", "-u", "0", "vigil-live"))
+		a := c.fires(t, "Root-equivalent account created", pid)
+		wantOutput(t, a, "cmdline=useradd -R /nonexistent-vigil-live -o -u 0 vigil-live")
+	})
+
+	t.Run("user added to sudo", func(t *testing.T) {
+		gpasswd := execLookOrSkip(t, "gpasswd", "passwd")
+		pid := execStart(t, exec.Command(gpasswd, "-R", "/nonexistent-vigil-live", "-a", "vigil-live", "sudo"))
+		a := c.fires(t, "User added to privileged group", pid)
+		wantOutput(t, a, "cmdline=gpasswd -R /nonexistent-vigil-live -a vigil-live sudo")
+	})
+
+	t.Run("password changed", func(t *testing.T) {
+		passwd := execLookOrSkip(t, "passwd", "passwd")
+		pid := execStart(t, exec.Command(passwd, "-R", "/nonexistent-vigil-live", "vigil-live"))
+		a := c.fires(t, "Password changed by command", pid)
+		wantOutput(t, a, "cmdline=passwd -R /nonexistent-vigil-live vigil-live")
+	})
+
+	t.Run("setuid search", func(t *testing.T) {
+		find := execLookOrSkip(t, "find", "findutils")
+		pid := execStart(t, exec.Command(find, "/nonexistent-vigil-live", "-perm", "-4000", "-type", "f"))
+		a := c.fires(t, "Search for setuid or setgid files", pid)
+		wantOutput(t, a, "cmdline=find /nonexistent-vigil-live -perm -4000 -type f")
+	})
+
+	t.Run("security software looked up and killed", func(t *testing.T) {
+		pgrep := execLookOrSkip(t, "pgrep", "procps")
+		pid := execStart(t, exec.Command(pgrep, "-f", "falco"))
+		a := c.fires(t, "Security software discovery", pid)
+		wantOutput(t, a, "process=pgrep cmdline=pgrep -f falco")
+		// Signal 0 to a pattern that matches no process: nothing is sent.
+		pkill := execLookOrSkip(t, "pkill", "procps")
+		pid = execStart(t, exec.Command(pkill, "-0", "-f", "falco-vigil-live-no-such-process"))
+		a = c.fires(t, "Security software stopped or disabled", pid)
+		wantOutput(t, a, "cmdline=pkill -0 -f falco-vigil-live-no-such-process")
+	})
+
+	t.Run("shadow through getent", func(t *testing.T) {
+		getent := execLookOrSkip(t, "getent", "libc-bin")
+		pid := execStart(t, exec.Command(getent, "shadow", "vigil-live-no-such-user"))
+		a := c.fires(t, "Password hashes or credentials dumped by command", pid)
+		wantOutput(t, a, "process=getent cmdline=getent shadow vigil-live-no-such-user")
+	})
+
+	t.Run("openssl enc with a passphrase", func(t *testing.T) {
+		openssl := execLookOrSkip(t, "openssl", "openssl")
+		out := filepath.Join(dir, "loot.enc")
+		pid := execStart(t, exec.Command(openssl, "enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:x", "-in", "/dev/null", "-out", out))
+		a := c.fires(t, "Data archived or encrypted with a password", pid)
+		wantOutput(t, a, "process=openssl cmdline=openssl enc -aes-256-cbc -pbkdf2")
+	})
+
+	t.Run("tar of a .ssh directory", func(t *testing.T) {
+		tar := execLookOrSkip(t, "tar", "tar")
+		pid := execStart(t, exec.Command(tar, "-cf", "/dev/null", "/nonexistent-vigil-live/.ssh"))
+		a := c.fires(t, "Credentials or keys put in an archive", pid)
+		wantOutput(t, a, "process=tar cmdline=tar -cf /dev/null /nonexistent-vigil-live/.ssh")
+	})
+
+	t.Run("systemctl link from /dev/shm", func(t *testing.T) {
+		systemctl := execLookOrSkip(t, "systemctl", "systemd")
+		unit := "/dev/shm/vigil-live-no-such.service" // never created: the link fails
+		pid := execStart(t, exec.Command(systemctl, "link", unit))
+		a := c.fires(t, "Systemd unit or service run from a temporary directory", pid)
+		wantOutput(t, a, "cmdline=systemctl link "+unit)
+	})
+
+	t.Run("stratum URL on a command line", func(t *testing.T) {
+		pid := execStart(t, exec.Command("true", "-o", "StRaTuM+TcP://127.0.0.1:3333", "-u", "x"))
+		a := c.fires(t, "Crypto miner launched", pid)
+		wantOutput(t, a, "cmdline=true -o StRaTuM+TcP://127.0.0.1:3333 -u x")
+	})
+
+	t.Run("history overwritten with cp", func(t *testing.T) {
+		cp := execLookOrSkip(t, "cp", "coreutils")
+		hist := filepath.Join(dir, ".bash_history")
+		pid := execStart(t, exec.Command(cp, "/dev/null", hist))
+		a := c.fires(t, "Shell history or logs wiped by command", pid)
+		wantOutput(t, a, "cmdline=cp /dev/null "+hist)
+	})
+
+	t.Run("timestamps copied with touch -r", func(t *testing.T) {
+		touch := execLookOrSkip(t, "touch", "coreutils")
+		f := filepath.Join(dir, "stomped")
+		pid := execStart(t, exec.Command(touch, "-r", "/etc/passwd", f))
+		a := c.fires(t, "File timestamps set by command", pid)
+		wantOutput(t, a, "cmdline=touch -r /etc/passwd "+f)
+	})
+
+	t.Run("setcap cap_setuid", func(t *testing.T) {
+		setcap := execLookOrSkip(t, "setcap", "libcap2-bin")
+		f := filepath.Join(dir, "capped")
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pid := execStart(t, exec.Command(setcap, "cap_setuid+ep", f))
+		a := c.fires(t, "Dangerous file capability set", pid)
+		wantOutput(t, a, "cmdline=setcap cap_setuid+ep "+f)
+	})
+
+	t.Run("chattr -i", func(t *testing.T) {
+		chattr := execLookOrSkip(t, "chattr", "e2fsprogs")
+		f := filepath.Join(dir, "attrs")
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Clearing a flag the file does not have changes nothing (and
+		// fails on tmpfs).
+		pid := execStart(t, exec.Command(chattr, "-i", f))
+		a := c.fires(t, "Immutable or append-only attribute changed", pid)
+		wantOutput(t, a, "cmdline=chattr -i "+f)
+	})
+
+	t.Run("ASLR off with sysctl, refused", func(t *testing.T) {
+		sysctl := execLookOrSkip(t, "sysctl", "procps")
+		pid := execStart(t, asNobody(exec.Command(sysctl, "-w", "kernel.randomize_va_space=0")))
+		a := c.fires(t, "Kernel protection disabled with sysctl", pid)
+		wantOutput(t, a, "cmdline=sysctl -w kernel.randomize_va_space=0", "uid=65534")
+		if b, err := os.ReadFile("/proc/sys/kernel/randomize_va_space"); err == nil && strings.TrimSpace(string(b)) == "0" {
+			t.Errorf("randomize_va_space is 0: the write as nobody was not refused")
+		}
+	})
+
+	t.Run("near miss: sh -c with a command below python", func(t *testing.T) {
+		py := execLookOrSkip(t, "python3", "python3")
+		cmd := exec.Command(py, "-c", `import subprocess; subprocess.run(["/bin/sh", "-c", "true; true"])`)
+		pid := execStart(t, cmd)
+		e := c.waitFor(t, "sh -c below python", childOf(pid, "sh"))
+		for _, a := range matchBuiltin(t, e) {
+			if a.Rule == "Interactive shell spawned by a program with a shell escape" {
+				t.Errorf("fired on %s: %s", fmt.Sprint(e.Proc.Argv), a.Output)
+			}
+		}
+	})
+}
