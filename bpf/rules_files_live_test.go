@@ -37,7 +37,7 @@ func TestFileChangeRulesLive(t *testing.T) {
 	check := func(t *testing.T, rule string, pid int, path, want string) {
 		t.Helper()
 		a := c.firesOn(t, rule, fmt.Sprintf("pid %d changing %s", pid, path), func(e *event.Event) bool {
-			return e.Proc.PID == uint32(pid) && e.ChangedPath() == path
+			return e.Proc.PID == uint32(pid) && (path == "" || e.ChangedPath() == path)
 		})
 		if !strings.Contains(a.Output, want) {
 			t.Errorf("%s: output %q lacks %q", rule, a.Output, want)
@@ -77,5 +77,49 @@ func TestFileChangeRulesLive(t *testing.T) {
 		defer os.Remove(soft)
 		pid = run(t, "ln", "-s", "/nonexistent/"+tag, soft)
 		check(t, "Cron job created or modified", pid, soft, "file="+soft+" change=symlink process=ln")
+	})
+
+	t.Run("hiding places and tampering", func(t *testing.T) {
+		os.MkdirAll("/var/tmp", 0o1777) // the kernel matrix's root has none
+		hidden := filepath.Join("/var/tmp", "."+tag)
+		defer os.RemoveAll(hidden)
+		pid := run(t, "mkdir", hidden)
+		check(t, "Hidden file or directory created in a system or shared directory", pid, "", "path="+hidden+" type=mkdir process=mkdir")
+
+		dev := filepath.Join("/dev", "."+tag)
+		defer os.Remove(dev)
+		pid = run(t, "sh", "-c", ": > "+dev)
+		check(t, "File created below /dev", pid, dev, "file="+dev+" flags=O_WRONLY|O_CREAT|O_TRUNC process=sh")
+
+		root := filepath.Join("/root", tag+".sh")
+		defer os.Remove(root)
+		pid = run(t, "sh", "-c", "echo id > "+root)
+		check(t, "Write below root home directory", pid, root, "file="+root+" change=truncate process=sh")
+
+		os.MkdirAll("/etc/apt/sources.list.d", 0o755)
+		src := filepath.Join("/etc/apt/sources.list.d", tag+".list")
+		defer os.Remove(src)
+		pid = run(t, "sh", "-c", "echo '# vigil live test' > "+src)
+		check(t, "Package repository configuration changed", pid, src, "file="+src+" change=truncate process=sh")
+
+		site := filepath.Join(tempDir(t), "lib", "site-packages")
+		os.MkdirAll(site, 0o755)
+		pth := filepath.Join(site, tag+".pth")
+		pid = run(t, "sh", "-c", "echo 'import os' > "+pth)
+		check(t, "Python startup hook written", pid, pth, "file="+pth+" change=truncate process=sh")
+	})
+
+	t.Run("shell history read anywhere", func(t *testing.T) {
+		hist := filepath.Join(tempDir(t), ".bash_history")
+		if err := os.WriteFile(hist, []byte("mysql -p hunter2\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pid := run(t, "cat", hist)
+		a := c.firesOn(t, "Shell history read by another program", fmt.Sprintf("pid %d", pid), func(e *event.Event) bool {
+			return e.Proc.PID == uint32(pid) && e.File.Path == hist
+		})
+		if !strings.Contains(a.Output, "file="+hist+" process=cat") {
+			t.Errorf("output %q", a.Output)
+		}
 	})
 }

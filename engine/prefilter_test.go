@@ -139,6 +139,21 @@ func TestPrefilterSoundBuiltin(t *testing.T) {
 			try(map[string]any{"evt.type": "open", "file.path": p, "file.flags": 0x241, "proc.name": "sh", "container.id": "0123456789ab"})
 		}
 	}
+	// Every directory the rules name, anywhere in a tree, holding a file
+	// with an ending the rules name (site-packages/x.pth).
+	var ends []string
+	for _, l := range lits {
+		if strings.HasPrefix(l, ".") && !strings.Contains(l, "/") {
+			ends = append(ends, l)
+		}
+	}
+	for _, l := range lits {
+		if strings.HasPrefix(l, "/") && !strings.ContainsAny(l, "*?[") {
+			for _, e := range ends {
+				try(map[string]any{"evt.type": "open", "file.path": "/usr/lib" + strings.TrimSuffix(l, "/") + "/x" + e, "file.flags": 0x241, "proc.name": "sh"})
+			}
+		}
+	}
 	// Random combinations of everything the rules mention; paths also
 	// end in a word the rules mention (/proc/1/mem), and the raw path is
 	// sometimes a ../ detour to the same file.
