@@ -373,9 +373,13 @@ func rulesTestCmd(stdout io.Writer) *cobra.Command {
 // events with.
 func rulesListCmd(stdout io.Writer) *cobra.Command {
 	var falcoPaths []string
+	var mitre bool
 	cmd := &cobra.Command{
 		Use:   "list [PATH|builtin]...",
 		Short: "List the rules: name, priority, enabled, event types, dialect and where each is defined",
+		Long: "List the rules: name, priority, enabled, event types, dialect and where each is defined.\n" +
+			"With --mitre, list instead the MITRE ATT&CK techniques the enabled rules name in their tags\n" +
+			"(T1059.004 and the like): technique, its name, the tactics and the rules.",
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			rs, err := engine.CompileFiles(cmd.Context(), engine.Options{}, engine.Paths{Rules: paths, Falco: falcoPaths})
 			if err != nil {
@@ -383,6 +387,24 @@ func rulesListCmd(stdout io.Writer) *cobra.Command {
 			}
 			printWarnings(cmd.ErrOrStderr(), rs)
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			if mitre {
+				var tagged []rules.TaggedRule
+				for _, r := range rs.Rules {
+					if r.Enabled {
+						tagged = append(tagged, rules.TaggedRule{Name: r.Name, Tags: r.Tags})
+					}
+				}
+				cov := rules.CoverageOf(tagged)
+				fmt.Fprintln(tw, "TECHNIQUE\tNAME\tTACTICS\tRULES")
+				for _, c := range cov {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, orDash(c.Name), orDash(strings.Join(c.Tactics, ",")), strings.Join(c.Rules, "; "))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(stdout, "%d techniques named by %d enabled rules\n", len(cov), len(tagged))
+				return err
+			}
 			fmt.Fprintln(tw, "RULE\tPRIORITY\tENABLED\tEVENTS\tDIALECT\tDEFINED AT")
 			for _, r := range rs.Rules {
 				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", r.Name, r.Priority, r.Enabled, strings.Join(typeNamesOf(r.Types), ","), r.Dialect(), r.Pos())
@@ -391,7 +413,15 @@ func rulesListCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	addFalcoRulesFlag(cmd.Flags(), &falcoPaths)
+	cmd.Flags().BoolVar(&mitre, "mitre", false, "list the MITRE ATT&CK techniques the enabled rules cover")
 	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func orNone(l []string) string {

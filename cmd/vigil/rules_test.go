@@ -334,3 +334,47 @@ func TestValidateExplainFalco(t *testing.T) {
 		}
 	}
 }
+
+// rules list --mitre: the techniques the enabled rules' tags name, with
+// ATT&CK's names, the tactics and the rules; disabled rules do not count.
+func TestRulesListMitre(t *testing.T) {
+	f := writeFile(t, "r.yaml", `- rule: Cron edited
+  desc: d
+  condition: evt.type == "open" && file.path == "/etc/crontab"
+  output: o
+  priority: warning
+  tags: [mitre_persistence, T1053.003]
+- rule: Odd
+  desc: d
+  condition: evt.type == "exec" && proc.name == "x"
+  output: o
+  priority: notice
+  tags: [mitre_execution, T1053.003, T9999]
+- rule: Off
+  desc: d
+  condition: evt.type == "exec" && proc.name == "y"
+  output: o
+  priority: notice
+  enabled: false
+  tags: [mitre_discovery, T1082]
+`)
+	code, out, errs := runCLI(t, "rules", "list", "--mitre", f)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{
+		"TECHNIQUE  NAME                      TACTICS                RULES",
+		"T1053.003  Scheduled Task/Job: Cron  execution,persistence  Cron edited; Odd",
+		"T9999      -                         execution              Odd",
+		"2 techniques named by 2 enabled rules",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", out, strings.Join(want, "\n"))
+	}
+	// The built-in rules cover many techniques, each named.
+	code, out, _ = runCLI(t, "rules", "list", "--mitre")
+	if code != 0 || !strings.Contains(out, "T1548.001  Abuse Elevation Control Mechanism: Setuid and Setgid") {
+		t.Errorf("built-in: exit %d\n%s", code, out)
+	}
+}
