@@ -11,9 +11,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,7 +76,7 @@ func run() int {
 	default:
 		mk, ok := sysWorkloads[*op]
 		if !ok {
-			fmt.Fprintf(os.Stderr, "loop: unknown -op %q (want open, exec, connect, or one of rename, link, symlink, mkdir, chmod, ptrace, setuid, memfd, setns, unshare, mount, bpf, dup, listen)\n", *op)
+			fmt.Fprintf(os.Stderr, "loop: unknown -op %q (want open, exec, connect, or one of %s)\n", *op, strings.Join(slices.Sorted(maps.Keys(sysWorkloads)), ", "))
 			return 2
 		}
 		w, err = mk()

@@ -29,6 +29,17 @@ var sysWorkloads = map[string]func() (workload, error){
 	"bpf":     bpfWorkload,
 	"dup":     dupWorkload,
 	"listen":  listenWorkload,
+	// issue 15
+	"truncate":   truncateWorkload,
+	"chown":      chownWorkload,
+	"utimes":     utimesWorkload,
+	"xattr":      xattrWorkload,
+	"chattr":     chattrWorkload,
+	"ioctl":      ioctlWorkload,
+	"fcntl":      fcntlWorkload,
+	"prctl":      prctlWorkload,
+	"process_vm": processVMWorkload,
+	"socket":     socketWorkload,
 }
 
 func tempDir() (string, func(), error) {
