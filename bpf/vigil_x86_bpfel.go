@@ -348,6 +348,8 @@ const (
 	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
 	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
 	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
+	vigilVgSyscallVG_SYS_TRUNCATE     vigilVgSyscall = 46
+	vigilVgSyscallVG_SYS_FTRUNCATE    vigilVgSyscall = 47
 )
 
 type vigilVgType uint32
@@ -378,7 +380,8 @@ const (
 	vigilVgTypeVG_LISTEN      vigilVgType = 23
 	vigilVgTypeVG_SOCKET      vigilVgType = 24
 	vigilVgTypeVG_USERFAULTFD vigilVgType = 25
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 26
+	vigilVgTypeVG_TRUNCATE    vigilVgType = 26
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 27
 )
 
 // Names of all BPF objects in the ELF.
@@ -432,6 +435,7 @@ const (
 	vigilProgTpFchmodat2      = "tp_fchmodat2"
 	vigilProgTpFinitModule    = "tp_finit_module"
 	vigilProgTpFork           = "tp_fork"
+	vigilProgTpFtruncate      = "tp_ftruncate"
 	vigilProgTpInitModule     = "tp_init_module"
 	vigilProgTpLink           = "tp_link"
 	vigilProgTpLinkat         = "tp_linkat"
@@ -460,6 +464,7 @@ const (
 	vigilProgTpSocket         = "tp_socket"
 	vigilProgTpSymlink        = "tp_symlink"
 	vigilProgTpSymlinkat      = "tp_symlinkat"
+	vigilProgTpTruncate       = "tp_truncate"
 	vigilProgTpUnlink         = "tp_unlink"
 	vigilProgTpUnlinkat       = "tp_unlinkat"
 	vigilProgTpUnshare        = "tp_unshare"
@@ -563,6 +568,7 @@ type vigilProgramSpecs struct {
 	TpFchmodat2      *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
 	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
 	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
 	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
@@ -591,6 +597,7 @@ type vigilProgramSpecs struct {
 	TpSocket         *ebpf.ProgramSpec `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.ProgramSpec `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
+	TpTruncate       *ebpf.ProgramSpec `ebpf:"tp_truncate"`
 	TpUnlink         *ebpf.ProgramSpec `ebpf:"tp_unlink"`
 	TpUnlinkat       *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.ProgramSpec `ebpf:"tp_unshare"`
@@ -793,6 +800,7 @@ type vigilPrograms struct {
 	TpFchmodat2      *ebpf.Program `ebpf:"tp_fchmodat2"`
 	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.Program `ebpf:"tp_fork"`
+	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
 	TpLink           *ebpf.Program `ebpf:"tp_link"`
 	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
@@ -821,6 +829,7 @@ type vigilPrograms struct {
 	TpSocket         *ebpf.Program `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.Program `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.Program `ebpf:"tp_symlinkat"`
+	TpTruncate       *ebpf.Program `ebpf:"tp_truncate"`
 	TpUnlink         *ebpf.Program `ebpf:"tp_unlink"`
 	TpUnlinkat       *ebpf.Program `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.Program `ebpf:"tp_unshare"`
@@ -855,6 +864,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpFchmodat2,
 		p.TpFinitModule,
 		p.TpFork,
+		p.TpFtruncate,
 		p.TpInitModule,
 		p.TpLink,
 		p.TpLinkat,
@@ -883,6 +893,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpSocket,
 		p.TpSymlink,
 		p.TpSymlinkat,
+		p.TpTruncate,
 		p.TpUnlink,
 		p.TpUnlinkat,
 		p.TpUnshare,

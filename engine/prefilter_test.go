@@ -392,3 +392,26 @@ func TestPrefilterNamedLists(t *testing.T) {
 		t.Errorf("accept filtered by name %q, though its rule constrains no name", got)
 	}
 }
+
+// The types that change a file without opening it get the path filter
+// from a rule on file.path, like chmod: the kernel's plan holds the
+// rule's prefix, and the type's name filter is off (no proc.name).
+func TestPrefilterFileChangeTypes(t *testing.T) {
+	for _, typ := range []string{"truncate"} {
+		rs := mustCompile(t, `
+- rule: R
+  desc: d
+  condition: evt.type == "`+typ+`" && file.path.startsWith("/etc/")
+  output: x
+  priority: WARNING
+`)
+		et, _ := event.ParseType(typ)
+		f := rs.Prefilter().Args
+		if got := f.Files[et]; !slices.Equal(got.First, []plan.PathRule{{Path: "/etc/"}}) || got.Second != nil {
+			t.Errorf("%s: path filter %+v, want first [/etc/]", typ, got)
+		}
+		if _, ok := f.Names[et]; ok {
+			t.Errorf("%s: name filter %v without a proc.name condition", typ, f.Names[et])
+		}
+	}
+}

@@ -2,9 +2,10 @@
 /*
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
- * namespace changes, mount, bpf, socket and userfaultfd. Each family is
- * switched off by the type mask (prefilter) and, in user space, by not
- * being attached at all.
+ * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
+ * a file without an open for writing (truncate). Each family is switched
+ * off by the type mask (prefilter) and, in user space, by not being
+ * attached at all.
  */
 #include "common.h"
 
@@ -108,6 +109,42 @@ static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 	c->off += n;
 }
 
+/*
+ * The start of a type whose record names one file: the path p (relative
+ * to dfd) as strings 0 and 1, or, when p is NULL, the descriptor fd's
+ * absolute path as string 0. The path filter judges either before the
+ * record is built: a descriptor's path is walked first. false: not an
+ * event. After exit_prep.
+ */
+static __always_inline bool sys_file_start(struct sys_ctx *c, long ret, __u16 sc, const char *p, int dfd, int fd)
+{
+	if (p) {
+		if (!file_wanted(c->x.cfg, c->x.h, c->x.type, p, NULL))
+			return false;
+		sys_fill(c, ret, sc);
+		sys_path(c, 0, p, dfd);
+		return true;
+	}
+	struct file *f = fd_file(c->x.task, fd);
+	__u32 pos = 0, pw = 0;
+	if (f) {
+		pos = path_walk(c->x.h, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), c->x.task, &pw);
+		if (!file_walked_wanted(c->x.cfg, c->x.h, c->x.type, pos, pw))
+			return false;
+	}
+	sys_fill(c, ret, sc);
+	if (!f) {
+		c->e->hdr.flags |= VG_SYS_BASE_FAULT;
+		return true;
+	}
+	if (pw & PW_TRUNC)
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+	__u32 n = path_copy(c->x.h, c->off, pos);
+	c->e->len[0] = n;
+	c->off += n;
+	return true;
+}
+
 #define SYS_EXIT(name, fn, sc)                                                                                         \
 	SEC("tp/syscalls/sys_exit_" #name)                                                                             \
 	int tp_##name(struct syscall_trace_exit *ctx) { return fn(ctx->ret, sc); }
@@ -184,7 +221,7 @@ static __always_inline int on_chmod_exit(long ret, enum vg_syscall sc)
 		p = (const char *)SC_ARG1(r);
 		mode = SC_ARG2(r);
 	} else if (sc == VG_SYS_FCHMOD) {
-		mode = SC_ARG2(r); /* a descriptor: its path is walked, not filtered */
+		mode = SC_ARG2(r); /* a descriptor: its path is walked, then filtered */
 	} else { /* fchmodat, fchmodat2 */
 		dfd = SC_ARG1(r);
 		p = (const char *)SC_ARG2(r);
@@ -192,13 +229,8 @@ static __always_inline int on_chmod_exit(long ret, enum vg_syscall sc)
 		if (sc == VG_SYS_FCHMODAT2)
 			flags = SC_ARG4(r);
 	}
-	if (p && !file_wanted(c.x.cfg, c.x.h, VG_CHMOD, p, NULL))
+	if (!sys_file_start(&c, ret, sc, p, dfd, SC_ARG1(r)))
 		return 0;
-	sys_fill(&c, ret, sc);
-	if (p)
-		sys_path(&c, 0, p, dfd);
-	else
-		sys_fdpath(&c, 0, SC_ARG1(r));
 	c.e->arg[0] = mode;
 	c.e->arg[1] = flags;
 	sys_submit(&c);
@@ -572,3 +604,22 @@ int tp_userfaultfd(struct syscall_trace_exit *ctx)
 	sys_submit(&c);
 	return 0;
 }
+
+/* ---- truncate ---- */
+
+static __always_inline int on_truncate_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_TRUNCATE, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = sc == VG_SYS_TRUNCATE ? (const char *)SC_ARG1(r) : NULL;
+	if (!sys_file_start(&c, ret, sc, p, AT_FDCWD, SC_ARG1(r)))
+		return 0;
+	c.e->arg[0] = SC_ARG2(r);
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(truncate, on_truncate_exit, VG_SYS_TRUNCATE)
+SYS_EXIT(ftruncate, on_truncate_exit, VG_SYS_FTRUNCATE)

@@ -48,7 +48,8 @@ enum vg_type {
 	VG_LISTEN = 23,
 	VG_SOCKET = 24, /* struct vg_sys */
 	VG_USERFAULTFD = 25, /* struct vg_sys */
-	VG_TYPE_MAX = 26,
+	VG_TRUNCATE = 26, /* struct vg_sys */
+	VG_TYPE_MAX = 27,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -232,6 +233,8 @@ enum vg_syscall {
 	VG_SYS_CONNECT = 43,
 	VG_SYS_SOCKET = 44,
 	VG_SYS_USERFAULTFD = 45,
+	VG_SYS_TRUNCATE = 46,
+	VG_SYS_FTRUNCATE = 47,
 };
 
 enum vg_sys_flags {
@@ -261,6 +264,7 @@ enum vg_sys_flags {
  *   socket:   arg0 domain, arg1 type (with SOCK_NONBLOCK, SOCK_CLOEXEC),
  *             arg2 protocol
  *   userfaultfd: arg0 flags
+ *   truncate: s0/s1 path (ftruncate: s0 the fd's absolute path); arg0 length
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5

@@ -40,6 +40,7 @@ const (
 	TypeListen
 	TypeSocket
 	TypeUserfaultfd
+	TypeTruncate
 	numTypes
 )
 
@@ -107,7 +108,7 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File        // open, unlink, mkdir, rename, link, symlink, chmod
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate
 	Net    Net         // connect, dup, accept, listen
 	Ptrace Ptrace      // ptrace
 	SetID  SetID       // setuid, setgid
@@ -118,6 +119,7 @@ type Event struct {
 	BPF    BPF         // bpf
 	Socket Socket      // socket
 	Uffd   Userfaultfd // userfaultfd
+	Trunc  Truncate    // truncate
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -357,4 +359,9 @@ type Socket struct {
 // Userfaultfd is a userfaultfd(2) call.
 type Userfaultfd struct {
 	Flags uint32 // O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY
+}
+
+// Truncate is a truncate(2) or ftruncate(2) call.
+type Truncate struct {
+	Length int64 // the length asked for, as passed
 }

@@ -103,7 +103,7 @@ type Field struct {
 
 var (
 	procTypes  = AllTypes
-	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod) // the file a path names
+	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate) // the file a path names
 	openTypes  = setOf(TypeOpen)
 	modeTypes  = setOf(TypeOpen, TypeMkdir, TypeChmod)
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
@@ -497,6 +497,9 @@ var Fields = []Field{
 		Uint: func(e *Event) uint64 { return uint64(e.Uffd.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Uffd.Flags, n) }},
 	{Name: "userfaultfd.user_mode_only", Kind: KindBool, Types: setOf(TypeUserfaultfd), Desc: "UFFD_USER_MODE_ONLY: faults in kernel mode are not handled (what an unprivileged process may ask for when vm.unprivileged_userfaultfd is 0)",
 		Bool: func(e *Event) bool { return e.Uffd.Flags&uffdUserModeOnly != 0 }, Derived: "userfaultfd.flags"},
+
+	{Name: "truncate.length", Kind: KindInt, Types: setOf(TypeTruncate), Desc: "the length the file is cut or extended to, as passed (a negative one fails with EINVAL)",
+		Int: func(e *Event) int64 { return e.Trunc.Length }, SetInt: func(e *Event, n int64) error { e.Trunc.Length = n; return nil }},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

@@ -188,6 +188,8 @@ var typeTable = [numTypes]TypeInfo{
 	TypeUserfaultfd: {Name: "userfaultfd", C: "VG_USERFAULTFD", Record: RecordSys, Class: ClassPrivilege,
 		Syscalls: []Syscall{{"userfaultfd", "absent without CONFIG_USERFAULTFD"}},
 		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},
+	TypeTruncate: {Name: "truncate", C: "VG_TRUNCATE", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("truncate", "ftruncate"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtTruncLength}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
