@@ -328,6 +328,9 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 	case event.TypeTruncate:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0]}
 		ev.Trunc = event.Truncate{Length: int64(a[0])}
+	case event.TypeChown:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[2])}
+		ev.Chown = event.Chown{UID: int64(int32(uint32(a[0]))), GID: int64(int32(uint32(a[1])))}
 	}
 }
 
@@ -430,7 +433,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_FTRUNCATE + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_FCHOWNAT + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -451,6 +454,8 @@ func init() {
 		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
 		vigilVgSyscallVG_SYS_SOCKET: "socket", vigilVgSyscallVG_SYS_USERFAULTFD: "userfaultfd",
 		vigilVgSyscallVG_SYS_TRUNCATE: "truncate", vigilVgSyscallVG_SYS_FTRUNCATE: "ftruncate",
+		vigilVgSyscallVG_SYS_CHOWN: "chown", vigilVgSyscallVG_SYS_FCHOWN: "fchown", vigilVgSyscallVG_SYS_LCHOWN: "lchown",
+		vigilVgSyscallVG_SYS_FCHOWNAT: "fchownat",
 	} {
 		syscallNames[uint16(id)] = name
 	}

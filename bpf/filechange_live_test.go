@@ -15,6 +15,7 @@ import (
 
 func init() {
 	sysHelpers["truncate"] = helperTruncate
+	sysHelpers["chown"] = helperChown
 }
 
 // helperTruncate, in dir (which holds a file "t"):
@@ -35,7 +36,34 @@ func helperTruncate(dir string) (helperResult, error) {
 	}}, nil
 }
 
-// fileChangeDir is a new directory holding the files the helpers change.
+// helperChown, in dir (which holds a file "t" and a symlink "l" to it):
+//
+//	0 chown(dir/t, 0, 0)            1 fchown(fd of dir/t, -1, 65534)
+//	2 lchown(dir/l, 65534, -1)      3 fchownat(dfd, "t", 1, 2, AT_SYMLINK_NOFOLLOW)
+//	4 fchownat(fd of dir/t, "", 0, 0, AT_EMPTY_PATH)
+//	5 chown(dir/missing, 0, 0) -> ENOENT
+func helperChown(dir string) (helperResult, error) {
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return helperResult{}, err
+	}
+	fd, err := unix.Open(dir+"/t", unix.O_RDONLY, 0)
+	if err != nil {
+		return helperResult{}, err
+	}
+	const keep = 0xffffffff
+	return helperResult{FDs: []int{
+		sc(unix.SYS_CHOWN, cstr(dir+"/t"), 0, 0),
+		sc(unix.SYS_FCHOWN, uintptr(fd), keep, 65534),
+		sc(unix.SYS_LCHOWN, cstr(dir+"/l"), 65534, keep),
+		sc(unix.SYS_FCHOWNAT, uintptr(dfd), cstr("t"), 1, 2, unix.AT_SYMLINK_NOFOLLOW),
+		sc(unix.SYS_FCHOWNAT, uintptr(fd), cstr(""), 0, 0, unix.AT_EMPTY_PATH),
+		sc(unix.SYS_CHOWN, cstr(dir+"/missing"), 0, 0),
+	}}, nil
+}
+
+// fileChangeDir is a new directory holding the files the helpers change:
+// "t", and "l", a symlink to it.
 func fileChangeDir(t *testing.T) string {
 	t.Helper()
 	dir := tempDir(t)
@@ -43,6 +71,9 @@ func fileChangeDir(t *testing.T) string {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte("content"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.Symlink("t", filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -74,18 +105,53 @@ func TestTruncateFields(t *testing.T) {
 	}
 }
 
+// Each chown-family call is an event with the file (lchown's the link
+// itself, fchownat's empty path with AT_EMPTY_PATH its descriptor's),
+// the ids asked for (-1: unchanged), fchownat's flags and the result.
+func TestChownFields(t *testing.T) {
+	c := live(t)
+	dir := fileChangeDir(t)
+	res, pid := runHelperCmd(t, "chown", dir)
+	wantRes(t, res, 0, 0, 0, 0, 0, -int(unix.ENOENT))
+	want := []struct {
+		syscall   string
+		path, raw string
+		uid, gid  int64
+		flags     uint32
+	}{
+		{"chown", dir + "/t", dir + "/t", 0, 0, 0},
+		{"fchown", dir + "/t", dir + "/t", -1, 65534, 0},
+		{"lchown", dir + "/l", dir + "/l", 65534, -1, 0},
+		{"fchownat", dir + "/t", "t", 1, 2, unix.AT_SYMLINK_NOFOLLOW},
+		{"fchownat", dir + "/t", dir + "/t", 0, 0, unix.AT_EMPTY_PATH},
+		{"chown", dir + "/missing", dir + "/missing", 0, 0, 0},
+	}
+	uid, _ := event.FieldByName("chown.uid")
+	gid, _ := event.FieldByName("chown.gid")
+	for i, ev := range c.waitN(t, "chowns", len(want), byPID(pid, event.TypeChown)) {
+		w := want[i]
+		got := []any{ev.Syscall, ev.File.Path, ev.File.RawPath, uid.Int(ev), gid.Int(ev), ev.File.Flags, ev.Res}
+		if exp := []any{w.syscall, w.path, w.raw, w.uid, w.gid, w.flags, int64(res.FDs[i])}; !reflect.DeepEqual(got, exp) {
+			t.Errorf("call %d: syscall, path, raw, uid, gid, flags, res = %v, want %v", i, got, exp)
+		}
+	}
+}
+
 // The path filter of each file-changing type, on real calls: a rule on
 // file.path.startsWith("/etc/") (the filter derived from it) drops, in
-// the kernel, every call on a file in a temporary directory, by path and
-// by descriptor alike; a filter on that directory lets them all through.
+// the kernel, every call on a file in a temporary directory, by absolute
+// path and by descriptor alike (a relative path passes: the kernel does
+// not judge those); a filter on that directory lets them all through.
 func TestFileChangeFilters(t *testing.T) {
 	c := startCollector(t, DefaultOptions())
 	for _, w := range []struct {
 		typ    event.Type
 		helper string
 		calls  []string // the syscalls the helper makes, in order
+		rel    []string // those of them on a relative path
 	}{
-		{event.TypeTruncate, "truncate", []string{"truncate", "ftruncate", "truncate", "ftruncate"}},
+		{event.TypeTruncate, "truncate", []string{"truncate", "ftruncate", "truncate", "ftruncate"}, nil},
+		{event.TypeChown, "chown", []string{"chown", "fchown", "lchown", "fchownat", "fchownat", "chown"}, []string{"fchownat"}},
 	} {
 		set := func(prefix string) {
 			t.Helper()
@@ -100,15 +166,23 @@ func TestFileChangeFilters(t *testing.T) {
 		}
 		_, pid := runHelperCmd(t, w.helper, fileChangeDir(t))
 		c.waitFor(t, w.helper+" helper exit", byPID(pid, event.TypeExit))
-		if got := c.all(byPID(pid, w.typ)); len(got) != 0 {
-			t.Errorf("%s: %d events outside /etc/ (first: %s %s)", w.typ, len(got), got[0].Syscall, got[0].File.Path)
+		var passed []string
+		for _, e := range c.all(byPID(pid, w.typ)) {
+			passed = append(passed, e.Syscall+" "+e.File.RawPath)
+		}
+		var rel []string
+		for _, s := range w.rel {
+			rel = append(rel, s+" t")
+		}
+		if !slices.Equal(passed, rel) {
+			t.Errorf("%s: events outside /etc/ %q, want only the relative ones %q", w.typ, passed, rel)
 		}
 		after, err := c.probes.Filtered()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := after[w.typ] - before[w.typ]; got < uint64(len(w.calls)) {
-			t.Errorf("filtered %s: %d more, want at least %d", w.typ, got, len(w.calls))
+		if got, want := after[w.typ]-before[w.typ], uint64(len(w.calls)-len(w.rel)); got < want {
+			t.Errorf("filtered %s: %d more, want at least %d", w.typ, got, want)
 		}
 
 		dir := fileChangeDir(t)

@@ -39,6 +39,10 @@ func TestFileChangeRecords(t *testing.T) {
 			func(e *event.Event) any { return e.Trunc }, event.Truncate{Length: 4096}, "file=/var/x length=4096 res=0"},
 		{"ftruncate", event.TypeTruncate, "ftruncate", -22, event.File{Path: "/var/log/y", RawPath: "/var/log/y"},
 			func(e *event.Event) any { return e.Trunc }, event.Truncate{Length: -1}, "file=/var/log/y length=-1 syscall=ftruncate res=-22"},
+		{"chown", event.TypeChown, "fchownat", 0, event.File{Path: "/etc/shadow", RawPath: "shadow", Flags: 0x100},
+			func(e *event.Event) any { return e.Chown }, event.Chown{UID: 0, GID: -1}, "file=/etc/shadow owner=0:-1 syscall=fchownat res=0"},
+		{"fchown", event.TypeChown, "fchown", -1, event.File{Path: "/usr/bin", RawPath: "/usr/bin"},
+			func(e *event.Event) any { return e.Chown }, event.Chown{UID: -1, GID: 65534}, "file=/usr/bin owner=-1:65534 syscall=fchown res=-1"},
 	} {
 		ev := decodeSample(t, c.name)
 		if ev.Type != c.typ || ev.Syscall != c.syscall || ev.Res != c.res || ev.File != c.file {

@@ -350,6 +350,10 @@ const (
 	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
 	vigilVgSyscallVG_SYS_TRUNCATE     vigilVgSyscall = 46
 	vigilVgSyscallVG_SYS_FTRUNCATE    vigilVgSyscall = 47
+	vigilVgSyscallVG_SYS_CHOWN        vigilVgSyscall = 48
+	vigilVgSyscallVG_SYS_FCHOWN       vigilVgSyscall = 49
+	vigilVgSyscallVG_SYS_LCHOWN       vigilVgSyscall = 50
+	vigilVgSyscallVG_SYS_FCHOWNAT     vigilVgSyscall = 51
 )
 
 type vigilVgType uint32
@@ -381,7 +385,8 @@ const (
 	vigilVgTypeVG_SOCKET      vigilVgType = 24
 	vigilVgTypeVG_USERFAULTFD vigilVgType = 25
 	vigilVgTypeVG_TRUNCATE    vigilVgType = 26
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 27
+	vigilVgTypeVG_CHOWN       vigilVgType = 27
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 28
 )
 
 // Names of all BPF objects in the ELF.
@@ -415,6 +420,7 @@ const (
 	vigilProgTpAccept4        = "tp_accept4"
 	vigilProgTpBpf            = "tp_bpf"
 	vigilProgTpChmod          = "tp_chmod"
+	vigilProgTpChown          = "tp_chown"
 	vigilProgTpConnect        = "tp_connect"
 	vigilProgTpCreat          = "tp_creat"
 	vigilProgTpDup            = "tp_dup"
@@ -433,10 +439,13 @@ const (
 	vigilProgTpFchmod         = "tp_fchmod"
 	vigilProgTpFchmodat       = "tp_fchmodat"
 	vigilProgTpFchmodat2      = "tp_fchmodat2"
+	vigilProgTpFchown         = "tp_fchown"
+	vigilProgTpFchownat       = "tp_fchownat"
 	vigilProgTpFinitModule    = "tp_finit_module"
 	vigilProgTpFork           = "tp_fork"
 	vigilProgTpFtruncate      = "tp_ftruncate"
 	vigilProgTpInitModule     = "tp_init_module"
+	vigilProgTpLchown         = "tp_lchown"
 	vigilProgTpLink           = "tp_link"
 	vigilProgTpLinkat         = "tp_linkat"
 	vigilProgTpListen         = "tp_listen"
@@ -548,6 +557,7 @@ type vigilProgramSpecs struct {
 	TpAccept4        *ebpf.ProgramSpec `ebpf:"tp_accept4"`
 	TpBpf            *ebpf.ProgramSpec `ebpf:"tp_bpf"`
 	TpChmod          *ebpf.ProgramSpec `ebpf:"tp_chmod"`
+	TpChown          *ebpf.ProgramSpec `ebpf:"tp_chown"`
 	TpConnect        *ebpf.ProgramSpec `ebpf:"tp_connect"`
 	TpCreat          *ebpf.ProgramSpec `ebpf:"tp_creat"`
 	TpDup            *ebpf.ProgramSpec `ebpf:"tp_dup"`
@@ -566,10 +576,13 @@ type vigilProgramSpecs struct {
 	TpFchmod         *ebpf.ProgramSpec `ebpf:"tp_fchmod"`
 	TpFchmodat       *ebpf.ProgramSpec `ebpf:"tp_fchmodat"`
 	TpFchmodat2      *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
+	TpFchown         *ebpf.ProgramSpec `ebpf:"tp_fchown"`
+	TpFchownat       *ebpf.ProgramSpec `ebpf:"tp_fchownat"`
 	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
 	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
+	TpLchown         *ebpf.ProgramSpec `ebpf:"tp_lchown"`
 	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
 	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
 	TpListen         *ebpf.ProgramSpec `ebpf:"tp_listen"`
@@ -780,6 +793,7 @@ type vigilPrograms struct {
 	TpAccept4        *ebpf.Program `ebpf:"tp_accept4"`
 	TpBpf            *ebpf.Program `ebpf:"tp_bpf"`
 	TpChmod          *ebpf.Program `ebpf:"tp_chmod"`
+	TpChown          *ebpf.Program `ebpf:"tp_chown"`
 	TpConnect        *ebpf.Program `ebpf:"tp_connect"`
 	TpCreat          *ebpf.Program `ebpf:"tp_creat"`
 	TpDup            *ebpf.Program `ebpf:"tp_dup"`
@@ -798,10 +812,13 @@ type vigilPrograms struct {
 	TpFchmod         *ebpf.Program `ebpf:"tp_fchmod"`
 	TpFchmodat       *ebpf.Program `ebpf:"tp_fchmodat"`
 	TpFchmodat2      *ebpf.Program `ebpf:"tp_fchmodat2"`
+	TpFchown         *ebpf.Program `ebpf:"tp_fchown"`
+	TpFchownat       *ebpf.Program `ebpf:"tp_fchownat"`
 	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.Program `ebpf:"tp_fork"`
 	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
+	TpLchown         *ebpf.Program `ebpf:"tp_lchown"`
 	TpLink           *ebpf.Program `ebpf:"tp_link"`
 	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
 	TpListen         *ebpf.Program `ebpf:"tp_listen"`
@@ -844,6 +861,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpAccept4,
 		p.TpBpf,
 		p.TpChmod,
+		p.TpChown,
 		p.TpConnect,
 		p.TpCreat,
 		p.TpDup,
@@ -862,10 +880,13 @@ func (p *vigilPrograms) Close() error {
 		p.TpFchmod,
 		p.TpFchmodat,
 		p.TpFchmodat2,
+		p.TpFchown,
+		p.TpFchownat,
 		p.TpFinitModule,
 		p.TpFork,
 		p.TpFtruncate,
 		p.TpInitModule,
+		p.TpLchown,
 		p.TpLink,
 		p.TpLinkat,
 		p.TpListen,

@@ -3,9 +3,9 @@
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
  * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
- * a file without an open for writing (truncate). Each family is switched
- * off by the type mask (prefilter) and, in user space, by not being
- * attached at all.
+ * a file without an open for writing (truncate, chown). Each family is
+ * switched off by the type mask (prefilter) and, in user space, by not
+ * being attached at all.
  */
 #include "common.h"
 
@@ -112,9 +112,10 @@ static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 /*
  * The start of a type whose record names one file: the path p (relative
  * to dfd) as strings 0 and 1, or, when p is NULL, the descriptor fd's
- * absolute path as string 0. The path filter judges either before the
- * record is built: a descriptor's path is walked first. false: not an
- * event. After exit_prep.
+ * absolute path as string 0 (fd AT_FDCWD: the cwd's, for AT_EMPTY_PATH
+ * without a dirfd; a descriptor argument goes through fd_arg). The path
+ * filter judges either before the record is built: a descriptor's path
+ * is walked first. false: not an event. After exit_prep.
  */
 static __always_inline bool sys_file_start(struct sys_ctx *c, long ret, __u16 sc, const char *p, int dfd, int fd)
 {
@@ -125,15 +126,27 @@ static __always_inline bool sys_file_start(struct sys_ctx *c, long ret, __u16 sc
 		sys_path(c, 0, p, dfd);
 		return true;
 	}
-	struct file *f = fd_file(c->x.task, fd);
+	struct task_struct *task = c->x.task; /* a local: no CO-RE relocation against sys_ctx */
+	struct dentry *d = NULL;
+	struct vfsmount *m = NULL;
+	if (fd == AT_FDCWD) { /* AT_EMPTY_PATH with no dirfd: the cwd */
+		d = BPF_CORE_READ(task, fs, pwd.dentry);
+		m = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = fd_file(task, fd);
+		if (f) {
+			d = BPF_CORE_READ(f, f_path.dentry);
+			m = BPF_CORE_READ(f, f_path.mnt);
+		}
+	}
 	__u32 pos = 0, pw = 0;
-	if (f) {
-		pos = path_walk(c->x.h, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), c->x.task, &pw);
+	if (d && m) {
+		pos = path_walk(c->x.h, d, m, task, &pw);
 		if (!file_walked_wanted(c->x.cfg, c->x.h, c->x.type, pos, pw))
 			return false;
 	}
 	sys_fill(c, ret, sc);
-	if (!f) {
+	if (!d || !m) {
 		c->e->hdr.flags |= VG_SYS_BASE_FAULT;
 		return true;
 	}
@@ -143,6 +156,14 @@ static __always_inline bool sys_file_start(struct sys_ctx *c, long ret, __u16 sc
 	c->e->len[0] = n;
 	c->off += n;
 	return true;
+}
+
+/* A descriptor argument for sys_file_start: AT_FDCWD is no descriptor
+ * there (the call fails with EBADF), not the cwd. */
+static __always_inline int fd_arg(__u64 v)
+{
+	int fd = v;
+	return fd == AT_FDCWD ? -1 : fd;
 }
 
 #define SYS_EXIT(name, fn, sc)                                                                                         \
@@ -229,7 +250,7 @@ static __always_inline int on_chmod_exit(long ret, enum vg_syscall sc)
 		if (sc == VG_SYS_FCHMODAT2)
 			flags = SC_ARG4(r);
 	}
-	if (!sys_file_start(&c, ret, sc, p, dfd, SC_ARG1(r)))
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd_arg(SC_ARG1(r))))
 		return 0;
 	c.e->arg[0] = mode;
 	c.e->arg[1] = flags;
@@ -614,7 +635,7 @@ static __always_inline int on_truncate_exit(long ret, enum vg_syscall sc)
 		return 0;
 	struct pt_regs *r = c.x.regs;
 	const char *p = sc == VG_SYS_TRUNCATE ? (const char *)SC_ARG1(r) : NULL;
-	if (!sys_file_start(&c, ret, sc, p, AT_FDCWD, SC_ARG1(r)))
+	if (!sys_file_start(&c, ret, sc, p, AT_FDCWD, fd_arg(SC_ARG1(r))))
 		return 0;
 	c.e->arg[0] = SC_ARG2(r);
 	sys_submit(&c);
@@ -623,3 +644,50 @@ static __always_inline int on_truncate_exit(long ret, enum vg_syscall sc)
 
 SYS_EXIT(truncate, on_truncate_exit, VG_SYS_TRUNCATE)
 SYS_EXIT(ftruncate, on_truncate_exit, VG_SYS_FTRUNCATE)
+
+/* ---- chown ---- */
+
+#define AT_EMPTY_PATH 0x1000
+
+/* Whether a path argument is the empty string: with AT_EMPTY_PATH, the
+ * call is on the dirfd itself. */
+static __always_inline bool empty_path(const char *p)
+{
+	char first = 1;
+	bpf_probe_read_user(&first, 1, p);
+	return first == 0;
+}
+
+static __always_inline int on_chown_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_CHOWN, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = (const char *)SC_ARG1(r);
+	int dfd = AT_FDCWD, fd = fd_arg(SC_ARG1(r));
+	__u32 uid = SC_ARG2(r), gid = SC_ARG3(r), flags = 0;
+	if (sc == VG_SYS_FCHOWN) {
+		p = NULL;
+	} else if (sc == VG_SYS_FCHOWNAT) {
+		dfd = fd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		uid = SC_ARG3(r);
+		gid = SC_ARG4(r);
+		flags = SC_ARG5(r);
+		if ((flags & AT_EMPTY_PATH) && empty_path(p))
+			p = NULL;
+	}
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd))
+		return 0;
+	c.e->arg[0] = uid;
+	c.e->arg[1] = gid;
+	c.e->arg[2] = flags;
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(chown, on_chown_exit, VG_SYS_CHOWN)
+SYS_EXIT(fchown, on_chown_exit, VG_SYS_FCHOWN)
+SYS_EXIT(lchown, on_chown_exit, VG_SYS_LCHOWN)
+SYS_EXIT(fchownat, on_chown_exit, VG_SYS_FCHOWNAT)

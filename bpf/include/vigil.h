@@ -49,7 +49,8 @@ enum vg_type {
 	VG_SOCKET = 24, /* struct vg_sys */
 	VG_USERFAULTFD = 25, /* struct vg_sys */
 	VG_TRUNCATE = 26, /* struct vg_sys */
-	VG_TYPE_MAX = 27,
+	VG_CHOWN = 27,	  /* struct vg_sys */
+	VG_TYPE_MAX = 28,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -235,6 +236,10 @@ enum vg_syscall {
 	VG_SYS_USERFAULTFD = 45,
 	VG_SYS_TRUNCATE = 46,
 	VG_SYS_FTRUNCATE = 47,
+	VG_SYS_CHOWN = 48,
+	VG_SYS_FCHOWN = 49,
+	VG_SYS_LCHOWN = 50,
+	VG_SYS_FCHOWNAT = 51,
 };
 
 enum vg_sys_flags {
@@ -265,6 +270,9 @@ enum vg_sys_flags {
  *             arg2 protocol
  *   userfaultfd: arg0 flags
  *   truncate: s0/s1 path (ftruncate: s0 the fd's absolute path); arg0 length
+ *   chown*:   s0/s1 path (fchown, and fchownat of "" with AT_EMPTY_PATH:
+ *             s0 the fd's absolute path); arg0 uid, arg1 gid (as passed,
+ *             -1: unchanged); arg2 fchownat's flags
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5

@@ -41,6 +41,7 @@ const (
 	TypeSocket
 	TypeUserfaultfd
 	TypeTruncate
+	TypeChown
 	numTypes
 )
 
@@ -108,7 +109,7 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown
 	Net    Net         // connect, dup, accept, listen
 	Ptrace Ptrace      // ptrace
 	SetID  SetID       // setuid, setgid
@@ -120,6 +121,7 @@ type Event struct {
 	Socket Socket      // socket
 	Uffd   Userfaultfd // userfaultfd
 	Trunc  Truncate    // truncate
+	Chown  Chown       // chown
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -233,7 +235,7 @@ type ContainerMount struct {
 type File struct {
 	Path    string // absolute and lexically normalised
 	RawPath string // as passed to the syscall
-	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2 flags
+	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2, fchownat flags
 	Mode    uint32 // mode argument (permission bits for O_CREAT, mkdir, chmod)
 	// Target is a second path: the new path of a rename, the existing
 	// file of a link, what a symlink points to (resolved against the
@@ -364,4 +366,11 @@ type Userfaultfd struct {
 // Truncate is a truncate(2) or ftruncate(2) call.
 type Truncate struct {
 	Length int64 // the length asked for, as passed
+}
+
+// Chown is a chown, fchown, lchown or fchownat call: the owner and group
+// asked for, as passed (-1: left unchanged).
+type Chown struct {
+	UID int64
+	GID int64
 }

@@ -103,7 +103,7 @@ type Field struct {
 
 var (
 	procTypes  = AllTypes
-	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate) // the file a path names
+	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown) // the file a path names
 	openTypes  = setOf(TypeOpen)
 	modeTypes  = setOf(TypeOpen, TypeMkdir, TypeChmod)
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
@@ -337,7 +337,7 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
-	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2",
+	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
 	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
 		Str: func(e *Event) string { return OpenFlagsString(e.File.Flags) }, Derived: "file.flags"},
@@ -500,6 +500,13 @@ var Fields = []Field{
 
 	{Name: "truncate.length", Kind: KindInt, Types: setOf(TypeTruncate), Desc: "the length the file is cut or extended to, as passed (a negative one fails with EINVAL)",
 		Int: func(e *Event) int64 { return e.Trunc.Length }, SetInt: func(e *Event, n int64) error { e.Trunc.Length = n; return nil }},
+
+	{Name: "chown.uid", Kind: KindInt, Types: setOf(TypeChown), Desc: "the owner asked for, as passed: -1 leaves it unchanged",
+		Int: func(e *Event) int64 { return e.Chown.UID }, SetInt: func(e *Event, n int64) error { e.Chown.UID = n; return nil },
+		Default: func(e *Event) { e.Chown.UID = -1 }},
+	{Name: "chown.gid", Kind: KindInt, Types: setOf(TypeChown), Desc: "the group asked for, as passed: -1 leaves it unchanged",
+		Int: func(e *Event) int64 { return e.Chown.GID }, SetInt: func(e *Event, n int64) error { e.Chown.GID = n; return nil },
+		Default: func(e *Event) { e.Chown.GID = -1 }},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

@@ -281,6 +281,9 @@ var (
 	txtSockProto   = always("proto", func(e *Event) string { return strconv.FormatUint(uint64(e.Socket.Protocol), 10) })
 	txtUffdFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Uffd.Flags), 16) })
 	txtTruncLength = always("length", func(e *Event) string { return strconv.FormatInt(e.Trunc.Length, 10) })
+	txtOwner       = always("owner", func(e *Event) string {
+		return strconv.FormatInt(e.Chown.UID, 10) + ":" + strconv.FormatInt(e.Chown.GID, 10)
+	})
 )
 
 // always is a key printed for every event of its types.

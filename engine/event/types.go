@@ -190,6 +190,8 @@ var typeTable = [numTypes]TypeInfo{
 		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},
 	TypeTruncate: {Name: "truncate", C: "VG_TRUNCATE", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("truncate", "ftruncate"),
 		Filters: pathFilters, Text: []TextKey{txtFile, txtTruncLength}},
+	TypeChown: {Name: "chown", C: "VG_CHOWN", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("chown", "fchown", "lchown", "fchownat"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtOwner}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
