@@ -106,6 +106,8 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"ftruncate":   pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_TRUNCATE, "shred"), Ret: -22, Syscall: uint16(vigilVgSyscallVG_SYS_FTRUNCATE), Arg: [6]uint64{1<<64 - 1}, Len: [5]uint16{10}}, []byte("/var/log/y")),
 		"chown":       pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_CHOWN, "chown"), Syscall: uint16(vigilVgSyscallVG_SYS_FCHOWNAT), Arg: [6]uint64{0, 0xffffffff, 0x100}, Len: [5]uint16{6, 4}}, []byte("shadow"), []byte("/etc")),
 		"fchown":      pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_CHOWN, "install"), Ret: -1, Syscall: uint16(vigilVgSyscallVG_SYS_FCHOWN), Arg: [6]uint64{0xffffffff, 65534}, Len: [5]uint16{8}}, []byte("/usr/bin")),
+		"utimensat":   pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_UTIMES, "touch"), Syscall: uint16(vigilVgSyscallVG_SYS_UTIMENSAT), Arg: [6]uint64{1e9, 5, 7, utimeOmit, 0, 0x100}, Len: [5]uint16{1, 4}}, []byte("f"), []byte("/tmp")),
+		"utime":       pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_UTIMES, "touch"), Syscall: uint16(vigilVgSyscallVG_SYS_UTIME), Arg: [6]uint64{4: uint64(vigilVgUtimesHowVG_UTIMES_NULL)}, Len: [5]uint16{11}}, []byte("/etc/passwd")),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),

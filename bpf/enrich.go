@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"bytes"
+	"math"
 	"net/netip"
 	"path"
 	"slices"
@@ -331,8 +332,65 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 	case event.TypeChown:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[2])}
 		ev.Chown = event.Chown{UID: int64(int32(uint32(a[0]))), GID: int64(int32(uint32(a[1])))}
+	case event.TypeUtimes:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[5])}
+		ev.Utimes = event.Utimes{ATime: utimesTime(d.Syscall, a[4], a[0], a[1]), MTime: utimesTime(d.Syscall, a[4], a[2], a[3])}
 	}
 }
+
+// utimesTime is one time of a utime* call (how: enum vg_utimes_how; the
+// seconds and sub-seconds as passed) in ns since the epoch, or
+// event.UtimeNow or event.UtimeOmit. An unreadable array counts as
+// omitted: the call fails with EFAULT. Times beyond int64 nanoseconds
+// saturate; a given time equal to a sentinel is moved to -3 ns, so that
+// no given time reads as "now" or "omitted".
+func utimesTime(sc uint16, how, sec, sub uint64) int64 {
+	switch vigilVgUtimesHow(how) {
+	case vigilVgUtimesHowVG_UTIMES_NULL:
+		return event.UtimeNow
+	case vigilVgUtimesHowVG_UTIMES_FAULT:
+		return event.UtimeOmit
+	}
+	var ns int64
+	switch vigilVgSyscall(sc) {
+	case vigilVgSyscallVG_SYS_UTIMENSAT:
+		switch sub {
+		case utimeNow:
+			return event.UtimeNow
+		case utimeOmit:
+			return event.UtimeOmit
+		}
+		ns = int64(sub)
+	case vigilVgSyscallVG_SYS_UTIMES, vigilVgSyscallVG_SYS_FUTIMESAT:
+		ns = int64(sub) * 1000 // microseconds; out of range fails with EINVAL
+	}
+	s := int64(sec)
+	switch {
+	case s > math.MaxInt64/nsPerSec:
+		return math.MaxInt64
+	case s < math.MinInt64/nsPerSec:
+		return math.MinInt64
+	}
+	t := s * nsPerSec
+	switch {
+	case ns > 0 && t > math.MaxInt64-ns:
+		return math.MaxInt64
+	case ns < 0 && t < math.MinInt64-ns:
+		return math.MinInt64
+	}
+	t += ns
+	if t == event.UtimeNow || t == event.UtimeOmit {
+		return -3
+	}
+	return t
+}
+
+const (
+	nsPerSec = 1_000_000_000
+	// utimensat's special tv_nsec values.
+	utimeNow  = 1<<30 - 1
+	utimeOmit = 1<<30 - 2
+)
 
 const (
 	ptraceTraceme = 0
@@ -433,7 +491,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_FCHOWNAT + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_UTIMENSAT + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -455,7 +513,8 @@ func init() {
 		vigilVgSyscallVG_SYS_SOCKET: "socket", vigilVgSyscallVG_SYS_USERFAULTFD: "userfaultfd",
 		vigilVgSyscallVG_SYS_TRUNCATE: "truncate", vigilVgSyscallVG_SYS_FTRUNCATE: "ftruncate",
 		vigilVgSyscallVG_SYS_CHOWN: "chown", vigilVgSyscallVG_SYS_FCHOWN: "fchown", vigilVgSyscallVG_SYS_LCHOWN: "lchown",
-		vigilVgSyscallVG_SYS_FCHOWNAT: "fchownat",
+		vigilVgSyscallVG_SYS_FCHOWNAT: "fchownat", vigilVgSyscallVG_SYS_UTIME: "utime", vigilVgSyscallVG_SYS_UTIMES: "utimes",
+		vigilVgSyscallVG_SYS_FUTIMESAT: "futimesat", vigilVgSyscallVG_SYS_UTIMENSAT: "utimensat",
 	} {
 		syscallNames[uint16(id)] = name
 	}

@@ -2,10 +2,14 @@ package bpf
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -16,6 +20,7 @@ import (
 func init() {
 	sysHelpers["truncate"] = helperTruncate
 	sysHelpers["chown"] = helperChown
+	sysHelpers["utimes"] = helperUtimes
 }
 
 // helperTruncate, in dir (which holds a file "t"):
@@ -59,6 +64,43 @@ func helperChown(dir string) (helperResult, error) {
 		sc(unix.SYS_FCHOWNAT, uintptr(dfd), cstr("t"), 1, 2, unix.AT_SYMLINK_NOFOLLOW),
 		sc(unix.SYS_FCHOWNAT, uintptr(fd), cstr(""), 0, 0, unix.AT_EMPTY_PATH),
 		sc(unix.SYS_CHOWN, cstr(dir+"/missing"), 0, 0),
+	}}, nil
+}
+
+// helperUtimes, in dir (which holds a file "t" and a symlink "l" to it):
+//
+//	0 utime(dir/t, NULL)            1 utime(dir/t, {1000, 2000})
+//	2 utimes(dir/t, {{3, 4}, {5, 6}})
+//	3 futimesat(dfd, "t", NULL)
+//	4 utimensat(AT_FDCWD, dir/t, {{7, UTIME_NOW}, {8, 9}}, 0)
+//	5 utimensat(fd of dir/t, NULL, {{0, UTIME_OMIT}, {10, 11}}, 0) (futimens)
+//	6 utimensat(dfd, "l", {{-1, 0}, {1, 0}}, AT_SYMLINK_NOFOLLOW)
+//	7 utimensat(fd of dir/t, "", NULL, AT_EMPTY_PATH)
+//	8 utimensat(AT_FDCWD, dir/missing, NULL, 0) -> ENOENT
+func helperUtimes(dir string) (helperResult, error) {
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return helperResult{}, err
+	}
+	fd, err := unix.Open(dir+"/t", unix.O_RDONLY, 0)
+	if err != nil {
+		return helperResult{}, err
+	}
+	buf := unix.Utimbuf{Actime: 1000, Modtime: 2000}
+	tv := []unix.Timeval{{Sec: 3, Usec: 4}, {Sec: 5, Usec: 6}}
+	ts := [][]unix.Timespec{{{Sec: 7, Nsec: unix.UTIME_NOW}, {Sec: 8, Nsec: 9}}, {{Nsec: unix.UTIME_OMIT}, {Sec: 10, Nsec: 11}}, {{Sec: -1}, {Sec: 1}}}
+	ptr := func(p unsafe.Pointer) uintptr { return uintptr(p) }
+	const fdcwd = ^uintptr(99) // AT_FDCWD
+	return helperResult{FDs: []int{
+		sc(unix.SYS_UTIME, cstr(dir+"/t"), 0),
+		sc(unix.SYS_UTIME, cstr(dir+"/t"), ptr(unsafe.Pointer(&buf))),
+		sc(unix.SYS_UTIMES, cstr(dir+"/t"), ptr(unsafe.Pointer(&tv[0]))),
+		sc(unix.SYS_FUTIMESAT, uintptr(dfd), cstr("t"), 0),
+		sc(unix.SYS_UTIMENSAT, fdcwd, cstr(dir+"/t"), ptr(unsafe.Pointer(&ts[0][0])), 0),
+		sc(unix.SYS_UTIMENSAT, uintptr(fd), 0, ptr(unsafe.Pointer(&ts[1][0])), 0),
+		sc(unix.SYS_UTIMENSAT, uintptr(dfd), cstr("l"), ptr(unsafe.Pointer(&ts[2][0])), unix.AT_SYMLINK_NOFOLLOW),
+		sc(unix.SYS_UTIMENSAT, uintptr(fd), cstr(""), 0, unix.AT_EMPTY_PATH),
+		sc(unix.SYS_UTIMENSAT, fdcwd, cstr(dir+"/missing"), 0, 0),
 	}}, nil
 }
 
@@ -137,6 +179,74 @@ func TestChownFields(t *testing.T) {
 	}
 }
 
+// Each utime-family call is an event with the file (a descriptor's for
+// futimens and AT_EMPTY_PATH), the times asked for in nanoseconds (-1:
+// now, -2: omitted), utimensat's flags and the result.
+func TestUtimesFields(t *testing.T) {
+	c := live(t)
+	dir := fileChangeDir(t)
+	res, pid := runHelperCmd(t, "utimes", dir)
+	wantRes(t, res, 0, 0, 0, 0, 0, 0, 0, 0, -int(unix.ENOENT))
+	const now, omit = event.UtimeNow, event.UtimeOmit
+	want := []struct {
+		syscall      string
+		path, raw    string
+		atime, mtime int64
+		flags        uint32
+		explicit     bool
+	}{
+		{"utime", dir + "/t", dir + "/t", now, now, 0, false},
+		{"utime", dir + "/t", dir + "/t", 1000e9, 2000e9, 0, true},
+		{"utimes", dir + "/t", dir + "/t", 3e9 + 4000, 5e9 + 6000, 0, true},
+		{"futimesat", dir + "/t", "t", now, now, 0, false},
+		{"utimensat", dir + "/t", dir + "/t", now, 8e9 + 9, 0, true},
+		{"utimensat", dir + "/t", dir + "/t", omit, 10e9 + 11, 0, true},
+		{"utimensat", dir + "/l", "l", -1e9, 1e9, unix.AT_SYMLINK_NOFOLLOW, true},
+		{"utimensat", dir + "/t", dir + "/t", now, now, unix.AT_EMPTY_PATH, false},
+		{"utimensat", dir + "/missing", dir + "/missing", now, now, 0, false},
+	}
+	atime, _ := event.FieldByName("utimes.atime")
+	mtime, _ := event.FieldByName("utimes.mtime")
+	explicit, _ := event.FieldByName("utimes.explicit")
+	for i, ev := range c.waitN(t, "utimes calls", len(want), byPID(pid, event.TypeUtimes)) {
+		w := want[i]
+		got := []any{ev.Syscall, ev.File.Path, ev.File.RawPath, atime.Int(ev), mtime.Int(ev), ev.File.Flags, explicit.Bool(ev), ev.Res}
+		if exp := []any{w.syscall, w.path, w.raw, w.atime, w.mtime, w.flags, w.explicit, int64(res.FDs[i])}; !reflect.DeepEqual(got, exp) {
+			t.Errorf("call %d: syscall, path, raw, atime, mtime, flags, explicit, res = %v, want %v", i, got, exp)
+		}
+	}
+}
+
+// touch(1) sets the times to now; touch -d and touch -r set given ones
+// (timestomping): utimes.explicit tells them apart.
+func TestTouchExplicit(t *testing.T) {
+	c := live(t)
+	dir := fileChangeDir(t)
+	ref := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(dir, "l"), ref, ref); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		args         []string
+		atime, mtime int64
+		explicit     bool
+	}{
+		{[]string{"touch", dir + "/t"}, event.UtimeNow, event.UtimeNow, false},
+		{[]string{"touch", "-d", "2001-02-03T04:05:06Z", dir + "/t"}, ref.UnixNano(), ref.UnixNano(), true},
+		{[]string{"touch", "-m", "-r", dir + "/l", dir + "/t"}, event.UtimeOmit, ref.UnixNano(), true},
+	} {
+		cmd := exec.Command(w.args[0], w.args[1:]...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", w.args, err, out)
+		}
+		ev := c.waitFor(t, strings.Join(w.args, " "), byPID(cmd.Process.Pid, event.TypeUtimes))
+		got := []any{ev.File.Path, ev.Utimes.ATime, ev.Utimes.MTime, ev.Utimes.Explicit()}
+		if exp := []any{dir + "/t", w.atime, w.mtime, w.explicit}; !reflect.DeepEqual(got, exp) {
+			t.Errorf("%v: path, atime, mtime, explicit = %v, want %v", w.args, got, exp)
+		}
+	}
+}
+
 // The path filter of each file-changing type, on real calls: a rule on
 // file.path.startsWith("/etc/") (the filter derived from it) drops, in
 // the kernel, every call on a file in a temporary directory, by absolute
@@ -148,10 +258,12 @@ func TestFileChangeFilters(t *testing.T) {
 		typ    event.Type
 		helper string
 		calls  []string // the syscalls the helper makes, in order
-		rel    []string // those of them on a relative path
+		rel    []string // those of them on a relative path: syscall, space, path
 	}{
 		{event.TypeTruncate, "truncate", []string{"truncate", "ftruncate", "truncate", "ftruncate"}, nil},
-		{event.TypeChown, "chown", []string{"chown", "fchown", "lchown", "fchownat", "fchownat", "chown"}, []string{"fchownat"}},
+		{event.TypeChown, "chown", []string{"chown", "fchown", "lchown", "fchownat", "fchownat", "chown"}, []string{"fchownat t"}},
+		{event.TypeUtimes, "utimes", []string{"utime", "utime", "utimes", "futimesat", "utimensat", "utimensat", "utimensat", "utimensat", "utimensat"},
+			[]string{"futimesat t", "utimensat l"}},
 	} {
 		set := func(prefix string) {
 			t.Helper()
@@ -170,12 +282,8 @@ func TestFileChangeFilters(t *testing.T) {
 		for _, e := range c.all(byPID(pid, w.typ)) {
 			passed = append(passed, e.Syscall+" "+e.File.RawPath)
 		}
-		var rel []string
-		for _, s := range w.rel {
-			rel = append(rel, s+" t")
-		}
-		if !slices.Equal(passed, rel) {
-			t.Errorf("%s: events outside /etc/ %q, want only the relative ones %q", w.typ, passed, rel)
+		if !slices.Equal(passed, w.rel) {
+			t.Errorf("%s: events outside /etc/ %q, want only the relative ones %q", w.typ, passed, w.rel)
 		}
 		after, err := c.probes.Filtered()
 		if err != nil {

@@ -354,6 +354,10 @@ const (
 	vigilVgSyscallVG_SYS_FCHOWN       vigilVgSyscall = 49
 	vigilVgSyscallVG_SYS_LCHOWN       vigilVgSyscall = 50
 	vigilVgSyscallVG_SYS_FCHOWNAT     vigilVgSyscall = 51
+	vigilVgSyscallVG_SYS_UTIME        vigilVgSyscall = 52
+	vigilVgSyscallVG_SYS_UTIMES       vigilVgSyscall = 53
+	vigilVgSyscallVG_SYS_FUTIMESAT    vigilVgSyscall = 54
+	vigilVgSyscallVG_SYS_UTIMENSAT    vigilVgSyscall = 55
 )
 
 type vigilVgType uint32
@@ -386,7 +390,16 @@ const (
 	vigilVgTypeVG_USERFAULTFD vigilVgType = 25
 	vigilVgTypeVG_TRUNCATE    vigilVgType = 26
 	vigilVgTypeVG_CHOWN       vigilVgType = 27
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 28
+	vigilVgTypeVG_UTIMES      vigilVgType = 28
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 29
+)
+
+type vigilVgUtimesHow uint32
+
+const (
+	vigilVgUtimesHowVG_UTIMES_GIVEN vigilVgUtimesHow = 0
+	vigilVgUtimesHowVG_UTIMES_NULL  vigilVgUtimesHow = 1
+	vigilVgUtimesHowVG_UTIMES_FAULT vigilVgUtimesHow = 2
 )
 
 // Names of all BPF objects in the ELF.
@@ -444,6 +457,7 @@ const (
 	vigilProgTpFinitModule    = "tp_finit_module"
 	vigilProgTpFork           = "tp_fork"
 	vigilProgTpFtruncate      = "tp_ftruncate"
+	vigilProgTpFutimesat      = "tp_futimesat"
 	vigilProgTpInitModule     = "tp_init_module"
 	vigilProgTpLchown         = "tp_lchown"
 	vigilProgTpLink           = "tp_link"
@@ -478,6 +492,9 @@ const (
 	vigilProgTpUnlinkat       = "tp_unlinkat"
 	vigilProgTpUnshare        = "tp_unshare"
 	vigilProgTpUserfaultfd    = "tp_userfaultfd"
+	vigilProgTpUtime          = "tp_utime"
+	vigilProgTpUtimensat      = "tp_utimensat"
+	vigilProgTpUtimes         = "tp_utimes"
 	vigilVarVgConfig          = "_vg_config"
 	vigilVarVgConnect         = "_vg_connect"
 	vigilVarVgConnectFlags    = "_vg_connect_flags"
@@ -505,6 +522,7 @@ const (
 	vigilVarVgSysFlags        = "_vg_sys_flags"
 	vigilVarVgSyscall         = "_vg_syscall"
 	vigilVarVgType            = "_vg_type"
+	vigilVarVgUtimesHow       = "_vg_utimes_how"
 	vigilVarVgLastWakeup      = "vg_last_wakeup"
 	vigilVarVgReaderPolling   = "vg_reader_polling"
 )
@@ -581,6 +599,7 @@ type vigilProgramSpecs struct {
 	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
 	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
+	TpFutimesat      *ebpf.ProgramSpec `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
 	TpLchown         *ebpf.ProgramSpec `ebpf:"tp_lchown"`
 	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
@@ -615,6 +634,9 @@ type vigilProgramSpecs struct {
 	TpUnlinkat       *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.ProgramSpec `ebpf:"tp_unshare"`
 	TpUserfaultfd    *ebpf.ProgramSpec `ebpf:"tp_userfaultfd"`
+	TpUtime          *ebpf.ProgramSpec `ebpf:"tp_utime"`
+	TpUtimensat      *ebpf.ProgramSpec `ebpf:"tp_utimensat"`
+	TpUtimes         *ebpf.ProgramSpec `ebpf:"tp_utimes"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -675,6 +697,7 @@ type vigilVariableSpecs struct {
 	VgSysFlags      *ebpf.VariableSpec `ebpf:"_vg_sys_flags"`
 	VgSyscall       *ebpf.VariableSpec `ebpf:"_vg_syscall"`
 	VgType          *ebpf.VariableSpec `ebpf:"_vg_type"`
+	VgUtimesHow     *ebpf.VariableSpec `ebpf:"_vg_utimes_how"`
 	VgLastWakeup    *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.VariableSpec `ebpf:"vg_reader_polling"`
 }
@@ -779,6 +802,7 @@ type vigilVariables struct {
 	VgSysFlags      *ebpf.Variable `ebpf:"_vg_sys_flags"`
 	VgSyscall       *ebpf.Variable `ebpf:"_vg_syscall"`
 	VgType          *ebpf.Variable `ebpf:"_vg_type"`
+	VgUtimesHow     *ebpf.Variable `ebpf:"_vg_utimes_how"`
 	VgLastWakeup    *ebpf.Variable `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.Variable `ebpf:"vg_reader_polling"`
 }
@@ -817,6 +841,7 @@ type vigilPrograms struct {
 	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.Program `ebpf:"tp_fork"`
 	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
+	TpFutimesat      *ebpf.Program `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
 	TpLchown         *ebpf.Program `ebpf:"tp_lchown"`
 	TpLink           *ebpf.Program `ebpf:"tp_link"`
@@ -851,6 +876,9 @@ type vigilPrograms struct {
 	TpUnlinkat       *ebpf.Program `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.Program `ebpf:"tp_unshare"`
 	TpUserfaultfd    *ebpf.Program `ebpf:"tp_userfaultfd"`
+	TpUtime          *ebpf.Program `ebpf:"tp_utime"`
+	TpUtimensat      *ebpf.Program `ebpf:"tp_utimensat"`
+	TpUtimes         *ebpf.Program `ebpf:"tp_utimes"`
 }
 
 func (p *vigilPrograms) Close() error {
@@ -885,6 +913,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpFinitModule,
 		p.TpFork,
 		p.TpFtruncate,
+		p.TpFutimesat,
 		p.TpInitModule,
 		p.TpLchown,
 		p.TpLink,
@@ -919,6 +948,9 @@ func (p *vigilPrograms) Close() error {
 		p.TpUnlinkat,
 		p.TpUnshare,
 		p.TpUserfaultfd,
+		p.TpUtime,
+		p.TpUtimensat,
+		p.TpUtimes,
 	)
 }
 

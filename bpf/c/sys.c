@@ -3,7 +3,7 @@
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
  * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
- * a file without an open for writing (truncate, chown). Each family is
+ * a file without an open for writing (truncate, chown, utimes). Each family is
  * switched off by the type mask (prefilter) and, in user space, by not
  * being attached at all.
  */
@@ -645,9 +645,9 @@ static __always_inline int on_truncate_exit(long ret, enum vg_syscall sc)
 SYS_EXIT(truncate, on_truncate_exit, VG_SYS_TRUNCATE)
 SYS_EXIT(ftruncate, on_truncate_exit, VG_SYS_FTRUNCATE)
 
-/* ---- chown ---- */
-
 #define AT_EMPTY_PATH 0x1000
+
+/* ---- chown ---- */
 
 /* Whether a path argument is the empty string: with AT_EMPTY_PATH, the
  * call is on the dirfd itself. */
@@ -691,3 +691,63 @@ SYS_EXIT(chown, on_chown_exit, VG_SYS_CHOWN)
 SYS_EXIT(fchown, on_chown_exit, VG_SYS_FCHOWN)
 SYS_EXIT(lchown, on_chown_exit, VG_SYS_LCHOWN)
 SYS_EXIT(fchownat, on_chown_exit, VG_SYS_FCHOWNAT)
+
+/* ---- utime, utimes, futimesat, utimensat ---- */
+
+static __always_inline int on_utimes_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_UTIMES, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = (const char *)SC_ARG1(r);
+	const void *times = (const void *)SC_ARG2(r);
+	int dfd = AT_FDCWD, fd = -1;
+	__u32 flags = 0;
+	if (sc == VG_SYS_FUTIMESAT || sc == VG_SYS_UTIMENSAT) {
+		dfd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		times = (const void *)SC_ARG3(r);
+		if (sc == VG_SYS_UTIMENSAT)
+			flags = SC_ARG4(r);
+		if (!p) {
+			fd = fd_arg(dfd); /* futimens(fd), futimes(fd) */
+		} else if ((flags & AT_EMPTY_PATH) && empty_path(p)) {
+			p = NULL;
+			fd = dfd;
+		}
+	}
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd))
+		return 0;
+	/* The times as asked, read at exit: the kernel has read them too. */
+	__s64 t[4] = {};
+	__u32 how = VG_UTIMES_GIVEN;
+	if (!times) {
+		how = VG_UTIMES_NULL;
+	} else if (sc == VG_SYS_UTIME) {
+		__s64 b[2]; /* struct utimbuf: actime, modtime (seconds) */
+		if (bpf_probe_read_user(b, sizeof(b), times)) {
+			how = VG_UTIMES_FAULT;
+		} else {
+			t[0] = b[0];
+			t[2] = b[1];
+		}
+	} else if (bpf_probe_read_user(t, sizeof(t), times)) { /* two timevals or timespecs */
+		how = VG_UTIMES_FAULT;
+	}
+	if (how == VG_UTIMES_FAULT)
+		c.e->hdr.flags |= VG_SYS_FAULT;
+	c.e->arg[0] = t[0];
+	c.e->arg[1] = t[1];
+	c.e->arg[2] = t[2];
+	c.e->arg[3] = t[3];
+	c.e->arg[4] = how;
+	c.e->arg[5] = flags;
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(utime, on_utimes_exit, VG_SYS_UTIME)
+SYS_EXIT(utimes, on_utimes_exit, VG_SYS_UTIMES)
+SYS_EXIT(futimesat, on_utimes_exit, VG_SYS_FUTIMESAT)
+SYS_EXIT(utimensat, on_utimes_exit, VG_SYS_UTIMENSAT)

@@ -50,7 +50,8 @@ enum vg_type {
 	VG_USERFAULTFD = 25, /* struct vg_sys */
 	VG_TRUNCATE = 26, /* struct vg_sys */
 	VG_CHOWN = 27,	  /* struct vg_sys */
-	VG_TYPE_MAX = 28,
+	VG_UTIMES = 28,	  /* struct vg_sys */
+	VG_TYPE_MAX = 29,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -240,6 +241,17 @@ enum vg_syscall {
 	VG_SYS_FCHOWN = 49,
 	VG_SYS_LCHOWN = 50,
 	VG_SYS_FCHOWNAT = 51,
+	VG_SYS_UTIME = 52,
+	VG_SYS_UTIMES = 53,
+	VG_SYS_FUTIMESAT = 54,
+	VG_SYS_UTIMENSAT = 55,
+};
+
+/* How a utime* call gave its times (vg_sys arg4). */
+enum vg_utimes_how {
+	VG_UTIMES_GIVEN = 0, /* read from the call's array */
+	VG_UTIMES_NULL = 1,  /* no array: both set to the current time */
+	VG_UTIMES_FAULT = 2, /* the array could not be read */
 };
 
 enum vg_sys_flags {
@@ -273,6 +285,13 @@ enum vg_sys_flags {
  *   chown*:   s0/s1 path (fchown, and fchownat of "" with AT_EMPTY_PATH:
  *             s0 the fd's absolute path); arg0 uid, arg1 gid (as passed,
  *             -1: unchanged); arg2 fchownat's flags
+ *   utime*:   s0/s1 path (futimesat and utimensat of a NULL path, or of ""
+ *             with AT_EMPTY_PATH: s0 the fd's absolute path); arg0/arg1
+ *             the access time's seconds and sub-seconds as passed
+ *             (utimes, futimesat: microseconds; utimensat: nanoseconds,
+ *             or UTIME_NOW, UTIME_OMIT; utime: none), arg2/arg3 the
+ *             modification time's; arg4 enum vg_utimes_how; arg5
+ *             utimensat's flags
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5

@@ -42,6 +42,7 @@ const (
 	TypeUserfaultfd
 	TypeTruncate
 	TypeChown
+	TypeUtimes
 	numTypes
 )
 
@@ -109,7 +110,7 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown, utimes
 	Net    Net         // connect, dup, accept, listen
 	Ptrace Ptrace      // ptrace
 	SetID  SetID       // setuid, setgid
@@ -122,6 +123,7 @@ type Event struct {
 	Uffd   Userfaultfd // userfaultfd
 	Trunc  Truncate    // truncate
 	Chown  Chown       // chown
+	Utimes Utimes      // utimes
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -235,7 +237,7 @@ type ContainerMount struct {
 type File struct {
 	Path    string // absolute and lexically normalised
 	RawPath string // as passed to the syscall
-	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2, fchownat flags
+	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2, fchownat, utimensat flags
 	Mode    uint32 // mode argument (permission bits for O_CREAT, mkdir, chmod)
 	// Target is a second path: the new path of a rename, the existing
 	// file of a link, what a symlink points to (resolved against the
@@ -373,4 +375,27 @@ type Truncate struct {
 type Chown struct {
 	UID int64
 	GID int64
+}
+
+// Utimes is a utime, utimes, futimesat or utimensat call: the access and
+// modification times asked for, in nanoseconds since the epoch, or
+// UtimeNow or UtimeOmit.
+type Utimes struct {
+	ATime int64
+	MTime int64
+}
+
+// The values of Utimes times that are not a time.
+const (
+	// UtimeNow: the current time (a NULL array, or UTIME_NOW), what
+	// touch(1) without -d or -r asks for.
+	UtimeNow = -1
+	// UtimeOmit: left as it is (UTIME_OMIT).
+	UtimeOmit = -2
+)
+
+// Explicit reports whether some time is set to a given value rather than
+// to the current time: what timestomping (touch -d, touch -r) does.
+func (u *Utimes) Explicit() bool {
+	return (u.ATime != UtimeNow && u.ATime != UtimeOmit) || (u.MTime != UtimeNow && u.MTime != UtimeOmit)
 }

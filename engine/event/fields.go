@@ -103,7 +103,7 @@ type Field struct {
 
 var (
 	procTypes  = AllTypes
-	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown) // the file a path names
+	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown, TypeUtimes) // the file a path names
 	openTypes  = setOf(TypeOpen)
 	modeTypes  = setOf(TypeOpen, TypeMkdir, TypeChmod)
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
@@ -337,7 +337,7 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
-	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
+	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown, TypeUtimes), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat, utimensat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
 	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
 		Str: func(e *Event) string { return OpenFlagsString(e.File.Flags) }, Derived: "file.flags"},
@@ -507,6 +507,15 @@ var Fields = []Field{
 	{Name: "chown.gid", Kind: KindInt, Types: setOf(TypeChown), Desc: "the group asked for, as passed: -1 leaves it unchanged",
 		Int: func(e *Event) int64 { return e.Chown.GID }, SetInt: func(e *Event, n int64) error { e.Chown.GID = n; return nil },
 		Default: func(e *Event) { e.Chown.GID = -1 }},
+
+	{Name: "utimes.atime", Kind: KindInt, Types: setOf(TypeUtimes), Desc: "the access time asked for, in ns since the epoch; -1: the current time (no times given, or UTIME_NOW), -2: left unchanged (UTIME_OMIT)",
+		Int: func(e *Event) int64 { return e.Utimes.ATime }, SetInt: func(e *Event, n int64) error { e.Utimes.ATime = n; return nil },
+		Default: func(e *Event) { e.Utimes.ATime = UtimeNow }},
+	{Name: "utimes.mtime", Kind: KindInt, Types: setOf(TypeUtimes), Desc: "the modification time asked for, in ns since the epoch; -1: the current time, -2: left unchanged",
+		Int: func(e *Event) int64 { return e.Utimes.MTime }, SetInt: func(e *Event, n int64) error { e.Utimes.MTime = n; return nil },
+		Default: func(e *Event) { e.Utimes.MTime = UtimeNow }},
+	{Name: "utimes.explicit", Kind: KindBool, Types: setOf(TypeUtimes), Desc: "some time is set to a given value, not the current time: timestomping (touch -d, touch -r) rather than touch",
+		Bool: func(e *Event) bool { return e.Utimes.Explicit() }, Derived: "utimes.atime, utimes.mtime"},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

@@ -281,10 +281,24 @@ var (
 	txtSockProto   = always("proto", func(e *Event) string { return strconv.FormatUint(uint64(e.Socket.Protocol), 10) })
 	txtUffdFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Uffd.Flags), 16) })
 	txtTruncLength = always("length", func(e *Event) string { return strconv.FormatInt(e.Trunc.Length, 10) })
+	txtATime       = always("atime", func(e *Event) string { return utimeText(e.Utimes.ATime) })
+	txtMTime       = always("mtime", func(e *Event) string { return utimeText(e.Utimes.MTime) })
 	txtOwner       = always("owner", func(e *Event) string {
 		return strconv.FormatInt(e.Chown.UID, 10) + ":" + strconv.FormatInt(e.Chown.GID, 10)
 	})
 )
+
+// utimeText is a time of a utimes event: "now", "omit", or the time in
+// UTC (RFC 3339, nanoseconds when there are any).
+func utimeText(ns int64) string {
+	switch ns {
+	case UtimeNow:
+		return "now"
+	case UtimeOmit:
+		return "omit"
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
 
 // always is a key printed for every event of its types.
 func always(key string, v func(*Event) string) TextKey {

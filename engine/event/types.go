@@ -192,6 +192,8 @@ var typeTable = [numTypes]TypeInfo{
 		Filters: pathFilters, Text: []TextKey{txtFile, txtTruncLength}},
 	TypeChown: {Name: "chown", C: "VG_CHOWN", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("chown", "fchown", "lchown", "fchownat"),
 		Filters: pathFilters, Text: []TextKey{txtFile, txtOwner}},
+	TypeUtimes: {Name: "utimes", C: "VG_UTIMES", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("utime", "utimes", "futimesat", "utimensat"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtATime, txtMTime}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
