@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"path"
@@ -332,10 +333,47 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 	case event.TypeChown:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[2])}
 		ev.Chown = event.Chown{UID: int64(int32(uint32(a[0]))), GID: int64(int32(uint32(a[1])))}
+	case event.TypeXattr:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[2])}
+		ev.Xattr = event.Xattr{Name: cString(d.Strs[2]), Op: event.XattrRemove}
+		switch vigilVgSyscall(d.Syscall) {
+		case vigilVgSyscallVG_SYS_SETXATTR, vigilVgSyscallVG_SYS_LSETXATTR, vigilVgSyscallVG_SYS_FSETXATTR, vigilVgSyscallVG_SYS_SETXATTRAT:
+			ev.Xattr.Op, ev.Xattr.Size, ev.Xattr.Flags = event.XattrSet, a[0], uint32(a[1])
+			if ev.Xattr.Name == event.XattrFileCaps {
+				ev.Xattr.Caps, ev.Xattr.CapsEffective = fileCaps([]byte(d.Strs[4]))
+			}
+		}
 	case event.TypeUtimes:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[5])}
 		ev.Utimes = event.Utimes{ATime: utimesTime(d.Syscall, a[4], a[0], a[1]), MTime: utimesTime(d.Syscall, a[4], a[2], a[3])}
 	}
+}
+
+// fileCaps decodes the head of a security.capability value (struct
+// vfs_cap_data, revision 1, 2 or 3; little endian): the permitted set and
+// the effective bit. A value too short for its revision, or of another
+// revision, grants nothing: the kernel refuses it (EINVAL).
+func fileCaps(v []byte) (permitted uint64, effective bool) {
+	const (
+		revMask = 0xff000000
+		rev1    = 0x01000000 // 32 capabilities: 12 bytes
+		rev2    = 0x02000000 // 64: 20 bytes
+		rev3    = 0x03000000 // 64 and the namespace's root uid: 24 bytes
+		capsEff = 0x000001   // VFS_CAP_FLAGS_EFFECTIVE
+	)
+	if len(v) < 4 {
+		return 0, false
+	}
+	magic := binary.LittleEndian.Uint32(v)
+	need := map[uint32]int{rev1: 12, rev2: 20, rev3: 24}[magic&revMask]
+	if need == 0 || len(v) < need {
+		return 0, false
+	}
+	permitted = uint64(binary.LittleEndian.Uint32(v[4:]))
+	if magic&revMask != rev1 {
+		permitted |= uint64(binary.LittleEndian.Uint32(v[12:])) << 32
+	}
+	return permitted, magic&capsEff != 0
 }
 
 // utimesTime is one time of a utime* call (how: enum vg_utimes_how; the
@@ -491,7 +529,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_UTIMENSAT + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_REMOVEXATTRAT + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -515,6 +553,10 @@ func init() {
 		vigilVgSyscallVG_SYS_CHOWN: "chown", vigilVgSyscallVG_SYS_FCHOWN: "fchown", vigilVgSyscallVG_SYS_LCHOWN: "lchown",
 		vigilVgSyscallVG_SYS_FCHOWNAT: "fchownat", vigilVgSyscallVG_SYS_UTIME: "utime", vigilVgSyscallVG_SYS_UTIMES: "utimes",
 		vigilVgSyscallVG_SYS_FUTIMESAT: "futimesat", vigilVgSyscallVG_SYS_UTIMENSAT: "utimensat",
+		vigilVgSyscallVG_SYS_SETXATTR: "setxattr", vigilVgSyscallVG_SYS_LSETXATTR: "lsetxattr", vigilVgSyscallVG_SYS_FSETXATTR: "fsetxattr",
+		vigilVgSyscallVG_SYS_REMOVEXATTR: "removexattr", vigilVgSyscallVG_SYS_LREMOVEXATTR: "lremovexattr",
+		vigilVgSyscallVG_SYS_FREMOVEXATTR: "fremovexattr", vigilVgSyscallVG_SYS_SETXATTRAT: "setxattrat",
+		vigilVgSyscallVG_SYS_REMOVEXATTRAT: "removexattrat",
 	} {
 		syscallNames[uint16(id)] = name
 	}

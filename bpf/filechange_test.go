@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"math"
 	"reflect"
 	"strings"
@@ -50,6 +51,12 @@ func TestFileChangeRecords(t *testing.T) {
 		{"utime", event.TypeUtimes, "utime", 0, event.File{Path: "/etc/passwd", RawPath: "/etc/passwd"},
 			func(e *event.Event) any { return []any{e.Utimes, e.Utimes.Explicit()} }, []any{event.Utimes{ATime: event.UtimeNow, MTime: event.UtimeNow}, false},
 			"file=/etc/passwd atime=now mtime=now syscall=utime res=0"},
+		{"setxattr", event.TypeXattr, "fsetxattr", 0, event.File{Path: "/usr/bin/ping", RawPath: "/usr/bin/ping"},
+			func(e *event.Event) any { return e.Xattr }, event.Xattr{Name: "security.capability", Op: "set", Size: 20, Flags: 1, Caps: 1 << 13, CapsEffective: true},
+			"file=/usr/bin/ping op=set name=security.capability size=20 caps=cap_net_raw effective=true syscall=fsetxattr res=0"},
+		{"removexattr", event.TypeXattr, "lremovexattr", -61, event.File{Path: "/srv/a", RawPath: "a"},
+			func(e *event.Event) any { return e.Xattr }, event.Xattr{Name: "user.x", Op: "remove"},
+			"file=/srv/a op=remove name=user.x syscall=lremovexattr res=-61"},
 	} {
 		ev := decodeSample(t, c.name)
 		if ev.Type != c.typ || ev.Syscall != c.syscall || ev.Res != c.res || ev.File != c.file {
@@ -99,6 +106,52 @@ func TestUtimesTime(t *testing.T) {
 	} {
 		if got := utimesTime(uint16(c.sc), c.how, c.sec, c.sub); got != c.want {
 			t.Errorf("utimesTime(%d, %d, %d, %d) = %d, want %d", c.sc, c.how, c.sec, c.sub, got, c.want)
+		}
+	}
+}
+
+// capData is a security.capability value (struct vfs_cap_data) of
+// revision rev (1, 2 or 3) granting the permitted set prm (revision 3:
+// with root uid 0).
+func capData(rev uint32, effective bool, prm uint64) []byte {
+	magic := rev << 24
+	if effective {
+		magic |= 1
+	}
+	v := binary.LittleEndian.AppendUint32(nil, magic)
+	v = binary.LittleEndian.AppendUint32(v, uint32(prm))
+	v = binary.LittleEndian.AppendUint32(v, 0) // inheritable
+	if rev == 1 {
+		return v
+	}
+	v = binary.LittleEndian.AppendUint32(v, uint32(prm>>32))
+	v = binary.LittleEndian.AppendUint32(v, 0)
+	if rev == 3 {
+		v = binary.LittleEndian.AppendUint32(v, 0) // rootid
+	}
+	return v
+}
+
+// The head of a security.capability value by revision; values the kernel
+// refuses grant nothing.
+func TestFileCaps(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		v    []byte
+		prm  uint64
+		eff  bool
+	}{
+		{"revision 2", capData(2, true, 1<<13|1<<40), 1<<13 | 1<<40, true},
+		{"revision 2, not effective", capData(2, false, 1<<21), 1 << 21, false},
+		{"revision 3", capData(3, true, 1<<12), 1 << 12, true},
+		{"revision 1", capData(1, true, 1<<7), 1 << 7, true},
+		{"revision 2 cut short", capData(2, true, 1<<13)[:19], 0, false},
+		{"revision 4", append([]byte{1, 0, 0, 4}, capData(3, true, 1<<13)[4:]...), 0, false},
+		{"three bytes", []byte{1, 0, 0}, 0, false},
+		{"empty", nil, 0, false},
+	} {
+		if prm, eff := fileCaps(c.v); prm != c.prm || eff != c.eff {
+			t.Errorf("%s: permitted %#x effective %v, want %#x %v", c.name, prm, eff, c.prm, c.eff)
 		}
 	}
 }

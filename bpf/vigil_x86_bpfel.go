@@ -303,61 +303,69 @@ const (
 type vigilVgSyscall uint32
 
 const (
-	vigilVgSyscallVG_SYS_OPEN         vigilVgSyscall = 1
-	vigilVgSyscallVG_SYS_OPENAT       vigilVgSyscall = 2
-	vigilVgSyscallVG_SYS_OPENAT2      vigilVgSyscall = 3
-	vigilVgSyscallVG_SYS_CREAT        vigilVgSyscall = 4
-	vigilVgSyscallVG_SYS_UNLINK       vigilVgSyscall = 5
-	vigilVgSyscallVG_SYS_UNLINKAT     vigilVgSyscall = 6
-	vigilVgSyscallVG_SYS_RMDIR        vigilVgSyscall = 7
-	vigilVgSyscallVG_SYS_MKDIR        vigilVgSyscall = 8
-	vigilVgSyscallVG_SYS_MKDIRAT      vigilVgSyscall = 9
-	vigilVgSyscallVG_SYS_RENAME       vigilVgSyscall = 10
-	vigilVgSyscallVG_SYS_RENAMEAT     vigilVgSyscall = 11
-	vigilVgSyscallVG_SYS_RENAMEAT2    vigilVgSyscall = 12
-	vigilVgSyscallVG_SYS_LINK         vigilVgSyscall = 13
-	vigilVgSyscallVG_SYS_LINKAT       vigilVgSyscall = 14
-	vigilVgSyscallVG_SYS_SYMLINK      vigilVgSyscall = 15
-	vigilVgSyscallVG_SYS_SYMLINKAT    vigilVgSyscall = 16
-	vigilVgSyscallVG_SYS_CHMOD        vigilVgSyscall = 17
-	vigilVgSyscallVG_SYS_FCHMOD       vigilVgSyscall = 18
-	vigilVgSyscallVG_SYS_FCHMODAT     vigilVgSyscall = 19
-	vigilVgSyscallVG_SYS_FCHMODAT2    vigilVgSyscall = 20
-	vigilVgSyscallVG_SYS_PTRACE       vigilVgSyscall = 21
-	vigilVgSyscallVG_SYS_SETUID       vigilVgSyscall = 22
-	vigilVgSyscallVG_SYS_SETREUID     vigilVgSyscall = 23
-	vigilVgSyscallVG_SYS_SETRESUID    vigilVgSyscall = 24
-	vigilVgSyscallVG_SYS_SETFSUID     vigilVgSyscall = 25
-	vigilVgSyscallVG_SYS_SETGID       vigilVgSyscall = 26
-	vigilVgSyscallVG_SYS_SETREGID     vigilVgSyscall = 27
-	vigilVgSyscallVG_SYS_SETRESGID    vigilVgSyscall = 28
-	vigilVgSyscallVG_SYS_SETFSGID     vigilVgSyscall = 29
-	vigilVgSyscallVG_SYS_MEMFD_CREATE vigilVgSyscall = 30
-	vigilVgSyscallVG_SYS_INIT_MODULE  vigilVgSyscall = 31
-	vigilVgSyscallVG_SYS_FINIT_MODULE vigilVgSyscall = 32
-	vigilVgSyscallVG_SYS_SETNS        vigilVgSyscall = 33
-	vigilVgSyscallVG_SYS_UNSHARE      vigilVgSyscall = 34
-	vigilVgSyscallVG_SYS_MOUNT        vigilVgSyscall = 35
-	vigilVgSyscallVG_SYS_BPF          vigilVgSyscall = 36
-	vigilVgSyscallVG_SYS_DUP          vigilVgSyscall = 37
-	vigilVgSyscallVG_SYS_DUP2         vigilVgSyscall = 38
-	vigilVgSyscallVG_SYS_DUP3         vigilVgSyscall = 39
-	vigilVgSyscallVG_SYS_ACCEPT       vigilVgSyscall = 40
-	vigilVgSyscallVG_SYS_ACCEPT4      vigilVgSyscall = 41
-	vigilVgSyscallVG_SYS_LISTEN       vigilVgSyscall = 42
-	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
-	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
-	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
-	vigilVgSyscallVG_SYS_TRUNCATE     vigilVgSyscall = 46
-	vigilVgSyscallVG_SYS_FTRUNCATE    vigilVgSyscall = 47
-	vigilVgSyscallVG_SYS_CHOWN        vigilVgSyscall = 48
-	vigilVgSyscallVG_SYS_FCHOWN       vigilVgSyscall = 49
-	vigilVgSyscallVG_SYS_LCHOWN       vigilVgSyscall = 50
-	vigilVgSyscallVG_SYS_FCHOWNAT     vigilVgSyscall = 51
-	vigilVgSyscallVG_SYS_UTIME        vigilVgSyscall = 52
-	vigilVgSyscallVG_SYS_UTIMES       vigilVgSyscall = 53
-	vigilVgSyscallVG_SYS_FUTIMESAT    vigilVgSyscall = 54
-	vigilVgSyscallVG_SYS_UTIMENSAT    vigilVgSyscall = 55
+	vigilVgSyscallVG_SYS_OPEN          vigilVgSyscall = 1
+	vigilVgSyscallVG_SYS_OPENAT        vigilVgSyscall = 2
+	vigilVgSyscallVG_SYS_OPENAT2       vigilVgSyscall = 3
+	vigilVgSyscallVG_SYS_CREAT         vigilVgSyscall = 4
+	vigilVgSyscallVG_SYS_UNLINK        vigilVgSyscall = 5
+	vigilVgSyscallVG_SYS_UNLINKAT      vigilVgSyscall = 6
+	vigilVgSyscallVG_SYS_RMDIR         vigilVgSyscall = 7
+	vigilVgSyscallVG_SYS_MKDIR         vigilVgSyscall = 8
+	vigilVgSyscallVG_SYS_MKDIRAT       vigilVgSyscall = 9
+	vigilVgSyscallVG_SYS_RENAME        vigilVgSyscall = 10
+	vigilVgSyscallVG_SYS_RENAMEAT      vigilVgSyscall = 11
+	vigilVgSyscallVG_SYS_RENAMEAT2     vigilVgSyscall = 12
+	vigilVgSyscallVG_SYS_LINK          vigilVgSyscall = 13
+	vigilVgSyscallVG_SYS_LINKAT        vigilVgSyscall = 14
+	vigilVgSyscallVG_SYS_SYMLINK       vigilVgSyscall = 15
+	vigilVgSyscallVG_SYS_SYMLINKAT     vigilVgSyscall = 16
+	vigilVgSyscallVG_SYS_CHMOD         vigilVgSyscall = 17
+	vigilVgSyscallVG_SYS_FCHMOD        vigilVgSyscall = 18
+	vigilVgSyscallVG_SYS_FCHMODAT      vigilVgSyscall = 19
+	vigilVgSyscallVG_SYS_FCHMODAT2     vigilVgSyscall = 20
+	vigilVgSyscallVG_SYS_PTRACE        vigilVgSyscall = 21
+	vigilVgSyscallVG_SYS_SETUID        vigilVgSyscall = 22
+	vigilVgSyscallVG_SYS_SETREUID      vigilVgSyscall = 23
+	vigilVgSyscallVG_SYS_SETRESUID     vigilVgSyscall = 24
+	vigilVgSyscallVG_SYS_SETFSUID      vigilVgSyscall = 25
+	vigilVgSyscallVG_SYS_SETGID        vigilVgSyscall = 26
+	vigilVgSyscallVG_SYS_SETREGID      vigilVgSyscall = 27
+	vigilVgSyscallVG_SYS_SETRESGID     vigilVgSyscall = 28
+	vigilVgSyscallVG_SYS_SETFSGID      vigilVgSyscall = 29
+	vigilVgSyscallVG_SYS_MEMFD_CREATE  vigilVgSyscall = 30
+	vigilVgSyscallVG_SYS_INIT_MODULE   vigilVgSyscall = 31
+	vigilVgSyscallVG_SYS_FINIT_MODULE  vigilVgSyscall = 32
+	vigilVgSyscallVG_SYS_SETNS         vigilVgSyscall = 33
+	vigilVgSyscallVG_SYS_UNSHARE       vigilVgSyscall = 34
+	vigilVgSyscallVG_SYS_MOUNT         vigilVgSyscall = 35
+	vigilVgSyscallVG_SYS_BPF           vigilVgSyscall = 36
+	vigilVgSyscallVG_SYS_DUP           vigilVgSyscall = 37
+	vigilVgSyscallVG_SYS_DUP2          vigilVgSyscall = 38
+	vigilVgSyscallVG_SYS_DUP3          vigilVgSyscall = 39
+	vigilVgSyscallVG_SYS_ACCEPT        vigilVgSyscall = 40
+	vigilVgSyscallVG_SYS_ACCEPT4       vigilVgSyscall = 41
+	vigilVgSyscallVG_SYS_LISTEN        vigilVgSyscall = 42
+	vigilVgSyscallVG_SYS_CONNECT       vigilVgSyscall = 43
+	vigilVgSyscallVG_SYS_SOCKET        vigilVgSyscall = 44
+	vigilVgSyscallVG_SYS_USERFAULTFD   vigilVgSyscall = 45
+	vigilVgSyscallVG_SYS_TRUNCATE      vigilVgSyscall = 46
+	vigilVgSyscallVG_SYS_FTRUNCATE     vigilVgSyscall = 47
+	vigilVgSyscallVG_SYS_CHOWN         vigilVgSyscall = 48
+	vigilVgSyscallVG_SYS_FCHOWN        vigilVgSyscall = 49
+	vigilVgSyscallVG_SYS_LCHOWN        vigilVgSyscall = 50
+	vigilVgSyscallVG_SYS_FCHOWNAT      vigilVgSyscall = 51
+	vigilVgSyscallVG_SYS_UTIME         vigilVgSyscall = 52
+	vigilVgSyscallVG_SYS_UTIMES        vigilVgSyscall = 53
+	vigilVgSyscallVG_SYS_FUTIMESAT     vigilVgSyscall = 54
+	vigilVgSyscallVG_SYS_UTIMENSAT     vigilVgSyscall = 55
+	vigilVgSyscallVG_SYS_SETXATTR      vigilVgSyscall = 56
+	vigilVgSyscallVG_SYS_LSETXATTR     vigilVgSyscall = 57
+	vigilVgSyscallVG_SYS_FSETXATTR     vigilVgSyscall = 58
+	vigilVgSyscallVG_SYS_REMOVEXATTR   vigilVgSyscall = 59
+	vigilVgSyscallVG_SYS_LREMOVEXATTR  vigilVgSyscall = 60
+	vigilVgSyscallVG_SYS_FREMOVEXATTR  vigilVgSyscall = 61
+	vigilVgSyscallVG_SYS_SETXATTRAT    vigilVgSyscall = 62
+	vigilVgSyscallVG_SYS_REMOVEXATTRAT vigilVgSyscall = 63
 )
 
 type vigilVgType uint32
@@ -391,7 +399,8 @@ const (
 	vigilVgTypeVG_TRUNCATE    vigilVgType = 26
 	vigilVgTypeVG_CHOWN       vigilVgType = 27
 	vigilVgTypeVG_UTIMES      vigilVgType = 28
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 29
+	vigilVgTypeVG_XATTR       vigilVgType = 29
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 30
 )
 
 type vigilVgUtimesHow uint32
@@ -456,6 +465,8 @@ const (
 	vigilProgTpFchownat       = "tp_fchownat"
 	vigilProgTpFinitModule    = "tp_finit_module"
 	vigilProgTpFork           = "tp_fork"
+	vigilProgTpFremovexattr   = "tp_fremovexattr"
+	vigilProgTpFsetxattr      = "tp_fsetxattr"
 	vigilProgTpFtruncate      = "tp_ftruncate"
 	vigilProgTpFutimesat      = "tp_futimesat"
 	vigilProgTpInitModule     = "tp_init_module"
@@ -463,6 +474,8 @@ const (
 	vigilProgTpLink           = "tp_link"
 	vigilProgTpLinkat         = "tp_linkat"
 	vigilProgTpListen         = "tp_listen"
+	vigilProgTpLremovexattr   = "tp_lremovexattr"
+	vigilProgTpLsetxattr      = "tp_lsetxattr"
 	vigilProgTpMemfdCreate    = "tp_memfd_create"
 	vigilProgTpMkdir          = "tp_mkdir"
 	vigilProgTpMkdirat        = "tp_mkdirat"
@@ -471,6 +484,8 @@ const (
 	vigilProgTpOpenat         = "tp_openat"
 	vigilProgTpOpenat2        = "tp_openat2"
 	vigilProgTpPtrace         = "tp_ptrace"
+	vigilProgTpRemovexattr    = "tp_removexattr"
+	vigilProgTpRemovexattrat  = "tp_removexattrat"
 	vigilProgTpRename         = "tp_rename"
 	vigilProgTpRenameat       = "tp_renameat"
 	vigilProgTpRenameat2      = "tp_renameat2"
@@ -484,6 +499,8 @@ const (
 	vigilProgTpSetresuid      = "tp_setresuid"
 	vigilProgTpSetreuid       = "tp_setreuid"
 	vigilProgTpSetuid         = "tp_setuid"
+	vigilProgTpSetxattr       = "tp_setxattr"
+	vigilProgTpSetxattrat     = "tp_setxattrat"
 	vigilProgTpSocket         = "tp_socket"
 	vigilProgTpSymlink        = "tp_symlink"
 	vigilProgTpSymlinkat      = "tp_symlinkat"
@@ -598,6 +615,8 @@ type vigilProgramSpecs struct {
 	TpFchownat       *ebpf.ProgramSpec `ebpf:"tp_fchownat"`
 	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpFremovexattr   *ebpf.ProgramSpec `ebpf:"tp_fremovexattr"`
+	TpFsetxattr      *ebpf.ProgramSpec `ebpf:"tp_fsetxattr"`
 	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
 	TpFutimesat      *ebpf.ProgramSpec `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
@@ -605,6 +624,8 @@ type vigilProgramSpecs struct {
 	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
 	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
 	TpListen         *ebpf.ProgramSpec `ebpf:"tp_listen"`
+	TpLremovexattr   *ebpf.ProgramSpec `ebpf:"tp_lremovexattr"`
+	TpLsetxattr      *ebpf.ProgramSpec `ebpf:"tp_lsetxattr"`
 	TpMemfdCreate    *ebpf.ProgramSpec `ebpf:"tp_memfd_create"`
 	TpMkdir          *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
 	TpMkdirat        *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
@@ -613,6 +634,8 @@ type vigilProgramSpecs struct {
 	TpOpenat         *ebpf.ProgramSpec `ebpf:"tp_openat"`
 	TpOpenat2        *ebpf.ProgramSpec `ebpf:"tp_openat2"`
 	TpPtrace         *ebpf.ProgramSpec `ebpf:"tp_ptrace"`
+	TpRemovexattr    *ebpf.ProgramSpec `ebpf:"tp_removexattr"`
+	TpRemovexattrat  *ebpf.ProgramSpec `ebpf:"tp_removexattrat"`
 	TpRename         *ebpf.ProgramSpec `ebpf:"tp_rename"`
 	TpRenameat       *ebpf.ProgramSpec `ebpf:"tp_renameat"`
 	TpRenameat2      *ebpf.ProgramSpec `ebpf:"tp_renameat2"`
@@ -626,6 +649,8 @@ type vigilProgramSpecs struct {
 	TpSetresuid      *ebpf.ProgramSpec `ebpf:"tp_setresuid"`
 	TpSetreuid       *ebpf.ProgramSpec `ebpf:"tp_setreuid"`
 	TpSetuid         *ebpf.ProgramSpec `ebpf:"tp_setuid"`
+	TpSetxattr       *ebpf.ProgramSpec `ebpf:"tp_setxattr"`
+	TpSetxattrat     *ebpf.ProgramSpec `ebpf:"tp_setxattrat"`
 	TpSocket         *ebpf.ProgramSpec `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.ProgramSpec `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
@@ -840,6 +865,8 @@ type vigilPrograms struct {
 	TpFchownat       *ebpf.Program `ebpf:"tp_fchownat"`
 	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.Program `ebpf:"tp_fork"`
+	TpFremovexattr   *ebpf.Program `ebpf:"tp_fremovexattr"`
+	TpFsetxattr      *ebpf.Program `ebpf:"tp_fsetxattr"`
 	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
 	TpFutimesat      *ebpf.Program `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
@@ -847,6 +874,8 @@ type vigilPrograms struct {
 	TpLink           *ebpf.Program `ebpf:"tp_link"`
 	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
 	TpListen         *ebpf.Program `ebpf:"tp_listen"`
+	TpLremovexattr   *ebpf.Program `ebpf:"tp_lremovexattr"`
+	TpLsetxattr      *ebpf.Program `ebpf:"tp_lsetxattr"`
 	TpMemfdCreate    *ebpf.Program `ebpf:"tp_memfd_create"`
 	TpMkdir          *ebpf.Program `ebpf:"tp_mkdir"`
 	TpMkdirat        *ebpf.Program `ebpf:"tp_mkdirat"`
@@ -855,6 +884,8 @@ type vigilPrograms struct {
 	TpOpenat         *ebpf.Program `ebpf:"tp_openat"`
 	TpOpenat2        *ebpf.Program `ebpf:"tp_openat2"`
 	TpPtrace         *ebpf.Program `ebpf:"tp_ptrace"`
+	TpRemovexattr    *ebpf.Program `ebpf:"tp_removexattr"`
+	TpRemovexattrat  *ebpf.Program `ebpf:"tp_removexattrat"`
 	TpRename         *ebpf.Program `ebpf:"tp_rename"`
 	TpRenameat       *ebpf.Program `ebpf:"tp_renameat"`
 	TpRenameat2      *ebpf.Program `ebpf:"tp_renameat2"`
@@ -868,6 +899,8 @@ type vigilPrograms struct {
 	TpSetresuid      *ebpf.Program `ebpf:"tp_setresuid"`
 	TpSetreuid       *ebpf.Program `ebpf:"tp_setreuid"`
 	TpSetuid         *ebpf.Program `ebpf:"tp_setuid"`
+	TpSetxattr       *ebpf.Program `ebpf:"tp_setxattr"`
+	TpSetxattrat     *ebpf.Program `ebpf:"tp_setxattrat"`
 	TpSocket         *ebpf.Program `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.Program `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.Program `ebpf:"tp_symlinkat"`
@@ -912,6 +945,8 @@ func (p *vigilPrograms) Close() error {
 		p.TpFchownat,
 		p.TpFinitModule,
 		p.TpFork,
+		p.TpFremovexattr,
+		p.TpFsetxattr,
 		p.TpFtruncate,
 		p.TpFutimesat,
 		p.TpInitModule,
@@ -919,6 +954,8 @@ func (p *vigilPrograms) Close() error {
 		p.TpLink,
 		p.TpLinkat,
 		p.TpListen,
+		p.TpLremovexattr,
+		p.TpLsetxattr,
 		p.TpMemfdCreate,
 		p.TpMkdir,
 		p.TpMkdirat,
@@ -927,6 +964,8 @@ func (p *vigilPrograms) Close() error {
 		p.TpOpenat,
 		p.TpOpenat2,
 		p.TpPtrace,
+		p.TpRemovexattr,
+		p.TpRemovexattrat,
 		p.TpRename,
 		p.TpRenameat,
 		p.TpRenameat2,
@@ -940,6 +979,8 @@ func (p *vigilPrograms) Close() error {
 		p.TpSetresuid,
 		p.TpSetreuid,
 		p.TpSetuid,
+		p.TpSetxattr,
+		p.TpSetxattrat,
 		p.TpSocket,
 		p.TpSymlink,
 		p.TpSymlinkat,

@@ -3,7 +3,7 @@
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
  * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
- * a file without an open for writing (truncate, chown, utimes). Each family is
+ * a file without an open for writing (truncate, chown, utimes, xattr). Each family is
  * switched off by the type mask (prefilter) and, in user space, by not
  * being attached at all.
  */
@@ -751,3 +751,75 @@ SYS_EXIT(utime, on_utimes_exit, VG_SYS_UTIME)
 SYS_EXIT(utimes, on_utimes_exit, VG_SYS_UTIMES)
 SYS_EXIT(futimesat, on_utimes_exit, VG_SYS_FUTIMESAT)
 SYS_EXIT(utimensat, on_utimes_exit, VG_SYS_UTIMENSAT)
+
+/* ---- setxattr, removexattr and their variants ---- */
+
+/* struct xattr_args of setxattrat(2) */
+struct vg_xattr_args {
+	__u64 value;
+	__u32 size;
+	__u32 flags;
+};
+
+static __always_inline int on_xattr_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_XATTR, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = (const char *)SC_ARG1(r), *name = (const char *)SC_ARG2(r);
+	const void *value = (const void *)SC_ARG3(r);
+	__u64 size = SC_ARG4(r);
+	__u32 flags = SC_ARG5(r), at_flags = 0;
+	int dfd = AT_FDCWD, fd = -1;
+	bool set = sc == VG_SYS_SETXATTR || sc == VG_SYS_LSETXATTR || sc == VG_SYS_FSETXATTR || sc == VG_SYS_SETXATTRAT;
+	if (sc == VG_SYS_FSETXATTR || sc == VG_SYS_FREMOVEXATTR) {
+		p = NULL;
+		fd = fd_arg(SC_ARG1(r));
+	} else if (sc == VG_SYS_SETXATTRAT || sc == VG_SYS_REMOVEXATTRAT) {
+		dfd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		at_flags = SC_ARG3(r);
+		name = (const char *)SC_ARG4(r);
+		if (!p || ((at_flags & AT_EMPTY_PATH) && empty_path(p))) {
+			p = NULL;
+			fd = dfd;
+		}
+		if (set) {
+			struct vg_xattr_args args = {};
+			bpf_probe_read_user(&args, sizeof(args), (const void *)SC_ARG5(r));
+			value = (const void *)args.value;
+			size = args.size;
+			flags = args.flags;
+		}
+	}
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd))
+		return 0;
+	sys_ustr(&c, 2, name, SYS_NAME_MAX);
+	if (set) {
+		c.e->arg[0] = size;
+		c.e->arg[1] = flags;
+		/* The value's head, for user space to decode a security.capability. */
+		__u32 n = size < VG_XATTR_HEAD ? size : VG_XATTR_HEAD;
+		if (n && value && c.off <= SYS_ROOM) {
+			if (bpf_probe_read_user(&c.x.h->rec[c.off & REC_MASK], n & 31, value)) {
+				c.e->hdr.flags |= VG_SYS_FAULT;
+			} else {
+				c.e->len[4] = n;
+				c.off += n;
+			}
+		}
+	}
+	c.e->arg[2] = at_flags;
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(setxattr, on_xattr_exit, VG_SYS_SETXATTR)
+SYS_EXIT(lsetxattr, on_xattr_exit, VG_SYS_LSETXATTR)
+SYS_EXIT(fsetxattr, on_xattr_exit, VG_SYS_FSETXATTR)
+SYS_EXIT(removexattr, on_xattr_exit, VG_SYS_REMOVEXATTR)
+SYS_EXIT(lremovexattr, on_xattr_exit, VG_SYS_LREMOVEXATTR)
+SYS_EXIT(fremovexattr, on_xattr_exit, VG_SYS_FREMOVEXATTR)
+SYS_EXIT(setxattrat, on_xattr_exit, VG_SYS_SETXATTRAT)	     /* Linux 6.13+; attached where it exists */
+SYS_EXIT(removexattrat, on_xattr_exit, VG_SYS_REMOVEXATTRAT) /* Linux 6.13+ */

@@ -51,7 +51,8 @@ enum vg_type {
 	VG_TRUNCATE = 26, /* struct vg_sys */
 	VG_CHOWN = 27,	  /* struct vg_sys */
 	VG_UTIMES = 28,	  /* struct vg_sys */
-	VG_TYPE_MAX = 29,
+	VG_XATTR = 29,	  /* struct vg_sys */
+	VG_TYPE_MAX = 30,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -245,6 +246,14 @@ enum vg_syscall {
 	VG_SYS_UTIMES = 53,
 	VG_SYS_FUTIMESAT = 54,
 	VG_SYS_UTIMENSAT = 55,
+	VG_SYS_SETXATTR = 56,
+	VG_SYS_LSETXATTR = 57,
+	VG_SYS_FSETXATTR = 58,
+	VG_SYS_REMOVEXATTR = 59,
+	VG_SYS_LREMOVEXATTR = 60,
+	VG_SYS_FREMOVEXATTR = 61,
+	VG_SYS_SETXATTRAT = 62,
+	VG_SYS_REMOVEXATTRAT = 63,
 };
 
 /* How a utime* call gave its times (vg_sys arg4). */
@@ -292,8 +301,14 @@ enum vg_sys_flags {
  *             or UTIME_NOW, UTIME_OMIT; utime: none), arg2/arg3 the
  *             modification time's; arg4 enum vg_utimes_how; arg5
  *             utimensat's flags
+ *   *xattr*:  s0/s1 path (f*xattr, and *xattrat of a NULL or "" path with
+ *             AT_EMPTY_PATH: s0 the fd's absolute path); s2 the
+ *             attribute's name; s4 the first VG_XATTR_HEAD bytes of the
+ *             value (set only); arg0 the value's size, arg1 the XATTR_*
+ *             flags (set only), arg2 the *xattrat at_flags
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
+#define VG_XATTR_HEAD 24 /* a vfs_cap_data of revision 3, the largest */
 #define VG_SYS_STRS 5
 struct vg_sys {
 	struct vg_hdr hdr;

@@ -43,6 +43,7 @@ const (
 	TypeTruncate
 	TypeChown
 	TypeUtimes
+	TypeXattr
 	numTypes
 )
 
@@ -110,7 +111,7 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown, utimes
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown, utimes, xattr
 	Net    Net         // connect, dup, accept, listen
 	Ptrace Ptrace      // ptrace
 	SetID  SetID       // setuid, setgid
@@ -124,6 +125,7 @@ type Event struct {
 	Trunc  Truncate    // truncate
 	Chown  Chown       // chown
 	Utimes Utimes      // utimes
+	Xattr  Xattr       // xattr
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -237,7 +239,7 @@ type ContainerMount struct {
 type File struct {
 	Path    string // absolute and lexically normalised
 	RawPath string // as passed to the syscall
-	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2, fchownat, utimensat flags
+	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2, fchownat, utimensat, *xattrat flags
 	Mode    uint32 // mode argument (permission bits for O_CREAT, mkdir, chmod)
 	// Target is a second path: the new path of a rename, the existing
 	// file of a link, what a symlink points to (resolved against the
@@ -399,3 +401,25 @@ const (
 func (u *Utimes) Explicit() bool {
 	return (u.ATime != UtimeNow && u.ATime != UtimeOmit) || (u.MTime != UtimeNow && u.MTime != UtimeOmit)
 }
+
+// Xattr is a call that sets or removes an extended attribute.
+type Xattr struct {
+	Name  string // the attribute, with its namespace: security.capability, user.x, ...
+	Op    string // XattrSet or XattrRemove
+	Size  uint64 // the value's length asked for (set)
+	Flags uint32 // XATTR_CREATE, XATTR_REPLACE (set)
+	// Caps and CapsEffective are what a security.capability value
+	// grants: the permitted set (bit n: capability n) and the effective
+	// bit (VFS_CAP_FLAGS_EFFECTIVE), zero for any other attribute.
+	Caps          uint64
+	CapsEffective bool
+}
+
+// Values of Xattr.Op.
+const (
+	XattrSet    = "set"
+	XattrRemove = "remove"
+)
+
+// XattrFileCaps is the attribute holding a file's capabilities.
+const XattrFileCaps = "security.capability"

@@ -103,7 +103,7 @@ type Field struct {
 
 var (
 	procTypes  = AllTypes
-	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown, TypeUtimes) // the file a path names
+	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown, TypeUtimes, TypeXattr) // the file a path names
 	openTypes  = setOf(TypeOpen)
 	modeTypes  = setOf(TypeOpen, TypeMkdir, TypeChmod)
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
@@ -337,7 +337,7 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
-	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown, TypeUtimes), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat, utimensat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
+	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown, TypeUtimes, TypeXattr), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat, utimensat, setxattrat, removexattrat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
 	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
 		Str: func(e *Event) string { return OpenFlagsString(e.File.Flags) }, Derived: "file.flags"},
@@ -516,6 +516,32 @@ var Fields = []Field{
 		Default: func(e *Event) { e.Utimes.MTime = UtimeNow }},
 	{Name: "utimes.explicit", Kind: KindBool, Types: setOf(TypeUtimes), Desc: "some time is set to a given value, not the current time: timestomping (touch -d, touch -r) rather than touch",
 		Bool: func(e *Event) bool { return e.Utimes.Explicit() }, Derived: "utimes.atime, utimes.mtime"},
+
+	{Name: "xattr.name", Kind: KindString, Types: setOf(TypeXattr), Desc: "the extended attribute set or removed, with its namespace: security.capability, security.selinux, trusted.overlay.opaque, user.x, ...",
+		Str: func(e *Event) string { return e.Xattr.Name }, SetStr: func(e *Event, s string) error { e.Xattr.Name = s; return nil }},
+	{Name: "xattr.op", Kind: KindString, Types: setOf(TypeXattr), Desc: "set (setxattr, lsetxattr, fsetxattr, setxattrat) or remove (removexattr, ...)", Values: []string{XattrSet, XattrRemove},
+		Str: func(e *Event) string { return e.Xattr.Op },
+		SetStr: func(e *Event, s string) error {
+			if s != XattrSet && s != XattrRemove {
+				return fmt.Errorf("xattr.op %q: want set or remove", s)
+			}
+			e.Xattr.Op = s
+			return nil
+		}},
+	{Name: "xattr.size", Kind: KindUint, Types: setOf(TypeXattr), Desc: "the length of the value asked for (0 for remove)",
+		Uint: func(e *Event) uint64 { return e.Xattr.Size }, SetInt: func(e *Event, n int64) error { return setU64(&e.Xattr.Size, n) }},
+	{Name: "xattr.flags", Kind: KindUint, Types: setOf(TypeXattr), Desc: "XATTR_CREATE (1), XATTR_REPLACE (2) of a set",
+		Uint: func(e *Event) uint64 { return uint64(e.Xattr.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Xattr.Flags, n) }},
+	{Name: "xattr.caps", Kind: KindStrings, Types: setOf(TypeXattr), MaxItems: 64, Values: fileCapNames.values(),
+		Desc: "of a set of security.capability (file capabilities, setcap(8)): the permitted capabilities the value grants, in lower case (cap_net_raw, ...); empty for other attributes",
+		Strs: func(e *Event) []string { return FileCapNames(e.Xattr.Caps) },
+		SetStrs: func(e *Event, l []string) error {
+			m, err := fileCapMask(l)
+			e.Xattr.Caps = m
+			return err
+		}},
+	{Name: "xattr.caps_effective", Kind: KindBool, Types: setOf(TypeXattr), Desc: "of a set of security.capability: the effective bit (VFS_CAP_FLAGS_EFFECTIVE, setcap's +e): the capabilities are effective at exec, not only permitted",
+		Bool: func(e *Event) bool { return e.Xattr.CapsEffective }, SetBool: func(e *Event, b bool) { e.Xattr.CapsEffective = b }},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

@@ -283,7 +283,16 @@ var (
 	txtTruncLength = always("length", func(e *Event) string { return strconv.FormatInt(e.Trunc.Length, 10) })
 	txtATime       = always("atime", func(e *Event) string { return utimeText(e.Utimes.ATime) })
 	txtMTime       = always("mtime", func(e *Event) string { return utimeText(e.Utimes.MTime) })
-	txtOwner       = always("owner", func(e *Event) string {
+	txtXattrOp     = always("op", func(e *Event) string { return e.Xattr.Op })
+	txtXattrName   = always("name", func(e *Event) string { return e.Xattr.Name })
+	txtXattrSize   = TextKey{"size", func(e *Event) (string, bool) {
+		return strconv.FormatUint(e.Xattr.Size, 10), e.Xattr.Op == XattrSet
+	}}
+	txtXattrCaps = TextKey{"caps", func(e *Event) (string, bool) {
+		return strings.Join(FileCapNames(e.Xattr.Caps), ","), e.Xattr.Op == XattrSet && e.Xattr.Name == XattrFileCaps
+	}}
+	txtXattrCapsEff = TextKey{"effective", func(e *Event) (string, bool) { return "true", e.Xattr.CapsEffective }}
+	txtOwner        = always("owner", func(e *Event) string {
 		return strconv.FormatInt(e.Chown.UID, 10) + ":" + strconv.FormatInt(e.Chown.GID, 10)
 	})
 )

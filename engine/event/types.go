@@ -194,6 +194,10 @@ var typeTable = [numTypes]TypeInfo{
 		Filters: pathFilters, Text: []TextKey{txtFile, txtOwner}},
 	TypeUtimes: {Name: "utimes", C: "VG_UTIMES", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("utime", "utimes", "futimesat", "utimensat"),
 		Filters: pathFilters, Text: []TextKey{txtFile, txtATime, txtMTime}},
+	TypeXattr: {Name: "xattr", C: "VG_XATTR", Record: RecordSys, Class: ClassFile,
+		Syscalls: append(syscalls("setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"),
+			Syscall{"setxattrat", "Linux 6.13+"}, Syscall{"removexattrat", "Linux 6.13+"}),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtXattrOp, txtXattrName, txtXattrSize, txtXattrCaps, txtXattrCapsEff}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
