@@ -110,6 +110,8 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"utime":       pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_UTIMES, "touch"), Syscall: uint16(vigilVgSyscallVG_SYS_UTIME), Arg: [6]uint64{4: uint64(vigilVgUtimesHowVG_UTIMES_NULL)}, Len: [5]uint16{11}}, []byte("/etc/passwd")),
 		"setxattr":    pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_XATTR, "setcap"), Syscall: uint16(vigilVgSyscallVG_SYS_FSETXATTR), Arg: [6]uint64{20, 1}, Len: [5]uint16{13, 0, 19, 0, 20}}, []byte("/usr/bin/ping"), []byte("security.capability"), capData(2, true, 1<<13)),
 		"removexattr": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_XATTR, "attr"), Ret: -61, Syscall: uint16(vigilVgSyscallVG_SYS_LREMOVEXATTR), Len: [5]uint16{1, 4, 6}}, []byte("a"), []byte("/srv"), []byte("user.x")),
+		"chattr":      pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_CHATTR, "chattr"), Syscall: uint16(vigilVgSyscallVG_SYS_IOCTL), Arg: [6]uint64{0x80010, 0x40086602}, Len: [5]uint16{10}}, []byte("/etc/hosts")),
+		"fssetxattr":  pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_CHATTR, "xfs_io"), Syscall: uint16(vigilVgSyscallVG_SYS_IOCTL), Arg: [6]uint64{0x80, 0x401c5820, 0x8 | 0x4}, Len: [5]uint16{6}}, []byte("/srv/f")),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),

@@ -343,10 +343,49 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 				ev.Xattr.Caps, ev.Xattr.CapsEffective = fileCaps([]byte(d.Strs[4]))
 			}
 		}
+	case event.TypeChattr:
+		ev.File = event.File{Path: absPath(d.Strs[0], "", cwd), RawPath: d.Strs[0]}
+		ev.Chattr = event.Chattr{Flags: uint32(a[0]), OldFlags: inodeFlags(uint32(a[2]))}
+		if a[1] == fsIocFSSetXattr {
+			ev.Chattr.Flags = xflagsFL(uint32(a[0]))
+		}
 	case event.TypeUtimes:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[5])}
 		ev.Utimes = event.Utimes{ATime: utimesTime(d.Syscall, a[4], a[0], a[1]), MTime: utimesTime(d.Syscall, a[4], a[2], a[3])}
 	}
+}
+
+// fsIocFSSetXattr is FS_IOC_FSSETXATTR, whose flags are FS_XFLAG_*.
+const fsIocFSSetXattr = 0x401c5820
+
+// xflagsFL maps FS_XFLAG_* flags to their FS_*_FL equivalents (those of
+// chattr(1); the others have none).
+func xflagsFL(x uint32) uint32 {
+	var fl uint32
+	for _, m := range [...][2]uint32{
+		{0x8, event.FSImmutableFL}, {0x10, event.FSAppendFL}, {0x20, event.FSSyncFL},
+		{0x40, event.FSNoatimeFL}, {0x80, event.FSNodumpFL},
+	} {
+		if x&m[0] != 0 {
+			fl |= m[1]
+		}
+	}
+	return fl
+}
+
+// inodeFlags maps the VFS inode's S_* flags (i_flags) to FS_*_FL: the
+// event.ChattrKnown flags.
+func inodeFlags(s uint32) uint32 {
+	var fl uint32
+	for _, m := range [...][2]uint32{
+		{0x1, event.FSSyncFL}, {0x2, event.FSNoatimeFL}, {0x4, event.FSAppendFL},
+		{0x8, event.FSImmutableFL}, {0x40, event.FSDirsyncFL},
+	} {
+		if s&m[0] != 0 {
+			fl |= m[1]
+		}
+	}
+	return fl
 }
 
 // fileCaps decodes the head of a security.capability value (struct
@@ -529,7 +568,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_REMOVEXATTRAT + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_IOCTL + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -556,7 +595,7 @@ func init() {
 		vigilVgSyscallVG_SYS_SETXATTR: "setxattr", vigilVgSyscallVG_SYS_LSETXATTR: "lsetxattr", vigilVgSyscallVG_SYS_FSETXATTR: "fsetxattr",
 		vigilVgSyscallVG_SYS_REMOVEXATTR: "removexattr", vigilVgSyscallVG_SYS_LREMOVEXATTR: "lremovexattr",
 		vigilVgSyscallVG_SYS_FREMOVEXATTR: "fremovexattr", vigilVgSyscallVG_SYS_SETXATTRAT: "setxattrat",
-		vigilVgSyscallVG_SYS_REMOVEXATTRAT: "removexattrat",
+		vigilVgSyscallVG_SYS_REMOVEXATTRAT: "removexattrat", vigilVgSyscallVG_SYS_IOCTL: "ioctl",
 	} {
 		syscallNames[uint16(id)] = name
 	}

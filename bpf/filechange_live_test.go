@@ -1,11 +1,13 @@
 package bpf
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ func init() {
 	sysHelpers["chown"] = helperChown
 	sysHelpers["utimes"] = helperUtimes
 	sysHelpers["xattrs"] = helperXattrs
+	sysHelpers["chattr"] = helperChattr
 }
 
 // helperTruncate, in dir (which holds a file "t"):
@@ -267,6 +270,7 @@ func TestFileChangeFilters(t *testing.T) {
 			[]string{"futimesat t", "utimensat l"}},
 		{event.TypeXattr, "xattrs", []string{"setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat"},
 			[]string{"setxattrat t"}},
+		{event.TypeChattr, "chattr", []string{"ioctl", "ioctl", "ioctl", "ioctl", "ioctl"}, nil},
 	} {
 		set := func(prefix string) {
 			t.Helper()
@@ -406,5 +410,116 @@ func TestSetcapXattr(t *testing.T) {
 	got := []any{ev.File.Path, ev.Xattr.Op, caps.Strs(ev), eff.Bool(ev), ev.Res}
 	if exp := []any{f, "set", []string{"cap_net_raw"}, true, int64(0)}; !reflect.DeepEqual(got, exp) {
 		t.Errorf("setcap: path, op, caps, effective, res = %v, want %v", got, exp)
+	}
+}
+
+// ioctl commands of the inode flags, and the fsxattr xflags used.
+const (
+	fsIocGetFlags    = 0x80086601
+	fsIoc32SetFlags  = 0x40046602
+	fsIocFSGetXattr  = 0x801c581f
+	fsXflagImmutable = 0x8
+	fsXflagNodump    = 0x80
+)
+
+// fsxattr is struct fsxattr (linux/fs.h).
+type fsxattr struct {
+	xflags, extsize, nextents, projid, cowextsize uint32
+	_                                             [8]byte
+}
+
+// helperChattr, on dir/t (its flags f as FS_IOC_GETFLAGS reads them;
+// ioctls of other commands make no event):
+//
+//	0 FS_IOC_SETFLAGS f|FS_APPEND_FL     1 FS_IOC_SETFLAGS f
+//	2 FS_IOC32_SETFLAGS f -> ENOTTY (a 32-bit command on a 64-bit process)
+//	3 FS_IOC_FSSETXATTR immutable|nodump 4 FS_IOC_FSSETXATTR none
+//
+// It returns f as Detail.
+func helperChattr(dir string) (helperResult, error) {
+	fd, err := unix.Open(dir+"/t", unix.O_RDONLY, 0)
+	if err != nil {
+		return helperResult{}, err
+	}
+	var f uint32
+	if r := sc(unix.SYS_IOCTL, uintptr(fd), fsIocGetFlags, uintptr(unsafe.Pointer(&f))); r != 0 {
+		return helperResult{}, fmt.Errorf("FS_IOC_GETFLAGS: %d", r)
+	}
+	var x fsxattr
+	if r := sc(unix.SYS_IOCTL, uintptr(fd), fsIocFSGetXattr, uintptr(unsafe.Pointer(&x))); r != 0 {
+		return helperResult{}, fmt.Errorf("FS_IOC_FSGETXATTR: %d", r)
+	}
+	ioctl := func(cmd uintptr, p unsafe.Pointer) int { return sc(unix.SYS_IOCTL, uintptr(fd), cmd, uintptr(p)) }
+	appendOn, orig := f|event.FSAppendFL, f
+	imm := x
+	imm.xflags |= fsXflagImmutable | fsXflagNodump
+	return helperResult{FDs: []int{
+		ioctl(unix.FS_IOC_SETFLAGS, unsafe.Pointer(&appendOn)),
+		ioctl(unix.FS_IOC_SETFLAGS, unsafe.Pointer(&orig)),
+		ioctl(fsIoc32SetFlags, unsafe.Pointer(&orig)),
+		ioctl(fsIocFSSetXattr, unsafe.Pointer(&imm)),
+		ioctl(fsIocFSSetXattr, unsafe.Pointer(&x)),
+	}, Detail: strconv.FormatUint(uint64(f), 10)}, nil
+}
+
+// Each flag-setting ioctl is an event with the descriptor's file, the
+// flags asked for, the known flags before it and what it adds and
+// removes. The test's files are on this host's root filesystem (ext4),
+// which takes append and immutable.
+func TestChattrFields(t *testing.T) {
+	c := live(t)
+	dir := fileChangeDir(t)
+	res, pid := runHelperCmd(t, "chattr", dir)
+	wantRes(t, res, 0, 0, -int(unix.ENOTTY), 0, 0)
+	f64, err := strconv.ParseUint(res.Detail, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := uint32(f64)
+	want := []struct {
+		flags, old   uint32
+		set, cleared []string
+	}{
+		{f | event.FSAppendFL, 0, []string{"append"}, nil},
+		{f, event.FSAppendFL, nil, []string{"append"}},
+		{f, 0, nil, nil},
+		{event.FSImmutableFL | event.FSNodumpFL, 0, []string{"immutable"}, nil},
+		{0, event.FSImmutableFL, nil, []string{"immutable"}},
+	}
+	fields := map[string]*event.Field{}
+	for _, n := range []string{"chattr.flags", "chattr.old_flags", "chattr.set", "chattr.cleared"} {
+		fields[n], _ = event.FieldByName(n)
+	}
+	for i, ev := range c.waitN(t, "chattr ioctls", len(want), byPID(pid, event.TypeChattr)) {
+		w := want[i]
+		got := []any{ev.Syscall, ev.File.Path, fields["chattr.flags"].Uint(ev), fields["chattr.old_flags"].Uint(ev),
+			fields["chattr.set"].Strs(ev), fields["chattr.cleared"].Strs(ev), ev.Res}
+		exp := []any{"ioctl", dir + "/t", uint64(w.flags), uint64(w.old), w.set, w.cleared, int64(res.FDs[i])}
+		if !reflect.DeepEqual(got, exp) {
+			t.Errorf("ioctl %d: syscall, path, flags, old, set, cleared, res =\n %v, want\n %v", i, got, exp)
+		}
+	}
+}
+
+// chattr(1) itself: +i then -i.
+func TestChattrCommand(t *testing.T) {
+	c := live(t)
+	f := filepath.Join(fileChangeDir(t), "t")
+	for _, w := range []struct {
+		op           string
+		set, cleared []string
+	}{
+		{"+i", []string{"immutable"}, nil},
+		{"-i", nil, []string{"immutable"}},
+	} {
+		cmd := exec.Command("chattr", w.op, f)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("chattr %s: %v: %s", w.op, err, out)
+		}
+		ev := c.waitFor(t, "chattr "+w.op, byPID(cmd.Process.Pid, event.TypeChattr))
+		got := []any{ev.File.Path, event.InodeFlagNames(ev.Chattr.Set()), event.InodeFlagNames(ev.Chattr.Cleared()), ev.Res}
+		if exp := []any{f, w.set, w.cleared, int64(0)}; !reflect.DeepEqual(got, exp) {
+			t.Errorf("chattr %s: path, set, cleared, res = %v, want %v", w.op, got, exp)
+		}
 	}
 }

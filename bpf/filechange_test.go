@@ -57,6 +57,12 @@ func TestFileChangeRecords(t *testing.T) {
 		{"removexattr", event.TypeXattr, "lremovexattr", -61, event.File{Path: "/srv/a", RawPath: "a"},
 			func(e *event.Event) any { return e.Xattr }, event.Xattr{Name: "user.x", Op: "remove"},
 			"file=/srv/a op=remove name=user.x syscall=lremovexattr res=-61"},
+		{"chattr", event.TypeChattr, "ioctl", 0, event.File{Path: "/etc/hosts", RawPath: "/etc/hosts"},
+			func(e *event.Event) any { return []any{e.Chattr, e.Chattr.Set(), e.Chattr.Cleared()} }, []any{event.Chattr{Flags: 0x80010}, uint32(0x10), uint32(0)},
+			"file=/etc/hosts set=immutable flags=0x80010 syscall=ioctl res=0"},
+		{"fssetxattr", event.TypeChattr, "ioctl", 0, event.File{Path: "/srv/f", RawPath: "/srv/f"},
+			func(e *event.Event) any { return []any{e.Chattr, e.Chattr.Set(), e.Chattr.Cleared()} }, []any{event.Chattr{Flags: 0x40, OldFlags: 0x30}, uint32(0), uint32(0x30)},
+			"file=/srv/f cleared=immutable,append flags=0x40 syscall=ioctl res=0"},
 	} {
 		ev := decodeSample(t, c.name)
 		if ev.Type != c.typ || ev.Syscall != c.syscall || ev.Res != c.res || ev.File != c.file {
@@ -152,6 +158,33 @@ func TestFileCaps(t *testing.T) {
 	} {
 		if prm, eff := fileCaps(c.v); prm != c.prm || eff != c.eff {
 			t.Errorf("%s: permitted %#x effective %v, want %#x %v", c.name, prm, eff, c.prm, c.eff)
+		}
+	}
+}
+
+// FSSETXATTR's xflags and the inode's S_* flags as FS_*_FL flags, bit by
+// bit; bits without an equivalent are dropped.
+func TestInodeFlagMaps(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		f        func(uint32) uint32
+		in, want uint32
+	}{
+		{"xflag immutable", xflagsFL, 0x8, event.FSImmutableFL},
+		{"xflag append", xflagsFL, 0x10, event.FSAppendFL},
+		{"xflag sync", xflagsFL, 0x20, event.FSSyncFL},
+		{"xflag noatime", xflagsFL, 0x40, event.FSNoatimeFL},
+		{"xflag nodump", xflagsFL, 0x80, event.FSNodumpFL},
+		{"xflag realtime, prealloc, dax", xflagsFL, 0x1 | 0x2 | 0x8000, 0},
+		{"S_SYNC", inodeFlags, 0x1, event.FSSyncFL},
+		{"S_NOATIME", inodeFlags, 0x2, event.FSNoatimeFL},
+		{"S_APPEND", inodeFlags, 0x4, event.FSAppendFL},
+		{"S_IMMUTABLE", inodeFlags, 0x8, event.FSImmutableFL},
+		{"S_DIRSYNC", inodeFlags, 0x40, event.FSDirsyncFL},
+		{"S_DEAD, S_NOQUOTA, S_NOCMTIME", inodeFlags, 0x10 | 0x20 | 0x80, 0},
+	} {
+		if got := c.f(c.in); got != c.want {
+			t.Errorf("%s: %#x -> %#x, want %#x", c.name, c.in, got, c.want)
 		}
 	}
 }

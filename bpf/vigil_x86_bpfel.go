@@ -366,6 +366,7 @@ const (
 	vigilVgSyscallVG_SYS_FREMOVEXATTR  vigilVgSyscall = 61
 	vigilVgSyscallVG_SYS_SETXATTRAT    vigilVgSyscall = 62
 	vigilVgSyscallVG_SYS_REMOVEXATTRAT vigilVgSyscall = 63
+	vigilVgSyscallVG_SYS_IOCTL         vigilVgSyscall = 64
 )
 
 type vigilVgType uint32
@@ -400,7 +401,8 @@ const (
 	vigilVgTypeVG_CHOWN       vigilVgType = 27
 	vigilVgTypeVG_UTIMES      vigilVgType = 28
 	vigilVgTypeVG_XATTR       vigilVgType = 29
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 30
+	vigilVgTypeVG_CHATTR      vigilVgType = 30
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 31
 )
 
 type vigilVgUtimesHow uint32
@@ -417,6 +419,7 @@ const (
 const (
 	vigilMapVgBulk            = "vg_bulk"
 	vigilMapVgCfg             = "vg_cfg"
+	vigilMapVgChattrOld       = "vg_chattr_old"
 	vigilMapVgDrops           = "vg_drops"
 	vigilMapVgEvents          = "vg_events"
 	vigilMapVgFilePaths       = "vg_file_paths"
@@ -448,6 +451,7 @@ const (
 	vigilProgTpDup            = "tp_dup"
 	vigilProgTpDup2           = "tp_dup2"
 	vigilProgTpDup3           = "tp_dup3"
+	vigilProgTpEnterIoctl     = "tp_enter_ioctl"
 	vigilProgTpEnterSetfsgid  = "tp_enter_setfsgid"
 	vigilProgTpEnterSetfsuid  = "tp_enter_setfsuid"
 	vigilProgTpEnterSetgid    = "tp_enter_setgid"
@@ -470,6 +474,7 @@ const (
 	vigilProgTpFtruncate      = "tp_ftruncate"
 	vigilProgTpFutimesat      = "tp_futimesat"
 	vigilProgTpInitModule     = "tp_init_module"
+	vigilProgTpIoctl          = "tp_ioctl"
 	vigilProgTpLchown         = "tp_lchown"
 	vigilProgTpLink           = "tp_link"
 	vigilProgTpLinkat         = "tp_linkat"
@@ -598,6 +603,7 @@ type vigilProgramSpecs struct {
 	TpDup            *ebpf.ProgramSpec `ebpf:"tp_dup"`
 	TpDup2           *ebpf.ProgramSpec `ebpf:"tp_dup2"`
 	TpDup3           *ebpf.ProgramSpec `ebpf:"tp_dup3"`
+	TpEnterIoctl     *ebpf.ProgramSpec `ebpf:"tp_enter_ioctl"`
 	TpEnterSetfsgid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsgid"`
 	TpEnterSetfsuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsuid"`
 	TpEnterSetgid    *ebpf.ProgramSpec `ebpf:"tp_enter_setgid"`
@@ -620,6 +626,7 @@ type vigilProgramSpecs struct {
 	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
 	TpFutimesat      *ebpf.ProgramSpec `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
+	TpIoctl          *ebpf.ProgramSpec `ebpf:"tp_ioctl"`
 	TpLchown         *ebpf.ProgramSpec `ebpf:"tp_lchown"`
 	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
 	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
@@ -670,6 +677,7 @@ type vigilProgramSpecs struct {
 type vigilMapSpecs struct {
 	VgBulk      *ebpf.MapSpec `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
+	VgChattrOld *ebpf.MapSpec `ebpf:"vg_chattr_old"`
 	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
 	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
@@ -749,6 +757,7 @@ func (o *vigilObjects) Close() error {
 type vigilMaps struct {
 	VgBulk      *ebpf.Map `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
+	VgChattrOld *ebpf.Map `ebpf:"vg_chattr_old"`
 	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
 	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
@@ -774,6 +783,7 @@ func (m *vigilMaps) Close() error {
 	return _VigilClose(
 		m.VgBulk,
 		m.VgCfg,
+		m.VgChattrOld,
 		m.VgDrops,
 		m.VgEvents,
 		m.VgFilePaths,
@@ -848,6 +858,7 @@ type vigilPrograms struct {
 	TpDup            *ebpf.Program `ebpf:"tp_dup"`
 	TpDup2           *ebpf.Program `ebpf:"tp_dup2"`
 	TpDup3           *ebpf.Program `ebpf:"tp_dup3"`
+	TpEnterIoctl     *ebpf.Program `ebpf:"tp_enter_ioctl"`
 	TpEnterSetfsgid  *ebpf.Program `ebpf:"tp_enter_setfsgid"`
 	TpEnterSetfsuid  *ebpf.Program `ebpf:"tp_enter_setfsuid"`
 	TpEnterSetgid    *ebpf.Program `ebpf:"tp_enter_setgid"`
@@ -870,6 +881,7 @@ type vigilPrograms struct {
 	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
 	TpFutimesat      *ebpf.Program `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
+	TpIoctl          *ebpf.Program `ebpf:"tp_ioctl"`
 	TpLchown         *ebpf.Program `ebpf:"tp_lchown"`
 	TpLink           *ebpf.Program `ebpf:"tp_link"`
 	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
@@ -928,6 +940,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpDup,
 		p.TpDup2,
 		p.TpDup3,
+		p.TpEnterIoctl,
 		p.TpEnterSetfsgid,
 		p.TpEnterSetfsuid,
 		p.TpEnterSetgid,
@@ -950,6 +963,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpFtruncate,
 		p.TpFutimesat,
 		p.TpInitModule,
+		p.TpIoctl,
 		p.TpLchown,
 		p.TpLink,
 		p.TpLinkat,

@@ -397,7 +397,7 @@ func TestPrefilterNamedLists(t *testing.T) {
 // from a rule on file.path, like chmod: the kernel's plan holds the
 // rule's prefix, and the type's name filter is off (no proc.name).
 func TestPrefilterFileChangeTypes(t *testing.T) {
-	for _, typ := range []string{"truncate", "chown", "utimes", "xattr"} {
+	for _, typ := range []string{"truncate", "chown", "utimes", "xattr", "chattr"} {
 		rs := mustCompile(t, `
 - rule: R
   desc: d

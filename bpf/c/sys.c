@@ -3,7 +3,7 @@
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
  * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
- * a file without an open for writing (truncate, chown, utimes, xattr). Each family is
+ * a file without an open for writing (truncate, chown, utimes, xattr, chattr). Each family is
  * switched off by the type mask (prefilter) and, in user space, by not
  * being attached at all.
  */
@@ -823,3 +823,76 @@ SYS_EXIT(lremovexattr, on_xattr_exit, VG_SYS_LREMOVEXATTR)
 SYS_EXIT(fremovexattr, on_xattr_exit, VG_SYS_FREMOVEXATTR)
 SYS_EXIT(setxattrat, on_xattr_exit, VG_SYS_SETXATTRAT)	     /* Linux 6.13+; attached where it exists */
 SYS_EXIT(removexattrat, on_xattr_exit, VG_SYS_REMOVEXATTRAT) /* Linux 6.13+ */
+
+/* ---- chattr: ioctl(2) of the inode flags ----
+ * The ioctl tracepoints fire for every ioctl of every process: both
+ * programs look at the cmd first and return for any other, before any
+ * map lookup. */
+
+#define FS_IOC_SETFLAGS 0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
+
+static __always_inline bool chattr_cmd(__u32 cmd)
+{
+	return cmd == FS_IOC_SETFLAGS || cmd == FS_IOC32_SETFLAGS || cmd == FS_IOC_FSSETXATTR;
+}
+
+/* The inode's flags before the call are gone at exit: the entry saves
+ * them (S_* bits of i_flags), per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u32);
+} vg_chattr_old SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_ioctl")
+int tp_enter_ioctl(struct syscall_trace_enter *ctx)
+{
+	if (!chattr_cmd(ctx->args[1]))
+		return 0;
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_CHATTR, pid_tgid >> 32))
+		return 0;
+	if ((cfg->name_types & (1ULL << VG_CHATTR)) && !name_wanted(cfg, VG_CHATTR))
+		return 0;
+	struct file *f = fd_file(bpf_get_current_task_btf(), ctx->args[0]);
+	if (!f)
+		return 0; /* EBADF */
+	__u32 old = BPF_CORE_READ(f, f_inode, i_flags);
+	bpf_map_update_elem(&vg_chattr_old, &pid_tgid, &old, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_ioctl")
+int tp_ioctl(struct syscall_trace_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u32 cmd = SC_ARG2(regs);
+	if (!chattr_cmd(cmd))
+		return 0;
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_CHATTR, ctx->ret))
+		return 0;
+	/* Unknown (the entry missed the call): no flags, so that every flag
+	 * asked for counts as added. */
+	__u32 *o = bpf_map_lookup_elem(&vg_chattr_old, &c.x.pid_tgid);
+	__u32 old = 0;
+	if (o) {
+		old = *o;
+		bpf_map_delete_elem(&vg_chattr_old, &c.x.pid_tgid);
+	}
+	if (!sys_file_start(&c, ctx->ret, VG_SYS_IOCTL, NULL, AT_FDCWD, fd_arg(SC_ARG1(regs))))
+		return 0;
+	/* An int for SETFLAGS; struct fsxattr starts with fsx_xflags. */
+	__u32 flags = 0;
+	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)SC_ARG3(regs)))
+		c.e->hdr.flags |= VG_SYS_FAULT;
+	c.e->arg[0] = flags;
+	c.e->arg[1] = cmd;
+	c.e->arg[2] = old;
+	sys_submit(&c);
+	return 0;
+}

@@ -52,7 +52,8 @@ enum vg_type {
 	VG_CHOWN = 27,	  /* struct vg_sys */
 	VG_UTIMES = 28,	  /* struct vg_sys */
 	VG_XATTR = 29,	  /* struct vg_sys */
-	VG_TYPE_MAX = 30,
+	VG_CHATTR = 30,	  /* struct vg_sys */
+	VG_TYPE_MAX = 31,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -254,6 +255,7 @@ enum vg_syscall {
 	VG_SYS_FREMOVEXATTR = 61,
 	VG_SYS_SETXATTRAT = 62,
 	VG_SYS_REMOVEXATTRAT = 63,
+	VG_SYS_IOCTL = 64,
 };
 
 /* How a utime* call gave its times (vg_sys arg4). */
@@ -306,6 +308,10 @@ enum vg_sys_flags {
  *             attribute's name; s4 the first VG_XATTR_HEAD bytes of the
  *             value (set only); arg0 the value's size, arg1 the XATTR_*
  *             flags (set only), arg2 the *xattrat at_flags
+ *   ioctl:    (chattr: FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS,
+ *             FS_IOC_FSSETXATTR only) s0 the fd's absolute path; arg0 the
+ *             new flags as passed (FSSETXATTR: fsx_xflags), arg1 the cmd,
+ *             arg2 the inode's i_flags (S_*) at entry (0: unknown)
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_XATTR_HEAD 24 /* a vfs_cap_data of revision 3, the largest */

@@ -44,6 +44,7 @@ const (
 	TypeChown
 	TypeUtimes
 	TypeXattr
+	TypeChattr
 	numTypes
 )
 
@@ -111,7 +112,7 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown, utimes, xattr
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown, utimes, xattr, chattr
 	Net    Net         // connect, dup, accept, listen
 	Ptrace Ptrace      // ptrace
 	SetID  SetID       // setuid, setgid
@@ -126,6 +127,7 @@ type Event struct {
 	Chown  Chown       // chown
 	Utimes Utimes      // utimes
 	Xattr  Xattr       // xattr
+	Chattr Chattr      // chattr
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -423,3 +425,35 @@ const (
 
 // XattrFileCaps is the attribute holding a file's capabilities.
 const XattrFileCaps = "security.capability"
+
+// Chattr is an ioctl that sets a file's inode flags (chattr(1)):
+// FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS or FS_IOC_FSSETXATTR.
+type Chattr struct {
+	// Flags are the FS_*_FL flags asked for (FSSETXATTR's immutable,
+	// append, sync, noatime and nodump xflags as their FS_*_FL bits).
+	Flags uint32
+	// OldFlags are the inode's before the call, as far as the kernel's
+	// own inode flags tell them: the ChattrKnown bits only (0: unknown).
+	OldFlags uint32
+}
+
+// FS_*_FL flags (linux/fs.h) of the inode flags.
+const (
+	FSSyncFL      = 0x8
+	FSImmutableFL = 0x10
+	FSAppendFL    = 0x20
+	FSNodumpFL    = 0x40
+	FSNoatimeFL   = 0x80
+	FSDirsyncFL   = 0x10000
+	// ChattrKnown are the flags OldFlags can know: the ones the VFS
+	// inode mirrors (S_SYNC, S_IMMUTABLE, S_APPEND, S_NOATIME,
+	// S_DIRSYNC). Others (nodump, extent, ...) live in each filesystem's
+	// own inode only.
+	ChattrKnown = FSSyncFL | FSImmutableFL | FSAppendFL | FSNoatimeFL | FSDirsyncFL
+)
+
+// Set are the ChattrKnown flags the call adds.
+func (c *Chattr) Set() uint32 { return c.Flags &^ c.OldFlags & ChattrKnown }
+
+// Cleared are the ChattrKnown flags the call removes.
+func (c *Chattr) Cleared() uint32 { return c.OldFlags &^ c.Flags & ChattrKnown }

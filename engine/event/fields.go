@@ -103,7 +103,7 @@ type Field struct {
 
 var (
 	procTypes  = AllTypes
-	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown, TypeUtimes, TypeXattr) // the file a path names
+	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown, TypeUtimes, TypeXattr, TypeChattr) // the file a path names
 	openTypes  = setOf(TypeOpen)
 	modeTypes  = setOf(TypeOpen, TypeMkdir, TypeChmod)
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
@@ -543,6 +543,19 @@ var Fields = []Field{
 	{Name: "xattr.caps_effective", Kind: KindBool, Types: setOf(TypeXattr), Desc: "of a set of security.capability: the effective bit (VFS_CAP_FLAGS_EFFECTIVE, setcap's +e): the capabilities are effective at exec, not only permitted",
 		Bool: func(e *Event) bool { return e.Xattr.CapsEffective }, SetBool: func(e *Event, b bool) { e.Xattr.CapsEffective = b }},
 
+	{Name: "chattr.flags", Kind: KindUint, Types: setOf(TypeChattr), Desc: "the FS_*_FL inode flags asked for (FS_IOC_SETFLAGS; FS_IOC_FSSETXATTR's immutable, append, sync, noatime, nodump xflags as FS_*_FL): immutable 0x10, append 0x20, ...",
+		Uint: func(e *Event) uint64 { return uint64(e.Chattr.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Chattr.Flags, n) }},
+	{Name: "chattr.old_flags", Kind: KindUint, Types: setOf(TypeChattr), Desc: "the inode's flags before the call, of those the kernel's inode mirrors: sync, immutable, append, noatime, dirsync (0 when unknown)",
+		Uint: func(e *Event) uint64 { return uint64(e.Chattr.OldFlags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Chattr.OldFlags, n) }},
+	{Name: "chattr.set", Kind: KindStrings, Types: setOf(TypeChattr), MaxItems: 5, Values: chattrKnownNames,
+		Desc:    "the flags the call adds, of sync, immutable, append, noatime, dirsync (chattr +i: [immutable])",
+		Strs:    func(e *Event) []string { return InodeFlagNames(e.Chattr.Set()) },
+		Derived: "chattr.flags, chattr.old_flags"},
+	{Name: "chattr.cleared", Kind: KindStrings, Types: setOf(TypeChattr), MaxItems: 5, Values: chattrKnownNames,
+		Desc:    "the flags the call removes, of the same five (chattr -i: [immutable])",
+		Strs:    func(e *Event) []string { return InodeFlagNames(e.Chattr.Cleared()) },
+		Derived: "chattr.flags, chattr.old_flags"},
+
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",
@@ -578,6 +591,9 @@ var Fields = []Field{
 	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)",
 		Str: func(e *Event) string { return e.Proc.Container.PodName }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodName = s; return nil }},
 }
+
+// chattrKnownNames are the names chattr.set and chattr.cleared can hold.
+var chattrKnownNames = InodeFlagNames(ChattrKnown)
 
 // uffdUserModeOnly is UFFD_USER_MODE_ONLY, a flag of userfaultfd(2).
 const uffdUserModeOnly = 1

@@ -291,11 +291,19 @@ var (
 	txtXattrCaps = TextKey{"caps", func(e *Event) (string, bool) {
 		return strings.Join(FileCapNames(e.Xattr.Caps), ","), e.Xattr.Op == XattrSet && e.Xattr.Name == XattrFileCaps
 	}}
-	txtXattrCapsEff = TextKey{"effective", func(e *Event) (string, bool) { return "true", e.Xattr.CapsEffective }}
-	txtOwner        = always("owner", func(e *Event) string {
+	txtXattrCapsEff  = TextKey{"effective", func(e *Event) (string, bool) { return "true", e.Xattr.CapsEffective }}
+	txtChattrSet     = TextKey{"set", func(e *Event) (string, bool) { return inodeFlagsText(e.Chattr.Set()) }}
+	txtChattrCleared = TextKey{"cleared", func(e *Event) (string, bool) { return inodeFlagsText(e.Chattr.Cleared()) }}
+	txtChattrFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Chattr.Flags), 16) })
+	txtOwner         = always("owner", func(e *Event) string {
 		return strconv.FormatInt(e.Chown.UID, 10) + ":" + strconv.FormatInt(e.Chown.GID, 10)
 	})
 )
+
+// inodeFlagsText names inode flags, comma separated; false for none.
+func inodeFlagsText(f uint32) (string, bool) {
+	return strings.Join(InodeFlagNames(f), ","), f != 0
+}
 
 // utimeText is a time of a utimes event: "now", "omit", or the time in
 // UTC (RFC 3339, nanoseconds when there are any).

@@ -87,6 +87,30 @@ func CapNames(mask uint64) []string {
 	return out
 }
 
+// inodeFlagNames name the FS_*_FL inode flags (linux/fs.h) by bit, as
+// lsattr(1) describes them; "" for bits without a name.
+var inodeFlagNames = [32]string{"secrm", "unrm", "compr", "sync", "immutable", "append", "nodump", "noatime",
+	"dirty", "comprblk", "nocomp", "encrypt", "index", "imagic", "journal_data", "notail",
+	"dirsync", "topdir", "huge_file", "extent", "verity", "ea_inode", "eofblocks", "nocow",
+	"", "dax", "", "", "inline_data", "projinherit", "casefold", "reserved"}
+
+// InodeFlagNames lists the flags of f by name, lowest bit first; a bit
+// without a name as its hex value (0x1000000).
+func InodeFlagNames(f uint32) []string {
+	var out []string
+	for i := range 32 {
+		if f&(1<<i) == 0 {
+			continue
+		}
+		if n := inodeFlagNames[i]; n != "" {
+			out = append(out, n)
+		} else {
+			out = append(out, "0x"+strconv.FormatUint(1<<i, 16))
+		}
+	}
+	return out
+}
+
 // fileCapNames are capNames in lower case, as getcap(8) and setcap(8)
 // write them.
 var fileCapNames = func() constNames {

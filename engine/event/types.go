@@ -102,8 +102,9 @@ type TypeInfo struct {
 	// Syscalls produce the type, in attach order; none for exec, fork and
 	// exit, which come from scheduler tracepoints (bpf/c/process.c).
 	Syscalls []Syscall
-	// Entry: each syscall has an entry program too, which saves the ids
-	// before a set*id call; attached only while a rule reads them.
+	// Entry: each syscall has an entry program too, which saves what is
+	// gone at exit: the ids before a set*id call (attached only while a
+	// rule reads them), the inode's flags before a chattr ioctl.
 	Entry   bool
 	Filters Filter
 	// SecondPath is the field of the second path that a FilterPath
@@ -198,6 +199,9 @@ var typeTable = [numTypes]TypeInfo{
 		Syscalls: append(syscalls("setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"),
 			Syscall{"setxattrat", "Linux 6.13+"}, Syscall{"removexattrat", "Linux 6.13+"}),
 		Filters: pathFilters, Text: []TextKey{txtFile, txtXattrOp, txtXattrName, txtXattrSize, txtXattrCaps, txtXattrCapsEff}},
+	// Only three ioctl commands: the programs return at once for others.
+	TypeChattr: {Name: "chattr", C: "VG_CHATTR", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("ioctl"),
+		Entry: true, Filters: pathFilters, Text: []TextKey{txtFile, txtChattrSet, txtChattrCleared, txtChattrFlags}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
