@@ -3,9 +3,9 @@
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
  * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
- * a file without an open for writing (truncate, chown, utimes, xattr, chattr). Each family is
- * switched off by the type mask (prefilter) and, in user space, by not
- * being attached at all.
+ * a file without an open for writing (truncate, chown, utimes, xattr,
+ * chattr). Each family is switched off by the type mask (prefilter) and,
+ * in user space, by not being attached at all.
  */
 #include "common.h"
 
