@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/engine/plan"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 func init() {
@@ -225,6 +226,7 @@ func TestUtimesFields(t *testing.T) {
 // (timestomping): utimes.explicit tells them apart.
 func TestTouchExplicit(t *testing.T) {
 	c := live(t)
+	touch := testenv.RequireTool(t, "touch")
 	dir := fileChangeDir(t)
 	ref := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	if err := os.Chtimes(filepath.Join(dir, "l"), ref, ref); err != nil {
@@ -239,7 +241,7 @@ func TestTouchExplicit(t *testing.T) {
 		{[]string{"touch", "-d", "@" + strconv.FormatInt(ref.Unix(), 10), dir + "/t"}, ref.UnixNano(), ref.UnixNano(), true},
 		{[]string{"touch", "-m", "-r", dir + "/l", dir + "/t"}, event.UtimeOmit, ref.UnixNano(), true},
 	} {
-		cmd := exec.Command(w.args[0], w.args[1:]...)
+		cmd := exec.Command(touch, w.args[1:]...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v: %s", w.args, err, out)
 		}
@@ -408,15 +410,11 @@ func TestXattrFields(t *testing.T) {
 	}
 }
 
-// setcap(8) itself: `setcap cap_net_raw+ep file` grants cap_net_raw,
-// effective. (setcap is libcap2-bin's, which the project does not install:
-// without it, the helper's hand-built value in TestXattrFields is the test.)
+// setcap(8) itself (libcap2-bin, a test dependency): `setcap
+// cap_net_raw+ep file` grants cap_net_raw, effective.
 func TestSetcapXattr(t *testing.T) {
 	c := live(t)
-	setcap, err := exec.LookPath("setcap")
-	if err != nil {
-		t.Skip("no setcap (libcap2-bin): TestXattrFields covers the decoding")
-	}
+	setcap := testenv.RequireTool(t, "setcap")
 	f := filepath.Join(fileChangeDir(t), "t")
 	cmd := exec.Command(setcap, "cap_net_raw+ep", f)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -521,9 +519,10 @@ func TestChattrFields(t *testing.T) {
 	}
 }
 
-// chattr(1) itself: +i then -i.
+// chattr(1) itself (e2fsprogs, in Debian's base system): +i then -i.
 func TestChattrCommand(t *testing.T) {
 	c := live(t)
+	chattr := testenv.RequireTool(t, "chattr")
 	f := filepath.Join(fileChangeDir(t), "t")
 	for _, w := range []struct {
 		op           string
@@ -532,7 +531,7 @@ func TestChattrCommand(t *testing.T) {
 		{"+i", []string{"immutable"}, nil},
 		{"-i", nil, []string{"immutable"}},
 	} {
-		cmd := exec.Command("chattr", w.op, f)
+		cmd := exec.Command(chattr, w.op, f)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("chattr %s: %v: %s", w.op, err, out)
 		}

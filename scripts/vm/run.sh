@@ -26,9 +26,10 @@ mkdir -p "$work/root"/{bin,sbin,etc,proc,sys,dev,tmp,root,run}
 (cd "$root" && CGO_ENABLED=0 "$GO" build -o "$work/root/bin/true" ./scripts/vm/true)
 cp /usr/bin/busybox "$work/root/bin/busybox"
 # bash (with its libraries) for the reverse-shell test: busybox sh has no
-# /dev/tcp; e2fsprogs' chattr for the chattr test: busybox has none. The
-# host's loader and libraries are copied at their paths.
-for bin in /bin/bash /usr/bin/chattr; do
+# /dev/tcp; e2fsprogs' chattr and libcap's setcap for the chattr and xattr
+# tests: busybox has neither. The host's loader and libraries are copied
+# at their paths.
+for bin in /bin/bash /usr/bin/chattr /usr/sbin/setcap; do
 	cp "$bin" "$work/root/bin/"
 	for lib in $(ldd "$bin" | awk '/=>/ { print $3 } $1 ~ /^\// { print $1 }'); do
 		cp --parents -L "$lib" "$work/root"
