@@ -188,3 +188,25 @@ func TestInodeFlagMaps(t *testing.T) {
 		}
 	}
 }
+
+// fileCaps takes any bytes a process passes: it never panics, and a value
+// it accepts has a revision whose size it has.
+func FuzzFileCaps(f *testing.F) {
+	for _, rev := range []uint32{1, 2, 3} {
+		f.Add(capData(rev, true, 1<<13|1<<33))
+	}
+	f.Add([]byte{0, 0, 0, 2})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		prm, eff := fileCaps(v)
+		if prm == 0 && !eff {
+			return
+		}
+		rev := binary.LittleEndian.Uint32(v) >> 24
+		if size := map[uint32]int{1: 12, 2: 20, 3: 24}[rev]; size == 0 || len(v) < size {
+			t.Fatalf("accepted %x: revision %d, %d bytes", v, rev, len(v))
+		}
+		if rev == 1 && prm>>32 != 0 {
+			t.Fatalf("revision 1 granted capabilities above 31: %#x", prm)
+		}
+	})
+}
