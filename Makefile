@@ -9,9 +9,10 @@ export BPF2GO_CFLAGS
 GEN_DEPS := clang llvm libbpf-dev bpftool
 # Debian packages the tests run for real: rsyslog (the syslog sink's peer);
 # containerd, runc and dockerd (real containers for the metadata tests);
-# busybox-static (the test image's rootfs).
-TEST_DEPS := rsyslog containerd runc docker.io busybox-static
-TEST_BINS := rsyslogd containerd runc dockerd busybox
+# busybox-static (the test image's rootfs); libcap2-bin (setcap, for the
+# xattr events of file capabilities).
+TEST_DEPS := rsyslog containerd runc docker.io busybox-static libcap2-bin
+TEST_BINS := rsyslogd containerd runc dockerd busybox setcap
 # Helm (the chart's lint and template test) is not packaged in Debian 12:
 # built from the Go module proxy into .tools/bin, which the tests find first.
 HELM_VERSION := v3.22.0

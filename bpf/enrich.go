@@ -2,6 +2,8 @@ package bpf
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"net/netip"
 	"path"
 	"slices"
@@ -325,8 +327,147 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 		ev.Socket = event.Socket{Domain: uint32(a[0]), Type: uint32(a[1]), Protocol: uint32(a[2])}
 	case event.TypeUserfaultfd:
 		ev.Uffd = event.Userfaultfd{Flags: uint32(a[0])}
+	case event.TypeTruncate:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0]}
+		ev.Trunc = event.Truncate{Length: int64(a[0])}
+	case event.TypeChown:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[2])}
+		ev.Chown = event.Chown{UID: int64(int32(uint32(a[0]))), GID: int64(int32(uint32(a[1])))}
+	case event.TypeXattr:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[2])}
+		ev.Xattr = event.Xattr{Name: cString(d.Strs[2]), Op: event.XattrRemove}
+		switch vigilVgSyscall(d.Syscall) {
+		case vigilVgSyscallVG_SYS_SETXATTR, vigilVgSyscallVG_SYS_LSETXATTR, vigilVgSyscallVG_SYS_FSETXATTR, vigilVgSyscallVG_SYS_SETXATTRAT:
+			ev.Xattr.Op, ev.Xattr.Size, ev.Xattr.Flags = event.XattrSet, a[0], uint32(a[1])
+			if ev.Xattr.Name == event.XattrFileCaps {
+				ev.Xattr.Caps, ev.Xattr.CapsEffective = fileCaps([]byte(d.Strs[4]))
+			}
+		}
+	case event.TypeChattr:
+		ev.File = event.File{Path: absPath(d.Strs[0], "", cwd), RawPath: d.Strs[0]}
+		ev.Chattr = event.Chattr{Flags: uint32(a[0]), OldFlags: inodeFlags(uint32(a[2]))}
+		if a[1] == fsIocFSSetXattr {
+			ev.Chattr.Flags = xflagsFL(uint32(a[0]))
+		}
+	case event.TypeUtimes:
+		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[5])}
+		ev.Utimes = event.Utimes{ATime: utimesTime(d.Syscall, a[4], a[0], a[1]), MTime: utimesTime(d.Syscall, a[4], a[2], a[3])}
 	}
 }
+
+// fsIocFSSetXattr is FS_IOC_FSSETXATTR, whose flags are FS_XFLAG_*.
+const fsIocFSSetXattr = 0x401c5820
+
+// xflagsFL maps FS_XFLAG_* flags to their FS_*_FL equivalents (those of
+// chattr(1); the others have none).
+func xflagsFL(x uint32) uint32 {
+	var fl uint32
+	for _, m := range [...][2]uint32{
+		{0x8, event.FSImmutableFL}, {0x10, event.FSAppendFL}, {0x20, event.FSSyncFL},
+		{0x40, event.FSNoatimeFL}, {0x80, event.FSNodumpFL},
+	} {
+		if x&m[0] != 0 {
+			fl |= m[1]
+		}
+	}
+	return fl
+}
+
+// inodeFlags maps the VFS inode's S_* flags (i_flags) to FS_*_FL: the
+// event.ChattrKnown flags.
+func inodeFlags(s uint32) uint32 {
+	var fl uint32
+	for _, m := range [...][2]uint32{
+		{0x1, event.FSSyncFL}, {0x2, event.FSNoatimeFL}, {0x4, event.FSAppendFL},
+		{0x8, event.FSImmutableFL}, {0x40, event.FSDirsyncFL},
+	} {
+		if s&m[0] != 0 {
+			fl |= m[1]
+		}
+	}
+	return fl
+}
+
+// fileCaps decodes the head of a security.capability value (struct
+// vfs_cap_data, revision 1, 2 or 3; little endian): the permitted set and
+// the effective bit. A value too short for its revision, or of another
+// revision, grants nothing: the kernel refuses it (EINVAL).
+func fileCaps(v []byte) (permitted uint64, effective bool) {
+	const (
+		revMask = 0xff000000
+		rev1    = 0x01000000 // 32 capabilities: 12 bytes
+		rev2    = 0x02000000 // 64: 20 bytes
+		rev3    = 0x03000000 // 64 and the namespace's root uid: 24 bytes
+		capsEff = 0x000001   // VFS_CAP_FLAGS_EFFECTIVE
+	)
+	if len(v) < 4 {
+		return 0, false
+	}
+	magic := binary.LittleEndian.Uint32(v)
+	need := map[uint32]int{rev1: 12, rev2: 20, rev3: 24}[magic&revMask]
+	if need == 0 || len(v) < need {
+		return 0, false
+	}
+	permitted = uint64(binary.LittleEndian.Uint32(v[4:]))
+	if magic&revMask != rev1 {
+		permitted |= uint64(binary.LittleEndian.Uint32(v[12:])) << 32
+	}
+	return permitted, magic&capsEff != 0
+}
+
+// utimesTime is one time of a utime* call (how: enum vg_utimes_how; the
+// seconds and sub-seconds as passed) in ns since the epoch, or
+// event.UtimeNow or event.UtimeOmit. An unreadable array counts as
+// omitted: the call fails with EFAULT. Times beyond int64 nanoseconds
+// saturate; a given time equal to a sentinel is moved to -3 ns, so that
+// no given time reads as "now" or "omitted".
+func utimesTime(sc uint16, how, sec, sub uint64) int64 {
+	switch vigilVgUtimesHow(how) {
+	case vigilVgUtimesHowVG_UTIMES_NULL:
+		return event.UtimeNow
+	case vigilVgUtimesHowVG_UTIMES_FAULT:
+		return event.UtimeOmit
+	}
+	var ns int64
+	switch vigilVgSyscall(sc) {
+	case vigilVgSyscallVG_SYS_UTIMENSAT:
+		switch sub {
+		case utimeNow:
+			return event.UtimeNow
+		case utimeOmit:
+			return event.UtimeOmit
+		}
+		ns = int64(sub)
+	case vigilVgSyscallVG_SYS_UTIMES, vigilVgSyscallVG_SYS_FUTIMESAT:
+		ns = int64(sub) * 1000 // microseconds; out of range fails with EINVAL
+	}
+	s := int64(sec)
+	switch {
+	case s > math.MaxInt64/nsPerSec:
+		return math.MaxInt64
+	case s < math.MinInt64/nsPerSec:
+		return math.MinInt64
+	}
+	t := s * nsPerSec
+	switch {
+	case ns > 0 && t > math.MaxInt64-ns:
+		return math.MaxInt64
+	case ns < 0 && t < math.MinInt64-ns:
+		return math.MinInt64
+	}
+	t += ns
+	if t == event.UtimeNow || t == event.UtimeOmit {
+		return -3
+	}
+	return t
+}
+
+const (
+	nsPerSec = 1_000_000_000
+	// utimensat's special tv_nsec values.
+	utimeNow  = 1<<30 - 1
+	utimeOmit = 1<<30 - 2
+)
 
 const (
 	ptraceTraceme = 0
@@ -427,7 +568,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_USERFAULTFD + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_IOCTL + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -447,6 +588,14 @@ func init() {
 		vigilVgSyscallVG_SYS_DUP2: "dup2", vigilVgSyscallVG_SYS_DUP3: "dup3", vigilVgSyscallVG_SYS_ACCEPT: "accept",
 		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
 		vigilVgSyscallVG_SYS_SOCKET: "socket", vigilVgSyscallVG_SYS_USERFAULTFD: "userfaultfd",
+		vigilVgSyscallVG_SYS_TRUNCATE: "truncate", vigilVgSyscallVG_SYS_FTRUNCATE: "ftruncate",
+		vigilVgSyscallVG_SYS_CHOWN: "chown", vigilVgSyscallVG_SYS_FCHOWN: "fchown", vigilVgSyscallVG_SYS_LCHOWN: "lchown",
+		vigilVgSyscallVG_SYS_FCHOWNAT: "fchownat", vigilVgSyscallVG_SYS_UTIME: "utime", vigilVgSyscallVG_SYS_UTIMES: "utimes",
+		vigilVgSyscallVG_SYS_FUTIMESAT: "futimesat", vigilVgSyscallVG_SYS_UTIMENSAT: "utimensat",
+		vigilVgSyscallVG_SYS_SETXATTR: "setxattr", vigilVgSyscallVG_SYS_LSETXATTR: "lsetxattr", vigilVgSyscallVG_SYS_FSETXATTR: "fsetxattr",
+		vigilVgSyscallVG_SYS_REMOVEXATTR: "removexattr", vigilVgSyscallVG_SYS_LREMOVEXATTR: "lremovexattr",
+		vigilVgSyscallVG_SYS_FREMOVEXATTR: "fremovexattr", vigilVgSyscallVG_SYS_SETXATTRAT: "setxattrat",
+		vigilVgSyscallVG_SYS_REMOVEXATTRAT: "removexattrat", vigilVgSyscallVG_SYS_IOCTL: "ioctl",
 	} {
 		syscallNames[uint16(id)] = name
 	}

@@ -21,8 +21,10 @@ type hook struct {
 	typ     event.Type
 	// optional says when the tracepoint may be missing (event.Syscall).
 	optional string
-	// entry: a set*id entry program (saves the old ids), attached only
-	// while some rule reads them (ArgFilter.NoSetidOld).
+	// entry: an entry program, which saves state from before the call:
+	// set*id's (the old ids) are attached only while some rule reads
+	// them (ArgFilter.NoSetidOld); chattr's (the inode's flags) always
+	// with the type.
 	entry bool
 }
 
@@ -70,7 +72,8 @@ func (p *Probes) syncHooks(mask uint64) error {
 	var errs []error
 	progs := programsByName(&p.objs.vigilPrograms)
 	for _, h := range syscallHooks {
-		want := mask&(1<<h.typ) != 0 && !(h.entry && p.noSetidOld)
+		setidEntry := h.entry && (h.typ == event.TypeSetuid || h.typ == event.TypeSetgid)
+		want := mask&(1<<h.typ) != 0 && !(setidEntry && p.noSetidOld)
 		l, have := p.tps[h.tp]
 		switch {
 		case want && !have:

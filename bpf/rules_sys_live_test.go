@@ -60,15 +60,6 @@ func runCmd(t *testing.T, cmd *exec.Cmd) int {
 	return cmd.Process.Pid
 }
 
-func wantOutput(t *testing.T, a *event.Alert, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(a.Output, w) {
-			t.Errorf("output %q lacks %q", a.Output, w)
-		}
-	}
-}
-
 func TestBuiltinSystemRulesLive(t *testing.T) {
 	c := live(t)
 

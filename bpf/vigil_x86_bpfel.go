@@ -311,51 +311,70 @@ const (
 type vigilVgSyscall uint32
 
 const (
-	vigilVgSyscallVG_SYS_OPEN         vigilVgSyscall = 1
-	vigilVgSyscallVG_SYS_OPENAT       vigilVgSyscall = 2
-	vigilVgSyscallVG_SYS_OPENAT2      vigilVgSyscall = 3
-	vigilVgSyscallVG_SYS_CREAT        vigilVgSyscall = 4
-	vigilVgSyscallVG_SYS_UNLINK       vigilVgSyscall = 5
-	vigilVgSyscallVG_SYS_UNLINKAT     vigilVgSyscall = 6
-	vigilVgSyscallVG_SYS_RMDIR        vigilVgSyscall = 7
-	vigilVgSyscallVG_SYS_MKDIR        vigilVgSyscall = 8
-	vigilVgSyscallVG_SYS_MKDIRAT      vigilVgSyscall = 9
-	vigilVgSyscallVG_SYS_RENAME       vigilVgSyscall = 10
-	vigilVgSyscallVG_SYS_RENAMEAT     vigilVgSyscall = 11
-	vigilVgSyscallVG_SYS_RENAMEAT2    vigilVgSyscall = 12
-	vigilVgSyscallVG_SYS_LINK         vigilVgSyscall = 13
-	vigilVgSyscallVG_SYS_LINKAT       vigilVgSyscall = 14
-	vigilVgSyscallVG_SYS_SYMLINK      vigilVgSyscall = 15
-	vigilVgSyscallVG_SYS_SYMLINKAT    vigilVgSyscall = 16
-	vigilVgSyscallVG_SYS_CHMOD        vigilVgSyscall = 17
-	vigilVgSyscallVG_SYS_FCHMOD       vigilVgSyscall = 18
-	vigilVgSyscallVG_SYS_FCHMODAT     vigilVgSyscall = 19
-	vigilVgSyscallVG_SYS_FCHMODAT2    vigilVgSyscall = 20
-	vigilVgSyscallVG_SYS_PTRACE       vigilVgSyscall = 21
-	vigilVgSyscallVG_SYS_SETUID       vigilVgSyscall = 22
-	vigilVgSyscallVG_SYS_SETREUID     vigilVgSyscall = 23
-	vigilVgSyscallVG_SYS_SETRESUID    vigilVgSyscall = 24
-	vigilVgSyscallVG_SYS_SETFSUID     vigilVgSyscall = 25
-	vigilVgSyscallVG_SYS_SETGID       vigilVgSyscall = 26
-	vigilVgSyscallVG_SYS_SETREGID     vigilVgSyscall = 27
-	vigilVgSyscallVG_SYS_SETRESGID    vigilVgSyscall = 28
-	vigilVgSyscallVG_SYS_SETFSGID     vigilVgSyscall = 29
-	vigilVgSyscallVG_SYS_MEMFD_CREATE vigilVgSyscall = 30
-	vigilVgSyscallVG_SYS_INIT_MODULE  vigilVgSyscall = 31
-	vigilVgSyscallVG_SYS_FINIT_MODULE vigilVgSyscall = 32
-	vigilVgSyscallVG_SYS_SETNS        vigilVgSyscall = 33
-	vigilVgSyscallVG_SYS_UNSHARE      vigilVgSyscall = 34
-	vigilVgSyscallVG_SYS_MOUNT        vigilVgSyscall = 35
-	vigilVgSyscallVG_SYS_BPF          vigilVgSyscall = 36
-	vigilVgSyscallVG_SYS_DUP          vigilVgSyscall = 37
-	vigilVgSyscallVG_SYS_DUP2         vigilVgSyscall = 38
-	vigilVgSyscallVG_SYS_DUP3         vigilVgSyscall = 39
-	vigilVgSyscallVG_SYS_ACCEPT       vigilVgSyscall = 40
-	vigilVgSyscallVG_SYS_ACCEPT4      vigilVgSyscall = 41
-	vigilVgSyscallVG_SYS_LISTEN       vigilVgSyscall = 42
-	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
-	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
-	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
+	vigilVgSyscallVG_SYS_OPEN          vigilVgSyscall = 1
+	vigilVgSyscallVG_SYS_OPENAT        vigilVgSyscall = 2
+	vigilVgSyscallVG_SYS_OPENAT2       vigilVgSyscall = 3
+	vigilVgSyscallVG_SYS_CREAT         vigilVgSyscall = 4
+	vigilVgSyscallVG_SYS_UNLINK        vigilVgSyscall = 5
+	vigilVgSyscallVG_SYS_UNLINKAT      vigilVgSyscall = 6
+	vigilVgSyscallVG_SYS_RMDIR         vigilVgSyscall = 7
+	vigilVgSyscallVG_SYS_MKDIR         vigilVgSyscall = 8
+	vigilVgSyscallVG_SYS_MKDIRAT       vigilVgSyscall = 9
+	vigilVgSyscallVG_SYS_RENAME        vigilVgSyscall = 10
+	vigilVgSyscallVG_SYS_RENAMEAT      vigilVgSyscall = 11
+	vigilVgSyscallVG_SYS_RENAMEAT2     vigilVgSyscall = 12
+	vigilVgSyscallVG_SYS_LINK          vigilVgSyscall = 13
+	vigilVgSyscallVG_SYS_LINKAT        vigilVgSyscall = 14
+	vigilVgSyscallVG_SYS_SYMLINK       vigilVgSyscall = 15
+	vigilVgSyscallVG_SYS_SYMLINKAT     vigilVgSyscall = 16
+	vigilVgSyscallVG_SYS_CHMOD         vigilVgSyscall = 17
+	vigilVgSyscallVG_SYS_FCHMOD        vigilVgSyscall = 18
+	vigilVgSyscallVG_SYS_FCHMODAT      vigilVgSyscall = 19
+	vigilVgSyscallVG_SYS_FCHMODAT2     vigilVgSyscall = 20
+	vigilVgSyscallVG_SYS_PTRACE        vigilVgSyscall = 21
+	vigilVgSyscallVG_SYS_SETUID        vigilVgSyscall = 22
+	vigilVgSyscallVG_SYS_SETREUID      vigilVgSyscall = 23
+	vigilVgSyscallVG_SYS_SETRESUID     vigilVgSyscall = 24
+	vigilVgSyscallVG_SYS_SETFSUID      vigilVgSyscall = 25
+	vigilVgSyscallVG_SYS_SETGID        vigilVgSyscall = 26
+	vigilVgSyscallVG_SYS_SETREGID      vigilVgSyscall = 27
+	vigilVgSyscallVG_SYS_SETRESGID     vigilVgSyscall = 28
+	vigilVgSyscallVG_SYS_SETFSGID      vigilVgSyscall = 29
+	vigilVgSyscallVG_SYS_MEMFD_CREATE  vigilVgSyscall = 30
+	vigilVgSyscallVG_SYS_INIT_MODULE   vigilVgSyscall = 31
+	vigilVgSyscallVG_SYS_FINIT_MODULE  vigilVgSyscall = 32
+	vigilVgSyscallVG_SYS_SETNS         vigilVgSyscall = 33
+	vigilVgSyscallVG_SYS_UNSHARE       vigilVgSyscall = 34
+	vigilVgSyscallVG_SYS_MOUNT         vigilVgSyscall = 35
+	vigilVgSyscallVG_SYS_BPF           vigilVgSyscall = 36
+	vigilVgSyscallVG_SYS_DUP           vigilVgSyscall = 37
+	vigilVgSyscallVG_SYS_DUP2          vigilVgSyscall = 38
+	vigilVgSyscallVG_SYS_DUP3          vigilVgSyscall = 39
+	vigilVgSyscallVG_SYS_ACCEPT        vigilVgSyscall = 40
+	vigilVgSyscallVG_SYS_ACCEPT4       vigilVgSyscall = 41
+	vigilVgSyscallVG_SYS_LISTEN        vigilVgSyscall = 42
+	vigilVgSyscallVG_SYS_CONNECT       vigilVgSyscall = 43
+	vigilVgSyscallVG_SYS_SOCKET        vigilVgSyscall = 44
+	vigilVgSyscallVG_SYS_USERFAULTFD   vigilVgSyscall = 45
+	vigilVgSyscallVG_SYS_TRUNCATE      vigilVgSyscall = 46
+	vigilVgSyscallVG_SYS_FTRUNCATE     vigilVgSyscall = 47
+	vigilVgSyscallVG_SYS_CHOWN         vigilVgSyscall = 48
+	vigilVgSyscallVG_SYS_FCHOWN        vigilVgSyscall = 49
+	vigilVgSyscallVG_SYS_LCHOWN        vigilVgSyscall = 50
+	vigilVgSyscallVG_SYS_FCHOWNAT      vigilVgSyscall = 51
+	vigilVgSyscallVG_SYS_UTIME         vigilVgSyscall = 52
+	vigilVgSyscallVG_SYS_UTIMES        vigilVgSyscall = 53
+	vigilVgSyscallVG_SYS_FUTIMESAT     vigilVgSyscall = 54
+	vigilVgSyscallVG_SYS_UTIMENSAT     vigilVgSyscall = 55
+	vigilVgSyscallVG_SYS_SETXATTR      vigilVgSyscall = 56
+	vigilVgSyscallVG_SYS_LSETXATTR     vigilVgSyscall = 57
+	vigilVgSyscallVG_SYS_FSETXATTR     vigilVgSyscall = 58
+	vigilVgSyscallVG_SYS_REMOVEXATTR   vigilVgSyscall = 59
+	vigilVgSyscallVG_SYS_LREMOVEXATTR  vigilVgSyscall = 60
+	vigilVgSyscallVG_SYS_FREMOVEXATTR  vigilVgSyscall = 61
+	vigilVgSyscallVG_SYS_SETXATTRAT    vigilVgSyscall = 62
+	vigilVgSyscallVG_SYS_REMOVEXATTRAT vigilVgSyscall = 63
+	vigilVgSyscallVG_SYS_IOCTL         vigilVgSyscall = 64
 )
 
 type vigilVgType uint32
@@ -386,7 +405,20 @@ const (
 	vigilVgTypeVG_LISTEN      vigilVgType = 23
 	vigilVgTypeVG_SOCKET      vigilVgType = 24
 	vigilVgTypeVG_USERFAULTFD vigilVgType = 25
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 26
+	vigilVgTypeVG_TRUNCATE    vigilVgType = 26
+	vigilVgTypeVG_CHOWN       vigilVgType = 27
+	vigilVgTypeVG_UTIMES      vigilVgType = 28
+	vigilVgTypeVG_XATTR       vigilVgType = 29
+	vigilVgTypeVG_CHATTR      vigilVgType = 30
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 31
+)
+
+type vigilVgUtimesHow uint32
+
+const (
+	vigilVgUtimesHowVG_UTIMES_GIVEN vigilVgUtimesHow = 0
+	vigilVgUtimesHowVG_UTIMES_NULL  vigilVgUtimesHow = 1
+	vigilVgUtimesHowVG_UTIMES_FAULT vigilVgUtimesHow = 2
 )
 
 // Names of all BPF objects in the ELF.
@@ -395,6 +427,7 @@ const (
 const (
 	vigilMapVgBulk            = "vg_bulk"
 	vigilMapVgCfg             = "vg_cfg"
+	vigilMapVgChattrOld       = "vg_chattr_old"
 	vigilMapVgDrops           = "vg_drops"
 	vigilMapVgEvents          = "vg_events"
 	vigilMapVgFilePaths       = "vg_file_paths"
@@ -421,11 +454,13 @@ const (
 	vigilProgTpAccept4        = "tp_accept4"
 	vigilProgTpBpf            = "tp_bpf"
 	vigilProgTpChmod          = "tp_chmod"
+	vigilProgTpChown          = "tp_chown"
 	vigilProgTpConnect        = "tp_connect"
 	vigilProgTpCreat          = "tp_creat"
 	vigilProgTpDup            = "tp_dup"
 	vigilProgTpDup2           = "tp_dup2"
 	vigilProgTpDup3           = "tp_dup3"
+	vigilProgTpEnterIoctl     = "tp_enter_ioctl"
 	vigilProgTpEnterSetfsgid  = "tp_enter_setfsgid"
 	vigilProgTpEnterSetfsuid  = "tp_enter_setfsuid"
 	vigilProgTpEnterSetgid    = "tp_enter_setgid"
@@ -439,12 +474,22 @@ const (
 	vigilProgTpFchmod         = "tp_fchmod"
 	vigilProgTpFchmodat       = "tp_fchmodat"
 	vigilProgTpFchmodat2      = "tp_fchmodat2"
+	vigilProgTpFchown         = "tp_fchown"
+	vigilProgTpFchownat       = "tp_fchownat"
 	vigilProgTpFinitModule    = "tp_finit_module"
 	vigilProgTpFork           = "tp_fork"
+	vigilProgTpFremovexattr   = "tp_fremovexattr"
+	vigilProgTpFsetxattr      = "tp_fsetxattr"
+	vigilProgTpFtruncate      = "tp_ftruncate"
+	vigilProgTpFutimesat      = "tp_futimesat"
 	vigilProgTpInitModule     = "tp_init_module"
+	vigilProgTpIoctl          = "tp_ioctl"
+	vigilProgTpLchown         = "tp_lchown"
 	vigilProgTpLink           = "tp_link"
 	vigilProgTpLinkat         = "tp_linkat"
 	vigilProgTpListen         = "tp_listen"
+	vigilProgTpLremovexattr   = "tp_lremovexattr"
+	vigilProgTpLsetxattr      = "tp_lsetxattr"
 	vigilProgTpMemfdCreate    = "tp_memfd_create"
 	vigilProgTpMkdir          = "tp_mkdir"
 	vigilProgTpMkdirat        = "tp_mkdirat"
@@ -453,6 +498,8 @@ const (
 	vigilProgTpOpenat         = "tp_openat"
 	vigilProgTpOpenat2        = "tp_openat2"
 	vigilProgTpPtrace         = "tp_ptrace"
+	vigilProgTpRemovexattr    = "tp_removexattr"
+	vigilProgTpRemovexattrat  = "tp_removexattrat"
 	vigilProgTpRename         = "tp_rename"
 	vigilProgTpRenameat       = "tp_renameat"
 	vigilProgTpRenameat2      = "tp_renameat2"
@@ -466,13 +513,19 @@ const (
 	vigilProgTpSetresuid      = "tp_setresuid"
 	vigilProgTpSetreuid       = "tp_setreuid"
 	vigilProgTpSetuid         = "tp_setuid"
+	vigilProgTpSetxattr       = "tp_setxattr"
+	vigilProgTpSetxattrat     = "tp_setxattrat"
 	vigilProgTpSocket         = "tp_socket"
 	vigilProgTpSymlink        = "tp_symlink"
 	vigilProgTpSymlinkat      = "tp_symlinkat"
+	vigilProgTpTruncate       = "tp_truncate"
 	vigilProgTpUnlink         = "tp_unlink"
 	vigilProgTpUnlinkat       = "tp_unlinkat"
 	vigilProgTpUnshare        = "tp_unshare"
 	vigilProgTpUserfaultfd    = "tp_userfaultfd"
+	vigilProgTpUtime          = "tp_utime"
+	vigilProgTpUtimensat      = "tp_utimensat"
+	vigilProgTpUtimes         = "tp_utimes"
 	vigilVarVgConfig          = "_vg_config"
 	vigilVarVgConnect         = "_vg_connect"
 	vigilVarVgConnectFlags    = "_vg_connect_flags"
@@ -500,6 +553,7 @@ const (
 	vigilVarVgSysFlags        = "_vg_sys_flags"
 	vigilVarVgSyscall         = "_vg_syscall"
 	vigilVarVgType            = "_vg_type"
+	vigilVarVgUtimesHow       = "_vg_utimes_how"
 	vigilVarVgLastWakeup      = "vg_last_wakeup"
 	vigilVarVgReaderPolling   = "vg_reader_polling"
 )
@@ -552,11 +606,13 @@ type vigilProgramSpecs struct {
 	TpAccept4        *ebpf.ProgramSpec `ebpf:"tp_accept4"`
 	TpBpf            *ebpf.ProgramSpec `ebpf:"tp_bpf"`
 	TpChmod          *ebpf.ProgramSpec `ebpf:"tp_chmod"`
+	TpChown          *ebpf.ProgramSpec `ebpf:"tp_chown"`
 	TpConnect        *ebpf.ProgramSpec `ebpf:"tp_connect"`
 	TpCreat          *ebpf.ProgramSpec `ebpf:"tp_creat"`
 	TpDup            *ebpf.ProgramSpec `ebpf:"tp_dup"`
 	TpDup2           *ebpf.ProgramSpec `ebpf:"tp_dup2"`
 	TpDup3           *ebpf.ProgramSpec `ebpf:"tp_dup3"`
+	TpEnterIoctl     *ebpf.ProgramSpec `ebpf:"tp_enter_ioctl"`
 	TpEnterSetfsgid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsgid"`
 	TpEnterSetfsuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsuid"`
 	TpEnterSetgid    *ebpf.ProgramSpec `ebpf:"tp_enter_setgid"`
@@ -570,12 +626,22 @@ type vigilProgramSpecs struct {
 	TpFchmod         *ebpf.ProgramSpec `ebpf:"tp_fchmod"`
 	TpFchmodat       *ebpf.ProgramSpec `ebpf:"tp_fchmodat"`
 	TpFchmodat2      *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
+	TpFchown         *ebpf.ProgramSpec `ebpf:"tp_fchown"`
+	TpFchownat       *ebpf.ProgramSpec `ebpf:"tp_fchownat"`
 	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpFremovexattr   *ebpf.ProgramSpec `ebpf:"tp_fremovexattr"`
+	TpFsetxattr      *ebpf.ProgramSpec `ebpf:"tp_fsetxattr"`
+	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
+	TpFutimesat      *ebpf.ProgramSpec `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
+	TpIoctl          *ebpf.ProgramSpec `ebpf:"tp_ioctl"`
+	TpLchown         *ebpf.ProgramSpec `ebpf:"tp_lchown"`
 	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
 	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
 	TpListen         *ebpf.ProgramSpec `ebpf:"tp_listen"`
+	TpLremovexattr   *ebpf.ProgramSpec `ebpf:"tp_lremovexattr"`
+	TpLsetxattr      *ebpf.ProgramSpec `ebpf:"tp_lsetxattr"`
 	TpMemfdCreate    *ebpf.ProgramSpec `ebpf:"tp_memfd_create"`
 	TpMkdir          *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
 	TpMkdirat        *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
@@ -584,6 +650,8 @@ type vigilProgramSpecs struct {
 	TpOpenat         *ebpf.ProgramSpec `ebpf:"tp_openat"`
 	TpOpenat2        *ebpf.ProgramSpec `ebpf:"tp_openat2"`
 	TpPtrace         *ebpf.ProgramSpec `ebpf:"tp_ptrace"`
+	TpRemovexattr    *ebpf.ProgramSpec `ebpf:"tp_removexattr"`
+	TpRemovexattrat  *ebpf.ProgramSpec `ebpf:"tp_removexattrat"`
 	TpRename         *ebpf.ProgramSpec `ebpf:"tp_rename"`
 	TpRenameat       *ebpf.ProgramSpec `ebpf:"tp_renameat"`
 	TpRenameat2      *ebpf.ProgramSpec `ebpf:"tp_renameat2"`
@@ -597,13 +665,19 @@ type vigilProgramSpecs struct {
 	TpSetresuid      *ebpf.ProgramSpec `ebpf:"tp_setresuid"`
 	TpSetreuid       *ebpf.ProgramSpec `ebpf:"tp_setreuid"`
 	TpSetuid         *ebpf.ProgramSpec `ebpf:"tp_setuid"`
+	TpSetxattr       *ebpf.ProgramSpec `ebpf:"tp_setxattr"`
+	TpSetxattrat     *ebpf.ProgramSpec `ebpf:"tp_setxattrat"`
 	TpSocket         *ebpf.ProgramSpec `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.ProgramSpec `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
+	TpTruncate       *ebpf.ProgramSpec `ebpf:"tp_truncate"`
 	TpUnlink         *ebpf.ProgramSpec `ebpf:"tp_unlink"`
 	TpUnlinkat       *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.ProgramSpec `ebpf:"tp_unshare"`
 	TpUserfaultfd    *ebpf.ProgramSpec `ebpf:"tp_userfaultfd"`
+	TpUtime          *ebpf.ProgramSpec `ebpf:"tp_utime"`
+	TpUtimensat      *ebpf.ProgramSpec `ebpf:"tp_utimensat"`
+	TpUtimes         *ebpf.ProgramSpec `ebpf:"tp_utimes"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -612,6 +686,7 @@ type vigilProgramSpecs struct {
 type vigilMapSpecs struct {
 	VgBulk      *ebpf.MapSpec `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
+	VgChattrOld *ebpf.MapSpec `ebpf:"vg_chattr_old"`
 	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
 	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
 	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
@@ -665,6 +740,7 @@ type vigilVariableSpecs struct {
 	VgSysFlags      *ebpf.VariableSpec `ebpf:"_vg_sys_flags"`
 	VgSyscall       *ebpf.VariableSpec `ebpf:"_vg_syscall"`
 	VgType          *ebpf.VariableSpec `ebpf:"_vg_type"`
+	VgUtimesHow     *ebpf.VariableSpec `ebpf:"_vg_utimes_how"`
 	VgLastWakeup    *ebpf.VariableSpec `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.VariableSpec `ebpf:"vg_reader_polling"`
 }
@@ -691,6 +767,7 @@ func (o *vigilObjects) Close() error {
 type vigilMaps struct {
 	VgBulk      *ebpf.Map `ebpf:"vg_bulk"`
 	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
+	VgChattrOld *ebpf.Map `ebpf:"vg_chattr_old"`
 	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
 	VgEvents    *ebpf.Map `ebpf:"vg_events"`
 	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
@@ -717,6 +794,7 @@ func (m *vigilMaps) Close() error {
 	return _VigilClose(
 		m.VgBulk,
 		m.VgCfg,
+		m.VgChattrOld,
 		m.VgDrops,
 		m.VgEvents,
 		m.VgFilePaths,
@@ -771,6 +849,7 @@ type vigilVariables struct {
 	VgSysFlags      *ebpf.Variable `ebpf:"_vg_sys_flags"`
 	VgSyscall       *ebpf.Variable `ebpf:"_vg_syscall"`
 	VgType          *ebpf.Variable `ebpf:"_vg_type"`
+	VgUtimesHow     *ebpf.Variable `ebpf:"_vg_utimes_how"`
 	VgLastWakeup    *ebpf.Variable `ebpf:"vg_last_wakeup"`
 	VgReaderPolling *ebpf.Variable `ebpf:"vg_reader_polling"`
 }
@@ -785,11 +864,13 @@ type vigilPrograms struct {
 	TpAccept4        *ebpf.Program `ebpf:"tp_accept4"`
 	TpBpf            *ebpf.Program `ebpf:"tp_bpf"`
 	TpChmod          *ebpf.Program `ebpf:"tp_chmod"`
+	TpChown          *ebpf.Program `ebpf:"tp_chown"`
 	TpConnect        *ebpf.Program `ebpf:"tp_connect"`
 	TpCreat          *ebpf.Program `ebpf:"tp_creat"`
 	TpDup            *ebpf.Program `ebpf:"tp_dup"`
 	TpDup2           *ebpf.Program `ebpf:"tp_dup2"`
 	TpDup3           *ebpf.Program `ebpf:"tp_dup3"`
+	TpEnterIoctl     *ebpf.Program `ebpf:"tp_enter_ioctl"`
 	TpEnterSetfsgid  *ebpf.Program `ebpf:"tp_enter_setfsgid"`
 	TpEnterSetfsuid  *ebpf.Program `ebpf:"tp_enter_setfsuid"`
 	TpEnterSetgid    *ebpf.Program `ebpf:"tp_enter_setgid"`
@@ -803,12 +884,22 @@ type vigilPrograms struct {
 	TpFchmod         *ebpf.Program `ebpf:"tp_fchmod"`
 	TpFchmodat       *ebpf.Program `ebpf:"tp_fchmodat"`
 	TpFchmodat2      *ebpf.Program `ebpf:"tp_fchmodat2"`
+	TpFchown         *ebpf.Program `ebpf:"tp_fchown"`
+	TpFchownat       *ebpf.Program `ebpf:"tp_fchownat"`
 	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.Program `ebpf:"tp_fork"`
+	TpFremovexattr   *ebpf.Program `ebpf:"tp_fremovexattr"`
+	TpFsetxattr      *ebpf.Program `ebpf:"tp_fsetxattr"`
+	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
+	TpFutimesat      *ebpf.Program `ebpf:"tp_futimesat"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
+	TpIoctl          *ebpf.Program `ebpf:"tp_ioctl"`
+	TpLchown         *ebpf.Program `ebpf:"tp_lchown"`
 	TpLink           *ebpf.Program `ebpf:"tp_link"`
 	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
 	TpListen         *ebpf.Program `ebpf:"tp_listen"`
+	TpLremovexattr   *ebpf.Program `ebpf:"tp_lremovexattr"`
+	TpLsetxattr      *ebpf.Program `ebpf:"tp_lsetxattr"`
 	TpMemfdCreate    *ebpf.Program `ebpf:"tp_memfd_create"`
 	TpMkdir          *ebpf.Program `ebpf:"tp_mkdir"`
 	TpMkdirat        *ebpf.Program `ebpf:"tp_mkdirat"`
@@ -817,6 +908,8 @@ type vigilPrograms struct {
 	TpOpenat         *ebpf.Program `ebpf:"tp_openat"`
 	TpOpenat2        *ebpf.Program `ebpf:"tp_openat2"`
 	TpPtrace         *ebpf.Program `ebpf:"tp_ptrace"`
+	TpRemovexattr    *ebpf.Program `ebpf:"tp_removexattr"`
+	TpRemovexattrat  *ebpf.Program `ebpf:"tp_removexattrat"`
 	TpRename         *ebpf.Program `ebpf:"tp_rename"`
 	TpRenameat       *ebpf.Program `ebpf:"tp_renameat"`
 	TpRenameat2      *ebpf.Program `ebpf:"tp_renameat2"`
@@ -830,13 +923,19 @@ type vigilPrograms struct {
 	TpSetresuid      *ebpf.Program `ebpf:"tp_setresuid"`
 	TpSetreuid       *ebpf.Program `ebpf:"tp_setreuid"`
 	TpSetuid         *ebpf.Program `ebpf:"tp_setuid"`
+	TpSetxattr       *ebpf.Program `ebpf:"tp_setxattr"`
+	TpSetxattrat     *ebpf.Program `ebpf:"tp_setxattrat"`
 	TpSocket         *ebpf.Program `ebpf:"tp_socket"`
 	TpSymlink        *ebpf.Program `ebpf:"tp_symlink"`
 	TpSymlinkat      *ebpf.Program `ebpf:"tp_symlinkat"`
+	TpTruncate       *ebpf.Program `ebpf:"tp_truncate"`
 	TpUnlink         *ebpf.Program `ebpf:"tp_unlink"`
 	TpUnlinkat       *ebpf.Program `ebpf:"tp_unlinkat"`
 	TpUnshare        *ebpf.Program `ebpf:"tp_unshare"`
 	TpUserfaultfd    *ebpf.Program `ebpf:"tp_userfaultfd"`
+	TpUtime          *ebpf.Program `ebpf:"tp_utime"`
+	TpUtimensat      *ebpf.Program `ebpf:"tp_utimensat"`
+	TpUtimes         *ebpf.Program `ebpf:"tp_utimes"`
 }
 
 func (p *vigilPrograms) Close() error {
@@ -847,11 +946,13 @@ func (p *vigilPrograms) Close() error {
 		p.TpAccept4,
 		p.TpBpf,
 		p.TpChmod,
+		p.TpChown,
 		p.TpConnect,
 		p.TpCreat,
 		p.TpDup,
 		p.TpDup2,
 		p.TpDup3,
+		p.TpEnterIoctl,
 		p.TpEnterSetfsgid,
 		p.TpEnterSetfsuid,
 		p.TpEnterSetgid,
@@ -865,12 +966,22 @@ func (p *vigilPrograms) Close() error {
 		p.TpFchmod,
 		p.TpFchmodat,
 		p.TpFchmodat2,
+		p.TpFchown,
+		p.TpFchownat,
 		p.TpFinitModule,
 		p.TpFork,
+		p.TpFremovexattr,
+		p.TpFsetxattr,
+		p.TpFtruncate,
+		p.TpFutimesat,
 		p.TpInitModule,
+		p.TpIoctl,
+		p.TpLchown,
 		p.TpLink,
 		p.TpLinkat,
 		p.TpListen,
+		p.TpLremovexattr,
+		p.TpLsetxattr,
 		p.TpMemfdCreate,
 		p.TpMkdir,
 		p.TpMkdirat,
@@ -879,6 +990,8 @@ func (p *vigilPrograms) Close() error {
 		p.TpOpenat,
 		p.TpOpenat2,
 		p.TpPtrace,
+		p.TpRemovexattr,
+		p.TpRemovexattrat,
 		p.TpRename,
 		p.TpRenameat,
 		p.TpRenameat2,
@@ -892,13 +1005,19 @@ func (p *vigilPrograms) Close() error {
 		p.TpSetresuid,
 		p.TpSetreuid,
 		p.TpSetuid,
+		p.TpSetxattr,
+		p.TpSetxattrat,
 		p.TpSocket,
 		p.TpSymlink,
 		p.TpSymlinkat,
+		p.TpTruncate,
 		p.TpUnlink,
 		p.TpUnlinkat,
 		p.TpUnshare,
 		p.TpUserfaultfd,
+		p.TpUtime,
+		p.TpUtimensat,
+		p.TpUtimes,
 	)
 }
 

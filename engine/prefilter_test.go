@@ -429,7 +429,8 @@ func TestPrefilterNamedLists(t *testing.T) {
 // with the flags that change it.
 func TestPrefilterChanges(t *testing.T) {
 	rs := mustCompile(t, "- rule: R\n  desc: d\n  condition: 'file.modified && file.modified_path.startsWith(\"/etc/sudoers\") && !evt.failed'\n  output: o\n  priority: info\n")
-	if got, want := rs.Types(), []event.Type{event.TypeOpen, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod}; !slices.Equal(got, want) {
+	if got, want := rs.Types(), []event.Type{event.TypeOpen, event.TypeRename, event.TypeLink, event.TypeSymlink, event.TypeChmod,
+		event.TypeTruncate, event.TypeChown, event.TypeUtimes, event.TypeXattr, event.TypeChattr}; !slices.Equal(got, want) {
 		t.Errorf("types %v, want %v", got, want)
 	}
 	pf := rs.Prefilter()
@@ -437,7 +438,7 @@ func TestPrefilterChanges(t *testing.T) {
 		t.Errorf("open filter %q, want %q", got, want)
 	}
 	sudoers := []plan.PathRule{{Path: "/etc/sudoers"}}
-	for _, ty := range []event.Type{event.TypeLink, event.TypeSymlink, event.TypeChmod} {
+	for _, ty := range []event.Type{event.TypeLink, event.TypeSymlink, event.TypeChmod, event.TypeTruncate, event.TypeChown, event.TypeUtimes, event.TypeXattr, event.TypeChattr} {
 		if got := pf.Args.Files[ty]; !slices.Equal(got.First, sudoers) || got.Second != nil {
 			t.Errorf("%s filter %+v, want first path %v", ty, got, sudoers)
 		}
@@ -448,7 +449,7 @@ func TestPrefilterChanges(t *testing.T) {
 
 	// file.change narrows the types and, for opens, the flags.
 	rs = mustCompile(t, "- rule: R\n  desc: d\n  condition: 'file.change == \"truncate\" && file.modified_name.endsWith(\".log\")'\n  output: o\n  priority: info\n")
-	if got := rs.Types(); !slices.Equal(got, []event.Type{event.TypeOpen}) {
+	if got := rs.Types(); !slices.Equal(got, []event.Type{event.TypeOpen, event.TypeTruncate}) {
 		t.Errorf("truncate types %v", got)
 	}
 	if pf := rs.Prefilter(); pf.Open.All || describe(pf.Open.Paths) != "*.log (flags any of O_TRUNC)" {
@@ -469,5 +470,28 @@ func TestChangeConstant(t *testing.T) {
 	_, err := compile(t, "- rule: R\n  desc: d\n  condition: 'file.modified && file.change == \"truncated\"'\n  output: o\n  priority: info\n")
 	if want := `a.yaml:3:47: rule "R": file.change is compared with "truncated", which is not one of its values (did you mean truncate?) (LOAD_BAD_CONSTANT)`; err == nil || strings.SplitN(err.Error(), "\n", 2)[0] != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}
+
+// The types that change a file without opening it get the path filter
+// from a rule on file.path, like chmod: the kernel's plan holds the
+// rule's prefix, and the type's name filter is off (no proc.name).
+func TestPrefilterFileChangeTypes(t *testing.T) {
+	for _, typ := range []string{"truncate", "chown", "utimes", "xattr", "chattr"} {
+		rs := mustCompile(t, `
+- rule: R
+  desc: d
+  condition: evt.type == "`+typ+`" && file.path.startsWith("/etc/")
+  output: x
+  priority: WARNING
+`)
+		et, _ := event.ParseType(typ)
+		f := rs.Prefilter().Args
+		if got := f.Files[et]; !slices.Equal(got.First, []plan.PathRule{{Path: "/etc/"}}) || got.Second != nil {
+			t.Errorf("%s: path filter %+v, want first [/etc/]", typ, got)
+		}
+		if _, ok := f.Names[et]; ok {
+			t.Errorf("%s: name filter %v without a proc.name condition", typ, f.Names[et])
+		}
 	}
 }

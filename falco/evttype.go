@@ -29,10 +29,10 @@ var falcoOnly = map[string]event.Type{
 // syscalls and Falco events a rule file is likely to name; a name in
 // neither table nor this one is an error, as in Falco.
 var lacking = []string{
-	"accept_unix", "execveat", "bind", "brk", "capset", "chdir", "chown", "chroot", "close", "copy_file_range",
-	"epoll_create", "epoll_wait", "eventfd", "fchdir", "fchown", "fchownat", "fcntl", "flock", "fsconfig",
+	"accept_unix", "execveat", "bind", "brk", "capset", "chdir", "chroot", "close", "copy_file_range",
+	"epoll_create", "epoll_wait", "eventfd", "fchdir", "fcntl", "flock", "fsconfig",
 	"fstat", "futex", "getcwd", "getdents", "getdents64", "getrlimit", "getsockopt", "inotify_init",
-	"io_uring_enter", "io_uring_register", "io_uring_setup", "ioctl", "kill", "lchown", "lseek", "lstat",
+	"io_uring_enter", "io_uring_register", "io_uring_setup", "ioctl", "kill", "lseek", "lstat",
 	"mlock", "mmap", "mmap2", "mprotect", "munmap", "nanosleep", "newfstatat", "open_by_handle_at",
 	"pipe", "pipe2", "pluginevent", "poll", "ppoll", "prctl", "pread", "preadv", "prlimit", "process_vm_readv",
 	"process_vm_writev", "pwrite", "pwritev", "quotactl", "read", "readv", "recvfrom", "recvmmsg", "recvmsg",

@@ -105,6 +105,32 @@ static __always_inline bool file_wanted(struct vg_config *cfg, struct heap *h, e
 }
 
 /*
+ * The path filter of an event type whose file is a descriptor, judged on
+ * its path as walked (pos, PW_* flags pw; path_walk): such a path is
+ * absolute and clean, so only a cut one (or one too long for the key)
+ * needs to pass unjudged. false: no rule can match it (counted).
+ */
+static __always_inline bool file_walked_wanted(struct vg_config *cfg, struct heap *h, enum vg_type type, __u32 pos,
+					       __u32 pw)
+{
+	if (!(cfg->file_filter & (1ULL << type)))
+		return true;
+	__u32 n = VG_PATH_MAX - pos;
+	if ((pw & PW_TRUNC) || n >= VG_FILTER_PATH_MAX - 2)
+		return true;
+	struct vg_fpath_key *k = &h->fkey;
+	k->data[0] = type << 1;
+	if (bpf_probe_read_kernel(&k->data[1], n & FILTER_MASK, &h->path[pos & PATH_MASK]))
+		return true;
+	k->data[(n + 1) & FILTER_MASK] = 0;
+	k->prefixlen = (n + 2) * 8; /* the tag, the path and its NUL */
+	if (bpf_map_lookup_elem(&vg_file_paths, k))
+		return true;
+	count_filtered(type);
+	return false;
+}
+
+/*
  * A path in a record's tail at *off: the raw path as passed, then, for a
  * relative path, the directory it is relative to (the cwd, or dfd's
  * path). Sets *raw_len and *base_len, advances *off, returns the

@@ -2,9 +2,10 @@
 /*
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
- * namespace changes, mount, bpf, socket and userfaultfd. Each family is
- * switched off by the type mask (prefilter) and, in user space, by not
- * being attached at all.
+ * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
+ * a file without an open for writing (truncate, chown, utimes, xattr,
+ * chattr). Each family is switched off by the type mask (prefilter) and,
+ * in user space, by not being attached at all.
  */
 #include "common.h"
 
@@ -108,6 +109,63 @@ static __always_inline void sys_fdpath(struct sys_ctx *c, int i, int fd)
 	c->off += n;
 }
 
+/*
+ * The start of a type whose record names one file: the path p (relative
+ * to dfd) as strings 0 and 1, or, when p is NULL, the descriptor fd's
+ * absolute path as string 0 (fd AT_FDCWD: the cwd's, for AT_EMPTY_PATH
+ * without a dirfd; a descriptor argument goes through fd_arg). The path
+ * filter judges either before the record is built: a descriptor's path
+ * is walked first. false: not an event. After exit_prep.
+ */
+static __always_inline bool sys_file_start(struct sys_ctx *c, long ret, __u16 sc, const char *p, int dfd, int fd)
+{
+	if (p) {
+		if (!file_wanted(c->x.cfg, c->x.h, c->x.type, p, NULL))
+			return false;
+		sys_fill(c, ret, sc);
+		sys_path(c, 0, p, dfd);
+		return true;
+	}
+	struct task_struct *task = c->x.task; /* a local: no CO-RE relocation against sys_ctx */
+	struct dentry *d = NULL;
+	struct vfsmount *m = NULL;
+	if (fd == AT_FDCWD) { /* AT_EMPTY_PATH with no dirfd: the cwd */
+		d = BPF_CORE_READ(task, fs, pwd.dentry);
+		m = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = fd_file(task, fd);
+		if (f) {
+			d = BPF_CORE_READ(f, f_path.dentry);
+			m = BPF_CORE_READ(f, f_path.mnt);
+		}
+	}
+	__u32 pos = 0, pw = 0;
+	if (d && m) {
+		pos = path_walk(c->x.h, d, m, task, &pw);
+		if (!file_walked_wanted(c->x.cfg, c->x.h, c->x.type, pos, pw))
+			return false;
+	}
+	sys_fill(c, ret, sc);
+	if (!d || !m) {
+		c->e->hdr.flags |= VG_SYS_BASE_FAULT;
+		return true;
+	}
+	if (pw & PW_TRUNC)
+		c->e->hdr.flags |= VG_SYS_TRUNC;
+	__u32 n = path_copy(c->x.h, c->off, pos);
+	c->e->len[0] = n;
+	c->off += n;
+	return true;
+}
+
+/* A descriptor argument for sys_file_start: AT_FDCWD is no descriptor
+ * there (the call fails with EBADF), not the cwd. */
+static __always_inline int fd_arg(__u64 v)
+{
+	int fd = v;
+	return fd == AT_FDCWD ? -1 : fd;
+}
+
 #define SYS_EXIT(name, fn, sc)                                                                                         \
 	SEC("tp/syscalls/sys_exit_" #name)                                                                             \
 	int tp_##name(struct syscall_trace_exit *ctx) { return fn(ctx->ret, sc); }
@@ -184,7 +242,7 @@ static __always_inline int on_chmod_exit(long ret, enum vg_syscall sc)
 		p = (const char *)SC_ARG1(r);
 		mode = SC_ARG2(r);
 	} else if (sc == VG_SYS_FCHMOD) {
-		mode = SC_ARG2(r); /* a descriptor: its path is walked, not filtered */
+		mode = SC_ARG2(r); /* a descriptor: its path is walked, then filtered */
 	} else { /* fchmodat, fchmodat2 */
 		dfd = SC_ARG1(r);
 		p = (const char *)SC_ARG2(r);
@@ -192,13 +250,8 @@ static __always_inline int on_chmod_exit(long ret, enum vg_syscall sc)
 		if (sc == VG_SYS_FCHMODAT2)
 			flags = SC_ARG4(r);
 	}
-	if (p && !file_wanted(c.x.cfg, c.x.h, VG_CHMOD, p, NULL))
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd_arg(SC_ARG1(r))))
 		return 0;
-	sys_fill(&c, ret, sc);
-	if (p)
-		sys_path(&c, 0, p, dfd);
-	else
-		sys_fdpath(&c, 0, SC_ARG1(r));
 	c.e->arg[0] = mode;
 	c.e->arg[1] = flags;
 	sys_submit(&c);
@@ -569,6 +622,277 @@ int tp_userfaultfd(struct syscall_trace_exit *ctx)
 	if (!sys_start(&c, VG_USERFAULTFD, ctx->ret, VG_SYS_USERFAULTFD))
 		return 0;
 	c.e->arg[0] = (__u32)SC_ARG1(c.x.regs);
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- truncate ---- */
+
+static __always_inline int on_truncate_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_TRUNCATE, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = sc == VG_SYS_TRUNCATE ? (const char *)SC_ARG1(r) : NULL;
+	if (!sys_file_start(&c, ret, sc, p, AT_FDCWD, fd_arg(SC_ARG1(r))))
+		return 0;
+	c.e->arg[0] = SC_ARG2(r);
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(truncate, on_truncate_exit, VG_SYS_TRUNCATE)
+SYS_EXIT(ftruncate, on_truncate_exit, VG_SYS_FTRUNCATE)
+
+#define AT_EMPTY_PATH 0x1000
+
+/* ---- chown ---- */
+
+/* Whether a path argument is the empty string: with AT_EMPTY_PATH, the
+ * call is on the dirfd itself. */
+static __always_inline bool empty_path(const char *p)
+{
+	char first = 1;
+	bpf_probe_read_user(&first, 1, p);
+	return first == 0;
+}
+
+static __always_inline int on_chown_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_CHOWN, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = (const char *)SC_ARG1(r);
+	int dfd = AT_FDCWD, fd = fd_arg(SC_ARG1(r));
+	__u32 uid = SC_ARG2(r), gid = SC_ARG3(r), flags = 0;
+	if (sc == VG_SYS_FCHOWN) {
+		p = NULL;
+	} else if (sc == VG_SYS_FCHOWNAT) {
+		dfd = fd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		uid = SC_ARG3(r);
+		gid = SC_ARG4(r);
+		flags = SC_ARG5(r);
+		if ((flags & AT_EMPTY_PATH) && empty_path(p))
+			p = NULL;
+	}
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd))
+		return 0;
+	c.e->arg[0] = uid;
+	c.e->arg[1] = gid;
+	c.e->arg[2] = flags;
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(chown, on_chown_exit, VG_SYS_CHOWN)
+SYS_EXIT(fchown, on_chown_exit, VG_SYS_FCHOWN)
+SYS_EXIT(lchown, on_chown_exit, VG_SYS_LCHOWN)
+SYS_EXIT(fchownat, on_chown_exit, VG_SYS_FCHOWNAT)
+
+/* ---- utime, utimes, futimesat, utimensat ---- */
+
+static __always_inline int on_utimes_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_UTIMES, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = (const char *)SC_ARG1(r);
+	const void *times = (const void *)SC_ARG2(r);
+	int dfd = AT_FDCWD, fd = -1;
+	__u32 flags = 0;
+	if (sc == VG_SYS_FUTIMESAT || sc == VG_SYS_UTIMENSAT) {
+		dfd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		times = (const void *)SC_ARG3(r);
+		if (sc == VG_SYS_UTIMENSAT)
+			flags = SC_ARG4(r);
+		if (!p) {
+			fd = fd_arg(dfd); /* futimens(fd), futimes(fd) */
+		} else if ((flags & AT_EMPTY_PATH) && empty_path(p)) {
+			p = NULL;
+			fd = dfd;
+		}
+	}
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd))
+		return 0;
+	/* The times as asked, read at exit: the kernel has read them too. */
+	__s64 t[4] = {};
+	__u32 how = VG_UTIMES_GIVEN;
+	if (!times) {
+		how = VG_UTIMES_NULL;
+	} else if (sc == VG_SYS_UTIME) {
+		__s64 b[2]; /* struct utimbuf: actime, modtime (seconds) */
+		if (bpf_probe_read_user(b, sizeof(b), times)) {
+			how = VG_UTIMES_FAULT;
+		} else {
+			t[0] = b[0];
+			t[2] = b[1];
+		}
+	} else if (bpf_probe_read_user(t, sizeof(t), times)) { /* two timevals or timespecs */
+		how = VG_UTIMES_FAULT;
+	}
+	if (how == VG_UTIMES_FAULT)
+		c.e->hdr.flags |= VG_SYS_FAULT;
+	c.e->arg[0] = t[0];
+	c.e->arg[1] = t[1];
+	c.e->arg[2] = t[2];
+	c.e->arg[3] = t[3];
+	c.e->arg[4] = how;
+	c.e->arg[5] = flags;
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(utime, on_utimes_exit, VG_SYS_UTIME)
+SYS_EXIT(utimes, on_utimes_exit, VG_SYS_UTIMES)
+SYS_EXIT(futimesat, on_utimes_exit, VG_SYS_FUTIMESAT)
+SYS_EXIT(utimensat, on_utimes_exit, VG_SYS_UTIMENSAT)
+
+/* ---- setxattr, removexattr and their variants ---- */
+
+/* struct xattr_args of setxattrat(2) */
+struct vg_xattr_args {
+	__u64 value;
+	__u32 size;
+	__u32 flags;
+};
+
+static __always_inline int on_xattr_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_XATTR, ret))
+		return 0;
+	struct pt_regs *r = c.x.regs;
+	const char *p = (const char *)SC_ARG1(r), *name = (const char *)SC_ARG2(r);
+	const void *value = (const void *)SC_ARG3(r);
+	__u64 size = SC_ARG4(r);
+	__u32 flags = SC_ARG5(r), at_flags = 0;
+	int dfd = AT_FDCWD, fd = -1;
+	bool set = sc == VG_SYS_SETXATTR || sc == VG_SYS_LSETXATTR || sc == VG_SYS_FSETXATTR || sc == VG_SYS_SETXATTRAT;
+	if (sc == VG_SYS_FSETXATTR || sc == VG_SYS_FREMOVEXATTR) {
+		p = NULL;
+		fd = fd_arg(SC_ARG1(r));
+	} else if (sc == VG_SYS_SETXATTRAT || sc == VG_SYS_REMOVEXATTRAT) {
+		dfd = SC_ARG1(r);
+		p = (const char *)SC_ARG2(r);
+		at_flags = SC_ARG3(r);
+		name = (const char *)SC_ARG4(r);
+		if (!p || ((at_flags & AT_EMPTY_PATH) && empty_path(p))) {
+			p = NULL;
+			fd = dfd;
+		}
+		if (set) {
+			struct vg_xattr_args args = {};
+			bpf_probe_read_user(&args, sizeof(args), (const void *)SC_ARG5(r));
+			value = (const void *)args.value;
+			size = args.size;
+			flags = args.flags;
+		}
+	}
+	if (!sys_file_start(&c, ret, sc, p, dfd, fd))
+		return 0;
+	sys_ustr(&c, 2, name, SYS_NAME_MAX);
+	if (set) {
+		c.e->arg[0] = size;
+		c.e->arg[1] = flags;
+		/* The value's head, for user space to decode a security.capability. */
+		__u32 n = size < VG_XATTR_HEAD ? size : VG_XATTR_HEAD;
+		if (n && value && c.off <= SYS_ROOM) {
+			if (bpf_probe_read_user(&c.x.h->rec[c.off & REC_MASK], n & 31, value)) {
+				c.e->hdr.flags |= VG_SYS_FAULT;
+			} else {
+				c.e->len[4] = n;
+				c.off += n;
+			}
+		}
+	}
+	c.e->arg[2] = at_flags;
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(setxattr, on_xattr_exit, VG_SYS_SETXATTR)
+SYS_EXIT(lsetxattr, on_xattr_exit, VG_SYS_LSETXATTR)
+SYS_EXIT(fsetxattr, on_xattr_exit, VG_SYS_FSETXATTR)
+SYS_EXIT(removexattr, on_xattr_exit, VG_SYS_REMOVEXATTR)
+SYS_EXIT(lremovexattr, on_xattr_exit, VG_SYS_LREMOVEXATTR)
+SYS_EXIT(fremovexattr, on_xattr_exit, VG_SYS_FREMOVEXATTR)
+SYS_EXIT(setxattrat, on_xattr_exit, VG_SYS_SETXATTRAT)	     /* Linux 6.13+; attached where it exists */
+SYS_EXIT(removexattrat, on_xattr_exit, VG_SYS_REMOVEXATTRAT) /* Linux 6.13+ */
+
+/* ---- chattr: ioctl(2) of the inode flags ----
+ * The ioctl tracepoints fire for every ioctl of every process: both
+ * programs look at the cmd first and return for any other, before any
+ * map lookup. */
+
+#define FS_IOC_SETFLAGS 0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
+
+static __always_inline bool chattr_cmd(__u32 cmd)
+{
+	return cmd == FS_IOC_SETFLAGS || cmd == FS_IOC32_SETFLAGS || cmd == FS_IOC_FSSETXATTR;
+}
+
+/* The inode's flags before the call are gone at exit: the entry saves
+ * them (S_* bits of i_flags), per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u32);
+} vg_chattr_old SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_ioctl")
+int tp_enter_ioctl(struct syscall_trace_enter *ctx)
+{
+	if (!chattr_cmd(ctx->args[1]))
+		return 0;
+	struct vg_config *cfg = config_get();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg || !prefilter(cfg, VG_CHATTR, pid_tgid >> 32))
+		return 0;
+	if ((cfg->name_types & (1ULL << VG_CHATTR)) && !name_wanted(cfg, VG_CHATTR))
+		return 0;
+	struct file *f = fd_file(bpf_get_current_task_btf(), ctx->args[0]);
+	if (!f)
+		return 0; /* EBADF */
+	__u32 old = BPF_CORE_READ(f, f_inode, i_flags);
+	bpf_map_update_elem(&vg_chattr_old, &pid_tgid, &old, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_ioctl")
+int tp_ioctl(struct syscall_trace_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u32 cmd = SC_ARG2(regs);
+	if (!chattr_cmd(cmd))
+		return 0;
+	struct sys_ctx c;
+	if (!exit_prep(&c.x, VG_CHATTR, ctx->ret))
+		return 0;
+	/* Unknown (the entry missed the call): no flags, so that every flag
+	 * asked for counts as added. */
+	__u32 *o = bpf_map_lookup_elem(&vg_chattr_old, &c.x.pid_tgid);
+	__u32 old = 0;
+	if (o) {
+		old = *o;
+		bpf_map_delete_elem(&vg_chattr_old, &c.x.pid_tgid);
+	}
+	if (!sys_file_start(&c, ctx->ret, VG_SYS_IOCTL, NULL, AT_FDCWD, fd_arg(SC_ARG1(regs))))
+		return 0;
+	/* An int for SETFLAGS; struct fsxattr starts with fsx_xflags. */
+	__u32 flags = 0;
+	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)SC_ARG3(regs)))
+		c.e->hdr.flags |= VG_SYS_FAULT;
+	c.e->arg[0] = flags;
+	c.e->arg[1] = cmd;
+	c.e->arg[2] = old;
 	sys_submit(&c);
 	return 0;
 }

@@ -22,6 +22,7 @@ const struct vg_sys *_vg_sys __attribute__((unused));
 const struct vg_name_key *_vg_name_key __attribute__((unused));
 const struct vg_fpath_key *_vg_fpath_key __attribute__((unused));
 const enum vg_sys_flags *_vg_sys_flags __attribute__((unused));
+const enum vg_utimes_how *_vg_utimes_how __attribute__((unused));
 const struct vg_config *_vg_config __attribute__((unused));
 const enum vg_type *_vg_type __attribute__((unused));
 const enum vg_exec_flags *_vg_exec_flags __attribute__((unused));

@@ -48,7 +48,12 @@ enum vg_type {
 	VG_LISTEN = 23,
 	VG_SOCKET = 24, /* struct vg_sys */
 	VG_USERFAULTFD = 25, /* struct vg_sys */
-	VG_TYPE_MAX = 26,
+	VG_TRUNCATE = 26, /* struct vg_sys */
+	VG_CHOWN = 27,	  /* struct vg_sys */
+	VG_UTIMES = 28,	  /* struct vg_sys */
+	VG_XATTR = 29,	  /* struct vg_sys */
+	VG_CHATTR = 30,	  /* struct vg_sys */
+	VG_TYPE_MAX = 31,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -232,6 +237,32 @@ enum vg_syscall {
 	VG_SYS_CONNECT = 43,
 	VG_SYS_SOCKET = 44,
 	VG_SYS_USERFAULTFD = 45,
+	VG_SYS_TRUNCATE = 46,
+	VG_SYS_FTRUNCATE = 47,
+	VG_SYS_CHOWN = 48,
+	VG_SYS_FCHOWN = 49,
+	VG_SYS_LCHOWN = 50,
+	VG_SYS_FCHOWNAT = 51,
+	VG_SYS_UTIME = 52,
+	VG_SYS_UTIMES = 53,
+	VG_SYS_FUTIMESAT = 54,
+	VG_SYS_UTIMENSAT = 55,
+	VG_SYS_SETXATTR = 56,
+	VG_SYS_LSETXATTR = 57,
+	VG_SYS_FSETXATTR = 58,
+	VG_SYS_REMOVEXATTR = 59,
+	VG_SYS_LREMOVEXATTR = 60,
+	VG_SYS_FREMOVEXATTR = 61,
+	VG_SYS_SETXATTRAT = 62,
+	VG_SYS_REMOVEXATTRAT = 63,
+	VG_SYS_IOCTL = 64,
+};
+
+/* How a utime* call gave its times (vg_sys arg4). */
+enum vg_utimes_how {
+	VG_UTIMES_GIVEN = 0, /* read from the call's array */
+	VG_UTIMES_NULL = 1,  /* no array: both set to the current time */
+	VG_UTIMES_FAULT = 2, /* the array could not be read */
 };
 
 enum vg_sys_flags {
@@ -261,8 +292,29 @@ enum vg_sys_flags {
  *   socket:   arg0 domain, arg1 type (with SOCK_NONBLOCK, SOCK_CLOEXEC),
  *             arg2 protocol
  *   userfaultfd: arg0 flags
+ *   truncate: s0/s1 path (ftruncate: s0 the fd's absolute path); arg0 length
+ *   chown*:   s0/s1 path (fchown, and fchownat of "" with AT_EMPTY_PATH:
+ *             s0 the fd's absolute path); arg0 uid, arg1 gid (as passed,
+ *             -1: unchanged); arg2 fchownat's flags
+ *   utime*:   s0/s1 path (futimesat and utimensat of a NULL path, or of ""
+ *             with AT_EMPTY_PATH: s0 the fd's absolute path); arg0/arg1
+ *             the access time's seconds and sub-seconds as passed
+ *             (utimes, futimesat: microseconds; utimensat: nanoseconds,
+ *             or UTIME_NOW, UTIME_OMIT; utime: none), arg2/arg3 the
+ *             modification time's; arg4 enum vg_utimes_how; arg5
+ *             utimensat's flags
+ *   *xattr*:  s0/s1 path (f*xattr, and *xattrat of a NULL or "" path with
+ *             AT_EMPTY_PATH: s0 the fd's absolute path); s2 the
+ *             attribute's name; s4 the first VG_XATTR_HEAD bytes of the
+ *             value (set only); arg0 the value's size, arg1 the XATTR_*
+ *             flags (set only), arg2 the *xattrat at_flags
+ *   ioctl:    (chattr: FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS,
+ *             FS_IOC_FSSETXATTR only) s0 the fd's absolute path; arg0 the
+ *             new flags as passed (FSSETXATTR: fsx_xflags), arg1 the cmd,
+ *             arg2 the inode's i_flags (S_*) at entry (0: unknown)
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
+#define VG_XATTR_HEAD 24 /* a vfs_cap_data of revision 3, the largest */
 #define VG_SYS_STRS 5
 struct vg_sys {
 	struct vg_hdr hdr;

@@ -40,6 +40,11 @@ const (
 	TypeListen
 	TypeSocket
 	TypeUserfaultfd
+	TypeTruncate
+	TypeChown
+	TypeUtimes
+	TypeXattr
+	TypeChattr
 	numTypes
 )
 
@@ -107,7 +112,7 @@ type Event struct {
 	Parent *Process
 	User   User
 
-	File   File        // open, unlink, mkdir, rename, link, symlink, chmod
+	File   File        // open, unlink, mkdir, rename, link, symlink, chmod, truncate, chown, utimes, xattr, chattr
 	Net    Net         // connect, dup, accept, listen
 	Ptrace Ptrace      // ptrace
 	SetID  SetID       // setuid, setgid
@@ -118,6 +123,11 @@ type Event struct {
 	BPF    BPF         // bpf
 	Socket Socket      // socket
 	Uffd   Userfaultfd // userfaultfd
+	Trunc  Truncate    // truncate
+	Chown  Chown       // chown
+	Utimes Utimes      // utimes
+	Xattr  Xattr       // xattr
+	Chattr Chattr      // chattr
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -233,7 +243,7 @@ type ContainerMount struct {
 type File struct {
 	Path    string // absolute and lexically normalised
 	RawPath string // as passed to the syscall
-	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2 flags
+	Flags   uint32 // open flags (O_*); unlinkat, renameat2, linkat, fchmodat2, fchownat, utimensat, *xattrat flags
 	Mode    uint32 // mode argument (permission bits for O_CREAT, mkdir, chmod)
 	// Target is a second path: the new path of a rename, the existing
 	// file of a link, what a symlink points to (resolved against the
@@ -366,3 +376,92 @@ type Socket struct {
 type Userfaultfd struct {
 	Flags uint32 // O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY
 }
+
+// Truncate is a truncate(2) or ftruncate(2) call.
+type Truncate struct {
+	Length int64 // the length asked for, as passed
+}
+
+// Chown is a chown, fchown, lchown or fchownat call: the owner and group
+// asked for, as passed (-1: left unchanged).
+type Chown struct {
+	UID int64
+	GID int64
+}
+
+// Utimes is a utime, utimes, futimesat or utimensat call: the access and
+// modification times asked for, in nanoseconds since the epoch, or
+// UtimeNow or UtimeOmit.
+type Utimes struct {
+	ATime int64
+	MTime int64
+}
+
+// The values of Utimes times that are not a time.
+const (
+	// UtimeNow: the current time (a NULL array, or UTIME_NOW), what
+	// touch(1) without -d or -r asks for.
+	UtimeNow = -1
+	// UtimeOmit: left as it is (UTIME_OMIT).
+	UtimeOmit = -2
+)
+
+// Explicit reports whether some time is set to a given value rather than
+// to the current time: what timestomping (touch -d, touch -r) does.
+func (u *Utimes) Explicit() bool {
+	return (u.ATime != UtimeNow && u.ATime != UtimeOmit) || (u.MTime != UtimeNow && u.MTime != UtimeOmit)
+}
+
+// Xattr is a call that sets or removes an extended attribute.
+type Xattr struct {
+	Name  string // the attribute, with its namespace: security.capability, user.x, ...
+	Op    string // XattrSet or XattrRemove
+	Size  uint64 // the value's length asked for (set)
+	Flags uint32 // XATTR_CREATE, XATTR_REPLACE (set)
+	// Caps and CapsEffective are what a security.capability value
+	// grants: the permitted set (bit n: capability n) and the effective
+	// bit (VFS_CAP_FLAGS_EFFECTIVE), zero for any other attribute.
+	Caps          uint64
+	CapsEffective bool
+}
+
+// Values of Xattr.Op.
+const (
+	XattrSet    = "set"
+	XattrRemove = "remove"
+)
+
+// XattrFileCaps is the attribute holding a file's capabilities.
+const XattrFileCaps = "security.capability"
+
+// Chattr is an ioctl that sets a file's inode flags (chattr(1)):
+// FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS or FS_IOC_FSSETXATTR.
+type Chattr struct {
+	// Flags are the FS_*_FL flags asked for (FSSETXATTR's immutable,
+	// append, sync, noatime and nodump xflags as their FS_*_FL bits).
+	Flags uint32
+	// OldFlags are the inode's before the call, as far as the kernel's
+	// own inode flags tell them: the ChattrKnown bits only (0: unknown).
+	OldFlags uint32
+}
+
+// FS_*_FL flags (linux/fs.h) of the inode flags.
+const (
+	FSSyncFL      = 0x8
+	FSImmutableFL = 0x10
+	FSAppendFL    = 0x20
+	FSNodumpFL    = 0x40
+	FSNoatimeFL   = 0x80
+	FSDirsyncFL   = 0x10000
+	// ChattrKnown are the flags OldFlags can know: the ones the VFS
+	// inode mirrors (S_SYNC, S_IMMUTABLE, S_APPEND, S_NOATIME,
+	// S_DIRSYNC). Others (nodump, extent, ...) live in each filesystem's
+	// own inode only.
+	ChattrKnown = FSSyncFL | FSImmutableFL | FSAppendFL | FSNoatimeFL | FSDirsyncFL
+)
+
+// Set are the ChattrKnown flags the call adds.
+func (c *Chattr) Set() uint32 { return c.Flags &^ c.OldFlags & ChattrKnown }
+
+// Cleared are the ChattrKnown flags the call removes.
+func (c *Chattr) Cleared() uint32 { return c.OldFlags &^ c.Flags & ChattrKnown }

@@ -107,7 +107,7 @@ type Field struct {
 
 var (
 	procTypes  = AllTypes
-	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod) // the file a path names
+	fileTypes  = setOf(TypeOpen, TypeUnlink, TypeMkdir, TypeRename, TypeLink, TypeSymlink, TypeChmod, TypeTruncate, TypeChown, TypeUtimes, TypeXattr, TypeChattr) // the file a path names
 	openTypes  = setOf(TypeOpen)
 	modeTypes  = setOf(TypeOpen, TypeMkdir, TypeChmod)
 	netTypes   = setOf(TypeConnect, TypeDup, TypeAccept, TypeListen)
@@ -347,7 +347,7 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
-	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2",
+	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown, TypeUtimes, TypeXattr), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat, utimensat, setxattrat, removexattrat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
 	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
 		Str: func(e *Event) string { return OpenFlagsString(e.File.Flags) }, Derived: "file.flags"},
@@ -386,10 +386,10 @@ var Fields = []Field{
 	// One notion of "this file was changed", whatever the syscall: rules
 	// about a sensitive file name it once (docs/rules.md "File changes").
 	{Name: "file.modified", Kind: KindBool, Types: changeTypes, Guard: true,
-		Desc: "the event changes the file at file.modified_path: opened for writing, created or truncated; a file renamed, hard-linked or symlinked onto the name; its mode changed (file.change says how; failed calls count, evt.failed says)",
+		Desc: "the event changes the file at file.modified_path: opened for writing, created or truncated; truncated by truncate(2); a file renamed, hard-linked or symlinked onto the name; its mode, owner, times, extended attributes or inode flags changed (file.change says how; failed calls count, evt.failed says)",
 		Bool: func(e *Event) bool { return e.Change() != "" }, Derived: "evt.type, file.flags"},
 	{Name: "file.change", Kind: KindString, Types: changeTypes, Values: Changes,
-		Desc: "how the event changes the file: write, truncate (O_TRUNC), rename, link, symlink, chmod; \"\" when it changes none",
+		Desc: "how the event changes the file: write, truncate (O_TRUNC, truncate, ftruncate), rename, link, symlink, chmod, chown, times (utimes), xattr, flags (chattr); \"\" when it changes none",
 		Str:  func(e *Event) string { return e.Change() }, Derived: "evt.type, file.flags"},
 	{Name: "file.modified_path", Kind: KindString, Types: changeTypes,
 		Desc: "the path of the changed file: file.path, or for a rename the new path (file.newpath); \"\" when file.modified is false",
@@ -523,6 +523,64 @@ var Fields = []Field{
 	{Name: "userfaultfd.user_mode_only", Kind: KindBool, Types: setOf(TypeUserfaultfd), Desc: "UFFD_USER_MODE_ONLY: faults in kernel mode are not handled (what an unprivileged process may ask for when vm.unprivileged_userfaultfd is 0)",
 		Bool: func(e *Event) bool { return e.Uffd.Flags&uffdUserModeOnly != 0 }, Derived: "userfaultfd.flags"},
 
+	{Name: "truncate.length", Kind: KindInt, Types: setOf(TypeTruncate), Desc: "the length the file is cut or extended to, as passed (a negative one fails with EINVAL)",
+		Int: func(e *Event) int64 { return e.Trunc.Length }, SetInt: func(e *Event, n int64) error { e.Trunc.Length = n; return nil }},
+
+	{Name: "chown.uid", Kind: KindInt, Types: setOf(TypeChown), Desc: "the owner asked for, as passed: -1 leaves it unchanged",
+		Int: func(e *Event) int64 { return e.Chown.UID }, SetInt: func(e *Event, n int64) error { e.Chown.UID = n; return nil },
+		Default: func(e *Event) { e.Chown.UID = -1 }},
+	{Name: "chown.gid", Kind: KindInt, Types: setOf(TypeChown), Desc: "the group asked for, as passed: -1 leaves it unchanged",
+		Int: func(e *Event) int64 { return e.Chown.GID }, SetInt: func(e *Event, n int64) error { e.Chown.GID = n; return nil },
+		Default: func(e *Event) { e.Chown.GID = -1 }},
+
+	{Name: "utimes.atime", Kind: KindInt, Types: setOf(TypeUtimes), Desc: "the access time asked for, in ns since the epoch; -1: the current time (no times given, or UTIME_NOW), -2: left unchanged (UTIME_OMIT)",
+		Int: func(e *Event) int64 { return e.Utimes.ATime }, SetInt: func(e *Event, n int64) error { e.Utimes.ATime = n; return nil },
+		Default: func(e *Event) { e.Utimes.ATime = UtimeNow }},
+	{Name: "utimes.mtime", Kind: KindInt, Types: setOf(TypeUtimes), Desc: "the modification time asked for, in ns since the epoch; -1: the current time, -2: left unchanged",
+		Int: func(e *Event) int64 { return e.Utimes.MTime }, SetInt: func(e *Event, n int64) error { e.Utimes.MTime = n; return nil },
+		Default: func(e *Event) { e.Utimes.MTime = UtimeNow }},
+	{Name: "utimes.explicit", Kind: KindBool, Types: setOf(TypeUtimes), Desc: "some time is set to a given value, not the current time: timestomping (touch -d, touch -r) rather than touch",
+		Bool: func(e *Event) bool { return e.Utimes.Explicit() }, Derived: "utimes.atime, utimes.mtime"},
+
+	{Name: "xattr.name", Kind: KindString, Types: setOf(TypeXattr), Desc: "the extended attribute set or removed, with its namespace: security.capability, security.selinux, trusted.overlay.opaque, user.x, ...",
+		Str: func(e *Event) string { return e.Xattr.Name }, SetStr: func(e *Event, s string) error { e.Xattr.Name = s; return nil }},
+	{Name: "xattr.op", Kind: KindString, Types: setOf(TypeXattr), Desc: "set (setxattr, lsetxattr, fsetxattr, setxattrat) or remove (removexattr, ...)", Values: []string{XattrSet, XattrRemove},
+		Str: func(e *Event) string { return e.Xattr.Op },
+		SetStr: func(e *Event, s string) error {
+			if s != XattrSet && s != XattrRemove {
+				return fmt.Errorf("xattr.op %q: want set or remove", s)
+			}
+			e.Xattr.Op = s
+			return nil
+		}},
+	{Name: "xattr.size", Kind: KindUint, Types: setOf(TypeXattr), Desc: "the length of the value asked for (0 for remove)",
+		Uint: func(e *Event) uint64 { return e.Xattr.Size }, SetInt: func(e *Event, n int64) error { return setU64(&e.Xattr.Size, n) }},
+	{Name: "xattr.flags", Kind: KindUint, Types: setOf(TypeXattr), Desc: "XATTR_CREATE (1), XATTR_REPLACE (2) of a set",
+		Uint: func(e *Event) uint64 { return uint64(e.Xattr.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Xattr.Flags, n) }},
+	{Name: "xattr.caps", Kind: KindStrings, Types: setOf(TypeXattr), MaxItems: 64, Values: fileCapNames.values(),
+		Desc: "of a set of security.capability (file capabilities, setcap(8)): the permitted capabilities the value grants, in lower case (cap_net_raw, ...); empty for other attributes",
+		Strs: func(e *Event) []string { return FileCapNames(e.Xattr.Caps) },
+		SetStrs: func(e *Event, l []string) error {
+			m, err := fileCapMask(l)
+			e.Xattr.Caps = m
+			return err
+		}},
+	{Name: "xattr.caps_effective", Kind: KindBool, Types: setOf(TypeXattr), Desc: "of a set of security.capability: the effective bit (VFS_CAP_FLAGS_EFFECTIVE, setcap's +e): the capabilities are effective at exec, not only permitted",
+		Bool: func(e *Event) bool { return e.Xattr.CapsEffective }, SetBool: func(e *Event, b bool) { e.Xattr.CapsEffective = b }},
+
+	{Name: "chattr.flags", Kind: KindUint, Types: setOf(TypeChattr), Desc: "the FS_*_FL inode flags asked for (FS_IOC_SETFLAGS; FS_IOC_FSSETXATTR's immutable, append, sync, noatime, nodump xflags as FS_*_FL): immutable 0x10, append 0x20, ...",
+		Uint: func(e *Event) uint64 { return uint64(e.Chattr.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Chattr.Flags, n) }},
+	{Name: "chattr.old_flags", Kind: KindUint, Types: setOf(TypeChattr), Desc: "the inode's flags before the call, of those the kernel's inode mirrors: sync, immutable, append, noatime, dirsync (0 when unknown)",
+		Uint: func(e *Event) uint64 { return uint64(e.Chattr.OldFlags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Chattr.OldFlags, n) }},
+	{Name: "chattr.set", Kind: KindStrings, Types: setOf(TypeChattr), MaxItems: 5, Values: chattrKnownNames,
+		Desc:    "the flags the call adds, of sync, immutable, append, noatime, dirsync (chattr +i: [immutable])",
+		Strs:    func(e *Event) []string { return InodeFlagNames(e.Chattr.Set()) },
+		Derived: "chattr.flags, chattr.old_flags"},
+	{Name: "chattr.cleared", Kind: KindStrings, Types: setOf(TypeChattr), MaxItems: 5, Values: chattrKnownNames,
+		Desc:    "the flags the call removes, of the same five (chattr -i: [immutable])",
+		Strs:    func(e *Event) []string { return InodeFlagNames(e.Chattr.Cleared()) },
+		Derived: "chattr.flags, chattr.old_flags"},
+
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",
@@ -558,6 +616,9 @@ var Fields = []Field{
 	{Name: "k8s.pod", Kind: KindString, Types: procTypes, Desc: "Kubernetes pod name (from the runtime lookup)",
 		Str: func(e *Event) string { return e.Proc.Container.PodName }, SetStr: func(e *Event, s string) error { e.Proc.Container.PodName = s; return nil }},
 }
+
+// chattrKnownNames are the names chattr.set and chattr.cleared can hold.
+var chattrKnownNames = InodeFlagNames(ChattrKnown)
 
 // uffdUserModeOnly is UFFD_USER_MODE_ONLY, a flag of userfaultfd(2).
 const uffdUserModeOnly = 1

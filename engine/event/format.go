@@ -280,7 +280,42 @@ var (
 	txtSockType    = always("type", func(e *Event) string { return SockTypeName(e.Socket.Type) })
 	txtSockProto   = always("proto", func(e *Event) string { return strconv.FormatUint(uint64(e.Socket.Protocol), 10) })
 	txtUffdFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Uffd.Flags), 16) })
+	txtTruncLength = always("length", func(e *Event) string { return strconv.FormatInt(e.Trunc.Length, 10) })
+	txtATime       = always("atime", func(e *Event) string { return utimeText(e.Utimes.ATime) })
+	txtMTime       = always("mtime", func(e *Event) string { return utimeText(e.Utimes.MTime) })
+	txtXattrOp     = always("op", func(e *Event) string { return e.Xattr.Op })
+	txtXattrName   = always("name", func(e *Event) string { return e.Xattr.Name })
+	txtXattrSize   = TextKey{"size", func(e *Event) (string, bool) {
+		return strconv.FormatUint(e.Xattr.Size, 10), e.Xattr.Op == XattrSet
+	}}
+	txtXattrCaps = TextKey{"caps", func(e *Event) (string, bool) {
+		return strings.Join(FileCapNames(e.Xattr.Caps), ","), e.Xattr.Op == XattrSet && e.Xattr.Name == XattrFileCaps
+	}}
+	txtXattrCapsEff  = TextKey{"effective", func(e *Event) (string, bool) { return "true", e.Xattr.CapsEffective }}
+	txtChattrSet     = TextKey{"set", func(e *Event) (string, bool) { return inodeFlagsText(e.Chattr.Set()) }}
+	txtChattrCleared = TextKey{"cleared", func(e *Event) (string, bool) { return inodeFlagsText(e.Chattr.Cleared()) }}
+	txtChattrFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Chattr.Flags), 16) })
+	txtOwner         = always("owner", func(e *Event) string {
+		return strconv.FormatInt(e.Chown.UID, 10) + ":" + strconv.FormatInt(e.Chown.GID, 10)
+	})
 )
+
+// inodeFlagsText names inode flags, comma separated; false for none.
+func inodeFlagsText(f uint32) (string, bool) {
+	return strings.Join(InodeFlagNames(f), ","), f != 0
+}
+
+// utimeText is a time of a utimes event: "now", "omit", or the time in
+// UTC (RFC 3339, nanoseconds when there are any).
+func utimeText(ns int64) string {
+	switch ns {
+	case UtimeNow:
+		return "now"
+	case UtimeOmit:
+		return "omit"
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
 
 // always is a key printed for every event of its types.
 func always(key string, v func(*Event) string) TextKey {

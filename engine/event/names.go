@@ -87,6 +87,66 @@ func CapNames(mask uint64) []string {
 	return out
 }
 
+// inodeFlagNames name the FS_*_FL inode flags (linux/fs.h) by bit, as
+// lsattr(1) describes them; "" for bits without a name.
+var inodeFlagNames = [32]string{"secrm", "unrm", "compr", "sync", "immutable", "append", "nodump", "noatime",
+	"dirty", "comprblk", "nocomp", "encrypt", "index", "imagic", "journal_data", "notail",
+	"dirsync", "topdir", "huge_file", "extent", "verity", "ea_inode", "eofblocks", "nocow",
+	"", "dax", "", "", "inline_data", "projinherit", "casefold", "reserved"}
+
+// InodeFlagNames lists the flags of f by name, lowest bit first; a bit
+// without a name as its hex value (0x1000000).
+func InodeFlagNames(f uint32) []string {
+	var out []string
+	for i := range 32 {
+		if f&(1<<i) == 0 {
+			continue
+		}
+		if n := inodeFlagNames[i]; n != "" {
+			out = append(out, n)
+		} else {
+			out = append(out, "0x"+strconv.FormatUint(1<<i, 16))
+		}
+	}
+	return out
+}
+
+// fileCapNames are capNames in lower case, as getcap(8) and setcap(8)
+// write them.
+var fileCapNames = func() constNames {
+	c := constNames{prefix: "cap_"}
+	for _, n := range capNames.dense {
+		c.dense = append(c.dense, strings.ToLower(n))
+	}
+	return c
+}()
+
+// FileCapNames lists the capabilities of mask (bit n: capability n) in
+// lower case, as getcap(8) writes them: cap_net_raw, ...
+func FileCapNames(mask uint64) []string {
+	var out []string
+	for i := uint32(0); mask != 0 && i < 64; i++ {
+		if mask&(1<<i) != 0 {
+			mask &^= 1 << i
+			out = append(out, fileCapNames.name(i))
+		}
+	}
+	return out
+}
+
+// fileCapMask is the mask FileCapNames renders as names.
+func fileCapMask(names []string) (uint64, error) {
+	var mask uint64
+	for _, c := range names {
+		i, ok := fileCapNames.parse(c)
+		if !ok || i >= 64 {
+			return 0, fmt.Errorf("unknown capability %q", c)
+		}
+		mask |= 1 << i
+	}
+	return mask, nil
+}
+
 // capMask is the capability mask CapNames renders as names.
 func capMask(names []string) (uint64, error) {
 	var mask uint64

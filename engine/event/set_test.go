@@ -198,7 +198,7 @@ func TestTypesWith(t *testing.T) {
 	for _, typ := range TypesWith(FilterPath) {
 		paths = append(paths, typ.String()+":"+typ.Info().SecondPath)
 	}
-	if got := strings.Join(paths, " "); got != "unlink: mkdir: rename:file.newpath link:file.target symlink:file.target chmod:" {
+	if got := strings.Join(paths, " "); got != "unlink: mkdir: rename:file.newpath link:file.target symlink:file.target chmod: truncate: chown: utimes: xattr: chattr:" {
 		t.Errorf("path filter types: %s", got)
 	}
 	if got := len(TypesWith(FilterName)); got != len(Types())-5 {

@@ -102,8 +102,9 @@ type TypeInfo struct {
 	// Syscalls produce the type, in attach order; none for exec, fork and
 	// exit, which come from scheduler tracepoints (bpf/c/process.c).
 	Syscalls []Syscall
-	// Entry: each syscall has an entry program too, which saves the ids
-	// before a set*id call; attached only while a rule reads them.
+	// Entry: each syscall has an entry program too, which saves what is
+	// gone at exit: the ids before a set*id call (attached only while a
+	// rule reads them), the inode's flags before a chattr ioctl.
 	Entry   bool
 	Filters Filter
 	// SecondPath is the field of the second path that a FilterPath
@@ -122,7 +123,8 @@ type TypeInfo struct {
 
 // Changes are the values of file.change: how an event changes a file.
 // Opens are "write" or, with O_TRUNC, "truncate".
-var Changes = []string{ChangeWrite, ChangeTruncate, ChangeRename, ChangeLink, ChangeSymlink, ChangeChmod}
+var Changes = []string{ChangeWrite, ChangeTruncate, ChangeRename, ChangeLink, ChangeSymlink, ChangeChmod,
+	ChangeChown, ChangeTimes, ChangeXattr, ChangeFlags}
 
 // File changes (TypeInfo.Change).
 const (
@@ -132,6 +134,10 @@ const (
 	ChangeLink     = "link"     // a hard link created at the name
 	ChangeSymlink  = "symlink"  // a symbolic link created at the name
 	ChangeChmod    = "chmod"    // permission bits changed
+	ChangeChown    = "chown"    // owner or group changed
+	ChangeTimes    = "times"    // access or modification time set (utimes)
+	ChangeXattr    = "xattr"    // an extended attribute set or removed (file capabilities)
+	ChangeFlags    = "flags"    // inode flags set (chattr: immutable, append-only)
 )
 
 // ChangedPathField is the field that names the file an event of t
@@ -254,6 +260,19 @@ var typeTable = [numTypes]TypeInfo{
 	TypeUserfaultfd: {Name: "userfaultfd", C: "VG_USERFAULTFD", Record: RecordSys, Class: ClassPrivilege,
 		Syscalls: []Syscall{{"userfaultfd", "absent without CONFIG_USERFAULTFD"}},
 		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},
+	TypeTruncate: {Name: "truncate", C: "VG_TRUNCATE", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("truncate", "ftruncate"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtTruncLength}, Change: ChangeTruncate},
+	TypeChown: {Name: "chown", C: "VG_CHOWN", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("chown", "fchown", "lchown", "fchownat"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtOwner}, Change: ChangeChown},
+	TypeUtimes: {Name: "utimes", C: "VG_UTIMES", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("utime", "utimes", "futimesat", "utimensat"),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtATime, txtMTime}, Change: ChangeTimes},
+	TypeXattr: {Name: "xattr", C: "VG_XATTR", Record: RecordSys, Class: ClassFile,
+		Syscalls: append(syscalls("setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"),
+			Syscall{"setxattrat", "Linux 6.13+"}, Syscall{"removexattrat", "Linux 6.13+"}),
+		Filters: pathFilters, Text: []TextKey{txtFile, txtXattrOp, txtXattrName, txtXattrSize, txtXattrCaps, txtXattrCapsEff}, Change: ChangeXattr},
+	// Only three ioctl commands: the programs return at once for others.
+	TypeChattr: {Name: "chattr", C: "VG_CHATTR", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("ioctl"),
+		Entry: true, Filters: pathFilters, Text: []TextKey{txtFile, txtChattrSet, txtChattrCleared, txtChattrFlags}, Change: ChangeFlags},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone

@@ -26,10 +26,14 @@ mkdir -p "$work/root"/{bin,sbin,etc,proc,sys,dev,tmp,root,run}
 (cd "$root" && CGO_ENABLED=0 "$GO" build -o "$work/root/bin/true" ./scripts/vm/true)
 cp /usr/bin/busybox "$work/root/bin/busybox"
 # bash (with its libraries) for the reverse-shell test: busybox sh has no
-# /dev/tcp. The host's loader and libraries are copied at their paths.
-cp /bin/bash "$work/root/bin/bash"
-for lib in $(ldd /bin/bash | awk '/=>/ { print $3 } $1 ~ /^\// { print $1 }'); do
-	cp --parents -L "$lib" "$work/root"
+# /dev/tcp; e2fsprogs' chattr and libcap's setcap for the chattr and xattr
+# tests: busybox has neither. The host's loader and libraries are copied
+# at their paths.
+for bin in /bin/bash /usr/bin/chattr /usr/sbin/setcap; do
+	cp "$bin" "$work/root/bin/"
+	for lib in $(ldd "$bin" | awk '/=>/ { print $3 } $1 ~ /^\// { print $1 }'); do
+		cp --parents -L "$lib" "$work/root"
+	done
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$work/root/etc/passwd"
 printf 'root:x:0:\n' >"$work/root/etc/group"
