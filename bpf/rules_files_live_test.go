@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // A sensitive file changed without an open for writing of its own name is
@@ -121,5 +122,33 @@ func TestFileChangeRulesLive(t *testing.T) {
 		if !strings.Contains(a.Output, "file="+hist+" process=cat") {
 			t.Errorf("output %q", a.Output)
 		}
+	})
+
+	t.Run("capabilities, times, flags, truncate(2)", func(t *testing.T) {
+		testenv.RequireTool(t, "setcap")
+		testenv.RequireTool(t, "chattr")
+		d := tempDir(t)
+		f := filepath.Join(d, "tool")
+		if err := os.WriteFile(f, []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		pid := run(t, "setcap", "cap_setuid+ep", f)
+		check(t, "File capabilities granted", pid, f, "file="+f+" caps=cap_setuid effective=true process=setcap")
+
+		pid = run(t, "touch", "-d", "2020-01-01 00:00:00 UTC", f)
+		check(t, "File times set to chosen values", pid, f, "file="+f+" atime=1577836800000000000 mtime=1577836800000000000 process=touch")
+
+		pid = run(t, "chattr", "+i", f)
+		defer exec.Command("chattr", "-i", f).Run()
+		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set=immutable cleared= process=chattr")
+		pid = run(t, "chattr", "-i", f)
+		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set= cleared=immutable process=chattr")
+
+		hist := filepath.Join(d, ".zsh_history")
+		if err := os.WriteFile(hist, []byte("ls\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pid = run(t, "truncate", "-s", "0", hist)
+		check(t, "Shell history truncated", pid, hist, "file="+hist+" change=truncate process=truncate")
 	})
 }
