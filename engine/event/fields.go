@@ -135,6 +135,32 @@ func setidField(name, desc string, old bool, i int) Field {
 		Default: func(e *Event) { ids(e)[i] = -1 }}
 }
 
+// stdioNames are fds 0, 1 and 2 as the field descriptions name them.
+var stdioNames = [3]string{"stdin", "stdout", "stderr"}
+
+// stdioTypeField is proc.stdin_type and its siblings: what fd i was at
+// exec.
+func stdioTypeField(name string, i int) Field {
+	return Field{Name: name, Kind: KindString, Types: procTypes, Values: StdioTypes,
+		Desc: "what " + stdioNames[i] + " (fd " + strconv.Itoa(i) + ") was at exec: tty, char (another character device), pipe, socket, file, dir, none (closed) or other; \"\" when the exec was not seen (the process started before vigil)",
+		Str:  func(e *Event) string { return e.Proc.Stdio[i].Type },
+		SetStr: func(e *Event, s string) error {
+			if s != "" && !slices.Contains(StdioTypes, s) {
+				return fmt.Errorf("unknown %s type %q (%s)", stdioNames[i], s, strings.Join(StdioTypes, ", "))
+			}
+			e.Proc.Stdio[i].Type = s
+			return nil
+		}}
+}
+
+// stdioPeerField is proc.stdin_peer and its siblings.
+func stdioPeerField(name string, i int) Field {
+	return Field{Name: name, Kind: KindString, Types: procTypes,
+		Desc:   "when " + stdioNames[i] + " was an inet socket at exec, its remote end: ip:port, [ipv6]:port; \"\" otherwise (unix sockets, unconnected ones)",
+		Str:    func(e *Event) string { return e.Proc.Stdio[i].Peer },
+		SetStr: func(e *Event, s string) error { e.Proc.Stdio[i].Peer = s; return nil }}
+}
+
 func ptraceTarget(e *Event) *Process {
 	if e.Ptrace.Target == nil {
 		return &noProcess
@@ -289,6 +315,8 @@ var Fields = []Field{
 		Map: func(e *Event) map[string]string { return e.Proc.Env }, SetMap: func(e *Event, m map[string]string) { e.Proc.Env = m }},
 	{Name: "proc.env_text", Kind: KindString, Types: procTypes, Desc: "proc.env as NAME=value words in name order, as Falco's proc.env is one string",
 		Str: func(e *Event) string { return envText(e.Proc.Env) }, Derived: "proc.env"},
+	stdioTypeField("proc.stdin_type", 0), stdioTypeField("proc.stdout_type", 1), stdioTypeField("proc.stderr_type", 2),
+	stdioPeerField("proc.stdin_peer", 0), stdioPeerField("proc.stdout_peer", 1), stdioPeerField("proc.stderr_peer", 2),
 	{Name: "proc.start", Kind: KindTime, Types: procTypes, Desc: "when the process started",
 		Time: func(e *Event) time.Time { return e.Proc.Start }, SetTime: func(e *Event, t time.Time) { e.Proc.Start = t }},
 	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)",
