@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -169,4 +170,101 @@ func mustOpen(t *testing.T, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// bigScript writes a shell script longer than a pipe's buffer (64 KiB),
+// so that cat, printing it into a pipe, is still running when the shell
+// at the other end execs.
+func bigScript(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "script.sh")
+	b := make([]byte, 0, 100<<10)
+	for len(b) < 96<<10 {
+		b = append(b, ": padding line\n"...)
+	}
+	if err := os.WriteFile(path, append(b, "exit 0\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// cat script | sh: at least the second of the two to exec names the
+// other (the first may too, when the other is already there).
+func TestExecPipeline(t *testing.T) {
+	c := live(t)
+	dir := tempDir(t)
+	script := bigScript(t, dir)
+	cmd := exec.Command("/bin/sh", "-c", "/bin/cat "+script+" | /bin/sh")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v %s", cmd.Args, err, out)
+	}
+	outer := uint32(cmd.Process.Pid)
+	child := func(name string) *event.Event {
+		return c.waitFor(t, name+" of the pipeline", func(e *event.Event) bool {
+			return e.Type == event.TypeExec && e.Proc.PPID == outer && e.Proc.Name == name
+		})
+	}
+	cat, sh := child("cat"), child("sh")
+	catExe, shExe := realpath(t, "/bin/cat"), realpath(t, "/bin/sh")
+	if cat.Proc.Stdio[1].Type != "pipe" || sh.Proc.Stdio[0].Type != "pipe" || cat.Proc.Stdio[1].Ino != sh.Proc.Stdio[0].Ino {
+		t.Fatalf("cat's stdout %+v, sh's stdin %+v: want one pipe", cat.Proc.Stdio[1], sh.Proc.Stdio[0])
+	}
+	reader, _ := event.FieldByName("proc.stdout_reader")
+	readerExe, _ := event.FieldByName("proc.stdout_reader_exe")
+	writer, _ := event.FieldByName("proc.stdin_writer")
+	writerExe, _ := event.FieldByName("proc.stdin_writer_exe")
+	catSees := reader.Str(cat) == "sh" && readerExe.Str(cat) == shExe
+	shSees := writer.Str(sh) == "cat" && writerExe.Str(sh) == catExe
+	if !catSees && !shSees {
+		t.Errorf("neither end names the other: cat's reader %q %q, sh's writer %q %q", reader.Str(cat), readerExe.Str(cat), writer.Str(sh), writerExe.Str(sh))
+	}
+	// Neither names anything for the fds that are not pipes.
+	if writer.Str(cat) != "" || reader.Str(sh) != "" {
+		t.Errorf("cat's writer %q, sh's reader %q; want none", writer.Str(cat), reader.Str(sh))
+	}
+}
+
+// A pipe between two processes of different parents and process groups
+// is no pipeline: neither cat names the other.
+func TestExecPipelineUnrelated(t *testing.T) {
+	c := live(t)
+	dir := tempDir(t)
+	script := bigScript(t, dir)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	// Each cat is a child of its own shell, which leads its own process
+	// group; the shells (children of this process) are a pipeline.
+	start := func(shell string, stdin, stdout *os.File) *exec.Cmd {
+		cmd := exec.Command("/bin/sh", "-c", shell)
+		cmd.Stdin, cmd.Stdout = stdin, stdout
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	writerCmd := start("/bin/cat "+script+"; true", nil, pw)
+	readerCmd := start("/bin/cat >/dev/null; true", pr, nil)
+	pw.Close()
+	if err := writerCmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := readerCmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	catOf := func(cmd *exec.Cmd) *event.Event {
+		return c.waitFor(t, "cat under "+strconv.Itoa(cmd.Process.Pid), func(e *event.Event) bool {
+			return e.Type == event.TypeExec && e.Proc.PPID == uint32(cmd.Process.Pid) && e.Proc.Name == "cat"
+		})
+	}
+	w, r := catOf(writerCmd), catOf(readerCmd)
+	if w.Proc.Stdio[1].Ino != r.Proc.Stdio[0].Ino || w.Proc.Stdio[1].Type != "pipe" {
+		t.Fatalf("writer's stdout %+v, reader's stdin %+v: want one pipe", w.Proc.Stdio[1], r.Proc.Stdio[0])
+	}
+	if w.Proc.Stdio[1].PipeName != "" || r.Proc.Stdio[0].PipeName != "" {
+		t.Errorf("writer cat names %q, reader cat names %q; want neither", w.Proc.Stdio[1].PipeName, r.Proc.Stdio[0].PipeName)
+	}
 }

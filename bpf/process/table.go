@@ -53,6 +53,7 @@ type Table struct {
 	// retry holds the cgroup ids whose container was not final yet: the
 	// processes in them ask again on their next event.
 	retry map[uint64]struct{}
+	pipes pipeIndex
 
 	procs map[uint32]*event.Process
 	// exited is a FIFO ring of exited processes waiting to be removed. The
@@ -89,6 +90,7 @@ func New(o Options) *Table {
 		boot:       o.BootTime,
 		procs:      make(map[uint32]*event.Process),
 		retry:      make(map[uint64]struct{}),
+		pipes:      newPipeIndex(),
 		exited:     make([]exitedProc, exitedKeep),
 	}
 	if t.procfs == "" {
@@ -151,6 +153,7 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 			p.ExeUpperLayer = t.layerVia(p)
 		}
 	}
+	t.pipes.exec(p, t.procs[p.PID], t.procs)
 	t.store(p)
 	return p
 }
@@ -220,6 +223,7 @@ func (t *Table) Exit(pid uint32) {
 	if p == nil {
 		return
 	}
+	t.pipes.remove(p)
 	if t.nExt == len(t.exited) {
 		t.reapOldest()
 	}

@@ -184,6 +184,10 @@ type Stdio struct {
 	Type string // one of StdioTypes
 	Ino  uint64 // inode number: the two ends of one pipe have the same
 	Peer string // inet sockets: the remote end, "ip:port" or "[ipv6]:port"; "" otherwise
+	// Pipes of stdin and stdout: the name and executable of the process
+	// on the pipe's other end (stdin: a writer, stdout: a reader) in the
+	// same pipeline, when it had executed before this process did.
+	PipeName, PipeExe string
 }
 
 // StdioTypes are the values of Stdio.Type: a terminal (the kernel's tty
