@@ -125,6 +125,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 	}
 	t.procReads.Add(1)
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Script = Script(p.Exe, p.Argv, p.Cwd)
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	t.store(p)
@@ -136,6 +137,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 // Container. The table owns p from then on: the caller must not modify it.
 func (t *Table) Exec(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Script = Script(p.Exe, p.Argv, p.Cwd)
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
@@ -180,6 +182,7 @@ func (t *Table) layerVia(p *event.Process) bool {
 // storing it: the process goes on with its current image and snapshot.
 func (t *Table) ExecAttempt(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Script = Script(p.Exe, p.Argv, p.Cwd)
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])

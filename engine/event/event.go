@@ -177,6 +177,10 @@ type Process struct {
 	// Stdio is what fds 0, 1 and 2 were at exec (a later dup2 onto them
 	// is an event of its own, dup).
 	Stdio [3]Stdio
+	// Script is the script file an interpreter runs (a shell, python,
+	// perl, ...), absolute; "" for other programs and for code from -c,
+	// a module or stdin.
+	Script string
 }
 
 // Stdio is what one of a process's fds 0, 1 and 2 was at exec.

@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,6 +134,13 @@ func setidField(name, desc string, old bool, i int) Field {
 		Int:     func(e *Event) int64 { return ids(e)[i] },
 		SetInt:  func(e *Event, n int64) error { ids(e)[i] = n; return nil },
 		Default: func(e *Event) { ids(e)[i] = -1 }}
+}
+
+func scriptDir(script string) string {
+	if script == "" {
+		return ""
+	}
+	return path.Dir(script)
 }
 
 // stdioNames are fds 0, 1 and 2 as the field descriptions name them.
@@ -267,6 +275,10 @@ var Fields = []Field{
 		Default: func(e *Event) { e.Proc.Cmdline = MakeCmdline(e.Proc.Name, e.Proc.Argv) }},
 	{Name: "proc.cwd", Kind: KindString, Types: procTypes, Desc: "current working directory",
 		Str: func(e *Event) string { return e.Proc.Cwd }, SetStr: func(e *Event, s string) error { e.Proc.Cwd = s; return nil }},
+	{Name: "proc.script", Kind: KindString, Types: procTypes, Desc: "the script file an interpreter runs (sh, bash, dash, zsh, ksh, ash, busybox sh, python, perl, ruby, node, php, lua, tclsh), from its arguments, absolute against proc.cwd; \"\" for other programs and when none runs (-c code, -m module, stdin, interactive)",
+		Str: func(e *Event) string { return e.Proc.Script }, SetStr: func(e *Event, s string) error { e.Proc.Script = s; return nil }},
+	{Name: "proc.script_dir", Kind: KindString, Types: procTypes, Desc: "the directory of proc.script; \"\" without a script",
+		Str: func(e *Event) string { return scriptDir(e.Proc.Script) }, Derived: "proc.script"},
 	{Name: "proc.tty", Kind: KindUint, Types: procTypes, Desc: "controlling terminal (tty_nr), 0 if none",
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.TTY) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.TTY, n) }},
 	{Name: "proc.uid", Kind: KindUint, Types: procTypes, Desc: "real user id at the event",

@@ -54,6 +54,7 @@ func TestAppendJSON(t *testing.T) {
 		"k8s.ns": "", "k8s.pod": "",
 		"proc.stdin_type": "tty", "proc.stdout_type": "pipe", "proc.stderr_type": "socket", "proc.stdin_peer": "", "proc.stdout_peer": "", "proc.stderr_peer": "1.2.3.4:4444",
 		"proc.stdin_writer": "", "proc.stdin_writer_exe": "", "proc.stdout_reader": "sh", "proc.stdout_reader_exe": "/usr/bin/dash",
+		"proc.script": "", "proc.script_dir": "",
 	}
 	if !reflect.DeepEqual(got, want) {
 		for k, v := range want {
