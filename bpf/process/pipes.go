@@ -11,6 +11,11 @@ import (
 // newest.
 const maxPipeEnds = 8
 
+// maxPipes bounds the pipes indexed per direction. Entries whose exit was
+// never seen (a lost record, an evicted process) would pile up without
+// it; past it the index starts anew, as Table.retry does.
+const maxPipes = 16384
+
 // pipeIndex maps a pipe's inode to the pids that had it as stdout
 // (writers) and as stdin (readers) at exec, so an exec on one end finds a
 // process already on the other. Entries go at exit or at the pid's next
@@ -41,13 +46,13 @@ func (x *pipeIndex) exec(p, prev *event.Process, procs map[uint32]*event.Process
 		if w := x.other(x.writers, ino, 1, p, procs); w != nil {
 			p.Stdio[0].PipeName, p.Stdio[0].PipeExe = w.Name, w.Exe
 		}
-		x.readers[ino] = addEnd(x.readers[ino], p.PID)
+		x.readers[ino] = addEnd(bounded(x.readers, ino), p.PID)
 	}
 	if ino := pipeIno(p, 1); ino != 0 {
 		if r := x.other(x.readers, ino, 0, p, procs); r != nil {
 			p.Stdio[1].PipeName, p.Stdio[1].PipeExe = r.Name, r.Exe
 		}
-		x.writers[ino] = addEnd(x.writers[ino], p.PID)
+		x.writers[ino] = addEnd(bounded(x.writers, ino), p.PID)
 	}
 }
 
@@ -72,6 +77,16 @@ func (x *pipeIndex) other(m map[uint64][]uint32, ino uint64, fd int, p *event.Pr
 // parent) and, with job control, puts them in one process group.
 func samePipeline(p, q *event.Process) bool {
 	return p.PPID != 0 && p.PPID == q.PPID || p.VPGID != 0 && p.VPGID == q.VPGID && p.SID == q.SID
+}
+
+// bounded is m[ino], after emptying m if a new pipe would make it hold
+// more than maxPipes.
+func bounded(m map[uint64][]uint32, ino uint64) []uint32 {
+	ends, ok := m[ino]
+	if !ok && len(m) >= maxPipes {
+		clear(m)
+	}
+	return ends
 }
 
 func addEnd(ends []uint32, pid uint32) []uint32 {

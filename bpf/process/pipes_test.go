@@ -96,3 +96,15 @@ func TestPipelineEndsNearMiss(t *testing.T) {
 		t.Errorf("middle stage: %+v", got)
 	}
 }
+
+// Entries of processes whose exit is never seen do not pile up: past
+// maxPipes pipes the index starts anew.
+func TestPipeIndexBounded(t *testing.T) {
+	tab, _ := newTable(t, 0)
+	for i := range maxPipes + 10 {
+		tab.Exec(pipeRec(uint32(100+i), 1, 1, "cat", 0, uint64(1000+i)))
+	}
+	if n := len(tab.pipes.writers); n != 10 {
+		t.Errorf("%d pipes indexed, want 10", n)
+	}
+}
