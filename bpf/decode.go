@@ -13,7 +13,8 @@ import (
 // hand because binary.Read costs ~35x more per record.
 const (
 	hdrSize     = 96
-	execSize    = hdrSize + 40
+	execSize    = hdrSize + 40 + 3*stdioSize
+	stdioSize   = 40
 	forkSize    = hdrSize + 32
 	exitSize    = hdrSize + 8
 	openSize    = hdrSize + 32
@@ -58,6 +59,7 @@ type Record struct {
 	Exe, Cwd  string
 	Argv      []string
 	Env       []byte // NUL-separated NAME=VALUE, when the kernel sends it
+	Stdio     [3]Stdio
 
 	// vg_fork
 	ChildPID     uint32
@@ -88,6 +90,18 @@ type Record struct {
 	// vg_sys: per syscall, see vigil.h
 	Args [6]uint64
 	Strs [5]string
+}
+
+// Stdio is a struct vg_stdio: what one of fds 0, 1 and 2 was at exec.
+type Stdio struct {
+	Open     bool
+	Mode     uint16 // S_IFMT bits
+	Ino      uint64
+	Rdev     uint32 // the kernel's dev_t: major << 20 | minor
+	Family   uint16 // sockets
+	Protocol uint16
+	DPort    uint16 // inet sockets: the peer
+	DAddr    [16]byte
 }
 
 // Decoder turns raw records into Records. It keeps a small intern table
@@ -185,6 +199,9 @@ func (d *Decoder) exec(raw []byte, r *Record) error {
 	argsLen := int(le.Uint16(f[20:]))
 	envLen := int(le.Uint16(f[22:]))
 	r.nsIDs(f[24:])
+	for i := range r.Stdio {
+		r.Stdio[i].decode(f[40+i*stdioSize:])
+	}
 	tail := raw[execSize:]
 	if exeLen+cwdLen+argsLen+envLen > len(tail) {
 		return ErrBadTail
@@ -195,6 +212,17 @@ func (d *Decoder) exec(raw []byte, r *Record) error {
 	// Env aliases the record: the reader parses it before the next one.
 	r.Env = tail[exeLen+cwdLen+argsLen : exeLen+cwdLen+argsLen+envLen]
 	return nil
+}
+
+func (s *Stdio) decode(b []byte) {
+	s.Ino = le.Uint64(b[0:])
+	s.Rdev = le.Uint32(b[8:])
+	s.Mode = le.Uint16(b[12:])
+	s.Open = b[14] != 0
+	s.Family = le.Uint16(b[16:])
+	s.Protocol = le.Uint16(b[18:])
+	s.DPort = le.Uint16(b[20:])
+	s.DAddr = [16]byte(b[24:40])
 }
 
 // nsIDs decodes a struct vg_nsids.

@@ -88,12 +88,15 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
 	socket := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SOCKET, "tcpdump"), Ret: 3, Syscall: uint16(vigilVgSyscallVG_SYS_SOCKET), Arg: [6]uint64{17, 3 | 0x80000, 0x300}}
+	// stdin a socket to 1.2.3.4:4444, stdout a pts, stderr a pipe.
+	stdio := [3]vigilVgStdio{{Ino: 9001, Mode: 0o140000, Open: 1, Family: 2, Protocol: 6, Dport: 4444, Daddr: [16]uint8{1, 2, 3, 4}},
+		{Ino: 3, Rdev: 136<<20 | 2, Mode: 0o020000, Open: 1}, {Ino: 9002, Mode: 0o010000, Open: 1}}
 	// An exec the LSM hook refused (lsm.c): flagged, no environment.
 	denied := vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "sh"), Ppid: 1, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}
 	denied.Hdr.Flags = uint16(vigilVgExecFlagsVG_EXEC_DENIED)
 	return map[string][]byte{
 		"exec": pack(t, vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "cat"), Ppid: 1, Tty: 34816, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args)), EnvLen: uint16(len(env)),
-			Ids: vigilVgNsids{Vpid: 7, Vpgid: 6, Sid: 5}}, exe, cwd, args, env),
+			Ids: vigilVgNsids{Vpid: 7, Vpgid: 6, Sid: 5}, Stdio: stdio}, exe, cwd, args, env),
 		"exec_denied": pack(t, denied, exe, cwd, args),
 		"rename":      pack(t, rename, []byte("a"), []byte("/tmp"), []byte("/b")),
 		"setuid":      pack(t, setuid),
@@ -132,7 +135,9 @@ func TestDecodeRoundTrip(t *testing.T) {
 	}
 	want := Record{Type: uint8(event.TypeExec), Flags: 3, Ktime: 123456789, PID: 4242, TID: 4243, UID: 1000, GID: 1001, CgroupID: 77, Comm: "cat",
 		CapEff: 1 << 21, CapPrm: 1<<21 | 1<<7, CapInh: 1 << 13, LoginUID: 1000, VPID: 7, VPGID: 6, SID: 5, PPID: 1, TTY: 34816, StartNs: 99, Exe: "/usr/bin/cat", Cwd: "/tmp/x", Argv: []string{"cat", "-n", "/etc/hosts"},
-		Env: []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00")}
+		Env: []byte("HOME=/root\x00LD_PRELOAD=/x.so\x00"),
+		Stdio: [3]Stdio{{Open: true, Mode: 0o140000, Ino: 9001, Family: 2, Protocol: 6, DPort: 4444, DAddr: [16]byte{1, 2, 3, 4}},
+			{Open: true, Mode: 0o020000, Ino: 3, Rdev: 136<<20 | 2}, {Open: true, Mode: 0o010000, Ino: 9002}}}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("exec:\n got %+v\nwant %+v", r, want)
 	}

@@ -129,7 +129,64 @@ func execProcess(d *Record, c clock) *event.Process {
 		Start:     c.wall(d.StartNs),
 		ExeMemfd:  d.Flags&uint16(vigilVgExecFlagsVG_EXEC_EXE_MEMFD) != 0,
 		CgroupID:  d.CgroupID,
+		Stdio:     [3]event.Stdio{stdioOf(&d.Stdio[0]), stdioOf(&d.Stdio[1]), stdioOf(&d.Stdio[2])},
 	}
+}
+
+// S_IFMT kinds of a struct vg_stdio's mode.
+const (
+	sIFIFO  = 0o010000
+	sIFCHR  = 0o020000
+	sIFDIR  = 0o040000
+	sIFREG  = 0o100000
+	sIFSOCK = 0o140000
+)
+
+// stdioOf is what an fd was at exec, as event.Stdio says it.
+func stdioOf(s *Stdio) event.Stdio {
+	if !s.Open {
+		return event.Stdio{Type: "none"}
+	}
+	out := event.Stdio{Type: "other", Ino: s.Ino}
+	switch s.Mode {
+	case sIFIFO:
+		out.Type = "pipe"
+	case sIFCHR:
+		out.Type = "char"
+		if isTTY(s.Rdev>>20, s.Rdev&0xfffff) {
+			out.Type = "tty"
+		}
+	case sIFDIR:
+		out.Type = "dir"
+	case sIFREG:
+		out.Type = "file"
+	case sIFSOCK:
+		out.Type = "socket"
+		out.Peer = stdioPeer(s)
+	}
+	return out
+}
+
+// isTTY: the terminal devices (Documentation/admin-guide/devices.txt):
+// virtual consoles and serial ports (4), /dev/tty and /dev/console (5:0,
+// 5:1; 5:2 is /dev/ptmx, a pseudo-terminal's master side) and the
+// pseudo-terminals' slave side (136-143).
+func isTTY(major, minor uint32) bool {
+	return major == 4 || major == 5 && minor <= 1 || major >= 136 && major <= 143
+}
+
+// stdioPeer is an inet socket's remote end, "" when it has none.
+func stdioPeer(s *Stdio) string {
+	if s.DPort == 0 {
+		return ""
+	}
+	switch s.Family {
+	case afInet:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(s.DAddr[:4])), s.DPort).String()
+	case afInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(s.DAddr), s.DPort).String()
+	}
+	return ""
 }
 
 // exitCode is what a shell would report: the exit status, or 128+signal.

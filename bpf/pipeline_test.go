@@ -83,6 +83,7 @@ func TestExecFields(t *testing.T) {
 		AncestorArgv0s: p.AncestorArgv0s,
 		AncestorPIDs:   p.AncestorPIDs,
 		Env:            map[string]string{"PATH": "/usr/bin:/bin", "VIGIL_TEST": ""},
+		Stdio:          [3]event.Stdio{{Type: "tty", Ino: inoOf(t, pts)}, {Type: "tty", Ino: inoOf(t, pts)}, {Type: "tty", Ino: inoOf(t, pts)}},
 	}
 	if !reflect.DeepEqual(*p, want) {
 		t.Errorf("exec process:\n got %+v\nwant %+v", *p, want)

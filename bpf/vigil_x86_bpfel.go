@@ -96,6 +96,7 @@ type vigilVgExec struct {
 	ArgsLen uint16
 	EnvLen  uint16
 	Ids     vigilVgNsids
+	Stdio   [3]vigilVgStdio
 }
 
 type vigilVgExecFlags uint32
@@ -282,6 +283,20 @@ type vigilVgRate struct {
 	Limited   uint64
 	Flooding  uint32
 	EventType uint32
+}
+
+type vigilVgStdio struct {
+	_        structs.HostLayout
+	Ino      uint64
+	Rdev     uint32
+	Mode     uint16
+	Open     uint8
+	Pad0     uint8
+	Family   uint16
+	Protocol uint16
+	Dport    uint16
+	Pad1     uint16
+	Daddr    [16]uint8
 }
 
 type vigilVgSuffixKey struct {

@@ -77,8 +77,9 @@ type Environment struct {
 	// variables beyond are not seen.
 	MaxBytes int `yaml:"max_bytes"`
 	// Values are the names whose values are kept; the other variables
-	// keep only their names. Absent: the dynamic loader's variables and
-	// PATH (plan.DefaultEnvValues). Never list names that hold secrets.
+	// keep only their names. Absent: the dynamic loader's variables,
+	// PATH and the shell's history settings (plan.DefaultEnvValues).
+	// Never list names that hold secrets.
 	Values *[]string `yaml:"values"`
 }
 

@@ -628,4 +628,52 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 
 #include "policy.h"
 
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFCHR 0020000
+#define S_IFBLK 0060000
+
+/* fd 0, 1 or 2: its file's kind, inode and device, and a socket's peer. */
+static __always_inline void stdio_one(struct file *f, struct vg_stdio *s)
+{
+	__builtin_memset(s, 0, sizeof(*s));
+	if (!f)
+		return;
+	s->open = 1;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	s->ino = BPF_CORE_READ(ino, i_ino);
+	s->mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	if (s->mode == S_IFCHR || s->mode == S_IFBLK) {
+		s->rdev = BPF_CORE_READ(ino, i_rdev);
+		return;
+	}
+	if (s->mode != S_IFSOCK)
+		return;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	s->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	s->protocol = BPF_CORE_READ(sk, sk_protocol);
+	if (s->family == AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(s->daddr, &a, 4);
+	} else if (s->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&s->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		return;
+	}
+	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+/* What task's fds 0, 1 and 2 are: one read of the three file pointers
+ * (max_fds is never below 64, NR_OPEN_DEFAULT). */
+static __always_inline void stdio_fill(struct task_struct *task, struct vg_stdio s[3])
+{
+	struct file *fds[3] = {};
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	bpf_probe_read_kernel(fds, sizeof(fds), BPF_CORE_READ(fdt, fd));
+	stdio_one(fds[0], &s[0]);
+	stdio_one(fds[1], &s[1]);
+	stdio_one(fds[2], &s[2]);
+}
+
 #endif

@@ -96,6 +96,7 @@ int BPF_PROG(lsm_exec, struct linux_binprm *bprm, int ret)
 	e->tty = tty_nr(task);
 	e->start_ns = task->start_boottime;
 	ns_ids(task, &e->ids);
+	stdio_fill(task, e->stdio); /* the caller's: close-on-exec has not run yet */
 	e->env_len = 0;
 	__u16 flags = VG_EXEC_DENIED;
 	__u32 off = sizeof(*e);

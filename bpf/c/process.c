@@ -40,6 +40,7 @@ int BPF_PROG(tp_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	e->tty = tty_nr(task);
 	e->start_ns = task->start_boottime;
 	ns_ids(task, &e->ids);
+	stdio_fill(task, e->stdio);
 
 	__u16 flags = 0;
 	__u32 off = sizeof(*e);

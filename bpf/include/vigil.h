@@ -137,6 +137,21 @@ struct vg_nsids {
 	__u32 _pad;
 };
 
+/* What one of fds 0, 1 and 2 of a new image is. No path: a walk per fd
+ * would cost too much per exec. */
+struct vg_stdio {
+	__u64 ino;	/* inode number: both ends of a pipe have the same */
+	__u32 rdev;	/* character and block devices: the kernel's dev_t (major << 20 | minor) */
+	__u16 mode;	/* the S_IFMT bits of i_mode (0 for anonymous inodes) */
+	__u8 open;	/* 1: the fd is open */
+	__u8 _pad0;
+	__u16 family;	/* sockets: AF_* */
+	__u16 protocol; /* sockets: IPPROTO_* */
+	__u16 dport;	/* inet and inet6 sockets: the peer's port, 0 when unconnected */
+	__u16 _pad1;
+	__u8 daddr[16]; /* inet and inet6 sockets: the peer's address */
+};
+
 /* sched_process_exec. Tail: exe, cwd, argv (NUL separated), then the
  * environment (NUL separated, only when vg_config.env_bytes > 0). */
 struct vg_exec {
@@ -149,6 +164,7 @@ struct vg_exec {
 	__u16 args_len;
 	__u16 env_len;
 	struct vg_nsids ids;
+	struct vg_stdio stdio[3]; /* fds 0, 1, 2 */
 };
 
 /* sched_process_fork of a new process (threads are not reported). The

@@ -48,6 +48,7 @@ func (t *Table) Seed() (int, error) {
 	// the listing.
 	for _, p := range read {
 		p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+		p.Script = Script(p.Exe, p.Argv, p.Cwd)
 		for cur := p; len(p.Ancestors) < maxAncestors; {
 			par := read[cur.PPID]
 			if par == nil {

@@ -53,6 +53,7 @@ type Table struct {
 	// retry holds the cgroup ids whose container was not final yet: the
 	// processes in them ask again on their next event.
 	retry map[uint64]struct{}
+	pipes pipeIndex
 
 	procs map[uint32]*event.Process
 	// exited is a FIFO ring of exited processes waiting to be removed. The
@@ -89,6 +90,7 @@ func New(o Options) *Table {
 		boot:       o.BootTime,
 		procs:      make(map[uint32]*event.Process),
 		retry:      make(map[uint64]struct{}),
+		pipes:      newPipeIndex(),
 		exited:     make([]exitedProc, exitedKeep),
 	}
 	if t.procfs == "" {
@@ -123,6 +125,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 	}
 	t.procReads.Add(1)
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Script = Script(p.Exe, p.Argv, p.Cwd)
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	t.store(p)
@@ -134,6 +137,7 @@ func (t *Table) Lookup(pid uint32) *event.Process {
 // Container. The table owns p from then on: the caller must not modify it.
 func (t *Table) Exec(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Script = Script(p.Exe, p.Argv, p.Cwd)
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
@@ -151,6 +155,7 @@ func (t *Table) Exec(p *event.Process) *event.Process {
 			p.ExeUpperLayer = t.layerVia(p)
 		}
 	}
+	t.pipes.exec(p, t.procs[p.PID], t.procs)
 	t.store(p)
 	return p
 }
@@ -177,6 +182,7 @@ func (t *Table) layerVia(p *event.Process) bool {
 // storing it: the process goes on with its current image and snapshot.
 func (t *Table) ExecAttempt(p *event.Process) *event.Process {
 	p.Cmdline = event.MakeCmdline(p.Name, p.Argv)
+	p.Script = Script(p.Exe, p.Argv, p.Cwd)
 	setLineage(p, t.procs[p.PPID])
 	p.SName = sessionName(p, t.procs[p.PPID])
 	p.Container = t.container(p.CgroupID, t.procs[p.PID])
@@ -220,6 +226,7 @@ func (t *Table) Exit(pid uint32) {
 	if p == nil {
 		return
 	}
+	t.pipes.remove(p)
 	if t.nExt == len(t.exited) {
 		t.reapOldest()
 	}

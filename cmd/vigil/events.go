@@ -66,7 +66,7 @@ func eventsCmd(stdout, stderr io.Writer, logger func() (*slog.Logger, error)) *c
 	}
 	f := cmd.Flags()
 	f.StringVar(&types, "type", "exec,open,connect", "event types, comma separated, or all: "+config.TypeList())
-	f.BoolVar(&env, "env", false, "exec events carry the environment (proc.env: names, and values of the loader's variables and PATH)")
+	f.BoolVar(&env, "env", false, "exec events carry the environment (proc.env: names, and values of the loader's variables, PATH and HISTFILE and friends)")
 	f.StringVar(&format, "format", "json", "output format: json or text")
 	f.Uint32Var(&pid, "pid", 0, "only events of this process id")
 	f.IntVar(&ringSize, "ring-size", bpf.DefaultRingSize, "size in bytes of the kernel's bulk ring buffer, the file events' (power of two)")

@@ -186,7 +186,32 @@ type Process struct {
 	// Env is the environment at exec, when collected (opt-in): every
 	// name, with its value for allow-listed names and "" for the rest.
 	Env map[string]string
+	// Stdio is what fds 0, 1 and 2 were at exec (a later dup2 onto them
+	// is an event of its own, dup).
+	Stdio [3]Stdio
+	// Script is the script file an interpreter runs (a shell, python,
+	// perl, ...), absolute; "" for other programs and for code from -c,
+	// a module or stdin.
+	Script string
 }
+
+// Stdio is what one of a process's fds 0, 1 and 2 was at exec.
+type Stdio struct {
+	Type string // one of StdioTypes
+	Ino  uint64 // inode number: the two ends of one pipe have the same
+	Peer string // inet sockets: the remote end, "ip:port" or "[ipv6]:port"; "" otherwise
+	// Pipes of stdin and stdout: the name and executable of the process
+	// on the pipe's other end (stdin: a writer, stdout: a reader) in the
+	// same pipeline, when it had executed before this process did.
+	PipeName, PipeExe string
+}
+
+// StdioTypes are the values of Stdio.Type: a terminal (the kernel's tty
+// drivers: tty 4:*, /dev/tty 5:0, console 5:1, pts 136-143:*), another
+// character device, a pipe (or FIFO), a socket, a regular file, a
+// directory, a closed fd, and anything else (block devices, anonymous
+// inodes such as an eventfd).
+var StdioTypes = []string{"tty", "char", "pipe", "socket", "file", "dir", "none", "other"}
 
 // Args returns argv without argv[0] (Falco's proc.args).
 func (p *Process) Args() []string {

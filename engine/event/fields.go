@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,6 +142,39 @@ func setidField(name, desc string, old bool, i int) Field {
 		Default: func(e *Event) { ids(e)[i] = -1 }}
 }
 
+func scriptDir(script string) string {
+	if script == "" {
+		return ""
+	}
+	return path.Dir(script)
+}
+
+// stdioNames are fds 0, 1 and 2 as the field descriptions name them.
+var stdioNames = [3]string{"stdin", "stdout", "stderr"}
+
+// stdioTypeField is proc.stdin_type and its siblings: what fd i was at
+// exec.
+func stdioTypeField(name string, i int) Field {
+	return Field{Name: name, Kind: KindString, Types: procTypes, Values: StdioTypes,
+		Desc: "what " + stdioNames[i] + " (fd " + strconv.Itoa(i) + ") was at exec: tty, char (another character device), pipe, socket, file, dir, none (closed) or other; \"\" when the exec was not seen (the process started before vigil)",
+		Str:  func(e *Event) string { return e.Proc.Stdio[i].Type },
+		SetStr: func(e *Event, s string) error {
+			if s != "" && !slices.Contains(StdioTypes, s) {
+				return fmt.Errorf("unknown %s type %q (%s)", stdioNames[i], s, strings.Join(StdioTypes, ", "))
+			}
+			e.Proc.Stdio[i].Type = s
+			return nil
+		}}
+}
+
+// stdioPeerField is proc.stdin_peer and its siblings.
+func stdioPeerField(name string, i int) Field {
+	return Field{Name: name, Kind: KindString, Types: procTypes,
+		Desc:   "when " + stdioNames[i] + " was an inet socket at exec, its remote end: ip:port, [ipv6]:port; \"\" otherwise (unix sockets, unconnected ones)",
+		Str:    func(e *Event) string { return e.Proc.Stdio[i].Peer },
+		SetStr: func(e *Event, s string) error { e.Proc.Stdio[i].Peer = s; return nil }}
+}
+
 func ptraceTarget(e *Event) *Process {
 	if e.Ptrace.Target == nil {
 		return &noProcess
@@ -247,6 +281,10 @@ var Fields = []Field{
 		Default: func(e *Event) { e.Proc.Cmdline = MakeCmdline(e.Proc.Name, e.Proc.Argv) }},
 	{Name: "proc.cwd", Kind: KindString, Types: procTypes, Desc: "current working directory",
 		Str: func(e *Event) string { return e.Proc.Cwd }, SetStr: func(e *Event, s string) error { e.Proc.Cwd = s; return nil }},
+	{Name: "proc.script", Kind: KindString, Types: procTypes, Desc: "the script file an interpreter runs (sh, bash, dash, zsh, ksh, ash, busybox sh, python, perl, ruby, node, php, lua, tclsh), from its arguments, absolute against proc.cwd; \"\" for other programs and when none runs (-c code, -m module, stdin, interactive)",
+		Str: func(e *Event) string { return e.Proc.Script }, SetStr: func(e *Event, s string) error { e.Proc.Script = s; return nil }},
+	{Name: "proc.script_dir", Kind: KindString, Types: procTypes, Desc: "the directory of proc.script; \"\" without a script",
+		Str: func(e *Event) string { return scriptDir(e.Proc.Script) }, Derived: "proc.script"},
 	{Name: "proc.tty", Kind: KindUint, Types: procTypes, Desc: "controlling terminal (tty_nr), 0 if none",
 		Uint: func(e *Event) uint64 { return uint64(e.Proc.TTY) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Proc.TTY, n) }},
 	{Name: "proc.uid", Kind: KindUint, Types: procTypes, Desc: "real user id at the event",
@@ -295,6 +333,16 @@ var Fields = []Field{
 		Map: func(e *Event) map[string]string { return e.Proc.Env }, SetMap: func(e *Event, m map[string]string) { e.Proc.Env = m }},
 	{Name: "proc.env_text", Kind: KindString, Types: procTypes, Desc: "proc.env as NAME=value words in name order, as Falco's proc.env is one string",
 		Str: func(e *Event) string { return envText(e.Proc.Env) }, Derived: "proc.env"},
+	stdioTypeField("proc.stdin_type", 0), stdioTypeField("proc.stdout_type", 1), stdioTypeField("proc.stderr_type", 2),
+	stdioPeerField("proc.stdin_peer", 0), stdioPeerField("proc.stdout_peer", 1), stdioPeerField("proc.stderr_peer", 2),
+	{Name: "proc.stdin_writer", Kind: KindString, Types: procTypes, Desc: "when stdin was a pipe at exec: the command name of a process in the same pipeline (same parent or process group) whose stdout is that pipe and that had executed first (curl in curl | sh); \"\" otherwise",
+		Str: func(e *Event) string { return e.Proc.Stdio[0].PipeName }, SetStr: func(e *Event, s string) error { e.Proc.Stdio[0].PipeName = s; return nil }},
+	{Name: "proc.stdin_writer_exe", Kind: KindString, Types: procTypes, Desc: "the executable path of proc.stdin_writer",
+		Str: func(e *Event) string { return e.Proc.Stdio[0].PipeExe }, SetStr: func(e *Event, s string) error { e.Proc.Stdio[0].PipeExe = s; return nil }},
+	{Name: "proc.stdout_reader", Kind: KindString, Types: procTypes, Desc: "when stdout was a pipe at exec: the command name of a process in the same pipeline whose stdin is that pipe and that had executed first (sh in curl | sh); \"\" otherwise",
+		Str: func(e *Event) string { return e.Proc.Stdio[1].PipeName }, SetStr: func(e *Event, s string) error { e.Proc.Stdio[1].PipeName = s; return nil }},
+	{Name: "proc.stdout_reader_exe", Kind: KindString, Types: procTypes, Desc: "the executable path of proc.stdout_reader",
+		Str: func(e *Event) string { return e.Proc.Stdio[1].PipeExe }, SetStr: func(e *Event, s string) error { e.Proc.Stdio[1].PipeExe = s; return nil }},
 	{Name: "proc.start", Kind: KindTime, Types: procTypes, Desc: "when the process started",
 		Time: func(e *Event) time.Time { return e.Proc.Start }, SetTime: func(e *Event, t time.Time) { e.Proc.Start = t }},
 	{Name: "proc.exe_memfd", Kind: KindBool, Types: procTypes, Desc: "the executable is a memfd (fileless execution)",

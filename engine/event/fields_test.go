@@ -113,3 +113,26 @@ func TestAncestorPIDs(t *testing.T) {
 		t.Errorf("err = %v, want %s", err, want)
 	}
 }
+
+func TestScriptDir(t *testing.T) {
+	f, _ := FieldByName("proc.script_dir")
+	for script, want := range map[string]string{"/tmp/payload.sh": "/tmp", "/x.py": "/", "": ""} {
+		if got := f.Str(&Event{Proc: &Process{Script: script}}); got != want {
+			t.Errorf("script %q: proc.script_dir = %q, want %q", script, got, want)
+		}
+	}
+}
+
+// The stdio type setter takes the documented types and "" (unknown).
+func TestStdioTypeSetter(t *testing.T) {
+	f, _ := FieldByName("proc.stdout_type")
+	e := &Event{Proc: &Process{}}
+	for _, s := range append(StdioTypes, "") {
+		if err := f.SetStr(e, s); err != nil || e.Proc.Stdio[1].Type != s {
+			t.Errorf("set %q: %v, type %q", s, err, e.Proc.Stdio[1].Type)
+		}
+	}
+	if err := f.SetStr(e, "fifo"); err == nil || err.Error() != `unknown stdout type "fifo" (tty, char, pipe, socket, file, dir, none, other)` {
+		t.Errorf("set fifo: %v", err)
+	}
+}

@@ -17,6 +17,7 @@ func sampleOpen() *Event {
 		TID: 101, UID: 1000, GID: 1000, EUID: 1000, CapEff: 1<<21 | 1<<1, CapPrm: 1<<21 | 1<<1 | 1<<7, CapInh: 1 << 13, LoginUID: 1000, Syscall: "openat",
 		Proc: &Process{PID: 100, PPID: 1, VPID: 100, VPGID: 100, SID: 1, SName: "systemd", Name: "cat", Exe: "/usr/bin/cat", Argv: []string{"cat", "/etc/hosts"}, Env: map[string]string{"HOME": "", "LD_PRELOAD": "/tmp/x.so"},
 			Cmdline: "cat /etc/hosts", Cwd: "/root", Start: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
+			Stdio:     [3]Stdio{{Type: "tty", Ino: 3}, {Type: "pipe", Ino: 9002, PipeName: "sh", PipeExe: "/usr/bin/dash"}, {Type: "socket", Ino: 9001, Peer: "1.2.3.4:4444"}},
 			Ancestors: []string{"systemd"}, AncestorExes: []string{"/usr/lib/systemd/systemd"}, AncestorArgv0s: []string{"/sbin/init"}, AncestorPIDs: []uint32{1},
 			Container: Container{ID: "0123456789ab", FullID: strings.Repeat("0123456789abcdef", 4), Runtime: "docker",
 				Name: "web-1", Image: "nginx:1.27", Labels: map[string]string{"tier": "front", "app": "web"},
@@ -52,6 +53,9 @@ func TestAppendJSON(t *testing.T) {
 		"container.privileged": true, "container.mounts": []any{"/var/run/docker.sock:/run/docker.sock:rw", "proc:/proc:ro"},
 		"container.mount_sources": []any{"/var/run/docker.sock", "proc"}, "container.mount_dests": []any{"/run/docker.sock", "/proc"},
 		"k8s.ns": "", "k8s.pod": "",
+		"proc.stdin_type": "tty", "proc.stdout_type": "pipe", "proc.stderr_type": "socket", "proc.stdin_peer": "", "proc.stdout_peer": "", "proc.stderr_peer": "1.2.3.4:4444",
+		"proc.stdin_writer": "", "proc.stdin_writer_exe": "", "proc.stdout_reader": "sh", "proc.stdout_reader_exe": "/usr/bin/dash",
+		"proc.script": "", "proc.script_dir": "",
 	}
 	if !reflect.DeepEqual(got, want) {
 		for k, v := range want {

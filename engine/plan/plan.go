@@ -38,10 +38,12 @@ type Env struct {
 const MaxEnvBytes = 4095
 
 // DefaultEnvValues are the variables whose values are kept by default:
-// the dynamic loader's, which the loader-abuse rules read, and none that
-// holds secrets.
+// the dynamic loader's, which the loader-abuse rules read, the shell's
+// history settings, which attackers point at /dev/null or empty to leave
+// no trace, and none that holds secrets.
 var DefaultEnvValues = []string{"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_BIND_NOW", "LD_DEBUG",
-	"LD_PROFILE", "LD_ORIGIN_PATH", "GLIBC_TUNABLES", "PATH"}
+	"LD_PROFILE", "LD_ORIGIN_PATH", "GLIBC_TUNABLES", "PATH",
+	"HISTFILE", "HISTSIZE", "HISTFILESIZE", "HISTCONTROL", "HISTIGNORE"}
 
 // EnvCollect says when exec records carry the environment.
 type EnvCollect uint8
