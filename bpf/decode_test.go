@@ -88,6 +88,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
 	socket := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SOCKET, "tcpdump"), Ret: 3, Syscall: uint16(vigilVgSyscallVG_SYS_SOCKET), Arg: [6]uint64{17, 3 | 0x80000, 0x300}}
+	prctl := vigilVgSys{Hdr: hdr(vigilVgTypeVG_PRCTL, "kworker/0:1"), Syscall: uint16(vigilVgSyscallVG_SYS_PRCTL), Arg: [6]uint64{15, 0x7ffd1000}, Len: [5]uint16{11}}
 	// An exec the LSM hook refused (lsm.c): flagged, no environment.
 	denied := vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "sh"), Ppid: 1, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}
 	denied.Hdr.Flags = uint16(vigilVgExecFlagsVG_EXEC_DENIED)
@@ -102,6 +103,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"dup":         pack(t, dup),
 		"socket":      pack(t, socket),
 		"userfaultfd": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_USERFAULTFD, "exploit"), Ret: 4, Syscall: uint16(vigilVgSyscallVG_SYS_USERFAULTFD), Arg: [6]uint64{0x80001}}),
+		"prctl":       pack(t, prctl, []byte("kworker/0:1")),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
@@ -331,6 +333,33 @@ func TestUserfaultfdRecord(t *testing.T) {
 		t.Errorf("userfaultfd: type %s flags %#x res %d syscall %q", ev.Type, ev.Uffd.Flags, ev.Res, ev.Syscall)
 	}
 	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " flags=0x80001") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+// A prctl record becomes the option (by name in rules and text), its
+// second argument and, for PR_SET_NAME, the new name instead of the
+// argument's address.
+func TestPrctlRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["prctl"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	if want := (event.Prctl{Option: 15, Arg2: 0x7ffd1000, Name: "kworker/0:1"}); ev.Type != event.TypePrctl || ev.Prctl != want || ev.Res != 0 || ev.Syscall != "prctl" {
+		t.Errorf("prctl: type %s %+v res %d syscall %q, want %+v res 0 prctl", ev.Type, ev.Prctl, ev.Res, ev.Syscall, want)
+	}
+	if f, _ := event.FieldByName("prctl.option"); f.Str(ev) != "PR_SET_NAME" {
+		t.Errorf("prctl.option %q, want PR_SET_NAME", f.Str(ev))
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " option=PR_SET_NAME name=kworker/0:1 res=0") {
+		t.Errorf("text: %s", got)
+	}
+	ev.Prctl = event.Prctl{Option: 4} // PR_SET_DUMPABLE, 0
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " option=PR_SET_DUMPABLE arg2=0 res=0") {
 		t.Errorf("text: %s", got)
 	}
 }

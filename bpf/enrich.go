@@ -325,6 +325,8 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 		ev.Socket = event.Socket{Domain: uint32(a[0]), Type: uint32(a[1]), Protocol: uint32(a[2])}
 	case event.TypeUserfaultfd:
 		ev.Uffd = event.Userfaultfd{Flags: uint32(a[0])}
+	case event.TypePrctl:
+		ev.Prctl = event.Prctl{Option: uint32(a[0]), Arg2: a[1], Name: cString(d.Strs[0])}
 	}
 }
 
@@ -427,7 +429,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_USERFAULTFD + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_PRCTL + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -447,6 +449,7 @@ func init() {
 		vigilVgSyscallVG_SYS_DUP2: "dup2", vigilVgSyscallVG_SYS_DUP3: "dup3", vigilVgSyscallVG_SYS_ACCEPT: "accept",
 		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
 		vigilVgSyscallVG_SYS_SOCKET: "socket", vigilVgSyscallVG_SYS_USERFAULTFD: "userfaultfd",
+		vigilVgSyscallVG_SYS_PRCTL: "prctl",
 	} {
 		syscallNames[uint16(id)] = name
 	}

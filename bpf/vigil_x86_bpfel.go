@@ -52,6 +52,9 @@ type vigilVgConfig struct {
 	BpfFilter      uint32
 	FileFilter     uint64
 	BpfCmds        uint64
+	PrctlOpts      [2]uint64
+	PrctlFilter    uint32
+	PadPrctl       uint32
 	BulkTypes      uint64
 	LimitTypes     uint64
 	RateIntervalNs uint64
@@ -348,6 +351,7 @@ const (
 	vigilVgSyscallVG_SYS_CONNECT      vigilVgSyscall = 43
 	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
 	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
+	vigilVgSyscallVG_SYS_PRCTL        vigilVgSyscall = 80
 )
 
 type vigilVgType uint32
@@ -378,7 +382,8 @@ const (
 	vigilVgTypeVG_LISTEN      vigilVgType = 23
 	vigilVgTypeVG_SOCKET      vigilVgType = 24
 	vigilVgTypeVG_USERFAULTFD vigilVgType = 25
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 26
+	vigilVgTypeVG_PRCTL       vigilVgType = 26
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 27
 )
 
 // Names of all BPF objects in the ELF.
@@ -443,6 +448,7 @@ const (
 	vigilProgTpOpen           = "tp_open"
 	vigilProgTpOpenat         = "tp_openat"
 	vigilProgTpOpenat2        = "tp_openat2"
+	vigilProgTpPrctl          = "tp_prctl"
 	vigilProgTpPtrace         = "tp_ptrace"
 	vigilProgTpRename         = "tp_rename"
 	vigilProgTpRenameat       = "tp_renameat"
@@ -574,6 +580,7 @@ type vigilProgramSpecs struct {
 	TpOpen           *ebpf.ProgramSpec `ebpf:"tp_open"`
 	TpOpenat         *ebpf.ProgramSpec `ebpf:"tp_openat"`
 	TpOpenat2        *ebpf.ProgramSpec `ebpf:"tp_openat2"`
+	TpPrctl          *ebpf.ProgramSpec `ebpf:"tp_prctl"`
 	TpPtrace         *ebpf.ProgramSpec `ebpf:"tp_ptrace"`
 	TpRename         *ebpf.ProgramSpec `ebpf:"tp_rename"`
 	TpRenameat       *ebpf.ProgramSpec `ebpf:"tp_renameat"`
@@ -804,6 +811,7 @@ type vigilPrograms struct {
 	TpOpen           *ebpf.Program `ebpf:"tp_open"`
 	TpOpenat         *ebpf.Program `ebpf:"tp_openat"`
 	TpOpenat2        *ebpf.Program `ebpf:"tp_openat2"`
+	TpPrctl          *ebpf.Program `ebpf:"tp_prctl"`
 	TpPtrace         *ebpf.Program `ebpf:"tp_ptrace"`
 	TpRename         *ebpf.Program `ebpf:"tp_rename"`
 	TpRenameat       *ebpf.Program `ebpf:"tp_renameat"`
@@ -866,6 +874,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpOpen,
 		p.TpOpenat,
 		p.TpOpenat2,
+		p.TpPrctl,
 		p.TpPtrace,
 		p.TpRename,
 		p.TpRenameat,

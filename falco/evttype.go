@@ -34,7 +34,7 @@ var lacking = []string{
 	"fstat", "futex", "getcwd", "getdents", "getdents64", "getrlimit", "getsockopt", "inotify_init",
 	"io_uring_enter", "io_uring_register", "io_uring_setup", "ioctl", "kill", "lchown", "lseek", "lstat",
 	"mlock", "mmap", "mmap2", "mprotect", "munmap", "nanosleep", "newfstatat", "open_by_handle_at",
-	"pipe", "pipe2", "pluginevent", "poll", "ppoll", "prctl", "pread", "preadv", "prlimit", "process_vm_readv",
+	"pipe", "pipe2", "pluginevent", "poll", "ppoll", "pread", "preadv", "prlimit", "process_vm_readv",
 	"process_vm_writev", "pwrite", "pwritev", "quotactl", "read", "readv", "recvfrom", "recvmmsg", "recvmsg",
 	"seccomp", "select", "semget", "semop", "sendfile", "sendmmsg", "sendmsg", "sendto", "setpgid",
 	"setrlimit", "setsid", "setsockopt", "shutdown", "signaldeliver", "signalfd", "socketpair",

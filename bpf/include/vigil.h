@@ -48,7 +48,8 @@ enum vg_type {
 	VG_LISTEN = 23,
 	VG_SOCKET = 24, /* struct vg_sys */
 	VG_USERFAULTFD = 25, /* struct vg_sys */
-	VG_TYPE_MAX = 26,
+	VG_PRCTL = 26,	     /* struct vg_sys */
+	VG_TYPE_MAX = 27,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -232,6 +233,7 @@ enum vg_syscall {
 	VG_SYS_CONNECT = 43,
 	VG_SYS_SOCKET = 44,
 	VG_SYS_USERFAULTFD = 45,
+	VG_SYS_PRCTL = 80,
 };
 
 enum vg_sys_flags {
@@ -261,6 +263,8 @@ enum vg_sys_flags {
  *   socket:   arg0 domain, arg1 type (with SOCK_NONBLOCK, SOCK_CLOEXEC),
  *             arg2 protocol
  *   userfaultfd: arg0 flags
+ *   prctl:    arg0 option, arg1 arg2; s0 the new name (PR_SET_NAME only,
+ *             at most 15 bytes as the kernel keeps it)
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5
@@ -322,6 +326,9 @@ struct vg_config {
 	__u32 bpf_filter;   /* 1: only the bpf(2) commands in bpf_cmds */
 	__u64 file_filter;  /* bit (1 << enum vg_type): only paths in vg_file_paths */
 	__u64 bpf_cmds;     /* bit (1 << cmd) */
+	__u64 prctl_opts[2]; /* with prctl_filter: the options reported (bit: prctl_bit()) */
+	__u32 prctl_filter;
+	__u32 _pad_prctl;
 	/* Traffic classes (engine/event TypeInfo.Class): the types on the
 	 * bulk ring (vg_bulk; all others use vg_events), and those under the
 	 * per-process rate limit. Records with a policy outcome always use

@@ -40,6 +40,7 @@ const (
 	TypeListen
 	TypeSocket
 	TypeUserfaultfd
+	TypePrctl
 	numTypes
 )
 
@@ -118,6 +119,7 @@ type Event struct {
 	BPF    BPF         // bpf
 	Socket Socket      // socket
 	Uffd   Userfaultfd // userfaultfd
+	Prctl  Prctl       // prctl
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -357,4 +359,11 @@ type Socket struct {
 // Userfaultfd is a userfaultfd(2) call.
 type Userfaultfd struct {
 	Flags uint32 // O_CLOEXEC, O_NONBLOCK, UFFD_USER_MODE_ONLY
+}
+
+// Prctl is a prctl(2) call.
+type Prctl struct {
+	Option uint32 // PR_*
+	Arg2   uint64 // as passed (for PR_SET_NAME the name's address)
+	Name   string // the new name of PR_SET_NAME; "" for other options
 }

@@ -498,6 +498,16 @@ var Fields = []Field{
 	{Name: "userfaultfd.user_mode_only", Kind: KindBool, Types: setOf(TypeUserfaultfd), Desc: "UFFD_USER_MODE_ONLY: faults in kernel mode are not handled (what an unprivileged process may ask for when vm.unprivileged_userfaultfd is 0)",
 		Bool: func(e *Event) bool { return e.Uffd.Flags&uffdUserModeOnly != 0 }, Derived: "userfaultfd.flags"},
 
+	{Name: "prctl.option", Kind: KindString, Types: setOf(TypePrctl), Desc: "the option by name (PR_SET_NAME, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAP_AMBIENT, ...)", Values: prctlNames.values(),
+		Str:    func(e *Event) string { return PrctlOptionName(e.Prctl.Option) },
+		SetStr: setName(&prctlNames, "prctl option", false, func(e *Event) *uint32 { return &e.Prctl.Option })},
+	{Name: "prctl.option_num", Kind: KindUint, Types: setOf(TypePrctl), Desc: "the option's number",
+		Uint: func(e *Event) uint64 { return uint64(e.Prctl.Option) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Prctl.Option, n) }},
+	{Name: "prctl.arg2", Kind: KindUint, Types: setOf(TypePrctl), Desc: "the second argument as passed (PR_SET_DUMPABLE's value, PR_SET_PTRACER's pid, PR_CAP_AMBIENT's operation, ...; an address for PR_SET_NAME)",
+		Uint: func(e *Event) uint64 { return e.Prctl.Arg2 }, SetInt: func(e *Event, n int64) error { return setU64(&e.Prctl.Arg2, n) }},
+	{Name: "prctl.name", Kind: KindString, Types: setOf(TypePrctl), Desc: "for PR_SET_NAME the new thread name (at most 15 bytes, as the kernel keeps it); empty otherwise",
+		Str: func(e *Event) string { return e.Prctl.Name }, SetStr: func(e *Event, s string) error { e.Prctl.Name = s; return nil }},
+
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},
 	{Name: "container.full_id", Kind: KindString, Types: procTypes, Desc: "full container id",

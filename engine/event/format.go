@@ -280,6 +280,12 @@ var (
 	txtSockType    = always("type", func(e *Event) string { return SockTypeName(e.Socket.Type) })
 	txtSockProto   = always("proto", func(e *Event) string { return strconv.FormatUint(uint64(e.Socket.Protocol), 10) })
 	txtUffdFlags   = always("flags", func(e *Event) string { return "0x" + strconv.FormatUint(uint64(e.Uffd.Flags), 16) })
+	txtPrctlOption = always("option", func(e *Event) string { return PrctlOptionName(e.Prctl.Option) })
+	// PR_SET_NAME's second argument is an address: its name instead.
+	txtPrctlArg2 = TextKey{"arg2", func(e *Event) (string, bool) {
+		return strconv.FormatUint(e.Prctl.Arg2, 10), e.Prctl.Option != prctlSetName
+	}}
+	txtPrctlName = TextKey{"name", func(e *Event) (string, bool) { return e.Prctl.Name, e.Prctl.Option == prctlSetName }}
 )
 
 // always is a key printed for every event of its types.

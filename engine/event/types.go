@@ -44,6 +44,8 @@ const (
 	FilterSetidRoot
 	// FilterBPFCmd: only the bpf.cmd values the rules name.
 	FilterBPFCmd
+	// FilterPrctlOption: only the prctl.option values the rules name.
+	FilterPrctlOption
 )
 
 // Class is an event type's traffic class: which kernel ring buffer
@@ -188,6 +190,8 @@ var typeTable = [numTypes]TypeInfo{
 	TypeUserfaultfd: {Name: "userfaultfd", C: "VG_USERFAULTFD", Record: RecordSys, Class: ClassPrivilege,
 		Syscalls: []Syscall{{"userfaultfd", "absent without CONFIG_USERFAULTFD"}},
 		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},
+	TypePrctl: {Name: "prctl", C: "VG_PRCTL", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("prctl"),
+		Filters: FilterName | FilterPrctlOption, Text: []TextKey{txtPrctlOption, txtPrctlArg2, txtPrctlName}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone

@@ -1,0 +1,103 @@
+package bpf
+
+import (
+	"reflect"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
+)
+
+func init() {
+	// prctl(2), raw, on one thread: the thread renames itself as a kernel
+	// worker would be named, then PR_SET_DUMPABLE with a value it takes
+	// (1) and one it refuses (7: EINVAL).
+	sysHelpers["prctl"] = func(string) (helperResult, error) {
+		runtime.LockOSThread()
+		return helperResult{FDs: []int{
+			sc(unix.SYS_PRCTL, unix.PR_SET_NAME, cstr("kworker/0:1")),
+			sc(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 1),
+			sc(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 7),
+		}}, nil
+	}
+}
+
+// prctlCalls are the option, second argument (0 for PR_SET_NAME's
+// address), name and result of each prctl event of pid, once it exited.
+// The Go runtime's own PR_SET_VMA calls (it names its heap mappings) are
+// left out.
+func prctlCalls(t *testing.T, c *collector, pid int) [][4]any {
+	t.Helper()
+	c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
+	opt, _ := event.FieldByName("prctl.option")
+	var out [][4]any
+	for _, ev := range c.all(byPID(pid, event.TypePrctl)) {
+		if ev.Prctl.Option == prSetVMA {
+			continue
+		}
+		if ev.Syscall != "prctl" {
+			t.Errorf("evt.syscall %q, want prctl", ev.Syscall)
+		}
+		arg2 := ev.Prctl.Arg2
+		if ev.Prctl.Option == unix.PR_SET_NAME {
+			arg2 = 0
+		}
+		out = append(out, [4]any{opt.Str(ev), arg2, ev.Prctl.Name, ev.Res})
+	}
+	return out
+}
+
+// Each prctl(2) call is an event with its option, argument and result;
+// PR_SET_NAME's carries the new name.
+func TestPrctlFields(t *testing.T) {
+	c := live(t)
+	res, pid := runHelperCmd(t, "prctl", "")
+	wantRes(t, res, 0, 0, -int(unix.EINVAL))
+	want := [][4]any{
+		{"PR_SET_NAME", uint64(0), "kworker/0:1", int64(0)},
+		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
+		{"PR_SET_DUMPABLE", uint64(7), "", -int64(unix.EINVAL)},
+	}
+	if got := prctlCalls(t, c, pid); !reflect.DeepEqual(got, want) {
+		t.Errorf("prctl events (option, arg2, name, res):\n got %v\nwant %v", got, want)
+	}
+}
+
+// The option filter drops, in the kernel, the options no rule names, and
+// counts them: only the two PR_SET_DUMPABLE calls get through.
+func TestPrctlOptionFilter(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	if err := c.probes.SetArgFilter(plan.ArgFilter{PrctlOptions: []uint32{unix.PR_SET_DUMPABLE}}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pid := runHelperCmd(t, "prctl", "")
+	want := [][4]any{
+		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
+		{"PR_SET_DUMPABLE", uint64(7), "", -int64(unix.EINVAL)},
+	}
+	if got := prctlCalls(t, c, pid); !reflect.DeepEqual(got, want) {
+		t.Errorf("prctl events with the filter on (option, arg2, name, res):\n got %v\nwant %v", got, want)
+	}
+	after, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after[event.TypePrctl] - before[event.TypePrctl]; got < 1 {
+		t.Errorf("filtered prctl: %d more, want at least 1 (the PR_SET_NAME)", got)
+	}
+	// Off again: PR_SET_NAME is reported.
+	if err := c.probes.SetArgFilter(plan.ArgFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	_, pid = runHelperCmd(t, "prctl", "")
+	if got := prctlCalls(t, c, pid); len(got) != 3 || got[0][0] != "PR_SET_NAME" {
+		t.Errorf("prctl events with the filter off: %v, want the three calls", got)
+	}
+}
