@@ -87,6 +87,9 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgSyscallVG_SYS_DUP2)}
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
+	dupFcntl := dup
+	dupFcntl.Syscall = uint16(vigilVgSyscallVG_SYS_FCNTL)
+	dupFcntl.Hdr.Flags = 0 // a socket (hdr's flags say VG_CONNECT_NOT_SOCKET)
 	socket := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SOCKET, "tcpdump"), Ret: 3, Syscall: uint16(vigilVgSyscallVG_SYS_SOCKET), Arg: [6]uint64{17, 3 | 0x80000, 0x300}}
 	prctl := vigilVgSys{Hdr: hdr(vigilVgTypeVG_PRCTL, "kworker/0:1"), Syscall: uint16(vigilVgSyscallVG_SYS_PRCTL), Arg: [6]uint64{15, 0x7ffd1000}, Len: [5]uint16{11}}
 	// An exec the LSM hook refused (lsm.c): flagged, no environment.
@@ -101,6 +104,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"bpf":         pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
 		"mount":       pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
 		"dup":         pack(t, dup),
+		"dup_fcntl":   pack(t, dupFcntl),
 		"socket":      pack(t, socket),
 		"userfaultfd": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_USERFAULTFD, "exploit"), Ret: 4, Syscall: uint16(vigilVgSyscallVG_SYS_USERFAULTFD), Arg: [6]uint64{0x80001}}),
 		"prctl":       pack(t, prctl, []byte("kworker/0:1")),
@@ -360,6 +364,25 @@ func TestPrctlRecord(t *testing.T) {
 	}
 	ev.Prctl = event.Prctl{Option: 4} // PR_SET_DUMPABLE, 0
 	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " option=PR_SET_DUMPABLE arg2=0 res=0") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+// fcntl's F_DUPFD of a socket onto stdio is a dup event like dup2's, its
+// syscall named.
+func TestFcntlDupRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["dup_fcntl"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	if ev.Type != event.TypeDup || ev.Syscall != "fcntl" || ev.Res != 0 || ev.Net.DPort != 4444 || ev.Net.SPort != 50000 {
+		t.Errorf("fcntl dup: type %s syscall %q res %d net %+v", ev.Type, ev.Syscall, ev.Res, ev.Net)
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " peer=127.0.0.1:4444 local=127.0.0.1:50000 proto=tcp syscall=fcntl res=0") {
 		t.Errorf("text: %s", got)
 	}
 }

@@ -429,7 +429,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_PRCTL + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_FCNTL + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -449,7 +449,7 @@ func init() {
 		vigilVgSyscallVG_SYS_DUP2: "dup2", vigilVgSyscallVG_SYS_DUP3: "dup3", vigilVgSyscallVG_SYS_ACCEPT: "accept",
 		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
 		vigilVgSyscallVG_SYS_SOCKET: "socket", vigilVgSyscallVG_SYS_USERFAULTFD: "userfaultfd",
-		vigilVgSyscallVG_SYS_PRCTL: "prctl",
+		vigilVgSyscallVG_SYS_PRCTL: "prctl", vigilVgSyscallVG_SYS_FCNTL: "fcntl",
 	} {
 		syscallNames[uint16(id)] = name
 	}

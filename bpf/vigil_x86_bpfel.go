@@ -352,6 +352,7 @@ const (
 	vigilVgSyscallVG_SYS_SOCKET       vigilVgSyscall = 44
 	vigilVgSyscallVG_SYS_USERFAULTFD  vigilVgSyscall = 45
 	vigilVgSyscallVG_SYS_PRCTL        vigilVgSyscall = 80
+	vigilVgSyscallVG_SYS_FCNTL        vigilVgSyscall = 81
 )
 
 type vigilVgType uint32
@@ -435,6 +436,7 @@ const (
 	vigilProgTpFchmod         = "tp_fchmod"
 	vigilProgTpFchmodat       = "tp_fchmodat"
 	vigilProgTpFchmodat2      = "tp_fchmodat2"
+	vigilProgTpFcntl          = "tp_fcntl"
 	vigilProgTpFinitModule    = "tp_finit_module"
 	vigilProgTpFork           = "tp_fork"
 	vigilProgTpInitModule     = "tp_init_module"
@@ -567,6 +569,7 @@ type vigilProgramSpecs struct {
 	TpFchmod         *ebpf.ProgramSpec `ebpf:"tp_fchmod"`
 	TpFchmodat       *ebpf.ProgramSpec `ebpf:"tp_fchmodat"`
 	TpFchmodat2      *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
+	TpFcntl          *ebpf.ProgramSpec `ebpf:"tp_fcntl"`
 	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
 	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
@@ -798,6 +801,7 @@ type vigilPrograms struct {
 	TpFchmod         *ebpf.Program `ebpf:"tp_fchmod"`
 	TpFchmodat       *ebpf.Program `ebpf:"tp_fchmodat"`
 	TpFchmodat2      *ebpf.Program `ebpf:"tp_fchmodat2"`
+	TpFcntl          *ebpf.Program `ebpf:"tp_fcntl"`
 	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
 	TpFork           *ebpf.Program `ebpf:"tp_fork"`
 	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
@@ -861,6 +865,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpFchmod,
 		p.TpFchmodat,
 		p.TpFchmodat2,
+		p.TpFcntl,
 		p.TpFinitModule,
 		p.TpFork,
 		p.TpInitModule,

@@ -30,7 +30,7 @@ var falcoOnly = map[string]event.Type{
 // neither table nor this one is an error, as in Falco.
 var lacking = []string{
 	"accept_unix", "execveat", "bind", "brk", "capset", "chdir", "chown", "chroot", "close", "copy_file_range",
-	"epoll_create", "epoll_wait", "eventfd", "fchdir", "fchown", "fchownat", "fcntl", "flock", "fsconfig",
+	"epoll_create", "epoll_wait", "eventfd", "fchdir", "fchown", "fchownat", "flock", "fsconfig",
 	"fstat", "futex", "getcwd", "getdents", "getdents64", "getrlimit", "getsockopt", "inotify_init",
 	"io_uring_enter", "io_uring_register", "io_uring_setup", "ioctl", "kill", "lchown", "lseek", "lstat",
 	"mlock", "mmap", "mmap2", "mprotect", "munmap", "nanosleep", "newfstatat", "open_by_handle_at",

@@ -43,7 +43,7 @@ enum vg_type {
 	VG_MOUNT = 19,
 	VG_BPF = 20,
 	/* struct vg_connect records: a socket and its addresses */
-	VG_DUP = 21,	/* dup, dup2, dup3 of a socket onto fd 0, 1 or 2 */
+	VG_DUP = 21,	/* dup, dup2, dup3, fcntl(F_DUPFD*) of a socket onto fd 0, 1 or 2 */
 	VG_ACCEPT = 22, /* accept, accept4 */
 	VG_LISTEN = 23,
 	VG_SOCKET = 24, /* struct vg_sys */
@@ -234,6 +234,7 @@ enum vg_syscall {
 	VG_SYS_SOCKET = 44,
 	VG_SYS_USERFAULTFD = 45,
 	VG_SYS_PRCTL = 80,
+	VG_SYS_FCNTL = 81,
 };
 
 enum vg_sys_flags {

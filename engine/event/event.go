@@ -35,7 +35,7 @@ const (
 	TypeUnshare
 	TypeMount
 	TypeBPF
-	TypeDup // of a socket onto fd 0, 1 or 2
+	TypeDup // of a socket onto fd 0, 1 or 2 (dup, dup2, dup3, fcntl F_DUPFD)
 	TypeAccept
 	TypeListen
 	TypeSocket

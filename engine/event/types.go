@@ -178,7 +178,7 @@ var typeTable = [numTypes]TypeInfo{
 		Filters: FilterName, Text: []TextKey{txtMountSource, txtMountTarget, txtFSType}},
 	TypeBPF: {Name: "bpf", C: "VG_BPF", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("bpf"),
 		Filters: FilterName | FilterBPFCmd, Text: []TextKey{txtBPFCmd, txtBPFName}},
-	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("dup", "dup2", "dup3"),
+	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("dup", "dup2", "dup3", "fcntl"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
 	TypeAccept: {Name: "accept", C: "VG_ACCEPT", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("accept", "accept4"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
