@@ -108,6 +108,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"socket":      pack(t, socket),
 		"userfaultfd": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_USERFAULTFD, "exploit"), Ret: 4, Syscall: uint16(vigilVgSyscallVG_SYS_USERFAULTFD), Arg: [6]uint64{0x80001}}),
 		"prctl":       pack(t, prctl, []byte("kworker/0:1")),
+		"process_vm":  pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_PROCESS_VM, "injector"), Ret: 4096, Syscall: uint16(vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV), Arg: [6]uint64{5000}}),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
@@ -383,6 +384,38 @@ func TestFcntlDupRecord(t *testing.T) {
 		t.Errorf("fcntl dup: type %s syscall %q res %d net %+v", ev.Type, ev.Syscall, ev.Res, ev.Net)
 	}
 	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " peer=127.0.0.1:4444 local=127.0.0.1:50000 proto=tcp syscall=fcntl res=0") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+// A process_vm record becomes the target's pid, its name and exe from the
+// process table, and whether it writes (the syscall).
+func TestProcessVMRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	procs.Exec(&event.Process{PID: 5000, Name: "sshd", Exe: "/usr/sbin/sshd"})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["process_vm"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	field := func(name string) any {
+		f, _ := event.FieldByName(name)
+		switch f.Kind {
+		case event.KindUint:
+			return f.Uint(ev)
+		case event.KindBool:
+			return f.Bool(ev)
+		}
+		return f.Str(ev)
+	}
+	got := []any{ev.Type, ev.Syscall, ev.Res, field("process_vm.pid"), field("process_vm.write"), field("process_vm.target_name"), field("process_vm.target_exe")}
+	want := []any{event.TypeProcessVM, "process_vm_writev", int64(4096), uint64(5000), true, "sshd", "/usr/sbin/sshd"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("process_vm: type, syscall, res, pid, write, target name, exe = %v, want %v", got, want)
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " write=true target_pid=5000 target=sshd syscall=process_vm_writev res=4096") {
 		t.Errorf("text: %s", got)
 	}
 }

@@ -325,6 +325,11 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 		ev.Socket = event.Socket{Domain: uint32(a[0]), Type: uint32(a[1]), Protocol: uint32(a[2])}
 	case event.TypeUserfaultfd:
 		ev.Uffd = event.Userfaultfd{Flags: uint32(a[0])}
+	case event.TypeProcessVM:
+		ev.ProcVM = event.ProcessVM{PID: uint32(a[0])}
+		if ev.ProcVM.PID != 0 {
+			ev.ProcVM.Target = r.procs.Lookup(ev.ProcVM.PID)
+		}
 	case event.TypePrctl:
 		ev.Prctl = event.Prctl{Option: uint32(a[0]), Arg2: a[1], Name: cString(d.Strs[0])}
 	}
@@ -429,7 +434,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_FCNTL + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -450,6 +455,7 @@ func init() {
 		vigilVgSyscallVG_SYS_ACCEPT4: "accept4", vigilVgSyscallVG_SYS_LISTEN: "listen", vigilVgSyscallVG_SYS_CONNECT: "connect",
 		vigilVgSyscallVG_SYS_SOCKET: "socket", vigilVgSyscallVG_SYS_USERFAULTFD: "userfaultfd",
 		vigilVgSyscallVG_SYS_PRCTL: "prctl", vigilVgSyscallVG_SYS_FCNTL: "fcntl",
+		vigilVgSyscallVG_SYS_PROCESS_VM_READV: "process_vm_readv", vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV: "process_vm_writev",
 	} {
 		syscallNames[uint16(id)] = name
 	}

@@ -2,7 +2,8 @@
 /*
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
- * namespace changes, mount, bpf, socket, userfaultfd and prctl. Each family is
+ * namespace changes, mount, bpf, socket, userfaultfd, prctl and
+ * process_vm_readv/writev. Each family is
  * switched off by the type mask (prefilter) and, in user space, by not
  * being attached at all.
  */
@@ -634,3 +635,20 @@ int tp_prctl(struct syscall_trace_exit *ctx)
 	sys_submit(&c);
 	return 0;
 }
+
+/* ---- process_vm_readv, process_vm_writev ---- */
+
+/* The target is named in user space from the process table, as ptrace's
+ * is: the record carries only the pid the caller passed. */
+static __always_inline int on_process_vm_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_PROCESS_VM, ret, sc))
+		return 0;
+	c.e->arg[0] = (__u32)SC_ARG1(c.x.regs);
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(process_vm_readv, on_process_vm_exit, VG_SYS_PROCESS_VM_READV)
+SYS_EXIT(process_vm_writev, on_process_vm_exit, VG_SYS_PROCESS_VM_WRITEV)

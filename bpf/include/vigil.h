@@ -49,7 +49,8 @@ enum vg_type {
 	VG_SOCKET = 24, /* struct vg_sys */
 	VG_USERFAULTFD = 25, /* struct vg_sys */
 	VG_PRCTL = 26,	     /* struct vg_sys */
-	VG_TYPE_MAX = 27,
+	VG_PROCESS_VM = 27,  /* struct vg_sys */
+	VG_TYPE_MAX = 28,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -235,6 +236,8 @@ enum vg_syscall {
 	VG_SYS_USERFAULTFD = 45,
 	VG_SYS_PRCTL = 80,
 	VG_SYS_FCNTL = 81,
+	VG_SYS_PROCESS_VM_READV = 82,
+	VG_SYS_PROCESS_VM_WRITEV = 83,
 };
 
 enum vg_sys_flags {
@@ -266,6 +269,7 @@ enum vg_sys_flags {
  *   userfaultfd: arg0 flags
  *   prctl:    arg0 option, arg1 arg2; s0 the new name (PR_SET_NAME only,
  *             at most 15 bytes as the kernel keeps it)
+ *   process_vm_readv, process_vm_writev: arg0 pid (as passed)
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_SYS_STRS 5

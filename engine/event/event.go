@@ -41,6 +41,7 @@ const (
 	TypeSocket
 	TypeUserfaultfd
 	TypePrctl
+	TypeProcessVM
 	numTypes
 )
 
@@ -120,6 +121,7 @@ type Event struct {
 	Socket Socket      // socket
 	Uffd   Userfaultfd // userfaultfd
 	Prctl  Prctl       // prctl
+	ProcVM ProcessVM   // process_vm
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -366,4 +368,11 @@ type Prctl struct {
 	Option uint32 // PR_*
 	Arg2   uint64 // as passed (for PR_SET_NAME the name's address)
 	Name   string // the new name of PR_SET_NAME; "" for other options
+}
+
+// ProcessVM is a process_vm_readv(2) or process_vm_writev(2) call (which
+// one is evt.syscall).
+type ProcessVM struct {
+	PID    uint32   // the target's pid as passed
+	Target *Process // nil when the target is unknown
 }

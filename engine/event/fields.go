@@ -150,6 +150,23 @@ func settablePtraceTarget(e *Event) *Process {
 	return e.Ptrace.Target
 }
 
+func processVMTarget(e *Event) *Process {
+	if e.ProcVM.Target == nil {
+		return &noProcess
+	}
+	return e.ProcVM.Target
+}
+
+// settableProcessVMTarget is the process_vm target, created for a setter.
+func settableProcessVMTarget(e *Event) *Process {
+	if e.ProcVM.Target == nil {
+		e.ProcVM.Target = &Process{}
+	}
+	return e.ProcVM.Target
+}
+
+func processVMWrite(e *Event) bool { return e.Syscall == "process_vm_writev" }
+
 // settableParent is the parent, created (with the pid proc.ppid, set
 // before it in table order) for a setter.
 func settableParent(e *Event) *Process {
@@ -507,6 +524,15 @@ var Fields = []Field{
 		Uint: func(e *Event) uint64 { return e.Prctl.Arg2 }, SetInt: func(e *Event, n int64) error { return setU64(&e.Prctl.Arg2, n) }},
 	{Name: "prctl.name", Kind: KindString, Types: setOf(TypePrctl), Desc: "for PR_SET_NAME the new thread name (at most 15 bytes, as the kernel keeps it); empty otherwise",
 		Str: func(e *Event) string { return e.Prctl.Name }, SetStr: func(e *Event, s string) error { e.Prctl.Name = s; return nil }},
+
+	{Name: "process_vm.pid", Kind: KindUint, Types: setOf(TypeProcessVM), Desc: "the target's pid as passed (in the caller's pid namespace)",
+		Uint: func(e *Event) uint64 { return uint64(e.ProcVM.PID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.ProcVM.PID, n) }},
+	{Name: "process_vm.write", Kind: KindBool, Types: setOf(TypeProcessVM), Desc: "process_vm_writev: the caller writes the target's memory (false: process_vm_readv reads it)",
+		Bool: processVMWrite, Derived: "evt.syscall"},
+	{Name: "process_vm.target_name", Kind: KindString, Types: setOf(TypeProcessVM), Desc: "the target's command name, from the process table; empty when unknown",
+		Str: func(e *Event) string { return processVMTarget(e).Name }, SetStr: func(e *Event, s string) error { settableProcessVMTarget(e).Name = s; return nil }},
+	{Name: "process_vm.target_exe", Kind: KindString, Types: setOf(TypeProcessVM), Desc: "the target's executable path, from the process table; empty when unknown",
+		Str: func(e *Event) string { return processVMTarget(e).Exe }, SetStr: func(e *Event, s string) error { settableProcessVMTarget(e).Exe = s; return nil }},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

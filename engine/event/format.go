@@ -285,6 +285,14 @@ var (
 	txtPrctlArg2 = TextKey{"arg2", func(e *Event) (string, bool) {
 		return strconv.FormatUint(e.Prctl.Arg2, 10), e.Prctl.Option != prctlSetName
 	}}
+	txtProcVMWrite  = always("write", func(e *Event) string { return strconv.FormatBool(processVMWrite(e)) })
+	txtProcVMPID    = always("target_pid", func(e *Event) string { return strconv.FormatUint(uint64(e.ProcVM.PID), 10) })
+	txtProcVMTarget = TextKey{"target", func(e *Event) (string, bool) {
+		if t := e.ProcVM.Target; t != nil {
+			return t.Name, true
+		}
+		return "", false
+	}}
 	txtPrctlName = TextKey{"name", func(e *Event) (string, bool) { return e.Prctl.Name, e.Prctl.Option == prctlSetName }}
 )
 

@@ -192,6 +192,8 @@ var typeTable = [numTypes]TypeInfo{
 		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},
 	TypePrctl: {Name: "prctl", C: "VG_PRCTL", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("prctl"),
 		Filters: FilterName | FilterPrctlOption, Text: []TextKey{txtPrctlOption, txtPrctlArg2, txtPrctlName}},
+	TypeProcessVM: {Name: "process_vm", C: "VG_PROCESS_VM", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("process_vm_readv", "process_vm_writev"),
+		Filters: FilterName, Text: []TextKey{txtProcVMWrite, txtProcVMPID, txtProcVMTarget}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone
