@@ -167,6 +167,50 @@ func settableProcessVMTarget(e *Event) *Process {
 
 func processVMWrite(e *Event) bool { return e.Syscall == "process_vm_writev" }
 
+// procPathPID is the process a path names below /proc: the N of /proc/N
+// and /proc/N/..., self for /proc/self and /proc/thread-self, neither
+// (0, false) for any other path. N is what procfs takes for a pid: digits
+// without a leading zero.
+func procPathPID(path string) (pid uint32, self bool) {
+	rest, ok := strings.CutPrefix(path, "/proc/")
+	if !ok {
+		return 0, false
+	}
+	elem, _, _ := strings.Cut(rest, "/")
+	if elem == "self" || elem == "thread-self" {
+		return 0, true
+	}
+	if elem == "" || elem[0] < '1' || elem[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(elem, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), false
+}
+
+// procPID is file.proc_pid: /proc/self is the process as its own pid
+// namespace numbers it.
+func procPID(e *Event) uint32 {
+	pid, self := procPathPID(e.File.Path)
+	if !self {
+		return pid
+	}
+	if e.Proc.VPID != 0 {
+		return e.Proc.VPID
+	}
+	return e.Proc.PID
+}
+
+// procOther is file.proc_other. A process may see /proc by host pids (on
+// the host) or by its namespace's (in a container with its own /proc),
+// so both of its own numbers are its own; so is the calling thread's id.
+func procOther(e *Event) bool {
+	pid, _ := procPathPID(e.File.Path)
+	return pid != 0 && pid != e.Proc.PID && pid != e.Proc.VPID && pid != e.TID
+}
+
 // settableParent is the parent, created (with the pid proc.ppid, set
 // before it in table order) for a setter.
 func settableParent(e *Event) *Process {
@@ -354,6 +398,10 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
+	{Name: "file.proc_pid", Kind: KindUint, Types: openTypes, Desc: "for a path /proc/N or below it the N; for /proc/self and /proc/thread-self the process's own proc.vpid; 0 for any other path",
+		Uint: func(e *Event) uint64 { return uint64(procPID(e)) }, Derived: "file.path, proc.vpid"},
+	{Name: "file.proc_other", Kind: KindBool, Types: openTypes, Desc: "the path is /proc/N or below it and N is another process: not the process's pid, its vpid (inside a pid namespace /proc shows namespace pids) or the thread's id, and not self or thread-self",
+		Bool: procOther, Derived: "file.path, proc.pid, proc.vpid, proc.tid"},
 	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
 	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
