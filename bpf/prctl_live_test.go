@@ -14,13 +14,15 @@ import (
 func init() {
 	// prctl(2), raw, on one thread: the thread renames itself as a kernel
 	// worker would be named, then PR_SET_DUMPABLE with a value it takes
-	// (1) and one it refuses (7: EINVAL).
+	// (1) and one it refuses (7: EINVAL), then PR_SET_PTRACER 0 (no
+	// tracer; EINVAL without Yama), an option with a magic number.
 	sysHelpers["prctl"] = func(string) (helperResult, error) {
 		runtime.LockOSThread()
 		return helperResult{FDs: []int{
 			sc(unix.SYS_PRCTL, unix.PR_SET_NAME, cstr("kworker/0:1")),
 			sc(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 1),
 			sc(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 7),
+			sc(unix.SYS_PRCTL, unix.PR_SET_PTRACER, 0),
 		}}, nil
 	}
 }
@@ -55,19 +57,32 @@ func prctlCalls(t *testing.T, c *collector, pid int) [][4]any {
 func TestPrctlFields(t *testing.T) {
 	c := live(t)
 	res, pid := runHelperCmd(t, "prctl", "")
-	wantRes(t, res, 0, 0, -int(unix.EINVAL))
+	ptracer := prctlPtracerResult(t, res)
+	wantRes(t, res, 0, 0, -int(unix.EINVAL), ptracer)
 	want := [][4]any{
 		{"PR_SET_NAME", uint64(0), "kworker/0:1", int64(0)},
 		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
 		{"PR_SET_DUMPABLE", uint64(7), "", -int64(unix.EINVAL)},
+		{"PR_SET_PTRACER", uint64(0), "", int64(ptracer)},
 	}
 	if got := prctlCalls(t, c, pid); !reflect.DeepEqual(got, want) {
 		t.Errorf("prctl events (option, arg2, name, res):\n got %v\nwant %v", got, want)
 	}
 }
 
+// prctlPtracerResult is what PR_SET_PTRACER returned to the helper: 0
+// with the Yama LSM, -EINVAL without it.
+func prctlPtracerResult(t *testing.T, res helperResult) int {
+	t.Helper()
+	if len(res.FDs) != 4 || (res.FDs[3] != 0 && res.FDs[3] != -int(unix.EINVAL)) {
+		t.Fatalf("helper results %v, want 4 with PR_SET_PTRACER's 0 or -EINVAL last", res.FDs)
+	}
+	return res.FDs[3]
+}
+
 // The option filter drops, in the kernel, the options no rule names, and
-// counts them: only the two PR_SET_DUMPABLE calls get through.
+// counts them: only the PR_SET_DUMPABLE calls get through, and
+// PR_SET_PTRACER (its bit is not its number) once it is named too.
 func TestPrctlOptionFilter(t *testing.T) {
 	c := startCollector(t, DefaultOptions())
 	if err := c.probes.SetArgFilter(plan.ArgFilter{PrctlOptions: []uint32{unix.PR_SET_DUMPABLE}}); err != nil {
@@ -89,15 +104,23 @@ func TestPrctlOptionFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := after[event.TypePrctl] - before[event.TypePrctl]; got < 1 {
-		t.Errorf("filtered prctl: %d more, want at least 1 (the PR_SET_NAME)", got)
+	if got := after[event.TypePrctl] - before[event.TypePrctl]; got < 2 {
+		t.Errorf("filtered prctl: %d more, want at least 2 (PR_SET_NAME, PR_SET_PTRACER)", got)
+	}
+	if err := c.probes.SetArgFilter(plan.ArgFilter{PrctlOptions: []uint32{unix.PR_SET_PTRACER}}); err != nil {
+		t.Fatal(err)
+	}
+	res, pid := runHelperCmd(t, "prctl", "")
+	ptracer := prctlPtracerResult(t, res)
+	if got, want := prctlCalls(t, c, pid), [][4]any{{"PR_SET_PTRACER", uint64(0), "", int64(ptracer)}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("prctl events with PR_SET_PTRACER named:\n got %v\nwant %v", got, want)
 	}
 	// Off again: PR_SET_NAME is reported.
 	if err := c.probes.SetArgFilter(plan.ArgFilter{}); err != nil {
 		t.Fatal(err)
 	}
 	_, pid = runHelperCmd(t, "prctl", "")
-	if got := prctlCalls(t, c, pid); len(got) != 3 || got[0][0] != "PR_SET_NAME" {
-		t.Errorf("prctl events with the filter off: %v, want the three calls", got)
+	if got := prctlCalls(t, c, pid); len(got) != 4 || got[0][0] != "PR_SET_NAME" {
+		t.Errorf("prctl events with the filter off: %v, want the four calls", got)
 	}
 }
