@@ -15,7 +15,9 @@ func init() {
 	// prctl(2), raw, on one thread: the thread renames itself as a kernel
 	// worker would be named, then PR_SET_DUMPABLE with a value it takes
 	// (1) and one it refuses (7: EINVAL), then PR_SET_PTRACER 0 (no
-	// tracer; EINVAL without Yama), an option with a magic number.
+	// tracer; EINVAL without Yama), an option with a magic number, and
+	// PR_SET_DUMPABLE 1 again with garbage in the option's upper 32 bits,
+	// which the kernel ignores (the option is an int).
 	sysHelpers["prctl"] = func(string) (helperResult, error) {
 		runtime.LockOSThread()
 		return helperResult{FDs: []int{
@@ -23,6 +25,7 @@ func init() {
 			sc(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 1),
 			sc(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 7),
 			sc(unix.SYS_PRCTL, unix.PR_SET_PTRACER, 0),
+			sc(unix.SYS_PRCTL, 1<<32|unix.PR_SET_DUMPABLE, 1),
 		}}, nil
 	}
 }
@@ -58,12 +61,13 @@ func TestPrctlFields(t *testing.T) {
 	c := live(t)
 	res, pid := runHelperCmd(t, "prctl", "")
 	ptracer := prctlPtracerResult(t, res)
-	wantRes(t, res, 0, 0, -int(unix.EINVAL), ptracer)
+	wantRes(t, res, 0, 0, -int(unix.EINVAL), ptracer, 0)
 	want := [][4]any{
 		{"PR_SET_NAME", uint64(0), "kworker/0:1", int64(0)},
 		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
 		{"PR_SET_DUMPABLE", uint64(7), "", -int64(unix.EINVAL)},
 		{"PR_SET_PTRACER", uint64(0), "", int64(ptracer)},
+		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
 	}
 	if got := prctlCalls(t, c, pid); !reflect.DeepEqual(got, want) {
 		t.Errorf("prctl events (option, arg2, name, res):\n got %v\nwant %v", got, want)
@@ -74,15 +78,16 @@ func TestPrctlFields(t *testing.T) {
 // with the Yama LSM, -EINVAL without it.
 func prctlPtracerResult(t *testing.T, res helperResult) int {
 	t.Helper()
-	if len(res.FDs) != 4 || (res.FDs[3] != 0 && res.FDs[3] != -int(unix.EINVAL)) {
-		t.Fatalf("helper results %v, want 4 with PR_SET_PTRACER's 0 or -EINVAL last", res.FDs)
+	if len(res.FDs) != 5 || (res.FDs[3] != 0 && res.FDs[3] != -int(unix.EINVAL)) {
+		t.Fatalf("helper results %v, want 5 with PR_SET_PTRACER's 0 or -EINVAL fourth", res.FDs)
 	}
 	return res.FDs[3]
 }
 
 // The option filter drops, in the kernel, the options no rule names, and
-// counts them: only the PR_SET_DUMPABLE calls get through, and
-// PR_SET_PTRACER (its bit is not its number) once it is named too.
+// counts them: only the PR_SET_DUMPABLE calls get through (the one with
+// upper bits in its option too), and PR_SET_PTRACER (its bit is not its
+// number) once it alone is named.
 func TestPrctlOptionFilter(t *testing.T) {
 	c := startCollector(t, DefaultOptions())
 	if err := c.probes.SetArgFilter(plan.ArgFilter{PrctlOptions: []uint32{unix.PR_SET_DUMPABLE}}); err != nil {
@@ -96,6 +101,7 @@ func TestPrctlOptionFilter(t *testing.T) {
 	want := [][4]any{
 		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
 		{"PR_SET_DUMPABLE", uint64(7), "", -int64(unix.EINVAL)},
+		{"PR_SET_DUMPABLE", uint64(1), "", int64(0)},
 	}
 	if got := prctlCalls(t, c, pid); !reflect.DeepEqual(got, want) {
 		t.Errorf("prctl events with the filter on (option, arg2, name, res):\n got %v\nwant %v", got, want)
@@ -120,7 +126,7 @@ func TestPrctlOptionFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, pid = runHelperCmd(t, "prctl", "")
-	if got := prctlCalls(t, c, pid); len(got) != 4 || got[0][0] != "PR_SET_NAME" {
-		t.Errorf("prctl events with the filter off: %v, want the four calls", got)
+	if got := prctlCalls(t, c, pid); len(got) != 5 || got[0][0] != "PR_SET_NAME" {
+		t.Errorf("prctl events with the filter off: %v, want the five calls", got)
 	}
 }

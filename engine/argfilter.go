@@ -13,9 +13,9 @@ import (
 
 // The kernel-side argument filters (the Filters of each type's row in the
 // event-type table): what the enabled rules require of an event's command
-// name, ptrace request, bpf command, prctl option and requested ids, derived like the open filter —
-// sound over-approximations, so the kernel drops only events no rule can
-// match.
+// name, ptrace request, bpf command, prctl option and requested ids,
+// derived like the open filter — sound over-approximations, so the kernel
+// drops only events no rule can match.
 
 // stringValues over-approximates the values of a string field for which e
 // can be true on events of type t; all is true when e does not constrain

@@ -165,12 +165,12 @@ int tp_connect(struct syscall_trace_exit *ctx)
 
 /*
  * Inbound and redirected sockets, as struct vg_connect records with the
- * socket's own addresses: dup/dup2/dup3 (and fcntl's F_DUPFD, F_DUPFD_CLOEXEC)
- * that put a socket on fd 0, 1 or 2
- * (VG_DUP; anything else, failures included, is not reported: shells dup
- * onto stdio all the time), accept/accept4 (VG_ACCEPT; the new socket, or
- * for a failure the listening one; EAGAIN of non-blocking servers is
- * counted as filtered) and listen (VG_LISTEN).
+ * socket's own addresses: dup/dup2/dup3 and fcntl's F_DUPFD and
+ * F_DUPFD_CLOEXEC that put a socket on fd 0, 1 or 2 (VG_DUP; anything
+ * else, failures included, is not reported: shells dup onto stdio all
+ * the time), accept/accept4 (VG_ACCEPT; the new socket, or for a failure
+ * the listening one; EAGAIN of non-blocking servers is counted as
+ * filtered) and listen (VG_LISTEN).
  */
 static __always_inline int on_sock_exit(long ret, enum vg_syscall sc)
 {

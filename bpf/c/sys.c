@@ -3,9 +3,8 @@
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
  * namespace changes, mount, bpf, socket, userfaultfd, prctl and
- * process_vm_readv/writev. Each family is
- * switched off by the type mask (prefilter) and, in user space, by not
- * being attached at all.
+ * process_vm_readv/writev. Each family is switched off by the type mask
+ * (prefilter) and, in user space, by not being attached at all.
  */
 #include "common.h"
 
@@ -584,7 +583,7 @@ int tp_userfaultfd(struct syscall_trace_exit *ctx)
 /* The bit of an option in vg_config.prctl_opts (engine: prctlBit): the
  * options numbered from 0 by their own number, the three with magic
  * numbers next, every other one on the last bit. */
-static __always_inline __u32 prctl_bit(__u64 opt)
+static __always_inline __u32 prctl_bit(__u32 opt)
 {
 	if (opt < 124)
 		return opt;
@@ -607,7 +606,9 @@ int tp_prctl(struct syscall_trace_exit *ctx)
 	if (!cfg)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 opt = SC_ARG1((struct pt_regs *)bpf_task_pt_regs(task));
+	/* The option is an int: the kernel ignores the upper bits, and so
+	 * must the filter, or they would hide any option from it. */
+	__u32 opt = SC_ARG1((struct pt_regs *)bpf_task_pt_regs(task));
 	if (cfg->prctl_filter) {
 		__u32 bit = prctl_bit(opt);
 		if (!((cfg->prctl_opts[(bit >> 6) & 1] >> (bit & 63)) & 1)) {
