@@ -87,10 +87,14 @@ func sampleRecords(t testing.TB) map[string][]byte {
 	dup := vigilVgConnect{Hdr: hdr(vigilVgTypeVG_DUP, "bash"), Ret: 0, Fd: 3, Family: 2, SockType: 1, Protocol: 6, SockFamily: 2, Dport: 4444, Sport: 50000, Syscall: uint16(vigilVgSyscallVG_SYS_DUP2)}
 	copy(dup.Daddr[:], []byte{127, 0, 0, 1})
 	copy(dup.Saddr[:], []byte{127, 0, 0, 1})
+	dupFcntl := dup
+	dupFcntl.Syscall = uint16(vigilVgSyscallVG_SYS_FCNTL)
+	dupFcntl.Hdr.Flags = 0 // a socket (hdr's flags say VG_CONNECT_NOT_SOCKET)
 	socket := vigilVgSys{Hdr: hdr(vigilVgTypeVG_SOCKET, "tcpdump"), Ret: 3, Syscall: uint16(vigilVgSyscallVG_SYS_SOCKET), Arg: [6]uint64{17, 3 | 0x80000, 0x300}}
 	// stdin a socket to 1.2.3.4:4444, stdout a pts, stderr a pipe.
 	stdio := [3]vigilVgStdio{{Ino: 9001, Mode: 0o140000, Open: 1, Family: 2, Protocol: 6, Dport: 4444, Daddr: [16]uint8{1, 2, 3, 4}},
 		{Ino: 3, Rdev: 136<<20 | 2, Mode: 0o020000, Open: 1}, {Ino: 9002, Mode: 0o010000, Open: 1}}
+	prctl := vigilVgSys{Hdr: hdr(vigilVgTypeVG_PRCTL, "kworker/0:1"), Syscall: uint16(vigilVgSyscallVG_SYS_PRCTL), Arg: [6]uint64{15, 0x7ffd1000}, Len: [5]uint16{11}}
 	// An exec the LSM hook refused (lsm.c): flagged, no environment.
 	denied := vigilVgExec{Hdr: hdr(vigilVgTypeVG_EXEC, "sh"), Ppid: 1, StartNs: 99, ExeLen: uint16(len(exe)), CwdLen: uint16(len(cwd)), ArgsLen: uint16(len(args))}
 	denied.Hdr.Flags = uint16(vigilVgExecFlagsVG_EXEC_DENIED)
@@ -103,6 +107,7 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"bpf":         pack(t, bpfRec, []byte("vigil_prog\x00\x00\x00\x00\x00\x00")),
 		"mount":       pack(t, mount, []byte("tmpfs"), []byte("mnt"), []byte("/root"), []byte("tmpfs")),
 		"dup":         pack(t, dup),
+		"dup_fcntl":   pack(t, dupFcntl),
 		"socket":      pack(t, socket),
 		"userfaultfd": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_USERFAULTFD, "exploit"), Ret: 4, Syscall: uint16(vigilVgSyscallVG_SYS_USERFAULTFD), Arg: [6]uint64{0x80001}}),
 		"truncate":    pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_TRUNCATE, "logrotate"), Syscall: uint16(vigilVgSyscallVG_SYS_TRUNCATE), Arg: [6]uint64{4096}, Len: [5]uint16{8, 4}}, []byte("log/../x"), []byte("/var")),
@@ -115,6 +120,8 @@ func sampleRecords(t testing.TB) map[string][]byte {
 		"removexattr": pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_XATTR, "attr"), Ret: -61, Syscall: uint16(vigilVgSyscallVG_SYS_LREMOVEXATTR), Len: [5]uint16{1, 4, 6}}, []byte("a"), []byte("/srv"), []byte("user.x")),
 		"chattr":      pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_CHATTR, "chattr"), Syscall: uint16(vigilVgSyscallVG_SYS_IOCTL), Arg: [6]uint64{0x80010, 0x40086602}, Len: [5]uint16{10}}, []byte("/etc/hosts")),
 		"fssetxattr":  pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_CHATTR, "xfs_io"), Syscall: uint16(vigilVgSyscallVG_SYS_IOCTL), Arg: [6]uint64{0x80, 0x401c5820, 0x8 | 0x4}, Len: [5]uint16{6}}, []byte("/srv/f")),
+		"prctl":       pack(t, prctl, []byte("kworker/0:1")),
+		"process_vm":  pack(t, vigilVgSys{Hdr: hdr(vigilVgTypeVG_PROCESS_VM, "injector"), Ret: 4096, Syscall: uint16(vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV), Arg: [6]uint64{5000}}),
 		"fork":        pack(t, vigilVgFork{Hdr: hdr(vigilVgTypeVG_FORK, "bash"), ChildPid: 5000, ChildStartNs: 1234, ChildIds: vigilVgNsids{Vpid: 2, Vpgid: 1, Sid: 1}}),
 		"exit":        pack(t, vigilVgExit{Hdr: hdr(vigilVgTypeVG_EXIT, "bash"), Status: 256}),
 		"open":        pack(t, open, []byte("a/../b"[:5]), []byte("/tmp")),
@@ -346,6 +353,84 @@ func TestUserfaultfdRecord(t *testing.T) {
 		t.Errorf("userfaultfd: type %s flags %#x res %d syscall %q", ev.Type, ev.Uffd.Flags, ev.Res, ev.Syscall)
 	}
 	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " flags=0x80001") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+// A prctl record becomes the option (by name in rules and text), its
+// second argument and, for PR_SET_NAME, the new name instead of the
+// argument's address.
+func TestPrctlRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["prctl"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	if want := (event.Prctl{Option: 15, Arg2: 0x7ffd1000, Name: "kworker/0:1"}); ev.Type != event.TypePrctl || ev.Prctl != want || ev.Res != 0 || ev.Syscall != "prctl" {
+		t.Errorf("prctl: type %s %+v res %d syscall %q, want %+v res 0 prctl", ev.Type, ev.Prctl, ev.Res, ev.Syscall, want)
+	}
+	if f, _ := event.FieldByName("prctl.option"); f.Str(ev) != "PR_SET_NAME" {
+		t.Errorf("prctl.option %q, want PR_SET_NAME", f.Str(ev))
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " option=PR_SET_NAME name=kworker/0:1 res=0") {
+		t.Errorf("text: %s", got)
+	}
+	ev.Prctl = event.Prctl{Option: 4} // PR_SET_DUMPABLE, 0
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " option=PR_SET_DUMPABLE arg2=0 res=0") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+// fcntl's F_DUPFD of a socket onto stdio is a dup event like dup2's, its
+// syscall named.
+func TestFcntlDupRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["dup_fcntl"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	if ev.Type != event.TypeDup || ev.Syscall != "fcntl" || ev.Res != 0 || ev.Net.DPort != 4444 || ev.Net.SPort != 50000 {
+		t.Errorf("fcntl dup: type %s syscall %q res %d net %+v", ev.Type, ev.Syscall, ev.Res, ev.Net)
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " peer=127.0.0.1:4444 local=127.0.0.1:50000 proto=tcp syscall=fcntl res=0") {
+		t.Errorf("text: %s", got)
+	}
+}
+
+// A process_vm record becomes the target's pid, its name and exe from the
+// process table, and whether it writes (the syscall).
+func TestProcessVMRecord(t *testing.T) {
+	procs := process.New(process.Options{})
+	procs.Exec(&event.Process{PID: 5000, Name: "sshd", Exe: "/usr/sbin/sshd"})
+	clk, _ := newClock()
+	r := &Reader{dec: NewDecoder(), procs: procs, users: process.NewUsers("/etc/passwd"), clock: clk, env: new(atomic.Pointer[map[string]bool])}
+	var d Record
+	if err := r.dec.Decode(sampleRecords(t)["process_vm"], &d); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.handle(&d)
+	field := func(name string) any {
+		f, _ := event.FieldByName(name)
+		switch f.Kind {
+		case event.KindUint:
+			return f.Uint(ev)
+		case event.KindBool:
+			return f.Bool(ev)
+		}
+		return f.Str(ev)
+	}
+	got := []any{ev.Type, ev.Syscall, ev.Res, field("process_vm.pid"), field("process_vm.write"), field("process_vm.target_name"), field("process_vm.target_exe")}
+	want := []any{event.TypeProcessVM, "process_vm_writev", int64(4096), uint64(5000), true, "sshd", "/usr/sbin/sshd"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("process_vm: type, syscall, res, pid, write, target name, exe = %v, want %v", got, want)
+	}
+	if got := string(event.AppendText(nil, ev)); !strings.Contains(got, " write=true target_pid=5000 target=sshd syscall=process_vm_writev res=4096") {
 		t.Errorf("text: %s", got)
 	}
 }

@@ -409,6 +409,13 @@ func (r *Reader) sysEvent(ev *event.Event, d *Record) {
 	case event.TypeUtimes:
 		ev.File = event.File{Path: absPath(d.Strs[0], d.Strs[1], cwd), RawPath: d.Strs[0], Flags: uint32(a[5])}
 		ev.Utimes = event.Utimes{ATime: utimesTime(d.Syscall, a[4], a[0], a[1]), MTime: utimesTime(d.Syscall, a[4], a[2], a[3])}
+	case event.TypeProcessVM:
+		ev.ProcVM = event.ProcessVM{PID: uint32(a[0])}
+		if ev.ProcVM.PID != 0 {
+			ev.ProcVM.Target = r.procs.Lookup(ev.ProcVM.PID)
+		}
+	case event.TypePrctl:
+		ev.Prctl = event.Prctl{Option: uint32(a[0]), Arg2: a[1], Name: cString(d.Strs[0])}
 	}
 }
 
@@ -625,7 +632,7 @@ func parseEnv(b []byte, trunc bool, values map[string]bool) map[string]string {
 
 // syscallNames is indexed by enum vg_syscall: the kernel's ids of the
 // syscalls of the event-type table (bpf/types_test.go checks both ways).
-var syscallNames [vigilVgSyscallVG_SYS_IOCTL + 1]string
+var syscallNames [vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV + 1]string
 
 func init() {
 	for id, name := range map[vigilVgSyscall]string{
@@ -653,6 +660,8 @@ func init() {
 		vigilVgSyscallVG_SYS_REMOVEXATTR: "removexattr", vigilVgSyscallVG_SYS_LREMOVEXATTR: "lremovexattr",
 		vigilVgSyscallVG_SYS_FREMOVEXATTR: "fremovexattr", vigilVgSyscallVG_SYS_SETXATTRAT: "setxattrat",
 		vigilVgSyscallVG_SYS_REMOVEXATTRAT: "removexattrat", vigilVgSyscallVG_SYS_IOCTL: "ioctl",
+		vigilVgSyscallVG_SYS_PRCTL: "prctl", vigilVgSyscallVG_SYS_FCNTL: "fcntl",
+		vigilVgSyscallVG_SYS_PROCESS_VM_READV: "process_vm_readv", vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV: "process_vm_writev",
 	} {
 		syscallNames[uint16(id)] = name
 	}

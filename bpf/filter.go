@@ -236,6 +236,14 @@ func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 			}
 		}
 	}
+	p.cfg.PrctlFilter, p.cfg.PrctlOpts = 0, [2]uint64{}
+	if f.PrctlOptions != nil {
+		p.cfg.PrctlFilter = 1
+		for _, o := range f.PrctlOptions {
+			b := prctlBit(o)
+			p.cfg.PrctlOpts[b/64] |= 1 << (b % 64)
+		}
+	}
 	if f.NoSetidOld != p.noSetidOld {
 		p.noSetidOld = f.NoSetidOld
 		if err := p.syncHooks(p.cfg.TypeMask); err != nil {
@@ -312,3 +320,25 @@ func ptraceBit(req uint32) uint {
 	}
 	return 63
 }
+
+// prctlBit mirrors prctl_bit() in sys.c.
+func prctlBit(opt uint32) uint {
+	switch {
+	case opt < 124:
+		return uint(opt)
+	case opt == prGetAuxv:
+		return 124
+	case opt == prSetVMA:
+		return 125
+	case opt == prSetPtracer:
+		return 126
+	}
+	return 127
+}
+
+// The prctl(2) options with magic numbers (ASCII in the number).
+const (
+	prGetAuxv    = 0x41555856
+	prSetVMA     = 0x53564d41
+	prSetPtracer = 0x59616d61
+)

@@ -53,6 +53,9 @@ type vigilVgConfig struct {
 	BpfFilter      uint32
 	FileFilter     uint64
 	BpfCmds        uint64
+	PrctlOpts      [2]uint64
+	PrctlFilter    uint32
+	PadPrctl       uint32
 	BulkTypes      uint64
 	LimitTypes     uint64
 	RateIntervalNs uint64
@@ -326,70 +329,74 @@ const (
 type vigilVgSyscall uint32
 
 const (
-	vigilVgSyscallVG_SYS_OPEN          vigilVgSyscall = 1
-	vigilVgSyscallVG_SYS_OPENAT        vigilVgSyscall = 2
-	vigilVgSyscallVG_SYS_OPENAT2       vigilVgSyscall = 3
-	vigilVgSyscallVG_SYS_CREAT         vigilVgSyscall = 4
-	vigilVgSyscallVG_SYS_UNLINK        vigilVgSyscall = 5
-	vigilVgSyscallVG_SYS_UNLINKAT      vigilVgSyscall = 6
-	vigilVgSyscallVG_SYS_RMDIR         vigilVgSyscall = 7
-	vigilVgSyscallVG_SYS_MKDIR         vigilVgSyscall = 8
-	vigilVgSyscallVG_SYS_MKDIRAT       vigilVgSyscall = 9
-	vigilVgSyscallVG_SYS_RENAME        vigilVgSyscall = 10
-	vigilVgSyscallVG_SYS_RENAMEAT      vigilVgSyscall = 11
-	vigilVgSyscallVG_SYS_RENAMEAT2     vigilVgSyscall = 12
-	vigilVgSyscallVG_SYS_LINK          vigilVgSyscall = 13
-	vigilVgSyscallVG_SYS_LINKAT        vigilVgSyscall = 14
-	vigilVgSyscallVG_SYS_SYMLINK       vigilVgSyscall = 15
-	vigilVgSyscallVG_SYS_SYMLINKAT     vigilVgSyscall = 16
-	vigilVgSyscallVG_SYS_CHMOD         vigilVgSyscall = 17
-	vigilVgSyscallVG_SYS_FCHMOD        vigilVgSyscall = 18
-	vigilVgSyscallVG_SYS_FCHMODAT      vigilVgSyscall = 19
-	vigilVgSyscallVG_SYS_FCHMODAT2     vigilVgSyscall = 20
-	vigilVgSyscallVG_SYS_PTRACE        vigilVgSyscall = 21
-	vigilVgSyscallVG_SYS_SETUID        vigilVgSyscall = 22
-	vigilVgSyscallVG_SYS_SETREUID      vigilVgSyscall = 23
-	vigilVgSyscallVG_SYS_SETRESUID     vigilVgSyscall = 24
-	vigilVgSyscallVG_SYS_SETFSUID      vigilVgSyscall = 25
-	vigilVgSyscallVG_SYS_SETGID        vigilVgSyscall = 26
-	vigilVgSyscallVG_SYS_SETREGID      vigilVgSyscall = 27
-	vigilVgSyscallVG_SYS_SETRESGID     vigilVgSyscall = 28
-	vigilVgSyscallVG_SYS_SETFSGID      vigilVgSyscall = 29
-	vigilVgSyscallVG_SYS_MEMFD_CREATE  vigilVgSyscall = 30
-	vigilVgSyscallVG_SYS_INIT_MODULE   vigilVgSyscall = 31
-	vigilVgSyscallVG_SYS_FINIT_MODULE  vigilVgSyscall = 32
-	vigilVgSyscallVG_SYS_SETNS         vigilVgSyscall = 33
-	vigilVgSyscallVG_SYS_UNSHARE       vigilVgSyscall = 34
-	vigilVgSyscallVG_SYS_MOUNT         vigilVgSyscall = 35
-	vigilVgSyscallVG_SYS_BPF           vigilVgSyscall = 36
-	vigilVgSyscallVG_SYS_DUP           vigilVgSyscall = 37
-	vigilVgSyscallVG_SYS_DUP2          vigilVgSyscall = 38
-	vigilVgSyscallVG_SYS_DUP3          vigilVgSyscall = 39
-	vigilVgSyscallVG_SYS_ACCEPT        vigilVgSyscall = 40
-	vigilVgSyscallVG_SYS_ACCEPT4       vigilVgSyscall = 41
-	vigilVgSyscallVG_SYS_LISTEN        vigilVgSyscall = 42
-	vigilVgSyscallVG_SYS_CONNECT       vigilVgSyscall = 43
-	vigilVgSyscallVG_SYS_SOCKET        vigilVgSyscall = 44
-	vigilVgSyscallVG_SYS_USERFAULTFD   vigilVgSyscall = 45
-	vigilVgSyscallVG_SYS_TRUNCATE      vigilVgSyscall = 46
-	vigilVgSyscallVG_SYS_FTRUNCATE     vigilVgSyscall = 47
-	vigilVgSyscallVG_SYS_CHOWN         vigilVgSyscall = 48
-	vigilVgSyscallVG_SYS_FCHOWN        vigilVgSyscall = 49
-	vigilVgSyscallVG_SYS_LCHOWN        vigilVgSyscall = 50
-	vigilVgSyscallVG_SYS_FCHOWNAT      vigilVgSyscall = 51
-	vigilVgSyscallVG_SYS_UTIME         vigilVgSyscall = 52
-	vigilVgSyscallVG_SYS_UTIMES        vigilVgSyscall = 53
-	vigilVgSyscallVG_SYS_FUTIMESAT     vigilVgSyscall = 54
-	vigilVgSyscallVG_SYS_UTIMENSAT     vigilVgSyscall = 55
-	vigilVgSyscallVG_SYS_SETXATTR      vigilVgSyscall = 56
-	vigilVgSyscallVG_SYS_LSETXATTR     vigilVgSyscall = 57
-	vigilVgSyscallVG_SYS_FSETXATTR     vigilVgSyscall = 58
-	vigilVgSyscallVG_SYS_REMOVEXATTR   vigilVgSyscall = 59
-	vigilVgSyscallVG_SYS_LREMOVEXATTR  vigilVgSyscall = 60
-	vigilVgSyscallVG_SYS_FREMOVEXATTR  vigilVgSyscall = 61
-	vigilVgSyscallVG_SYS_SETXATTRAT    vigilVgSyscall = 62
-	vigilVgSyscallVG_SYS_REMOVEXATTRAT vigilVgSyscall = 63
-	vigilVgSyscallVG_SYS_IOCTL         vigilVgSyscall = 64
+	vigilVgSyscallVG_SYS_OPEN              vigilVgSyscall = 1
+	vigilVgSyscallVG_SYS_OPENAT            vigilVgSyscall = 2
+	vigilVgSyscallVG_SYS_OPENAT2           vigilVgSyscall = 3
+	vigilVgSyscallVG_SYS_CREAT             vigilVgSyscall = 4
+	vigilVgSyscallVG_SYS_UNLINK            vigilVgSyscall = 5
+	vigilVgSyscallVG_SYS_UNLINKAT          vigilVgSyscall = 6
+	vigilVgSyscallVG_SYS_RMDIR             vigilVgSyscall = 7
+	vigilVgSyscallVG_SYS_MKDIR             vigilVgSyscall = 8
+	vigilVgSyscallVG_SYS_MKDIRAT           vigilVgSyscall = 9
+	vigilVgSyscallVG_SYS_RENAME            vigilVgSyscall = 10
+	vigilVgSyscallVG_SYS_RENAMEAT          vigilVgSyscall = 11
+	vigilVgSyscallVG_SYS_RENAMEAT2         vigilVgSyscall = 12
+	vigilVgSyscallVG_SYS_LINK              vigilVgSyscall = 13
+	vigilVgSyscallVG_SYS_LINKAT            vigilVgSyscall = 14
+	vigilVgSyscallVG_SYS_SYMLINK           vigilVgSyscall = 15
+	vigilVgSyscallVG_SYS_SYMLINKAT         vigilVgSyscall = 16
+	vigilVgSyscallVG_SYS_CHMOD             vigilVgSyscall = 17
+	vigilVgSyscallVG_SYS_FCHMOD            vigilVgSyscall = 18
+	vigilVgSyscallVG_SYS_FCHMODAT          vigilVgSyscall = 19
+	vigilVgSyscallVG_SYS_FCHMODAT2         vigilVgSyscall = 20
+	vigilVgSyscallVG_SYS_PTRACE            vigilVgSyscall = 21
+	vigilVgSyscallVG_SYS_SETUID            vigilVgSyscall = 22
+	vigilVgSyscallVG_SYS_SETREUID          vigilVgSyscall = 23
+	vigilVgSyscallVG_SYS_SETRESUID         vigilVgSyscall = 24
+	vigilVgSyscallVG_SYS_SETFSUID          vigilVgSyscall = 25
+	vigilVgSyscallVG_SYS_SETGID            vigilVgSyscall = 26
+	vigilVgSyscallVG_SYS_SETREGID          vigilVgSyscall = 27
+	vigilVgSyscallVG_SYS_SETRESGID         vigilVgSyscall = 28
+	vigilVgSyscallVG_SYS_SETFSGID          vigilVgSyscall = 29
+	vigilVgSyscallVG_SYS_MEMFD_CREATE      vigilVgSyscall = 30
+	vigilVgSyscallVG_SYS_INIT_MODULE       vigilVgSyscall = 31
+	vigilVgSyscallVG_SYS_FINIT_MODULE      vigilVgSyscall = 32
+	vigilVgSyscallVG_SYS_SETNS             vigilVgSyscall = 33
+	vigilVgSyscallVG_SYS_UNSHARE           vigilVgSyscall = 34
+	vigilVgSyscallVG_SYS_MOUNT             vigilVgSyscall = 35
+	vigilVgSyscallVG_SYS_BPF               vigilVgSyscall = 36
+	vigilVgSyscallVG_SYS_DUP               vigilVgSyscall = 37
+	vigilVgSyscallVG_SYS_DUP2              vigilVgSyscall = 38
+	vigilVgSyscallVG_SYS_DUP3              vigilVgSyscall = 39
+	vigilVgSyscallVG_SYS_ACCEPT            vigilVgSyscall = 40
+	vigilVgSyscallVG_SYS_ACCEPT4           vigilVgSyscall = 41
+	vigilVgSyscallVG_SYS_LISTEN            vigilVgSyscall = 42
+	vigilVgSyscallVG_SYS_CONNECT           vigilVgSyscall = 43
+	vigilVgSyscallVG_SYS_SOCKET            vigilVgSyscall = 44
+	vigilVgSyscallVG_SYS_USERFAULTFD       vigilVgSyscall = 45
+	vigilVgSyscallVG_SYS_TRUNCATE          vigilVgSyscall = 46
+	vigilVgSyscallVG_SYS_FTRUNCATE         vigilVgSyscall = 47
+	vigilVgSyscallVG_SYS_CHOWN             vigilVgSyscall = 48
+	vigilVgSyscallVG_SYS_FCHOWN            vigilVgSyscall = 49
+	vigilVgSyscallVG_SYS_LCHOWN            vigilVgSyscall = 50
+	vigilVgSyscallVG_SYS_FCHOWNAT          vigilVgSyscall = 51
+	vigilVgSyscallVG_SYS_UTIME             vigilVgSyscall = 52
+	vigilVgSyscallVG_SYS_UTIMES            vigilVgSyscall = 53
+	vigilVgSyscallVG_SYS_FUTIMESAT         vigilVgSyscall = 54
+	vigilVgSyscallVG_SYS_UTIMENSAT         vigilVgSyscall = 55
+	vigilVgSyscallVG_SYS_SETXATTR          vigilVgSyscall = 56
+	vigilVgSyscallVG_SYS_LSETXATTR         vigilVgSyscall = 57
+	vigilVgSyscallVG_SYS_FSETXATTR         vigilVgSyscall = 58
+	vigilVgSyscallVG_SYS_REMOVEXATTR       vigilVgSyscall = 59
+	vigilVgSyscallVG_SYS_LREMOVEXATTR      vigilVgSyscall = 60
+	vigilVgSyscallVG_SYS_FREMOVEXATTR      vigilVgSyscall = 61
+	vigilVgSyscallVG_SYS_SETXATTRAT        vigilVgSyscall = 62
+	vigilVgSyscallVG_SYS_REMOVEXATTRAT     vigilVgSyscall = 63
+	vigilVgSyscallVG_SYS_IOCTL             vigilVgSyscall = 64
+	vigilVgSyscallVG_SYS_PRCTL             vigilVgSyscall = 80
+	vigilVgSyscallVG_SYS_FCNTL             vigilVgSyscall = 81
+	vigilVgSyscallVG_SYS_PROCESS_VM_READV  vigilVgSyscall = 82
+	vigilVgSyscallVG_SYS_PROCESS_VM_WRITEV vigilVgSyscall = 83
 )
 
 type vigilVgType uint32
@@ -425,7 +432,9 @@ const (
 	vigilVgTypeVG_UTIMES      vigilVgType = 28
 	vigilVgTypeVG_XATTR       vigilVgType = 29
 	vigilVgTypeVG_CHATTR      vigilVgType = 30
-	vigilVgTypeVG_TYPE_MAX    vigilVgType = 31
+	vigilVgTypeVG_PRCTL       vigilVgType = 31
+	vigilVgTypeVG_PROCESS_VM  vigilVgType = 32
+	vigilVgTypeVG_TYPE_MAX    vigilVgType = 33
 )
 
 type vigilVgUtimesHow uint32
@@ -440,137 +449,141 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	vigilMapVgBulk            = "vg_bulk"
-	vigilMapVgCfg             = "vg_cfg"
-	vigilMapVgChattrOld       = "vg_chattr_old"
-	vigilMapVgDrops           = "vg_drops"
-	vigilMapVgEvents          = "vg_events"
-	vigilMapVgFilePaths       = "vg_file_paths"
-	vigilMapVgFiltered        = "vg_filtered"
-	vigilMapVgHeap            = "vg_heap"
-	vigilMapVgLimited         = "vg_limited"
-	vigilMapVgNames           = "vg_names"
-	vigilMapVgOpenPaths       = "vg_open_paths"
-	vigilMapVgPolDescs        = "vg_pol_descs"
-	vigilMapVgPolFamily       = "vg_pol_family"
-	vigilMapVgPolIp           = "vg_pol_ip"
-	vigilMapVgPolLsm          = "vg_pol_lsm"
-	vigilMapVgPolName         = "vg_pol_name"
-	vigilMapVgPolPath         = "vg_pol_path"
-	vigilMapVgPolPort         = "vg_pol_port"
-	vigilMapVgPolProcs        = "vg_pol_procs"
-	vigilMapVgPolUid          = "vg_pol_uid"
-	vigilMapVgRates           = "vg_rates"
-	vigilMapVgSetidOld        = "vg_setid_old"
-	vigilMapVgSuffixes        = "vg_suffixes"
-	vigilProgCgConnect4       = "cg_connect4"
-	vigilProgCgConnect6       = "cg_connect6"
-	vigilProgTpAccept         = "tp_accept"
-	vigilProgTpAccept4        = "tp_accept4"
-	vigilProgTpBpf            = "tp_bpf"
-	vigilProgTpChmod          = "tp_chmod"
-	vigilProgTpChown          = "tp_chown"
-	vigilProgTpConnect        = "tp_connect"
-	vigilProgTpCreat          = "tp_creat"
-	vigilProgTpDup            = "tp_dup"
-	vigilProgTpDup2           = "tp_dup2"
-	vigilProgTpDup3           = "tp_dup3"
-	vigilProgTpEnterIoctl     = "tp_enter_ioctl"
-	vigilProgTpEnterSetfsgid  = "tp_enter_setfsgid"
-	vigilProgTpEnterSetfsuid  = "tp_enter_setfsuid"
-	vigilProgTpEnterSetgid    = "tp_enter_setgid"
-	vigilProgTpEnterSetregid  = "tp_enter_setregid"
-	vigilProgTpEnterSetresgid = "tp_enter_setresgid"
-	vigilProgTpEnterSetresuid = "tp_enter_setresuid"
-	vigilProgTpEnterSetreuid  = "tp_enter_setreuid"
-	vigilProgTpEnterSetuid    = "tp_enter_setuid"
-	vigilProgTpExec           = "tp_exec"
-	vigilProgTpExit           = "tp_exit"
-	vigilProgTpFchmod         = "tp_fchmod"
-	vigilProgTpFchmodat       = "tp_fchmodat"
-	vigilProgTpFchmodat2      = "tp_fchmodat2"
-	vigilProgTpFchown         = "tp_fchown"
-	vigilProgTpFchownat       = "tp_fchownat"
-	vigilProgTpFinitModule    = "tp_finit_module"
-	vigilProgTpFork           = "tp_fork"
-	vigilProgTpFremovexattr   = "tp_fremovexattr"
-	vigilProgTpFsetxattr      = "tp_fsetxattr"
-	vigilProgTpFtruncate      = "tp_ftruncate"
-	vigilProgTpFutimesat      = "tp_futimesat"
-	vigilProgTpInitModule     = "tp_init_module"
-	vigilProgTpIoctl          = "tp_ioctl"
-	vigilProgTpLchown         = "tp_lchown"
-	vigilProgTpLink           = "tp_link"
-	vigilProgTpLinkat         = "tp_linkat"
-	vigilProgTpListen         = "tp_listen"
-	vigilProgTpLremovexattr   = "tp_lremovexattr"
-	vigilProgTpLsetxattr      = "tp_lsetxattr"
-	vigilProgTpMemfdCreate    = "tp_memfd_create"
-	vigilProgTpMkdir          = "tp_mkdir"
-	vigilProgTpMkdirat        = "tp_mkdirat"
-	vigilProgTpMount          = "tp_mount"
-	vigilProgTpOpen           = "tp_open"
-	vigilProgTpOpenat         = "tp_openat"
-	vigilProgTpOpenat2        = "tp_openat2"
-	vigilProgTpPtrace         = "tp_ptrace"
-	vigilProgTpRemovexattr    = "tp_removexattr"
-	vigilProgTpRemovexattrat  = "tp_removexattrat"
-	vigilProgTpRename         = "tp_rename"
-	vigilProgTpRenameat       = "tp_renameat"
-	vigilProgTpRenameat2      = "tp_renameat2"
-	vigilProgTpRmdir          = "tp_rmdir"
-	vigilProgTpSetfsgid       = "tp_setfsgid"
-	vigilProgTpSetfsuid       = "tp_setfsuid"
-	vigilProgTpSetgid         = "tp_setgid"
-	vigilProgTpSetns          = "tp_setns"
-	vigilProgTpSetregid       = "tp_setregid"
-	vigilProgTpSetresgid      = "tp_setresgid"
-	vigilProgTpSetresuid      = "tp_setresuid"
-	vigilProgTpSetreuid       = "tp_setreuid"
-	vigilProgTpSetuid         = "tp_setuid"
-	vigilProgTpSetxattr       = "tp_setxattr"
-	vigilProgTpSetxattrat     = "tp_setxattrat"
-	vigilProgTpSocket         = "tp_socket"
-	vigilProgTpSymlink        = "tp_symlink"
-	vigilProgTpSymlinkat      = "tp_symlinkat"
-	vigilProgTpTruncate       = "tp_truncate"
-	vigilProgTpUnlink         = "tp_unlink"
-	vigilProgTpUnlinkat       = "tp_unlinkat"
-	vigilProgTpUnshare        = "tp_unshare"
-	vigilProgTpUserfaultfd    = "tp_userfaultfd"
-	vigilProgTpUtime          = "tp_utime"
-	vigilProgTpUtimensat      = "tp_utimensat"
-	vigilProgTpUtimes         = "tp_utimes"
-	vigilVarVgConfig          = "_vg_config"
-	vigilVarVgConnect         = "_vg_connect"
-	vigilVarVgConnectFlags    = "_vg_connect_flags"
-	vigilVarVgExec            = "_vg_exec"
-	vigilVarVgExecFlags       = "_vg_exec_flags"
-	vigilVarVgExit            = "_vg_exit"
-	vigilVarVgFlood           = "_vg_flood"
-	vigilVarVgFloodFlags      = "_vg_flood_flags"
-	vigilVarVgFork            = "_vg_fork"
-	vigilVarVgFpathKey        = "_vg_fpath_key"
-	vigilVarVgNameKey         = "_vg_name_key"
-	vigilVarVgOpen            = "_vg_open"
-	vigilVarVgOpenFlags       = "_vg_open_flags"
-	vigilVarVgPathKey         = "_vg_path_key"
-	vigilVarVgPolDesc         = "_vg_pol_desc"
-	vigilVarVgPolIpKey        = "_vg_pol_ip_key"
-	vigilVarVgPolMasks        = "_vg_pol_masks"
-	vigilVarVgPolNameKey      = "_vg_pol_name_key"
-	vigilVarVgPolOutcome      = "_vg_pol_outcome"
-	vigilVarVgPolPathKey      = "_vg_pol_path_key"
-	vigilVarVgPolProc         = "_vg_pol_proc"
-	vigilVarVgPolUidKey       = "_vg_pol_uid_key"
-	vigilVarVgRate            = "_vg_rate"
-	vigilVarVgSys             = "_vg_sys"
-	vigilVarVgSysFlags        = "_vg_sys_flags"
-	vigilVarVgSyscall         = "_vg_syscall"
-	vigilVarVgType            = "_vg_type"
-	vigilVarVgUtimesHow       = "_vg_utimes_how"
-	vigilVarVgLastWakeup      = "vg_last_wakeup"
-	vigilVarVgReaderPolling   = "vg_reader_polling"
+	vigilMapVgBulk             = "vg_bulk"
+	vigilMapVgCfg              = "vg_cfg"
+	vigilMapVgChattrOld        = "vg_chattr_old"
+	vigilMapVgDrops            = "vg_drops"
+	vigilMapVgEvents           = "vg_events"
+	vigilMapVgFilePaths        = "vg_file_paths"
+	vigilMapVgFiltered         = "vg_filtered"
+	vigilMapVgHeap             = "vg_heap"
+	vigilMapVgLimited          = "vg_limited"
+	vigilMapVgNames            = "vg_names"
+	vigilMapVgOpenPaths        = "vg_open_paths"
+	vigilMapVgPolDescs         = "vg_pol_descs"
+	vigilMapVgPolFamily        = "vg_pol_family"
+	vigilMapVgPolIp            = "vg_pol_ip"
+	vigilMapVgPolLsm           = "vg_pol_lsm"
+	vigilMapVgPolName          = "vg_pol_name"
+	vigilMapVgPolPath          = "vg_pol_path"
+	vigilMapVgPolPort          = "vg_pol_port"
+	vigilMapVgPolProcs         = "vg_pol_procs"
+	vigilMapVgPolUid           = "vg_pol_uid"
+	vigilMapVgRates            = "vg_rates"
+	vigilMapVgSetidOld         = "vg_setid_old"
+	vigilMapVgSuffixes         = "vg_suffixes"
+	vigilProgCgConnect4        = "cg_connect4"
+	vigilProgCgConnect6        = "cg_connect6"
+	vigilProgTpAccept          = "tp_accept"
+	vigilProgTpAccept4         = "tp_accept4"
+	vigilProgTpBpf             = "tp_bpf"
+	vigilProgTpChmod           = "tp_chmod"
+	vigilProgTpChown           = "tp_chown"
+	vigilProgTpConnect         = "tp_connect"
+	vigilProgTpCreat           = "tp_creat"
+	vigilProgTpDup             = "tp_dup"
+	vigilProgTpDup2            = "tp_dup2"
+	vigilProgTpDup3            = "tp_dup3"
+	vigilProgTpEnterIoctl      = "tp_enter_ioctl"
+	vigilProgTpEnterSetfsgid   = "tp_enter_setfsgid"
+	vigilProgTpEnterSetfsuid   = "tp_enter_setfsuid"
+	vigilProgTpEnterSetgid     = "tp_enter_setgid"
+	vigilProgTpEnterSetregid   = "tp_enter_setregid"
+	vigilProgTpEnterSetresgid  = "tp_enter_setresgid"
+	vigilProgTpEnterSetresuid  = "tp_enter_setresuid"
+	vigilProgTpEnterSetreuid   = "tp_enter_setreuid"
+	vigilProgTpEnterSetuid     = "tp_enter_setuid"
+	vigilProgTpExec            = "tp_exec"
+	vigilProgTpExit            = "tp_exit"
+	vigilProgTpFchmod          = "tp_fchmod"
+	vigilProgTpFchmodat        = "tp_fchmodat"
+	vigilProgTpFchmodat2       = "tp_fchmodat2"
+	vigilProgTpFchown          = "tp_fchown"
+	vigilProgTpFchownat        = "tp_fchownat"
+	vigilProgTpFcntl           = "tp_fcntl"
+	vigilProgTpFinitModule     = "tp_finit_module"
+	vigilProgTpFork            = "tp_fork"
+	vigilProgTpFremovexattr    = "tp_fremovexattr"
+	vigilProgTpFsetxattr       = "tp_fsetxattr"
+	vigilProgTpFtruncate       = "tp_ftruncate"
+	vigilProgTpFutimesat       = "tp_futimesat"
+	vigilProgTpInitModule      = "tp_init_module"
+	vigilProgTpIoctl           = "tp_ioctl"
+	vigilProgTpLchown          = "tp_lchown"
+	vigilProgTpLink            = "tp_link"
+	vigilProgTpLinkat          = "tp_linkat"
+	vigilProgTpListen          = "tp_listen"
+	vigilProgTpLremovexattr    = "tp_lremovexattr"
+	vigilProgTpLsetxattr       = "tp_lsetxattr"
+	vigilProgTpMemfdCreate     = "tp_memfd_create"
+	vigilProgTpMkdir           = "tp_mkdir"
+	vigilProgTpMkdirat         = "tp_mkdirat"
+	vigilProgTpMount           = "tp_mount"
+	vigilProgTpOpen            = "tp_open"
+	vigilProgTpOpenat          = "tp_openat"
+	vigilProgTpOpenat2         = "tp_openat2"
+	vigilProgTpPrctl           = "tp_prctl"
+	vigilProgTpProcessVmReadv  = "tp_process_vm_readv"
+	vigilProgTpProcessVmWritev = "tp_process_vm_writev"
+	vigilProgTpPtrace          = "tp_ptrace"
+	vigilProgTpRemovexattr     = "tp_removexattr"
+	vigilProgTpRemovexattrat   = "tp_removexattrat"
+	vigilProgTpRename          = "tp_rename"
+	vigilProgTpRenameat        = "tp_renameat"
+	vigilProgTpRenameat2       = "tp_renameat2"
+	vigilProgTpRmdir           = "tp_rmdir"
+	vigilProgTpSetfsgid        = "tp_setfsgid"
+	vigilProgTpSetfsuid        = "tp_setfsuid"
+	vigilProgTpSetgid          = "tp_setgid"
+	vigilProgTpSetns           = "tp_setns"
+	vigilProgTpSetregid        = "tp_setregid"
+	vigilProgTpSetresgid       = "tp_setresgid"
+	vigilProgTpSetresuid       = "tp_setresuid"
+	vigilProgTpSetreuid        = "tp_setreuid"
+	vigilProgTpSetuid          = "tp_setuid"
+	vigilProgTpSetxattr        = "tp_setxattr"
+	vigilProgTpSetxattrat      = "tp_setxattrat"
+	vigilProgTpSocket          = "tp_socket"
+	vigilProgTpSymlink         = "tp_symlink"
+	vigilProgTpSymlinkat       = "tp_symlinkat"
+	vigilProgTpTruncate        = "tp_truncate"
+	vigilProgTpUnlink          = "tp_unlink"
+	vigilProgTpUnlinkat        = "tp_unlinkat"
+	vigilProgTpUnshare         = "tp_unshare"
+	vigilProgTpUserfaultfd     = "tp_userfaultfd"
+	vigilProgTpUtime           = "tp_utime"
+	vigilProgTpUtimensat       = "tp_utimensat"
+	vigilProgTpUtimes          = "tp_utimes"
+	vigilVarVgConfig           = "_vg_config"
+	vigilVarVgConnect          = "_vg_connect"
+	vigilVarVgConnectFlags     = "_vg_connect_flags"
+	vigilVarVgExec             = "_vg_exec"
+	vigilVarVgExecFlags        = "_vg_exec_flags"
+	vigilVarVgExit             = "_vg_exit"
+	vigilVarVgFlood            = "_vg_flood"
+	vigilVarVgFloodFlags       = "_vg_flood_flags"
+	vigilVarVgFork             = "_vg_fork"
+	vigilVarVgFpathKey         = "_vg_fpath_key"
+	vigilVarVgNameKey          = "_vg_name_key"
+	vigilVarVgOpen             = "_vg_open"
+	vigilVarVgOpenFlags        = "_vg_open_flags"
+	vigilVarVgPathKey          = "_vg_path_key"
+	vigilVarVgPolDesc          = "_vg_pol_desc"
+	vigilVarVgPolIpKey         = "_vg_pol_ip_key"
+	vigilVarVgPolMasks         = "_vg_pol_masks"
+	vigilVarVgPolNameKey       = "_vg_pol_name_key"
+	vigilVarVgPolOutcome       = "_vg_pol_outcome"
+	vigilVarVgPolPathKey       = "_vg_pol_path_key"
+	vigilVarVgPolProc          = "_vg_pol_proc"
+	vigilVarVgPolUidKey        = "_vg_pol_uid_key"
+	vigilVarVgRate             = "_vg_rate"
+	vigilVarVgSys              = "_vg_sys"
+	vigilVarVgSysFlags         = "_vg_sys_flags"
+	vigilVarVgSyscall          = "_vg_syscall"
+	vigilVarVgType             = "_vg_type"
+	vigilVarVgUtimesHow        = "_vg_utimes_how"
+	vigilVarVgLastWakeup       = "vg_last_wakeup"
+	vigilVarVgReaderPolling    = "vg_reader_polling"
 )
 
 // loadVigil returns the embedded CollectionSpec for vigil.
@@ -615,84 +628,88 @@ type vigilSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilProgramSpecs struct {
-	CgConnect4       *ebpf.ProgramSpec `ebpf:"cg_connect4"`
-	CgConnect6       *ebpf.ProgramSpec `ebpf:"cg_connect6"`
-	TpAccept         *ebpf.ProgramSpec `ebpf:"tp_accept"`
-	TpAccept4        *ebpf.ProgramSpec `ebpf:"tp_accept4"`
-	TpBpf            *ebpf.ProgramSpec `ebpf:"tp_bpf"`
-	TpChmod          *ebpf.ProgramSpec `ebpf:"tp_chmod"`
-	TpChown          *ebpf.ProgramSpec `ebpf:"tp_chown"`
-	TpConnect        *ebpf.ProgramSpec `ebpf:"tp_connect"`
-	TpCreat          *ebpf.ProgramSpec `ebpf:"tp_creat"`
-	TpDup            *ebpf.ProgramSpec `ebpf:"tp_dup"`
-	TpDup2           *ebpf.ProgramSpec `ebpf:"tp_dup2"`
-	TpDup3           *ebpf.ProgramSpec `ebpf:"tp_dup3"`
-	TpEnterIoctl     *ebpf.ProgramSpec `ebpf:"tp_enter_ioctl"`
-	TpEnterSetfsgid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsgid"`
-	TpEnterSetfsuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setfsuid"`
-	TpEnterSetgid    *ebpf.ProgramSpec `ebpf:"tp_enter_setgid"`
-	TpEnterSetregid  *ebpf.ProgramSpec `ebpf:"tp_enter_setregid"`
-	TpEnterSetresgid *ebpf.ProgramSpec `ebpf:"tp_enter_setresgid"`
-	TpEnterSetresuid *ebpf.ProgramSpec `ebpf:"tp_enter_setresuid"`
-	TpEnterSetreuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setreuid"`
-	TpEnterSetuid    *ebpf.ProgramSpec `ebpf:"tp_enter_setuid"`
-	TpExec           *ebpf.ProgramSpec `ebpf:"tp_exec"`
-	TpExit           *ebpf.ProgramSpec `ebpf:"tp_exit"`
-	TpFchmod         *ebpf.ProgramSpec `ebpf:"tp_fchmod"`
-	TpFchmodat       *ebpf.ProgramSpec `ebpf:"tp_fchmodat"`
-	TpFchmodat2      *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
-	TpFchown         *ebpf.ProgramSpec `ebpf:"tp_fchown"`
-	TpFchownat       *ebpf.ProgramSpec `ebpf:"tp_fchownat"`
-	TpFinitModule    *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
-	TpFork           *ebpf.ProgramSpec `ebpf:"tp_fork"`
-	TpFremovexattr   *ebpf.ProgramSpec `ebpf:"tp_fremovexattr"`
-	TpFsetxattr      *ebpf.ProgramSpec `ebpf:"tp_fsetxattr"`
-	TpFtruncate      *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
-	TpFutimesat      *ebpf.ProgramSpec `ebpf:"tp_futimesat"`
-	TpInitModule     *ebpf.ProgramSpec `ebpf:"tp_init_module"`
-	TpIoctl          *ebpf.ProgramSpec `ebpf:"tp_ioctl"`
-	TpLchown         *ebpf.ProgramSpec `ebpf:"tp_lchown"`
-	TpLink           *ebpf.ProgramSpec `ebpf:"tp_link"`
-	TpLinkat         *ebpf.ProgramSpec `ebpf:"tp_linkat"`
-	TpListen         *ebpf.ProgramSpec `ebpf:"tp_listen"`
-	TpLremovexattr   *ebpf.ProgramSpec `ebpf:"tp_lremovexattr"`
-	TpLsetxattr      *ebpf.ProgramSpec `ebpf:"tp_lsetxattr"`
-	TpMemfdCreate    *ebpf.ProgramSpec `ebpf:"tp_memfd_create"`
-	TpMkdir          *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
-	TpMkdirat        *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
-	TpMount          *ebpf.ProgramSpec `ebpf:"tp_mount"`
-	TpOpen           *ebpf.ProgramSpec `ebpf:"tp_open"`
-	TpOpenat         *ebpf.ProgramSpec `ebpf:"tp_openat"`
-	TpOpenat2        *ebpf.ProgramSpec `ebpf:"tp_openat2"`
-	TpPtrace         *ebpf.ProgramSpec `ebpf:"tp_ptrace"`
-	TpRemovexattr    *ebpf.ProgramSpec `ebpf:"tp_removexattr"`
-	TpRemovexattrat  *ebpf.ProgramSpec `ebpf:"tp_removexattrat"`
-	TpRename         *ebpf.ProgramSpec `ebpf:"tp_rename"`
-	TpRenameat       *ebpf.ProgramSpec `ebpf:"tp_renameat"`
-	TpRenameat2      *ebpf.ProgramSpec `ebpf:"tp_renameat2"`
-	TpRmdir          *ebpf.ProgramSpec `ebpf:"tp_rmdir"`
-	TpSetfsgid       *ebpf.ProgramSpec `ebpf:"tp_setfsgid"`
-	TpSetfsuid       *ebpf.ProgramSpec `ebpf:"tp_setfsuid"`
-	TpSetgid         *ebpf.ProgramSpec `ebpf:"tp_setgid"`
-	TpSetns          *ebpf.ProgramSpec `ebpf:"tp_setns"`
-	TpSetregid       *ebpf.ProgramSpec `ebpf:"tp_setregid"`
-	TpSetresgid      *ebpf.ProgramSpec `ebpf:"tp_setresgid"`
-	TpSetresuid      *ebpf.ProgramSpec `ebpf:"tp_setresuid"`
-	TpSetreuid       *ebpf.ProgramSpec `ebpf:"tp_setreuid"`
-	TpSetuid         *ebpf.ProgramSpec `ebpf:"tp_setuid"`
-	TpSetxattr       *ebpf.ProgramSpec `ebpf:"tp_setxattr"`
-	TpSetxattrat     *ebpf.ProgramSpec `ebpf:"tp_setxattrat"`
-	TpSocket         *ebpf.ProgramSpec `ebpf:"tp_socket"`
-	TpSymlink        *ebpf.ProgramSpec `ebpf:"tp_symlink"`
-	TpSymlinkat      *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
-	TpTruncate       *ebpf.ProgramSpec `ebpf:"tp_truncate"`
-	TpUnlink         *ebpf.ProgramSpec `ebpf:"tp_unlink"`
-	TpUnlinkat       *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
-	TpUnshare        *ebpf.ProgramSpec `ebpf:"tp_unshare"`
-	TpUserfaultfd    *ebpf.ProgramSpec `ebpf:"tp_userfaultfd"`
-	TpUtime          *ebpf.ProgramSpec `ebpf:"tp_utime"`
-	TpUtimensat      *ebpf.ProgramSpec `ebpf:"tp_utimensat"`
-	TpUtimes         *ebpf.ProgramSpec `ebpf:"tp_utimes"`
+	CgConnect4        *ebpf.ProgramSpec `ebpf:"cg_connect4"`
+	CgConnect6        *ebpf.ProgramSpec `ebpf:"cg_connect6"`
+	TpAccept          *ebpf.ProgramSpec `ebpf:"tp_accept"`
+	TpAccept4         *ebpf.ProgramSpec `ebpf:"tp_accept4"`
+	TpBpf             *ebpf.ProgramSpec `ebpf:"tp_bpf"`
+	TpChmod           *ebpf.ProgramSpec `ebpf:"tp_chmod"`
+	TpChown           *ebpf.ProgramSpec `ebpf:"tp_chown"`
+	TpConnect         *ebpf.ProgramSpec `ebpf:"tp_connect"`
+	TpCreat           *ebpf.ProgramSpec `ebpf:"tp_creat"`
+	TpDup             *ebpf.ProgramSpec `ebpf:"tp_dup"`
+	TpDup2            *ebpf.ProgramSpec `ebpf:"tp_dup2"`
+	TpDup3            *ebpf.ProgramSpec `ebpf:"tp_dup3"`
+	TpEnterIoctl      *ebpf.ProgramSpec `ebpf:"tp_enter_ioctl"`
+	TpEnterSetfsgid   *ebpf.ProgramSpec `ebpf:"tp_enter_setfsgid"`
+	TpEnterSetfsuid   *ebpf.ProgramSpec `ebpf:"tp_enter_setfsuid"`
+	TpEnterSetgid     *ebpf.ProgramSpec `ebpf:"tp_enter_setgid"`
+	TpEnterSetregid   *ebpf.ProgramSpec `ebpf:"tp_enter_setregid"`
+	TpEnterSetresgid  *ebpf.ProgramSpec `ebpf:"tp_enter_setresgid"`
+	TpEnterSetresuid  *ebpf.ProgramSpec `ebpf:"tp_enter_setresuid"`
+	TpEnterSetreuid   *ebpf.ProgramSpec `ebpf:"tp_enter_setreuid"`
+	TpEnterSetuid     *ebpf.ProgramSpec `ebpf:"tp_enter_setuid"`
+	TpExec            *ebpf.ProgramSpec `ebpf:"tp_exec"`
+	TpExit            *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	TpFchmod          *ebpf.ProgramSpec `ebpf:"tp_fchmod"`
+	TpFchmodat        *ebpf.ProgramSpec `ebpf:"tp_fchmodat"`
+	TpFchmodat2       *ebpf.ProgramSpec `ebpf:"tp_fchmodat2"`
+	TpFchown          *ebpf.ProgramSpec `ebpf:"tp_fchown"`
+	TpFchownat        *ebpf.ProgramSpec `ebpf:"tp_fchownat"`
+	TpFcntl           *ebpf.ProgramSpec `ebpf:"tp_fcntl"`
+	TpFinitModule     *ebpf.ProgramSpec `ebpf:"tp_finit_module"`
+	TpFork            *ebpf.ProgramSpec `ebpf:"tp_fork"`
+	TpFremovexattr    *ebpf.ProgramSpec `ebpf:"tp_fremovexattr"`
+	TpFsetxattr       *ebpf.ProgramSpec `ebpf:"tp_fsetxattr"`
+	TpFtruncate       *ebpf.ProgramSpec `ebpf:"tp_ftruncate"`
+	TpFutimesat       *ebpf.ProgramSpec `ebpf:"tp_futimesat"`
+	TpInitModule      *ebpf.ProgramSpec `ebpf:"tp_init_module"`
+	TpIoctl           *ebpf.ProgramSpec `ebpf:"tp_ioctl"`
+	TpLchown          *ebpf.ProgramSpec `ebpf:"tp_lchown"`
+	TpLink            *ebpf.ProgramSpec `ebpf:"tp_link"`
+	TpLinkat          *ebpf.ProgramSpec `ebpf:"tp_linkat"`
+	TpListen          *ebpf.ProgramSpec `ebpf:"tp_listen"`
+	TpLremovexattr    *ebpf.ProgramSpec `ebpf:"tp_lremovexattr"`
+	TpLsetxattr       *ebpf.ProgramSpec `ebpf:"tp_lsetxattr"`
+	TpMemfdCreate     *ebpf.ProgramSpec `ebpf:"tp_memfd_create"`
+	TpMkdir           *ebpf.ProgramSpec `ebpf:"tp_mkdir"`
+	TpMkdirat         *ebpf.ProgramSpec `ebpf:"tp_mkdirat"`
+	TpMount           *ebpf.ProgramSpec `ebpf:"tp_mount"`
+	TpOpen            *ebpf.ProgramSpec `ebpf:"tp_open"`
+	TpOpenat          *ebpf.ProgramSpec `ebpf:"tp_openat"`
+	TpOpenat2         *ebpf.ProgramSpec `ebpf:"tp_openat2"`
+	TpPrctl           *ebpf.ProgramSpec `ebpf:"tp_prctl"`
+	TpProcessVmReadv  *ebpf.ProgramSpec `ebpf:"tp_process_vm_readv"`
+	TpProcessVmWritev *ebpf.ProgramSpec `ebpf:"tp_process_vm_writev"`
+	TpPtrace          *ebpf.ProgramSpec `ebpf:"tp_ptrace"`
+	TpRemovexattr     *ebpf.ProgramSpec `ebpf:"tp_removexattr"`
+	TpRemovexattrat   *ebpf.ProgramSpec `ebpf:"tp_removexattrat"`
+	TpRename          *ebpf.ProgramSpec `ebpf:"tp_rename"`
+	TpRenameat        *ebpf.ProgramSpec `ebpf:"tp_renameat"`
+	TpRenameat2       *ebpf.ProgramSpec `ebpf:"tp_renameat2"`
+	TpRmdir           *ebpf.ProgramSpec `ebpf:"tp_rmdir"`
+	TpSetfsgid        *ebpf.ProgramSpec `ebpf:"tp_setfsgid"`
+	TpSetfsuid        *ebpf.ProgramSpec `ebpf:"tp_setfsuid"`
+	TpSetgid          *ebpf.ProgramSpec `ebpf:"tp_setgid"`
+	TpSetns           *ebpf.ProgramSpec `ebpf:"tp_setns"`
+	TpSetregid        *ebpf.ProgramSpec `ebpf:"tp_setregid"`
+	TpSetresgid       *ebpf.ProgramSpec `ebpf:"tp_setresgid"`
+	TpSetresuid       *ebpf.ProgramSpec `ebpf:"tp_setresuid"`
+	TpSetreuid        *ebpf.ProgramSpec `ebpf:"tp_setreuid"`
+	TpSetuid          *ebpf.ProgramSpec `ebpf:"tp_setuid"`
+	TpSetxattr        *ebpf.ProgramSpec `ebpf:"tp_setxattr"`
+	TpSetxattrat      *ebpf.ProgramSpec `ebpf:"tp_setxattrat"`
+	TpSocket          *ebpf.ProgramSpec `ebpf:"tp_socket"`
+	TpSymlink         *ebpf.ProgramSpec `ebpf:"tp_symlink"`
+	TpSymlinkat       *ebpf.ProgramSpec `ebpf:"tp_symlinkat"`
+	TpTruncate        *ebpf.ProgramSpec `ebpf:"tp_truncate"`
+	TpUnlink          *ebpf.ProgramSpec `ebpf:"tp_unlink"`
+	TpUnlinkat        *ebpf.ProgramSpec `ebpf:"tp_unlinkat"`
+	TpUnshare         *ebpf.ProgramSpec `ebpf:"tp_unshare"`
+	TpUserfaultfd     *ebpf.ProgramSpec `ebpf:"tp_userfaultfd"`
+	TpUtime           *ebpf.ProgramSpec `ebpf:"tp_utime"`
+	TpUtimensat       *ebpf.ProgramSpec `ebpf:"tp_utimensat"`
+	TpUtimes          *ebpf.ProgramSpec `ebpf:"tp_utimes"`
 }
 
 // vigilMapSpecs contains maps before they are loaded into the kernel.
@@ -873,84 +890,88 @@ type vigilVariables struct {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilPrograms struct {
-	CgConnect4       *ebpf.Program `ebpf:"cg_connect4"`
-	CgConnect6       *ebpf.Program `ebpf:"cg_connect6"`
-	TpAccept         *ebpf.Program `ebpf:"tp_accept"`
-	TpAccept4        *ebpf.Program `ebpf:"tp_accept4"`
-	TpBpf            *ebpf.Program `ebpf:"tp_bpf"`
-	TpChmod          *ebpf.Program `ebpf:"tp_chmod"`
-	TpChown          *ebpf.Program `ebpf:"tp_chown"`
-	TpConnect        *ebpf.Program `ebpf:"tp_connect"`
-	TpCreat          *ebpf.Program `ebpf:"tp_creat"`
-	TpDup            *ebpf.Program `ebpf:"tp_dup"`
-	TpDup2           *ebpf.Program `ebpf:"tp_dup2"`
-	TpDup3           *ebpf.Program `ebpf:"tp_dup3"`
-	TpEnterIoctl     *ebpf.Program `ebpf:"tp_enter_ioctl"`
-	TpEnterSetfsgid  *ebpf.Program `ebpf:"tp_enter_setfsgid"`
-	TpEnterSetfsuid  *ebpf.Program `ebpf:"tp_enter_setfsuid"`
-	TpEnterSetgid    *ebpf.Program `ebpf:"tp_enter_setgid"`
-	TpEnterSetregid  *ebpf.Program `ebpf:"tp_enter_setregid"`
-	TpEnterSetresgid *ebpf.Program `ebpf:"tp_enter_setresgid"`
-	TpEnterSetresuid *ebpf.Program `ebpf:"tp_enter_setresuid"`
-	TpEnterSetreuid  *ebpf.Program `ebpf:"tp_enter_setreuid"`
-	TpEnterSetuid    *ebpf.Program `ebpf:"tp_enter_setuid"`
-	TpExec           *ebpf.Program `ebpf:"tp_exec"`
-	TpExit           *ebpf.Program `ebpf:"tp_exit"`
-	TpFchmod         *ebpf.Program `ebpf:"tp_fchmod"`
-	TpFchmodat       *ebpf.Program `ebpf:"tp_fchmodat"`
-	TpFchmodat2      *ebpf.Program `ebpf:"tp_fchmodat2"`
-	TpFchown         *ebpf.Program `ebpf:"tp_fchown"`
-	TpFchownat       *ebpf.Program `ebpf:"tp_fchownat"`
-	TpFinitModule    *ebpf.Program `ebpf:"tp_finit_module"`
-	TpFork           *ebpf.Program `ebpf:"tp_fork"`
-	TpFremovexattr   *ebpf.Program `ebpf:"tp_fremovexattr"`
-	TpFsetxattr      *ebpf.Program `ebpf:"tp_fsetxattr"`
-	TpFtruncate      *ebpf.Program `ebpf:"tp_ftruncate"`
-	TpFutimesat      *ebpf.Program `ebpf:"tp_futimesat"`
-	TpInitModule     *ebpf.Program `ebpf:"tp_init_module"`
-	TpIoctl          *ebpf.Program `ebpf:"tp_ioctl"`
-	TpLchown         *ebpf.Program `ebpf:"tp_lchown"`
-	TpLink           *ebpf.Program `ebpf:"tp_link"`
-	TpLinkat         *ebpf.Program `ebpf:"tp_linkat"`
-	TpListen         *ebpf.Program `ebpf:"tp_listen"`
-	TpLremovexattr   *ebpf.Program `ebpf:"tp_lremovexattr"`
-	TpLsetxattr      *ebpf.Program `ebpf:"tp_lsetxattr"`
-	TpMemfdCreate    *ebpf.Program `ebpf:"tp_memfd_create"`
-	TpMkdir          *ebpf.Program `ebpf:"tp_mkdir"`
-	TpMkdirat        *ebpf.Program `ebpf:"tp_mkdirat"`
-	TpMount          *ebpf.Program `ebpf:"tp_mount"`
-	TpOpen           *ebpf.Program `ebpf:"tp_open"`
-	TpOpenat         *ebpf.Program `ebpf:"tp_openat"`
-	TpOpenat2        *ebpf.Program `ebpf:"tp_openat2"`
-	TpPtrace         *ebpf.Program `ebpf:"tp_ptrace"`
-	TpRemovexattr    *ebpf.Program `ebpf:"tp_removexattr"`
-	TpRemovexattrat  *ebpf.Program `ebpf:"tp_removexattrat"`
-	TpRename         *ebpf.Program `ebpf:"tp_rename"`
-	TpRenameat       *ebpf.Program `ebpf:"tp_renameat"`
-	TpRenameat2      *ebpf.Program `ebpf:"tp_renameat2"`
-	TpRmdir          *ebpf.Program `ebpf:"tp_rmdir"`
-	TpSetfsgid       *ebpf.Program `ebpf:"tp_setfsgid"`
-	TpSetfsuid       *ebpf.Program `ebpf:"tp_setfsuid"`
-	TpSetgid         *ebpf.Program `ebpf:"tp_setgid"`
-	TpSetns          *ebpf.Program `ebpf:"tp_setns"`
-	TpSetregid       *ebpf.Program `ebpf:"tp_setregid"`
-	TpSetresgid      *ebpf.Program `ebpf:"tp_setresgid"`
-	TpSetresuid      *ebpf.Program `ebpf:"tp_setresuid"`
-	TpSetreuid       *ebpf.Program `ebpf:"tp_setreuid"`
-	TpSetuid         *ebpf.Program `ebpf:"tp_setuid"`
-	TpSetxattr       *ebpf.Program `ebpf:"tp_setxattr"`
-	TpSetxattrat     *ebpf.Program `ebpf:"tp_setxattrat"`
-	TpSocket         *ebpf.Program `ebpf:"tp_socket"`
-	TpSymlink        *ebpf.Program `ebpf:"tp_symlink"`
-	TpSymlinkat      *ebpf.Program `ebpf:"tp_symlinkat"`
-	TpTruncate       *ebpf.Program `ebpf:"tp_truncate"`
-	TpUnlink         *ebpf.Program `ebpf:"tp_unlink"`
-	TpUnlinkat       *ebpf.Program `ebpf:"tp_unlinkat"`
-	TpUnshare        *ebpf.Program `ebpf:"tp_unshare"`
-	TpUserfaultfd    *ebpf.Program `ebpf:"tp_userfaultfd"`
-	TpUtime          *ebpf.Program `ebpf:"tp_utime"`
-	TpUtimensat      *ebpf.Program `ebpf:"tp_utimensat"`
-	TpUtimes         *ebpf.Program `ebpf:"tp_utimes"`
+	CgConnect4        *ebpf.Program `ebpf:"cg_connect4"`
+	CgConnect6        *ebpf.Program `ebpf:"cg_connect6"`
+	TpAccept          *ebpf.Program `ebpf:"tp_accept"`
+	TpAccept4         *ebpf.Program `ebpf:"tp_accept4"`
+	TpBpf             *ebpf.Program `ebpf:"tp_bpf"`
+	TpChmod           *ebpf.Program `ebpf:"tp_chmod"`
+	TpChown           *ebpf.Program `ebpf:"tp_chown"`
+	TpConnect         *ebpf.Program `ebpf:"tp_connect"`
+	TpCreat           *ebpf.Program `ebpf:"tp_creat"`
+	TpDup             *ebpf.Program `ebpf:"tp_dup"`
+	TpDup2            *ebpf.Program `ebpf:"tp_dup2"`
+	TpDup3            *ebpf.Program `ebpf:"tp_dup3"`
+	TpEnterIoctl      *ebpf.Program `ebpf:"tp_enter_ioctl"`
+	TpEnterSetfsgid   *ebpf.Program `ebpf:"tp_enter_setfsgid"`
+	TpEnterSetfsuid   *ebpf.Program `ebpf:"tp_enter_setfsuid"`
+	TpEnterSetgid     *ebpf.Program `ebpf:"tp_enter_setgid"`
+	TpEnterSetregid   *ebpf.Program `ebpf:"tp_enter_setregid"`
+	TpEnterSetresgid  *ebpf.Program `ebpf:"tp_enter_setresgid"`
+	TpEnterSetresuid  *ebpf.Program `ebpf:"tp_enter_setresuid"`
+	TpEnterSetreuid   *ebpf.Program `ebpf:"tp_enter_setreuid"`
+	TpEnterSetuid     *ebpf.Program `ebpf:"tp_enter_setuid"`
+	TpExec            *ebpf.Program `ebpf:"tp_exec"`
+	TpExit            *ebpf.Program `ebpf:"tp_exit"`
+	TpFchmod          *ebpf.Program `ebpf:"tp_fchmod"`
+	TpFchmodat        *ebpf.Program `ebpf:"tp_fchmodat"`
+	TpFchmodat2       *ebpf.Program `ebpf:"tp_fchmodat2"`
+	TpFchown          *ebpf.Program `ebpf:"tp_fchown"`
+	TpFchownat        *ebpf.Program `ebpf:"tp_fchownat"`
+	TpFcntl           *ebpf.Program `ebpf:"tp_fcntl"`
+	TpFinitModule     *ebpf.Program `ebpf:"tp_finit_module"`
+	TpFork            *ebpf.Program `ebpf:"tp_fork"`
+	TpFremovexattr    *ebpf.Program `ebpf:"tp_fremovexattr"`
+	TpFsetxattr       *ebpf.Program `ebpf:"tp_fsetxattr"`
+	TpFtruncate       *ebpf.Program `ebpf:"tp_ftruncate"`
+	TpFutimesat       *ebpf.Program `ebpf:"tp_futimesat"`
+	TpInitModule      *ebpf.Program `ebpf:"tp_init_module"`
+	TpIoctl           *ebpf.Program `ebpf:"tp_ioctl"`
+	TpLchown          *ebpf.Program `ebpf:"tp_lchown"`
+	TpLink            *ebpf.Program `ebpf:"tp_link"`
+	TpLinkat          *ebpf.Program `ebpf:"tp_linkat"`
+	TpListen          *ebpf.Program `ebpf:"tp_listen"`
+	TpLremovexattr    *ebpf.Program `ebpf:"tp_lremovexattr"`
+	TpLsetxattr       *ebpf.Program `ebpf:"tp_lsetxattr"`
+	TpMemfdCreate     *ebpf.Program `ebpf:"tp_memfd_create"`
+	TpMkdir           *ebpf.Program `ebpf:"tp_mkdir"`
+	TpMkdirat         *ebpf.Program `ebpf:"tp_mkdirat"`
+	TpMount           *ebpf.Program `ebpf:"tp_mount"`
+	TpOpen            *ebpf.Program `ebpf:"tp_open"`
+	TpOpenat          *ebpf.Program `ebpf:"tp_openat"`
+	TpOpenat2         *ebpf.Program `ebpf:"tp_openat2"`
+	TpPrctl           *ebpf.Program `ebpf:"tp_prctl"`
+	TpProcessVmReadv  *ebpf.Program `ebpf:"tp_process_vm_readv"`
+	TpProcessVmWritev *ebpf.Program `ebpf:"tp_process_vm_writev"`
+	TpPtrace          *ebpf.Program `ebpf:"tp_ptrace"`
+	TpRemovexattr     *ebpf.Program `ebpf:"tp_removexattr"`
+	TpRemovexattrat   *ebpf.Program `ebpf:"tp_removexattrat"`
+	TpRename          *ebpf.Program `ebpf:"tp_rename"`
+	TpRenameat        *ebpf.Program `ebpf:"tp_renameat"`
+	TpRenameat2       *ebpf.Program `ebpf:"tp_renameat2"`
+	TpRmdir           *ebpf.Program `ebpf:"tp_rmdir"`
+	TpSetfsgid        *ebpf.Program `ebpf:"tp_setfsgid"`
+	TpSetfsuid        *ebpf.Program `ebpf:"tp_setfsuid"`
+	TpSetgid          *ebpf.Program `ebpf:"tp_setgid"`
+	TpSetns           *ebpf.Program `ebpf:"tp_setns"`
+	TpSetregid        *ebpf.Program `ebpf:"tp_setregid"`
+	TpSetresgid       *ebpf.Program `ebpf:"tp_setresgid"`
+	TpSetresuid       *ebpf.Program `ebpf:"tp_setresuid"`
+	TpSetreuid        *ebpf.Program `ebpf:"tp_setreuid"`
+	TpSetuid          *ebpf.Program `ebpf:"tp_setuid"`
+	TpSetxattr        *ebpf.Program `ebpf:"tp_setxattr"`
+	TpSetxattrat      *ebpf.Program `ebpf:"tp_setxattrat"`
+	TpSocket          *ebpf.Program `ebpf:"tp_socket"`
+	TpSymlink         *ebpf.Program `ebpf:"tp_symlink"`
+	TpSymlinkat       *ebpf.Program `ebpf:"tp_symlinkat"`
+	TpTruncate        *ebpf.Program `ebpf:"tp_truncate"`
+	TpUnlink          *ebpf.Program `ebpf:"tp_unlink"`
+	TpUnlinkat        *ebpf.Program `ebpf:"tp_unlinkat"`
+	TpUnshare         *ebpf.Program `ebpf:"tp_unshare"`
+	TpUserfaultfd     *ebpf.Program `ebpf:"tp_userfaultfd"`
+	TpUtime           *ebpf.Program `ebpf:"tp_utime"`
+	TpUtimensat       *ebpf.Program `ebpf:"tp_utimensat"`
+	TpUtimes          *ebpf.Program `ebpf:"tp_utimes"`
 }
 
 func (p *vigilPrograms) Close() error {
@@ -983,6 +1004,7 @@ func (p *vigilPrograms) Close() error {
 		p.TpFchmodat2,
 		p.TpFchown,
 		p.TpFchownat,
+		p.TpFcntl,
 		p.TpFinitModule,
 		p.TpFork,
 		p.TpFremovexattr,
@@ -1004,6 +1026,9 @@ func (p *vigilPrograms) Close() error {
 		p.TpOpen,
 		p.TpOpenat,
 		p.TpOpenat2,
+		p.TpPrctl,
+		p.TpProcessVmReadv,
+		p.TpProcessVmWritev,
 		p.TpPtrace,
 		p.TpRemovexattr,
 		p.TpRemovexattrat,

@@ -48,6 +48,9 @@ type vigilLsmVgConfig struct {
 	BpfFilter      uint32
 	FileFilter     uint64
 	BpfCmds        uint64
+	PrctlOpts      [2]uint64
+	PrctlFilter    uint32
+	PadPrctl       uint32
 	BulkTypes      uint64
 	LimitTypes     uint64
 	RateIntervalNs uint64

@@ -43,6 +43,10 @@ type lossWatch struct {
 	// loss alert does not go to them, where it would be lost too and its
 	// loss would raise another.
 	losing map[string]bool
+	// held are the loss alerts withheld from a losing sink, the latest
+	// per sink: it gets it once it stops losing, so that a sink flooded
+	// while the kernel lost events still hears of the loss.
+	held map[string]*event.Alert
 }
 
 func newLossWatch(k Kernel) *lossWatch {
@@ -83,10 +87,33 @@ func (l *lossWatch) watch(ctx context.Context, log *slog.Logger, fan *sinks.Fano
 			return
 		case <-tick.C:
 		}
-		if a := l.check(&last, fan.Stats(), log); a != nil {
-			fan.PublishTo(a, func(sink string) bool { return !l.losing[sink] })
+		a := l.check(&last, fan.Stats(), log)
+		l.deliver(fan, a)
+	}
+}
+
+// deliver hands a (nil: no loss this interval) to the sinks not losing
+// now, holds it for the others, and hands a sink that stopped losing the
+// alert it was held.
+func (l *lossWatch) deliver(fan *sinks.Fanout, a *event.Alert) {
+	for sink, h := range l.held {
+		if !l.losing[sink] {
+			delete(l.held, sink)
+			if a == nil {
+				fan.PublishTo(h, func(s string) bool { return s == sink })
+			}
 		}
 	}
+	if a == nil {
+		return
+	}
+	for sink := range l.losing {
+		if l.held == nil {
+			l.held = make(map[string]*event.Alert)
+		}
+		l.held[sink] = a
+	}
+	fan.PublishTo(a, func(sink string) bool { return !l.losing[sink] })
 }
 
 type lossCount struct {

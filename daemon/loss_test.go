@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/vigil-project/vigil/engine/event"
 	"github.com/vigil-project/vigil/sinks"
 )
 
@@ -80,5 +82,46 @@ func TestLossWatchSinks(t *testing.T) {
 	}
 	if a := l.check(&last, stats(222, 1, 4), quiet); a == nil || a.Output != "vigil lost events in the last 1s: 0 in the kernel (ring buffer full), 4 alerts in sinks (nats#2: 4 refused); rules may have missed matches" {
 		t.Errorf("second loss: %+v", a)
+	}
+}
+
+// recSink records what it is sent.
+type recSink struct{ got chan *event.Alert }
+
+func (r *recSink) Send(_ context.Context, b []*event.Alert) error {
+	for _, a := range b {
+		r.got <- a
+	}
+	return nil
+}
+func (r *recSink) Close(context.Context) error { return nil }
+
+// A loss alert withheld from a sink that was losing reaches it once the
+// sink stops losing, and is not sent twice.
+func TestLossWatchHeldForLosingSink(t *testing.T) {
+	l := newLossWatch(&fakeKernel{})
+	all := sinks.Filter{MinLevel: 7}
+	web, nats := &recSink{make(chan *event.Alert, 4)}, &recSink{make(chan *event.Alert, 4)}
+	fan := sinks.NewFanout(quiet, sinks.Output{Name: "webhook#1", Sink: web, Filter: all}, sinks.Output{Name: "nats#2", Sink: nats, Filter: all})
+	defer fan.Close(context.Background())
+	var last lossCount
+	stats := func(webhook uint64) []sinks.Stats {
+		return []sinks.Stats{{Name: "webhook#1", Drops: map[sinks.Reason]uint64{sinks.ReasonQueueFull: webhook}}, {Name: "nats#2"}}
+	}
+	a := l.check(&last, stats(5), quiet)
+	l.deliver(fan, a)
+	if got := <-nats.got; got != a {
+		t.Fatalf("nats got %+v", got)
+	}
+	l.deliver(fan, l.check(&last, stats(9), quiet)) // still losing: held
+	l.deliver(fan, l.check(&last, stats(9), quiet)) // recovered: gets the latest
+	got := <-web.got
+	if got.Rule != LossRule || got.Output != "vigil lost events in the last 1s: 0 in the kernel (ring buffer full), 4 alerts in sinks (webhook#1: 4 queue_full); rules may have missed matches" {
+		t.Errorf("webhook got %+v", got)
+	}
+	l.deliver(fan, l.check(&last, stats(9), quiet))
+	fan.Close(context.Background())
+	if len(web.got) != 0 || len(nats.got) != 1 {
+		t.Errorf("after: webhook %d more, nats %d more (want 0, 1: the second loss)", len(web.got), len(nats.got))
 	}
 }

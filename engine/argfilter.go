@@ -13,9 +13,9 @@ import (
 
 // The kernel-side argument filters (the Filters of each type's row in the
 // event-type table): what the enabled rules require of an event's command
-// name, ptrace request and requested ids, derived like the open filter —
-// sound over-approximations, so the kernel drops only events no rule can
-// match.
+// name, ptrace request, bpf command, prctl option and requested ids,
+// derived like the open filter — sound over-approximations, so the kernel
+// drops only events no rule can match.
 
 // stringValues over-approximates the values of a string field for which e
 // can be true on events of type t; all is true when e does not constrain
@@ -176,6 +176,7 @@ func (rs *Ruleset) argFilter() plan.ArgFilter {
 	}
 	f.PtraceRequests = rs.numberFilter(event.TypePtrace, "ptrace.request", event.ParsePtraceRequest)
 	f.BPFCmds = rs.numberFilter(event.TypeBPF, "bpf.cmd", event.ParseBPFCmd)
+	f.PrctlOptions = rs.numberFilter(event.TypePrctl, "prctl.option", event.ParsePrctlOption)
 	f.Files = rs.files
 	f.NoSetidOld = !rs.readsSetidOld()
 	f.SetidToRoot = true

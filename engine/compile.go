@@ -103,7 +103,7 @@ type Ruleset struct {
 	Warnings rules.Errors
 }
 
-const maxTypes = 32 // event.TypeSet holds 32
+const maxTypes = event.NumTypes
 
 // compilation is the state of one Compile call.
 type compilation struct {

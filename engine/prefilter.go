@@ -91,6 +91,11 @@ func (an *analyzer) pathsOf(e ast.Expr, refs map[int64]*ast.ReferenceInfo, q pat
 			return pathSet{{AnyFlags: oCreat}}
 		case "file.trunc":
 			return pathSet{{AnyFlags: oTrunc}}
+		case "file.proc_other":
+			// True only when file.path is below /proc/; a clean
+			// absolute raw path is then below it too, and the kernel
+			// passes every other raw path.
+			return pathSet{{Path: "/proc/"}}
 		}
 		return anyOpen
 	case ast.CallKind:

@@ -221,6 +221,9 @@ func TestPrefilterShapes(t *testing.T) {
 		{`evt.type == "open" && file.path.contains("/.ssh/")`, "all"},
 		{`(evt.type == "exec" && proc.name == "x") || (evt.type == "open" && file.path == "/x")`, "/x"},
 		{`evt.type in ["open", "exec"] && file.trunc`, "* (flags any of O_TRUNC)"},
+		{`evt.type == "open" && file.proc_other && file.name in ["mem", "environ"]`, "/proc/*"},
+		{`evt.type == "open" && !file.proc_other`, "all"},
+		{`evt.type == "open" && file.proc_pid == 1`, "all"},
 	}
 	for _, c := range cases {
 		rs := mustCompile(t, "- rule: R\n  desc: d\n  condition: '"+c.cond+"'\n  output: o\n  priority: info\n")
@@ -329,6 +332,11 @@ func TestPrefilterArgs(t *testing.T) {
   condition: evt.type == "setuid" && evt.failed
   output: x %setid.old_effective
   priority: WARNING
+- rule: N
+  desc: d
+  condition: evt.type == "prctl" && (prctl.option in ["PR_SET_NAME", "PR_SET_DUMPABLE"] || prctl.option == "PR_SET_PTRACER")
+  output: x
+  priority: WARNING
 `)
 	f := rs.Prefilter().Args
 	want := map[event.Type][]string{
@@ -347,6 +355,12 @@ func TestPrefilterArgs(t *testing.T) {
 	}
 	if !slices.Equal(f.PtraceRequests, []uint32{4, 5}) {
 		t.Errorf("ptrace requests %v, want [4 5]", f.PtraceRequests)
+	}
+	if !slices.Equal(f.PrctlOptions, []uint32{4, 15, 0x59616d61}) {
+		t.Errorf("prctl options %v, want [4 15 0x59616d61]", f.PrctlOptions)
+	}
+	if bf.PrctlOptions != nil {
+		t.Errorf("built-in rules: prctl options %v, want none (no prctl rule: not filtered, not traced)", bf.PrctlOptions)
 	}
 	if f.SetidToRoot {
 		t.Error("setid filtered to root although rule S does not require it")

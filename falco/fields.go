@@ -183,6 +183,9 @@ func init() {
 		argField("evt.arg.linkpath", "file.rawpath", event.TypeSymlink),
 		withNames(argField("evt.arg.request", "ptrace.request", event.TypePtrace), event.PtraceRequestName),
 		withNames(argField("evt.arg.cmd", "bpf.cmd", event.TypeBPF), event.BPFCmdName),
+		withNames(argField("evt.arg.option", "prctl.option", event.TypePrctl), event.PrctlOptionName),
+		argField("evt.arg.arg2_int", "prctl.arg2", event.TypePrctl),
+		argField("evt.arg.arg2_str", "prctl.name", event.TypePrctl),
 		// evt.rawarg.X: the argument's number, not its rendering.
 		{name: "evt.rawarg.flags", kind: event.KindUint, variants: []variant{
 			{types: types(event.TypeOpen), expr: ident("file.flags")},

@@ -65,6 +65,8 @@ func events(t *testing.T) map[string]*event.Event {
 			"file.path": "/etc/cron.d/x", "file.rawpath": "x"}),
 		// bpftool loads a program
 		"bpf": mk(map[string]any{"evt.type": "bpf", "evt.syscall": "bpf", "evt.res": 7, "proc.name": "bpftool", "bpf.cmd": "BPF_PROG_LOAD"}),
+		// a miner disguises itself as a kernel thread
+		"prctl": mk(map[string]any{"evt.type": "prctl", "evt.syscall": "prctl", "evt.res": 0, "proc.name": "kworker/0:1", "prctl.option": "PR_SET_NAME", "prctl.name": "kworker/0:1"}),
 		// tcpdump opens a packet socket
 		"socket": mk(map[string]any{"evt.type": "socket", "evt.syscall": "socket", "evt.res": 3, "proc.name": "tcpdump", "socket.domain": "AF_PACKET", "socket.type": "SOCK_RAW", "socket.protocol": 768}),
 		// curl connects to 10.1.2.3:443 from 192.168.0.5:40000
@@ -131,6 +133,8 @@ var semantics = []struct {
 	{`evt.type in (unlink, unlinkat) and not fd.name exists`, "unlink"},
 	{`evt.type = bpf and (evt.arg.cmd=5 or evt.arg.cmd=BPF_PROG_LOAD)`, "bpf"},
 	{`evt.type = bpf and evt.arg.cmd=0`, ""},
+	{`evt.type = prctl and (evt.arg.option=15 or evt.arg.option=PR_SET_NAME) and evt.arg.arg2_str startswith kworker`, "prctl"},
+	{`evt.type = prctl and evt.arg.option=PR_SET_DUMPABLE`, ""},
 	{`evt.type in (sendto, recvfrom) and fd.name = /x`, ""},
 	{`evt.type in (open, openat) and container.privileged = true`, "write"},
 	{`evt.type in (open, openat) and container.mount.dest[/var/run/docker.sock] = /run/docker.sock`, "write"},
@@ -194,7 +198,7 @@ func TestFalcoSemantics(t *testing.T) {
 	evs := events(t)
 	got := make([][]string, len(semantics))
 	m := engine.NewMatcher()
-	for _, name := range []string{"accept", "bpf", "connect", "denied", "exec", "unlink", "write"} {
+	for _, name := range []string{"accept", "bpf", "connect", "denied", "exec", "prctl", "unlink", "write"} {
 		for _, a := range m.Match(rs, evs[name], nil) {
 			var i int
 			fmt.Sscanf(a.Rule, "r%d", &i)

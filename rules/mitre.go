@@ -157,7 +157,7 @@ var techniques = map[string]string{
 	"T1543": "Create or Modify System Process", "T1543.002": "Systemd Service",
 	"T1546": "Event Triggered Execution", "T1546.004": "Unix Shell Configuration Modification", "T1546.005": "Trap",
 	"T1546.018": "Python Startup Hooks",
-	"T1547": "Boot or Logon Autostart Execution", "T1547.006": "Kernel Modules and Extensions", "T1547.013": "XDG Autostart Entries",
+	"T1547":     "Boot or Logon Autostart Execution", "T1547.006": "Kernel Modules and Extensions", "T1547.013": "XDG Autostart Entries",
 	"T1548": "Abuse Elevation Control Mechanism", "T1548.001": "Setuid and Setgid", "T1548.003": "Sudo and Sudo Caching",
 	"T1552": "Unsecured Credentials", "T1552.001": "Credentials In Files", "T1552.003": "Shell History",
 	"T1552.004": "Private Keys", "T1552.005": "Cloud Instance Metadata API", "T1552.007": "Container API",

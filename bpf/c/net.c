@@ -165,16 +165,17 @@ int tp_connect(struct syscall_trace_exit *ctx)
 
 /*
  * Inbound and redirected sockets, as struct vg_connect records with the
- * socket's own addresses: dup/dup2/dup3 that put a socket on fd 0, 1 or 2
- * (VG_DUP; anything else, failures included, is not reported: shells dup
- * onto stdio all the time), accept/accept4 (VG_ACCEPT; the new socket, or
- * for a failure the listening one; EAGAIN of non-blocking servers is
- * counted as filtered) and listen (VG_LISTEN).
+ * socket's own addresses: dup/dup2/dup3 and fcntl's F_DUPFD and
+ * F_DUPFD_CLOEXEC that put a socket on fd 0, 1 or 2 (VG_DUP; anything
+ * else, failures included, is not reported: shells dup onto stdio all
+ * the time), accept/accept4 (VG_ACCEPT; the new socket, or for a failure
+ * the listening one; EAGAIN of non-blocking servers is counted as
+ * filtered) and listen (VG_LISTEN).
  */
 static __always_inline int on_sock_exit(long ret, enum vg_syscall sc)
 {
 	enum vg_type type = VG_LISTEN;
-	if (sc == VG_SYS_DUP || sc == VG_SYS_DUP2 || sc == VG_SYS_DUP3) {
+	if (sc == VG_SYS_DUP || sc == VG_SYS_DUP2 || sc == VG_SYS_DUP3 || sc == VG_SYS_FCNTL) {
 		if (ret < 0 || ret > 2)
 			return 0;
 		type = VG_DUP;
@@ -215,6 +216,25 @@ int tp_dup2(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_S
 
 SEC("tp/syscalls/sys_exit_dup3")
 int tp_dup3(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_DUP3); }
+
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+
+/* fcntl is among the most frequent syscalls (F_GETFL, F_SETFD, ...), and
+ * F_GETFL's flags are often 0-2 too: anything but a descriptor duplicated
+ * onto 0, 1 or 2 returns here, on the result and the command alone. */
+SEC("tp/syscalls/sys_exit_fcntl")
+int tp_fcntl(struct syscall_trace_exit *ctx)
+{
+	long ret = ctx->ret;
+	if (ret < 0 || ret > 2)
+		return 0;
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u32 cmd = SC_ARG2(r);
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return 0;
+	return on_sock_exit(ret, VG_SYS_FCNTL);
+}
 
 SEC("tp/syscalls/sys_exit_accept")
 int tp_accept(struct syscall_trace_exit *ctx) { return on_sock_exit(ctx->ret, VG_SYS_ACCEPT); }

@@ -2,10 +2,11 @@
 /*
  * The struct vg_sys types, at syscall exit: renames, links, symlinks,
  * chmod, ptrace, credential changes, memfd_create, module loads,
- * namespace changes, mount, bpf, socket, userfaultfd, and the changes of
- * a file without an open for writing (truncate, chown, utimes, xattr,
- * chattr). Each family is switched off by the type mask (prefilter) and,
- * in user space, by not being attached at all.
+ * namespace changes, mount, bpf, socket, userfaultfd, prctl,
+ * process_vm_readv/writev, and the changes of a file without an open for
+ * writing (truncate, chown, utimes, xattr, chattr). Each family is switched
+ * off by the type mask (prefilter) and, in user space, by not being
+ * attached at all.
  */
 #include "common.h"
 
@@ -896,3 +897,83 @@ int tp_ioctl(struct syscall_trace_exit *ctx)
 	sys_submit(&c);
 	return 0;
 }
+/* ---- prctl ---- */
+
+#define PR_SET_NAME 15
+#define PR_GET_AUXV 0x41555856
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_PTRACER 0x59616d61
+
+/* The bit of an option in vg_config.prctl_opts (engine: prctlBit): the
+ * options numbered from 0 by their own number, the three with magic
+ * numbers next, every other one on the last bit. */
+static __always_inline __u32 prctl_bit(__u32 opt)
+{
+	if (opt < 124)
+		return opt;
+	if (opt == PR_GET_AUXV)
+		return 124;
+	if (opt == PR_SET_VMA)
+		return 125;
+	if (opt == PR_SET_PTRACER)
+		return 126;
+	return 127;
+}
+
+/* Many programs call prctl at start-up and every thread of a Go, Java or
+ * browser process names itself, so the options no rule names end here,
+ * before anything is copied. */
+SEC("tp/syscalls/sys_exit_prctl")
+int tp_prctl(struct syscall_trace_exit *ctx)
+{
+	struct vg_config *cfg = config_get();
+	if (!cfg)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* The option is an int: the kernel ignores the upper bits, and so
+	 * must the filter, or they would hide any option from it. */
+	__u32 opt = SC_ARG1((struct pt_regs *)bpf_task_pt_regs(task));
+	if (cfg->prctl_filter) {
+		__u32 bit = prctl_bit(opt);
+		if (!((cfg->prctl_opts[(bit >> 6) & 1] >> (bit & 63)) & 1)) {
+			if (prefilter(cfg, VG_PRCTL, bpf_get_current_pid_tgid() >> 32))
+				count_filtered(VG_PRCTL);
+			return 0;
+		}
+	}
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_PRCTL, ctx->ret, VG_SYS_PRCTL))
+		return 0;
+	__u64 arg2 = SC_ARG2(c.x.regs);
+	c.e->arg[0] = opt;
+	c.e->arg[1] = arg2;
+	if (opt == PR_SET_NAME) {
+		/* What the kernel copied: at most 15 bytes and a NUL. */
+		long n = bpf_probe_read_user_str(&c.x.h->rec[c.off & REC_MASK], VG_COMM_LEN, (const void *)arg2);
+		if (n > 0) {
+			c.e->len[0] = n - 1;
+			c.off += (n - 1) & (VG_COMM_LEN - 1);
+		} else {
+			c.e->hdr.flags |= VG_SYS_FAULT;
+		}
+	}
+	sys_submit(&c);
+	return 0;
+}
+
+/* ---- process_vm_readv, process_vm_writev ---- */
+
+/* The target is named in user space from the process table, as ptrace's
+ * is: the record carries only the pid the caller passed. */
+static __always_inline int on_process_vm_exit(long ret, enum vg_syscall sc)
+{
+	struct sys_ctx c;
+	if (!sys_start(&c, VG_PROCESS_VM, ret, sc))
+		return 0;
+	c.e->arg[0] = (__u32)SC_ARG1(c.x.regs);
+	sys_submit(&c);
+	return 0;
+}
+
+SYS_EXIT(process_vm_readv, on_process_vm_exit, VG_SYS_PROCESS_VM_READV)
+SYS_EXIT(process_vm_writev, on_process_vm_exit, VG_SYS_PROCESS_VM_WRITEV)

@@ -43,7 +43,7 @@ enum vg_type {
 	VG_MOUNT = 19,
 	VG_BPF = 20,
 	/* struct vg_connect records: a socket and its addresses */
-	VG_DUP = 21,	/* dup, dup2, dup3 of a socket onto fd 0, 1 or 2 */
+	VG_DUP = 21,	/* dup, dup2, dup3, fcntl(F_DUPFD*) of a socket onto fd 0, 1 or 2 */
 	VG_ACCEPT = 22, /* accept, accept4 */
 	VG_LISTEN = 23,
 	VG_SOCKET = 24, /* struct vg_sys */
@@ -53,7 +53,9 @@ enum vg_type {
 	VG_UTIMES = 28,	  /* struct vg_sys */
 	VG_XATTR = 29,	  /* struct vg_sys */
 	VG_CHATTR = 30,	  /* struct vg_sys */
-	VG_TYPE_MAX = 31,
+	VG_PRCTL = 31,	     /* struct vg_sys */
+	VG_PROCESS_VM = 32,  /* struct vg_sys */
+	VG_TYPE_MAX = 33,
 };
 
 /* A record that only wakes the reader (see submit() in common.h): the
@@ -272,6 +274,10 @@ enum vg_syscall {
 	VG_SYS_SETXATTRAT = 62,
 	VG_SYS_REMOVEXATTRAT = 63,
 	VG_SYS_IOCTL = 64,
+	VG_SYS_PRCTL = 80,
+	VG_SYS_FCNTL = 81,
+	VG_SYS_PROCESS_VM_READV = 82,
+	VG_SYS_PROCESS_VM_WRITEV = 83,
 };
 
 /* How a utime* call gave its times (vg_sys arg4). */
@@ -328,6 +334,9 @@ enum vg_sys_flags {
  *             FS_IOC_FSSETXATTR only) s0 the fd's absolute path; arg0 the
  *             new flags as passed (FSSETXATTR: fsx_xflags), arg1 the cmd,
  *             arg2 the inode's i_flags (S_*) at entry (0: unknown)
+ *   prctl:    arg0 option, arg1 arg2; s0 the new name (PR_SET_NAME only,
+ *             at most 15 bytes as the kernel keeps it)
+ *   process_vm_readv, process_vm_writev: arg0 pid (as passed)
  * Base dirs are empty for absolute paths, as in struct vg_open.
  */
 #define VG_XATTR_HEAD 24 /* a vfs_cap_data of revision 3, the largest */
@@ -390,6 +399,9 @@ struct vg_config {
 	__u32 bpf_filter;   /* 1: only the bpf(2) commands in bpf_cmds */
 	__u64 file_filter;  /* bit (1 << enum vg_type): only paths in vg_file_paths */
 	__u64 bpf_cmds;     /* bit (1 << cmd) */
+	__u64 prctl_opts[2]; /* with prctl_filter: the options reported (bit: prctl_bit()) */
+	__u32 prctl_filter;
+	__u32 _pad_prctl;
 	/* Traffic classes (engine/event TypeInfo.Class): the types on the
 	 * bulk ring (vg_bulk; all others use vg_events), and those under the
 	 * per-process rate limit. Records with a policy outcome always use

@@ -121,7 +121,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"events", "--type", "exec,bogus"}, `vigil: --type: unknown event type "bogus" (known: exec, fork, exit, open, connect, unlink, mkdir, rename, link, symlink, chmod, ptrace, setuid, setgid, memfd_create, module_load, setns, unshare, mount, bpf, dup, accept, listen, socket, userfaultfd, truncate, chown, utimes, xattr, chattr)`},
+		{[]string{"events", "--type", "exec,bogus"}, `vigil: --type: unknown event type "bogus" (known: exec, fork, exit, open, connect, unlink, mkdir, rename, link, symlink, chmod, ptrace, setuid, setgid, memfd_create, module_load, setns, unshare, mount, bpf, dup, accept, listen, socket, userfaultfd, truncate, chown, utimes, xattr, chattr, prctl, process_vm)`},
 		{[]string{"events", "--format", "xml"}, `vigil: --format "xml": want json or text`},
 		{[]string{"events", "--log-level", "loud"}, `vigil: --log-level "loud": want debug, info, warn or error`},
 	}

@@ -192,6 +192,13 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 		}
 		fmt.Fprintln(w)
 	}
+	if o := pf.Args.PrctlOptions; o != nil {
+		var names []string
+		for _, n := range o {
+			names = append(names, event.PrctlOptionName(n))
+		}
+		fmt.Fprintf(w, "kernel: prctl events only of options %s\n", strings.Join(names, ", "))
+	}
 	if c := pf.Args.BPFCmds; c != nil {
 		var names []string
 		for _, n := range c {

@@ -35,7 +35,7 @@ const (
 	TypeUnshare
 	TypeMount
 	TypeBPF
-	TypeDup // of a socket onto fd 0, 1 or 2
+	TypeDup // of a socket onto fd 0, 1 or 2 (dup, dup2, dup3, fcntl F_DUPFD)
 	TypeAccept
 	TypeListen
 	TypeSocket
@@ -45,8 +45,13 @@ const (
 	TypeUtimes
 	TypeXattr
 	TypeChattr
+	TypePrctl
+	TypeProcessVM
 	numTypes
 )
+
+// NumTypes bounds the Type values: arrays indexed by Type have this length.
+const NumTypes = numTypes
 
 func (t Type) String() string {
 	if t < numTypes {
@@ -128,6 +133,8 @@ type Event struct {
 	Utimes Utimes      // utimes
 	Xattr  Xattr       // xattr
 	Chattr Chattr      // chattr
+	Prctl  Prctl       // prctl
+	ProcVM ProcessVM   // process_vm
 
 	// Enforcement is what the kernel's policy did (deny and kill rules).
 	Enforcement Enforcement
@@ -490,3 +497,17 @@ func (c *Chattr) Set() uint32 { return c.Flags &^ c.OldFlags & ChattrKnown }
 
 // Cleared are the ChattrKnown flags the call removes.
 func (c *Chattr) Cleared() uint32 { return c.OldFlags &^ c.Flags & ChattrKnown }
+
+// Prctl is a prctl(2) call.
+type Prctl struct {
+	Option uint32 // PR_*
+	Arg2   uint64 // as passed (for PR_SET_NAME the name's address)
+	Name   string // the new name of PR_SET_NAME; "" for other options
+}
+
+// ProcessVM is a process_vm_readv(2) or process_vm_writev(2) call (which
+// one is evt.syscall).
+type ProcessVM struct {
+	PID    uint32   // the target's pid as passed
+	Target *Process // nil when the target is unknown
+}

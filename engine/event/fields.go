@@ -190,6 +190,67 @@ func settablePtraceTarget(e *Event) *Process {
 	return e.Ptrace.Target
 }
 
+func processVMTarget(e *Event) *Process {
+	if e.ProcVM.Target == nil {
+		return &noProcess
+	}
+	return e.ProcVM.Target
+}
+
+// settableProcessVMTarget is the process_vm target, created for a setter.
+func settableProcessVMTarget(e *Event) *Process {
+	if e.ProcVM.Target == nil {
+		e.ProcVM.Target = &Process{}
+	}
+	return e.ProcVM.Target
+}
+
+func processVMWrite(e *Event) bool { return e.Syscall == "process_vm_writev" }
+
+// procPathPID is the process a path names below /proc: the N of /proc/N
+// and /proc/N/..., self for /proc/self and /proc/thread-self, neither
+// (0, false) for any other path. N is what procfs takes for a pid: digits
+// without a leading zero.
+func procPathPID(path string) (pid uint32, self bool) {
+	rest, ok := strings.CutPrefix(path, "/proc/")
+	if !ok {
+		return 0, false
+	}
+	elem, _, _ := strings.Cut(rest, "/")
+	if elem == "self" || elem == "thread-self" {
+		return 0, true
+	}
+	if elem == "" || elem[0] < '1' || elem[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(elem, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), false
+}
+
+// procPID is file.proc_pid: /proc/self is the process as its own pid
+// namespace numbers it.
+func procPID(e *Event) uint32 {
+	pid, self := procPathPID(e.File.Path)
+	if !self {
+		return pid
+	}
+	if e.Proc.VPID != 0 {
+		return e.Proc.VPID
+	}
+	return e.Proc.PID
+}
+
+// procOther is file.proc_other. A process may see /proc by host pids (on
+// the host) or by its namespace's (in a container with its own /proc),
+// so both of its own numbers are its own; so is the calling thread's id.
+func procOther(e *Event) bool {
+	pid, _ := procPathPID(e.File.Path)
+	return pid != 0 && pid != e.Proc.PID && pid != e.Proc.VPID && pid != e.TID
+}
+
 // settableParent is the parent, created (with the pid proc.ppid, set
 // before it in table order) for a setter.
 func settableParent(e *Event) *Process {
@@ -395,6 +456,10 @@ var Fields = []Field{
 		Str: func(e *Event) string { return e.File.Name() }, Derived: "file.path"},
 	{Name: "file.dir", Kind: KindString, Types: fileTypes, Desc: "file.path without its last element",
 		Str: func(e *Event) string { return e.File.Dir() }, Derived: "file.path"},
+	{Name: "file.proc_pid", Kind: KindUint, Types: openTypes, Desc: "for a path /proc/N or below it the N; for /proc/self and /proc/thread-self the process's own proc.vpid; 0 for any other path",
+		Uint: func(e *Event) uint64 { return uint64(procPID(e)) }, Derived: "file.path, proc.vpid"},
+	{Name: "file.proc_other", Kind: KindBool, Types: openTypes, Desc: "the path is /proc/N or below it and N is another process: not the process's pid, its vpid (inside a pid namespace /proc shows namespace pids) or the thread's id, and not self or thread-self",
+		Bool: procOther, Derived: "file.path, proc.pid, proc.vpid, proc.tid"},
 	{Name: "file.flags", Kind: KindUint, Types: openTypes | setOf(TypeRename, TypeLink, TypeChmod, TypeChown, TypeUtimes, TypeXattr), Desc: "open flags (O_* bits); the flags of renameat2, linkat, fchmodat2, fchownat, utimensat, setxattrat, removexattrat (AT_SYMLINK_NOFOLLOW 0x100, AT_EMPTY_PATH 0x1000)",
 		Uint: func(e *Event) uint64 { return uint64(e.File.Flags) }, SetInt: func(e *Event, n int64) error { return setU32(&e.File.Flags, n) }},
 	{Name: "file.flags_text", Kind: KindString, Types: openTypes, Desc: "file.flags of an open by name, as Falco renders them: O_WRONLY|O_CREAT|O_TRUNC",
@@ -628,6 +693,24 @@ var Fields = []Field{
 		Desc:    "the flags the call removes, of the same five (chattr -i: [immutable])",
 		Strs:    func(e *Event) []string { return InodeFlagNames(e.Chattr.Cleared()) },
 		Derived: "chattr.flags, chattr.old_flags"},
+	{Name: "prctl.option", Kind: KindString, Types: setOf(TypePrctl), Desc: "the option by name (PR_SET_NAME, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAP_AMBIENT, ...)", Values: prctlNames.values(),
+		Str:    func(e *Event) string { return PrctlOptionName(e.Prctl.Option) },
+		SetStr: setName(&prctlNames, "prctl option", false, func(e *Event) *uint32 { return &e.Prctl.Option })},
+	{Name: "prctl.option_num", Kind: KindUint, Types: setOf(TypePrctl), Desc: "the option's number",
+		Uint: func(e *Event) uint64 { return uint64(e.Prctl.Option) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Prctl.Option, n) }},
+	{Name: "prctl.arg2", Kind: KindUint, Types: setOf(TypePrctl), Desc: "the second argument as passed (PR_SET_DUMPABLE's value, PR_SET_PTRACER's pid, PR_CAP_AMBIENT's operation, ...; an address for PR_SET_NAME)",
+		Uint: func(e *Event) uint64 { return e.Prctl.Arg2 }, SetInt: func(e *Event, n int64) error { return setU64(&e.Prctl.Arg2, n) }},
+	{Name: "prctl.name", Kind: KindString, Types: setOf(TypePrctl), Desc: "for PR_SET_NAME the new thread name (at most 15 bytes, as the kernel keeps it); empty otherwise",
+		Str: func(e *Event) string { return e.Prctl.Name }, SetStr: func(e *Event, s string) error { e.Prctl.Name = s; return nil }},
+
+	{Name: "process_vm.pid", Kind: KindUint, Types: setOf(TypeProcessVM), Desc: "the target's pid as passed (in the caller's pid namespace)",
+		Uint: func(e *Event) uint64 { return uint64(e.ProcVM.PID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.ProcVM.PID, n) }},
+	{Name: "process_vm.write", Kind: KindBool, Types: setOf(TypeProcessVM), Desc: "process_vm_writev: the caller writes the target's memory (false: process_vm_readv reads it)",
+		Bool: processVMWrite, Derived: "evt.syscall"},
+	{Name: "process_vm.target_name", Kind: KindString, Types: setOf(TypeProcessVM), Desc: "the target's command name, from the process table; empty when unknown",
+		Str: func(e *Event) string { return processVMTarget(e).Name }, SetStr: func(e *Event, s string) error { settableProcessVMTarget(e).Name = s; return nil }},
+	{Name: "process_vm.target_exe", Kind: KindString, Types: setOf(TypeProcessVM), Desc: "the target's executable path, from the process table; empty when unknown",
+		Str: func(e *Event) string { return processVMTarget(e).Exe }, SetStr: func(e *Event, s string) error { settableProcessVMTarget(e).Exe = s; return nil }},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

@@ -136,3 +136,48 @@ func TestStdioTypeSetter(t *testing.T) {
 		t.Errorf("set fifo: %v", err)
 	}
 }
+
+// file.proc_pid and file.proc_other for a process with host pid 4000,
+// pid 7 in its own namespace, opening from its thread 4001.
+func TestProcPathFields(t *testing.T) {
+	pidF, _ := FieldByName("file.proc_pid")
+	otherF, _ := FieldByName("file.proc_other")
+	cases := []struct {
+		path  string
+		vpid  uint32
+		pid   uint64
+		other bool
+	}{
+		{"/proc/1234/environ", 7, 1234, true},
+		{"/proc/1234/mem", 7, 1234, true},
+		{"/proc/1234", 7, 1234, true},
+		{"/proc/1234/task/1240/mem", 7, 1234, true},
+		{"/proc/4000/environ", 7, 4000, false}, // its host pid
+		{"/proc/7/mem", 7, 7, false},           // its namespace pid
+		{"/proc/4001/comm", 7, 4001, false},    // its thread
+		{"/proc/self/environ", 7, 7, false},
+		{"/proc/thread-self/mem", 7, 7, false},
+		{"/proc/self", 7, 7, false},
+		{"/proc/self/environ", 0, 4000, false}, // vpid unknown: the pid
+		{"/proc/1/environ", 0, 1, true},
+		{"/proc/sys/kernel/pid_max", 7, 0, false},
+		{"/proc/cpuinfo", 7, 0, false},
+		{"/proc/", 7, 0, false},
+		{"/proc", 7, 0, false},
+		{"/proc/0123/mem", 7, 0, false}, // procfs takes no leading zero
+		{"/proc/0/mem", 7, 0, false},
+		{"/proc/99999999999/mem", 7, 0, false}, // beyond 32 bits
+		{"/proc/12a/mem", 7, 0, false},
+		{"/proc/+12/mem", 7, 0, false},
+		{"/procfoo/12/mem", 7, 0, false},
+		{"/host/proc/1234/environ", 7, 0, false},
+		{"/etc/passwd", 7, 0, false},
+		{"", 7, 0, false},
+	}
+	for _, c := range cases {
+		e := &Event{Type: TypeOpen, TID: 4001, Proc: &Process{PID: 4000, VPID: c.vpid}, File: File{Path: c.path}}
+		if got, other := pidF.Uint(e), otherF.Bool(e); got != c.pid || other != c.other {
+			t.Errorf("%q (vpid %d): file.proc_pid %d, file.proc_other %v; want %d, %v", c.path, c.vpid, got, other, c.pid, c.other)
+		}
+	}
+}

@@ -298,6 +298,20 @@ var (
 	txtOwner         = always("owner", func(e *Event) string {
 		return strconv.FormatInt(e.Chown.UID, 10) + ":" + strconv.FormatInt(e.Chown.GID, 10)
 	})
+	txtPrctlOption = always("option", func(e *Event) string { return PrctlOptionName(e.Prctl.Option) })
+	// PR_SET_NAME's second argument is an address: its name instead.
+	txtPrctlArg2 = TextKey{"arg2", func(e *Event) (string, bool) {
+		return strconv.FormatUint(e.Prctl.Arg2, 10), e.Prctl.Option != prctlSetName
+	}}
+	txtProcVMWrite  = always("write", func(e *Event) string { return strconv.FormatBool(processVMWrite(e)) })
+	txtProcVMPID    = always("target_pid", func(e *Event) string { return strconv.FormatUint(uint64(e.ProcVM.PID), 10) })
+	txtProcVMTarget = TextKey{"target", func(e *Event) (string, bool) {
+		if t := e.ProcVM.Target; t != nil {
+			return t.Name, true
+		}
+		return "", false
+	}}
+	txtPrctlName = TextKey{"name", func(e *Event) (string, bool) { return e.Prctl.Name, e.Prctl.Option == prctlSetName }}
 )
 
 // inodeFlagsText names inode flags, comma separated; false for none.

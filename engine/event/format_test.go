@@ -48,6 +48,7 @@ func TestAppendJSON(t *testing.T) {
 		"file.path": "/etc/hosts", "file.rawpath": "/etc/hosts", "file.name": "hosts", "file.dir": "/etc", "file.flags": float64(0x80000), "file.flags_text": "O_RDONLY|O_CLOEXEC",
 		"file.mode": 0.0, "file.mode_text": "", "proc.env_text": "HOME= LD_PRELOAD=/tmp/x.so", "file.read": true, "file.write": false, "file.create": false, "file.trunc": false,
 		"file.modified": false, "file.change": "", "file.modified_path": "", "file.modified_name": "", "file.modified_dir": "",
+		"file.proc_pid": 0.0, "file.proc_other": false,
 		"container.id": "0123456789ab", "container.full_id": strings.Repeat("0123456789abcdef", 4), "container.runtime": "docker",
 		"container.name": "web-1", "container.image": "nginx:1.27", "container.image_repository": "nginx", "container.image_tag": "1.27", "container.labels": map[string]any{"app": "web", "tier": "front"},
 		"container.privileged": true, "container.mounts": []any{"/var/run/docker.sock:/run/docker.sock:rw", "proc:/proc:ro"},

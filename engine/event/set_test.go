@@ -61,7 +61,8 @@ func replayed(e *Event) *Event {
 // only to another value of a sibling field, and so reads as empty.
 func hiddenByType(typ Type, name string) bool {
 	return typ == TypeBPF && (name == "bpf.prog_type" || name == "bpf.map_type") ||
-		typ == TypePtrace && name == "ptrace.request" // ptrace.request_num, later in the table, wins
+		typ == TypePtrace && name == "ptrace.request" || // ptrace.request_num, later in the table, wins
+		typ == TypePrctl && name == "prctl.option" // likewise prctl.option_num
 }
 
 // sampleValues are a non-zero value, distinct from the others of its kind,

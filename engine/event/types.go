@@ -44,6 +44,8 @@ const (
 	FilterSetidRoot
 	// FilterBPFCmd: only the bpf.cmd values the rules name.
 	FilterBPFCmd
+	// FilterPrctlOption: only the prctl.option values the rules name.
+	FilterPrctlOption
 )
 
 // Class is an event type's traffic class: which kernel ring buffer
@@ -248,7 +250,7 @@ var typeTable = [numTypes]TypeInfo{
 		Filters: FilterName, Text: []TextKey{txtMountSource, txtMountTarget, txtFSType}},
 	TypeBPF: {Name: "bpf", C: "VG_BPF", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("bpf"),
 		Filters: FilterName | FilterBPFCmd, Text: []TextKey{txtBPFCmd, txtBPFName}},
-	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("dup", "dup2", "dup3"),
+	TypeDup: {Name: "dup", C: "VG_DUP", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("dup", "dup2", "dup3", "fcntl"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
 	TypeAccept: {Name: "accept", C: "VG_ACCEPT", Record: RecordConnect, Class: ClassNetwork, Syscalls: syscalls("accept", "accept4"),
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
@@ -273,6 +275,10 @@ var typeTable = [numTypes]TypeInfo{
 	// Only three ioctl commands: the programs return at once for others.
 	TypeChattr: {Name: "chattr", C: "VG_CHATTR", Record: RecordSys, Class: ClassFile, Syscalls: syscalls("ioctl"),
 		Entry: true, Filters: pathFilters, Text: []TextKey{txtFile, txtChattrSet, txtChattrCleared, txtChattrFlags}, Change: ChangeFlags},
+	TypePrctl: {Name: "prctl", C: "VG_PRCTL", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("prctl"),
+		Filters: FilterName | FilterPrctlOption, Text: []TextKey{txtPrctlOption, txtPrctlArg2, txtPrctlName}},
+	TypeProcessVM: {Name: "process_vm", C: "VG_PROCESS_VM", Record: RecordSys, Class: ClassPrivilege, Syscalls: syscalls("process_vm_readv", "process_vm_writev"),
+		Filters: FilterName, Text: []TextKey{txtProcVMWrite, txtProcVMPID, txtProcVMTarget}},
 }
 
 // Info is t's row of the event-type table; the empty row for TypeNone

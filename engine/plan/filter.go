@@ -62,6 +62,9 @@ type ArgFilter struct {
 	SetidToRoot bool
 	// BPFCmds: when non-nil, only these bpf(2) commands are reported.
 	BPFCmds []uint32
+	// PrctlOptions: when non-nil, only these prctl(2) options are
+	// reported.
+	PrctlOptions []uint32
 	// NoSetidOld: no rule reads setid.old_*, so the set*id entry
 	// programs, which only save the ids before the call, may stay off
 	// (they make every syscall of every process pass the kernel's

@@ -122,6 +122,7 @@ func unionArgs(a, b ArgFilter) ArgFilter {
 	u := ArgFilter{
 		PtraceRequests: unionNums(a.PtraceRequests, b.PtraceRequests),
 		BPFCmds:        unionNums(a.BPFCmds, b.BPFCmds),
+		PrctlOptions:   unionNums(a.PrctlOptions, b.PrctlOptions),
 		SetidToRoot:    a.SetidToRoot && b.SetidToRoot,
 		NoSetidOld:     a.NoSetidOld && b.NoSetidOld,
 	}
