@@ -1,51 +1,86 @@
 #!/usr/bin/env bash
 # Ordinary developer and admin work must raise no alert from the built-in
-# rules: with `vigil run` watching, build this project from a cold cache,
-# reinstall a small Debian package, and run the test suites that do not
-# trigger rules on purpose (cmd/vigil's live tests do). Fails, printing the
-# alerts, if any was raised.
+# rules. With `vigil run` watching, run the benign workload of
+# scripts/noise/workload.sh (cold go build, package install and purge,
+# git clone and go test, a container under containerd, log rotation, an
+# editor in /etc, login shells, cron-like jobs) in a session of its own,
+# then judge only the alerts the workload caused (scripts/noise, see
+# docs/noise.md): any of priority Warning or above fails, Notice and
+# Informational ones only of the rules in the allow-list below, at most
+# 10. Other activity on the host is ignored. Run as root.
+# Usage: scripts/noise-check.sh [VIGIL]   (default ./bin/vigil)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-vigil=${1:-./bin/vigil}
-work=$(mktemp -d)
-pid=
+vigil=$(realpath "${1:-./bin/vigil}")
+export PATH=$PATH:/usr/local/go/bin
+
+# The allow-list: rules whose Notice or Informational alerts the workload
+# may raise, each with the reason ("RULE|REASON"; docs/noise.md has the
+# same list). Empty: no built-in rule has yet earned an exception.
+allow=()
+
+[ "$(id -u)" -eq 0 ] || { echo "noise-check: run as root" >&2; exit 1; }
+start=$(date +%s)
+work=$(mktemp -d /tmp/vigil-noise-XXXXXX)
+vpid= wpid=
 cleanup() {
-	[[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" || true
+	[[ -n $wpid ]] && kill -TERM -- "-$wpid" 2>/dev/null || true
+	[[ -n $vpid ]] && kill -INT "$vpid" 2>/dev/null && wait "$vpid" || true
+	rm -f /etc/vigil-noise-test.conf
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$vigil" run --format json --stats >"$work/alerts.jsonl" 2>"$work/vigil.log" &
-pid=$!
+# What the workload runs, installed from Debian when missing (the apt
+# lists first, when there are none).
+need=()
+for pair in containerd:containerd ctr:containerd runc:runc busybox:busybox-static logrotate:logrotate vim:vim git:git run-parts:debianutils setsid:util-linux runuser:util-linux; do
+	command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+		apt-get update -qq
+	fi
+	echo "noise-check: installing ${need[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+go build -o "$work/noise" ./scripts/noise
+
+# A lock file of its own: the check judges only its workload, so it may
+# run beside another vigil on the host.
+"$vigil" run --format json --stats --lock-file "$work/vigil.lock" >"$work/alerts.jsonl" 2>"$work/vigil.log" &
+vpid=$!
 for _ in $(seq 300); do
 	grep -q ready "$work/vigil.log" && break
-	kill -0 "$pid" 2>/dev/null || { cat "$work/vigil.log" >&2; echo "noise-check: vigil run exited" >&2; exit 1; }
+	kill -0 "$vpid" 2>/dev/null || { cat "$work/vigil.log" >&2; echo "noise-check: vigil run exited" >&2; exit 1; }
 	sleep 0.1
 done
 grep -q ready "$work/vigil.log" || { echo "noise-check: vigil run not ready" >&2; exit 1; }
 
-echo "noise-check: go build (cold cache)" >&2
-GOCACHE=$work/gocache go build -o "$work/vigil-build" ./cmd/vigil
-echo "noise-check: apt-get install --reinstall hostname" >&2
-if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
-	apt-get update -qq
-fi
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall hostname >/dev/null
-echo "noise-check: go test (suites that do not trigger rules on purpose)" >&2
-# Pass or fail is make test's business; here only alerts count. Left out:
-# ./bpf and ./bpf/features load BPF programs (a BPF load by an unknown
-# program is what a built-in rule reports) and ./bpf performs the attacks
-# of the live rule tests on purpose, like cmd/vigil.
-go test -count=1 ./bpf/process ./bpf/cgroup ./bpf/mountinfo ./engine/... ./rules/... >/dev/null 2>&1 || true
-
-kill -INT "$pid"
-wait "$pid" || true
-pid=
+# setsid: the workload's shell leads its own session and process group,
+# so its pid is also the session id of every descendant that keeps it.
+setsid -w bash scripts/noise/workload.sh "$work" "$root" "$work/noise" &
+wpid=$!
+status=0
+wait "$wpid" || status=$?
+wpid=
+# Let the last events reach the rules before vigil stops.
+sleep 1
+kill -INT "$vpid"
+wait "$vpid" || true
+vpid=
 grep 'msg=stopped' "$work/vigil.log" | sed 's/^.*msg=stopped/noise-check: vigil counters:/' >&2 || true
-if [ -s "$work/alerts.jsonl" ]; then
-	echo "noise-check: FAIL: ordinary work raised $(wc -l <"$work/alerts.jsonl") alert(s):" >&2
-	cut -c1-600 "$work/alerts.jsonl" >&2
+if [ "$status" -ne 0 ]; then
+	echo "noise-check: FAIL: the workload failed (exit $status)" >&2
 	exit 1
 fi
-echo "noise-check: ok, no alert" >&2
+
+args=(-pid "$(cat "$work/workload.pid")" -containers "$work/containers")
+for a in ${allow[@]+"${allow[@]}"}; do
+	args+=(-allow "$a")
+done
+verdict=0
+"$work/noise" judge "${args[@]}" "$work/alerts.jsonl" >&2 || verdict=$?
+echo "noise-check: took $(($(date +%s) - start))s" >&2
+exit "$verdict"
