@@ -42,11 +42,14 @@ type Stats struct {
 }
 
 // key names what a root entry was read for: a mount namespace (the inode
-// of /proc/PID/ns/mnt) and the filesystem at the process's root (st_dev
-// of /proc/PID/root). Namespace inodes are reused once a namespace is
-// gone; the device makes a reused one for another container miss.
+// of /proc/PID/ns/mnt) and the mount at the process's root (st_dev and
+// the mount's id of /proc/PID/root). Namespace inodes and the anonymous
+// devices of overlays are both reused once the container is gone, so a
+// later container got an earlier one's answers; the mount id (the
+// never-reused 64-bit one from Linux 6.8, else the reusable one) tells
+// them apart.
 type key struct {
-	mntns, rootDev uint64
+	mntns, rootDev, rootMnt uint64
 }
 
 // root is what one mount namespace says about the processes whose root
@@ -179,14 +182,15 @@ func (c *Cache) procDir(pid uint32) string {
 // root returns the root entry for the process at dir (/proc/PID),
 // reading its mountinfo on a miss.
 func (c *Cache) root(dir string) (*root, error) {
-	var ns, rt unix.Stat_t
+	var ns unix.Stat_t
 	if err := unix.Stat(dir+"/ns/mnt", &ns); err != nil {
 		return nil, err
 	}
-	if err := unix.Stat(dir+"/root", &rt); err != nil {
+	rt, err := rootMount(dir + "/root")
+	if err != nil {
 		return nil, err
 	}
-	k := key{mntns: ns.Ino, rootDev: rt.Dev}
+	k := key{mntns: ns.Ino, rootDev: rt.dev, rootMnt: rt.mnt}
 	c.mu.Lock()
 	r, ok := c.roots[k]
 	if ok {
@@ -207,7 +211,7 @@ func (c *Cache) root(dir string) (*root, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	r = newRoot(mounts, rt.Dev)
+	r = newRoot(mounts, rt.dev)
 	c.remember(k, r)
 	return r, nil
 }
@@ -319,4 +323,20 @@ func runningExe(dir, exe string) running {
 		return exeDeleted
 	}
 	return exeThere
+}
+
+// rootStat is what identifies the mount at a process's root.
+type rootStat struct{ dev, mnt uint64 }
+
+// rootMount stats p (a /proc/PID/root) for its device and mount id.
+func rootMount(p string) (rootStat, error) {
+	var st unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_INO|unix.STATX_MNT_ID_UNIQUE, &st)
+	if err == nil && st.Mask&(unix.STATX_MNT_ID_UNIQUE|unix.STATX_MNT_ID) == 0 {
+		err = unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_INO|unix.STATX_MNT_ID, &st)
+	}
+	if err != nil {
+		return rootStat{}, err
+	}
+	return rootStat{dev: unix.Mkdev(st.Dev_major, st.Dev_minor), mnt: st.Mnt_id}, nil
 }
