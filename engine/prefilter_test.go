@@ -221,7 +221,7 @@ func TestPrefilterShapes(t *testing.T) {
 		{`evt.type == "open" && file.path.contains("/.ssh/")`, "all"},
 		{`(evt.type == "exec" && proc.name == "x") || (evt.type == "open" && file.path == "/x")`, "/x"},
 		{`evt.type in ["open", "exec"] && file.trunc`, "* (flags any of O_TRUNC)"},
-		{`evt.type == "open" && file.proc_other && file.name in ["mem", "environ"]`, "/proc/*"},
+		{`evt.type == "open" && file.proc_other && file.name in ["mem", "environ"]`, "*/environ, */mem"},
 		{`evt.type == "open" && !file.proc_other`, "all"},
 		{`evt.type == "open" && file.proc_pid == 1`, "all"},
 	}
