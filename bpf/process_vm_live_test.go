@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,12 @@ func init() {
 		}
 		defer func() { child.Process.Kill(); child.Wait() }()
 		pid := child.Process.Pid
+		// Start returns once the exec closed the child's close-on-exec
+		// files, before the kernel's exec tracepoint: wait until sleep
+		// sleeps, so that its exec record is in the ring before ours.
+		if err := waitSleeping(pid); err != nil {
+			return helperResult{}, err
+		}
 		addr, err := firstMapping(pid)
 		if err != nil {
 			return helperResult{}, err
@@ -49,6 +56,19 @@ func init() {
 		w := sc(unix.SYS_PROCESS_VM_WRITEV, uintptr(none), uintptr(unsafe.Pointer(&local[0])), 1, uintptr(unsafe.Pointer(&remote[0])), 1, 0)
 		return helperResult{FDs: []int{n, w, none}, Detail: strconv.Itoa(pid)}, nil
 	}
+}
+
+// waitSleeping waits up to 5 s for pid to be in nanosleep or
+// clock_nanosleep (/proc/PID/syscall, x86-64 numbers).
+func waitSleeping(pid int) error {
+	for range 500 {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+		if nr, _, _ := strings.Cut(string(b), " "); nr == strconv.Itoa(unix.SYS_NANOSLEEP) || nr == strconv.Itoa(unix.SYS_CLOCK_NANOSLEEP) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("pid %d never slept", pid)
 }
 
 // firstMapping is the start address of pid's first memory mapping.

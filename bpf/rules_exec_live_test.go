@@ -18,18 +18,8 @@ import (
 
 	"github.com/vigil-project/vigil/engine"
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
-
-// execLookOrSkip returns the path of program, or skips the test naming
-// the Debian package that has it.
-func execLookOrSkip(t *testing.T, program, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(program)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s)", program, pkg)
-	}
-	return p
-}
 
 // execStart runs a command to its end and returns its pid. Its exit
 // status does not matter: many of these commands are made to fail
@@ -82,7 +72,7 @@ func wantOutput(t *testing.T, a *event.Alert, wants ...string) {
 func TestExecRulesLive(t *testing.T) {
 	c := live(t)
 	dir := tempDir(t)
-	sh := execLookOrSkip(t, "sh", "dash")
+	sh := testenv.RequireTool(t, "sh")
 
 	t.Run("program started by a php-fpm worker", func(t *testing.T) {
 		// A shell named like the worker runs id, as PHP's system() does
@@ -97,21 +87,21 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("find -exec sh", func(t *testing.T) {
-		find := execLookOrSkip(t, "find", "findutils")
+		find := testenv.RequireTool(t, "find")
 		pid := execStart(t, exec.Command(find, dir, "-maxdepth", "0", "-exec", "sh", ";"))
 		a := c.firesOn(t, "Interactive shell spawned by a program with a shell escape", "sh below find", childOf(pid, "sh"))
 		wantOutput(t, a, "shell=sh cmdline=sh parent=find")
 	})
 
 	t.Run("awk system(/bin/sh)", func(t *testing.T) {
-		awk := execLookOrSkip(t, "awk", "mawk")
+		awk := testenv.RequireTool(t, "awk")
 		pid := execStart(t, exec.Command(awk, `BEGIN { system("/bin/sh") }`))
 		a := c.firesOn(t, "Interactive shell spawned by a program with a shell escape", "sh below awk", childOf(pid, "sh"))
 		wantOutput(t, a, "parent=awk")
 	})
 
 	t.Run("python starts a bare shell", func(t *testing.T) {
-		py := execLookOrSkip(t, "python3", "python3")
+		py := testenv.RequireTool(t, "python3")
 		cmd := exec.Command(py, "-c", `import subprocess; subprocess.run(["/bin/sh"], stdin=subprocess.DEVNULL)`)
 		pid := execStart(t, cmd)
 		a := c.firesOn(t, "Interactive shell spawned by a program with a shell escape", "sh below python", childOf(pid, "sh"))
@@ -125,54 +115,54 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("uid 0 account", func(t *testing.T) {
-		useradd := execLookOrSkip(t, "useradd", "passwd")
+		useradd := testenv.RequireTool(t, "useradd")
 		pid := execStart(t, exec.Command(useradd, "-R", "/nonexistent-vigil-live", "-o", "-u", "0", "vigil-live"))
 		a := c.fires(t, "Root-equivalent account created", pid)
 		wantOutput(t, a, "cmdline=useradd -R /nonexistent-vigil-live -o -u 0 vigil-live")
 	})
 
 	t.Run("user added to sudo", func(t *testing.T) {
-		gpasswd := execLookOrSkip(t, "gpasswd", "passwd")
+		gpasswd := testenv.RequireTool(t, "gpasswd")
 		pid := execStart(t, exec.Command(gpasswd, "-R", "/nonexistent-vigil-live", "-a", "vigil-live", "sudo"))
 		a := c.fires(t, "User added to privileged group", pid)
 		wantOutput(t, a, "cmdline=gpasswd -R /nonexistent-vigil-live -a vigil-live sudo")
 	})
 
 	t.Run("password changed", func(t *testing.T) {
-		passwd := execLookOrSkip(t, "passwd", "passwd")
+		passwd := testenv.RequireTool(t, "passwd")
 		pid := execStart(t, exec.Command(passwd, "-R", "/nonexistent-vigil-live", "vigil-live"))
 		a := c.fires(t, "Password changed by command", pid)
 		wantOutput(t, a, "cmdline=passwd -R /nonexistent-vigil-live vigil-live")
 	})
 
 	t.Run("setuid search", func(t *testing.T) {
-		find := execLookOrSkip(t, "find", "findutils")
+		find := testenv.RequireTool(t, "find")
 		pid := execStart(t, exec.Command(find, "/nonexistent-vigil-live", "-perm", "-4000", "-type", "f"))
 		a := c.fires(t, "Search for setuid or setgid files", pid)
 		wantOutput(t, a, "cmdline=find /nonexistent-vigil-live -perm -4000 -type f")
 	})
 
 	t.Run("security software looked up and killed", func(t *testing.T) {
-		pgrep := execLookOrSkip(t, "pgrep", "procps")
+		pgrep := testenv.RequireTool(t, "pgrep")
 		pid := execStart(t, exec.Command(pgrep, "-f", "falco"))
 		a := c.fires(t, "Security software discovery", pid)
 		wantOutput(t, a, "process=pgrep cmdline=pgrep -f falco")
 		// Signal 0 to a pattern that matches no process: nothing is sent.
-		pkill := execLookOrSkip(t, "pkill", "procps")
-		pid = execStart(t, exec.Command(pkill, "-0", "-f", "falco-vigil-live-no-such-process"))
+		pkill := testenv.RequireTool(t, "pkill")
+		pid = execStart(t, exec.Command(pkill, "-0", "-f", "falco vigil-live-no-such-process"))
 		a = c.fires(t, "Security software stopped or disabled", pid)
-		wantOutput(t, a, "cmdline=pkill -0 -f falco-vigil-live-no-such-process")
+		wantOutput(t, a, "cmdline=pkill -0 -f falco vigil-live-no-such-process")
 	})
 
 	t.Run("shadow through getent", func(t *testing.T) {
-		getent := execLookOrSkip(t, "getent", "libc-bin")
+		getent := testenv.RequireTool(t, "getent")
 		pid := execStart(t, exec.Command(getent, "shadow", "vigil-live-no-such-user"))
 		a := c.fires(t, "Password hashes or credentials dumped by command", pid)
 		wantOutput(t, a, "process=getent cmdline=getent shadow vigil-live-no-such-user")
 	})
 
 	t.Run("openssl enc with a passphrase", func(t *testing.T) {
-		openssl := execLookOrSkip(t, "openssl", "openssl")
+		openssl := testenv.RequireTool(t, "openssl")
 		out := filepath.Join(dir, "loot.enc")
 		pid := execStart(t, exec.Command(openssl, "enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:x", "-in", "/dev/null", "-out", out))
 		a := c.fires(t, "Data archived or encrypted with a password", pid)
@@ -180,14 +170,14 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("tar of a .ssh directory", func(t *testing.T) {
-		tar := execLookOrSkip(t, "tar", "tar")
+		tar := testenv.RequireTool(t, "tar")
 		pid := execStart(t, exec.Command(tar, "-cf", "/dev/null", "/nonexistent-vigil-live/.ssh"))
 		a := c.fires(t, "Credentials or keys put in an archive", pid)
 		wantOutput(t, a, "process=tar cmdline=tar -cf /dev/null /nonexistent-vigil-live/.ssh")
 	})
 
 	t.Run("systemctl link from /dev/shm", func(t *testing.T) {
-		systemctl := execLookOrSkip(t, "systemctl", "systemd")
+		systemctl := testenv.RequireTool(t, "systemctl")
 		unit := "/dev/shm/vigil-live-no-such.service" // never created: the link fails
 		pid := execStart(t, exec.Command(systemctl, "link", unit))
 		a := c.fires(t, "Systemd unit or service run from a temporary directory", pid)
@@ -201,7 +191,7 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("history overwritten with cp", func(t *testing.T) {
-		cp := execLookOrSkip(t, "cp", "coreutils")
+		cp := testenv.RequireTool(t, "cp")
 		hist := filepath.Join(dir, ".bash_history")
 		pid := execStart(t, exec.Command(cp, "/dev/null", hist))
 		a := c.fires(t, "Shell history or logs wiped by command", pid)
@@ -209,7 +199,7 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("timestamps copied with touch -r", func(t *testing.T) {
-		touch := execLookOrSkip(t, "touch", "coreutils")
+		touch := testenv.RequireTool(t, "touch")
 		f := filepath.Join(dir, "stomped")
 		pid := execStart(t, exec.Command(touch, "-r", "/etc/passwd", f))
 		a := c.fires(t, "File timestamps set by command", pid)
@@ -217,7 +207,7 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("setcap cap_setuid", func(t *testing.T) {
-		setcap := execLookOrSkip(t, "setcap", "libcap2-bin")
+		setcap := testenv.RequireTool(t, "setcap")
 		f := filepath.Join(dir, "capped")
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
@@ -228,7 +218,7 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("chattr -i", func(t *testing.T) {
-		chattr := execLookOrSkip(t, "chattr", "e2fsprogs")
+		chattr := testenv.RequireTool(t, "chattr")
 		f := filepath.Join(dir, "attrs")
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
@@ -241,7 +231,7 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("ASLR off with sysctl, refused", func(t *testing.T) {
-		sysctl := execLookOrSkip(t, "sysctl", "procps")
+		sysctl := testenv.RequireTool(t, "sysctl")
 		pid := execStart(t, asNobody(exec.Command(sysctl, "-w", "kernel.randomize_va_space=0")))
 		a := c.fires(t, "Kernel protection disabled with sysctl", pid)
 		wantOutput(t, a, "cmdline=sysctl -w kernel.randomize_va_space=0", "uid=65534")
@@ -251,7 +241,7 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("near miss: sh -c with a command below python", func(t *testing.T) {
-		py := execLookOrSkip(t, "python3", "python3")
+		py := testenv.RequireTool(t, "python3")
 		cmd := exec.Command(py, "-c", `import subprocess; subprocess.run(["/bin/sh", "-c", "true; true"])`)
 		pid := execStart(t, cmd)
 		e := c.waitFor(t, "sh -c below python", childOf(pid, "sh"))

@@ -17,17 +17,8 @@ import (
 	"time"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
-
-// needProgram skips t when a program the behaviour needs is missing.
-func needProgram(t *testing.T, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed", n)
-		}
-	}
-}
 
 // hostAddr returns a non-loopback IPv4 address of this host, so that a
 // connection to it is judged as one that leaves the host.
@@ -42,7 +33,7 @@ func hostAddr(t *testing.T) string {
 			return n.IP.String()
 		}
 	}
-	t.Skip("no non-loopback IPv4 address")
+	testenv.Unavailable(t, "no non-loopback IPv4 address")
 	return ""
 }
 
@@ -64,7 +55,7 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	c := live(t)
 
 	t.Run("packet socket by perl", func(t *testing.T) {
-		needProgram(t, "perl")
+		testenv.RequireTool(t, "perl")
 		// socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)): a sniffer's first call.
 		pid := runCmd(t, exec.Command("perl", "-e", "socket(my $s, 17, 3, 768) or die $!"))
 		a := c.fires(t, "Packet or raw socket opened on host", pid)
@@ -72,7 +63,7 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("packet socket by busybox arping", func(t *testing.T) {
-		needProgram(t, "busybox")
+		testenv.RequireTool(t, "busybox")
 		// arping, started through busybox: an ARP packet socket.
 		pid := runCmd(t, exec.Command("busybox", "arping", "-c", "1", "-w", "1", "-I", "lo", "127.0.0.1"))
 		a := c.fires(t, "Packet or raw socket opened on host", pid)
@@ -80,7 +71,7 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("bind shell one-liner", func(t *testing.T) {
-		needProgram(t, "perl")
+		testenv.RequireTool(t, "perl")
 		pid := runCmd(t, exec.Command("perl", "-MIO::Socket::INET", "-e",
 			"my $s = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => 0, Listen => 1) or die $!"))
 		a := c.fires(t, "Shell or one-liner listening on all addresses", pid)
@@ -88,7 +79,7 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("busybox nc listening", func(t *testing.T) {
-		needProgram(t, "busybox")
+		testenv.RequireTool(t, "busybox")
 		l, err := net.Listen("tcp4", "127.0.0.1:0") // a free port number for nc
 		if err != nil {
 			t.Fatal(err)
@@ -108,7 +99,7 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("python http.server", func(t *testing.T) {
-		needProgram(t, "python3")
+		testenv.RequireTool(t, "python3")
 		cmd := exec.Command("python3", "-m", "http.server", "0", "--directory", tempDir(t))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -122,7 +113,7 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("reverse shell one-liner", func(t *testing.T) {
-		needProgram(t, "perl")
+		testenv.RequireTool(t, "perl")
 		addr := hostAddr(t)
 		l, err := net.Listen("tcp4", "0.0.0.0:0")
 		if err != nil {
@@ -142,7 +133,8 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("mount over a process's /proc directory", func(t *testing.T) {
-		needProgram(t, "unshare", "mount")
+		testenv.RequireTool(t, "unshare")
+		testenv.RequireTool(t, "mount")
 		target := exec.Command("sleep", "30")
 		if err := target.Start(); err != nil {
 			t.Fatal(err)
@@ -158,7 +150,8 @@ func TestBuiltinSystemRulesLive(t *testing.T) {
 	})
 
 	t.Run("namespace change refused", func(t *testing.T) {
-		needProgram(t, "setpriv", "unshare")
+		testenv.RequireTool(t, "setpriv")
+		testenv.RequireTool(t, "unshare")
 		// A mount namespace needs CAP_SYS_ADMIN: nobody is refused.
 		pid := runCmd(t, exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "unshare", "-m", "true"))
 		a := c.fires(t, "Namespace changed by non-container process", pid)

@@ -52,11 +52,16 @@ mount -t bpf bpf /sys/fs/bpf
 mount -t tmpfs cgroup /sys/fs/cgroup
 mkdir -p /sys/fs/cgroup/unified /sys/fs/cgroup/memory
 mount -t cgroup2 none /sys/fs/cgroup/unified
-skip=
+# The rule-level live tests need Debian's programs (useradd, python3,
+# openssl, ...), which the busybox root lacks; the host run covers them,
+# and each event type has its own live test here.
+skip='TestExecRulesLive|TestBuiltinSystemRulesLive'
 if ! mount -t cgroup -o memory none /sys/fs/cgroup/memory 2>/dev/null; then
 	# No cgroup v1 memory controller in this kernel (Debian 6.12).
 	rmdir /sys/fs/cgroup/memory
-	skip='TestContainerFromCgroup/v1_'
+	# One -test.skip, split at "/" by level: the rule tests' subtests
+	# (none starts with "v") and TestContainerFromCgroup's v1 ones.
+	skip="\$skip|TestContainerFromCgroup/^([^v]|v1_)"
 	echo "VIGIL-VM: no cgroup v1 memory controller: skipping \$skip"
 fi
 ip link set lo up
