@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"net"
 	"net/netip"
 	"testing"
 
@@ -17,14 +16,11 @@ func init() {
 	// again, F_DUPFD_CLOEXEC -> 0; an F_DUPFD that lands above 2; then the
 	// helper's own stdin back with dup2 (not a socket).
 	sysHelpers["fcntl-dups"] = func(addr string) (helperResult, error) {
-		c, err := net.Dial("tcp4", addr)
+		c, f, err := dialSocket(addr)
 		if err != nil {
 			return helperResult{}, err
 		}
-		f, err := c.(*net.TCPConn).File()
-		if err != nil {
-			return helperResult{}, err
-		}
+		defer f.Close()
 		s := f.Fd()
 		saved := uintptr(sc(unix.SYS_DUP, 0))
 		var out []int
@@ -43,20 +39,7 @@ func init() {
 // events like dup2's; F_GETFL and a duplicate above 2 are not.
 func TestFcntlDupSocketFields(t *testing.T) {
 	c := live(t)
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-		}
-	}()
+	l := acceptingListener(t)
 	res, pid := runHelperCmd(t, "fcntl-dups", l.Addr().String())
 	if len(res.FDs) != 4 || res.FDs[0] != 0 || res.FDs[1] != unix.O_RDWR || res.FDs[2] != 0 || res.FDs[3] <= 2 {
 		t.Fatalf("helper results %v, want 0, O_RDWR (2), 0 and a descriptor above 2", res.FDs)

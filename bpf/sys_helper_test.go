@@ -212,16 +212,28 @@ func helperBPFLoad(name string) (helperResult, error) {
 	return helperResult{FDs: []int{p.FD(), m.FD()}}, nil
 }
 
+// dialSocket connects to addr (host:port) over TCP and returns the
+// connection and a duplicate of its socket, whose Fd the caller may put
+// anywhere (keep f referenced while it is used).
+func dialSocket(addr string) (c net.Conn, f *os.File, err error) {
+	c, err = net.Dial("tcp4", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err = c.(*net.TCPConn).File()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, f, nil
+}
+
 // helperDups connects to arg (host:port) and, like a reverse shell, puts
 // the socket on stdin and stdout with dup2 and on stderr with dup3; a pipe
 // put on stdin with dup2 must not be reported. It returns the local
 // address.
 func helperDups(addr string) (helperResult, error) {
-	c, err := net.Dial("tcp4", addr)
-	if err != nil {
-		return helperResult{}, err
-	}
-	f, err := c.(*net.TCPConn).File()
+	c, f, err := dialSocket(addr)
 	if err != nil {
 		return helperResult{}, err
 	}

@@ -252,25 +252,39 @@ func TestBPFFields(t *testing.T) {
 	}
 }
 
-// The reverse-shell pattern: a connected socket put on stdin, stdout and
-// stderr. Each is a dup event with the peer's address; the pipe put on
-// stdin, and the restoring dups of non-sockets, are not events.
-func TestDupSocketFields(t *testing.T) {
-	c := live(t)
+// acceptingListener listens on a loopback TCP port, accepting and holding
+// every connection until the test ends.
+func acceptingListener(t *testing.T) net.Listener {
+	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
 		for {
 			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
-			defer conn.Close()
+			conns = append(conns, conn)
 		}
 	}()
+	return l
+}
+
+// The reverse-shell pattern: a connected socket put on stdin, stdout and
+// stderr. Each is a dup event with the peer's address; the pipe put on
+// stdin, and the restoring dups of non-sockets, are not events.
+func TestDupSocketFields(t *testing.T) {
+	c := live(t)
+	l := acceptingListener(t)
 	res, pid := runHelperCmd(t, "dups", l.Addr().String())
 	wantRes(t, res, 0, 0, 1, 2)
 	dups := c.waitN(t, "dup", 3, byPID(pid, event.TypeDup))

@@ -175,34 +175,21 @@ func stdioPeerField(name string, i int) Field {
 		SetStr: func(e *Event, s string) error { e.Proc.Stdio[i].Peer = s; return nil }}
 }
 
-func ptraceTarget(e *Event) *Process {
-	if e.Ptrace.Target == nil {
+// target is the process another event names (a ptrace or process_vm
+// target), or the empty one when it is unknown.
+func target(p *Process) *Process {
+	if p == nil {
 		return &noProcess
 	}
-	return e.Ptrace.Target
+	return p
 }
 
-// settablePtraceTarget is the ptrace target, created for a setter.
-func settablePtraceTarget(e *Event) *Process {
-	if e.Ptrace.Target == nil {
-		e.Ptrace.Target = &Process{}
+// settableTarget is *pp, created for a setter.
+func settableTarget(pp **Process) *Process {
+	if *pp == nil {
+		*pp = &Process{}
 	}
-	return e.Ptrace.Target
-}
-
-func processVMTarget(e *Event) *Process {
-	if e.ProcVM.Target == nil {
-		return &noProcess
-	}
-	return e.ProcVM.Target
-}
-
-// settableProcessVMTarget is the process_vm target, created for a setter.
-func settableProcessVMTarget(e *Event) *Process {
-	if e.ProcVM.Target == nil {
-		e.ProcVM.Target = &Process{}
-	}
-	return e.ProcVM.Target
+	return *pp
 }
 
 func processVMWrite(e *Event) bool { return e.Syscall == "process_vm_writev" }
@@ -537,9 +524,9 @@ var Fields = []Field{
 	{Name: "ptrace.pid", Kind: KindUint, Types: setOf(TypePtrace), Desc: "the target's pid; for PTRACE_TRACEME the parent, which becomes the tracer",
 		Uint: func(e *Event) uint64 { return uint64(e.Ptrace.PID) }, SetInt: func(e *Event, n int64) error { return setU32(&e.Ptrace.PID, n) }},
 	{Name: "ptrace.name", Kind: KindString, Types: setOf(TypePtrace), Desc: "the target's command name; empty when unknown",
-		Str: func(e *Event) string { return ptraceTarget(e).Name }, SetStr: func(e *Event, s string) error { settablePtraceTarget(e).Name = s; return nil }},
+		Str: func(e *Event) string { return target(e.Ptrace.Target).Name }, SetStr: func(e *Event, s string) error { settableTarget(&e.Ptrace.Target).Name = s; return nil }},
 	{Name: "ptrace.exe", Kind: KindString, Types: setOf(TypePtrace), Desc: "the target's executable path; empty when unknown",
-		Str: func(e *Event) string { return ptraceTarget(e).Exe }, SetStr: func(e *Event, s string) error { settablePtraceTarget(e).Exe = s; return nil }},
+		Str: func(e *Event) string { return target(e.Ptrace.Target).Exe }, SetStr: func(e *Event, s string) error { settableTarget(&e.Ptrace.Target).Exe = s; return nil }},
 
 	setidField("setid.real", "requested real id (uid for setuid, gid for setgid); -1: left unchanged", false, 0),
 	setidField("setid.effective", "requested effective id; -1: left unchanged", false, 1),
@@ -708,9 +695,9 @@ var Fields = []Field{
 	{Name: "process_vm.write", Kind: KindBool, Types: setOf(TypeProcessVM), Desc: "process_vm_writev: the caller writes the target's memory (false: process_vm_readv reads it)",
 		Bool: processVMWrite, Derived: "evt.syscall"},
 	{Name: "process_vm.target_name", Kind: KindString, Types: setOf(TypeProcessVM), Desc: "the target's command name, from the process table; empty when unknown",
-		Str: func(e *Event) string { return processVMTarget(e).Name }, SetStr: func(e *Event, s string) error { settableProcessVMTarget(e).Name = s; return nil }},
+		Str: func(e *Event) string { return target(e.ProcVM.Target).Name }, SetStr: func(e *Event, s string) error { settableTarget(&e.ProcVM.Target).Name = s; return nil }},
 	{Name: "process_vm.target_exe", Kind: KindString, Types: setOf(TypeProcessVM), Desc: "the target's executable path, from the process table; empty when unknown",
-		Str: func(e *Event) string { return processVMTarget(e).Exe }, SetStr: func(e *Event, s string) error { settableProcessVMTarget(e).Exe = s; return nil }},
+		Str: func(e *Event) string { return target(e.ProcVM.Target).Exe }, SetStr: func(e *Event, s string) error { settableTarget(&e.ProcVM.Target).Exe = s; return nil }},
 
 	{Name: "container.id", Kind: KindString, Types: procTypes, Desc: "container id (12 characters for hex ids); empty on the host",
 		Str: func(e *Event) string { return e.Proc.Container.ID }, SetStr: func(e *Event, s string) error { e.Proc.Container.ID = s; return nil }},

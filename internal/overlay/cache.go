@@ -330,12 +330,11 @@ type rootStat struct{ dev, mnt uint64 }
 
 // rootMount stats p (a /proc/PID/root) for its device and mount id.
 func rootMount(p string) (rootStat, error) {
+	// Asked for both, Linux 6.8+ answers the unique id, older kernels
+	// ignore the bit they lack and answer the reusable one (5.8+; none
+	// before: 0).
 	var st unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_INO|unix.STATX_MNT_ID_UNIQUE, &st)
-	if err == nil && st.Mask&(unix.STATX_MNT_ID_UNIQUE|unix.STATX_MNT_ID) == 0 {
-		err = unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_INO|unix.STATX_MNT_ID, &st)
-	}
-	if err != nil {
+	if err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_INO|unix.STATX_MNT_ID|unix.STATX_MNT_ID_UNIQUE, &st); err != nil {
 		return rootStat{}, err
 	}
 	return rootStat{dev: unix.Mkdev(st.Dev_major, st.Dev_minor), mnt: st.Mnt_id}, nil
