@@ -359,8 +359,8 @@ func TestPrefilterArgs(t *testing.T) {
 	if !slices.Equal(f.PrctlOptions, []uint32{4, 15, 0x59616d61}) {
 		t.Errorf("prctl options %v, want [4 15 0x59616d61]", f.PrctlOptions)
 	}
-	if bf.PrctlOptions != nil {
-		t.Errorf("built-in rules: prctl options %v, want none (no prctl rule: not filtered, not traced)", bf.PrctlOptions)
+	if !slices.Equal(bf.PrctlOptions, []uint32{15}) {
+		t.Errorf("built-in rules: prctl options %v, want [PR_SET_NAME (15)]: only the kernel-thread rename rule reads prctl", bf.PrctlOptions)
 	}
 	if f.SetidToRoot {
 		t.Error("setid filtered to root although rule S does not require it")
