@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +33,27 @@ func execStart(t *testing.T, cmd *exec.Cmd) int {
 		t.Fatalf("%s: %v %s", cmd, err, out)
 	}
 	return cmd.Process.Pid
+}
+
+// execOrphan runs name with args as an orphan: a shell forks a subshell
+// and exits, and the subshell waits until its parent is gone before it
+// execs name, so that name's parent is init (or the nearest subreaper)
+// and none of the test's ancestors are name's.
+func execOrphan(t *testing.T, sh, name string, args ...string) {
+	t.Helper()
+	script := `( while kill -0 $$ 2>/dev/null; do sleep 0.05; done; exec "$0" "$@" ) >/dev/null 2>&1 &`
+	cmd := exec.Command(sh, append([]string{"-c", script, name}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v %s", cmd, err, out)
+	}
+}
+
+// execWithArg accepts the exec of a program named name with arg among its
+// arguments.
+func execWithArg(name, arg string) func(*event.Event) bool {
+	return func(e *event.Event) bool {
+		return e.Type == event.TypeExec && e.Proc.Name == name && slices.Contains(e.Proc.Argv, arg)
+	}
 }
 
 // asNobody makes cmd run as uid and gid 65534, whose login shell is
@@ -199,11 +221,30 @@ func TestExecRulesLive(t *testing.T) {
 	})
 
 	t.Run("timestamps copied with touch -r", func(t *testing.T) {
+		// The rule excuses touch below a build tool, and `make test` runs
+		// this test below make: the touch is orphaned before its exec so
+		// that its ancestors are not the test's.
 		touch := testenv.RequireTool(t, "touch")
 		f := filepath.Join(dir, "stomped")
-		pid := execStart(t, exec.Command(touch, "-r", "/etc/passwd", f))
-		a := c.fires(t, "File timestamps set by command", pid)
+		execOrphan(t, sh, touch, "-r", "/etc/passwd", f)
+		a := c.firesOn(t, "File timestamps set by command", "orphaned touch -r", execWithArg("touch", f))
 		wantOutput(t, a, "cmdline=touch -r /etc/passwd "+f)
+	})
+
+	t.Run("near miss: touch -r below make", func(t *testing.T) {
+		touch := testenv.RequireTool(t, "touch")
+		mk := filepath.Join(dir, "make")
+		if err := os.Symlink(sh, mk); err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, "built")
+		pid := execStart(t, exec.Command(mk, "-c", `"$0" -r /etc/passwd "$1"; true`, touch, f))
+		e := c.waitFor(t, "touch below make", childOf(pid, "touch"))
+		for _, a := range matchBuiltin(t, e) {
+			if a.Rule == "File timestamps set by command" {
+				t.Errorf("fired below make: %s", a.Output)
+			}
+		}
 	})
 
 	t.Run("setcap cap_setuid", func(t *testing.T) {
