@@ -16,6 +16,10 @@ import (
 // techniqueTag is a tag that names a technique or sub-technique.
 var techniqueTag = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
 
+// IsTechniqueTag says whether a tag names an ATT&CK technique or
+// sub-technique ("T1059", "T1059.004").
+func IsTechniqueTag(tag string) bool { return techniqueTag.MatchString(tag) }
+
 // TacticTag is the prefix of the tags that name a tactic (mitre_execution).
 const TacticTag = "mitre_"
 
@@ -58,7 +62,7 @@ func CoverageOf(rules []TaggedRule) []Coverage {
 			}
 		}
 		for _, t := range r.Tags {
-			if !techniqueTag.MatchString(t) {
+			if !IsTechniqueTag(t) {
 				continue
 			}
 			c := by[t]
