@@ -9,6 +9,8 @@
 # Informational ones only of the rules in the allow-list below, at most
 # 10. Other activity on the host is ignored. Run as root.
 # Usage: scripts/noise-check.sh [VIGIL]   (default ./bin/vigil)
+# NOISE_CANARY=1 adds a step that a rule reports at Warning: the check
+# must then fail (a check of the check).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -22,13 +24,17 @@ allow=()
 
 [ "$(id -u)" -eq 0 ] || { echo "noise-check: run as root" >&2; exit 1; }
 start=$(date +%s)
-work=$(mktemp -d /tmp/vigil-noise-XXXXXX)
+# Not below /tmp: programs run from there are "Execution from a temporary
+# directory", and cron jobs, logs and spools live below /var.
+mkdir -p /var/lib/vigil-noise
+work=$(mktemp -d /var/lib/vigil-noise/run-XXXXXX)
 vpid= wpid=
 cleanup() {
 	[[ -n $wpid ]] && kill -TERM -- "-$wpid" 2>/dev/null || true
 	[[ -n $vpid ]] && kill -INT "$vpid" 2>/dev/null && wait "$vpid" || true
 	rm -f /etc/vigil-noise-test.conf
 	rm -rf "$work"
+	rmdir /var/lib/vigil-noise 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -47,6 +53,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 go build -o "$work/noise" ./scripts/noise
 
+# Prepared before vigil starts, as a host has them before the day's work:
+# the image the workload imports, and spool files that are ten days old.
+"$work/noise" image "$work/busybox.tar" docker.io/vigil/noise:test
+mkdir -p "$work/spool"
+for i in 1 2 3; do
+	echo "old $i" >"$work/spool/old-$i.tmp"
+	touch -d '10 days ago' "$work/spool/old-$i.tmp"
+done
+
 # A lock file of its own: the check judges only its workload, so it may
 # run beside another vigil on the host.
 "$vigil" run --format json --stats --lock-file "$work/vigil.lock" >"$work/alerts.jsonl" 2>"$work/vigil.log" &
@@ -60,7 +75,7 @@ grep -q ready "$work/vigil.log" || { echo "noise-check: vigil run not ready" >&2
 
 # setsid: the workload's shell leads its own session and process group,
 # so its pid is also the session id of every descendant that keeps it.
-setsid -w bash scripts/noise/workload.sh "$work" "$root" "$work/noise" &
+setsid -w bash scripts/noise/workload.sh "$work" "$root" &
 wpid=$!
 status=0
 wait "$wpid" || status=$?

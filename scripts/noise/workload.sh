@@ -2,14 +2,15 @@
 # The benign workload of scripts/noise-check.sh: ordinary admin and
 # developer work, one function a step. Run as root in a session of its
 # own (setsid): the judge attributes alerts to this shell's pid, which is
-# also the session id. Usage: workload.sh WORK ROOT NOISE
-#   WORK   a temp directory this workload may fill (the caller removes it)
+# also the session id. Usage: workload.sh WORK ROOT
+#   WORK   a directory this workload may fill (the caller removes it), with
+#          what the caller prepared before vigil started: the busybox image
+#          (busybox.tar) and a spool of files ten days old (spool/)
 #   ROOT   the repository (cloned, and built with a cold cache)
-#   NOISE  the built scripts/noise helper (writes the busybox image)
 # It writes its pid to WORK/workload.pid and the ids of the containers it
 # starts to WORK/containers. A failing step fails the workload.
 set -euo pipefail
-work=$1 root=$2 noise=$3
+work=$1 root=$2
 echo $$ >"$work/workload.pid"
 : >"$work/containers"
 export DEBIAN_FRONTEND=noninteractive
@@ -82,8 +83,7 @@ EOF
 	local cpid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 	[ -S "$sock" ] || { cat "$dir/containerd.log" >&2; echo "noise-check: containerd did not start" >&2; return 1; }
-	"$noise" image "$dir/busybox.tar" docker.io/vigil/noise:test
-	ctr --address "$sock" images import "$dir/busybox.tar" >/dev/null
+	ctr --address "$sock" images import "$work/busybox.tar" >/dev/null
 	echo "$id" >>"$work/containers"
 	ctr --address "$sock" run --rm docker.io/vigil/noise:test "$id" /bin/echo hi >/dev/null
 	kill -TERM "$cpid"
@@ -160,7 +160,8 @@ login_shells() {
 }
 
 # cron_jobs runs, with run-parts, scripts of the kind /etc/cron.daily
-# holds: delete old spool files, back up a directory and the dpkg status
+# holds (from WORK: a real cron.daily would run them every day): delete
+# the spool files older than a week (prepared by the caller), back up a directory and the dpkg status
 # into a backups directory, rotate logs.
 cron_jobs() {
 	step cron_jobs
@@ -168,8 +169,6 @@ cron_jobs() {
 	mkdir -p "$daily" "$spool" "$backups"
 	logrotate_conf
 	for i in 1 2 3; do
-		echo "old $i" >"$spool/old-$i.tmp"
-		touch -d '10 days ago' "$spool/old-$i.tmp"
 		echo "new $i" >"$spool/new-$i.tmp"
 	done
 	cat >"$daily/clean-spool" <<EOF
@@ -194,6 +193,18 @@ EOF
 	step_done cron_jobs
 }
 
+# canary (NOISE_CANARY=1 only) does what a rule must report, at Warning:
+# with it, the check must fail, which shows that alerts reach the judge
+# and are attributed to the workload.
+canary() {
+	step canary
+	grep -rl 'BEGIN RSA PRIVATE KEY' "$work/spool" || true
+	step_done canary
+}
+
+if [[ ${NOISE_CANARY:-} == 1 ]]; then
+	canary
+fi
 go_build_cold
 package_install_purge
 git_clone_test
