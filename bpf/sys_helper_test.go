@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -209,7 +210,20 @@ func helperBPFLoad(name string) (helperResult, error) {
 		return helperResult{}, err
 	}
 	defer p.Close()
-	return helperResult{FDs: []int{p.FD(), m.FD()}}, nil
+	// The same map again by a raw bpf(2) whose command has garbage in the
+	// upper half of its register: the kernel reads an int and creates it.
+	var attr [48]byte
+	binary.NativeEndian.PutUint32(attr[0:], uint32(ebpf.Hash))
+	binary.NativeEndian.PutUint32(attr[4:], 4)
+	binary.NativeEndian.PutUint32(attr[8:], 4)
+	binary.NativeEndian.PutUint32(attr[12:], 1)
+	copy(attr[28:43], name+"_hi")
+	fd := sc(unix.SYS_BPF, 1<<32|unix.BPF_MAP_CREATE, uintptr(unsafePointer(&attr[0])), uintptr(len(attr)))
+	if fd < 0 {
+		return helperResult{}, fmt.Errorf("bpf(1<<32|BPF_MAP_CREATE): %v", unix.Errno(-fd))
+	}
+	defer unix.Close(fd)
+	return helperResult{FDs: []int{p.FD(), m.FD(), fd}}, nil
 }
 
 // dialSocket connects to addr (host:port) over TCP and returns the

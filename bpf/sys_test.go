@@ -250,6 +250,14 @@ func TestBPFFields(t *testing.T) {
 	if cmd.Str(ev) != "BPF_MAP_CREATE" || mt.Str(ev) != "hash" || pt.Str(ev) != "" || ev.Res < 0 {
 		t.Errorf("map create: %s %s res %d", cmd.Str(ev), mt.Str(ev), ev.Res)
 	}
+	// The command is an int: garbage above it neither hides the call
+	// nor changes what it is.
+	ev = c.waitFor(t, "BPF_MAP_CREATE with garbage above the command", func(e *event.Event) bool {
+		return byPID(pid, event.TypeBPF)(e) && e.BPF.Name == "vigil_probe_hi"
+	})
+	if cmd.Str(ev) != "BPF_MAP_CREATE" || mt.Str(ev) != "hash" || ev.Res < 0 {
+		t.Errorf("map create, upper bits set: %s %s res %d", cmd.Str(ev), mt.Str(ev), ev.Res)
+	}
 }
 
 // acceptingListener listens on a loopback TCP port, accepting and holding

@@ -560,7 +560,7 @@ int tp_bpf(struct syscall_trace_exit *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 cmd = SC_ARG1(regs);
+	__u32 cmd = SC_ARG1(regs); /* an int: the kernel ignores the upper half */
 	struct vg_config *cfg = config_get();
 	if (!cfg)
 		return 0;
