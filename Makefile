@@ -11,8 +11,8 @@ GEN_DEPS := clang llvm libbpf-dev bpftool
 # containerd, runc and dockerd (real containers for the metadata tests);
 # busybox-static (the test image's rootfs); libcap2-bin (setcap, for the
 # xattr events of file capabilities).
-TEST_DEPS := rsyslog containerd runc docker.io busybox-static libcap2-bin python3 openssl passwd procps e2fsprogs perl
-TEST_BINS := rsyslogd containerd runc dockerd busybox setcap python3 openssl useradd pgrep chattr perl
+TEST_DEPS := rsyslog containerd runc docker.io busybox-static libcap2-bin python3 openssl passwd procps e2fsprogs perl curl
+TEST_BINS := rsyslogd containerd runc dockerd busybox setcap python3 openssl useradd pgrep chattr perl curl
 # Helm (the chart's lint and template test) is not packaged in Debian 12:
 # built from the Go module proxy into .tools/bin, which the tests find first.
 HELM_VERSION := v3.22.0

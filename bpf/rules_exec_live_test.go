@@ -1,18 +1,22 @@
 package bpf
 
-// Programs these tests run, beyond the project's TEST_DEPS: passwd
-// (useradd, gpasswd, passwd), libcap2-bin (setcap), openssl, procps
-// (pgrep, pkill, sysctl), e2fsprogs (chattr), systemd (systemctl), tar,
-// python3. All are on a standard Debian host; a subtest whose program is
-// missing (the kernel matrix has busybox and bash only) is skipped and
-// says which package it needs.
+// Programs these tests run: passwd (useradd, gpasswd, passwd), libcap2-bin
+// (setcap), openssl, procps (pgrep, pkill, sysctl), e2fsprogs (chattr),
+// systemd (systemctl), tar, python3, curl. make test-deps installs them
+// (TEST_DEPS), systemd aside, which a Debian host has. A subtest whose
+// program is missing fails under CI and is skipped elsewhere; the kernel
+// matrix's busybox VM does not run these tests.
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -278,6 +282,157 @@ func TestExecRulesLive(t *testing.T) {
 		wantOutput(t, a, "cmdline=sysctl -w kernel.randomize_va_space=0", "uid=65534")
 		if b, err := os.ReadFile("/proc/sys/kernel/randomize_va_space"); err == nil && strings.TrimSpace(string(b)) == "0" {
 			t.Errorf("randomize_va_space is 0: the write as nobody was not refused")
+		}
+	})
+
+	t.Run("curl piped into sh", func(t *testing.T) {
+		curl := testenv.RequireTool(t, "curl")
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintln(w, "true")
+		}))
+		defer srv.Close()
+		pid := execStart(t, exec.Command(sh, "-c", `"$0" -fsS "$1" | sh`, curl, srv.URL+"/install.sh"))
+		// Whichever of curl and sh executes second carries the pipeline.
+		a := c.firesOn(t, "Download piped into a shell or interpreter", "curl | sh below "+strconv.Itoa(pid), func(e *event.Event) bool {
+			return e.Type == event.TypeExec && e.Proc.PPID == uint32(pid)
+		})
+		if !strings.Contains(a.Output, "stdin_writer="+curl) && !strings.Contains(a.Output, "stdout_reader=/") {
+			t.Errorf("output names neither end of the pipe: %s", a.Output)
+		}
+	})
+
+	t.Run("near miss: curl piped into python3 -c", func(t *testing.T) {
+		curl := testenv.RequireTool(t, "curl")
+		py := testenv.RequireTool(t, "python3")
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintln(w, `{"tag": "v1"}`)
+		}))
+		defer srv.Close()
+		pid := execStart(t, exec.Command(sh, "-c", `"$0" -fsS "$1" | "$2" -c 'import json,sys; json.load(sys.stdin)'`, curl, srv.URL, py))
+		e := c.waitFor(t, "python3 below the pipeline", childOf(pid, "python3"))
+		if e.Proc.Stdio[0].Type != "pipe" {
+			t.Errorf("python3's stdin is %q, want pipe", e.Proc.Stdio[0].Type)
+		}
+		for _, a := range matchBuiltin(t, e) {
+			if a.Rule == "Download piped into a shell or interpreter" {
+				t.Errorf("fired on python3 -c: %s", a.Output)
+			}
+		}
+	})
+
+	t.Run("shell started on a TCP connection", func(t *testing.T) {
+		ln := acceptingListener(t)
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		f, err := conn.(*net.TCPConn).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd := exec.Command(sh, "-c", "exit 0")
+		cmd.Stdin, cmd.Stdout = f, f
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		a := c.fires(t, "Shell or interpreter started on a network connection", pid)
+		wantOutput(t, a, "stdin=socket stdin_peer="+ln.Addr().String(), "stdout=socket stdout_peer="+ln.Addr().String())
+	})
+
+	t.Run("sh script.sh run from a temporary directory", func(t *testing.T) {
+		tmp, err := os.MkdirTemp("/tmp", "vigil-live-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := os.WriteFile(filepath.Join(tmp, "payload.sh"), []byte("true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Below an intermediate shell: the rule excuses what go test
+		// binaries start directly.
+		cmd := exec.Command(sh, "-c", `"$0" payload.sh; true`, sh)
+		cmd.Dir = tmp
+		pid := execStart(t, cmd)
+		a := c.firesOn(t, "Execution from a temporary directory", "sh payload.sh below "+strconv.Itoa(pid), childOf(pid, "sh"))
+		wantOutput(t, a, "cmdline=sh payload.sh", "cwd="+tmp)
+	})
+
+	t.Run("shell below nginx", func(t *testing.T) {
+		nginx := filepath.Join(dir, "nginx")
+		if err := os.Symlink(sh, nginx); err != nil {
+			t.Fatal(err)
+		}
+		pid := execStart(t, exec.Command(nginx, "-c", `sh -c "id >/dev/null; true"; true`))
+		a := c.firesOn(t, "Shell spawned by web or database server", "sh below nginx", childOf(pid, "sh"))
+		wantOutput(t, a, `shell=sh cmdline=sh -c id >/dev/null; true parent=nginx`)
+	})
+
+	t.Run("fileless execution by python", func(t *testing.T) {
+		py := testenv.RequireTool(t, "python3")
+		// Below a shell: the rule excuses what go test binaries start.
+		prog := `import os; fd = os.memfd_create("x"); os.write(fd, open("/bin/true", "rb").read()); os.execve(fd, ["x"], {})`
+		pid := execStart(t, exec.Command(sh, "-c", `"$0" -c "$1"; true`, py, prog))
+		a := c.firesOn(t, "Fileless execution from memory", "memfd exec below "+strconv.Itoa(pid), func(e *event.Event) bool {
+			return e.Type == event.TypeExec && e.Proc.PPID == uint32(pid) && strings.HasPrefix(e.Proc.Exe, "/memfd:")
+		})
+		wantOutput(t, a, "exe=/memfd:x")
+	})
+
+	t.Run("private key search with grep", func(t *testing.T) {
+		grep := testenv.RequireTool(t, "grep")
+		pid := execStart(t, exec.Command(grep, "-rl", "BEGIN OPENSSH PRIVATE KEY", dir))
+		a := c.fires(t, "Search for private keys or credentials", pid)
+		wantOutput(t, a, "cmdline=grep -rl BEGIN OPENSSH PRIVATE KEY "+dir)
+	})
+
+	t.Run("file shredded", func(t *testing.T) {
+		shred := testenv.RequireTool(t, "shred")
+		f := filepath.Join(dir, "evidence")
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pid := execStart(t, exec.Command(shred, "-u", f))
+		a := c.fires(t, "Data destruction tool launched", pid)
+		wantOutput(t, a, "cmdline=shred -u "+f)
+	})
+
+	t.Run("ln -s /etc/shadow", func(t *testing.T) {
+		ln := testenv.RequireTool(t, "ln")
+		link := filepath.Join(dir, "s")
+		pid := execStart(t, exec.Command(ln, "-s", "/etc/shadow", link))
+		a := c.fires(t, "Link to sensitive file created", pid)
+		wantOutput(t, a, "cmdline=ln -s /etc/shadow "+link)
+	})
+
+	t.Run("chmod u+s", func(t *testing.T) {
+		chmod := testenv.RequireTool(t, "chmod")
+		f := filepath.Join(dir, "suid")
+		if err := os.WriteFile(f, nil, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		pid := execStart(t, exec.Command(chmod, "u+s", f))
+		a := c.fires(t, "Setuid or setgid bit set with chmod", pid)
+		wantOutput(t, a, "cmdline=chmod u+s "+f)
+	})
+
+	t.Run("accounts added, changed and deleted", func(t *testing.T) {
+		// In a root that does not exist: each command fails after the exec.
+		for _, c2 := range []struct{ tool, rule string }{
+			{"groupadd", "User or group created"},
+			{"usermod", "Account details changed by command"},
+			{"userdel", "User or group deleted"},
+		} {
+			tool := testenv.RequireTool(t, c2.tool)
+			args := []string{"-R", "/nonexistent-vigil-live", "vigil-live"}
+			if c2.tool == "usermod" {
+				args = []string{"-R", "/nonexistent-vigil-live", "-s", "/bin/sh", "vigil-live"}
+			}
+			pid := execStart(t, exec.Command(tool, args...))
+			a := c.fires(t, c2.rule, pid)
+			wantOutput(t, a, "cmdline="+c2.tool+" "+strings.Join(args, " "))
 		}
 	})
 

@@ -110,6 +110,52 @@ func TestFileChangeRulesLive(t *testing.T) {
 		check(t, "Python startup hook written", pid, pth, "file="+pth+" change=truncate process=sh")
 	})
 
+	t.Run("accounts, PAM, units, startup files, keys, logs", func(t *testing.T) {
+		// chmod to the mode it has: a change of /etc/passwd that changes
+		// nothing.
+		st, err := os.Stat("/etc/passwd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode := fmt.Sprintf("%o", st.Mode().Perm())
+		pid := run(t, "chmod", mode, "/etc/passwd")
+		check(t, "User database modified directly", pid, "/etc/passwd", "file=/etc/passwd change=chmod process=chmod")
+
+		for _, d := range []string{"/etc/pam.d", "/etc/systemd/system", "/var/log"} {
+			os.MkdirAll(d, 0o755) // the kernel matrix's root lacks some
+		}
+		pam := filepath.Join("/etc/pam.d", tag) // a service nothing asks for
+		defer os.Remove(pam)
+		pid = run(t, "sh", "-c", "echo '# vigil live test' > "+pam)
+		check(t, "PAM configuration modified", pid, pam, "file="+pam+" change=truncate process=sh")
+
+		unit := filepath.Join("/etc/systemd/system", tag+".service") // never loaded: no daemon-reload
+		defer os.Remove(unit)
+		pid = run(t, "sh", "-c", "printf '[Service]\\nExecStart=/bin/true\\n' > "+unit)
+		check(t, "Systemd unit or init script created", pid, unit, "file="+unit+" change=truncate process=sh")
+
+		rc := filepath.Join(tempDir(t), ".bashrc")
+		pid = run(t, "sh", "-c", "echo 'alias ls=ls' >> "+rc)
+		check(t, "Shell startup file modified", pid, rc, "file="+rc+" change=write process=sh")
+
+		home := filepath.Join("/home", tag)
+		defer os.RemoveAll(home)
+		if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		keys := filepath.Join(home, ".ssh", "authorized_keys")
+		pid = run(t, "sh", "-c", "echo 'ssh-ed25519 AAAA vigil-live' >> "+keys)
+		check(t, "SSH authorized keys modified", pid, keys, "file="+keys+" change=write process=sh")
+
+		log := filepath.Join("/var/log", tag+".log")
+		defer os.Remove(log)
+		if err := os.WriteFile(log, []byte("line\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		pid = run(t, "truncate", "-s", "0", log)
+		check(t, "Log file truncated", pid, log, "file="+log+" change=truncate process=truncate")
+	})
+
 	t.Run("shell history read anywhere", func(t *testing.T) {
 		hist := filepath.Join(tempDir(t), ".bash_history")
 		if err := os.WriteFile(hist, []byte("mysql -p hunter2\n"), 0o600); err != nil {
@@ -125,24 +171,47 @@ func TestFileChangeRulesLive(t *testing.T) {
 	})
 
 	t.Run("capabilities, times, flags, truncate(2)", func(t *testing.T) {
-		testenv.RequireTool(t, "setcap")
-		testenv.RequireTool(t, "chattr")
+		// setcap, touch and chattr are reported from their command lines
+		// (TestExecRulesLive); these rules report any other program that
+		// makes the same calls, here the same tools under other names.
 		d := tempDir(t)
+		renamed := func(tool, as string) string {
+			link := filepath.Join(d, as)
+			if err := os.Symlink(testenv.RequireTool(t, tool), link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}
+		grant, stamp, flags := renamed("setcap", "grant"), renamed("touch", "stamp"), renamed("chattr", "flags")
 		f := filepath.Join(d, "tool")
 		if err := os.WriteFile(f, []byte("x"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		pid := run(t, "setcap", "cap_setuid+ep", f)
-		check(t, "File capabilities granted", pid, f, "file="+f+" caps=cap_setuid effective=true process=setcap")
+		pid := run(t, grant, "cap_setuid+ep", f)
+		check(t, "File capabilities granted", pid, f, "file="+f+" caps=cap_setuid effective=true process=grant")
 
-		pid = run(t, "touch", "-d", "2020-01-01 00:00:00 UTC", f)
-		check(t, "File times set to chosen values", pid, f, "file="+f+" atime=1577836800000000000 mtime=1577836800000000000 process=touch")
+		pid = run(t, stamp, "-d", "2020-01-01 00:00:00 UTC", f)
+		check(t, "File times set to chosen values", pid, f, "file="+f+" atime=1577836800000000000 mtime=1577836800000000000 process=stamp")
 
-		pid = run(t, "chattr", "+i", f)
-		defer exec.Command("chattr", "-i", f).Run()
-		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set=immutable cleared= process=chattr")
-		pid = run(t, "chattr", "-i", f)
-		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set= cleared=immutable process=chattr")
+		pid = run(t, flags, "+i", f)
+		defer exec.Command(flags, "-i", f).Run()
+		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set=immutable cleared= process=flags")
+		pid = run(t, flags, "-i", f)
+		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set= cleared=immutable process=flags")
+
+		// The tools under their own names raise their command-line rule
+		// alone.
+		for _, cmd := range [][]string{{"setcap", "cap_setuid+ep", f}, {"touch", "-d", "2020-01-01 00:00:00 UTC", f}, {"chattr", "+i", f}, {"chattr", "-i", f}} {
+			pid := run(t, testenv.RequireTool(t, cmd[0]), cmd[1:]...)
+			c.waitFor(t, cmd[0]+" exit", byPID(pid, event.TypeExit))
+			for _, e := range c.all(func(e *event.Event) bool { return e.Proc.PID == uint32(pid) }) {
+				for _, a := range matchBuiltin(t, e) {
+					if a.Rule == "File capabilities granted" || a.Rule == "File times set to chosen values" || a.Rule == "Immutable or append-only flag changed" {
+						t.Errorf("%s: %s fired as well: %s", cmd[0], a.Rule, a.Output)
+					}
+				}
+			}
+		}
 
 		hist := filepath.Join(d, ".zsh_history")
 		if err := os.WriteFile(hist, []byte("ls\n"), 0o600); err != nil {

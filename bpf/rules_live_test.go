@@ -34,6 +34,28 @@ func builtinRules(t *testing.T) *engine.Ruleset {
 	return builtinRS
 }
 
+func init() {
+	// A memory dumper's opens: a child's (sleep's) /proc/PID/mem, then
+	// its own by /proc/self and by its pid. Detail is the child's pid.
+	sysHelpers["proc-mem"] = func(string) (helperResult, error) {
+		child := exec.Command("sleep", "30")
+		if err := child.Start(); err != nil {
+			return helperResult{}, err
+		}
+		defer func() { child.Process.Kill(); child.Wait() }()
+		var out []int
+		for _, p := range []string{"/proc/" + strconv.Itoa(child.Process.Pid) + "/mem", "/proc/self/mem", "/proc/" + strconv.Itoa(os.Getpid()) + "/mem"} {
+			f, err := os.Open(p)
+			if err != nil {
+				return helperResult{}, err
+			}
+			out = append(out, int(f.Fd()))
+			defer f.Close()
+		}
+		return helperResult{FDs: out, Detail: strconv.Itoa(child.Process.Pid)}, nil
+	}
+}
+
 // fires waits for an event of pid that the built-in rule fires on, and
 // returns the alert.
 func (c *collector) fires(t *testing.T, rule string, pid int) *event.Alert {
@@ -93,6 +115,39 @@ func TestBuiltinRulesLive(t *testing.T) {
 			t.Fatalf("traceme helper: %v %s", err, out)
 		}
 		c.fires(t, "Anti-debugging with PTRACE_TRACEME", tm.Process.Pid)
+	})
+
+	t.Run("renamed to a kernel thread's name", func(t *testing.T) {
+		_, pid := runHelperCmd(t, "prctl", "")
+		a := c.fires(t, "Process renamed to look like a kernel thread", pid)
+		wantOutput(t, a, "new_name=kworker/0:1")
+	})
+
+	t.Run("process_vm_readv of a child", func(t *testing.T) {
+		res, pid := runHelperCmd(t, "process-vm", "")
+		a := c.fires(t, "Memory of another process read or written", pid)
+		wantOutput(t, a, "write=false res=16 target_pid="+res.Detail+" target=sleep")
+	})
+
+	t.Run("/proc/PID/mem of another process opened", func(t *testing.T) {
+		res, pid := runHelperCmd(t, "proc-mem", "")
+		mem := "/proc/" + res.Detail + "/mem"
+		a := c.firesOn(t, "Memory of another process opened", fmt.Sprintf("pid %d opening %s", pid, mem), func(e *event.Event) bool {
+			return e.Proc.PID == uint32(pid) && e.File.Path == mem
+		})
+		wantOutput(t, a, "file="+mem, "target_pid="+res.Detail)
+		// Its own memory, by /proc/self and by its pid, is not another's.
+		c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
+		for _, e := range c.all(func(e *event.Event) bool { return e.Proc.PID == uint32(pid) && e.Type == event.TypeOpen }) {
+			if e.File.Path == mem {
+				continue
+			}
+			for _, a := range matchBuiltin(t, e) {
+				if a.Rule == "Memory of another process opened" {
+					t.Errorf("fired on %s: %s", e.File.Path, a.Output)
+				}
+			}
+		}
 	})
 
 	t.Run("non-root setuid(0)", func(t *testing.T) {
