@@ -244,6 +244,11 @@ func (p *Probes) SetArgFilter(f plan.ArgFilter) error {
 			p.cfg.PrctlOpts[b/64] |= 1 << (b % 64)
 		}
 	}
+	p.cfg.SocketFilter, p.cfg.SocketTypes = 0, [plan.SocketDomains]uint16{}
+	if f.SocketTypes != nil {
+		p.cfg.SocketFilter = 1
+		copy(p.cfg.SocketTypes[:], f.SocketTypes)
+	}
 	if f.NoSetidOld != p.noSetidOld {
 		p.noSetidOld = f.NoSetidOld
 		if err := p.syncHooks(p.cfg.TypeMask); err != nil {

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/engine/plan"
 )
 
 // ethPAll is htons(ETH_P_ALL), the protocol of a packet socket that
@@ -65,5 +66,60 @@ func TestSocketFields(t *testing.T) {
 	}
 	if got, want := evs[0].Socket.Type, uint32(unix.SOCK_RAW|unix.SOCK_CLOEXEC); got != want {
 		t.Errorf("raw type %#x, want %#x (flags kept)", got, want)
+	}
+}
+
+// The socket filter drops, in the kernel, the (domain, type) pairs no
+// rule can match, and counts them; the type's flags (SOCK_NONBLOCK) do
+// not hide a pair.
+func TestSocketFilter(t *testing.T) {
+	c := startCollector(t, DefaultOptions())
+	types := make([]uint16, plan.SocketDomains)
+	types[unix.AF_PACKET] = ^uint16(0)
+	types[unix.AF_INET] = 1 << unix.SOCK_RAW
+	if err := c.probes.SetArgFilter(plan.ArgFilter{SocketTypes: types}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pid := runHelperCmd(t, "sockets", "")
+	c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
+	domains := func() []string {
+		var out []string
+		for _, ev := range c.all(byPID(pid, event.TypeSocket)) {
+			out = append(out, event.SockDomainName(ev.Socket.Domain)+" "+event.SockTypeName(ev.Socket.Type))
+		}
+		return out
+	}
+	if got, want := domains(), []string{"AF_PACKET SOCK_RAW"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("socket events with AF_PACKET and AF_INET SOCK_RAW admitted: %v, want %v", got, want)
+	}
+	after, err := c.probes.Filtered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after[event.TypeSocket] - before[event.TypeSocket]; got < 3 {
+		t.Errorf("filtered socket calls: %d more, want at least 3 (udp, unix, inet type 9)", got)
+	}
+
+	types[unix.AF_INET] = 1 << unix.SOCK_DGRAM
+	if err := c.probes.SetArgFilter(plan.ArgFilter{SocketTypes: types}); err != nil {
+		t.Fatal(err)
+	}
+	_, pid = runHelperCmd(t, "sockets", "")
+	c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
+	if got, want := domains(), []string{"AF_PACKET SOCK_RAW", "AF_INET SOCK_DGRAM"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("socket events with AF_INET SOCK_DGRAM admitted: %v, want %v (the non-blocking UDP socket)", got, want)
+	}
+
+	if err := c.probes.SetArgFilter(plan.ArgFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	_, pid = runHelperCmd(t, "sockets", "")
+	c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
+	if got := domains(); len(got) != 4 {
+		t.Errorf("socket events with the filter off: %v, want all four", got)
 	}
 }

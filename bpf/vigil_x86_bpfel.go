@@ -61,6 +61,9 @@ type vigilVgConfig struct {
 	RateIntervalNs uint64
 	RateBurstNs    uint64
 	SuffixTypes    uint64
+	SocketTypes    [64]uint16
+	SocketFilter   uint32
+	PadSocket      uint32
 }
 
 type vigilVgConnect struct {

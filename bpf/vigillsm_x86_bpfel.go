@@ -56,6 +56,9 @@ type vigilLsmVgConfig struct {
 	RateIntervalNs uint64
 	RateBurstNs    uint64
 	SuffixTypes    uint64
+	SocketTypes    [64]uint16
+	SocketFilter   uint32
+	PadSocket      uint32
 }
 
 type vigilLsmVgFpathKey struct {

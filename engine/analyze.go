@@ -27,11 +27,13 @@ type analyzer struct {
 	values   map[string]valuesResult // stringValues, per macro, type and field (argfilter.go)
 	required map[string]bool         // requires, per macro, type and field
 	readsOf  map[string]bool         // reads, per macro and field
+	sockets  map[string][]sockCube   // sockCubes, per macro (argfilter.go)
 }
 
 func newAnalyzer(lists map[string]*list, macros map[string]*macro) *analyzer {
 	return &analyzer{lists: lists, macros: macros, types: map[string]typeResult{}, paths: map[string]pathSet{},
-		values: map[string]valuesResult{}, required: map[string]bool{}, readsOf: map[string]bool{}}
+		values: map[string]valuesResult{}, required: map[string]bool{}, readsOf: map[string]bool{},
+		sockets: map[string][]sockCube{}}
 }
 
 type valuesResult struct {

@@ -177,6 +177,7 @@ func (rs *Ruleset) argFilter() plan.ArgFilter {
 	f.PtraceRequests = rs.numberFilter(event.TypePtrace, "ptrace.request", event.ParsePtraceRequest)
 	f.BPFCmds = rs.numberFilter(event.TypeBPF, "bpf.cmd", event.ParseBPFCmd)
 	f.PrctlOptions = rs.numberFilter(event.TypePrctl, "prctl.option", event.ParsePrctlOption)
+	f.SocketTypes = rs.socketFilter()
 	f.Files = rs.files
 	f.NoSetidOld = !rs.readsSetidOld()
 	f.SetidToRoot = true
@@ -264,4 +265,131 @@ func (rs *Ruleset) readsSetidOld() bool {
 		}
 	}
 	return false
+}
+
+// sockCube is a set of (socket.domain, socket.type) pairs: each domain of
+// one mask (bit d, domains from plan.SocketDomains-1 up in the last bit)
+// with each type of the other (bit type & event.SockTypeMask).
+type sockCube struct {
+	domains uint64
+	types   uint16
+}
+
+var allSockets = sockCube{^uint64(0), ^uint16(0)}
+
+// maxSockCubes bounds the cubes of one condition; more (a condition that
+// ands many disjunctions) are not worth a filter.
+const maxSockCubes = 64
+
+// socketFilter is the kernel's socket filter: per domain, the types some
+// enabled socket rule can match; nil when one may match any pair, or no
+// rule reads socket events.
+func (rs *Ruleset) socketFilter() []uint16 {
+	rules := rs.byType[event.TypeSocket]
+	if len(rules) == 0 {
+		return nil
+	}
+	out := make([]uint16, plan.SocketDomains)
+	for _, r := range rules {
+		cubes := rs.an.sockCubes(r.cond.NativeRep().Expr(), r.cond.NativeRep().ReferenceMap())
+		for _, c := range cubes {
+			if c == allSockets {
+				return nil
+			}
+			for d := range plan.SocketDomains {
+				if c.domains&(1<<d) != 0 {
+					out[d] |= c.types
+				}
+			}
+		}
+	}
+	return out
+}
+
+// sockCubes over-approximates the (socket.domain, socket.type) pairs on
+// which e can be true for socket events, as a union of cubes: and
+// intersects, or unites, a comparison of either field with names gives
+// their bits, anything else (negations included) gives every pair.
+// Macros are followed by name (an.sockets), a cycle gives every pair.
+func (an *analyzer) sockCubes(e ast.Expr, refs map[int64]*ast.ReferenceInfo) []sockCube {
+	if set, c := an.eventTypes(e, refs); c && !set.Has(event.TypeSocket) {
+		return nil // never true for socket events
+	}
+	switch e.Kind() {
+	case ast.LiteralKind:
+		if b, ok := e.AsLiteral().(types.Bool); ok && !bool(b) {
+			return nil
+		}
+		return []sockCube{allSockets}
+	case ast.IdentKind, ast.SelectKind:
+		name := nameOf(e, refs)
+		m := an.macros[name]
+		if m == nil || m.ast == nil {
+			return []sockCube{allSockets}
+		}
+		if r, ok := an.sockets[name]; ok {
+			return r
+		}
+		an.sockets[name] = []sockCube{allSockets}
+		r := an.sockCubes(m.ast.NativeRep().Expr(), m.ast.NativeRep().ReferenceMap())
+		an.sockets[name] = r
+		return r
+	case ast.CallKind:
+	default:
+		return []sockCube{allSockets}
+	}
+	args := e.AsCall().Args()
+	switch e.AsCall().FunctionName() {
+	case operators.LogicalAnd:
+		a, b := an.sockCubes(args[0], refs), an.sockCubes(args[1], refs)
+		var out []sockCube
+		for _, x := range a {
+			for _, y := range b {
+				if c := (sockCube{x.domains & y.domains, x.types & y.types}); c.domains != 0 && c.types != 0 && !slices.Contains(out, c) {
+					out = append(out, c)
+				}
+			}
+		}
+		if len(out) > maxSockCubes {
+			return []sockCube{allSockets}
+		}
+		return out
+	case operators.LogicalOr:
+		out := append(slices.Clone(an.sockCubes(args[0], refs)), an.sockCubes(args[1], refs)...)
+		if len(out) > maxSockCubes {
+			return []sockCube{allSockets}
+		}
+		return out
+	case operators.Equals, operators.In:
+		for _, f := range []struct {
+			name  string
+			parse func(string) (uint32, bool)
+			dom   bool
+		}{{"socket.domain", event.ParseSockDomain, true}, {"socket.type", event.ParseSockType, false}} {
+			vals, all := an.stringValues(e, refs, event.TypeSocket, f.name)
+			if all {
+				continue
+			}
+			c := sockCube{0, ^uint16(0)}
+			if !f.dom {
+				c = sockCube{^uint64(0), 0}
+			}
+			for _, v := range vals {
+				n, ok := f.parse(v)
+				switch {
+				case !ok:
+					return []sockCube{allSockets} // a value the kernel's numbers cannot name
+				case f.dom:
+					c.domains |= 1 << min(n, plan.SocketDomains-1)
+				default:
+					c.types |= 1 << (n & event.SockTypeMask)
+				}
+			}
+			if c.domains == 0 || c.types == 0 {
+				return nil // an empty list: never true
+			}
+			return []sockCube{c}
+		}
+	}
+	return []sockCube{allSockets}
 }

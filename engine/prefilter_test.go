@@ -509,3 +509,47 @@ func TestPrefilterFileChangeTypes(t *testing.T) {
 		}
 	}
 }
+
+// The socket filter: per domain, the types some rule can match. The
+// built-in rules want packet sockets of any type and raw inet ones; a
+// rule on the type alone admits it in every domain; a negation or a
+// rule that constrains neither field turns the filter off.
+func TestSocketFilterDerived(t *testing.T) {
+	want := func(pairs map[uint32]uint16) []uint16 {
+		out := make([]uint16, plan.SocketDomains)
+		for d, m := range pairs {
+			out[d] = m
+		}
+		return out
+	}
+	const raw, dgram = 1 << 3, 1 << 2
+	all := ^uint16(0)
+	cases := []struct {
+		name, cond string
+		want       []uint16
+	}{
+		{"packet or raw inet", `evt.type == "socket" && (socket.domain == "AF_PACKET" || (socket.domain in ["AF_INET", "AF_INET6"] && socket.type == "SOCK_RAW"))`,
+			want(map[uint32]uint16{17: all, 2: raw, 10: raw})},
+		{"type alone", `evt.type == "socket" && socket.type in ["SOCK_RAW", "SOCK_DGRAM"]`,
+			func() []uint16 {
+				out := make([]uint16, plan.SocketDomains)
+				for i := range out {
+					out[i] = raw | dgram
+				}
+				return out
+			}()},
+		{"a domain by number", `evt.type == "socket" && socket.domain == "AF_99"`, want(map[uint32]uint16{63: all})},
+		{"and of two domains", `evt.type == "socket" && socket.domain == "AF_INET" && socket.domain == "AF_UNIX"`, want(nil)},
+		{"negation", `evt.type == "socket" && !(socket.domain == "AF_UNIX")`, nil},
+		{"protocol only", `evt.type == "socket" && socket.protocol == 3`, nil},
+	}
+	for _, c := range cases {
+		rs := mustCompile(t, "- rule: R\n  desc: d\n  condition: '"+c.cond+"'\n  output: x\n  priority: WARNING\n")
+		if got := rs.Prefilter().Args.SocketTypes; !slices.Equal(got, c.want) {
+			t.Errorf("%s: socket filter %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got, w := builtinRuleset(t).Prefilter().Args.SocketTypes, want(map[uint32]uint16{17: all, 2: raw, 10: raw}); !slices.Equal(got, w) {
+		t.Errorf("built-in rules: socket filter %v, want AF_PACKET, AF_INET and AF_INET6 SOCK_RAW", got)
+	}
+}

@@ -603,6 +603,22 @@ int tp_bpf(struct syscall_trace_exit *ctx)
 SEC("tp/syscalls/sys_exit_socket")
 int tp_socket(struct syscall_trace_exit *ctx)
 {
+	struct vg_config *cfg = config_get();
+	if (!cfg)
+		return 0;
+	if (cfg->socket_filter) {
+		/* Before anything is copied: the (domain, type) pairs no rule
+		 * can match (engine/argfilter.go socketFilter). */
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		__u32 dom = SC_ARG1(regs), type = SC_ARG2(regs) & 15;
+		if (dom > 63)
+			dom = 63;
+		if (!((cfg->socket_types[dom & 63] >> type) & 1)) {
+			if (prefilter(cfg, VG_SOCKET, bpf_get_current_pid_tgid() >> 32))
+				count_filtered(VG_SOCKET);
+			return 0;
+		}
+	}
 	struct sys_ctx c;
 	if (!sys_start(&c, VG_SOCKET, ctx->ret, VG_SYS_SOCKET))
 		return 0;

@@ -413,6 +413,11 @@ struct vg_config {
 	/* bit (1 << enum vg_type): a path the tries do not admit is looked up
 	 * in vg_suffixes too (rules on file names: file.name == ".bashrc") */
 	__u64 suffix_types;
+	/* with socket_filter: per domain (domains from 63 up in the last
+	 * entry), bit (1 << (type & 15)) set: socket(2) of that pair reported */
+	__u16 socket_types[64];
+	__u32 socket_filter;
+	__u32 _pad_socket;
 };
 
 /* Key of vg_file_paths, an LPM trie like vg_open_paths whose first byte

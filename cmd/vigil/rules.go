@@ -199,6 +199,28 @@ func explainRuleset(w io.Writer, rs *engine.Ruleset) {
 		}
 		fmt.Fprintf(w, "kernel: prctl events only of options %s\n", strings.Join(names, ", "))
 	}
+	if st := pf.Args.SocketTypes; st != nil {
+		var pairs []string
+		for d, mask := range st {
+			if mask == 0 {
+				continue
+			}
+			dom := event.SockDomainName(uint32(d))
+			if d == len(st)-1 {
+				dom = fmt.Sprintf("AF_%d and above", d)
+			}
+			if mask == ^uint16(0) {
+				pairs = append(pairs, dom)
+				continue
+			}
+			for ty := range 16 {
+				if mask&(1<<ty) != 0 {
+					pairs = append(pairs, dom+" "+event.SockTypeName(uint32(ty)))
+				}
+			}
+		}
+		fmt.Fprintf(w, "kernel: socket events only of %s\n", strings.Join(pairs, ", "))
+	}
 	if c := pf.Args.BPFCmds; c != nil {
 		var names []string
 		for _, n := range c {

@@ -283,6 +283,12 @@ var sockDomainNames = constNames{prefix: "AF_", dense: []string{
 // SockDomainName names an address family (AF_PACKET).
 func SockDomainName(d uint32) string { return sockDomainNames.name(d) }
 
+// ParseSockDomain is the number of an address family's name.
+func ParseSockDomain(name string) (uint32, bool) { return sockDomainNames.parse(name) }
+
+// ParseSockType is the number of a socket type's name (SOCK_RAW: 3).
+func ParseSockType(name string) (uint32, bool) { return sockTypeNames.parse(name) }
+
 // sockTypeNames are the socket types of socket(2), without its flags.
 var sockTypeNames = constNames{prefix: "SOCK_", sparse: map[uint32]string{
 	1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET", 6: "SOCK_DCCP", 10: "SOCK_PACKET",
@@ -290,7 +296,10 @@ var sockTypeNames = constNames{prefix: "SOCK_", sparse: map[uint32]string{
 
 // sockTypeMask is the type in socket(2)'s type argument; the bits above
 // are SOCK_NONBLOCK and SOCK_CLOEXEC.
-const sockTypeMask = 0xf
+const sockTypeMask = SockTypeMask
+
+// SockTypeMask is the socket type's part of socket(2)'s type argument.
+const SockTypeMask = 0xf
 
 // SockTypeName names a socket type, its flags left out (SOCK_RAW).
 func SockTypeName(t uint32) string { return sockTypeNames.name(t & sockTypeMask) }

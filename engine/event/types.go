@@ -46,6 +46,9 @@ const (
 	FilterBPFCmd
 	// FilterPrctlOption: only the prctl.option values the rules name.
 	FilterPrctlOption
+	// FilterSocket: only the (socket.domain, socket.type) pairs the rules
+	// can match.
+	FilterSocket
 )
 
 // Class is an event type's traffic class: which kernel ring buffer
@@ -258,7 +261,7 @@ var typeTable = [numTypes]TypeInfo{
 		Filters: FilterName, Text: []TextKey{txtPeer, txtLocal, txtProto}},
 	// As frequent as connect: network class, under the rate limit.
 	TypeSocket: {Name: "socket", C: "VG_SOCKET", Record: RecordSys, Class: ClassNetwork, Syscalls: syscalls("socket"),
-		Filters: FilterName, Text: []TextKey{txtSockDomain, txtSockType, txtSockProto}},
+		Filters: FilterName | FilterSocket, Text: []TextKey{txtSockDomain, txtSockType, txtSockProto}},
 	TypeUserfaultfd: {Name: "userfaultfd", C: "VG_USERFAULTFD", Record: RecordSys, Class: ClassPrivilege,
 		Syscalls: []Syscall{{"userfaultfd", "absent without CONFIG_USERFAULTFD"}},
 		Filters:  FilterName, Text: []TextKey{txtUffdFlags}},

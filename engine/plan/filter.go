@@ -18,6 +18,9 @@ type PathRule struct {
 	AnyFlags uint32
 }
 
+// SocketDomains is the number of entries of ArgFilter.SocketTypes.
+const SocketDomains = 64
+
 // FilterPathMax is the longest path the kernel's open filter holds; opens
 // of longer paths always reach user space.
 const FilterPathMax = 254
@@ -65,6 +68,11 @@ type ArgFilter struct {
 	// PrctlOptions: when non-nil, only these prctl(2) options are
 	// reported.
 	PrctlOptions []uint32
+	// SocketTypes: when non-nil (SocketDomains entries), only socket(2)
+	// calls whose type (bit type & event.SockTypeMask) is set in the
+	// entry of their domain are reported; domains from SocketDomains-1
+	// up share the last entry.
+	SocketTypes []uint16
 	// NoSetidOld: no rule reads setid.old_*, so the set*id entry
 	// programs, which only save the ids before the call, may stay off
 	// (they make every syscall of every process pass the kernel's

@@ -109,6 +109,19 @@ func Union(a, b Plan) Plan {
 	return u
 }
 
+// unionMasks is the union of two per-index bit masks; nil (no filter)
+// when either is.
+func unionMasks(a, b []uint16) []uint16 {
+	if a == nil || b == nil {
+		return nil
+	}
+	u := slices.Clone(a)
+	for i := range min(len(u), len(b)) {
+		u[i] |= b[i]
+	}
+	return u
+}
+
 func unionOpen(a, b OpenFilter) OpenFilter {
 	if a.All || b.All {
 		return OpenFilter{All: true}
@@ -123,6 +136,7 @@ func unionArgs(a, b ArgFilter) ArgFilter {
 		PtraceRequests: unionNums(a.PtraceRequests, b.PtraceRequests),
 		BPFCmds:        unionNums(a.BPFCmds, b.BPFCmds),
 		PrctlOptions:   unionNums(a.PrctlOptions, b.PrctlOptions),
+		SocketTypes:    unionMasks(a.SocketTypes, b.SocketTypes),
 		SetidToRoot:    a.SetidToRoot && b.SetidToRoot,
 		NoSetidOld:     a.NoSetidOld && b.NoSetidOld,
 	}
