@@ -418,6 +418,17 @@ func TestExecRulesLive(t *testing.T) {
 		wantOutput(t, a, "cmdline=chmod u+s "+f)
 	})
 
+	t.Run("offensive tool by name", func(t *testing.T) {
+		// The rule knows such tools by name: true under linpeas's.
+		tool := filepath.Join(dir, "linpeas.sh")
+		if err := os.Symlink(testenv.RequireTool(t, "true"), tool); err != nil {
+			t.Fatal(err)
+		}
+		pid := execStart(t, exec.Command(tool, "-a"))
+		a := c.fires(t, "Offensive security tool launched", pid)
+		wantOutput(t, a, "linpeas.sh -a")
+	})
+
 	t.Run("accounts added, changed and deleted", func(t *testing.T) {
 		// In a root that does not exist: each command fails after the exec.
 		for _, c2 := range []struct{ tool, rule string }{

@@ -156,6 +156,63 @@ func TestFileChangeRulesLive(t *testing.T) {
 		check(t, "Log file truncated", pid, log, "file="+log+" change=truncate process=truncate")
 	})
 
+	t.Run("credentials read, loader preload, package database", func(t *testing.T) {
+		home := filepath.Join("/home", tag+"-creds")
+		defer os.RemoveAll(home)
+		key := filepath.Join(home, ".ssh", "id_rsa")
+		aws := filepath.Join(home, ".aws", "credentials")
+		for _, f := range []string{key, aws} {
+			if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f, []byte("not a secret\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		opened := func(pid int, path string) func(*event.Event) bool {
+			return func(e *event.Event) bool { return e.Proc.PID == uint32(pid) && e.File.Path == path }
+		}
+		pid := run(t, "cat", key)
+		a := c.firesOn(t, "Read SSH private key by non-SSH program", "cat "+key, opened(pid, key))
+		wantOutput(t, a, "file="+key, "process=cat")
+
+		pid = run(t, "cat", aws)
+		a = c.firesOn(t, "Read cloud or Kubernetes credentials by untrusted program", "cat "+aws, opened(pid, aws))
+		wantOutput(t, a, "file="+aws, "process=cat")
+
+		twisted := home + "/.ssh/../../" + tag + "-creds/.ssh/id_rsa" // not Join: it would clean the path
+		pid = run(t, "cat", twisted)
+		a = c.firesOn(t, "Directory traversal to sensitive file", "cat "+twisted, opened(pid, key))
+		wantOutput(t, a, "file="+key)
+
+		rc := filepath.Join(home, ".bashrc")
+		if err := os.WriteFile(rc, []byte("alias ll='ls -l'\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pid = run(t, "cat", rc)
+		a = c.firesOn(t, "Shell configuration read by a non-shell program", "cat "+rc, opened(pid, rc))
+		wantOutput(t, a, "file="+rc, "process=cat")
+
+		// An empty preload file preloads nothing; one that exists keeps
+		// its content and gets its own mode again.
+		const preload = "/etc/ld.so.preload"
+		if st, err := os.Stat(preload); err == nil {
+			pid = run(t, "chmod", fmt.Sprintf("%o", st.Mode().Perm()), preload)
+		} else {
+			defer os.Remove(preload)
+			pid = run(t, "touch", preload)
+		}
+		check(t, "Dynamic linker preload configured", pid, preload, "file="+preload)
+
+		if err := os.MkdirAll("/var/lib/dpkg", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		db := filepath.Join("/var/lib/dpkg", tag) // a file of its own, no package's
+		defer os.Remove(db)
+		pid = run(t, "sh", "-c", ": > "+db)
+		check(t, "Package database modified outside a package manager", pid, db, "file="+db)
+	})
+
 	t.Run("shell history read anywhere", func(t *testing.T) {
 		hist := filepath.Join(tempDir(t), ".bash_history")
 		if err := os.WriteFile(hist, []byte("mysql -p hunter2\n"), 0o600); err != nil {

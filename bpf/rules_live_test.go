@@ -36,7 +36,8 @@ func builtinRules(t *testing.T) *engine.Ruleset {
 
 func init() {
 	// A memory dumper's opens: a child's (sleep's) /proc/PID/mem, then
-	// its own by /proc/self and by its pid. Detail is the child's pid.
+	// its own by /proc/self and by its pid, then the child's again for
+	// writing, as an injector does. Detail is the child's pid.
 	sysHelpers["proc-mem"] = func(string) (helperResult, error) {
 		child := exec.Command("sleep", "30")
 		if err := child.Start(); err != nil {
@@ -44,8 +45,13 @@ func init() {
 		}
 		defer func() { child.Process.Kill(); child.Wait() }()
 		var out []int
-		for _, p := range []string{"/proc/" + strconv.Itoa(child.Process.Pid) + "/mem", "/proc/self/mem", "/proc/" + strconv.Itoa(os.Getpid()) + "/mem"} {
-			f, err := os.Open(p)
+		mem := "/proc/" + strconv.Itoa(child.Process.Pid) + "/mem"
+		for i, p := range []string{mem, "/proc/self/mem", "/proc/" + strconv.Itoa(os.Getpid()) + "/mem", mem} {
+			flag := os.O_RDONLY
+			if i == 3 {
+				flag = os.O_RDWR // last, the child's for writing
+			}
+			f, err := os.OpenFile(p, flag, 0)
 			if err != nil {
 				return helperResult{}, err
 			}
@@ -136,6 +142,10 @@ func TestBuiltinRulesLive(t *testing.T) {
 			return e.Proc.PID == uint32(pid) && e.File.Path == mem
 		})
 		wantOutput(t, a, "file="+mem, "target_pid="+res.Detail)
+		a = c.firesOn(t, "Process memory written through /proc", fmt.Sprintf("pid %d opening %s to write", pid, mem), func(e *event.Event) bool {
+			return e.Proc.PID == uint32(pid) && e.File.Path == mem
+		})
+		wantOutput(t, a, mem)
 		// Its own memory, by /proc/self and by its pid, is not another's.
 		c.waitFor(t, "helper exit", byPID(pid, event.TypeExit))
 		for _, e := range c.all(func(e *event.Event) bool { return e.Proc.PID == uint32(pid) && e.Type == event.TypeOpen }) {
