@@ -62,10 +62,59 @@ func (p *Probes) setSuffixes(want map[vigilVgSuffixKey]uint32, ours func(tag uin
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("read path end filter: %w", err)
 	}
+	// The ends bitmap covers the old entries and the new until the stale
+	// ones are gone, then the new alone.
+	if err := p.writeSuffixEnds(); err != nil {
+		return err
+	}
 	for _, k := range stale {
 		if err := m.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("update path end filter: %w", err)
 		}
+	}
+	return p.writeSuffixEnds()
+}
+
+// suffixEnds is vg_suffix_ends: bit b<<8|c set when some entry of
+// vg_suffixes can match a path ending in the bytes b, c.
+type suffixEnds [1024]uint64
+
+func (e *suffixEnds) set(b, c int) { e[(b<<8|c)>>6] |= 1 << ((b<<8 | c) & 63) }
+
+// add marks what an entry matches: its data holds the tag, then the path
+// end reversed, prefixlen bits of both.
+func (e *suffixEnds) add(k vigilVgSuffixKey) {
+	n := int(k.Prefixlen/8) - 1
+	switch {
+	case n <= 0: // every path
+		for i := range e {
+			e[i] = ^uint64(0)
+		}
+	case n == 1: // a one-byte end: any byte before it
+		for b := range 256 {
+			e.set(b, int(k.Data[1]))
+		}
+	default:
+		e.set(int(k.Data[2]), int(k.Data[1]))
+	}
+}
+
+// writeSuffixEnds rewrites vg_suffix_ends from the entries of
+// vg_suffixes.
+func (p *Probes) writeSuffixEnds() error {
+	var ends suffixEnds
+	var k vigilVgSuffixKey
+	var v uint32
+	it := p.objs.VgSuffixes.Iterate()
+	for it.Next(&k, &v) {
+		ends.add(k)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read path end filter: %w", err)
+	}
+	zero := uint32(0)
+	if err := p.objs.VgSuffixEnds.Update(&zero, &ends, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("update path end filter: %w", err)
 	}
 	return nil
 }

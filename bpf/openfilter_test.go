@@ -34,6 +34,7 @@ func TestOpenFilterLive(t *testing.T) {
 		{Path: "/vigil-name.rc", Suffix: true},
 		{Path: ".vlog", Suffix: true, AnyFlags: unix.O_TRUNC},
 		{Path: "/deep/" + strings.Repeat("n", 40) + ".x", Suffix: true},
+		{Path: "Q", Suffix: true}, // one byte: any byte may come before it
 	}}
 	if err := c.probes.SetOpenFilter(filter); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,9 @@ func TestOpenFilterLive(t *testing.T) {
 		// An end longer than most names, matched on the path's last bytes.
 		{openReq{Path: d + "/other/deep/" + strings.Repeat("n", 40) + ".x", Flags: rd}, true},
 		{openReq{Path: d + "/other/deep/" + strings.Repeat("n", 39) + ".x", Flags: rd}, false},
+		{openReq{Path: d + "/other/zQ", Flags: rd}, true},
+		{openReq{Path: d + "/other/Q", Flags: rd}, true},
+		{openReq{Path: d + "/other/Qz", Flags: rd}, false},
 	}
 	for _, sub := range []string{"other/deep"} {
 		os.MkdirAll(filepath.Join(d, sub), 0o755)

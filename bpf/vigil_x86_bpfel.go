@@ -305,6 +305,11 @@ type vigilVgStdio struct {
 	Daddr    [16]uint8
 }
 
+type vigilVgSuffixEnds struct {
+	_ structs.HostLayout
+	W [1024]uint64
+}
+
 type vigilVgSuffixKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
@@ -474,6 +479,7 @@ const (
 	vigilMapVgPolUid           = "vg_pol_uid"
 	vigilMapVgRates            = "vg_rates"
 	vigilMapVgSetidOld         = "vg_setid_old"
+	vigilMapVgSuffixEnds       = "vg_suffix_ends"
 	vigilMapVgSuffixes         = "vg_suffixes"
 	vigilProgCgConnect4        = "cg_connect4"
 	vigilProgCgConnect6        = "cg_connect6"
@@ -719,29 +725,30 @@ type vigilProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilMapSpecs struct {
-	VgBulk      *ebpf.MapSpec `ebpf:"vg_bulk"`
-	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
-	VgChattrOld *ebpf.MapSpec `ebpf:"vg_chattr_old"`
-	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
-	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
-	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
-	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
-	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
-	VgLimited   *ebpf.MapSpec `ebpf:"vg_limited"`
-	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
-	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
-	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
-	VgPolFamily *ebpf.MapSpec `ebpf:"vg_pol_family"`
-	VgPolIp     *ebpf.MapSpec `ebpf:"vg_pol_ip"`
-	VgPolLsm    *ebpf.MapSpec `ebpf:"vg_pol_lsm"`
-	VgPolName   *ebpf.MapSpec `ebpf:"vg_pol_name"`
-	VgPolPath   *ebpf.MapSpec `ebpf:"vg_pol_path"`
-	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
-	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
-	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
-	VgRates     *ebpf.MapSpec `ebpf:"vg_rates"`
-	VgSetidOld  *ebpf.MapSpec `ebpf:"vg_setid_old"`
-	VgSuffixes  *ebpf.MapSpec `ebpf:"vg_suffixes"`
+	VgBulk       *ebpf.MapSpec `ebpf:"vg_bulk"`
+	VgCfg        *ebpf.MapSpec `ebpf:"vg_cfg"`
+	VgChattrOld  *ebpf.MapSpec `ebpf:"vg_chattr_old"`
+	VgDrops      *ebpf.MapSpec `ebpf:"vg_drops"`
+	VgEvents     *ebpf.MapSpec `ebpf:"vg_events"`
+	VgFilePaths  *ebpf.MapSpec `ebpf:"vg_file_paths"`
+	VgFiltered   *ebpf.MapSpec `ebpf:"vg_filtered"`
+	VgHeap       *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgLimited    *ebpf.MapSpec `ebpf:"vg_limited"`
+	VgNames      *ebpf.MapSpec `ebpf:"vg_names"`
+	VgOpenPaths  *ebpf.MapSpec `ebpf:"vg_open_paths"`
+	VgPolDescs   *ebpf.MapSpec `ebpf:"vg_pol_descs"`
+	VgPolFamily  *ebpf.MapSpec `ebpf:"vg_pol_family"`
+	VgPolIp      *ebpf.MapSpec `ebpf:"vg_pol_ip"`
+	VgPolLsm     *ebpf.MapSpec `ebpf:"vg_pol_lsm"`
+	VgPolName    *ebpf.MapSpec `ebpf:"vg_pol_name"`
+	VgPolPath    *ebpf.MapSpec `ebpf:"vg_pol_path"`
+	VgPolPort    *ebpf.MapSpec `ebpf:"vg_pol_port"`
+	VgPolProcs   *ebpf.MapSpec `ebpf:"vg_pol_procs"`
+	VgPolUid     *ebpf.MapSpec `ebpf:"vg_pol_uid"`
+	VgRates      *ebpf.MapSpec `ebpf:"vg_rates"`
+	VgSetidOld   *ebpf.MapSpec `ebpf:"vg_setid_old"`
+	VgSuffixEnds *ebpf.MapSpec `ebpf:"vg_suffix_ends"`
+	VgSuffixes   *ebpf.MapSpec `ebpf:"vg_suffixes"`
 }
 
 // vigilVariableSpecs contains global variables before they are loaded into the kernel.
@@ -800,29 +807,30 @@ func (o *vigilObjects) Close() error {
 //
 // It can be passed to loadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilMaps struct {
-	VgBulk      *ebpf.Map `ebpf:"vg_bulk"`
-	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
-	VgChattrOld *ebpf.Map `ebpf:"vg_chattr_old"`
-	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
-	VgEvents    *ebpf.Map `ebpf:"vg_events"`
-	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
-	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
-	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
-	VgLimited   *ebpf.Map `ebpf:"vg_limited"`
-	VgNames     *ebpf.Map `ebpf:"vg_names"`
-	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
-	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
-	VgPolFamily *ebpf.Map `ebpf:"vg_pol_family"`
-	VgPolIp     *ebpf.Map `ebpf:"vg_pol_ip"`
-	VgPolLsm    *ebpf.Map `ebpf:"vg_pol_lsm"`
-	VgPolName   *ebpf.Map `ebpf:"vg_pol_name"`
-	VgPolPath   *ebpf.Map `ebpf:"vg_pol_path"`
-	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
-	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
-	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
-	VgRates     *ebpf.Map `ebpf:"vg_rates"`
-	VgSetidOld  *ebpf.Map `ebpf:"vg_setid_old"`
-	VgSuffixes  *ebpf.Map `ebpf:"vg_suffixes"`
+	VgBulk       *ebpf.Map `ebpf:"vg_bulk"`
+	VgCfg        *ebpf.Map `ebpf:"vg_cfg"`
+	VgChattrOld  *ebpf.Map `ebpf:"vg_chattr_old"`
+	VgDrops      *ebpf.Map `ebpf:"vg_drops"`
+	VgEvents     *ebpf.Map `ebpf:"vg_events"`
+	VgFilePaths  *ebpf.Map `ebpf:"vg_file_paths"`
+	VgFiltered   *ebpf.Map `ebpf:"vg_filtered"`
+	VgHeap       *ebpf.Map `ebpf:"vg_heap"`
+	VgLimited    *ebpf.Map `ebpf:"vg_limited"`
+	VgNames      *ebpf.Map `ebpf:"vg_names"`
+	VgOpenPaths  *ebpf.Map `ebpf:"vg_open_paths"`
+	VgPolDescs   *ebpf.Map `ebpf:"vg_pol_descs"`
+	VgPolFamily  *ebpf.Map `ebpf:"vg_pol_family"`
+	VgPolIp      *ebpf.Map `ebpf:"vg_pol_ip"`
+	VgPolLsm     *ebpf.Map `ebpf:"vg_pol_lsm"`
+	VgPolName    *ebpf.Map `ebpf:"vg_pol_name"`
+	VgPolPath    *ebpf.Map `ebpf:"vg_pol_path"`
+	VgPolPort    *ebpf.Map `ebpf:"vg_pol_port"`
+	VgPolProcs   *ebpf.Map `ebpf:"vg_pol_procs"`
+	VgPolUid     *ebpf.Map `ebpf:"vg_pol_uid"`
+	VgRates      *ebpf.Map `ebpf:"vg_rates"`
+	VgSetidOld   *ebpf.Map `ebpf:"vg_setid_old"`
+	VgSuffixEnds *ebpf.Map `ebpf:"vg_suffix_ends"`
+	VgSuffixes   *ebpf.Map `ebpf:"vg_suffixes"`
 }
 
 func (m *vigilMaps) Close() error {
@@ -849,6 +857,7 @@ func (m *vigilMaps) Close() error {
 		m.VgPolUid,
 		m.VgRates,
 		m.VgSetidOld,
+		m.VgSuffixEnds,
 		m.VgSuffixes,
 	)
 }

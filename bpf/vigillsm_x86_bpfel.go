@@ -141,6 +141,11 @@ type vigilLsmVgRate struct {
 	EventType uint32
 }
 
+type vigilLsmVgSuffixEnds struct {
+	_ structs.HostLayout
+	W [1024]uint64
+}
+
 type vigilLsmVgSuffixKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
@@ -171,6 +176,7 @@ const (
 	vigilLsmMapVgPolProcs      = "vg_pol_procs"
 	vigilLsmMapVgPolUid        = "vg_pol_uid"
 	vigilLsmMapVgRates         = "vg_rates"
+	vigilLsmMapVgSuffixEnds    = "vg_suffix_ends"
 	vigilLsmMapVgSuffixes      = "vg_suffixes"
 	vigilLsmProgLsmConnect     = "lsm_connect"
 	vigilLsmProgLsmExec        = "lsm_exec"
@@ -230,27 +236,28 @@ type vigilLsmProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vigilLsmMapSpecs struct {
-	VgBulk      *ebpf.MapSpec `ebpf:"vg_bulk"`
-	VgCfg       *ebpf.MapSpec `ebpf:"vg_cfg"`
-	VgDrops     *ebpf.MapSpec `ebpf:"vg_drops"`
-	VgEvents    *ebpf.MapSpec `ebpf:"vg_events"`
-	VgFilePaths *ebpf.MapSpec `ebpf:"vg_file_paths"`
-	VgFiltered  *ebpf.MapSpec `ebpf:"vg_filtered"`
-	VgHeap      *ebpf.MapSpec `ebpf:"vg_heap"`
-	VgLimited   *ebpf.MapSpec `ebpf:"vg_limited"`
-	VgNames     *ebpf.MapSpec `ebpf:"vg_names"`
-	VgOpenPaths *ebpf.MapSpec `ebpf:"vg_open_paths"`
-	VgPolDescs  *ebpf.MapSpec `ebpf:"vg_pol_descs"`
-	VgPolFamily *ebpf.MapSpec `ebpf:"vg_pol_family"`
-	VgPolIp     *ebpf.MapSpec `ebpf:"vg_pol_ip"`
-	VgPolLsm    *ebpf.MapSpec `ebpf:"vg_pol_lsm"`
-	VgPolName   *ebpf.MapSpec `ebpf:"vg_pol_name"`
-	VgPolPath   *ebpf.MapSpec `ebpf:"vg_pol_path"`
-	VgPolPort   *ebpf.MapSpec `ebpf:"vg_pol_port"`
-	VgPolProcs  *ebpf.MapSpec `ebpf:"vg_pol_procs"`
-	VgPolUid    *ebpf.MapSpec `ebpf:"vg_pol_uid"`
-	VgRates     *ebpf.MapSpec `ebpf:"vg_rates"`
-	VgSuffixes  *ebpf.MapSpec `ebpf:"vg_suffixes"`
+	VgBulk       *ebpf.MapSpec `ebpf:"vg_bulk"`
+	VgCfg        *ebpf.MapSpec `ebpf:"vg_cfg"`
+	VgDrops      *ebpf.MapSpec `ebpf:"vg_drops"`
+	VgEvents     *ebpf.MapSpec `ebpf:"vg_events"`
+	VgFilePaths  *ebpf.MapSpec `ebpf:"vg_file_paths"`
+	VgFiltered   *ebpf.MapSpec `ebpf:"vg_filtered"`
+	VgHeap       *ebpf.MapSpec `ebpf:"vg_heap"`
+	VgLimited    *ebpf.MapSpec `ebpf:"vg_limited"`
+	VgNames      *ebpf.MapSpec `ebpf:"vg_names"`
+	VgOpenPaths  *ebpf.MapSpec `ebpf:"vg_open_paths"`
+	VgPolDescs   *ebpf.MapSpec `ebpf:"vg_pol_descs"`
+	VgPolFamily  *ebpf.MapSpec `ebpf:"vg_pol_family"`
+	VgPolIp      *ebpf.MapSpec `ebpf:"vg_pol_ip"`
+	VgPolLsm     *ebpf.MapSpec `ebpf:"vg_pol_lsm"`
+	VgPolName    *ebpf.MapSpec `ebpf:"vg_pol_name"`
+	VgPolPath    *ebpf.MapSpec `ebpf:"vg_pol_path"`
+	VgPolPort    *ebpf.MapSpec `ebpf:"vg_pol_port"`
+	VgPolProcs   *ebpf.MapSpec `ebpf:"vg_pol_procs"`
+	VgPolUid     *ebpf.MapSpec `ebpf:"vg_pol_uid"`
+	VgRates      *ebpf.MapSpec `ebpf:"vg_rates"`
+	VgSuffixEnds *ebpf.MapSpec `ebpf:"vg_suffix_ends"`
+	VgSuffixes   *ebpf.MapSpec `ebpf:"vg_suffixes"`
 }
 
 // vigilLsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -281,27 +288,28 @@ func (o *vigilLsmObjects) Close() error {
 //
 // It can be passed to loadVigilLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vigilLsmMaps struct {
-	VgBulk      *ebpf.Map `ebpf:"vg_bulk"`
-	VgCfg       *ebpf.Map `ebpf:"vg_cfg"`
-	VgDrops     *ebpf.Map `ebpf:"vg_drops"`
-	VgEvents    *ebpf.Map `ebpf:"vg_events"`
-	VgFilePaths *ebpf.Map `ebpf:"vg_file_paths"`
-	VgFiltered  *ebpf.Map `ebpf:"vg_filtered"`
-	VgHeap      *ebpf.Map `ebpf:"vg_heap"`
-	VgLimited   *ebpf.Map `ebpf:"vg_limited"`
-	VgNames     *ebpf.Map `ebpf:"vg_names"`
-	VgOpenPaths *ebpf.Map `ebpf:"vg_open_paths"`
-	VgPolDescs  *ebpf.Map `ebpf:"vg_pol_descs"`
-	VgPolFamily *ebpf.Map `ebpf:"vg_pol_family"`
-	VgPolIp     *ebpf.Map `ebpf:"vg_pol_ip"`
-	VgPolLsm    *ebpf.Map `ebpf:"vg_pol_lsm"`
-	VgPolName   *ebpf.Map `ebpf:"vg_pol_name"`
-	VgPolPath   *ebpf.Map `ebpf:"vg_pol_path"`
-	VgPolPort   *ebpf.Map `ebpf:"vg_pol_port"`
-	VgPolProcs  *ebpf.Map `ebpf:"vg_pol_procs"`
-	VgPolUid    *ebpf.Map `ebpf:"vg_pol_uid"`
-	VgRates     *ebpf.Map `ebpf:"vg_rates"`
-	VgSuffixes  *ebpf.Map `ebpf:"vg_suffixes"`
+	VgBulk       *ebpf.Map `ebpf:"vg_bulk"`
+	VgCfg        *ebpf.Map `ebpf:"vg_cfg"`
+	VgDrops      *ebpf.Map `ebpf:"vg_drops"`
+	VgEvents     *ebpf.Map `ebpf:"vg_events"`
+	VgFilePaths  *ebpf.Map `ebpf:"vg_file_paths"`
+	VgFiltered   *ebpf.Map `ebpf:"vg_filtered"`
+	VgHeap       *ebpf.Map `ebpf:"vg_heap"`
+	VgLimited    *ebpf.Map `ebpf:"vg_limited"`
+	VgNames      *ebpf.Map `ebpf:"vg_names"`
+	VgOpenPaths  *ebpf.Map `ebpf:"vg_open_paths"`
+	VgPolDescs   *ebpf.Map `ebpf:"vg_pol_descs"`
+	VgPolFamily  *ebpf.Map `ebpf:"vg_pol_family"`
+	VgPolIp      *ebpf.Map `ebpf:"vg_pol_ip"`
+	VgPolLsm     *ebpf.Map `ebpf:"vg_pol_lsm"`
+	VgPolName    *ebpf.Map `ebpf:"vg_pol_name"`
+	VgPolPath    *ebpf.Map `ebpf:"vg_pol_path"`
+	VgPolPort    *ebpf.Map `ebpf:"vg_pol_port"`
+	VgPolProcs   *ebpf.Map `ebpf:"vg_pol_procs"`
+	VgPolUid     *ebpf.Map `ebpf:"vg_pol_uid"`
+	VgRates      *ebpf.Map `ebpf:"vg_rates"`
+	VgSuffixEnds *ebpf.Map `ebpf:"vg_suffix_ends"`
+	VgSuffixes   *ebpf.Map `ebpf:"vg_suffixes"`
 }
 
 func (m *vigilLsmMaps) Close() error {
@@ -326,6 +334,7 @@ func (m *vigilLsmMaps) Close() error {
 		m.VgPolProcs,
 		m.VgPolUid,
 		m.VgRates,
+		m.VgSuffixEnds,
 		m.VgSuffixes,
 	)
 }

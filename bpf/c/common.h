@@ -127,6 +127,20 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vg_suffixes SEC(".maps");
 
+/* The last two bytes of every path end in vg_suffixes, as a bitmap (bit
+ * b[n-2] << 8 | b[n-1]): a path whose two last bytes no entry has is
+ * not looked up there (bpf/filter.go writes it with the entries). */
+struct vg_suffix_ends {
+	__u64 w[1024];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vg_suffix_ends);
+} vg_suffix_ends SEC(".maps");
+
 /* Command names some rule of a type requires (vg_config.name_types). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

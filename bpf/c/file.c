@@ -13,6 +13,15 @@
 static __always_inline bool suffix_wanted(struct heap *h, __u8 tag, const __u8 *buf, __u32 last, __u32 len,
 					  __u32 oflags)
 {
+	if (len >= 2) {
+		__u32 zero = 0;
+		struct vg_suffix_ends *se = bpf_map_lookup_elem(&vg_suffix_ends, &zero);
+		if (se) {
+			__u32 e2 = (__u32)buf[(last - 1) & FILTER_MASK] << 8 | buf[last & FILTER_MASK];
+			if (!((se->w[(e2 >> 6) & 1023] >> (e2 & 63)) & 1))
+				return false;
+		}
+	}
 	struct vg_suffix_key *k = &h->skey;
 	k->data[0] = tag;
 	__u32 m = len < VG_SUFFIX_MAX - 1 ? len : VG_SUFFIX_MAX - 1;
