@@ -18,7 +18,7 @@ TEST_BINS := rsyslogd containerd runc dockerd busybox setcap python3 openssl use
 HELM_VERSION := v3.22.0
 TOOLS := $(CURDIR)/.tools/bin
 
-.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-types bench-compare bench-go fuzz run lint clean
+.PHONY: all build generate gen-deps test-deps bench-deps vmlinux test vm-test bench-vm test-short bench bench-types bench-types15 bench-compare bench-go fuzz run lint clean
 
 all: build
 
@@ -101,6 +101,16 @@ bench-types: build
 	BENCH_MODE=types-builtin BENCH_OUT=bench/results-types-builtin.json bench/run.sh $(BIN)
 	$(call build_at,$(PRE_ISSUE7),/tmp/vigil-pre-issue7.bin)
 	BENCH_MODE=types-existing BENCH_BASE_VIGIL=/tmp/vigil-pre-issue7.bin BENCH_OUT=bench/results-types-existing.json bench/run.sh $(BIN)
+	$(MAKE) bench-types15
+
+# Issue 15: each new syscall's loop (BENCH_SET=15) without and with vigil,
+# at the floor, and the open/exec/connect loops against the vigil of the
+# commit before issue 15 (PRE_ISSUE15).
+PRE_ISSUE15 ?= 506ea30
+bench-types15: build
+	BENCH_MODE=types BENCH_SET=15 BENCH_OUT=bench/results-types15.json bench/run.sh $(BIN)
+	BENCH_MODE=types-floor BENCH_SET=15 BENCH_OUT=bench/results-types15-floor.json bench/run.sh $(BIN)
+	$(MAKE) bench-compare BENCH_BASE=$(PRE_ISSUE15)
 
 # The open/exec/connect loops under `vigil run` (built-in rules) against
 # the vigil of BENCH_BASE (built here from git) in one interleaved run:
