@@ -14,24 +14,34 @@ import (
 )
 
 func init() {
-	// What a credential thief reads: a child's (sleep's) environment by
-	// its pid, then its own, as /proc/self and by its own pid. Detail is
-	// the child's pid.
-	sysHelpers["proc-opens"] = func(string) (helperResult, error) {
+	// What a credential thief reads: a child's (sleep's) /proc/PID/NAME
+	// (NAME: the argument, environ or mem) by its pid, then its own, as
+	// /proc/self and by its own pid; for mem, last, the child's again for
+	// writing, as an injector does. Detail is the child's pid.
+	sysHelpers["proc-opens"] = func(name string) (helperResult, error) {
 		child := exec.Command("sleep", "30")
 		if err := child.Start(); err != nil {
 			return helperResult{}, err
 		}
 		defer func() { child.Process.Kill(); child.Wait() }()
+		theirs := fmt.Sprintf("/proc/%d/%s", child.Process.Pid, name)
+		type open struct {
+			path  string
+			flags int
+		}
+		opens := []open{
+			{theirs, unix.O_RDONLY},
+			{"/proc/self/" + name, unix.O_RDONLY},
+			{fmt.Sprintf("/proc/%d/%s", os.Getpid(), name), unix.O_RDONLY},
+		}
+		if name == "mem" {
+			opens = append(opens, open{theirs, unix.O_RDWR})
+		}
 		var out []int
-		for _, p := range []string{
-			fmt.Sprintf("/proc/%d/environ", child.Process.Pid),
-			"/proc/self/environ",
-			fmt.Sprintf("/proc/%d/environ", os.Getpid()),
-		} {
-			fd, err := unix.Open(p, unix.O_RDONLY, 0)
+		for _, o := range opens {
+			fd, err := unix.Open(o.path, o.flags, 0)
 			if err != nil {
-				return helperResult{}, fmt.Errorf("open %s: %w", p, err)
+				return helperResult{}, fmt.Errorf("open %s: %w", o.path, err)
 			}
 			out = append(out, fd)
 		}
@@ -44,7 +54,7 @@ func init() {
 // its pid) is not.
 func TestProcPathFields(t *testing.T) {
 	c := live(t)
-	res, pid := runHelperCmd(t, "proc-opens", "")
+	res, pid := runHelperCmd(t, "proc-opens", "environ")
 	n, err := strconv.Atoi(res.Detail)
 	if err != nil {
 		t.Fatal(err)

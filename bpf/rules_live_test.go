@@ -34,34 +34,6 @@ func builtinRules(t *testing.T) *engine.Ruleset {
 	return builtinRS
 }
 
-func init() {
-	// A memory dumper's opens: a child's (sleep's) /proc/PID/mem, then
-	// its own by /proc/self and by its pid, then the child's again for
-	// writing, as an injector does. Detail is the child's pid.
-	sysHelpers["proc-mem"] = func(string) (helperResult, error) {
-		child := exec.Command("sleep", "30")
-		if err := child.Start(); err != nil {
-			return helperResult{}, err
-		}
-		defer func() { child.Process.Kill(); child.Wait() }()
-		var out []int
-		mem := "/proc/" + strconv.Itoa(child.Process.Pid) + "/mem"
-		for i, p := range []string{mem, "/proc/self/mem", "/proc/" + strconv.Itoa(os.Getpid()) + "/mem", mem} {
-			flag := os.O_RDONLY
-			if i == 3 {
-				flag = os.O_RDWR // last, the child's for writing
-			}
-			f, err := os.OpenFile(p, flag, 0)
-			if err != nil {
-				return helperResult{}, err
-			}
-			out = append(out, int(f.Fd()))
-			defer f.Close()
-		}
-		return helperResult{FDs: out, Detail: strconv.Itoa(child.Process.Pid)}, nil
-	}
-}
-
 // fires waits for an event of pid that the built-in rule fires on, and
 // returns the alert.
 func (c *collector) fires(t *testing.T, rule string, pid int) *event.Alert {
@@ -136,7 +108,7 @@ func TestBuiltinRulesLive(t *testing.T) {
 	})
 
 	t.Run("/proc/PID/mem of another process opened", func(t *testing.T) {
-		res, pid := runHelperCmd(t, "proc-mem", "")
+		res, pid := runHelperCmd(t, "proc-opens", "mem")
 		mem := "/proc/" + res.Detail + "/mem"
 		a := c.firesOn(t, "Memory of another process opened", fmt.Sprintf("pid %d opening %s", pid, mem), func(e *event.Event) bool {
 			return e.Proc.PID == uint32(pid) && e.File.Path == mem

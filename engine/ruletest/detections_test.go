@@ -34,14 +34,7 @@ func TestDetectionsDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []Case
-	for _, src := range rules.BuiltinTests() {
-		cs, err := Parse(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, cs...)
-	}
+	cases := builtinCases(t)
 	names := map[string]bool{}
 	for _, r := range set.Rules {
 		names[r.Name] = true

@@ -18,10 +18,9 @@ func compileBuiltin(t *testing.T) *engine.Ruleset {
 	return rs
 }
 
-// Every built-in rule fires where its tests say and stays quiet where they
-// say, and each has both kinds of case.
-func TestBuiltinRules(t *testing.T) {
-	rs := compileBuiltin(t)
+// builtinCases are the cases of the built-in rules' tests.
+func builtinCases(t *testing.T) []Case {
+	t.Helper()
 	var cases []Case
 	for _, src := range rules.BuiltinTests() {
 		cs, err := Parse(src)
@@ -30,6 +29,14 @@ func TestBuiltinRules(t *testing.T) {
 		}
 		cases = append(cases, cs...)
 	}
+	return cases
+}
+
+// Every built-in rule fires where its tests say and stays quiet where they
+// say, and each has both kinds of case.
+func TestBuiltinRules(t *testing.T) {
+	rs := compileBuiltin(t)
+	cases := builtinCases(t)
 	for _, r := range Run(rs, cases) {
 		if len(r.Failures) > 0 {
 			t.Errorf("%s: %s: %s (fired: %s)", r.Case.Pos, r.Case.Name, strings.Join(r.Failures, "; "), strings.Join(r.Fired, ", "))
@@ -68,21 +75,15 @@ func TestBuiltinFileFiltersSound(t *testing.T) {
 	rs := compileBuiltin(t)
 	files := rs.Prefilter().Args.Files
 	checked := 0
-	for _, src := range rules.BuiltinTests() {
-		cases, err := Parse(src)
-		if err != nil {
-			t.Fatal(err)
+	for _, r := range Run(rs, builtinCases(t)) {
+		ff, filtered := files[r.Case.Event.Type]
+		if len(r.Fired) == 0 || !filtered {
+			continue
 		}
-		for _, r := range Run(rs, cases) {
-			ff, filtered := files[r.Case.Event.Type]
-			if len(r.Fired) == 0 || !filtered {
-				continue
-			}
-			e := r.Case.Event
-			checked++
-			if !ff.Wants(e.File.RawPath, e.File.Target) {
-				t.Errorf("%s: %s: fires %v but the kernel would drop it (path %q, second %q)", r.Case.Pos, r.Case.Name, r.Fired, e.File.RawPath, e.File.Target)
-			}
+		e := r.Case.Event
+		checked++
+		if !ff.Wants(e.File.RawPath, e.File.Target) {
+			t.Errorf("%s: %s: fires %v but the kernel would drop it (path %q, second %q)", r.Case.Pos, r.Case.Name, r.Fired, e.File.RawPath, e.File.Target)
 		}
 	}
 	if checked < 8 { // the firing cases of 50-system.yaml's path rules
