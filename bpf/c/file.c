@@ -17,8 +17,17 @@ static __always_inline bool suffix_wanted(struct heap *h, __u8 tag, const __u8 *
 		__u32 zero = 0;
 		struct vg_suffix_ends *se = bpf_map_lookup_elem(&vg_suffix_ends, &zero);
 		if (se) {
-			__u32 e2 = (__u32)buf[(last - 1) & FILTER_MASK] << 8 | buf[last & FILTER_MASK];
-			if (!((se->w[(e2 >> 6) & 1023] >> (e2 & 63)) & 1))
+			/* The masks must reach the verifier: clang drops them
+			 * where it knows the range, which older verifiers (6.1,
+			 * 6.12) do not, hence the barriers and the explicit
+			 * bound. */
+			__u32 a = last - 1, b = last;
+			barrier_var(a);
+			barrier_var(b);
+			__u64 e2 = (__u64)buf[a & FILTER_MASK] << 8 | buf[b & FILTER_MASK];
+			__u64 i = e2 >> 6;
+			barrier_var(i);
+			if (i < 1024 && !((se->w[i] >> (e2 & 63)) & 1))
 				return false;
 		}
 	}

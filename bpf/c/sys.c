@@ -951,7 +951,11 @@ int tp_prctl(struct syscall_trace_exit *ctx)
 	__u32 opt = SC_ARG1((struct pt_regs *)bpf_task_pt_regs(task));
 	if (cfg->prctl_filter) {
 		__u32 bit = prctl_bit(opt);
-		if (!((cfg->prctl_opts[(bit >> 6) & 1] >> (bit & 63)) & 1)) {
+		/* bit < 128, but clang drops the & 1 knowing it and Linux
+		 * 6.1's verifier does not: the barrier keeps the mask. */
+		__u32 word = bit >> 6;
+		barrier_var(word);
+		if (!((cfg->prctl_opts[word & 1] >> (bit & 63)) & 1)) {
 			if (prefilter(cfg, VG_PRCTL, bpf_get_current_pid_tgid() >> 32))
 				count_filtered(VG_PRCTL);
 			return 0;
