@@ -232,33 +232,43 @@ func TestFileChangeRulesLive(t *testing.T) {
 		// (TestExecRulesLive); these rules report any other program that
 		// makes the same calls, here the same tools under other names.
 		d := tempDir(t)
-		renamed := func(tool, as string) string {
+		// A link of another name, run with the tool's own argv[0] (busybox
+		// picks its applet by it): comm is the link's name.
+		renamed := func(tool, as string) func(args ...string) int {
 			link := filepath.Join(d, as)
 			if err := os.Symlink(testenv.RequireTool(t, tool), link); err != nil {
 				t.Fatal(err)
 			}
-			return link
+			return func(args ...string) int {
+				t.Helper()
+				cmd := exec.Command(link, args...)
+				cmd.Args[0] = tool
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%s as %s %q: %v %s", tool, as, args, err, out)
+				}
+				return cmd.Process.Pid
+			}
 		}
 		grant, stamp, flags := renamed("setcap", "grant"), renamed("touch", "stamp"), renamed("chattr", "flags")
 		f := filepath.Join(d, "tool")
 		if err := os.WriteFile(f, []byte("x"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		pid := run(t, grant, "cap_setuid+ep", f)
+		pid := grant("cap_setuid+ep", f)
 		check(t, "File capabilities granted", pid, f, "file="+f+" caps=cap_setuid effective=true process=grant")
 
-		pid = run(t, stamp, "-d", "2020-01-01 00:00:00 UTC", f)
+		pid = stamp("-d", "@1577836800", f)
 		check(t, "File times set to chosen values", pid, f, "file="+f+" atime=1577836800000000000 mtime=1577836800000000000 process=stamp")
 
-		pid = run(t, flags, "+i", f)
-		defer exec.Command(flags, "-i", f).Run()
+		pid = flags("+i", f)
+		defer exec.Command("chattr", "-i", f).Run()
 		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set=immutable cleared= process=flags")
-		pid = run(t, flags, "-i", f)
+		pid = flags("-i", f)
 		check(t, "Immutable or append-only flag changed", pid, f, "file="+f+" set= cleared=immutable process=flags")
 
 		// The tools under their own names raise their command-line rule
 		// alone.
-		for _, cmd := range [][]string{{"setcap", "cap_setuid+ep", f}, {"touch", "-d", "2020-01-01 00:00:00 UTC", f}, {"chattr", "+i", f}, {"chattr", "-i", f}} {
+		for _, cmd := range [][]string{{"setcap", "cap_setuid+ep", f}, {"touch", "-d", "@1577836800", f}, {"chattr", "+i", f}, {"chattr", "-i", f}} {
 			pid := run(t, testenv.RequireTool(t, cmd[0]), cmd[1:]...)
 			c.waitFor(t, cmd[0]+" exit", byPID(pid, event.TypeExit))
 			for _, e := range c.all(func(e *event.Event) bool { return e.Proc.PID == uint32(pid) }) {

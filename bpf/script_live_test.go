@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigil-project/vigil/engine/event"
+	"github.com/vigil-project/vigil/internal/testenv"
 )
 
 // The script an interpreter runs, from its arguments and cwd: cd /tmp;
@@ -42,6 +43,9 @@ func TestExecScript(t *testing.T) {
 		{[]string{"/bin/cat", "payload.sh"}, "cat", "", dir},
 	}
 	for _, tc := range cases {
+		if tc.name == "perl" && testenv.InKernelMatrix() && !testenv.HaveTool("perl") {
+			continue // the matrix's busybox root has no perl; the host run covers it
+		}
 		cmd := exec.Command(tc.argv[0], tc.argv[1:]...)
 		cmd.Dir = tc.cwd
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -42,6 +42,17 @@ func RequireTool(t testing.TB, name string) string {
 	return path
 }
 
+// InKernelMatrix says whether the test runs in the kernel matrix's VM
+// (scripts/vm/run.sh sets VIGIL_VM_LSM), whose root holds busybox and
+// bash only.
+func InKernelMatrix() bool { return os.Getenv("VIGIL_VM_LSM") != "" }
+
+// HaveTool reports whether the program name is in PATH.
+func HaveTool(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
 // SkipShort skips a slow test under -short, except under CI: there -short
 // must not hide that a test never ran.
 func SkipShort(t testing.TB, what string) {
