@@ -5,7 +5,8 @@
 # pipeline's live tests on every kernel, and the enforcement tests
 # (BPF LSM deny where bpf is an active LSM, an honest "unavailable" where
 # not). Usage: scripts/vm/run.sh [go test -run pattern]
-# Environment: VIGIL_VM_CACHE (kernels), VIGIL_VM_TIMEOUT (s per boot, 1800),
+# Environment: VIGIL_VM_CACHE (kernels), VIGIL_VM_KERNELS (a regexp: only
+# the kernels it matches), VIGIL_VM_TIMEOUT (s per boot, 1800),
 # VIGIL_VM_BENCH=1: run BenchmarkPolicySize instead, on the lsm=bpf boots
 # (what 1,000 policy entries cost against 1, under BPF LSM; relative
 # figures only, the machine is emulated).
@@ -16,6 +17,9 @@ timeout=${VIGIL_VM_TIMEOUT:-1800}
 bench=${VIGIL_VM_BENCH:-}
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 mapfile -t kernels < <("$root/scripts/vm/kernels.sh")
+if [[ -n ${VIGIL_VM_KERNELS:-} ]]; then # a regexp: only the kernels it matches
+	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | grep -E -- "$VIGIL_VM_KERNELS")
+fi
 work=$(mktemp -d)
 logs=${VIGIL_VM_LOGS:-/tmp/vigil-vm-logs}
 mkdir -p "$logs"
