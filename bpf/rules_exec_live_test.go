@@ -9,7 +9,6 @@ package bpf
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -322,15 +321,11 @@ func TestExecRulesLive(t *testing.T) {
 
 	t.Run("shell started on a TCP connection", func(t *testing.T) {
 		ln := acceptingListener(t)
-		conn, err := net.Dial("tcp", ln.Addr().String())
+		conn, f, err := dialSocket(ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		f, err := conn.(*net.TCPConn).File()
-		if err != nil {
-			t.Fatal(err)
-		}
 		defer f.Close()
 		cmd := exec.Command(sh, "-c", "exit 0")
 		cmd.Stdin, cmd.Stdout = f, f
