@@ -72,6 +72,12 @@ type Options struct {
 	// by the kernel, and how long the reader keeps polling after one: the
 	// bound on delivery latency. 0 means DefaultWakeupInterval.
 	WakeupInterval time.Duration
+	// PollInterval is how long the reader sleeps between two drains of
+	// the rings while records flow (the kernel sends no wakeups then,
+	// unless WakeupBytes wait): the bound on delivery latency under load.
+	// 0 means DefaultPollInterval; less than WakeupInterval means
+	// WakeupInterval.
+	PollInterval time.Duration
 	// Env is the environment collected at exec; the zero value collects
 	// none.
 	Env plan.Env
@@ -98,6 +104,13 @@ func (p *Probes) SetEnv(o plan.Env) error {
 // keeping delivery within a few milliseconds.
 const DefaultWakeupInterval = 2 * time.Millisecond
 
+// DefaultPollInterval: a wakeup of the reader costs 50-90 us of CPU on a
+// VM (the Go runtime's and the hypervisor's share; measured 2026-12-04),
+// so polling every 2 ms cost 22 ms of CPU a second however few records
+// came, 12 us per exec under the exec loop. Every 10 ms it is 6 ms a
+// second; a burst still wakes the reader at once through WakeupBytes.
+const DefaultPollInterval = 10 * time.Millisecond
+
 // DefaultOptions returns the options `vigil run` uses without a config.
 func DefaultOptions() Options {
 	return Options{}
@@ -108,6 +121,7 @@ type Probes struct {
 	objs   vigilObjects
 	links  []link.Link
 	cfg    vigilVgConfig
+	poll   time.Duration // the reader's window while records flow (PollInterval)
 	cgroup cgroup.Hierarchy
 	// noPolling is set once the reader-polling flag proved unwritable
 	// (no memory-mapped .bss): the kernel then wakes the reader every
@@ -260,7 +274,11 @@ func Load(o Options) (*Probes, error) {
 	spec.Maps["vg_bulk"].MaxEntries = uint32(o.ringSize())
 	spec.Maps["vg_events"].MaxEntries = uint32(o.priorityRingSize())
 
-	p := &Probes{cfg: cfg, cgroup: hier, noSetidOld: o.NoSetidOld}
+	p := &Probes{cfg: cfg, cgroup: hier, noSetidOld: o.NoSetidOld, poll: o.PollInterval}
+	if p.poll == 0 {
+		p.poll = DefaultPollInterval
+	}
+	p.poll = max(p.poll, time.Duration(cfg.WakeupNs))
 	if o.Env.Bytes < 0 || o.Env.Bytes > plan.MaxEnvBytes {
 		return nil, fmt.Errorf("environment bytes %d: must be between 0 and %d", o.Env.Bytes, plan.MaxEnvBytes)
 	}
@@ -366,9 +384,7 @@ func (p *Probes) Apply(pl plan.Plan) error {
 }
 
 // wakeupInterval is the kernel's least time between wakeups.
-func (p *Probes) wakeupInterval() time.Duration {
-	return time.Duration(p.cfg.WakeupNs)
-}
+func (p *Probes) pollInterval() time.Duration { return p.poll }
 
 // Drops returns the ring buffer reserve failures per event type, summed
 // over CPUs: records the kernel produced and could not queue (ring full).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -50,14 +51,17 @@ type ReaderOptions struct {
 // Reader reads records from the ring buffers, decodes them and turns
 // them into events. One goroutine (Run) owns it.
 type Reader struct {
-	rings   []*ring // the bulk ring first (see next), then the priority ring
-	ep      int     // one epoll over every ring and wake
-	wake    int     // eventfd: Close ends Run's wait
+	rings   []*ring         // the bulk ring first (see next), then the priority ring
+	ep      int             // one epoll over every ring and wake
+	epf     *os.File        // ep in Go's poller (owns ep once set)
+	epc     syscall.RawConn // epf's, for wait
+	epReady func(fd uintptr) bool
+	wake    int // eventfd: Close ends Run's wait
 	dec     *Decoder
 	procs   *process.Table
 	users   *process.Users
 	clock   clock
-	poll    time.Duration // the short poll: the kernel's wakeup interval
+	poll    time.Duration // the window while records flow (Options.PollInterval)
 	deliver event.TypeSet
 	meta    func(event.Container) (event.Container, bool)
 	flood   func(Flood)
@@ -107,7 +111,7 @@ var DefaultDeliver = []event.Type{event.TypeExec, event.TypeOpen, event.TypeConn
 // NewReader starts reading the probes' ring buffers. The process table is
 // seeded from /proc before the first record is read.
 func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
-	r := &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.wakeupInterval(), meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
+	r := &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.pollInterval(), meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
 	if err := r.start(p, o); err != nil {
 		r.free()
 		return nil, err
@@ -123,6 +127,27 @@ func (r *Reader) openRings(p *Probes) error {
 	}
 	if r.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fmt.Errorf("eventfd for the ring buffers: %w", err)
+	}
+	// The reader waits for the rings in Go's poller, not in a blocking
+	// epoll_wait: a goroutine in a syscall keeps its P busy, so the
+	// runtime's sysmon never sleeps deeply and woke every 20 us-10 ms
+	// (most of vigil's context switches under the exec loop).
+	if err := unix.SetNonblock(r.ep, true); err != nil {
+		return fmt.Errorf("epoll for the ring buffers: %w", err)
+	}
+	r.epf = os.NewFile(uintptr(r.ep), "vigil-rings")
+	if r.epc, err = r.epf.SyscallConn(); err != nil {
+		return fmt.Errorf("epoll for the ring buffers: %w", err)
+	}
+	var evs [3]unix.EpollEvent
+	r.epReady = func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), evs[:], 0)
+			if err == unix.EINTR {
+				continue
+			}
+			return n > 0 || err != nil
+		}
 	}
 	fds := []int{r.wake}
 	for _, m := range []*ebpf.Map{p.objs.VgBulk, p.objs.VgEvents} {
@@ -354,18 +379,14 @@ func (r *Reader) fill(rg *ring) error {
 
 // wait sleeps until a ring has data, Close is called, or d passes.
 func (r *Reader) wait(d time.Duration) error {
-	var evs [3]unix.EpollEvent
-	ms := int((d + time.Millisecond - 1) / time.Millisecond)
-	for {
-		_, err := unix.EpollWait(r.ep, evs[:], ms)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("wait for the ring buffers: %w", err)
-		}
-		return nil
+	if err := r.epf.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return fmt.Errorf("wait for the ring buffers: %w", err)
 	}
+	err := r.epc.Read(r.epReady)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("wait for the ring buffers: %w", err)
+	}
+	return nil
 }
 
 // unread is the rings' unread bytes; Run's goroutine only.
@@ -405,6 +426,10 @@ func (r *Reader) freeLocked() error {
 	var errs []error
 	for _, rg := range r.rings {
 		errs = append(errs, rg.rd.Close())
+	}
+	if r.epf != nil {
+		errs = append(errs, r.epf.Close())
+		r.ep = -1
 	}
 	for _, fd := range []int{r.ep, r.wake} {
 		if fd >= 0 {
