@@ -104,11 +104,10 @@ func (p *Probes) SetEnv(o plan.Env) error {
 // keeping delivery within a few milliseconds.
 const DefaultWakeupInterval = 2 * time.Millisecond
 
-// DefaultPollInterval: a wakeup of the reader costs 50-90 us of CPU on a
-// VM (the Go runtime's and the hypervisor's share; measured 2026-12-04),
-// so polling every 2 ms cost 22 ms of CPU a second however few records
-// came, 12 us per exec under the exec loop. Every 10 ms it is 6 ms a
-// second; a burst still wakes the reader at once through WakeupBytes.
+// DefaultPollInterval: a Go wake-up costs 50-90 us of CPU on this VM (a
+// throwaway sleep/epoll loop, 2026-12-04; docs/performance.md), so a 2 ms
+// window cost ~22 ms of CPU a second while records flowed, 6-9 ms at
+// 10 ms. WakeupBytes still makes the kernel wake a polling reader early.
 const DefaultPollInterval = 10 * time.Millisecond
 
 // DefaultOptions returns the options `vigil run` uses without a config.
@@ -382,9 +381,6 @@ func (p *Probes) Apply(pl plan.Plan) error {
 	p.applied = &pl
 	return nil
 }
-
-// wakeupInterval is the kernel's least time between wakeups.
-func (p *Probes) pollInterval() time.Duration { return p.poll }
 
 // Drops returns the ring buffer reserve failures per event type, summed
 // over CPUs: records the kernel produced and could not queue (ring full).

@@ -51,11 +51,12 @@ type ReaderOptions struct {
 // Reader reads records from the ring buffers, decodes them and turns
 // them into events. One goroutine (Run) owns it.
 type Reader struct {
-	rings   []*ring         // the bulk ring first (see next), then the priority ring
-	ep      int             // one epoll over every ring and wake
-	epf     *os.File        // ep in Go's poller (owns ep once set)
-	epc     syscall.RawConn // epf's, for wait
-	epReady func(fd uintptr) bool
+	rings   []*ring               // the bulk ring first (see next), then the priority ring
+	ep      int                   // one epoll over every ring and wake
+	epf     *os.File              // ep in Go's poller (owns ep once set)
+	epc     syscall.RawConn       // epf's, for wait
+	epReady func(fd uintptr) bool // one non-blocking epoll_wait; sets epErr
+	epErr   error
 	wake    int // eventfd: Close ends Run's wait
 	dec     *Decoder
 	procs   *process.Table
@@ -111,7 +112,7 @@ var DefaultDeliver = []event.Type{event.TypeExec, event.TypeOpen, event.TypeConn
 // NewReader starts reading the probes' ring buffers. The process table is
 // seeded from /proc before the first record is read.
 func NewReader(p *Probes, o ReaderOptions) (*Reader, error) {
-	r := &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.pollInterval(), meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
+	r := &Reader{ep: -1, wake: -1, dec: NewDecoder(), env: &p.env, procs: o.Procs, users: o.Users, poll: p.poll, meta: o.Containers, flood: o.Flood, polling: p.setReaderPolling, idle: idlePoll, policy: &p.polView}
 	if err := r.start(p, o); err != nil {
 		r.free()
 		return nil, err
@@ -146,6 +147,7 @@ func (r *Reader) openRings(p *Probes) error {
 			if err == unix.EINTR {
 				continue
 			}
+			r.epErr = err
 			return n > 0 || err != nil
 		}
 	}
@@ -383,7 +385,13 @@ func (r *Reader) wait(d time.Duration) error {
 		return fmt.Errorf("wait for the ring buffers: %w", err)
 	}
 	err := r.epc.Read(r.epReady)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil
+	}
+	if err == nil {
+		err, r.epErr = r.epErr, nil
+	}
+	if err != nil {
 		return fmt.Errorf("wait for the ring buffers: %w", err)
 	}
 	return nil
